@@ -1,0 +1,98 @@
+"""Customers: phone login, real-name identity (实名认证) and credit evaluations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from leasecore.values import derived_id
+
+
+class IdentityStatus(Enum):
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """What the identity provider found: the ID card read by OCR and the face match."""
+
+    name: str
+    id_number: str
+    verified: bool
+    reason: str | None = None
+    valid_until: date | None = None
+    provider: str = "sandbox"
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class CreditEvaluation:
+    """One evaluation of a customer's score, with enough detail to explain it later."""
+
+    score: int
+    source: str
+    level: str | None
+    details: dict[str, Any]
+    config_versions: dict[str, int]
+
+
+class Customer(Aggregate):
+    """A consumer who rents; identified by phone number."""
+
+    @staticmethod
+    def create_id(phone: str) -> UUID:
+        return derived_id("customer", phone)
+
+    @event("Registered")
+    def __init__(self, phone: str, timestamp: datetime) -> None:
+        self.phone = phone
+        self.identity_status = IdentityStatus.UNVERIFIED
+        self.name: str | None = None
+        self.id_number: str | None = None
+        self.identity_reason: str | None = None
+        self.evaluation: CreditEvaluation | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.identity_status is IdentityStatus.VERIFIED
+
+    @property
+    def score(self) -> int | None:
+        return self.evaluation.score if self.evaluation else None
+
+    def record_identity(self, check: IdentityCheck, now: datetime) -> None:
+        """Orders need a verified identity; a later failed check does not undo a verified one."""
+        if self.is_verified and check.verified and check.id_number == self.id_number:
+            return
+        if self.is_verified and not check.verified:
+            return
+        if check.verified:
+            self._identity_verified(check.name, check.id_number, check.valid_until, check.provider,
+                                    check.reference, timestamp=now)
+        else:
+            self._identity_rejected(check.reason or "identity not verified", check.provider, timestamp=now)
+
+    def record_evaluation(self, evaluation: CreditEvaluation, now: datetime) -> None:
+        self._evaluated(evaluation, timestamp=now)
+
+    @event("IdentityVerified")
+    def _identity_verified(self, name: str, id_number: str, valid_until: date | None, provider: str,
+                           reference: str, timestamp: datetime) -> None:
+        self.identity_status = IdentityStatus.VERIFIED
+        self.name, self.id_number, self.identity_reason = name, id_number, None
+
+    @event("IdentityRejected")
+    def _identity_rejected(self, reason: str, provider: str, timestamp: datetime) -> None:
+        self.identity_status = IdentityStatus.REJECTED
+        self.identity_reason = reason
+
+    @event("CreditEvaluated")
+    def _evaluated(self, evaluation: CreditEvaluation, timestamp: datetime) -> None:
+        self.evaluation = evaluation

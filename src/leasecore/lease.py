@@ -1,0 +1,657 @@
+"""The lease: one order from checkout to settlement, and every money movement on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
+from leasecore.ledger import Balance, Collected, LateFeeRule, Ledger, Receipt, assess
+from leasecore.schedule import Installment, Rates, monthly, restart
+from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money, total
+
+END_OF_TERM_WINDOW = timedelta(days=7)
+
+
+class LeaseStatus(Enum):
+    """Where an order stands; see the README for the path between them."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PENDING_REVIEW = "pending_review"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    PENDING_CONTRACT = "pending_contract"
+    PENDING_SHIPMENT = "pending_shipment"
+    SHIPPED = "shipped"
+    LEASING = "leasing"
+    RETURNING = "returning"
+    INSPECTING = "inspecting"
+    PENDING_SETTLEMENT = "pending_settlement"
+    BOUGHT_OUT = "bought_out"
+    SETTLED = "settled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (LeaseStatus.REJECTED, LeaseStatus.CANCELLED, LeaseStatus.SETTLED)
+
+
+CANCELLABLE = (
+    LeaseStatus.PENDING_PAYMENT,
+    LeaseStatus.PENDING_REVIEW,
+    LeaseStatus.PENDING_CONTRACT,
+    LeaseStatus.PENDING_SHIPMENT,
+)
+RENT_PAYABLE = (
+    LeaseStatus.LEASING,
+    LeaseStatus.RETURNING,
+    LeaseStatus.INSPECTING,
+    LeaseStatus.PENDING_SETTLEMENT,
+)
+
+
+@dataclass(frozen=True)
+class LeaseTerms:
+    """Everything agreed at checkout, kept whatever the catalog or configuration says later."""
+
+    plan: Plan
+    quantity: int
+    unit_deposit: Decimal
+    rates: Rates
+    buyout_price: Decimal
+    renewal_rent: Decimal
+    daily_rent: Decimal
+    damage_excess: Decimal | None
+    late_fee: LateFeeRule
+    early_buyout_discount_share: Decimal
+
+    @property
+    def protected(self) -> bool:
+        return self.damage_excess is not None
+
+    @property
+    def is_long(self) -> bool:
+        return isinstance(self.plan, LongTerm)
+
+
+@dataclass(frozen=True)
+class Charges:
+    """What the lease charges beyond rent: damage liability, late return days, buyout."""
+
+    damage: Decimal = ZERO
+    late_return: Decimal = ZERO
+    buyout: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.damage + self.late_return + self.buyout
+
+    def __add__(self, other: Charges) -> Charges:
+        return Charges(self.damage + other.damage, self.late_return + other.late_return, self.buyout + other.buyout)
+
+    def __sub__(self, other: Charges) -> Charges:
+        return Charges(self.damage - other.damage, self.late_return - other.late_return, self.buyout - other.buyout)
+
+    def pay(self, amount: Decimal) -> Charges:
+        """How `amount` settles these charges in order: damage, late return, buyout."""
+        damage = min(amount, self.damage)
+        late = min(amount - damage, self.late_return)
+        return Charges(damage, late, min(amount - damage - late, self.buyout))
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Where one payment went: rent side (including any credit) and charges; refs the source."""
+
+    rent_side: Collected = Collected()
+    charges: Charges = Charges()
+    unapplied: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.rent_side.total + self.charges.total + self.unapplied
+
+
+class PaymentSource(Enum):
+    PROVIDER = "provider"
+    DEPOSIT = "deposit"
+
+
+@dataclass(frozen=True)
+class BuyoutQuote:
+    """Buyout (买断): the term-end price, plus unpaid rent less the early-buyout discount."""
+
+    buyout_price: Decimal
+    unpaid_rent: Decimal
+    discount: Decimal
+
+    @property
+    def price(self) -> Decimal:
+        return self.buyout_price + self.unpaid_rent - self.discount
+
+
+class Lease(Aggregate):
+    """An order and the lease it becomes (租赁订单); its id is the order id."""
+
+    id: UUID
+
+    @event("OrderPlaced")
+    def __init__(
+        self,
+        customer_id: UUID,
+        product_id: UUID,
+        sku_id: UUID,
+        channel: str,
+        deposit_mode: DepositMode,
+        address: Address,
+        terms: LeaseTerms,
+        deposit: Decimal,
+        waiver: Decimal,
+        schedule: tuple[Installment, ...],
+        config_versions: dict[str, int],
+        swapped_from: UUID | None,
+        timestamp: datetime,
+    ) -> None:
+        self.customer_id, self.product_id, self.sku_id = customer_id, product_id, sku_id
+        self.channel, self.deposit_mode, self.address = channel, deposit_mode, address
+        self.terms, self.deposit, self.waiver = terms, deposit, waiver
+        self.schedule = schedule
+        self.config_versions = config_versions
+        self.swapped_from, self.swapped_to = swapped_from, None
+        self.status = LeaseStatus.PENDING_PAYMENT
+        self.payment_refs: set[str] = set()
+        self.receipts: tuple[Receipt, ...] = ()
+        self.ledger = Ledger(
+            as_of=terms.late_fee.local_date(timestamp),
+            balances=tuple(Balance(i.seq, i.due_date, i.rent, i.protection) for i in schedule),
+        )
+        self.charges = self.charges_paid = Charges()
+        self.unapplied = ZERO
+        self.refunded = ZERO
+        self.paid_in = ZERO
+        self.start: date | None = None
+        self.unit_serials: tuple[str, ...] = ()
+        self.carrier = self.tracking_no = self.return_tracking_no = self.contract_id = None
+        self.shipped_back_on: date | None = None
+        self.review_reason: str | None = None
+        self.review_reasons: tuple[str, ...] = ()
+        self.inspected = False
+        self.collection_stage: str | None = None
+        self.reason: str | None = None
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        order_id: UUID,
+        customer_id: UUID,
+        product_id: UUID,
+        sku_id: UUID,
+        channel: str,
+        deposit_mode: DepositMode,
+        address: Address,
+        terms: LeaseTerms,
+        deposit: Decimal,
+        waiver: Decimal,
+        schedule: tuple[Installment, ...],
+        config_versions: dict[str, int],
+        now: datetime,
+        swapped_from: UUID | None = None,
+    ) -> Lease:
+        """An order holds its quoted terms; the waiver never exceeds the deposit."""
+        if not ZERO <= waiver <= deposit:
+            raise InvalidInput("waiver", f"must lie between 0 and the deposit {deposit}")
+        if deposit_mode is DepositMode.FULL and waiver:
+            raise InvalidInput("deposit_mode", "a full-deposit order has no waiver")
+        if not schedule:
+            raise InvalidInput("plan", "an order has at least one installment")
+        return cls(
+            order_id,
+            customer_id,
+            product_id,
+            sku_id,
+            channel,
+            deposit_mode,
+            address,
+            terms,
+            deposit,
+            waiver,
+            schedule,
+            config_versions,
+            swapped_from,
+            timestamp=now,
+        )
+
+    # What the order owes and holds.
+
+    @property
+    def deposit_due(self) -> Decimal:
+        return self.deposit - self.waiver
+
+    @property
+    def due_now(self) -> Decimal:
+        """Checkout: the deposit not waived plus installment 1 (long) or the whole rent (short)."""
+        return self.deposit_due + self.schedule[0].amount
+
+    @property
+    def placed_at(self) -> datetime:
+        return self.created_on
+
+    @property
+    def quantity(self) -> int:
+        return self.terms.quantity
+
+    @property
+    def plan(self) -> Plan:
+        return self.terms.plan
+
+    @property
+    def months(self) -> int:
+        return len(self.schedule) if self.terms.is_long else 0
+
+    @property
+    def ends_on(self) -> date | None:
+        """The lease's last day: start + months − 1 day, or the short-term end date."""
+        if isinstance(self.plan, ShortTerm):
+            return self.plan.end
+        if self.start is None:
+            return None
+        return add_months(self.start, self.months) - timedelta(days=1)
+
+    def local_date(self, instant: datetime) -> date:
+        return self.terms.late_fee.local_date(instant)
+
+    def assessed(self, now: datetime, *more: Receipt) -> Ledger:
+        """The rent ledger as of `now`'s day in the billing timezone."""
+        return self.ledger_on(self.local_date(now), *more)
+
+    def ledger_on(self, day: date, *more: Receipt) -> Ledger:
+        return assess(self.schedule, (*self.receipts, *more), self.terms.late_fee, day)
+
+    def owed(self, now: datetime) -> Decimal:
+        """Everything still owed: rent and fees as of now, and unpaid charges."""
+        return self.assessed(now).owed + (self.charges - self.charges_paid).total
+
+    def owed_by(self, now: datetime) -> Decimal:
+        """What is due today: rent and fees on installments due by today, and unpaid charges."""
+        today = self.local_date(now)
+        return self.assessed(now).owed_by(today) + (self.charges - self.charges_paid).total
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.assessed(now).is_overdue
+
+    def credit(self, now: datetime) -> Decimal:
+        """Money received beyond everything owed, to be refunded at settlement."""
+        return self.assessed(now).credit + self.unapplied
+
+    def has_payment(self, ref: str) -> bool:
+        return ref in self.payment_refs
+
+    def collected(self) -> Collected:
+        return self.ledger.collected()
+
+    # The path of an order.
+
+    def pay_checkout(self, ref: str, amount: Decimal, paid_at: datetime, now: datetime) -> Decimal:
+        """Checkout pays the deposit not waived plus the first rent, exactly; returns the deposit part."""
+        self._require(LeaseStatus.PENDING_PAYMENT, action="pay the checkout")
+        if amount != self.due_now:
+            raise InvalidInput("amount", f"checkout is {self.due_now}, not {amount}")
+        receipt = Receipt(ref, self.schedule[0].amount, paid_at)
+        self._checkout_paid(ref, amount, paid_at, self.deposit_due, self.assessed(now, receipt), timestamp=now)
+        return self.deposit_due
+
+    def queue_for_review(self, reasons: tuple[str, ...], now: datetime) -> None:
+        """What automated review could not pass waits for a reviewer, with its reasons."""
+        self._require(LeaseStatus.PENDING_REVIEW, action="queue it for review")
+        self._review_queued(tuple(reasons), timestamp=now)
+
+    def approve(self, reviewer: str, reason: str, now: datetime) -> None:
+        """Risk review (审批) passes; automatically or by a reviewer."""
+        self._require(LeaseStatus.PENDING_REVIEW, action="approve it")
+        self._approved(reviewer, reason, timestamp=now)
+
+    def reject(self, reviewer: str, reason: str, now: datetime) -> Decimal:
+        """A rejected order refunds the rent paid at checkout; returns that amount."""
+        self._require(LeaseStatus.PENDING_REVIEW, action="reject it")
+        if not reason.strip():
+            raise InvalidInput("reason", "a rejection gives its reason")
+        refund = self.collected().total
+        self._rejected(reviewer, reason, refund, timestamp=now)
+        return refund
+
+    def cancel(self, reason: str, now: datetime) -> Decimal:
+        """Cancel before shipping: what was paid toward rent is refunded; returns that amount."""
+        self._require(*CANCELLABLE, action="cancel it")
+        refund = self.collected().total
+        self._cancelled(reason, refund, timestamp=now)
+        return refund
+
+    def sign_contract(self, contract_id: str, now: datetime) -> None:
+        """The electronic contract (电子签章) is signed before anything ships."""
+        self._require(LeaseStatus.PENDING_CONTRACT, action="sign the contract")
+        self._contract_signed(contract_id, timestamp=now)
+
+    def ship(self, unit_serials: tuple[str, ...], carrier: str, tracking_no: str, now: datetime) -> None:
+        """Specific units go out with a carrier and a tracking number."""
+        self._require(LeaseStatus.PENDING_SHIPMENT, action="ship it")
+        if len(unit_serials) != self.quantity:
+            raise InvalidInput("unit_serial", f"ship {self.quantity} unit(s), not {len(unit_serials)}")
+        if not carrier.strip():
+            raise InvalidInput("carrier", "must not be empty")
+        if not tracking_no.strip():
+            raise InvalidInput("tracking_no", "must not be empty")
+        self._shipped(unit_serials, carrier, tracking_no, timestamp=now)
+
+    def confirm_receipt(self, now: datetime) -> None:
+        """Receipt starts the lease and fixes the schedule from that day."""
+        self._require(LeaseStatus.SHIPPED, action="confirm receipt")
+        today = self.local_date(now)
+        if isinstance(self.plan, ShortTerm):
+            start, schedule = self.plan.start, self.schedule
+        else:
+            start, schedule = today, restart(self.schedule, today)
+        ledger = assess(schedule, self.receipts, self.terms.late_fee, today)
+        self._delivered(start, schedule, ledger, timestamp=now)
+
+    def pay_rent(self, ref: str, amount: Decimal, paid_at: datetime, now: datetime) -> Allocation:
+        """Rent payments, partial or whole, go to the oldest installment first, fees before rent."""
+        self._require(*RENT_PAYABLE, action="pay rent")
+        if amount <= ZERO:
+            raise InvalidInput("amount", "must be more than 0")
+        before = self.assessed(now)
+        after = self.assessed(now, Receipt(ref, amount, paid_at))
+        allocation = Allocation(rent_side=after.collected() - before.collected())
+        self._installment_paid(ref, amount, paid_at, PaymentSource.PROVIDER, allocation, after, timestamp=now)
+        return allocation
+
+    def assess_overdue(self, as_of: date, now: datetime) -> bool:
+        """The daily assessment: overdue days and late fees as of a day; an event only on change."""
+        if self.status not in RENT_PAYABLE or as_of < self.ledger.as_of:
+            return False
+        ledger = self.ledger_on(as_of)
+        if ledger.balances == self.ledger.balances or not (ledger.is_overdue or self.ledger.is_overdue):
+            return False
+        self._assessed(ledger, timestamp=now)
+        return True
+
+    def move_collection_stage(self, stage: str | None, now: datetime) -> bool:
+        if stage == self.collection_stage:
+            return False
+        self._collection_stage_changed(stage, self.ledger.days_overdue, timestamp=now)
+        return True
+
+    def renew(self, months: int, now: datetime) -> None:
+        """Renew (续租): more months at the renewal rent, continuing the schedule."""
+        self._require_end_of_term(now, "renew")
+        if not self.terms.is_long:
+            raise Refused("only a long-term lease can be renewed")
+        if not 1 <= months <= 36:
+            raise InvalidInput("months", "renew for 1 to 36 months")
+        assert self.start is not None
+        rates = Rates(self.terms.renewal_rent, self.terms.rates.protection)
+        added = monthly(self.start, first_seq=len(self.schedule) + 1, count=months, rates=rates, quantity=self.quantity)
+        schedule = (*self.schedule, *added)
+        ledger = assess(schedule, self.receipts, self.terms.late_fee, self.local_date(now))
+        self._renewed(months, added, ledger, timestamp=now)
+
+    def request_return(self, tracking_no: str, now: datetime) -> None:
+        """Return (设备返还): the customer ships the device back from 7 days before the term's end."""
+        self._require_end_of_term(now, "return it")
+        self._return_requested(tracking_no.strip(), self.local_date(now), timestamp=now)
+
+    def swap_out(self, new_order_id: UUID, tracking_no: str, now: datetime) -> None:
+        """Swap (换机): this device goes back like a return; a linked new order takes over."""
+        self._require_end_of_term(now, "swap it")
+        if not self.terms.is_long:
+            raise Refused("only a long-term lease can be swapped")
+        self._swapped_out(new_order_id, tracking_no.strip(), self.local_date(now), timestamp=now)
+
+    def record_return(self, now: datetime) -> None:
+        """The device is back at the warehouse, waiting for inspection."""
+        self._require(LeaseStatus.RETURNING, action="record the return")
+        self._device_returned(timestamp=now)
+
+    def complete_inspection(self, damage_fee: Decimal, notes: str, now: datetime) -> Charges:
+        """Inspection sets the damage fee (损坏费); protection caps the liability at the excess;
+        a short-term unit shipped back after its end date owes daily rent per day late."""
+        self._require(LeaseStatus.INSPECTING, action="complete the inspection")
+        if damage_fee < ZERO or damage_fee != money(damage_fee):
+            raise InvalidInput("damage_fee", "must be an amount ≥ 0")
+        excess = self.terms.damage_excess
+        liability = damage_fee if excess is None else min(damage_fee, excess)
+        late_days = 0
+        if isinstance(self.plan, ShortTerm) and self.shipped_back_on is not None:
+            late_days = max(0, (self.shipped_back_on - self.plan.end).days)
+        late_return = money(self.terms.daily_rent * late_days * self.quantity)
+        charges = Charges(damage=liability, late_return=late_return)
+        self._inspected(damage_fee, liability, late_days, charges, notes, timestamp=now)
+        return charges
+
+    def buyout_quote(self, now: datetime) -> BuyoutQuote:
+        """At term end the buyout price; earlier, plus the unpaid rent less the discount on it."""
+        self._require(LeaseStatus.LEASING, action="buy it out")
+        if not self.terms.is_long:
+            raise Refused("only a long-term lease can be bought out")
+        ledger = self.assessed(now)
+        if ledger.is_overdue:
+            raise Overdue("an installment is overdue; pay it before buying out")
+        unpaid = ledger.unpaid_rent()
+        discount = money(unpaid * self.terms.early_buyout_discount_share)
+        return BuyoutQuote(money(self.terms.buyout_price * self.quantity), unpaid, discount)
+
+    def buy_out(self, ref: str, amount: Decimal, from_deposit: Decimal, paid_at: datetime, now: datetime) -> None:
+        """Ownership passes (租转售) once the price is paid, the deposit counting toward it."""
+        quote = self.buyout_quote(now)
+        if amount + from_deposit != quote.price:
+            raise InvalidInput("amount", f"the buyout price is {quote.price}, not {amount + from_deposit}")
+        ledger = self.assessed(now)
+        closed = tuple(
+            replace(installment, rent=balance.rent_paid, protection=balance.protection_paid)
+            for installment, balance in zip(self.schedule, ledger.balances)
+            if balance.rent_paid or balance.protection_paid
+        )
+        closed_ledger = assess(closed, self.receipts, self.terms.late_fee, self.local_date(now))
+        self._bought_out(ref, amount, from_deposit, quote, closed, closed_ledger, paid_at, timestamp=now)
+
+    def pay_balance(self, ref: str, amount: Decimal, source: PaymentSource, paid_at: datetime,
+                    now: datetime) -> Allocation:
+        """Money toward the balance at settlement: rent and fees first, then charges."""
+        self._require(LeaseStatus.INSPECTING, LeaseStatus.PENDING_SETTLEMENT, action="pay the balance")
+        if amount <= ZERO:
+            raise InvalidInput("amount", "must be more than 0")
+        before = self.assessed(now)
+        to_rent = min(amount, before.owed)
+        after = self.assessed(now, Receipt(ref, to_rent, paid_at)) if to_rent else before
+        charges = (self.charges - self.charges_paid).pay(amount - to_rent)
+        allocation = Allocation(after.collected() - before.collected(), charges, amount - to_rent - charges.total)
+        self._balance_paid(ref, amount, paid_at, source, allocation, after, timestamp=now)
+        return allocation
+
+    def await_balance(self, now: datetime) -> None:
+        """The deposit did not cover what is owed: the order waits for a damage payment."""
+        self._require(LeaseStatus.INSPECTING, action="wait for the balance")
+        self._settlement_pending(self.owed(now), timestamp=now)
+
+    def check_settleable(self) -> None:
+        """Only a device back from inspection, or bought out, can be settled."""
+        self._require(LeaseStatus.INSPECTING, LeaseStatus.PENDING_SETTLEMENT, LeaseStatus.BOUGHT_OUT,
+                      action="settle it")
+        if self.status is LeaseStatus.INSPECTING and not self.inspected:
+            raise InvalidState(f"order {self.id}", "inspecting", "settle it before the inspection is complete")
+
+    def settle(self, now: datetime) -> Decimal:
+        """Settlement (结清): nothing owed, device back or bought out; refunds any credit; returns it."""
+        self.check_settleable()
+        if self.owed(now) > ZERO:
+            raise Refused(f"{self.owed(now)} is still owed")
+        refund = self.credit(now)
+        self._settled(refund, timestamp=now)
+        return refund
+
+    def record_stray_payment(self, ref: str, amount: Decimal, paid_at: datetime, now: datetime) -> None:
+        """Money that arrives when nothing can take it (a checkout paid after cancelling) goes back."""
+        self._stray_payment_refunded(ref, amount, paid_at, timestamp=now)
+
+    # Guards.
+
+    def _require(self, *allowed: LeaseStatus, action: str) -> None:
+        if self.status not in allowed:
+            raise InvalidState(f"order {self.id}", self.status.value, action)
+
+    def _require_end_of_term(self, now: datetime, action: str) -> None:
+        self._require(LeaseStatus.LEASING, action=action)
+        ends_on = self.ends_on
+        assert ends_on is not None
+        opens = ends_on - END_OF_TERM_WINDOW
+        if self.local_date(now) < opens:
+            raise Refused(f"cannot {action} before {opens.isoformat()}, 7 days before the term ends")
+        if self.is_overdue(now):
+            raise Overdue(f"cannot {action}: an installment is overdue")
+
+    # Events: each only assigns what the command decided.
+
+    def _take(self, ref: str, amount: Decimal) -> None:
+        self.payment_refs = self.payment_refs | {ref}
+        self.paid_in += amount
+
+    @event("CheckoutPaid")
+    def _checkout_paid(
+        self, ref: str, amount: Decimal, paid_at: datetime, deposit_part: Decimal, ledger: Ledger,
+        timestamp: datetime
+    ) -> None:
+        self._take(ref, amount)
+        self.receipts = (*self.receipts, Receipt(ref, amount - deposit_part, paid_at))
+        self.ledger = ledger
+        self.status = LeaseStatus.PENDING_REVIEW
+
+    @event("ReviewQueued")
+    def _review_queued(self, reasons: tuple[str, ...], timestamp: datetime) -> None:
+        self.review_reasons = tuple(reasons)
+
+    @event("ReviewApproved")
+    def _approved(self, reviewer: str, reason: str, timestamp: datetime) -> None:
+        self.review_reason = reason
+        self.status = LeaseStatus.PENDING_CONTRACT
+
+    @event("ReviewRejected")
+    def _rejected(self, reviewer: str, reason: str, refund: Decimal, timestamp: datetime) -> None:
+        self.review_reason = reason
+        self.refunded += refund
+        self.status = LeaseStatus.REJECTED
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, refund: Decimal, timestamp: datetime) -> None:
+        self.reason = reason
+        self.refunded += refund
+        self.status = LeaseStatus.CANCELLED
+
+    @event("ContractSigned")
+    def _contract_signed(self, contract_id: str, timestamp: datetime) -> None:
+        self.contract_id = contract_id
+        self.status = LeaseStatus.PENDING_SHIPMENT
+
+    @event("Shipped")
+    def _shipped(self, unit_serials: tuple[str, ...], carrier: str, tracking_no: str, timestamp: datetime) -> None:
+        self.unit_serials, self.carrier, self.tracking_no = tuple(unit_serials), carrier, tracking_no
+        self.status = LeaseStatus.SHIPPED
+
+    @event("Delivered")
+    def _delivered(self, start: date, schedule: tuple[Installment, ...], ledger: Ledger, timestamp: datetime) -> None:
+        self.start, self.schedule, self.ledger = start, tuple(schedule), ledger
+        self.status = LeaseStatus.LEASING
+
+    @event("InstallmentPaid")
+    def _installment_paid(
+        self, ref: str, amount: Decimal, paid_at: datetime, source: PaymentSource, allocation: Allocation,
+        ledger: Ledger, timestamp: datetime
+    ) -> None:
+        self._take(ref, amount)
+        self.receipts = (*self.receipts, Receipt(ref, amount, paid_at))
+        self.ledger = ledger
+
+    @event("OverdueAssessed")
+    def _assessed(self, ledger: Ledger, timestamp: datetime) -> None:
+        self.ledger = ledger
+
+    @event("CollectionStageChanged")
+    def _collection_stage_changed(self, stage: str | None, days_overdue: int, timestamp: datetime) -> None:
+        self.collection_stage = stage
+
+    @event("RenewalAgreed")
+    def _renewed(self, months: int, installments: tuple[Installment, ...], ledger: Ledger,
+                 timestamp: datetime) -> None:
+        self.schedule = (*self.schedule, *installments)
+        self.ledger = ledger
+
+    @event("ReturnRequested")
+    def _return_requested(self, tracking_no: str, shipped_back_on: date, timestamp: datetime) -> None:
+        self.return_tracking_no, self.shipped_back_on = tracking_no, shipped_back_on
+        self.status = LeaseStatus.RETURNING
+
+    @event("SwappedOut")
+    def _swapped_out(self, new_order_id: UUID, tracking_no: str, shipped_back_on: date, timestamp: datetime) -> None:
+        self.swapped_to = new_order_id
+        self.return_tracking_no, self.shipped_back_on = tracking_no, shipped_back_on
+        self.status = LeaseStatus.RETURNING
+
+    @event("DeviceReturned")
+    def _device_returned(self, timestamp: datetime) -> None:
+        self.status = LeaseStatus.INSPECTING
+
+    @event("InspectionCompleted")
+    def _inspected(
+        self, damage_fee: Decimal, liability: Decimal, late_days: int, charges: Charges, notes: str,
+        timestamp: datetime
+    ) -> None:
+        self.charges = self.charges + charges
+        self.inspected = True
+
+    @event("BoughtOut")
+    def _bought_out(
+        self, ref: str, amount: Decimal, from_deposit: Decimal, quote: BuyoutQuote,
+        schedule: tuple[Installment, ...], ledger: Ledger, paid_at: datetime, timestamp: datetime
+    ) -> None:
+        if amount:
+            self._take(ref, amount)
+        self.schedule, self.ledger = tuple(schedule), ledger
+        buyout = Charges(buyout=quote.price)
+        self.charges, self.charges_paid = self.charges + buyout, self.charges_paid + buyout
+        self.status = LeaseStatus.BOUGHT_OUT
+
+    @event("BalancePaid")
+    def _balance_paid(
+        self, ref: str, amount: Decimal, paid_at: datetime, source: PaymentSource, allocation: Allocation,
+        ledger: Ledger, timestamp: datetime
+    ) -> None:
+        if source is PaymentSource.PROVIDER:
+            self._take(ref, amount)
+        else:
+            self.payment_refs = self.payment_refs | {ref}
+        if allocation.rent_side.total:
+            self.receipts = (*self.receipts, Receipt(ref, allocation.rent_side.total, paid_at))
+        self.ledger = ledger
+        self.charges_paid = self.charges_paid + allocation.charges
+        self.unapplied += allocation.unapplied
+
+    @event("SettlementPending")
+    def _settlement_pending(self, balance: Decimal, timestamp: datetime) -> None:
+        self.status = LeaseStatus.PENDING_SETTLEMENT
+
+    @event("Settled")
+    def _settled(self, refund: Decimal, timestamp: datetime) -> None:
+        self.refunded += refund
+        self.status = LeaseStatus.SETTLED
+
+    @event("StrayPaymentRefunded")
+    def _stray_payment_refunded(self, ref: str, amount: Decimal, paid_at: datetime, timestamp: datetime) -> None:
+        self._take(ref, amount)
+        self.refunded += amount
+
+
+def schedule_total(schedule: tuple[Installment, ...]) -> Decimal:
+    return total(item.amount for item in schedule)

@@ -1,0 +1,232 @@
+"""The rent ledger: payments applied to installments, grace days and late fees (逾期, 滞纳金).
+
+The ledger is a pure function of the schedule and the receipts, each effective at the
+instant the money was paid. A payment recorded late but effective earlier is simply
+placed where it belongs in time and the whole ledger is assessed again, so the fees
+are exactly those that would have accrued had it arrived on time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from leasecore.schedule import Installment
+from leasecore.values import ZERO, money, total
+
+
+@dataclass(frozen=True)
+class LateFeeRule:
+    """The billing document's late-fee rule, as an order was quoted under it."""
+
+    grace_days: int
+    daily_rate: Decimal
+    fixed_per_day: Decimal
+    cap_share: Decimal
+    timezone: str = "Asia/Shanghai"
+
+    def fee_per_day(self, unpaid: Decimal) -> Decimal:
+        """One overdue day's fee on what is still unpaid at the start of that day."""
+        return money(unpaid * self.daily_rate + self.fixed_per_day)
+
+    def cap(self, installment: Installment) -> Decimal:
+        return money(self.cap_share * installment.amount)
+
+    def first_overdue_day(self, installment: Installment) -> date:
+        return installment.due_date + timedelta(days=self.grace_days + 1)
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(ZoneInfo(self.timezone)).date()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Money received toward rent, effective at `paid_at`; `ref` is unique per receipt."""
+
+    ref: str
+    amount: Decimal
+    paid_at: datetime
+
+
+class InstallmentStatus(Enum):
+    DUE = "due"
+    PAID = "paid"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Where one installment stands: what was due, paid, and accrued in late fees."""
+
+    seq: int
+    due_date: date
+    rent: Decimal
+    protection: Decimal
+    rent_paid: Decimal = ZERO
+    protection_paid: Decimal = ZERO
+    late_fee: Decimal = ZERO
+    fee_paid: Decimal = ZERO
+    days_overdue: int = 0
+
+    @property
+    def amount(self) -> Decimal:
+        return self.rent + self.protection
+
+    @property
+    def paid(self) -> Decimal:
+        return self.rent_paid + self.protection_paid + self.fee_paid
+
+    @property
+    def unpaid_rent(self) -> Decimal:
+        return self.rent - self.rent_paid
+
+    @property
+    def owed(self) -> Decimal:
+        return self.amount + self.late_fee - self.paid
+
+    @property
+    def status(self) -> InstallmentStatus:
+        if self.owed == ZERO:
+            return InstallmentStatus.PAID
+        return InstallmentStatus.OVERDUE if self.days_overdue > 0 else InstallmentStatus.DUE
+
+
+@dataclass(frozen=True)
+class Collected:
+    """Money applied to rent, protection and late fees, and what is held over as credit."""
+
+    rent: Decimal = ZERO
+    protection: Decimal = ZERO
+    fees: Decimal = ZERO
+    credit: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.rent + self.protection + self.fees + self.credit
+
+    def __sub__(self, other: Collected) -> Collected:
+        return Collected(
+            rent=self.rent - other.rent,
+            protection=self.protection - other.protection,
+            fees=self.fees - other.fees,
+            credit=self.credit - other.credit,
+        )
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The installments' balances as of a day, and any overpayment held as credit."""
+
+    as_of: date
+    balances: tuple[Balance, ...]
+    credit: Decimal = ZERO
+
+    @property
+    def owed(self) -> Decimal:
+        return total(b.owed for b in self.balances)
+
+    @property
+    def fees(self) -> Decimal:
+        return total(b.late_fee for b in self.balances)
+
+    @property
+    def is_overdue(self) -> bool:
+        return any(b.status is InstallmentStatus.OVERDUE for b in self.balances)
+
+    @property
+    def days_overdue(self) -> int:
+        return max((b.days_overdue for b in self.balances if b.owed > ZERO), default=0)
+
+    def owed_by(self, day: date) -> Decimal:
+        """What is owed on installments due on or before `day`."""
+        return total(b.owed for b in self.balances if b.due_date <= day)
+
+    def unpaid_rent(self) -> Decimal:
+        return total(b.unpaid_rent for b in self.balances)
+
+    def collected(self) -> Collected:
+        return Collected(
+            rent=total(b.rent_paid for b in self.balances),
+            protection=total(b.protection_paid for b in self.balances),
+            fees=total(b.fee_paid for b in self.balances),
+            credit=self.credit,
+        )
+
+
+class _Row:
+    """A mutable accumulator for one installment while the ledger is being assessed."""
+
+    def __init__(self, installment: Installment, rule: LateFeeRule) -> None:
+        self.installment, self.rule = installment, rule
+        self.rent_paid = self.protection_paid = self.late_fee = self.fee_paid = ZERO
+        self.first_overdue = rule.first_overdue_day(installment)
+        self.accrued_through = self.first_overdue - timedelta(days=1)
+        self.cap = rule.cap(installment)
+
+    @property
+    def principal_unpaid(self) -> Decimal:
+        return self.installment.amount - self.rent_paid - self.protection_paid
+
+    def accrue_through(self, day: date) -> None:
+        """Fees for each overdue day up to `day`, on the unpaid amount at each day's start."""
+        if day <= self.accrued_through:
+            return
+        days = (day - self.accrued_through).days
+        if self.principal_unpaid > ZERO:
+            fee = self.rule.fee_per_day(self.principal_unpaid) * days
+            self.late_fee = min(self.late_fee + fee, self.cap)
+        self.accrued_through = day
+
+    def pay(self, amount: Decimal) -> Decimal:
+        """Fees first, then rent, then protection; returns what is left of `amount`."""
+        to_fee = min(amount, self.late_fee - self.fee_paid)
+        to_rent = min(amount - to_fee, self.installment.rent - self.rent_paid)
+        to_protection = min(
+            amount - to_fee - to_rent, self.installment.protection - self.protection_paid
+        )
+        self.fee_paid += to_fee
+        self.rent_paid += to_rent
+        self.protection_paid += to_protection
+        return amount - to_fee - to_rent - to_protection
+
+    def balance(self, as_of: date) -> Balance:
+        owed = self.principal_unpaid + self.late_fee - self.fee_paid
+        overdue_for = (as_of - self.first_overdue).days + 1
+        return Balance(
+            seq=self.installment.seq,
+            due_date=self.installment.due_date,
+            rent=self.installment.rent,
+            protection=self.installment.protection,
+            rent_paid=self.rent_paid,
+            protection_paid=self.protection_paid,
+            late_fee=self.late_fee,
+            fee_paid=self.fee_paid,
+            days_overdue=max(0, overdue_for) if owed > ZERO else 0,
+        )
+
+
+def assess(
+    schedule: Sequence[Installment],
+    receipts: Iterable[Receipt],
+    rule: LateFeeRule,
+    as_of: date,
+) -> Ledger:
+    """Apply the receipts in the order they were paid, oldest installment first, and
+    accrue late fees day by day in the billing timezone up to `as_of`."""
+    rows = [_Row(installment, rule) for installment in sorted(schedule, key=lambda i: i.seq)]
+    credit = ZERO
+    for receipt in sorted(receipts, key=lambda r: (r.paid_at, r.ref)):
+        day = rule.local_date(receipt.paid_at)
+        as_of = max(as_of, day)
+        left = receipt.amount
+        for row in rows:
+            row.accrue_through(day)
+            left = row.pay(left)
+        credit += left
+    for row in rows:
+        row.accrue_through(as_of)
+    return Ledger(as_of=as_of, balances=tuple(row.balance(as_of) for row in rows), credit=credit)

@@ -1,0 +1,123 @@
+"""Ports: what the core needs from the outside world, each a Protocol named for its capability."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from leasecore.customer import IdentityCheck
+
+
+class Clock(Protocol):
+    """Where the time comes from; the domain never reads the system clock itself."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the app needs to hand the customer to the provider (a pay URL, an SDK string)."""
+
+    payment_id: str
+    provider: str
+    amount: Decimal
+    pay_params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PaymentNotification:
+    """A verified provider callback: the provider's transaction id and when the money moved."""
+
+    payment_id: str
+    provider: str
+    transaction_id: str
+    amount: Decimal
+    succeeded: bool
+    paid_at: datetime
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundReceipt:
+    refund_id: str
+    provider: str
+    amount: Decimal
+    accepted: bool
+
+
+class PaymentGateway(Protocol):
+    """A payment provider (Alipay, WeChat Pay, the sandbox, …)."""
+
+    provider: str
+
+    def create_payment(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> PaymentRequest: ...
+
+    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
+        """Parse and verify a callback; raise `InvalidSignature` when it is not authentic."""
+        ...
+
+    def refund(self, payment_id: str, refund_id: str, amount: Decimal) -> RefundReceipt: ...
+
+
+class InvalidSignature(Exception):
+    """A provider message whose signature does not verify: tampered, unsigned or from elsewhere."""
+
+
+@dataclass(frozen=True)
+class BureauScore:
+    score: int
+    provider: str
+    reference: str = ""
+
+
+class CreditBureau(Protocol):
+    """An external credit bureau (e.g. a Sesame-style score, 350–950)."""
+
+    def score(self, name: str, id_number: str) -> BureauScore: ...
+
+
+class IdentityVerifier(Protocol):
+    """ID card OCR and liveness / face match against the ID photo."""
+
+    def verify(self, name: str, id_number: str, id_card_image: bytes, selfie_image: bytes) -> IdentityCheck: ...
+
+
+class SmsSender(Protocol):
+    def send(self, phone: str, text: str) -> str:
+        """Send a text message; returns the provider's message id."""
+        ...
+
+
+@dataclass(frozen=True)
+class TrackingStatus:
+    carrier: str
+    tracking_no: str
+    delivered: bool
+    events: tuple[str, ...] = ()
+
+
+class Logistics(Protocol):
+    def track(self, carrier: str, tracking_no: str) -> TrackingStatus: ...
+
+
+@dataclass(frozen=True)
+class SignedContract:
+    contract_id: str
+    signed_at: datetime
+    document_url: str = ""
+
+
+class ESignature(Protocol):
+    """Electronic contracts (电子签章)."""
+
+    def sign(self, order_id: UUID, signer_name: str, signer_id_number: str, text: str) -> SignedContract: ...
+
+
+class DailyWork(Protocol):
+    """Finds the orders the daily job has to look at, without scanning every lease."""
+
+    def orders_to_assess(self, as_of: date) -> Iterable[UUID]: ...

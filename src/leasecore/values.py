@@ -1,0 +1,111 @@
+"""Value objects of the rental domain: money, ids, lease plans, addresses."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import Enum
+from typing import NewType
+from collections.abc import Iterable
+from uuid import UUID, uuid5
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+CustomerId = NewType("CustomerId", UUID)
+OrderId = NewType("OrderId", UUID)
+ProductId = NewType("ProductId", UUID)
+SkuId = NewType("SkuId", UUID)
+CategoryId = NewType("CategoryId", UUID)
+
+NAMESPACE = UUID("6f4c7d3e-2a0b-4c55-9a53-1e2f0c8b7a10")
+
+
+def derived_id(kind: str, *parts: object) -> UUID:
+    """A stable id for an aggregate that exists once per key (a customer's credit line)."""
+    return uuid5(NAMESPACE, "/".join([kind, *map(str, parts)]))
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """CNY rounded half-up to the fen: the platform's one rounding rule."""
+    if isinstance(value, float):
+        raise TypeError("money is never a float")
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError) as error:
+        raise ValueError(f"not an amount of money: {value!r}") from error
+    if not amount.is_finite():
+        raise ValueError(f"not an amount of money: {value!r}")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def total(amounts: Iterable[Decimal]) -> Decimal:
+    """The sum of amounts of money, ZERO when there are none."""
+    return money(sum(amounts, ZERO))
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day of month `months` later, clamped to that month's last day."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+class DepositMode(Enum):
+    """How the customer covers the deposit at checkout (全押金 or 信用免押)."""
+
+    FULL = "full"
+    WAIVER = "waiver"
+
+
+class PlanKind(Enum):
+    LONG = "long"
+    SHORT = "short"
+
+
+@dataclass(frozen=True)
+class LongTerm:
+    """A long-term lease (长租) of a whole number of months, paid monthly."""
+
+    months: int
+
+    kind = PlanKind.LONG
+
+    def __post_init__(self) -> None:
+        if self.months < 1:
+            raise ValueError("a long-term lease lasts at least one month")
+
+
+@dataclass(frozen=True)
+class ShortTerm:
+    """A short-term lease (短租) from start to end, both days included."""
+
+    start: date
+    end: date
+
+    kind = PlanKind.SHORT
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("a short-term lease ends on or after its start")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def overlaps(self, other: ShortTerm) -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+
+Plan = LongTerm | ShortTerm
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a device is delivered."""
+
+    name: str
+    phone: str
+    line: str

@@ -1,0 +1,128 @@
+from datetime import date, datetime, timezone
+from decimal import Decimal as D
+from uuid import uuid4
+
+import pytest
+
+from leasecore.catalog import (
+    NO_PROTECTION,
+    CategoryTree,
+    Inventory,
+    LongTermOffer,
+    Product,
+    ProductDetails,
+    Protection,
+    ShortTermOffer,
+    UnitStatus,
+)
+from leasecore.errors import InvalidInput, InvalidState, NotFound, Unavailable
+from leasecore.values import LongTerm, ShortTerm
+from tests.support import phone_sku
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_categories_form_a_tree_that_cannot_loop():
+    tree = CategoryTree(timestamp=NOW)
+    digital, phones, flagship = uuid4(), uuid4(), uuid4()
+    tree.add(digital, "Digital", None, NOW)
+    tree.add(phones, "Phones", digital, NOW)
+    tree.add(flagship, "Flagship", phones, NOW)
+
+    with pytest.raises(InvalidInput, match="descendants"):
+        tree.move(digital, flagship, NOW)
+    tree.rename(phones, "Mobile phones", NOW)
+    tree.move(flagship, None, NOW)
+    assert tree.ancestry(flagship) == [flagship]
+    assert tree.nodes[phones].name == "Mobile phones"
+
+
+def test_retiring_a_category_retires_its_subtree_and_refuses_new_children():
+    tree = CategoryTree(timestamp=NOW)
+    digital, phones = uuid4(), uuid4()
+    tree.add(digital, "Digital", None, NOW)
+    tree.add(phones, "Phones", digital, NOW)
+    tree.retire(digital, NOW)
+
+    assert not tree.is_live(phones)
+    with pytest.raises(InvalidInput, match="retired"):
+        tree.add(uuid4(), "Tablets", digital, NOW)
+    with pytest.raises(NotFound):
+        tree.add(uuid4(), "Tablets", uuid4(), NOW)
+
+
+def product(long_term=LongTermOffer((6, 12)), short_term=ShortTermOffer(3, 30), channels=("app",)) -> Product:
+    return Product.list(ProductDetails(uuid4(), "Phone T", "Brand", channels=channels), long_term, short_term,
+                        Protection(True, False, D("10.00"), D("1.00"), D("300.00")), NOW)
+
+
+def test_a_product_offers_at_least_one_plan_and_each_sku_is_priced_for_it():
+    with pytest.raises(InvalidInput, match="long-term, short-term or both"):
+        product(long_term=None, short_term=None)
+    phone = product(long_term=LongTermOffer((6, 12, 24)))
+    with pytest.raises(InvalidInput, match="24 months"):
+        phone.add_sku(phone_sku(), NOW)
+
+
+def test_orders_must_fit_the_plans_and_channels_offered():
+    phone = product(long_term=LongTermOffer((6, 12)), short_term=ShortTermOffer(3, 30), channels=("app", "h5"))
+
+    phone.check_orderable(LongTerm(12), "app")
+    with pytest.raises(InvalidInput, match="plan.months"):
+        phone.check_orderable(LongTerm(24), "app")
+    with pytest.raises(InvalidInput, match="3 to 30 days, not 2"):
+        phone.check_orderable(ShortTerm(date(2026, 2, 1), date(2026, 2, 2)), "app")
+    with pytest.raises(InvalidInput, match="channel"):
+        phone.check_orderable(LongTerm(12), "wechat_mini")
+
+
+def test_a_retired_product_can_no_longer_be_ordered():
+    phone = product()
+    phone.retire(NOW)
+    with pytest.raises(InvalidState, match="retired"):
+        phone.check_orderable(LongTerm(12), "app")
+
+
+def test_mandatory_protection_must_be_offered():
+    with pytest.raises(InvalidInput, match="mandatory"):
+        Product.list(ProductDetails(uuid4(), "X", "Y"), LongTermOffer((6,)), None,
+                     Protection(False, True, D("1"), D("1"), D("1")), NOW)
+    assert not NO_PROTECTION.offered
+
+
+def inventory(*serials: str) -> Inventory:
+    stock = Inventory(uuid4(), uuid4(), timestamp=NOW)
+    stock.receive(list(serials), NOW)
+    return stock
+
+
+def test_a_unit_is_never_booked_twice_for_overlapping_dates():
+    stock = inventory("A")
+    first = stock.book(uuid4(), 1, date(2026, 3, 1), date(2026, 3, 10), NOW)
+    with pytest.raises(Unavailable):
+        stock.book(uuid4(), 1, date(2026, 3, 10), date(2026, 3, 12), NOW)
+    second = stock.book(uuid4(), 1, date(2026, 3, 11), date(2026, 3, 12), NOW)
+    assert first == second == ("A",)
+    with pytest.raises(Unavailable):
+        stock.book(uuid4(), 1, date(2026, 2, 1), None, NOW)
+
+
+def test_released_bookings_free_the_unit_and_shipping_may_pick_another_free_unit():
+    stock = inventory("A", "B")
+    order = uuid4()
+    assert stock.book(order, 1, date(2026, 3, 1), None, NOW) == ("A",)
+    stock.assign(order, ["B"], NOW)
+    assert (stock.units["A"].status, stock.units["B"].status) == (UnitStatus.IN_STOCK, UnitStatus.LEASED)
+    with pytest.raises(InvalidInput, match="not a unit"):
+        stock.assign(order, ["Z"], NOW)
+
+    stock.release(order, NOW)
+    assert stock.available_count(date(2026, 3, 1)) == 2
+
+
+def test_serials_are_unique_within_a_sku():
+    stock = inventory("A")
+    with pytest.raises(InvalidInput, match="A"):
+        stock.receive(["A", "B"], NOW)
+    with pytest.raises(InvalidInput, match="B"):
+        stock.receive(["B", "B"], NOW)

@@ -1,0 +1,225 @@
+"""The Lease aggregate on its own: the events each command produces and the states it refuses."""
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal as D
+from uuid import uuid4
+
+import pytest
+
+from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
+from leasecore.ledger import LateFeeRule
+from leasecore.lease import Charges, Lease, LeaseStatus, LeaseTerms, PaymentSource
+from leasecore.schedule import Rates, schedule_for
+from leasecore.values import Address, DepositMode, LongTerm, ShortTerm
+
+T0 = datetime(2026, 1, 31, 2, 0, tzinfo=timezone.utc)
+RULE = LateFeeRule(3, D("0.001"), D("0.00"), D("0.20"))
+
+
+def terms(plan=LongTerm(12), protected=False, quantity=1) -> LeaseTerms:
+    return LeaseTerms(
+        plan=plan,
+        quantity=quantity,
+        unit_deposit=D("3000.00"),
+        rates=Rates(D("200.00") if isinstance(plan, LongTerm) else D("20.00"),
+                    (D("10.00") if isinstance(plan, LongTerm) else D("1.00")) if protected else D("0.00")),
+        buyout_price=D("1000.00"),
+        renewal_rent=D("150.00"),
+        daily_rent=D("20.00"),
+        damage_excess=D("300.00") if protected else None,
+        late_fee=RULE,
+        early_buyout_discount_share=D("0.10"),
+    )
+
+
+def placed(plan=LongTerm(12), protected=False, waiver=D("2500.00")) -> Lease:
+    lease_terms = terms(plan, protected)
+    start = date(2026, 1, 31) if isinstance(plan, LongTerm) else plan.start
+    return Lease.place(
+        order_id=uuid4(), customer_id=uuid4(), product_id=uuid4(), sku_id=uuid4(), channel="app",
+        deposit_mode=DepositMode.WAIVER, address=Address("A", "1", "x"), terms=lease_terms,
+        deposit=D("3000.00"), waiver=waiver, schedule=schedule_for(plan, start, lease_terms.rates, 1),
+        config_versions={"billing": 1}, now=T0,
+    )
+
+
+def leasing(**kwargs) -> Lease:
+    lease = placed(**kwargs)
+    lease.pay_checkout("c1", lease.due_now, T0, T0)
+    lease.approve("auto", "ok", T0)
+    lease.sign_contract("k1", T0)
+    lease.ship(("IMEI1",), "SF", "SF1", T0)
+    lease.confirm_receipt(T0)
+    return lease
+
+
+def event_types(lease: Lease) -> list[type]:
+    return [type(e) for e in lease.collect_events()]
+
+
+def test_an_order_walks_the_usual_path_to_leasing_event_by_event():
+    lease = leasing()
+
+    assert event_types(lease) == [
+        Lease.OrderPlaced, Lease.CheckoutPaid, Lease.ReviewApproved, Lease.ContractSigned,
+        Lease.Shipped, Lease.Delivered,
+    ]
+    assert lease.status is LeaseStatus.LEASING
+    assert lease.start == date(2026, 1, 31)
+    assert [i.due_date for i in lease.schedule[:3]] == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+    assert lease.ends_on == date(2027, 1, 30)
+
+
+def test_checkout_is_the_deposit_not_waived_plus_the_first_installment_exactly():
+    lease = placed()
+    assert (lease.deposit_due, lease.due_now) == (D("500.00"), D("700.00"))
+
+    with pytest.raises(InvalidInput, match="amount"):
+        lease.pay_checkout("c1", D("699.99"), T0, T0)
+    assert lease.pay_checkout("c1", D("700.00"), T0, T0) == D("500.00")
+    assert lease.ledger.balances[0].rent_paid == D("200.00")
+
+
+@pytest.mark.parametrize(
+    ("act", "state"),
+    [
+        (lambda l: l.sign_contract("k", T0), "pending_payment"),
+        (lambda l: l.ship(("IMEI1",), "SF", "1", T0), "pending_payment"),
+        (lambda l: l.confirm_receipt(T0), "pending_payment"),
+        (lambda l: l.record_return(T0), "pending_payment"),
+        (lambda l: l.approve("r", "", T0), "pending_payment"),
+    ],
+)
+def test_a_command_out_of_turn_is_refused_naming_the_state(act, state):
+    lease = placed()
+
+    with pytest.raises(InvalidState, match=state) as refused:
+        act(lease)
+    assert refused.value.state == state
+    assert event_types(lease) == [Lease.OrderPlaced]
+
+
+def test_cancelling_is_allowed_until_shipped_and_refunds_the_rent_paid():
+    lease = placed()
+    lease.pay_checkout("c1", lease.due_now, T0, T0)
+    assert lease.cancel("changed my mind", T0) == D("200.00")
+    assert lease.status is LeaseStatus.CANCELLED
+
+    shipped = placed()
+    shipped.pay_checkout("c1", shipped.due_now, T0, T0)
+    shipped.approve("auto", "", T0)
+    shipped.sign_contract("k", T0)
+    shipped.ship(("IMEI1",), "SF", "1", T0)
+    with pytest.raises(InvalidState, match="shipped"):
+        shipped.cancel("too late", T0)
+
+
+def test_a_rejection_needs_a_reason_and_refunds_the_checkout_rent():
+    lease = placed()
+    lease.pay_checkout("c1", lease.due_now, T0, T0)
+    with pytest.raises(InvalidInput, match="reason"):
+        lease.reject("risk-1", " ", T0)
+
+    assert lease.reject("risk-1", "thin file", T0) == D("200.00")
+    assert lease.status is LeaseStatus.REJECTED
+
+
+def test_rent_payments_are_recorded_with_where_the_money_went():
+    lease = leasing()
+    lease.collect_events()
+    allocation = lease.pay_rent("r2", D("250.00"), T0 + timedelta(days=1), T0 + timedelta(days=1))
+
+    assert event_types(lease) == [Lease.InstallmentPaid]
+    assert (allocation.rent_side.rent, allocation.rent_side.fees) == (D("250.00"), D("0.00"))
+    assert [b.rent_paid for b in lease.ledger.balances[:3]] == [D("200.00"), D("200.00"), D("50.00")]
+
+
+def test_the_daily_assessment_records_overdue_days_and_fees_only_when_they_change():
+    lease = leasing()
+    lease.collect_events()
+    nothing_due = lease.assess_overdue(date(2026, 2, 28), T0)
+    overdue = lease.assess_overdue(date(2026, 3, 5), T0)  # installment 2 (28 Feb): 2 days overdue
+    again = lease.assess_overdue(date(2026, 3, 5), T0)
+
+    assert (nothing_due, overdue, again) == (False, True, False)
+    assert event_types(lease) == [Lease.OverdueAssessed]
+    assert lease.ledger.balances[1].days_overdue == 2 and lease.ledger.fees == D("0.40")
+
+
+def test_end_of_term_choices_open_seven_days_before_the_term_ends_and_not_while_overdue():
+    lease = leasing(plan=LongTerm(12))
+    lease.pay_rent("all", D("2200.00"), T0, T0)  # installments 2–12, paid ahead
+    with pytest.raises(Refused, match="2027-01-23"):
+        lease.request_return("SF-back", datetime(2027, 1, 22, 4, tzinfo=timezone.utc))
+    lease.request_return("SF-back", datetime(2027, 1, 23, 4, tzinfo=timezone.utc))
+    assert lease.status is LeaseStatus.RETURNING
+
+    overdue = leasing(plan=LongTerm(12))
+    with pytest.raises(Overdue):
+        overdue.renew(6, datetime(2027, 1, 25, 4, tzinfo=timezone.utc))
+
+
+def test_renewal_continues_the_schedule_at_the_renewal_rent():
+    lease = leasing(plan=LongTerm(6), protected=True)
+    lease.pay_rent("ahead", D("1050.00"), T0, T0)
+    lease.renew(2, datetime(2026, 7, 25, 4, tzinfo=timezone.utc))
+
+    added = lease.schedule[-2:]
+    assert [(i.seq, i.due_date, i.rent, i.protection) for i in added] == [
+        (7, date(2026, 7, 31), D("150.00"), D("10.00")),
+        (8, date(2026, 8, 31), D("150.00"), D("10.00")),
+    ]
+    assert lease.ends_on == date(2026, 9, 29)
+
+
+def test_inspection_caps_the_liability_at_the_excess_when_protected():
+    protected = leasing(plan=LongTerm(12), protected=True)
+    protected.pay_rent("ahead", D("2310.00"), T0, T0)
+    when = datetime(2027, 1, 25, 4, tzinfo=timezone.utc)
+    protected.request_return("SF-back", when)
+    protected.record_return(when)
+    assert protected.complete_inspection(D("1200.00"), "cracked screen", when) == Charges(damage=D("300.00"))
+
+    unprotected = leasing(plan=LongTerm(12))
+    unprotected.pay_rent("ahead", D("2200.00"), T0, T0)
+    unprotected.request_return("SF-back", when)
+    unprotected.record_return(when)
+    assert unprotected.complete_inspection(D("1200.00"), "cracked", when) == Charges(damage=D("1200.00"))
+
+
+def test_a_short_term_unit_shipped_back_late_owes_daily_rent_per_day_late():
+    lease = leasing(plan=ShortTerm(date(2026, 2, 1), date(2026, 2, 5)))
+    back = datetime(2026, 2, 8, 4, tzinfo=timezone.utc)
+    lease.request_return("SF-back", back)
+    lease.record_return(back)
+
+    assert lease.complete_inspection(D("0.00"), "fine", back) == Charges(late_return=D("60.00"))
+
+
+def test_early_buyout_is_unpaid_rent_plus_price_less_the_discount_on_that_rent():
+    lease = leasing(plan=LongTerm(12))
+    quote = lease.buyout_quote(T0)
+
+    assert (quote.buyout_price, quote.unpaid_rent, quote.discount, quote.price) == (
+        D("1000.00"), D("2200.00"), D("220.00"), D("2980.00"))
+    with pytest.raises(InvalidInput, match="2980.00"):
+        lease.buy_out("b1", D("2000.00"), D("500.00"), T0, T0)
+    lease.buy_out("b1", D("2480.00"), D("500.00"), T0, T0)
+    assert lease.status is LeaseStatus.BOUGHT_OUT and lease.owed(T0) == D("0.00")
+
+
+def test_settlement_waits_until_nothing_is_owed():
+    lease = leasing(plan=LongTerm(12))
+    when = datetime(2027, 1, 25, 4, tzinfo=timezone.utc)
+    lease.pay_rent("ahead", D("2200.00"), T0, T0)
+    lease.request_return("SF-back", when)
+    lease.record_return(when)
+    with pytest.raises(InvalidState, match="inspection"):
+        lease.settle(when)
+    lease.complete_inspection(D("100.00"), "scratches", when)
+    with pytest.raises(Refused, match="100.00"):
+        lease.settle(when)
+    allocation = lease.pay_balance("dep", D("100.00"), PaymentSource.DEPOSIT, when, when)
+    assert allocation.charges == Charges(damage=D("100.00"))
+    assert lease.settle(when) == D("0.00")
+    assert lease.status is LeaseStatus.SETTLED

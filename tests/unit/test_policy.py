@@ -1,0 +1,90 @@
+"""Configuration documents are validated as a whole, every error naming its field."""
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leasecore.errors import InvalidDocument
+from leasecore.policy import BillingPolicy, CollectionAction, CreditLevels, WaiverPolicy
+from tests.support import BILLING, CREDIT_LEVELS, WAIVER_POLICY
+
+
+def fields(error: InvalidDocument) -> list[str]:
+    return [field for field, _ in error.errors]
+
+
+def test_the_example_documents_round_trip():
+    for cls, document in ((BillingPolicy, BILLING), (WaiverPolicy, WAIVER_POLICY), (CreditLevels, CREDIT_LEVELS)):
+        policy = cls.from_document(document)
+        assert cls.from_document(policy.to_document()) == policy
+
+
+def test_credit_bands_may_not_overlap_and_must_lie_in_the_score_range():
+    document = {"levels": [
+        {"name": "A", "min_score": 700, "max_score": 960, "quota": "1.00"},
+        {"name": "B", "min_score": 600, "max_score": 700, "quota": "1.00"},
+        {"name": "C", "min_score": 500, "max_score": 599, "quota": "-1"},
+    ]}
+    with pytest.raises(InvalidDocument) as error:
+        CreditLevels.from_document(document)
+    assert fields(error.value) == ["levels[0]", "levels[2].quota"]
+
+    with pytest.raises(InvalidDocument) as overlap:
+        CreditLevels.from_document({"levels": [
+            {"name": "A", "min_score": 700, "max_score": 950, "quota": "1.00"},
+            {"name": "B", "min_score": 600, "max_score": 700, "quota": "1.00"}]})
+    assert fields(overlap.value) == ["levels[0]"]
+
+
+def test_billing_errors_name_every_field_at_once():
+    document = {**BILLING, "grace_days": -1, "late_fee": {"daily_rate": 0.1, "fixed_per_day": "1.001"},
+                "collection_stages": [{"after_days": 15, "action": "call"}, {"after_days": 1, "action": "sms"},
+                                      {"after_days": 20, "action": "fax"}],
+                "timezone": "Mars/Olympus"}
+    with pytest.raises(InvalidDocument) as error:
+        BillingPolicy.from_document(document)
+    assert fields(error.value) == [
+        "timezone", "grace_days", "late_fee.daily_rate", "late_fee.fixed_per_day", "late_fee.cap_share",
+        "collection_stages[1].after_days", "collection_stages[2].action"]
+
+
+def test_a_waiver_band_gives_an_amount_or_a_share_never_both():
+    document = {**WAIVER_POLICY, "bands": [{"min_score": 600, "max_score": 950, "waiver": "1.00", "share": "0.5"}]}
+    with pytest.raises(InvalidDocument) as error:
+        WaiverPolicy.from_document(document)
+    assert fields(error.value) == ["bands[0]"]
+
+
+def test_the_waiver_is_the_least_of_deposit_band_caps_and_available_quota():
+    policy = WaiverPolicy.from_document(WAIVER_POLICY)  # 600–699: 1000.00; 700+: all; caps 8000 / 2500 a unit
+
+    assert policy.waiver_for(599, D("3000.00"), 1, D("10000.00")) == D("0")
+    assert policy.waiver_for(650, D("3000.00"), 1, D("10000.00")) == D("1000.00")
+    assert policy.waiver_for(720, D("3000.00"), 1, D("10000.00")) == D("2500.00")
+    assert policy.waiver_for(720, D("3000.00"), 2, D("10000.00")) == D("3000.00")
+    assert policy.waiver_for(720, D("9000.00"), 4, D("10000.00")) == D("8000.00")
+    assert policy.waiver_for(720, D("3000.00"), 1, D("1200.00")) == D("1200.00")
+    assert policy.waiver_for(None, D("3000.00"), 1, D("10000.00")) == D("0")
+
+
+@given(
+    score=st.integers(350, 950),
+    deposit=st.decimals(min_value=D("0"), max_value=D("50000"), places=2),
+    quantity=st.integers(1, 20),
+    available=st.decimals(min_value=D("0"), max_value=D("50000"), places=2),
+)
+def test_the_waiver_never_exceeds_any_term_of_the_min(score, deposit, quantity, available):
+    policy = WaiverPolicy.from_document(WAIVER_POLICY)
+    waiver = policy.waiver_for(score, deposit, quantity, available)
+
+    assert D("0") <= waiver <= min(deposit, policy.per_order_cap, policy.per_unit_cap * quantity, available)
+    assert deposit - waiver >= 0
+
+
+def test_collection_stages_are_reached_by_days_overdue():
+    billing = BillingPolicy.from_document(BILLING)
+    assert billing.stage_for(0) is None
+    assert billing.stage_for(14).action is CollectionAction.SMS
+    assert billing.stage_for(31).action is CollectionAction.AGENCY
