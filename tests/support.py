@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,7 +15,7 @@ from leasecore.customer import IdentityCheck
 from leasecore.quote import OrderRequest
 from leasecore.values import Address, DepositMode, LongTerm, Plan, ShortTerm
 
-START = datetime(2026, 1, 31, 2, 0, tzinfo=timezone.utc)  # 10:00 on 31 January in Shanghai
+START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 on 31 January in Shanghai
 
 BILLING: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
@@ -117,8 +117,12 @@ class World:
 
 
 def configure(app: LeaseApplication) -> None:
-    for name, document in (("scoring-rules", SCORING_RULES), ("credit-levels", CREDIT_LEVELS),
-                           ("waiver-policy", WAIVER_POLICY), ("billing", BILLING)):
+    for name, document in (
+        ("scoring-rules", SCORING_RULES),
+        ("credit-levels", CREDIT_LEVELS),
+        ("waiver-policy", WAIVER_POLICY),
+        ("billing", BILLING),
+    ):
         app.configure(name, document, "test")
 
 

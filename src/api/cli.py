@@ -27,8 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = LeaseApplication.for_database(database_url(args.database_url))
         if args.command == "demo":
             seeded = seed_demo(app)
-            print(f"demo catalog: {len(seeded.categories)} categories, {len(seeded.products)} products, "
-                  f"{len(seeded.skus)} SKUs, {seeded.units_received} new units")
+            print(
+                f"demo catalog: {len(seeded.categories)} categories, {len(seeded.products)} products, "
+                f"{len(seeded.skus)} SKUs, {seeded.units_received} new units"
+            )
             print("configuration: " + ", ".join(f"{name} v{v}" for name, v in seeded.documents.items()))
             if args.walk:
                 for step, line in enumerate(walk_through(app), 1):

@@ -36,6 +36,7 @@ from leasecore.customer import Customer, IdentityCheck
 from leasecore.deposit import Deposit
 from leasecore.errors import Busy, InvalidInput, InvalidState, NotFound, Overdue, Refused
 from leasecore.lease import RENT_PAYABLE, BuyoutQuote, Lease, LeaseStatus, PaymentSource
+from leasecore.operators import Operator, Role
 from leasecore.policy import BillingPolicy, CreditLevels, WaiverPolicy
 from leasecore.ports import Clock, DailyWork
 from leasecore.quote import OrderRequest, Quote, make_quote
@@ -118,7 +119,7 @@ class LeaseApplication(Application[UUID]):
 
     def get(self, cls: type[A], aggregate_id: UUID, kind: str) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(kind, aggregate_id) from None
         if not isinstance(aggregate, cls):
@@ -226,15 +227,17 @@ class LeaseApplication(Application[UUID]):
             return CreditLevels.from_document(document, self.score_range()).to_document()
         if name == "scoring-rules":
             rules = ScoringRules.from_document(document)
-            for other, parse in (("credit-levels", CreditLevels.from_document),
-                                 ("waiver-policy", WaiverPolicy.from_document)):
+            for other, parse in (
+                ("credit-levels", CreditLevels.from_document),
+                ("waiver-policy", WaiverPolicy.from_document),
+            ):
                 try:
                     parse(self.document(other)[1], rules.range)
                 except NotFound:
                     continue
                 except LookupError:
                     raise
-                except Exception as error:  # noqa: BLE001 - reported against the range that broke it
+                except Exception as error:
                     raise InvalidInput("range", f"the current {other} no longer fits this range: {error}") from None
             return rules.to_document()
         raise NotFound("configuration", name)
@@ -285,7 +288,7 @@ class LeaseApplication(Application[UUID]):
         inventories = []
         for sku in skus:
             product.add_sku(sku, now)
-            inventories.append(Inventory(sku.id, product.id, timestamp=now))  # type: ignore[call-arg]
+            inventories.append(Inventory(sku.id, product.id, timestamp=now))
         self.save(product, *inventories)
         return product.id
 
@@ -294,7 +297,7 @@ class LeaseApplication(Application[UUID]):
         product = self.product(product_id)
         now = self.clock.now()
         product.add_sku(sku, now)
-        self.save(product, Inventory(sku.id, product.id, timestamp=now))  # type: ignore[call-arg]
+        self.save(product, Inventory(sku.id, product.id, timestamp=now))
         return sku.id
 
     @command
@@ -312,7 +315,9 @@ class LeaseApplication(Application[UUID]):
         self.save(product)
 
     @command
-    def change_plans(self, product_id: UUID, long_term: LongTermOffer | None, short_term: ShortTermOffer | None) -> None:
+    def change_plans(
+        self, product_id: UUID, long_term: LongTermOffer | None, short_term: ShortTermOffer | None
+    ) -> None:
         product = self.product(product_id)
         product.change_plans(long_term, short_term, self.clock.now())
         self.save(product)
@@ -335,6 +340,23 @@ class LeaseApplication(Application[UUID]):
         inventory.retire_unit(serial, self.clock.now())
         self.save(inventory)
 
+    # Back-office accounts.
+
+    @command
+    def save_operator(self, username: str, roles: tuple[Role, ...], password_hash: str) -> UUID:
+        """Create a back-office account, or change its roles and password if it exists."""
+        now = self.clock.now()
+        try:
+            account = self.operator(username)
+            account.change(roles, password_hash, now)
+        except NotFound:
+            account = Operator.create(username, roles, password_hash, now)
+        self.save(account)
+        return account.id
+
+    def operator(self, username: str) -> Operator:
+        return self.get(Operator, Operator.create_id(username), "operator")
+
     # Customers and credit.
 
     @command
@@ -342,7 +364,7 @@ class LeaseApplication(Application[UUID]):
         """A customer exists once per phone number; registering again is a no-op."""
         customer_id = Customer.create_id(phone)
         if customer_id not in self.repository:
-            self.save(Customer(phone, timestamp=self.clock.now()))  # type: ignore[call-arg]
+            self.save(Customer(phone, timestamp=self.clock.now()))
         return customer_id
 
     @command
@@ -361,8 +383,9 @@ class LeaseApplication(Application[UUID]):
         now = self.clock.now()
         level = self.credit_levels().level_for(score)
         quota = level.quota if level else ZERO
-        versions = {name: v for name, v in self.document_versions().items()
-                    if name in ("credit-levels", "scoring-rules")}
+        versions = {
+            name: v for name, v in self.document_versions().items() if name in ("credit-levels", "scoring-rules")
+        }
         customer.record_evaluation(
             CreditEvaluation(score, source, level.name if level else None, details, versions), now
         )
@@ -403,9 +426,7 @@ class LeaseApplication(Application[UUID]):
         return quote, product, inventory, credit_line, customer
 
     @command
-    def place_order(
-        self, customer_id: UUID, request: OrderRequest, order_id: UUID | None = None
-    ) -> UUID:
+    def place_order(self, customer_id: UUID, request: OrderRequest, order_id: UUID | None = None) -> UUID:
         """Placing an order reserves its waiver on the credit line and its units for its dates."""
         order_id = order_id or uuid4()
         if order_id in self.repository:
@@ -414,15 +435,20 @@ class LeaseApplication(Application[UUID]):
         return order_id
 
     def _prepare_order(
-        self, order_id: UUID, customer_id: UUID, request: OrderRequest, now: datetime,
+        self,
+        order_id: UUID,
+        customer_id: UUID,
+        request: OrderRequest,
+        now: datetime,
         swapped_from: UUID | None = None,
     ) -> tuple[Lease, Deposit, CreditLine, Inventory]:
         if request.address is None:
             raise InvalidInput("address", "is required to place an order")
         quote, product, inventory, credit_line, customer = self._quote(customer_id, request, now)
         if not customer.is_verified:
-            raise InvalidState(f"customer {customer_id}", f"identity {customer.identity_status.value}",
-                               "place an order")
+            raise InvalidState(
+                f"customer {customer_id}", f"identity {customer.identity_status.value}", "place an order"
+            )
         lease = Lease.place(
             order_id=order_id,
             customer_id=customer_id,
@@ -611,7 +637,7 @@ class LeaseApplication(Application[UUID]):
         now = self.clock.now()
         changed = self._settle(lease, now)
         self.save(lease, *changed)
-        return lease.status is LeaseStatus.SETTLED
+        return lease.is_settled
 
     def _settle(self, lease: Lease, now: datetime) -> list[Aggregate]:
         """Net what is owed against the deposit held; settle and release the waiver when clear."""
@@ -680,8 +706,9 @@ class LeaseApplication(Application[UUID]):
         plan = lease.plan
         if not isinstance(plan, LongTerm):
             raise Refused("only a long-term lease can be swapped")
-        request = OrderRequest(sku_id, lease.quantity, plan, lease.terms.protected, lease.deposit_mode,
-                               lease.channel, lease.address)
+        request = OrderRequest(
+            sku_id, lease.quantity, plan, lease.terms.protected, lease.deposit_mode, lease.channel, lease.address
+        )
         lease.swap_out(new_order_id, tracking_no, now)
         new = self._prepare_order(new_order_id, lease.customer_id, request, now, swapped_from=order_id)
         self.save(lease, *new)
@@ -726,6 +753,7 @@ class LeaseApplication(Application[UUID]):
         position = 0
         while page := self.recorder.select_notifications(position, 500, topics=[topic], inclusive_of_start=False):
             for notification in page:
-                if not self.lease(notification.originator_id).status.is_final:
-                    yield notification.originator_id
+                order_id = UUID(str(notification.originator_id))
+                if not self.lease(order_id).status.is_final:
+                    yield order_id
             position = page[-1].id

@@ -56,7 +56,7 @@ def replay(
         raise InvalidInput("version", "versions start at 1")
     if at is not None and at.tzinfo is None:
         raise InvalidInput("at", "give the instant with its UTC offset")
-    events = list(app.events.get(aggregate_id))
+    events: list[Any] = list(app.events.get(aggregate_id))
     if not events:
         raise NotFound("aggregate", aggregate_id)
     if at is not None:
@@ -68,7 +68,7 @@ def replay(
             raise NotFound("aggregate", f"{aggregate_id} version {version}")
         events = events[:version]
     try:
-        aggregate = app.repository.get(aggregate_id, version=events[-1].originator_version)
+        aggregate: Aggregate = app.repository.get(aggregate_id, version=events[-1].originator_version)
     except AggregateNotFoundError:
         raise NotFound("aggregate", aggregate_id) from None
     recorded = tuple(

@@ -204,7 +204,14 @@ class Product(Aggregate):
         """A product is offered long-term, short-term or both, never neither."""
         _check_plans(long_term, short_term)
         _check_protection(protection)
-        return cls(product_id or uuid4(), details, long_term, short_term, protection, timestamp=now)
+        return cls(  # type: ignore[call-arg]
+            id=product_id or uuid4(),
+            details=details,
+            long_term=long_term,
+            short_term=short_term,
+            protection=protection,
+            timestamp=now,
+        )
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -419,9 +426,7 @@ class Inventory(Aggregate):
         return serials
 
     def booked_for(self, order_id: UUID) -> tuple[str, ...]:
-        return tuple(
-            unit.serial for unit in self.units.values() if any(b.order_id == order_id for b in unit.bookings)
-        )
+        return tuple(unit.serial for unit in self.units.values() if any(b.order_id == order_id for b in unit.bookings))
 
     def assign(self, order_id: UUID, serials: list[str], now: datetime) -> None:
         """Ship these units for the order: each must be booked for it or free over its dates."""

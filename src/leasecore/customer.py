@@ -74,8 +74,9 @@ class Customer(Aggregate):
         if self.is_verified and not check.verified:
             return
         if check.verified:
-            self._identity_verified(check.name, check.id_number, check.valid_until, check.provider,
-                                    check.reference, timestamp=now)
+            self._identity_verified(
+                check.name, check.id_number, check.valid_until, check.provider, check.reference, timestamp=now
+            )
         else:
             self._identity_rejected(check.reason or "identity not verified", check.provider, timestamp=now)
 
@@ -83,8 +84,9 @@ class Customer(Aggregate):
         self._evaluated(evaluation, timestamp=now)
 
     @event("IdentityVerified")
-    def _identity_verified(self, name: str, id_number: str, valid_until: date | None, provider: str,
-                           reference: str, timestamp: datetime) -> None:
+    def _identity_verified(
+        self, name: str, id_number: str, valid_until: date | None, provider: str, reference: str, timestamp: datetime
+    ) -> None:
         self.identity_status = IdentityStatus.VERIFIED
         self.name, self.id_number, self.identity_reason = name, id_number, None
 

@@ -21,7 +21,7 @@ from leasecore.catalog import (
 from leasecore.customer import IdentityCheck
 from leasecore.errors import NotFound
 from leasecore.quote import OrderRequest
-from leasecore.values import Address, DepositMode, LongTerm, ShortTerm, derived_id
+from leasecore.values import Address, DepositMode, LongTerm, derived_id
 
 DOCUMENTS: dict[str, dict[str, Any]] = {
     "scoring-rules": {"source": "bureau", "range": [350, 950], "dimensions": []},
@@ -117,24 +117,44 @@ PRODUCTS = (
         ShortTermOffer(3, 60),
         Protection(True, False, _money("19.90"), _money("2.00"), _money("300.00")),
         (
-            ("256-black", {"colour": "black", "storage": "256G"},
-             _sku("8999.00", "6000.00", _terms((6, "399.00", "5200.00"), (12, "329.00", "3100.00")), "299.00",
-                  "49.00")),
-            ("512-white", {"colour": "white", "storage": "512G"},
-             _sku("10999.00", "7000.00", _terms((6, "479.00", "6300.00"), (12, "399.00", "3900.00")), "359.00",
-                  "59.00")),
+            (
+                "256-black",
+                {"colour": "black", "storage": "256G"},
+                _sku(
+                    "8999.00", "6000.00", _terms((6, "399.00", "5200.00"), (12, "329.00", "3100.00")), "299.00", "49.00"
+                ),
+            ),
+            (
+                "512-white",
+                {"colour": "white", "storage": "512G"},
+                _sku(
+                    "10999.00",
+                    "7000.00",
+                    _terms((6, "479.00", "6300.00"), (12, "399.00", "3900.00")),
+                    "359.00",
+                    "59.00",
+                ),
+            ),
         ),
     ),
     DemoProduct(
         "laptop-14",
         "Laptops",
-        {"name": "AirBook Pro 14", "brand": "Orchard", "description": "14-inch laptop; long-term only, "
-                                                                      "accident protection included."},
+        {
+            "name": "AirBook Pro 14",
+            "brand": "Orchard",
+            "description": "14-inch laptop; long-term only, accident protection included.",
+        },
         LongTermOffer((12, 24)),
         None,
         Protection(True, True, _money("39.00"), _money("0.00"), _money("800.00")),
-        (("16-512", {"memory": "16G", "storage": "512G"},
-          _sku("14999.00", "9000.00", _terms((12, "699.00", "6500.00"), (24, "459.00", "2800.00")), "499.00")),),
+        (
+            (
+                "16-512",
+                {"memory": "16G", "storage": "512G"},
+                _sku("14999.00", "9000.00", _terms((12, "699.00", "6500.00"), (24, "459.00", "2800.00")), "499.00"),
+            ),
+        ),
     ),
     DemoProduct(
         "tablet-11",
@@ -143,15 +163,28 @@ PRODUCTS = (
         LongTermOffer((3, 6, 12)),
         ShortTermOffer(3, 30),
         Protection(True, False, _money("12.00"), _money("1.50"), _money("200.00")),
-        (("128-blue", {"colour": "blue", "storage": "128G"},
-          _sku("4799.00", "3000.00", _terms((3, "299.00", "3600.00"), (6, "249.00", "3000.00"),
-                                            (12, "199.00", "2100.00")), "169.00", "29.00")),),
+        (
+            (
+                "128-blue",
+                {"colour": "blue", "storage": "128G"},
+                _sku(
+                    "4799.00",
+                    "3000.00",
+                    _terms((3, "299.00", "3600.00"), (6, "249.00", "3000.00"), (12, "199.00", "2100.00")),
+                    "169.00",
+                    "29.00",
+                ),
+            ),
+        ),
     ),
     DemoProduct(
         "camera-a7",
         "Cameras",
-        {"name": "Alpha 7 IV kit", "brand": "Sonar", "description": "Full-frame camera with 28-70 lens; "
-                                                                    "short-term only."},
+        {
+            "name": "Alpha 7 IV kit",
+            "brand": "Sonar",
+            "description": "Full-frame camera with 28-70 lens; short-term only.",
+        },
         None,
         ShortTermOffer(2, 30),
         Protection(True, False, _money("0.00"), _money("15.00"), _money("1000.00")),
@@ -161,8 +194,7 @@ PRODUCTS = (
     DemoProduct(
         "drone-mini",
         "Drones",
-        {"name": "Mini 4 Pro", "brand": "Skyward", "description": "249 g drone; short-term, protection "
-                                                                  "mandatory."},
+        {"name": "Mini 4 Pro", "brand": "Skyward", "description": "249 g drone; short-term, protection mandatory."},
         None,
         ShortTermOffer(1, 14),
         Protection(True, True, _money("0.00"), _money("9.00"), _money("500.00")),
@@ -176,20 +208,34 @@ PRODUCTS = (
         LongTermOffer((6, 12)),
         ShortTermOffer(7, 30),
         Protection(True, False, _money("8.00"), _money("1.00"), _money("150.00")),
-        (("46-black", {"case": "46mm", "colour": "jet black"},
-          _sku("3999.00", "2500.00", _terms((6, "189.00", "2600.00"), (12, "149.00", "1700.00")), "129.00",
-               "25.00")),),
+        (
+            (
+                "46-black",
+                {"case": "46mm", "colour": "jet black"},
+                _sku(
+                    "3999.00", "2500.00", _terms((6, "189.00", "2600.00"), (12, "149.00", "1700.00")), "129.00", "25.00"
+                ),
+            ),
+        ),
     ),
     DemoProduct(
         "earphones-pro",
         "Earphones",
-        {"name": "Pods Pro 2", "brand": "Orchard", "description": "Noise-cancelling earphones; long-term "
-                                                                  "only, no protection."},
+        {
+            "name": "Pods Pro 2",
+            "brand": "Orchard",
+            "description": "Noise-cancelling earphones; long-term only, no protection.",
+        },
         LongTermOffer((6, 12)),
         None,
         NO_PROTECTION,
-        (("usb-c", {"case": "USB-C"},
-          _sku("1899.00", "1200.00", _terms((6, "89.00", "1100.00"), (12, "69.00", "700.00")), "59.00")),),
+        (
+            (
+                "usb-c",
+                {"case": "USB-C"},
+                _sku("1899.00", "1200.00", _terms((6, "89.00", "1100.00"), (12, "69.00", "700.00")), "59.00"),
+            ),
+        ),
         units=5,
     ),
 )
@@ -263,8 +309,10 @@ def walk_through(app: LeaseApplication, phone: str = "13800138000") -> Iterator[
         address=Address("Li Lei", phone, "1 Demo Road, Shanghai"),
     )
     quote = app.quote(customer_id, request)
-    yield (f"quote: deposit {quote.deposit}, waiver {quote.waiver}, deposit due {quote.deposit_due}, "
-           f"12 × {quote.installments[0].amount} rent+protection, due now {quote.due_now}")
+    yield (
+        f"quote: deposit {quote.deposit}, waiver {quote.waiver}, deposit due {quote.deposit_due}, "
+        f"12 × {quote.installments[0].amount} rent+protection, due now {quote.due_now}"
+    )
     order_id = app.place_order(customer_id, request)
     lease = app.lease(order_id)
     yield f"order {order_id} placed: {lease.status.value}; quota available {app.credit_line(customer_id).available}"
@@ -278,14 +326,17 @@ def walk_through(app: LeaseApplication, phone: str = "13800138000") -> Iterator[
     yield f"unit {unit} shipped with SF Express SF1234567890 → {app.lease(order_id).status.value}"
     app.confirm_receipt(order_id)
     lease = app.lease(order_id)
-    yield (f"receipt confirmed → {lease.status.value}; lease starts {lease.start}, "
-           f"installment 2 due {lease.schedule[1].due_date}, last due {lease.schedule[-1].due_date}")
+    yield (
+        f"receipt confirmed → {lease.status.value}; lease starts {lease.start}, "
+        f"installment 2 due {lease.schedule[1].due_date}, last due {lease.schedule[-1].due_date}"
+    )
     app.pay_installments(order_id, f"demo-rent-2-{order_id}", lease.schedule[1].amount, app.clock.now())
     yield f"installment 2 paid early: {lease.schedule[1].amount}"
     buyout, to_pay = app.buyout_quote(order_id)
-    yield (f"early buyout: price {buyout.buyout_price} + unpaid rent {buyout.unpaid_rent} − discount "
-           f"{buyout.discount} = {buyout.price}; to pay {to_pay}")
+    yield (
+        f"early buyout: price {buyout.buyout_price} + unpaid rent {buyout.unpaid_rent} − discount "
+        f"{buyout.discount} = {buyout.price}; to pay {to_pay}"
+    )
     app.buy_out(order_id, f"demo-buyout-{order_id}", to_pay, app.clock.now())
     lease = app.lease(order_id)
-    yield (f"bought out and {lease.status.value}; quota available again "
-           f"{app.credit_line(customer_id).available}")
+    yield (f"bought out and {lease.status.value}; quota available again {app.credit_line(customer_id).available}")

@@ -82,7 +82,7 @@ def as_str(value: Any, path: str) -> str:
 def as_decimal(value: Any, path: str) -> Decimal:
     """A decimal given as a string or an integer (never a float: money is exact)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise invalid(path, "must be a decimal string such as \"12.50\"")
+        raise invalid(path, 'must be a decimal string such as "12.50"')
     try:
         number = Decimal(value)
     except (InvalidOperation, ValueError):

@@ -51,9 +51,7 @@ class QuotaExceeded(Refused):
     """A waiver larger than what is still available on the credit line."""
 
     def __init__(self, credit_line_id: UUID, amount: Decimal, available: Decimal) -> None:
-        super().__init__(
-            f"waiver {amount} exceeds the available quota {available} of credit line {credit_line_id}"
-        )
+        super().__init__(f"waiver {amount} exceeds the available quota {available} of credit line {credit_line_id}")
         self.amount, self.available = amount, available
 
 

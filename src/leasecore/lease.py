@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -107,8 +107,8 @@ class Charges:
 class Allocation:
     """Where one payment went: rent side (including any credit) and charges; refs the source."""
 
-    rent_side: Collected = Collected()
-    charges: Charges = Charges()
+    rent_side: Collected = field(default_factory=Collected)
+    charges: Charges = field(default_factory=Charges)
     unapplied: Decimal = ZERO
 
     @property
@@ -161,7 +161,8 @@ class Lease(Aggregate):
         self.terms, self.deposit, self.waiver = terms, deposit, waiver
         self.schedule = schedule
         self.config_versions = config_versions
-        self.swapped_from, self.swapped_to = swapped_from, None
+        self.swapped_from = swapped_from
+        self.swapped_to: UUID | None = None
         self.status = LeaseStatus.PENDING_PAYMENT
         self.payment_refs: set[str] = set()
         self.receipts: tuple[Receipt, ...] = ()
@@ -175,7 +176,10 @@ class Lease(Aggregate):
         self.paid_in = ZERO
         self.start: date | None = None
         self.unit_serials: tuple[str, ...] = ()
-        self.carrier = self.tracking_no = self.return_tracking_no = self.contract_id = None
+        self.carrier: str | None = None
+        self.tracking_no: str | None = None
+        self.return_tracking_no: str | None = None
+        self.contract_id: str | None = None
         self.shipped_back_on: date | None = None
         self.review_reason: str | None = None
         self.review_reasons: tuple[str, ...] = ()
@@ -209,20 +213,20 @@ class Lease(Aggregate):
             raise InvalidInput("deposit_mode", "a full-deposit order has no waiver")
         if not schedule:
             raise InvalidInput("plan", "an order has at least one installment")
-        return cls(
-            order_id,
-            customer_id,
-            product_id,
-            sku_id,
-            channel,
-            deposit_mode,
-            address,
-            terms,
-            deposit,
-            waiver,
-            schedule,
-            config_versions,
-            swapped_from,
+        return cls(  # type: ignore[call-arg]
+            id=order_id,
+            customer_id=customer_id,
+            product_id=product_id,
+            sku_id=sku_id,
+            channel=channel,
+            deposit_mode=deposit_mode,
+            address=address,
+            terms=terms,
+            deposit=deposit,
+            waiver=waiver,
+            schedule=schedule,
+            config_versions=config_versions,
+            swapped_from=swapped_from,
             timestamp=now,
         )
 
@@ -236,6 +240,10 @@ class Lease(Aggregate):
     def due_now(self) -> Decimal:
         """Checkout: the deposit not waived plus installment 1 (long) or the whole rent (short)."""
         return self.deposit_due + self.schedule[0].amount
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status is LeaseStatus.SETTLED
 
     @property
     def placed_at(self) -> datetime:
@@ -452,14 +460,15 @@ class Lease(Aggregate):
         ledger = self.assessed(now)
         closed = tuple(
             replace(installment, rent=balance.rent_paid, protection=balance.protection_paid)
-            for installment, balance in zip(self.schedule, ledger.balances)
+            for installment, balance in zip(self.schedule, ledger.balances, strict=True)
             if balance.rent_paid or balance.protection_paid
         )
         closed_ledger = assess(closed, self.receipts, self.terms.late_fee, self.local_date(now))
         self._bought_out(ref, amount, from_deposit, quote, closed, closed_ledger, paid_at, timestamp=now)
 
-    def pay_balance(self, ref: str, amount: Decimal, source: PaymentSource, paid_at: datetime,
-                    now: datetime) -> Allocation:
+    def pay_balance(
+        self, ref: str, amount: Decimal, source: PaymentSource, paid_at: datetime, now: datetime
+    ) -> Allocation:
         """Money toward the balance at settlement: rent and fees first, then charges."""
         self._require(LeaseStatus.INSPECTING, LeaseStatus.PENDING_SETTLEMENT, action="pay the balance")
         if amount <= ZERO:
@@ -479,8 +488,9 @@ class Lease(Aggregate):
 
     def check_settleable(self) -> None:
         """Only a device back from inspection, or bought out, can be settled."""
-        self._require(LeaseStatus.INSPECTING, LeaseStatus.PENDING_SETTLEMENT, LeaseStatus.BOUGHT_OUT,
-                      action="settle it")
+        self._require(
+            LeaseStatus.INSPECTING, LeaseStatus.PENDING_SETTLEMENT, LeaseStatus.BOUGHT_OUT, action="settle it"
+        )
         if self.status is LeaseStatus.INSPECTING and not self.inspected:
             raise InvalidState(f"order {self.id}", "inspecting", "settle it before the inspection is complete")
 
@@ -521,8 +531,7 @@ class Lease(Aggregate):
 
     @event("CheckoutPaid")
     def _checkout_paid(
-        self, ref: str, amount: Decimal, paid_at: datetime, deposit_part: Decimal, ledger: Ledger,
-        timestamp: datetime
+        self, ref: str, amount: Decimal, paid_at: datetime, deposit_part: Decimal, ledger: Ledger, timestamp: datetime
     ) -> None:
         self._take(ref, amount)
         self.receipts = (*self.receipts, Receipt(ref, amount - deposit_part, paid_at))
@@ -567,8 +576,14 @@ class Lease(Aggregate):
 
     @event("InstallmentPaid")
     def _installment_paid(
-        self, ref: str, amount: Decimal, paid_at: datetime, source: PaymentSource, allocation: Allocation,
-        ledger: Ledger, timestamp: datetime
+        self,
+        ref: str,
+        amount: Decimal,
+        paid_at: datetime,
+        source: PaymentSource,
+        allocation: Allocation,
+        ledger: Ledger,
+        timestamp: datetime,
     ) -> None:
         self._take(ref, amount)
         self.receipts = (*self.receipts, Receipt(ref, amount, paid_at))
@@ -583,8 +598,7 @@ class Lease(Aggregate):
         self.collection_stage = stage
 
     @event("RenewalAgreed")
-    def _renewed(self, months: int, installments: tuple[Installment, ...], ledger: Ledger,
-                 timestamp: datetime) -> None:
+    def _renewed(self, months: int, installments: tuple[Installment, ...], ledger: Ledger, timestamp: datetime) -> None:
         self.schedule = (*self.schedule, *installments)
         self.ledger = ledger
 
@@ -605,16 +619,22 @@ class Lease(Aggregate):
 
     @event("InspectionCompleted")
     def _inspected(
-        self, damage_fee: Decimal, liability: Decimal, late_days: int, charges: Charges, notes: str,
-        timestamp: datetime
+        self, damage_fee: Decimal, liability: Decimal, late_days: int, charges: Charges, notes: str, timestamp: datetime
     ) -> None:
         self.charges = self.charges + charges
         self.inspected = True
 
     @event("BoughtOut")
     def _bought_out(
-        self, ref: str, amount: Decimal, from_deposit: Decimal, quote: BuyoutQuote,
-        schedule: tuple[Installment, ...], ledger: Ledger, paid_at: datetime, timestamp: datetime
+        self,
+        ref: str,
+        amount: Decimal,
+        from_deposit: Decimal,
+        quote: BuyoutQuote,
+        schedule: tuple[Installment, ...],
+        ledger: Ledger,
+        paid_at: datetime,
+        timestamp: datetime,
     ) -> None:
         if amount:
             self._take(ref, amount)
@@ -625,8 +645,14 @@ class Lease(Aggregate):
 
     @event("BalancePaid")
     def _balance_paid(
-        self, ref: str, amount: Decimal, paid_at: datetime, source: PaymentSource, allocation: Allocation,
-        ledger: Ledger, timestamp: datetime
+        self,
+        ref: str,
+        amount: Decimal,
+        paid_at: datetime,
+        source: PaymentSource,
+        allocation: Allocation,
+        ledger: Ledger,
+        timestamp: datetime,
     ) -> None:
         if source is PaymentSource.PROVIDER:
             self._take(ref, amount)

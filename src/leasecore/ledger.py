@@ -185,9 +185,7 @@ class _Row:
         """Fees first, then rent, then protection; returns what is left of `amount`."""
         to_fee = min(amount, self.late_fee - self.fee_paid)
         to_rent = min(amount - to_fee, self.installment.rent - self.rent_paid)
-        to_protection = min(
-            amount - to_fee - to_rent, self.installment.protection - self.protection_paid
-        )
+        to_protection = min(amount - to_fee - to_rent, self.installment.protection - self.protection_paid)
         self.fee_paid += to_fee
         self.rent_paid += to_rent
         self.protection_paid += to_protection

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,7 +54,7 @@ def _read_band(reader: Reader, item: Any, path: str, score_range: tuple[int, int
 
 def _check_no_overlap(reader: Reader, bands: Sequence[tuple[str, ScoreBand]]) -> None:
     ordered = sorted(bands, key=lambda pair: pair[1].min_score)
-    for (_, before), (path, after) in zip(ordered, ordered[1:]):
+    for (_, before), (path, after) in pairwise(ordered):
         if after.min_score <= before.max_score:
             reader.error(path, f"overlaps the band {before.min_score}–{before.max_score}")
 
@@ -296,7 +297,3 @@ def _as_action(value: Any, path: str) -> CollectionAction:
     except ValueError:
         choices = ", ".join(action.value for action in CollectionAction)
         raise invalid(path, f"must be one of {choices}") from None
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}

@@ -38,9 +38,7 @@ def schedule_for(plan: Plan, start: date, rates: Rates, quantity: int) -> tuple[
     return (short_term_installment(plan, rates, quantity),)
 
 
-def monthly(
-    start: date, *, first_seq: int, count: int, rates: Rates, quantity: int
-) -> tuple[Installment, ...]:
+def monthly(start: date, *, first_seq: int, count: int, rates: Rates, quantity: int) -> tuple[Installment, ...]:
     """`count` monthly installments numbered from `first_seq`, due on the start's day of month."""
     return tuple(
         Installment(

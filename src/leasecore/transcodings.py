@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from leasecore import catalog, customer, ledger, lease, policy, schedule, values
+from leasecore import catalog, customer, lease, ledger, operators, policy, schedule, values
 
 
 class DateAsISO(Transcoding):
@@ -33,7 +33,8 @@ class EnumAsValue(Transcoding):
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        member: Enum = self.type(data)
+        return member
 
 
 class DataclassAsDict(Transcoding):
@@ -63,6 +64,7 @@ ENUMS: tuple[type[Enum], ...] = (
     policy.CollectionAction,
     catalog.UnitStatus,
     customer.IdentityStatus,
+    operators.Role,
 )
 
 VALUE_OBJECTS: tuple[type, ...] = (

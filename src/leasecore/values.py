@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
 from typing import NewType
-from collections.abc import Iterable
 from uuid import UUID, uuid5
 
 CENT = Decimal("0.01")

@@ -12,7 +12,6 @@ from leasecore.application import LeaseApplication
 from leasecore.audit import replay
 from leasecore.catalog import UnitStatus
 from leasecore.clock import SettableClock
-from leasecore.credit_line import CreditLine
 from leasecore.deposit import Deposit
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue, Unavailable
 from leasecore.lease import Lease, LeaseStatus
@@ -50,7 +49,11 @@ class ApplicationBehaviour:
         order = app.place_order(customer, world.request(LongTerm(12), protection=True))
         lease = app.lease(order)
         assert (lease.deposit, lease.waiver, lease.deposit_due, lease.due_now) == (
-            D("3000.00"), D("2500.00"), D("500.00"), D("710.00"))
+            D("3000.00"),
+            D("2500.00"),
+            D("500.00"),
+            D("710.00"),
+        )
         assert app.credit_line(customer).available == D("2500.00")
 
         app.pay_checkout(order, "chk-1", D("710.00"), clock.now())
@@ -74,9 +77,17 @@ class ApplicationBehaviour:
         assert lease.status is LeaseStatus.SETTLED
         assert lease.charges.damage == D("300.00")  # protected: liability capped at the 300.00 excess
         assert (deposit.paid, deposit.deducted, deposit.refunded, deposit.held) == (
-            D("500.00"), D("300.00"), D("200.00"), D("0.00"))
+            D("500.00"),
+            D("300.00"),
+            D("200.00"),
+            D("0.00"),
+        )
         assert [type(e) for e in app.events.get(Deposit.create_id(order))] == [
-            Deposit.Required, Deposit.Paid, Deposit.Deducted, Deposit.Refunded]
+            Deposit.Required,
+            Deposit.Paid,
+            Deposit.Deducted,
+            Deposit.Refunded,
+        ]
         line = app.credit_line(customer)
         assert (line.reserved_total, line.available) == (D("0"), D("5000.00"))
 
@@ -106,10 +117,10 @@ class ApplicationBehaviour:
         assert (lease.due_now, lease.schedule[0].rent) == (D("3100.00"), D("100.00"))
 
         with pytest.raises(Unavailable):
-            app.place_order(customer, world.request(ShortTerm(date(2026, 2, 14), date(2026, 2, 16)),
-                                                    mode=DepositMode.FULL))
-        app.place_order(customer, world.request(ShortTerm(date(2026, 2, 15), date(2026, 2, 17)),
-                                                mode=DepositMode.FULL))
+            app.place_order(
+                customer, world.request(ShortTerm(date(2026, 2, 14), date(2026, 2, 16)), mode=DepositMode.FULL)
+            )
+        app.place_order(customer, world.request(ShortTerm(date(2026, 2, 15), date(2026, 2, 17)), mode=DepositMode.FULL))
         app.cancel(orders[0])
         again = app.place_order(customer, world.request(dates, mode=DepositMode.FULL))
         assert len(app.inventory(world.sku_id).booked_for(again)) == 1

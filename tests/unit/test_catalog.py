@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from uuid import uuid4
 
@@ -19,7 +19,7 @@ from leasecore.errors import InvalidInput, InvalidState, NotFound, Unavailable
 from leasecore.values import LongTerm, ShortTerm
 from tests.support import phone_sku
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_categories_form_a_tree_that_cannot_loop():
@@ -52,8 +52,13 @@ def test_retiring_a_category_retires_its_subtree_and_refuses_new_children():
 
 
 def product(long_term=LongTermOffer((6, 12)), short_term=ShortTermOffer(3, 30), channels=("app",)) -> Product:
-    return Product.list(ProductDetails(uuid4(), "Phone T", "Brand", channels=channels), long_term, short_term,
-                        Protection(True, False, D("10.00"), D("1.00"), D("300.00")), NOW)
+    return Product.list(
+        ProductDetails(uuid4(), "Phone T", "Brand", channels=channels),
+        long_term,
+        short_term,
+        Protection(True, False, D("10.00"), D("1.00"), D("300.00")),
+        NOW,
+    )
 
 
 def test_a_product_offers_at_least_one_plan_and_each_sku_is_priced_for_it():
@@ -85,8 +90,13 @@ def test_a_retired_product_can_no_longer_be_ordered():
 
 def test_mandatory_protection_must_be_offered():
     with pytest.raises(InvalidInput, match="mandatory"):
-        Product.list(ProductDetails(uuid4(), "X", "Y"), LongTermOffer((6,)), None,
-                     Protection(False, True, D("1"), D("1"), D("1")), NOW)
+        Product.list(
+            ProductDetails(uuid4(), "X", "Y"),
+            LongTermOffer((6,)),
+            None,
+            Protection(False, True, D("1"), D("1"), D("1")),
+            NOW,
+        )
     assert not NO_PROTECTION.offered
 
 

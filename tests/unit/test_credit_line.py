@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from uuid import uuid4
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from leasecore.credit_line import CreditLine
 from leasecore.errors import Overdue, QuotaExceeded
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_a_reservation_takes_at_most_what_is_available():
@@ -22,7 +22,10 @@ def test_a_reservation_takes_at_most_what_is_available():
     line.reserve(second, D("2000.00"), NOW)
     assert line.available == D("0.00")
     assert [type(e) for e in line.collect_events()] == [
-        CreditLine.Granted, CreditLine.WaiverReserved, CreditLine.WaiverReserved]
+        CreditLine.Granted,
+        CreditLine.WaiverReserved,
+        CreditLine.WaiverReserved,
+    ]
 
 
 def test_a_reservation_is_released_exactly_once():
@@ -57,8 +60,7 @@ def test_a_lowered_quota_leaves_reservations_standing_but_nothing_available():
         line.reserve(uuid4(), D("0.01"), NOW)
 
 
-@given(st.lists(st.tuples(st.booleans(), st.decimals(min_value=D("0.01"), max_value=D("3000"), places=2)),
-                max_size=30))
+@given(st.lists(st.tuples(st.booleans(), st.decimals(min_value=D("0.01"), max_value=D("3000"), places=2)), max_size=30))
 def test_the_quota_is_never_over_committed(steps):
     line = CreditLine.grant(uuid4(), D("5000.00"), "B", NOW)
     for reserve, amount in steps:

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from uuid import uuid4
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from leasecore.deposit import Deposit
 from leasecore.errors import InvalidInput, InvalidState
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_the_part_not_waived_is_paid_once_in_full():
@@ -32,7 +32,11 @@ def test_deductions_never_exceed_what_is_held_and_the_rest_is_refunded():
     assert deposit.refund("settled", NOW) == D("1800.00")
     assert deposit.refund("settled", NOW) == D("0")
     assert (deposit.paid, deposit.deducted, deposit.refunded, deposit.held) == (
-        D("3000.00"), D("1200.00"), D("1800.00"), D("0.00"))
+        D("3000.00"),
+        D("1200.00"),
+        D("1800.00"),
+        D("0.00"),
+    )
 
 
 def test_a_waiver_larger_than_the_deposit_is_refused():

@@ -1,18 +1,18 @@
 """The Lease aggregate on its own: the events each command produces and the states it refuses."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from uuid import uuid4
 
 import pytest
 
 from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
-from leasecore.ledger import LateFeeRule
 from leasecore.lease import Charges, Lease, LeaseStatus, LeaseTerms, PaymentSource
+from leasecore.ledger import LateFeeRule
 from leasecore.schedule import Rates, schedule_for
 from leasecore.values import Address, DepositMode, LongTerm, ShortTerm
 
-T0 = datetime(2026, 1, 31, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)
 RULE = LateFeeRule(3, D("0.001"), D("0.00"), D("0.20"))
 
 
@@ -21,8 +21,10 @@ def terms(plan=LongTerm(12), protected=False, quantity=1) -> LeaseTerms:
         plan=plan,
         quantity=quantity,
         unit_deposit=D("3000.00"),
-        rates=Rates(D("200.00") if isinstance(plan, LongTerm) else D("20.00"),
-                    (D("10.00") if isinstance(plan, LongTerm) else D("1.00")) if protected else D("0.00")),
+        rates=Rates(
+            D("200.00") if isinstance(plan, LongTerm) else D("20.00"),
+            (D("10.00") if isinstance(plan, LongTerm) else D("1.00")) if protected else D("0.00"),
+        ),
         buyout_price=D("1000.00"),
         renewal_rent=D("150.00"),
         daily_rent=D("20.00"),
@@ -36,10 +38,19 @@ def placed(plan=LongTerm(12), protected=False, waiver=D("2500.00")) -> Lease:
     lease_terms = terms(plan, protected)
     start = date(2026, 1, 31) if isinstance(plan, LongTerm) else plan.start
     return Lease.place(
-        order_id=uuid4(), customer_id=uuid4(), product_id=uuid4(), sku_id=uuid4(), channel="app",
-        deposit_mode=DepositMode.WAIVER, address=Address("A", "1", "x"), terms=lease_terms,
-        deposit=D("3000.00"), waiver=waiver, schedule=schedule_for(plan, start, lease_terms.rates, 1),
-        config_versions={"billing": 1}, now=T0,
+        order_id=uuid4(),
+        customer_id=uuid4(),
+        product_id=uuid4(),
+        sku_id=uuid4(),
+        channel="app",
+        deposit_mode=DepositMode.WAIVER,
+        address=Address("A", "1", "x"),
+        terms=lease_terms,
+        deposit=D("3000.00"),
+        waiver=waiver,
+        schedule=schedule_for(plan, start, lease_terms.rates, 1),
+        config_versions={"billing": 1},
+        now=T0,
     )
 
 
@@ -61,8 +72,12 @@ def test_an_order_walks_the_usual_path_to_leasing_event_by_event():
     lease = leasing()
 
     assert event_types(lease) == [
-        Lease.OrderPlaced, Lease.CheckoutPaid, Lease.ReviewApproved, Lease.ContractSigned,
-        Lease.Shipped, Lease.Delivered,
+        Lease.OrderPlaced,
+        Lease.CheckoutPaid,
+        Lease.ReviewApproved,
+        Lease.ContractSigned,
+        Lease.Shipped,
+        Lease.Delivered,
     ]
     assert lease.status is LeaseStatus.LEASING
     assert lease.start == date(2026, 1, 31)
@@ -150,19 +165,19 @@ def test_end_of_term_choices_open_seven_days_before_the_term_ends_and_not_while_
     lease = leasing(plan=LongTerm(12))
     lease.pay_rent("all", D("2200.00"), T0, T0)  # installments 2–12, paid ahead
     with pytest.raises(Refused, match="2027-01-23"):
-        lease.request_return("SF-back", datetime(2027, 1, 22, 4, tzinfo=timezone.utc))
-    lease.request_return("SF-back", datetime(2027, 1, 23, 4, tzinfo=timezone.utc))
+        lease.request_return("SF-back", datetime(2027, 1, 22, 4, tzinfo=UTC))
+    lease.request_return("SF-back", datetime(2027, 1, 23, 4, tzinfo=UTC))
     assert lease.status is LeaseStatus.RETURNING
 
     overdue = leasing(plan=LongTerm(12))
     with pytest.raises(Overdue):
-        overdue.renew(6, datetime(2027, 1, 25, 4, tzinfo=timezone.utc))
+        overdue.renew(6, datetime(2027, 1, 25, 4, tzinfo=UTC))
 
 
 def test_renewal_continues_the_schedule_at_the_renewal_rent():
     lease = leasing(plan=LongTerm(6), protected=True)
     lease.pay_rent("ahead", D("1050.00"), T0, T0)
-    lease.renew(2, datetime(2026, 7, 25, 4, tzinfo=timezone.utc))
+    lease.renew(2, datetime(2026, 7, 25, 4, tzinfo=UTC))
 
     added = lease.schedule[-2:]
     assert [(i.seq, i.due_date, i.rent, i.protection) for i in added] == [
@@ -175,7 +190,7 @@ def test_renewal_continues_the_schedule_at_the_renewal_rent():
 def test_inspection_caps_the_liability_at_the_excess_when_protected():
     protected = leasing(plan=LongTerm(12), protected=True)
     protected.pay_rent("ahead", D("2310.00"), T0, T0)
-    when = datetime(2027, 1, 25, 4, tzinfo=timezone.utc)
+    when = datetime(2027, 1, 25, 4, tzinfo=UTC)
     protected.request_return("SF-back", when)
     protected.record_return(when)
     assert protected.complete_inspection(D("1200.00"), "cracked screen", when) == Charges(damage=D("300.00"))
@@ -189,7 +204,7 @@ def test_inspection_caps_the_liability_at_the_excess_when_protected():
 
 def test_a_short_term_unit_shipped_back_late_owes_daily_rent_per_day_late():
     lease = leasing(plan=ShortTerm(date(2026, 2, 1), date(2026, 2, 5)))
-    back = datetime(2026, 2, 8, 4, tzinfo=timezone.utc)
+    back = datetime(2026, 2, 8, 4, tzinfo=UTC)
     lease.request_return("SF-back", back)
     lease.record_return(back)
 
@@ -201,7 +216,11 @@ def test_early_buyout_is_unpaid_rent_plus_price_less_the_discount_on_that_rent()
     quote = lease.buyout_quote(T0)
 
     assert (quote.buyout_price, quote.unpaid_rent, quote.discount, quote.price) == (
-        D("1000.00"), D("2200.00"), D("220.00"), D("2980.00"))
+        D("1000.00"),
+        D("2200.00"),
+        D("220.00"),
+        D("2980.00"),
+    )
     with pytest.raises(InvalidInput, match="2980.00"):
         lease.buy_out("b1", D("2000.00"), D("500.00"), T0, T0)
     lease.buy_out("b1", D("2480.00"), D("500.00"), T0, T0)
@@ -210,7 +229,7 @@ def test_early_buyout_is_unpaid_rent_plus_price_less_the_discount_on_that_rent()
 
 def test_settlement_waits_until_nothing_is_owed():
     lease = leasing(plan=LongTerm(12))
-    when = datetime(2027, 1, 25, 4, tzinfo=timezone.utc)
+    when = datetime(2027, 1, 25, 4, tzinfo=UTC)
     lease.pay_rent("ahead", D("2200.00"), T0, T0)
     lease.request_return("SF-back", when)
     lease.record_return(when)

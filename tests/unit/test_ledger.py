@@ -1,6 +1,6 @@
 """The rent ledger: oldest first, fees before rent, daily late fees in the billing timezone."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal as D
 from itertools import permutations
 
@@ -86,8 +86,8 @@ def test_more_than_the_whole_schedule_is_held_as_credit():
 
 
 def test_the_day_of_a_payment_is_its_day_in_the_billing_timezone():
-    last_grace_day_late_evening = datetime(2026, 3, 4, 15, 30, tzinfo=timezone.utc)  # 23:30 in Shanghai
-    just_after_midnight = datetime(2026, 3, 4, 16, 30, tzinfo=timezone.utc)  # 00:30 on 5 March
+    last_grace_day_late_evening = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    just_after_midnight = datetime(2026, 3, 4, 16, 30, tzinfo=UTC)  # 00:30 on 5 March
 
     on_time = assess([MARCH], [Receipt("a", D("200.00"), last_grace_day_late_evening)], RULE, date(2026, 3, 9))
     late = assess([MARCH], [Receipt("b", D("200.20"), just_after_midnight)], RULE, date(2026, 3, 9))
@@ -112,8 +112,9 @@ days = st.integers(min_value=0, max_value=120)
 
 @given(st.lists(st.tuples(amounts, days), min_size=1, max_size=6))
 def test_whatever_the_order_receipts_arrive_in_the_ledger_is_the_same(payments):
-    receipts = [Receipt(f"r{n}", amount, at(date(2026, 2, 1) + timedelta(days=day)))
-                for n, (amount, day) in enumerate(payments)]
+    receipts = [
+        Receipt(f"r{n}", amount, at(date(2026, 2, 1) + timedelta(days=day))) for n, (amount, day) in enumerate(payments)
+    ]
     as_of = date(2026, 7, 1)
     expected = assess([MARCH, APRIL], receipts, RULE, as_of)
 
@@ -122,8 +123,9 @@ def test_whatever_the_order_receipts_arrive_in_the_ledger_is_the_same(payments):
 
 @given(st.lists(st.tuples(amounts, days), max_size=6), st.integers(min_value=0, max_value=400))
 def test_money_received_is_all_accounted_for_and_fees_never_exceed_their_cap(payments, horizon):
-    receipts = [Receipt(f"r{n}", amount, at(date(2026, 2, 1) + timedelta(days=day)))
-                for n, (amount, day) in enumerate(payments)]
+    receipts = [
+        Receipt(f"r{n}", amount, at(date(2026, 2, 1) + timedelta(days=day))) for n, (amount, day) in enumerate(payments)
+    ]
     ledger = assess([MARCH, APRIL], receipts, RULE, date(2026, 2, 1) + timedelta(days=horizon))
 
     assert ledger.collected().total == sum((r.amount for r in receipts), D("0"))

@@ -22,32 +22,52 @@ def test_the_example_documents_round_trip():
 
 
 def test_credit_bands_may_not_overlap_and_must_lie_in_the_score_range():
-    document = {"levels": [
-        {"name": "A", "min_score": 700, "max_score": 960, "quota": "1.00"},
-        {"name": "B", "min_score": 600, "max_score": 700, "quota": "1.00"},
-        {"name": "C", "min_score": 500, "max_score": 599, "quota": "-1"},
-    ]}
+    document = {
+        "levels": [
+            {"name": "A", "min_score": 700, "max_score": 960, "quota": "1.00"},
+            {"name": "B", "min_score": 600, "max_score": 700, "quota": "1.00"},
+            {"name": "C", "min_score": 500, "max_score": 599, "quota": "-1"},
+        ]
+    }
     with pytest.raises(InvalidDocument) as error:
         CreditLevels.from_document(document)
     assert fields(error.value) == ["levels[0]", "levels[2].quota"]
 
     with pytest.raises(InvalidDocument) as overlap:
-        CreditLevels.from_document({"levels": [
-            {"name": "A", "min_score": 700, "max_score": 950, "quota": "1.00"},
-            {"name": "B", "min_score": 600, "max_score": 700, "quota": "1.00"}]})
+        CreditLevels.from_document(
+            {
+                "levels": [
+                    {"name": "A", "min_score": 700, "max_score": 950, "quota": "1.00"},
+                    {"name": "B", "min_score": 600, "max_score": 700, "quota": "1.00"},
+                ]
+            }
+        )
     assert fields(overlap.value) == ["levels[0]"]
 
 
 def test_billing_errors_name_every_field_at_once():
-    document = {**BILLING, "grace_days": -1, "late_fee": {"daily_rate": 0.1, "fixed_per_day": "1.001"},
-                "collection_stages": [{"after_days": 15, "action": "call"}, {"after_days": 1, "action": "sms"},
-                                      {"after_days": 20, "action": "fax"}],
-                "timezone": "Mars/Olympus"}
+    document = {
+        **BILLING,
+        "grace_days": -1,
+        "late_fee": {"daily_rate": 0.1, "fixed_per_day": "1.001"},
+        "collection_stages": [
+            {"after_days": 15, "action": "call"},
+            {"after_days": 1, "action": "sms"},
+            {"after_days": 20, "action": "fax"},
+        ],
+        "timezone": "Mars/Olympus",
+    }
     with pytest.raises(InvalidDocument) as error:
         BillingPolicy.from_document(document)
     assert fields(error.value) == [
-        "timezone", "grace_days", "late_fee.daily_rate", "late_fee.fixed_per_day", "late_fee.cap_share",
-        "collection_stages[1].after_days", "collection_stages[2].action"]
+        "timezone",
+        "grace_days",
+        "late_fee.daily_rate",
+        "late_fee.fixed_per_day",
+        "late_fee.cap_share",
+        "collection_stages[1].after_days",
+        "collection_stages[2].action",
+    ]
 
 
 def test_a_waiver_band_gives_an_amount_or_a_share_never_both():

@@ -35,8 +35,9 @@ def test_a_long_term_schedule_falls_due_monthly_from_the_start_on_its_day_of_mon
 
 
 def test_short_term_rent_is_daily_rent_times_inclusive_days_times_quantity_due_at_the_start():
-    (only,) = schedule_for(ShortTerm(date(2026, 3, 1), date(2026, 3, 10)), date(2026, 2, 1),
-                           Rates(D("49.00"), D("2.00")), quantity=3)
+    (only,) = schedule_for(
+        ShortTerm(date(2026, 3, 1), date(2026, 3, 10)), date(2026, 2, 1), Rates(D("49.00"), D("2.00")), quantity=3
+    )
 
     assert only == Installment(1, date(2026, 3, 1), rent=D("1470.00"), protection=D("60.00"))
 
@@ -45,11 +46,15 @@ def test_receipt_restarts_the_due_dates_from_the_day_the_lease_starts():
     quoted = schedule_for(LongTerm(3), date(2026, 1, 10), Rates(D("100.00")), quantity=1)
 
     assert [i.due_date for i in restart(quoted, date(2026, 1, 31))] == [
-        date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+    ]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("0.005", "0.01"), ("0.004", "0.00"), ("2.675", "2.68"),
-                                               ("-0.005", "-0.01"), (7, "7.00")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("0.005", "0.01"), ("0.004", "0.00"), ("2.675", "2.68"), ("-0.005", "-0.01"), (7, "7.00")]
+)
 def test_money_rounds_half_up_to_the_fen(raw, expected):
     assert money(raw) == D(expected)
 
