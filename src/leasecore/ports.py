@@ -43,10 +43,13 @@ class PaymentNotification:
 
 @dataclass(frozen=True)
 class RefundReceipt:
+    """The provider's answer to a refund; a refusal is `accepted=False` with the provider's `reason`."""
+
     refund_id: str
     provider: str
     amount: Decimal
     accepted: bool
+    reason: str = ""
 
 
 class PaymentGateway(Protocol):

@@ -1,0 +1,37 @@
+"""Errors the adapters raise beyond the ports' own `InvalidSignature`."""
+
+from __future__ import annotations
+
+from leasecore.ports import InvalidSignature
+
+
+class AdapterError(Exception):
+    """Something an outside service, or its sandbox, could not do."""
+
+
+class ProviderError(AdapterError):
+    """The provider was unreachable or answered with an error."""
+
+
+class UnknownPayment(AdapterError):
+    """The provider knows no payment by that id."""
+
+
+class PaymentStateConflict(AdapterError):
+    """The payment's state does not allow what was asked (paying a closed trade, closing a paid one)."""
+
+
+class DeliveryFailed(AdapterError):
+    """A provider notification could not be delivered to the merchant's notify URL."""
+
+
+class MalformedNotification(InvalidSignature):
+    """A callback that cannot be read as a payment outcome (missing fields, bad amounts, foreign merchant)."""
+
+
+class SmsFailed(ProviderError):
+    """The SMS provider refused or failed to send a message."""
+
+
+class BureauError(ProviderError):
+    """The credit bureau could not answer with a score."""

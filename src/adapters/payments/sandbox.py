@@ -1,0 +1,283 @@
+"""The sandbox payment provider: no network, yet it signs, calls back and refuses like a real one.
+
+Its notifications follow Alipay's scheme exactly (form-urlencoded, RSA2 over the sorted parameters except `sign`
+and `sign_type`), signed with a locally generated RSA-2048 key that may be kept in a PEM file across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from adapters import alipay_openapi
+from adapters.amounts import require_cents, require_positive, yuan_string
+from adapters.errors import DeliveryFailed, PaymentStateConflict, UnknownPayment
+from adapters.keys import generate_private_key, load_or_create_private_key, public_key_pem
+from leasecore.clock import SystemClock
+from leasecore.ports import Clock, PaymentNotification, PaymentRequest, RefundReceipt
+
+PROVIDER = "sandbox"
+SANDBOX_APP_ID = "2021000000000000"
+PAY_URL = "https://sandbox.leasecore.invalid/pay"
+ZERO = Decimal("0.00")
+
+Outcome = Literal["success", "fail"]
+Deliver = Callable[[bytes, Mapping[str, str]], None]
+
+
+class SandboxPaymentStatus(Enum):
+    PENDING = "pending"
+    PAID = "paid"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class SandboxPayment:
+    """What the sandbox provider knows of one payment."""
+
+    payment_id: str
+    amount: Decimal
+    subject: str
+    notify_url: str
+    trade_no: str
+    created_at: datetime
+    request: PaymentRequest
+    status: SandboxPaymentStatus = SandboxPaymentStatus.PENDING
+    settled_at: datetime | None = None
+    refunded: Decimal = ZERO
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.amount - self.refunded if self.status is SandboxPaymentStatus.PAID else ZERO
+
+
+@dataclass(frozen=True)
+class _Refund:
+    payment_id: str
+    receipt: RefundReceipt
+
+
+class SandboxPayments:
+    """A `PaymentGateway` that needs no network; `complete` plays the customer paying and the provider calling back."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        key_path: Path | str | None = None,
+        private_key: rsa.RSAPrivateKey | None = None,
+        app_id: str = SANDBOX_APP_ID,
+        deliver: Deliver | None = None,
+        http_client: httpx.Client | None = None,
+        pay_url: str = PAY_URL,
+        provider: str = PROVIDER,
+    ) -> None:
+        self.provider, self.app_id, self.pay_url = provider, app_id, pay_url
+        self._clock = clock or SystemClock()
+        self._private_key = _sandbox_key(key_path, private_key)
+        self._deliver, self._http = deliver, http_client
+        self._payments: dict[str, SandboxPayment] = {}
+        self._refunds: dict[str, _Refund] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._private_key.public_key()
+
+    def public_key_pem(self) -> str:
+        """What a merchant would configure as "the provider's public key"."""
+        return public_key_pem(self.public_key).decode("ascii")
+
+    def create_payment(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> PaymentRequest:
+        """A pending payment; asking again for the same payment and amount returns the same request."""
+        amount = require_positive(amount)
+        with self._lock:
+            existing = self._payments.get(payment_id)
+            if existing is not None:
+                return _same_request(existing, amount)
+            now = self._clock.now()
+            request = PaymentRequest(
+                payment_id, self.provider, amount, self._pay_params(payment_id, amount, subject, notify_url, now)
+            )
+            self._payments[payment_id] = SandboxPayment(
+                payment_id, amount, subject, notify_url, self._trade_no(payment_id, now), now, request
+            )
+            return request
+
+    def payment(self, payment_id: str) -> SandboxPayment:
+        with self._lock:
+            return self._payment(payment_id)
+
+    def notification(
+        self, payment_id: str, outcome: Outcome, paid_at: datetime | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The signed notification of the customer paying (or failing to); a repeat resends the recorded outcome."""
+        instant = _aware(paid_at) if paid_at is not None else self._clock.now()
+        with self._lock:
+            payment = _settle(self._payment(payment_id), outcome, instant)
+            self._payments[payment_id] = payment
+            unsigned = self._notification_params(payment, payment.settled_at or instant)
+            params = alipay_openapi.sign_notification(unsigned, self._private_key)
+        body = alipay_openapi.encode_form(params).encode("ascii")
+        return body, {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE}
+
+    def complete(
+        self, payment_id: str, outcome: Outcome, paid_at: datetime | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """Settle the payment and deliver its signed notification, as the provider's servers would."""
+        body, headers = self.notification(payment_id, outcome, paid_at)
+        if self._deliver is not None:
+            self._deliver(body, headers)
+        else:
+            self._post(self.payment(payment_id).notify_url, body, headers)
+        return body, headers
+
+    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
+        """Authentic only when signed by this sandbox's key for this app; anything else raises `InvalidSignature`."""
+        params = alipay_openapi.verify_notification(body, self.public_key)
+        return alipay_openapi.payment_notification(params, self.provider, self.app_id)
+
+    def refund(self, payment_id: str, refund_id: str, amount: Decimal) -> RefundReceipt:
+        """Once per refund_id; never more in total than was paid for that payment."""
+        amount = require_cents(amount)
+        with self._lock:
+            previous = self._refunds.get(refund_id)
+            if previous is not None:
+                return self._repeated_refund(previous, payment_id, amount)
+            refusal = self._refund_refusal(payment_id, amount)
+            if refusal:
+                return RefundReceipt(refund_id, self.provider, amount, accepted=False, reason=refusal)
+            payment = self._payments[payment_id]
+            self._payments[payment_id] = replace(payment, refunded=payment.refunded + amount)
+            receipt = RefundReceipt(refund_id, self.provider, amount, accepted=True)
+            self._refunds[refund_id] = _Refund(payment_id, receipt)
+            return receipt
+
+    def _payment(self, payment_id: str) -> SandboxPayment:
+        try:
+            return self._payments[payment_id]
+        except KeyError:
+            raise UnknownPayment(f"the sandbox provider knows no payment {payment_id}") from None
+
+    def _refund_refusal(self, payment_id: str, amount: Decimal) -> str:
+        payment = self._payments.get(payment_id)
+        if payment is None:
+            return f"no payment {payment_id}"
+        if payment.status is not SandboxPaymentStatus.PAID:
+            return f"payment {payment_id} is {payment.status.value}, not paid"
+        if amount <= 0:
+            return f"a refund must be positive, not {amount}"
+        if amount > payment.refundable:
+            return f"a refund of {amount} exceeds the {payment.refundable} still refundable on payment {payment_id}"
+        return ""
+
+    def _repeated_refund(self, previous: _Refund, payment_id: str, amount: Decimal) -> RefundReceipt:
+        """The same refund asked again gets the first answer; a refund_id reused for another refund is refused."""
+        if previous.payment_id == payment_id and previous.receipt.amount == amount:
+            return previous.receipt
+        first = previous.receipt
+        reason = f"refund id {first.refund_id} was already used for {first.amount} on payment {previous.payment_id}"
+        return RefundReceipt(first.refund_id, self.provider, amount, accepted=False, reason=reason)
+
+    def _pay_params(
+        self, payment_id: str, amount: Decimal, subject: str, notify_url: str, now: datetime
+    ) -> dict[str, str]:
+        """A pay page URL and an `alipay.trade.app.pay` order string, signed with the sandbox key."""
+        biz_content = {
+            "out_trade_no": payment_id,
+            "total_amount": yuan_string(amount),
+            "subject": subject,
+            "product_code": "QUICK_MSECURITY_PAY",
+        }
+        params = alipay_openapi.request_params(self.app_id, "alipay.trade.app.pay", biz_content, now, notify_url)
+        order_string = alipay_openapi.encode_form(alipay_openapi.sign_request(params, self._private_key))
+        return {"pay_url": f"{self.pay_url}/{quote(payment_id, safe='')}", "order_string": order_string}
+
+    def _trade_no(self, payment_id: str, now: datetime) -> str:
+        """A 28-digit provider transaction id like Alipay's, the same every time for the same payment."""
+        digest = int.from_bytes(hashlib.sha256(f"{self.app_id}/{payment_id}".encode()).digest()[:8], "big")
+        day = now.astimezone(alipay_openapi.SHANGHAI).strftime("%Y%m%d")
+        return f"{day}2200{digest % 10**16:016d}"
+
+    def _notification_params(self, payment: SandboxPayment, settled_at: datetime) -> dict[str, str]:
+        paid = payment.status is SandboxPaymentStatus.PAID
+        settled = alipay_openapi.format_alipay_time(settled_at)
+        return {
+            "notify_time": alipay_openapi.format_alipay_time(self._clock.now()),
+            "notify_type": "trade_status_sync",
+            "notify_id": uuid.uuid4().hex,
+            "app_id": self.app_id,
+            "charset": "utf-8",
+            "version": "1.0",
+            "trade_no": payment.trade_no,
+            "out_trade_no": payment.payment_id,
+            "subject": payment.subject,
+            "total_amount": yuan_string(payment.amount),
+            "receipt_amount": yuan_string(payment.amount) if paid else "",
+            "trade_status": "TRADE_SUCCESS" if paid else alipay_openapi.CLOSED_STATUS,
+            "gmt_create": alipay_openapi.format_alipay_time(payment.created_at),
+            "gmt_payment": settled if paid else "",
+            "gmt_close": "" if paid else settled,
+        }
+
+    def _post(self, notify_url: str, body: bytes, headers: Mapping[str, str]) -> None:
+        client = self._http or httpx.Client(timeout=10.0)
+        try:
+            response = client.post(notify_url, content=body, headers=dict(headers))
+        except httpx.HTTPError as error:
+            raise DeliveryFailed(f"the notification could not reach {notify_url}: {error}") from error
+        finally:
+            if self._http is None:
+                client.close()
+        if not response.is_success:
+            raise DeliveryFailed(f"{notify_url} answered the notification with HTTP {response.status_code}")
+
+
+def _sandbox_key(key_path: Path | str | None, private_key: rsa.RSAPrivateKey | None) -> rsa.RSAPrivateKey:
+    if private_key is not None:
+        return private_key
+    if key_path is not None:
+        return load_or_create_private_key(key_path)
+    return generate_private_key()
+
+
+def _same_request(existing: SandboxPayment, amount: Decimal) -> PaymentRequest:
+    if existing.amount != amount:
+        raise PaymentStateConflict(f"payment {existing.payment_id} was created for {existing.amount}, not {amount}")
+    return existing.request
+
+
+def _settle(payment: SandboxPayment, outcome: Outcome, instant: datetime) -> SandboxPayment:
+    """A pending payment is paid or closed once; the recorded outcome is final."""
+    status = _status_of(outcome)
+    if payment.status is SandboxPaymentStatus.PENDING:
+        return replace(payment, status=status, settled_at=instant)
+    if payment.status is not status:
+        raise PaymentStateConflict(f"payment {payment.payment_id} is {payment.status.value} already")
+    return payment
+
+
+def _status_of(outcome: str) -> SandboxPaymentStatus:
+    if outcome == "success":
+        return SandboxPaymentStatus.PAID
+    if outcome == "fail":
+        return SandboxPaymentStatus.CLOSED
+    raise ValueError(f"a payment outcome is 'success' or 'fail', not {outcome!r}")
+
+
+def _aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError("paid_at must be timezone-aware")
+    return instant
