@@ -1,0 +1,378 @@
+"""WeChat Pay API v3 (微信支付): signed requests, APP/JSAPI prepay, verified and decrypted callbacks, refunds.
+
+Requests are signed SHA256withRSA over `METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n` with the merchant key; answers
+and callbacks are verified over `TIMESTAMP\\nNONCE\\nBODY\\n` with the platform key named by `Wechatpay-Serial`, and
+refused when their timestamp is more than five minutes from now. Amounts travel in integer fen.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from adapters.amounts import from_fen, require_cents, require_positive, to_fen
+from adapters.errors import MalformedNotification, ProviderError
+from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
+from adapters.settings import optional, required, secret
+from leasecore.clock import SystemClock
+from leasecore.ports import Clock, InvalidSignature, PaymentNotification, PaymentRequest, RefundReceipt
+
+PROVIDER = "wechatpay"
+BASE_URL = "https://api.mch.weixin.qq.com"
+SCHEMA = "WECHATPAY2-SHA256-RSA2048"
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+APIV3_KEY_BYTES = 32
+OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
+ACCEPTED_REFUND_STATUSES = frozenset({"SUCCESS", "PROCESSING"})
+REFUNDABLE_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
+SIGNATURE_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
+
+
+def request_message(method: str, url: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    """What the merchant signs: method, URL path with query, timestamp, nonce and body, each ending in a newline."""
+    return f"{method.upper()}\n{url}\n{timestamp}\n{nonce}\n".encode() + body + b"\n"
+
+
+def response_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    """What the platform signs in answers and callbacks: timestamp, nonce and body, each ending in a newline."""
+    return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+
+
+def authorization(
+    mchid: str,
+    serial_no: str,
+    private_key: rsa.RSAPrivateKey,
+    method: str,
+    url: str,
+    timestamp: str,
+    nonce: str,
+    body: bytes,
+) -> str:
+    """The `Authorization` header of a v3 request."""
+    signature = sign_rsa2(private_key, request_message(method, url, timestamp, nonce, body))
+    return (
+        f'{SCHEMA} mchid="{mchid}",nonce_str="{nonce}",signature="{signature}",'
+        f'timestamp="{timestamp}",serial_no="{serial_no}"'
+    )
+
+
+def decrypt_resource(apiv3_key: bytes, resource: Mapping[str, Any]) -> bytes:
+    """A callback's `resource`, AEAD_AES_256_GCM-decrypted with the APIv3 key, its nonce and associated data."""
+    if resource.get("algorithm") != "AEAD_AES_256_GCM":
+        raise MalformedNotification(f"resource algorithm {resource.get('algorithm')!r} is not AEAD_AES_256_GCM")
+    try:
+        ciphertext = base64.b64decode(str(resource["ciphertext"]), validate=True)
+        nonce = str(resource["nonce"]).encode("utf-8")
+        associated_data = str(resource.get("associated_data") or "").encode("utf-8")
+        return AESGCM(apiv3_key).decrypt(nonce, ciphertext, associated_data)
+    except KeyError as error:
+        raise MalformedNotification(f"the resource lacks {error.args[0]}") from error
+    except (binascii.Error, ValueError) as error:
+        raise MalformedNotification(f"the resource cannot be decrypted: {error}") from error
+    except InvalidTag as error:
+        raise InvalidSignature("the resource does not decrypt with the APIv3 key: tampered or not ours") from error
+
+
+def out_trade_no(payment_id: str) -> str:
+    """WeChat Pay takes 6–32 of [0-9A-Za-z_-|*]: a payment id as it is, or a UUID without its hyphens."""
+    if OUT_TRADE_NO.fullmatch(payment_id):
+        return payment_id
+    try:
+        return uuid.UUID(payment_id).hex
+    except ValueError:
+        raise ValueError(f"payment id {payment_id!r} cannot be a WeChat Pay out_trade_no") from None
+
+
+@dataclass(frozen=True)
+class WeChatPayConfig:
+    """A WeChat Pay merchant: ids, the merchant key and its serial, the platform keys by serial, the APIv3 key."""
+
+    mchid: str
+    appid: str
+    merchant_serial_no: str
+    merchant_private_key_pem: str
+    platform_public_keys: Mapping[str, str]
+    apiv3_key: str
+    base_url: str = BASE_URL
+    refund_notify_url: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> WeChatPayConfig:
+        return cls(
+            mchid=required(settings, "mchid"),
+            appid=required(settings, "appid"),
+            merchant_serial_no=required(settings, "merchant_serial_no"),
+            merchant_private_key_pem=secret(settings, "merchant_private_key"),
+            platform_public_keys={
+                required(settings, "platform_serial_no"): secret(settings, "platform_public_key"),
+            },
+            apiv3_key=secret(settings, "apiv3_key").strip(),
+            base_url=optional(settings, "base_url", BASE_URL),
+            refund_notify_url=optional(settings, "refund_notify_url", ""),
+        )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    payload: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def reason(self) -> str:
+        return f"{self.payload.get('code', self.status)}: {self.payload.get('message', '')}".rstrip(": ")
+
+
+class WeChatPayGateway:
+    """A `PaymentGateway` for WeChat Pay v3: APP payments by default, JSAPI when the payer's openid is known."""
+
+    def __init__(
+        self,
+        config: WeChatPayConfig,
+        *,
+        http_client: httpx.Client | None = None,
+        clock: Clock | None = None,
+        nonces: Callable[[], str] | None = None,
+        provider: str = PROVIDER,
+    ) -> None:
+        self.provider, self.config = provider, config
+        self._merchant_key = load_private_key(config.merchant_private_key_pem)
+        self._platform_keys = {serial: load_public_key(pem) for serial, pem in config.platform_public_keys.items()}
+        self._apiv3_key = _apiv3_key(config.apiv3_key)
+        self._http = http_client or httpx.Client(timeout=10.0)
+        self._clock = clock or SystemClock()
+        self._nonces = nonces or (lambda: secrets.token_hex(16))
+
+    def create_payment(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> PaymentRequest:
+        """An APP prepay; the answer carries the signed parameters the app hands to the WeChat SDK."""
+        prepay_id = self._prepay("app", self._order(payment_id, amount, subject, notify_url))
+        return PaymentRequest(payment_id, self.provider, amount, self._app_pay_params(prepay_id))
+
+    def create_jsapi_payment(
+        self, payment_id: str, amount: Decimal, subject: str, notify_url: str, openid: str
+    ) -> PaymentRequest:
+        """A JSAPI (official account, mini program) prepay for the payer with that openid."""
+        order = {**self._order(payment_id, amount, subject, notify_url), "payer": {"openid": openid}}
+        prepay_id = self._prepay("jsapi", order)
+        return PaymentRequest(payment_id, self.provider, amount, self._jsapi_pay_params(prepay_id))
+
+    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
+        """Authentic only when fresh, signed by a known platform key and decryptable with our APIv3 key."""
+        self._verify_platform_signature(body, headers)
+        envelope = _json_object(body, "the callback")
+        if not str(envelope.get("event_type", "")).startswith("TRANSACTION."):
+            raise MalformedNotification(f"event_type {envelope.get('event_type')!r} is not a payment outcome")
+        resource = envelope.get("resource")
+        if not isinstance(resource, dict):
+            raise MalformedNotification("the callback carries no resource")
+        transaction = _json_object(decrypt_resource(self._apiv3_key, resource), "the decrypted resource")
+        return self._payment_notification(transaction, envelope)
+
+    def refund(self, payment_id: str, refund_id: str, amount: Decimal) -> RefundReceipt:
+        """WeChat Pay refunds once per out_refund_no (our refund_id), never more than the order's total."""
+        amount = require_cents(amount)
+        if amount <= 0:
+            return self._refused(refund_id, amount, f"a refund must be positive, not {amount}")
+        order = self._request("GET", f"/v3/pay/transactions/out-trade-no/{out_trade_no(payment_id)}", query=True)
+        if not order.ok:
+            return self._refused(refund_id, amount, order.reason)
+        total = order.payload.get("amount", {}).get("total")
+        if order.payload.get("trade_state") not in REFUNDABLE_TRADE_STATES or not isinstance(total, int):
+            return self._refused(refund_id, amount, f"payment {payment_id} is {order.payload.get('trade_state')}")
+        if to_fen(amount) > total:
+            return self._refused(refund_id, amount, f"a refund of {amount} exceeds the {from_fen(total)} paid")
+        body = self._refund_body(payment_id, refund_id, amount, total)
+        answer = self._request("POST", "/v3/refund/domestic/refunds", body)
+        if not answer.ok:
+            return self._refused(refund_id, amount, answer.reason)
+        status = str(answer.payload.get("status", ""))
+        if status not in ACCEPTED_REFUND_STATUSES:
+            return self._refused(refund_id, amount, f"refund status {status}")
+        return RefundReceipt(refund_id, self.provider, amount, accepted=True)
+
+    def _order(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> dict[str, Any]:
+        return {
+            "appid": self.config.appid,
+            "mchid": self.config.mchid,
+            "description": subject,
+            "out_trade_no": out_trade_no(payment_id),
+            "attach": payment_id,
+            "notify_url": notify_url,
+            "amount": {"total": to_fen(require_positive(amount)), "currency": "CNY"},
+        }
+
+    def _prepay(self, trade_type: str, order: Mapping[str, Any]) -> str:
+        answer = self._request("POST", f"/v3/pay/transactions/{trade_type}", order)
+        prepay_id = answer.payload.get("prepay_id")
+        if not answer.ok or not isinstance(prepay_id, str):
+            raise ProviderError(f"WeChat Pay refused the {trade_type} prepay: {answer.reason}")
+        return prepay_id
+
+    def _app_pay_params(self, prepay_id: str) -> dict[str, str]:
+        """APP pay: appid, timestamp, noncestr and prepayid signed by the merchant key."""
+        timestamp, nonce = self._timestamp(), self._nonces()
+        message = f"{self.config.appid}\n{timestamp}\n{nonce}\n{prepay_id}\n".encode()
+        return {
+            "appid": self.config.appid,
+            "partnerid": self.config.mchid,
+            "prepayid": prepay_id,
+            "package": "Sign=WXPay",
+            "noncestr": nonce,
+            "timestamp": timestamp,
+            "sign": sign_rsa2(self._merchant_key, message),
+        }
+
+    def _jsapi_pay_params(self, prepay_id: str) -> dict[str, str]:
+        """JSAPI pay: appId, timeStamp, nonceStr and package `prepay_id=…` signed by the merchant key."""
+        timestamp, nonce, package = self._timestamp(), self._nonces(), f"prepay_id={prepay_id}"
+        message = f"{self.config.appid}\n{timestamp}\n{nonce}\n{package}\n".encode()
+        return {
+            "appId": self.config.appid,
+            "timeStamp": timestamp,
+            "nonceStr": nonce,
+            "package": package,
+            "signType": "RSA",
+            "paySign": sign_rsa2(self._merchant_key, message),
+        }
+
+    def _refund_body(self, payment_id: str, refund_id: str, amount: Decimal, total: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "out_trade_no": out_trade_no(payment_id),
+            "out_refund_no": refund_id,
+            "amount": {"refund": to_fen(amount), "total": total, "currency": "CNY"},
+        }
+        if self.config.refund_notify_url:
+            body["notify_url"] = self.config.refund_notify_url
+        return body
+
+    def _request(
+        self, method: str, path: str, payload: Mapping[str, Any] | None = None, *, query: bool = False
+    ) -> _Answer:
+        """A signed call; a 2xx answer is believed only when the platform signed it, 5xx is an outage."""
+        url = f"{path}?mchid={quote(self.config.mchid)}" if query else path
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        response = self._send(method, url, body)
+        if response.status_code >= 500:
+            raise ProviderError(f"WeChat Pay answered {method} {path} with HTTP {response.status_code}")
+        signed = all(name in response.headers for name in SIGNATURE_HEADERS)
+        if response.is_success or signed:
+            self._verify_platform_signature(response.content, response.headers)
+        return _Answer(response.status_code, _answer_payload(response.content))
+
+    def _send(self, method: str, url: str, body: bytes) -> httpx.Response:
+        timestamp, nonce = self._timestamp(), self._nonces()
+        merchant, serial_no = self.config.mchid, self.config.merchant_serial_no
+        signed = authorization(merchant, serial_no, self._merchant_key, method, url, timestamp, nonce, body)
+        headers = {"Authorization": signed, "Accept": "application/json"}
+        if body:
+            headers["Content-Type"] = "application/json"
+        try:
+            return self._http.request(method, self.config.base_url + url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise ProviderError(f"WeChat Pay is unreachable: {error}") from error
+
+    def _verify_platform_signature(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Signed by the platform key the serial names, over timestamp, nonce and body, within five minutes."""
+        values = _signature_headers(headers)
+        timestamp, nonce, signature, serial = (values[name.lower()] for name in SIGNATURE_HEADERS)
+        key = self._platform_keys.get(serial)
+        if key is None:
+            raise InvalidSignature(f"Wechatpay-Serial {serial} names no platform key we hold")
+        self._require_fresh(timestamp)
+        if not verify_rsa2(key, response_message(timestamp, nonce, body), signature):
+            raise InvalidSignature("the WeChat Pay signature does not verify: tampered or signed by another key")
+
+    def _require_fresh(self, timestamp: str) -> None:
+        if not timestamp.isdigit():
+            raise InvalidSignature(f"Wechatpay-Timestamp {timestamp!r} is not a Unix time")
+        now = self._clock.now()
+        signed_at = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
+        if abs(now - signed_at) > MAX_CLOCK_SKEW:
+            raise InvalidSignature(f"Wechatpay-Timestamp {timestamp} is more than 5 minutes from now: a replay?")
+
+    def _payment_notification(self, transaction: Mapping[str, Any], envelope: Mapping[str, Any]) -> PaymentNotification:
+        if transaction.get("mchid") != self.config.mchid:
+            raise MalformedNotification(f"the transaction is for mchid {transaction.get('mchid')}, not ours")
+        trade_no, transaction_id = transaction.get("out_trade_no"), transaction.get("transaction_id")
+        total = transaction.get("amount", {}).get("total") if isinstance(transaction.get("amount"), dict) else None
+        if not isinstance(trade_no, str) or not isinstance(transaction_id, str) or not isinstance(total, int):
+            raise MalformedNotification("the transaction lacks out_trade_no, transaction_id or amount.total")
+        succeeded = transaction.get("trade_state") == "SUCCESS"
+        instant = transaction.get("success_time") if succeeded else envelope.get("create_time")
+        return PaymentNotification(
+            payment_id=str(transaction.get("attach") or trade_no),
+            provider=self.provider,
+            transaction_id=transaction_id,
+            amount=from_fen(total),
+            succeeded=succeeded,
+            paid_at=_rfc3339(instant),
+            raw=dict(transaction),
+        )
+
+    def _refused(self, refund_id: str, amount: Decimal, reason: str) -> RefundReceipt:
+        return RefundReceipt(refund_id, self.provider, amount, accepted=False, reason=reason)
+
+    def _timestamp(self) -> str:
+        return str(int(self._clock.now().timestamp()))
+
+
+def _apiv3_key(text: str) -> bytes:
+    key = text.encode("utf-8")
+    if len(key) != APIV3_KEY_BYTES:
+        raise ValueError(f"the APIv3 key is {APIV3_KEY_BYTES} bytes, not {len(key)}")
+    return key
+
+
+def _signature_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    lowered = {name.lower(): value for name, value in headers.items()}
+    missing = [name for name in SIGNATURE_HEADERS if not lowered.get(name.lower())]
+    if missing:
+        raise InvalidSignature(f"the WeChat Pay message is unsigned: it lacks {', '.join(missing)}")
+    return lowered
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise MalformedNotification(f"{what} is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise MalformedNotification(f"{what} is not a JSON object")
+    return document
+
+
+def _answer_payload(content: bytes) -> dict[str, Any]:
+    try:
+        return _json_object(content, "WeChat Pay's answer") if content else {}
+    except MalformedNotification as error:
+        raise ProviderError(str(error)) from error
+
+
+def _rfc3339(text: object) -> datetime:
+    if not isinstance(text, str):
+        raise MalformedNotification("the transaction carries no time")
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise MalformedNotification(f"{text!r} is not an RFC 3339 time") from error
+    if instant.tzinfo is None:
+        raise MalformedNotification(f"{text!r} carries no UTC offset")
+    return instant
