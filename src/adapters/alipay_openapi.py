@@ -15,17 +15,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
-from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.amounts import parse_yuan
+from adapters.china_time import SHANGHAI
 from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import sign_rsa2, verify_rsa2
 from leasecore.ports import Clock, InvalidSignature, PaymentNotification
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
 SIGN_TYPE = "RSA2"

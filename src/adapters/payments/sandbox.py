@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import alipay_openapi
 from adapters.amounts import require_cents, require_positive, yuan_string
+from adapters.china_time import SHANGHAI
 from adapters.errors import DeliveryFailed, PaymentStateConflict, UnknownPayment
 from adapters.keys import generate_private_key, load_or_create_private_key, public_key_pem
 from leasecore.clock import SystemClock
@@ -208,7 +209,7 @@ class SandboxPayments:
     def _trade_no(self, payment_id: str, now: datetime) -> str:
         """A 28-digit provider transaction id like Alipay's, the same every time for the same payment."""
         digest = int.from_bytes(hashlib.sha256(f"{self.app_id}/{payment_id}".encode()).digest()[:8], "big")
-        day = now.astimezone(alipay_openapi.SHANGHAI).strftime("%Y%m%d")
+        day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
         return f"{day}2200{digest % 10**16:016d}"
 
     def _notification_params(self, payment: SandboxPayment, settled_at: datetime) -> dict[str, str]:

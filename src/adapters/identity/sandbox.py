@@ -1,0 +1,80 @@
+"""The sandbox identity provider: the checks a real one makes, without OCR or a face engine."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+from adapters.china_time import today_in_china
+from adapters.identity.gb11643 import birth_date, id_number_problem, normalize_id_number
+from leasecore.clock import SystemClock
+from leasecore.customer import IdentityCheck
+from leasecore.ports import Clock
+
+PROVIDER = "sandbox"
+
+
+class SandboxIdentity:
+    """An `IdentityVerifier` that needs a name, a GB 11643 ID number and both images; face match can be failed."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._face_mismatches: set[str] = set()
+        self._checks = 0
+        self._lock = threading.Lock()
+
+    def fail_face_match(self, id_number: str) -> None:
+        """From now on the selfie of this person does not match the ID photo."""
+        with self._lock:
+            self._face_mismatches.add(normalize_id_number(id_number))
+
+    def pass_face_match(self, id_number: str) -> None:
+        with self._lock:
+            self._face_mismatches.discard(normalize_id_number(id_number))
+
+    def verify(self, name: str, id_number: str, id_card_image: bytes, selfie_image: bytes) -> IdentityCheck:
+        """Verified only when every check passes; otherwise the first failing check is the reason."""
+        today = today_in_china(self._clock)
+        number = normalize_id_number(id_number)
+        reason = self._reason(name, number, id_card_image, selfie_image, today)
+        reference = self._next_reference()
+        if reason is not None:
+            return IdentityCheck(name.strip(), number, False, reason, provider=PROVIDER, reference=reference)
+        valid_until = card_valid_until(birth_date(number), today)
+        return IdentityCheck(name.strip(), number, True, None, valid_until, PROVIDER, reference)
+
+    def _reason(self, name: str, number: str, id_card_image: bytes, selfie_image: bytes, today: date) -> str | None:
+        if not name.strip():
+            return "name is empty"
+        problem = id_number_problem(number, today)
+        if problem is not None:
+            return problem
+        if not id_card_image:
+            return "ID card image is empty"
+        if not selfie_image:
+            return "selfie image is empty"
+        with self._lock:
+            if number in self._face_mismatches:
+                return "selfie does not match the ID card photo"
+        return None
+
+    def _next_reference(self) -> str:
+        with self._lock:
+            self._checks += 1
+            return f"sandbox-idv-{self._checks:06d}"
+
+
+def card_valid_until(born: date, issued: date) -> date | None:
+    """A card issued today runs 5 years under 16, 10 to 25, 20 to 45, and for life (None) from 46."""
+    age = issued.year - born.year - ((issued.month, issued.day) < (born.month, born.day))
+    if age >= 46:
+        return None
+    years = 5 if age < 16 else 10 if age < 26 else 20
+    return _years_later(issued, years)
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
