@@ -29,6 +29,9 @@ unknown fact is true). A rule fires when its condition holds and adds its points
     dimension score = clamp(base + Σ points of the fired rules, 0, 100)
     score = low + (high − low) × Σ (weight × dimension score) / 100,
             rounded half-up to a whole number and kept within [low, high]
+
+docs/scoring-rules.md publishes this language to operators, with the facts the platform
+provides (leasecore.facts) and the example document EXAMPLE_RULES.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from leasecore.documents import Reader, as_int, as_share, as_str, invalid
 from leasecore.errors import Refused
 
 Fact = str | int | Decimal | bool | None
-Literal = str | int | bool
+Scalar = str | int | bool
 
 DIMENSIONS = ("identity", "behaviour", "fulfilment", "social", "credit_history")
 MAX_POINTS = 100
@@ -170,7 +173,7 @@ def _number(value: object) -> Decimal | None:
     return None
 
 
-def _equal(fact: Fact, literal: Literal) -> bool:
+def _equal(fact: Fact, literal: Scalar) -> bool:
     """Booleans equal booleans only; a number equals a number of the same value; strings exactly."""
     if isinstance(fact, bool) or isinstance(literal, bool):
         return isinstance(fact, bool) and isinstance(literal, bool) and fact is literal
@@ -772,7 +775,7 @@ def _as_fact_name(value: Any, path: str) -> str:
     return value
 
 
-def _as_literal(value: Any, path: str) -> Literal:
+def _as_literal(value: Any, path: str) -> Scalar:
     if value is None:
         raise invalid(path, "must not be null; test a missing fact with present: false")
     if not isinstance(value, str | int):
@@ -799,7 +802,7 @@ def _as_bounds(value: Any, path: str) -> tuple[Decimal, Decimal]:
     return low, high
 
 
-def _as_literals(value: Any, path: str) -> tuple[Literal, ...]:
+def _as_literals(value: Any, path: str) -> tuple[Scalar, ...]:
     if not isinstance(value, list) or not value:
         raise invalid(path, "must be a list of at least one value")
     return tuple(_as_literal(item, f"{path}[{index}]") for index, item in enumerate(value))

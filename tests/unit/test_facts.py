@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -279,6 +280,16 @@ def test_the_credit_history_counts_orders_by_outcome_and_overdue_now_and_ever():
         "max_days_overdue": 17,
         "late_fees_total": D("4.87"),  # 1.47 paid + 3.40 accrued; orders never started owe none
     }
+
+
+def test_every_platform_fact_is_documented_for_operators():
+    documented = Path(__file__).parents[2] / "docs" / "scoring-rules.md"
+    listed = {
+        line.split("`")[1] for line in documented.read_text(encoding="utf-8").splitlines() if line.startswith("| `")
+    }
+    person = customer()
+
+    assert set(platform_facts(person, CreditLine.grant(person.id, D("1.00"), None, T0), [], TODAY)) <= listed
 
 
 def test_orders_or_a_credit_line_of_another_customer_are_refused():

@@ -1,14 +1,18 @@
 """The scoring-rules document and the rule engine: figures, fired rules, validation paths, properties."""
 
 import json
+import re
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from leasecore.errors import InvalidDocument, Refused
-from leasecore.scoring import DIMENSIONS, EXAMPLE_RULES, ScoreSource, ScoringRules
+from leasecore.scoring import DIMENSIONS, EXAMPLE_RULES, Operator, ScoreSource, ScoringRules
+
+DOCS = Path(__file__).parents[2] / "docs" / "scoring-rules.md"
 
 GOOD_CUSTOMER = {
     "identity_verified": True,
@@ -510,6 +514,14 @@ def test_conditions_nest_at_most_16_deep():
         deep = {"not": deep}
     assert holds(deep, x=1) is False
     assert refused(document(identity=[rule("r", {"not": deep})])) == ["dimensions[0].rules[0].when" + ".not" * 16]
+
+
+def test_the_published_documentation_shows_the_example_and_every_operator():
+    text = DOCS.read_text(encoding="utf-8")
+    example = text.split("## Example document", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+
+    assert json.loads(example) == EXAMPLE_RULES
+    assert {operator.value for operator in Operator} <= set(re.findall(r'\{"fact": "\w+", "(\w+)"', text))
 
 
 # Properties.
