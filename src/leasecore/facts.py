@@ -8,6 +8,7 @@ merged into the same mapping by the caller.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -41,8 +42,10 @@ class ResidentId:
 
 
 def read_resident_id(number: str) -> ResidentId | None:
-    """Region, birth date and gender (17th digit odd: male) of a valid ID number; None if it is not one."""
-    number = number.strip().upper()
+    """Region, birth date and gender (17th digit odd: male) of a valid ID number; None if it is not one.
+
+    Spaces and hyphens are ignored and full-width characters read as ASCII, as the identity adapters do."""
+    number = "".join(unicodedata.normalize("NFKC", number).split()).replace("-", "").upper()
     if len(number) != 18 or not number[:17].isdigit() or not number[:17].isascii():
         return None
     checksum = sum(int(digit) * weight for digit, weight in zip(number[:17], ID_WEIGHTS, strict=True))
@@ -66,6 +69,8 @@ def phone_prefix(phone: str) -> str | None:
 def identity_facts(customer: Customer, today: date, timezone: str) -> dict[str, Fact]:
     """Identity traits: verification, age and gender from the ID number, phone segment, account age."""
     resident = read_resident_id(customer.id_number) if customer.is_verified and customer.id_number else None
+    if resident is not None and resident.birth_date > today:
+        resident = None
     registered = customer.created_on.astimezone(ZoneInfo(timezone)).date()
     return {
         "identity_verified": customer.is_verified,

@@ -113,6 +113,8 @@ def test_the_id_number_gives_birth_date_gender_and_region():
     assert (holder.region, holder.birth_date, holder.gender) == ("110105", date(1949, 12, 31), "female")
     assert read_resident_id("110105199202291234").gender == "male"
     assert read_resident_id(" 44030419850615282x ").gender == "female"
+    assert read_resident_id("110105-19491231-002Ｘ") == holder
+    assert read_resident_id("１１０１０５１９４９１２３１００２X") == holder
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,7 @@ def test_the_id_number_gives_birth_date_gender_and_region():
         "110105194912310021",  # wrong check character
         "110105200102301234",  # right check character, but 30 February
         "11010519491231002",  # 17 characters
-        "1101051949123100２X",  # a full-width digit
+        "1101051949123100٢X",  # an Arabic-Indic digit
         "11010519491231X02X",
         "",
     ],
@@ -210,6 +212,12 @@ def test_an_unverified_customer_has_no_age_or_gender():
     facts = platform_facts(customer(None), None, [], TODAY)
 
     assert (facts["identity_verified"], facts["age"], facts["gender"]) == (False, None, None)
+
+
+def test_a_birth_date_after_the_day_gives_no_age():
+    facts = platform_facts(customer("110105203001011231"), None, [], TODAY)
+
+    assert (facts["age"], facts["gender"]) == (None, None)
 
 
 def test_account_age_counts_days_in_the_given_timezone():
