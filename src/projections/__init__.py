@@ -1,0 +1,25 @@
+"""Read models built from the event store into SQL tables (`*_view`), and the runner that keeps them."""
+
+from __future__ import annotations
+
+from projections.collection_tasks import CollectionTasksProjection
+from projections.credit_lines import CreditLinesProjection
+from projections.finance import FinanceProjection
+from projections.installments import InstallmentsProjection
+from projections.orders import OrdersProjection
+from projections.projection import Projection
+from projections.review_queue import ReviewQueueProjection
+from projections.stock import StockProjection
+
+
+def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
+    """Every read model; finance books each movement on its day in `timezone`."""
+    return [
+        OrdersProjection(),
+        InstallmentsProjection(),
+        CreditLinesProjection(),
+        FinanceProjection(timezone),
+        StockProjection(),
+        ReviewQueueProjection(),
+        CollectionTasksProjection(),
+    ]

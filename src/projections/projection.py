@@ -1,0 +1,178 @@
+"""What a projection is: a name, the topics it reads, a dispatch on event type; and the batch,
+the rows one transaction reads and writes back as idempotent upserts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar, TypeAlias, TypeVar
+
+from eventsourcing.utils import get_topic
+from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+Event: TypeAlias = Any
+Row: TypeAlias = dict[str, Any]
+F = TypeVar("F", bound=Callable[..., None])
+
+CHUNK = 500
+
+
+def on(*event_classes: type) -> Callable[[F], F]:
+    """Mark a projection method as the handler of these event types."""
+
+    def mark(method: F) -> F:
+        method.__handles__ = (*getattr(method, "__handles__", ()), *event_classes)  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class Projection:
+    """A read model built from events: `process` dispatches each event to its handler, which
+    reads and writes rows through the batch; handlers skip an event their rows have already seen."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    tables: ClassVar[tuple[Table, ...]]
+    _handlers: ClassVar[dict[type, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers: dict[type, str] = {}
+        for klass in reversed(cls.__mro__):
+            for attribute, value in vars(klass).items():
+                for event_class in getattr(value, "__handles__", ()):
+                    handlers[event_class] = attribute
+        cls._handlers = handlers
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(sorted(get_topic(event_class) for event_class in self._handlers))
+
+    def process(self, batch: Batch, event: Event) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            getattr(self, handler)(batch, event)
+
+    def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
+        """Load, in a few queries, the rows these events will touch (an optimisation only)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the tables, the handlers' version or the projection's settings change."""
+        digest = hashlib.sha256(f"{self.name}:{self.version}:{sorted(vars(self).items())!r}".encode())
+        for table in self.tables:
+            digest.update(str(CreateTable(table).compile(dialect=sqlite.dialect())).encode())
+            for index in sorted(table.indexes, key=lambda index: str(index.name)):
+                digest.update(str(CreateIndex(index).compile(dialect=sqlite.dialect())).encode())
+        return digest.hexdigest()[:32]
+
+
+def is_new(row: Row | None, event: Event, column: str = "version") -> bool:
+    """An event is applied once: only if it is later than what the row has seen."""
+    return row is None or event.originator_version > row[column]
+
+
+def blank(table: Table, **values: Any) -> Row:
+    """A full row of `table`: the given values, None elsewhere."""
+    names = [column.name for column in table.columns]
+    unknown = set(values) - set(names)
+    if unknown:
+        raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
+    return {name: values.get(name) for name in names}
+
+
+class Rows:
+    """The rows of one table that a batch touches, grouped by one column's value; handlers
+    change them in place or `put` new ones, and `flush` upserts what changed and deletes what went."""
+
+    def __init__(self, connection: Connection, table: Table, key: str) -> None:
+        self.connection, self.table, self.key = connection, table, key
+        self._primary_key = tuple(column.name for column in table.primary_key)
+        self._stored: dict[Any, list[Row]] = {}
+        self._current: dict[Any, list[Row]] = {}
+
+    def prefetch(self, keys: Iterable[Any]) -> None:
+        missing = sorted({key for key in keys if key is not None and key not in self._current}, key=str)
+        for chunk in _chunks(missing, CHUNK):
+            found: dict[Any, list[Row]] = defaultdict(list)
+            for row in self.connection.execute(select(self.table).where(self.table.c[self.key].in_(chunk))).mappings():
+                found[row[self.key]].append(dict(row))
+            for key in chunk:
+                self._stored[key] = found.get(key, [])
+                self._current[key] = [dict(row) for row in self._stored[key]]
+
+    def get(self, key: Any) -> list[Row]:
+        if key not in self._current:
+            self.prefetch([key])
+        return self._current[key]
+
+    def one(self, key: Any) -> Row | None:
+        rows = self.get(key)
+        return rows[0] if rows else None
+
+    def put(self, key: Any, rows: list[Row]) -> None:
+        self.get(key)
+        self._current[key] = rows
+
+    def flush(self) -> None:
+        upserts: list[Row] = []
+        deletes: list[Row] = []
+        for key, rows in self._current.items():
+            stored = {self._identity(row): row for row in self._stored[key]}
+            current = {self._identity(row): row for row in rows}
+            upserts.extend(row for identity, row in current.items() if stored.get(identity) != row)
+            deletes.extend(row for identity, row in stored.items() if identity not in current)
+        if deletes:
+            condition = and_(*(self.table.c[name] == bindparam(f"pk_{name}") for name in self._primary_key))
+            parameters = [{f"pk_{name}": row[name] for name in self._primary_key} for row in deletes]
+            for chunk in _chunks(parameters, CHUNK):
+                self.connection.execute(self.table.delete().where(condition), chunk)
+        for chunk in _chunks(upserts, CHUNK):
+            upsert(self.connection, self.table, chunk)
+        self._stored = {key: [dict(row) for row in rows] for key, rows in self._current.items()}
+
+    def _identity(self, row: Row) -> tuple[Any, ...]:
+        return tuple(row[name] for name in self._primary_key)
+
+
+class Batch:
+    """What one transaction of a runner reads and writes, table by table."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._rows: dict[tuple[str, str], Rows] = {}
+
+    def rows(self, table: Table, key: str) -> Rows:
+        rows = self._rows.get((table.name, key))
+        if rows is None:
+            rows = self._rows[(table.name, key)] = Rows(self.connection, table, key)
+        return rows
+
+    def flush(self) -> None:
+        for rows in self._rows.values():
+            rows.flush()
+
+
+def upsert(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert the rows, or update them where their primary key is already there."""
+    if not rows:
+        return
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    key = [column.name for column in table.primary_key]
+    changes = {column.name: statement.excluded[column.name] for column in table.columns if column.name not in key}
+    statement = (
+        statement.on_conflict_do_update(index_elements=key, set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=key)
+    )
+    connection.execute(statement, list(rows))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,376 @@
+"""Running projections exactly once: catch up, follow, rebuild, wait until a position is read.
+
+A batch of notifications is applied in one transaction that also moves the projection's
+position, and only if the position is still where the batch started (`UPDATE … WHERE position =
+old`), so a batch commits once or not at all even when two runners race. On PostgreSQL each
+projection is run by one process at a time: the holder of its session advisory lock
+(`pg_try_advisory_lock`, on the runner's own connection, which also LISTENs for the event store's
+NOTIFY); when that connection goes, so do its locks, and another process takes over from the
+stored position. SQLite and `memory:` poll the notification log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import select
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from sqlalchemy import Connection, inspect, text, update
+from sqlalchemy import select as select_rows
+
+from projections.projection import Batch, Event, Projection
+from projections.store import ViewStore
+from projections.tables import metadata, tracking
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, int], None]
+"""Called after each batch with (position reached, head, events applied so far)."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """Where a projection stands against the head of the notification log."""
+
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    names: tuple[str, ...]
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float(self.events)
+
+
+class _Moved(Exception):
+    """Another runner moved the position since this batch started: read it again."""
+
+
+class ProjectionRunner:
+    """Keeps a set of projections up to date with an application's notification log."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        views: ViewStore,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.app, self.views = app, views
+        self.projections = {projection.name: projection for projection in projections}
+        self.batch_size, self.poll_interval = batch_size, poll_interval
+        self.restarts = 0
+        self._processing = threading.Lock()
+        self._progress = threading.Condition()
+        self._wake, self._stopping = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        channel = str(getattr(app.recorder, "channel_name", "leasecore_events"))
+        self._locks = _AdvisoryLocks(views, channel) if views.is_postgres else None
+        self.setup()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.projections)
+
+    # Tables and positions.
+
+    def setup(self) -> list[str]:
+        """Create what is missing; a projection whose tables or handlers changed starts over."""
+        reset = []
+        with self.views.begin() as connection:
+            self._serialise_ddl(connection)
+            tracking.create(connection, checkfirst=True)
+            stored = dict(connection.execute(select_rows(tracking.c.name, tracking.c.fingerprint)).tuples().all())
+            existing = set(inspect(connection).get_table_names())
+            for projection in self.projections.values():
+                complete = all(table.name in existing for table in projection.tables)
+                if stored.get(projection.name) != projection.fingerprint or not complete:
+                    self._reset(connection, projection)
+                    reset.append(projection.name)
+        return reset
+
+    def positions(self) -> dict[str, int]:
+        with self.views.read() as connection:
+            stored = dict(connection.execute(select_rows(tracking.c.name, tracking.c.position)).tuples().all())
+        return {name: int(stored.get(name, 0)) for name in self.projections}
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def status(self) -> list[ProjectionStatus]:
+        head, positions = self.head(), self.positions()
+        return [ProjectionStatus(name, positions[name], head) for name in self.projections]
+
+    # Catching up.
+
+    def catch_up(
+        self, names: Iterable[str] | None = None, *, progress: Progress | None = None, timeout: float = 60.0
+    ) -> int:
+        """Apply everything recorded so far; returns how many events this process applied.
+
+        A projection another process runs (PostgreSQL) is waited for, at most `timeout` seconds."""
+        chosen = self._chosen(names)
+        head = self.head()
+        with self._processing:
+            owned = self._owned(chosen)
+            applied = self._run(owned, head, progress)
+        others = [name for name in chosen if name not in owned]
+        if others and not self._reached(others, head, timeout):
+            raise TimeoutError(f"{', '.join(others)} run by another process and still behind {head} after {timeout}s")
+        return applied
+
+    def rebuild(
+        self, names: Iterable[str] | None = None, *, progress: Progress | None = None, timeout: float = 3600.0
+    ) -> RebuildReport:
+        """Drop the read models' tables, reset their positions, and catch up from the first event."""
+        chosen = self._chosen(names)
+        with self._processing, self.views.begin() as connection:
+            self._serialise_ddl(connection)
+            for name in chosen:
+                self._reset(connection, self.projections[name])
+        started = time.perf_counter()
+        applied = self.catch_up(chosen, progress=progress, timeout=timeout)
+        return RebuildReport(tuple(chosen), applied, time.perf_counter() - started)
+
+    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+        """Read your writes: True once every projection has applied `position` (the notification
+        id of a command just saved), False if that takes longer than `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if min(self.positions().values(), default=position) >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self.following:
+                self._wake.set()
+                with self._progress:
+                    self._progress.wait(min(remaining, 0.05))
+            else:
+                with self._processing:
+                    self._run(self._owned(self.names), self.head(), None)
+                if min(self.positions().values(), default=position) < position:
+                    time.sleep(min(max(deadline - time.monotonic(), 0), 0.02))
+
+    # Following.
+
+    @property
+    def following(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Follow the log in a background thread, restarted from the stored positions on failure."""
+        if self.following:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._supervise, name="leasecore-projections", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._locks is not None:
+            self._locks.close()
+
+    def owned(self) -> set[str]:
+        """The projections this runner may run now (on PostgreSQL: whose lock it holds)."""
+        return set(self.projections) if self._locks is None else set(self._locks.held)
+
+    def _supervise(self) -> None:
+        pause = 0.1
+        while not self._stopping.is_set():
+            try:
+                self._follow()
+                return
+            except Exception as error:
+                self.restarts += 1
+                log.warning("projection runner restarts from its stored positions after: %s", error)
+                if self._locks is not None:
+                    self._locks.close()
+                self._stopping.wait(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            with self._processing:
+                self._run(self._owned(self.names), self.head(), None)
+            with self._progress:
+                self._progress.notify_all()
+            if self._stopping.is_set():
+                return
+            if self._locks is not None:
+                self._locks.wait(self.poll_interval)
+            else:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    # One batch at a time.
+
+    def _run(self, names: Sequence[str], head: int, progress: Progress | None) -> int:
+        applied = 0
+        while names:
+            positions = self.positions()
+            behind = [name for name in names if positions[name] < head]
+            if not behind:
+                break
+            low = min(positions[name] for name in behind)
+            group = [self.projections[name] for name in behind if positions[name] == low]
+            try:
+                applied += self._advance(group, low, head)
+            except _Moved:
+                continue
+            if progress is not None:
+                progress(min(self.positions()[name] for name in names), head, applied)
+        return applied
+
+    def _advance(self, group: Sequence[Projection], position: int, head: int) -> int:
+        topics = {projection.name: set(projection.topics) for projection in group}
+        wanted = sorted(set().union(*topics.values()))
+        page = self.app.recorder.select_notifications(
+            position, self.batch_size, stop=head, topics=wanted, inclusive_of_start=False
+        )
+        end = page[-1].id if len(page) == self.batch_size else head
+        events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
+        with self.views.begin() as connection:
+            for projection in group:
+                moved = connection.execute(
+                    update(tracking)
+                    .where(tracking.c.name == projection.name, tracking.c.position == position)
+                    .values(position=end, updated_at=datetime.now(UTC))
+                )
+                if moved.rowcount != 1:
+                    raise _Moved(projection.name)
+            batch = Batch(connection)
+            for projection in group:
+                mine = [event for topic, event in events if topic in topics[projection.name]]
+                projection.prefetch(batch, mine)
+                for event in mine:
+                    projection.process(batch, event)
+            batch.flush()
+        return len(page)
+
+    # Helpers.
+
+    def _chosen(self, names: Iterable[str] | None) -> list[str]:
+        chosen = list(self.projections) if names is None else list(dict.fromkeys(names))
+        unknown = [name for name in chosen if name not in self.projections]
+        if unknown:
+            raise ValueError(f"no projection named {', '.join(unknown)} (there are {', '.join(self.projections)})")
+        return chosen
+
+    def _owned(self, names: Sequence[str]) -> list[str]:
+        if self._locks is None:
+            return list(names)
+        held = self._locks.acquire(names)
+        return [name for name in names if name in held]
+
+    def _reached(self, names: Sequence[str], head: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            positions = self.positions()
+            if all(positions[name] >= head for name in names):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _reset(self, connection: Connection, projection: Projection) -> None:
+        metadata.drop_all(connection, tables=list(projection.tables), checkfirst=True)
+        metadata.create_all(connection, tables=list(projection.tables))
+        values: dict[str, Any] = {"position": 0, "fingerprint": projection.fingerprint, "updated_at": datetime.now(UTC)}
+        changed = connection.execute(update(tracking).where(tracking.c.name == projection.name).values(**values))
+        if changed.rowcount == 0:
+            connection.execute(tracking.insert().values(name=projection.name, **values))
+
+    def _serialise_ddl(self, connection: Connection) -> None:
+        """On PostgreSQL, one process at a time creates or drops tables (SQLite locks the file)."""
+        if self.views.is_postgres:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("leasecore-views-ddl")})
+
+
+def lock_key(*parts: str) -> int:
+    """A stable signed 64-bit advisory lock key for a name."""
+    digest = hashlib.blake2b("/".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class _AdvisoryLocks:
+    """One connection holding a session advisory lock per projection it runs, and LISTENing on
+    the event store's channel; closing it (or losing it) releases every lock at once."""
+
+    def __init__(self, views: ViewStore, channel: str) -> None:
+        self.views, self.channel = views, channel
+        self.held: set[str] = set()
+        self._proxied: Any = None
+        self._schema = ""
+
+    def acquire(self, names: Sequence[str]) -> set[str]:
+        connection = self._connection()
+        with connection.cursor() as cursor:
+            for name in names:
+                if name not in self.held:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(self._schema, name),))
+                    if cursor.fetchone()[0]:
+                        self.held.add(name)
+        return self.held & set(names)
+
+    def wait(self, timeout: float) -> None:
+        """Until the event store NOTIFYs an insert, or `timeout` seconds."""
+        connection = self._connection()
+        if not connection.notifies:
+            select.select([connection], [], [], timeout)
+        connection.poll()
+        connection.notifies.clear()
+
+    def backend_pid(self) -> int:
+        return int(self._connection().get_backend_pid())
+
+    def close(self) -> None:
+        self.held.clear()
+        proxied, self._proxied = self._proxied, None
+        if proxied is not None:
+            try:
+                proxied.close()
+            except Exception as error:
+                log.debug("closing the lock connection: %s", error)
+
+    def _connection(self) -> Any:
+        if self._proxied is None:
+            proxied = self.views.engine.raw_connection()
+            proxied.detach()
+            connection = proxied.dbapi_connection
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_schema()")
+                self._schema = str(cursor.fetchone()[0])
+                cursor.execute(f"LISTEN {self.channel}")
+            self._proxied = proxied
+        return self._proxied.dbapi_connection

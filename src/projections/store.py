@@ -1,0 +1,82 @@
+"""Where the read models live: the events' own database (an in-memory SQLite for `memory:`).
+
+Writes on SQLite begin `IMMEDIATE`, so a batch takes the database's write lock up front and
+waits its turn instead of failing half-way; an in-memory SQLite has one connection, shared
+under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+MEMORY_URLS = ("memory", "memory:", "memory://")
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class ViewStore:
+    """An engine for the read models' tables, opened on a `leasecore` database URL."""
+
+    def __init__(self, engine: Engine, *, shared_connection: bool = False) -> None:
+        self.engine = engine
+        self._lock: threading.RLock | None = threading.RLock() if shared_connection else None
+
+    @classmethod
+    def for_database(cls, database_url: str) -> ViewStore:
+        if database_url in MEMORY_URLS:
+            engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+            _begin_explicitly(engine)
+            return cls(engine, shared_connection=True)
+        if database_url.startswith("sqlite:"):
+            engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            _begin_explicitly(engine)
+            return cls(engine)
+        if database_url.startswith("postgresql"):
+            return cls(create_engine(database_url, pool_pre_ping=True))
+        raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///path or postgresql+psycopg2://…")
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self._locked(), self.engine.connect() as connection:
+            connection.execution_options(leasecore_immediate=True)
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction, for queries."""
+        with self._locked(), self.engine.connect() as connection:
+            yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _locked(self) -> threading.RLock | nullcontext[None]:
+        return self._lock if self._lock is not None else nullcontext()
+
+
+def _begin_explicitly(engine: Engine) -> None:
+    """pysqlite's own transaction handling is switched off; we say BEGIN (IMMEDIATE for writes)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("leasecore_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
