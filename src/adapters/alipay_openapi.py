@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from adapters.amounts import parse_yuan
 from adapters.china_time import SHANGHAI
 from adapters.errors import MalformedNotification, ProviderError
-from adapters.keys import sign_rsa2, verify_rsa2
+from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
+from adapters.settings import optional, required, secret
 from leasecore.ports import Clock, InvalidSignature, PaymentNotification
 
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -196,6 +197,25 @@ class AlipayAnswer:
         return f"{code}: {message}" if message else str(code)
 
 
+@dataclass(frozen=True)
+class AlipayConfig:
+    """An Alipay app: its id, its private key, Alipay's public key and the gateway it talks to."""
+
+    app_id: str
+    app_private_key_pem: str
+    alipay_public_key_pem: str
+    gateway_url: str = GATEWAY_URL
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> AlipayConfig:
+        return cls(
+            app_id=required(settings, "app_id"),
+            app_private_key_pem=secret(settings, "app_private_key"),
+            alipay_public_key_pem=secret(settings, "alipay_public_key"),
+            gateway_url=optional(settings, "gateway_url", GATEWAY_URL),
+        )
+
+
 class AlipayClient:
     """Signed calls to the Alipay open platform whose answers are verified before they are believed."""
 
@@ -211,6 +231,15 @@ class AlipayClient:
         self.app_id, self.gateway_url = app_id, gateway_url
         self._private_key, self._public_key = private_key, alipay_public_key
         self._http, self._clock = http_client, clock
+
+    @classmethod
+    def from_config(cls, config: AlipayConfig, http_client: httpx.Client | None, clock: Clock) -> AlipayClient:
+        private_key, public_key = (
+            load_private_key(config.app_private_key_pem),
+            load_public_key(config.alipay_public_key_pem),
+        )
+        client = http_client or httpx.Client(timeout=10.0)
+        return cls(config.app_id, private_key, public_key, config.gateway_url, client, clock)
 
     def signed_params(self, method: str, biz_content: Mapping[str, Any], notify_url: str = "") -> dict[str, str]:
         params = request_params(self.app_id, method, biz_content, self._clock.now(), notify_url)

@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import httpx
 
 from adapters import alipay_openapi
+from adapters.alipay_openapi import AlipayConfig
 from adapters.amounts import require_cents, require_positive, yuan_string
 from adapters.errors import ProviderError
-from adapters.keys import load_private_key, load_public_key
-from adapters.settings import optional, required, secret
+from adapters.keys import load_public_key
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock, PaymentNotification, PaymentRequest, RefundReceipt
 
 PROVIDER = "alipay"
 APP_PAY_METHOD = "alipay.trade.app.pay"
 REFUND_METHOD = "alipay.trade.refund"
-
-
-@dataclass(frozen=True)
-class AlipayConfig:
-    """An Alipay app: its id, its private key, Alipay's public key and the gateway it talks to."""
-
-    app_id: str
-    app_private_key_pem: str
-    alipay_public_key_pem: str
-    gateway_url: str = alipay_openapi.GATEWAY_URL
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> AlipayConfig:
-        return cls(
-            app_id=required(settings, "app_id"),
-            app_private_key_pem=secret(settings, "app_private_key"),
-            alipay_public_key_pem=secret(settings, "alipay_public_key"),
-            gateway_url=optional(settings, "gateway_url", alipay_openapi.GATEWAY_URL),
-        )
 
 
 class AlipayGateway:
@@ -54,14 +33,7 @@ class AlipayGateway:
     ) -> None:
         self.provider, self.config = provider, config
         self._public_key = load_public_key(config.alipay_public_key_pem)
-        self._client = alipay_openapi.AlipayClient(
-            config.app_id,
-            load_private_key(config.app_private_key_pem),
-            self._public_key,
-            config.gateway_url,
-            http_client or httpx.Client(timeout=10.0),
-            clock or SystemClock(),
-        )
+        self._client = alipay_openapi.AlipayClient.from_config(config, http_client, clock or SystemClock())
 
     def create_payment(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> PaymentRequest:
         """The signed order string the app hands to the Alipay SDK; nothing is sent from the server."""
@@ -91,3 +63,6 @@ class AlipayGateway:
             raise ProviderError(f"Alipay answered a refund of {answer.payload['out_trade_no']}, not {payment_id}")
         reason = "" if answer.succeeded else answer.reason
         return RefundReceipt(refund_id, self.provider, amount, answer.succeeded, reason)
+
+
+__all__ = ["AlipayConfig", "AlipayGateway"]
