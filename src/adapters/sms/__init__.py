@@ -1,0 +1,1 @@
+"""Text messages: the sandbox outbox and Aliyun SMS."""
