@@ -1,44 +1,369 @@
-"""The `leasecore` command line."""
+"""The `leasecore` command line: demo, admin, audit, projections, jobs and serve.
+
+Exit status 0 on success, 2 on bad arguments, 1 on any other failure with a one-line reason
+on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
+import json
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TextIO
+from uuid import UUID
 
-from leasecore.application import DEFAULT_DATABASE_URL, LeaseApplication
+import sqlalchemy.exc
+from eventsourcing.persistence import InterfaceError, OperationalError
+
+from api.bootstrap import Platform, bootstrap, database_url
+from api.security import hash_password
+from leasecore.application import DailyReport
+from leasecore.audit import Replay, replay
 from leasecore.demo import seed_demo, walk_through
-from leasecore.errors import LeaseError
+from leasecore.operators import Role
+from projections import read_models
+from projections.runner import Progress
 
+__all__ = ["database_url", "main"]
 
-def database_url(given: str | None) -> str:
-    return given or os.environ.get("LEASECORE_DATABASE_URL") or DEFAULT_DATABASE_URL
+UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OperationalError, InterfaceError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "projections" and args.action == "rebuild":
+        known = [projection.name for projection in read_models()]
+        unknown = [name for name in args.names if name not in known]
+        if unknown:
+            args.parser.error(f"no projection named {', '.join(unknown)} (choose from {', '.join(known)})")
+    try:
+        result: int = args.run(args)
+        return result
+    except KeyboardInterrupt:
+        print("leasecore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        if os.environ.get("LEASECORE_DEBUG") == "1":
+            raise
+        print(f"leasecore: {_reason(error)}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url",
+        help="sqlite:///path, postgresql+psycopg2://… or memory: (default LEASECORE_DATABASE_URL, else ./leasecore.db)",
+    )
     parser = argparse.ArgumentParser(prog="leasecore", description="The credit rental platform.")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="seed the demo catalog and configuration (idempotent)")
-    demo.add_argument("--database-url")
+
+    demo = commands.add_parser("demo", parents=[common], help="seed the demo catalog and configuration (idempotent)")
     demo.add_argument("--walk", action="store_true", help="then walk one order through, step by step")
-    args = parser.parse_args(argv)
+    demo.set_defaults(run=_demo)
+
+    admin = commands.add_parser("admin", help="back-office accounts")
+    admin_actions = admin.add_subparsers(dest="action", required=True)
+    create_user = admin_actions.add_parser(
+        "create-user", parents=[common], help="create or change an account; the password is read from stdin"
+    )
+    create_user.add_argument("name")
+    create_user.add_argument(
+        "--role", dest="roles", action="append", required=True, choices=[role.value for role in Role]
+    )
+    create_user.set_defaults(run=_create_user)
+
+    audit = commands.add_parser("audit", parents=[common], help="an aggregate's events and its replayed state")
+    audit.add_argument("id", type=_uuid, help="the aggregate's id (an order's id is its lease's)")
+    when = audit.add_mutually_exclusive_group()
+    when.add_argument("--version", type=_positive, help="replay up to this version")
+    when.add_argument("--at", type=_instant, help="replay as it stood at this instant (RFC 3339, with offset)")
+    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    audit.set_defaults(run=_audit)
+
+    projections = commands.add_parser("projections", help="read models")
+    projection_actions = projections.add_subparsers(dest="action", required=True)
+    rebuild = projection_actions.add_parser(
+        "rebuild", parents=[common], help="drop read models and rebuild them from the event store"
+    )
+    rebuild.add_argument("names", nargs="*", metavar="NAME", help="which ones (default all)")
+    rebuild.add_argument("--batch-size", type=_positive, default=500, help="events per transaction (default 500)")
+    rebuild.set_defaults(run=_rebuild, parser=rebuild)
+    status = projection_actions.add_parser("status", parents=[common], help="each read model's position and lag")
+    status.set_defaults(run=_status)
+
+    jobs = commands.add_parser("jobs", help="scheduled jobs")
+    job_actions = jobs.add_subparsers(dest="action", required=True)
+    daily = job_actions.add_parser(
+        "daily", parents=[common], help="overdue, late fees, collections and unpaid-order timeouts"
+    )
+    daily.add_argument("--as-of", type=_date, help="the day to assess (default today in the billing timezone)")
+    daily.set_defaults(run=_daily)
+
+    serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_positive, default=8000)
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+# Commands.
+
+
+def _demo(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        seeded = seed_demo(platform.app)
+        print(
+            f"demo catalog: {len(seeded.categories)} categories, {len(seeded.products)} products, "
+            f"{len(seeded.skus)} SKUs, {seeded.units_received} new units"
+        )
+        print("configuration: " + ", ".join(f"{name} v{v}" for name, v in seeded.documents.items()))
+        if args.walk:
+            for step, line in enumerate(walk_through(platform.app), 1):
+                print(f"{step:>2}. {line}")
+        platform.runner.catch_up()
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    password = _read_password()
+    password_hash = hash_password(password)
+    roles = tuple(Role(role) for role in dict.fromkeys(args.roles))
+    with _platform(args) as platform:
+        operator_id = platform.app.save_operator(args.name, roles, password_hash)
+    print(f"operator {args.name} saved with roles {', '.join(role.value for role in roles)} ({operator_id})")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        found = replay(platform.app, args.id, version=args.version, at=args.at)
+    if args.json:
+        print(json.dumps(_replay_document(found), indent=2, ensure_ascii=False))
+    else:
+        _print_replay(found, sys.stdout)
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    with _platform(args, batch_size=args.batch_size) as platform:
+        report = platform.runner.rebuild(args.names or None, progress=_progress_bar(sys.stderr))
+    events_rate = report.events / report.seconds if report.seconds > 0 else float(report.events)
+    print(
+        f"rebuilt {', '.join(report.names)}: {report.events:,} events of {report.head:,} notifications "
+        f"in {report.seconds:.1f} s ({report.rate:,.0f} notifications/s, {events_rate:,.0f} events/s)"
+    )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        rows = [(s.name, f"{s.position:,}", f"{s.head:,}", f"{s.lag:,}") for s in platform.runner.status()]
+    _print_table(("projection", "position", "head", "lag"), rows, sys.stdout)
+    return 0
+
+
+def _daily(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        platform.runner.catch_up()
+        report = platform.app.run_daily(args.as_of)
+        platform.runner.catch_up()
+    _print_daily(report, sys.stdout)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    print("leasecore: serve: the HTTP app is not there yet (see API.md); nothing was started", file=sys.stderr)
+    return 1
+
+
+# Arguments.
+
+
+def _uuid(text: str) -> UUID:
     try:
-        app = LeaseApplication.for_database(database_url(args.database_url))
-        if args.command == "demo":
-            seeded = seed_demo(app)
-            print(
-                f"demo catalog: {len(seeded.categories)} categories, {len(seeded.products)} products, "
-                f"{len(seeded.skus)} SKUs, {seeded.units_received} new units"
-            )
-            print("configuration: " + ", ".join(f"{name} v{v}" for name, v in seeded.documents.items()))
-            if args.walk:
-                for step, line in enumerate(walk_through(app), 1):
-                    print(f"{step:>2}. {line}")
-        return 0
-    except (LeaseError, ValueError) as error:
-        print(f"leasecore: {error}", file=sys.stderr)
-        return 1
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 instant: {text!r}") from None
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give {text!r} with its UTC offset, e.g. 2026-01-31T10:00:00+08:00")
+    return instant
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise ValueError("no password on standard input")
+    return password
+
+
+# Output.
+
+
+@contextmanager
+def _platform(args: argparse.Namespace, batch_size: int = 500) -> Iterator[Platform]:
+    platform = bootstrap(database_url(args.database_url), batch_size=batch_size)
+    try:
+        yield platform
+    finally:
+        platform.close()
+
+
+def _progress_bar(stream: TextIO, width: int = 30) -> Progress:
+    started = last = time.perf_counter()
+    interactive = stream.isatty()
+
+    def show(position: int, head: int, applied: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        done = position >= head
+        if not done and now - last < (0.1 if interactive else 2.0):
+            return
+        last = now
+        fraction = position / head if head else 1.0
+        filled = int(width * fraction)
+        rate = applied / (now - started) if now > started else 0.0
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} {position:,}/{head:,} "
+            f"{applied:,} events {rate:,.0f} events/s"
+        )
+        stream.write(("\r" + line if interactive else line + "\n") + ("\n" if done and interactive else ""))
+        stream.flush()
+
+    return show
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], stream: TextIO) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    for line in (header, *rows):
+        stream.write("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip())
+        stream.write("\n")
+
+
+def _print_replay(found: Replay, stream: TextIO) -> None:
+    stream.write(
+        f"{found.aggregate_type} {found.aggregate_id} at version {found.version}, as of {found.as_of.isoformat()}\n\n"
+    )
+    rows = [(str(e.version), e.timestamp.isoformat(), e.type) for e in found.events]
+    _print_table(("version", "timestamp", "event"), rows, stream)
+    for recorded in found.events:
+        stream.write(f"\n{recorded.version} {recorded.type}\n")
+        for name, value in recorded.fields.items():
+            stream.write(f"    {name}: {_short(_jsonable(value))}\n")
+    stream.write("\nstate\n")
+    for name, value in found.state.items():
+        stream.write(f"    {name}: {_short(_jsonable(value))}\n")
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _replay_document(found: Replay) -> dict[str, Any]:
+    return {
+        "aggregate_id": str(found.aggregate_id),
+        "aggregate_type": found.aggregate_type,
+        "version": found.version,
+        "as_of": found.as_of.isoformat(),
+        "events": [
+            {
+                "version": e.version,
+                "type": e.type,
+                "timestamp": e.timestamp.isoformat(),
+                "fields": _jsonable(e.fields),
+            }
+            for e in found.events
+        ],
+        "state": _jsonable(found.state),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Event fields and state as JSON: money and ids as strings, dates ISO, enums by value."""
+    converters: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = (
+        ((str, int, float, bool, type(None)), lambda v: v),
+        (Decimal, str),
+        (UUID, str),
+        ((datetime, date), lambda v: v.isoformat()),
+        (Enum, lambda v: _jsonable(v.value)),
+        (dict, lambda v: {str(_jsonable(k)): _jsonable(item) for k, item in v.items()}),
+        ((list, tuple), lambda v: [_jsonable(item) for item in v]),
+        ((set, frozenset), lambda v: sorted((_jsonable(item) for item in v), key=str)),
+    )
+    for kinds, convert in converters:
+        if isinstance(value, kinds):
+            return convert(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return str(value)
+
+
+def _print_daily(report: DailyReport, stream: TextIO) -> None:
+    stream.write(f"daily job as of {report.as_of.isoformat()}: looked at {report.looked_at} order(s)\n")
+    stream.write(f"cancelled after the unpaid timeout: {len(report.cancelled)}\n")
+    for order_id in report.cancelled:
+        stream.write(f"    {order_id}\n")
+    stream.write(f"assessed (overdue days, late fees): {len(report.assessed)}\n")
+    for order_id in report.assessed:
+        stream.write(f"    {order_id}\n")
+    stream.write(f"collection stage changes: {len(report.stage_changes)}\n")
+    for order_id, stage in report.stage_changes:
+        stream.write(f"    {order_id} → {stage or 'none'}\n")
+
+
+def _reason(error: BaseException) -> str:
+    """One line saying what went wrong."""
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.orig is not None:
+        detail = str(error.orig)
+    else:
+        detail = str(error) or type(error).__name__
+    detail = " ".join(detail.split())
+    if isinstance(error, UNREACHABLE):
+        return f"database unreachable: {detail}"
+    return detail
 
 
 if __name__ == "__main__":

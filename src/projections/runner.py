@@ -51,13 +51,17 @@ class ProjectionStatus:
 
 @dataclass(frozen=True)
 class RebuildReport:
+    """What a rebuild did: events applied out of the `head` notifications in the log, and how long."""
+
     names: tuple[str, ...]
     events: int
+    head: int
     seconds: float
 
     @property
     def rate(self) -> float:
-        return self.events / self.seconds if self.seconds > 0 else float(self.events)
+        """Notifications of the log rebuilt per second."""
+        return self.head / self.seconds if self.seconds > 0 else float(self.head)
 
 
 class _Moved(Exception):
@@ -150,9 +154,9 @@ class ProjectionRunner:
             self._serialise_ddl(connection)
             for name in chosen:
                 self._reset(connection, self.projections[name])
-        started = time.perf_counter()
+        started, head = time.perf_counter(), self.head()
         applied = self.catch_up(chosen, progress=progress, timeout=timeout)
-        return RebuildReport(tuple(chosen), applied, time.perf_counter() - started)
+        return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
 
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Read your writes: True once every projection has applied `position` (the notification
