@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from leasecore.ports import Clock
@@ -10,5 +10,10 @@ from leasecore.ports import Clock
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def china_date(instant: datetime) -> date:
+    """The calendar date in China at that instant."""
+    return instant.astimezone(SHANGHAI).date()
+
+
 def today_in_china(clock: Clock) -> date:
-    return clock.now().astimezone(SHANGHAI).date()
+    return china_date(clock.now())

@@ -35,3 +35,11 @@ class SmsFailed(ProviderError):
 
 class BureauError(ProviderError):
     """The credit bureau could not answer with a score."""
+
+
+class ParcelStateConflict(AdapterError):
+    """A parcel cannot go back a stage, nor move once delivered."""
+
+
+class SigningRefused(AdapterError):
+    """The e-signature service will not sign: no signer name, no valid ID number, or no text."""

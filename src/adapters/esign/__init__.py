@@ -1,0 +1,1 @@
+"""Electronic contracts (电子签章)."""

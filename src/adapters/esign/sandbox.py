@@ -1,0 +1,85 @@
+"""The sandbox e-signature service: one contract per order, its text fixed by a SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from adapters.china_time import china_date
+from adapters.errors import SigningRefused
+from adapters.identity.gb11643 import id_number_problem, normalize_id_number
+from leasecore.clock import SystemClock
+from leasecore.ports import Clock, SignedContract
+
+DOCUMENTS_URL = "https://sandbox.leasecore.invalid/contracts"
+
+
+@dataclass(frozen=True)
+class SandboxContract:
+    """What the sandbox keeps of a signed contract."""
+
+    order_id: UUID
+    signer_name: str
+    signer_id_number: str
+    text: str
+    sha256: str
+    signed: SignedContract
+
+
+class SandboxESignature:
+    """An `ESignature` port: signing an order's contract again returns the contract already signed."""
+
+    def __init__(self, clock: Clock | None = None, *, documents_url: str = DOCUMENTS_URL) -> None:
+        self._clock = clock or SystemClock()
+        self._documents_url = documents_url.rstrip("/")
+        self._contracts: dict[UUID, SandboxContract] = {}
+        self._lock = threading.Lock()
+
+    def sign(self, order_id: UUID, signer_name: str, signer_id_number: str, text: str) -> SignedContract:
+        """A named signer with a valid ID number signs a non-empty text, once per order."""
+        with self._lock:
+            existing = self._contracts.get(order_id)
+            if existing is not None:
+                return existing.signed
+            contract = self._new_contract(order_id, signer_name, signer_id_number, text)
+            self._contracts[order_id] = contract
+            return contract.signed
+
+    def contract(self, order_id: UUID) -> SandboxContract:
+        with self._lock:
+            try:
+                return self._contracts[order_id]
+            except KeyError:
+                raise KeyError(f"no contract signed for order {order_id}") from None
+
+    def matches(self, order_id: UUID, text: str) -> bool:
+        """Whether `text` is, byte for byte, the text that was signed for the order."""
+        return self.contract(order_id).sha256 == text_digest(text)
+
+    def _new_contract(self, order_id: UUID, signer_name: str, signer_id_number: str, text: str) -> SandboxContract:
+        now = self._clock.now()
+        number = normalize_id_number(signer_id_number)
+        _require_signable(signer_name, number, text, now)
+        digest = text_digest(text)
+        contract_id = f"sandbox-contract-{order_id.hex}"
+        url = f"{self._documents_url}/{contract_id}.pdf?sha256={digest}"
+        signed = SignedContract(contract_id, now, url)
+        return SandboxContract(order_id, signer_name.strip(), number, text, digest, signed)
+
+
+def text_digest(text: str) -> str:
+    """Hex SHA-256 of the contract text in UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _require_signable(signer_name: str, id_number: str, text: str, now: datetime) -> None:
+    if not signer_name.strip():
+        raise SigningRefused("the signer has no name")
+    problem = id_number_problem(id_number, china_date(now))
+    if problem is not None:
+        raise SigningRefused(f"the signer's {problem}")
+    if not text.strip():
+        raise SigningRefused("the contract has no text")

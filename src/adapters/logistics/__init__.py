@@ -1,0 +1,1 @@
+"""Parcel tracking for shipping devices out and back."""
