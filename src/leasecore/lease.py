@@ -159,7 +159,7 @@ class Lease(Aggregate):
         self.customer_id, self.product_id, self.sku_id = customer_id, product_id, sku_id
         self.channel, self.deposit_mode, self.address = channel, deposit_mode, address
         self.terms, self.deposit, self.waiver = terms, deposit, waiver
-        self.schedule = schedule
+        self.schedule = tuple(schedule)
         self.config_versions = config_versions
         self.swapped_from = swapped_from
         self.swapped_to: UUID | None = None
@@ -173,6 +173,7 @@ class Lease(Aggregate):
         self.charges = self.charges_paid = Charges()
         self.unapplied = ZERO
         self.refunded = ZERO
+        self.stray_refunded = ZERO
         self.paid_in = ZERO
         self.start: date | None = None
         self.unit_serials: tuple[str, ...] = ()
@@ -677,6 +678,7 @@ class Lease(Aggregate):
     def _stray_payment_refunded(self, ref: str, amount: Decimal, paid_at: datetime, timestamp: datetime) -> None:
         self._take(ref, amount)
         self.refunded += amount
+        self.stray_refunded += amount
 
 
 def schedule_total(schedule: tuple[Installment, ...]) -> Decimal:

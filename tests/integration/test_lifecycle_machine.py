@@ -1,0 +1,403 @@
+"""Random lifecycles, invalid commands included, checked after every step.
+
+Only legal transitions happen; no refused command leaves an event behind; for every order
+money in − refunds = what the lease retains + the deposit held; the credit line is never
+over-committed and each reservation is released exactly once, when the order ends; every
+aggregate replayed from its stored events equals the live object the command saved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal as D
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.domain import Aggregate
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from leasecore.application import LeaseApplication
+from leasecore.audit import replay, state_of
+from leasecore.clock import SettableClock
+from leasecore.credit_line import CreditLine
+from leasecore.errors import LeaseError
+from leasecore.lease import Lease, LeaseStatus
+from leasecore.values import DepositMode, LongTerm, ShortTerm
+from tests.support import START, World, build_world
+
+S = LeaseStatus
+STATUS_AFTER: dict[str, LeaseStatus | None] = {
+    "OrderPlaced": S.PENDING_PAYMENT,
+    "CheckoutPaid": S.PENDING_REVIEW,
+    "ReviewQueued": None,
+    "ReviewApproved": S.PENDING_CONTRACT,
+    "ReviewRejected": S.REJECTED,
+    "Cancelled": S.CANCELLED,
+    "ContractSigned": S.PENDING_SHIPMENT,
+    "Shipped": S.SHIPPED,
+    "Delivered": S.LEASING,
+    "InstallmentPaid": None,
+    "OverdueAssessed": None,
+    "CollectionStageChanged": None,
+    "RenewalAgreed": None,
+    "ReturnRequested": S.RETURNING,
+    "SwappedOut": S.RETURNING,
+    "DeviceReturned": S.INSPECTING,
+    "InspectionCompleted": None,
+    "BoughtOut": S.BOUGHT_OUT,
+    "BalancePaid": None,
+    "SettlementPending": S.PENDING_SETTLEMENT,
+    "Settled": S.SETTLED,
+    "StrayPaymentRefunded": None,
+}
+LEGAL = {
+    (S.PENDING_PAYMENT, S.PENDING_REVIEW),
+    (S.PENDING_PAYMENT, S.CANCELLED),
+    (S.PENDING_REVIEW, S.PENDING_CONTRACT),
+    (S.PENDING_REVIEW, S.REJECTED),
+    (S.PENDING_REVIEW, S.CANCELLED),
+    (S.PENDING_CONTRACT, S.PENDING_SHIPMENT),
+    (S.PENDING_CONTRACT, S.CANCELLED),
+    (S.PENDING_SHIPMENT, S.SHIPPED),
+    (S.PENDING_SHIPMENT, S.CANCELLED),
+    (S.SHIPPED, S.LEASING),
+    (S.LEASING, S.RETURNING),
+    (S.LEASING, S.BOUGHT_OUT),
+    (S.RETURNING, S.INSPECTING),
+    (S.INSPECTING, S.SETTLED),
+    (S.INSPECTING, S.PENDING_SETTLEMENT),
+    (S.PENDING_SETTLEMENT, S.SETTLED),
+    (S.BOUGHT_OUT, S.SETTLED),
+}
+ENDED = (S.SETTLED, S.CANCELLED, S.REJECTED)
+SHANGHAI = timezone(timedelta(hours=8))
+
+amounts = st.decimals(min_value=D("0.01"), max_value=D("3000.00"), places=2)
+
+
+class LeaseLifecycle(RuleBasedStateMachine):
+    @initialize()
+    def world(self) -> None:
+        self.clock = SettableClock(START)
+        self.app = LeaseApplication.for_database("memory:", clock=self.clock)
+        self.w: World = build_world(self.app, self.clock, units=8)
+        self.customers = [self.w.customer(score=score) for score in (720, 650, 580)]
+        self.money_in: dict[UUID, D] = {}
+        self.refs = 0
+        self.live: dict[UUID, dict[str, Any]] = {}
+        save = self.app.save
+
+        def remembering_save(*aggregates: Aggregate, **kwargs: Any) -> Any:
+            recordings = save(*aggregates, **kwargs)
+            for aggregate in aggregates:
+                self.live[aggregate.id] = state_of(aggregate)
+                if isinstance(aggregate, CreditLine):
+                    assert aggregate.reserved_total <= aggregate.quota
+            return recordings
+
+        self.app.save = remembering_save  # type: ignore[method-assign]
+        for customer in range(3):
+            self.place(customer, 12, False, 0, 3, customer == 1, customer != 2)
+
+    def attempt(self, command: Any, *args: Any) -> bool:
+        """Run a command; a refusal must leave the event store exactly as it was."""
+        before = self.app.recorder.max_notification_id()
+        try:
+            command(*args)
+        except LeaseError:
+            assert self.app.recorder.max_notification_id() == before
+            return False
+        return True
+
+    def ref(self, kind: str) -> str:
+        self.refs += 1
+        return f"{kind}-{self.refs}"
+
+    def pay(self, command: Any, order: UUID, amount: D, backdate: int) -> None:
+        """Money a provider reports as paid is always recorded: applied, or refunded as stray."""
+        paid_at = max(self.app.lease(order).placed_at, self.clock.now() - timedelta(days=backdate))
+        assert self.attempt(command, order, self.ref("pay"), amount, paid_at)
+        self.money_in[order] += amount
+
+    # Commands: mostly on an order in a state that allows them, sometimes on any order.
+
+    def choose(self, data: st.DataObject, *statuses: LeaseStatus) -> UUID | None:
+        """An order in one of `statuses` four times in five, else any order (invalid commands too)."""
+        orders = list(self.money_in)
+        if not orders:
+            return None
+        fitting = [o for o in orders if self.app.lease(o).status in statuses]
+        if data.draw(st.integers(0, 4), label="off the path") < 4:
+            return data.draw(st.sampled_from(fitting), label="order") if fitting else None
+        return data.draw(st.sampled_from(orders), label="any order")
+
+    @rule(data=st.data(), steps=st.integers(1, 12), damage=st.decimals(min_value=D("0"), max_value=D("4000"), places=2))
+    def advance_an_order(self, data: st.DataObject, steps: int, damage: D) -> None:
+        """Move a live order along its usual path, one natural command per step."""
+        live = [o for o in self.money_in if not self.app.lease(o).status.is_final]
+        if not live:
+            return
+        order = data.draw(st.sampled_from(live), label="order")
+        for _ in range(steps):
+            lease = self.app.lease(order)
+            now = self.clock.now()
+            match lease.status:
+                case S.PENDING_PAYMENT:
+                    self.pay(self.app.pay_checkout, order, lease.due_now, 0)
+                case S.PENDING_REVIEW:
+                    self.attempt(self.app.approve, order, "reviewer", "ok")
+                case S.PENDING_CONTRACT:
+                    self.attempt(self.app.sign_contract, order, f"contract-{order}")
+                case S.PENDING_SHIPMENT:
+                    serials = list(self.app.inventory(lease.sku_id).booked_for(order))
+                    self.attempt(self.app.ship, order, serials, "SF", "SF-1")
+                case S.SHIPPED:
+                    self.attempt(self.app.confirm_receipt, order)
+                case S.LEASING:
+                    self.end_of_term(data, order, lease, now)
+                case S.RETURNING:
+                    self.attempt(self.app.record_return, order)
+                case S.INSPECTING:
+                    self.attempt(self.app.complete_inspection, order, damage, "inspected")
+                case S.PENDING_SETTLEMENT:
+                    self.pay(self.app.pay_balance, order, lease.owed(now), 0)
+                case _:
+                    return
+
+    def end_of_term(self, data: st.DataObject, order: UUID, lease: Lease, now: datetime) -> None:
+        """Pay what is due, let time run to the end of the term, then return, renew, swap or buy out."""
+        assert lease.ends_on is not None
+        window = lease.ends_on - timedelta(days=6)
+        if lease.owed_by(now) > 0:
+            self.pay(self.app.pay_installments, order, lease.owed_by(now), 0)
+        elif lease.local_date(now) < window:
+            self.clock.set(max(now, datetime.combine(window, time(10), tzinfo=SHANGHAI)))
+            self.app.run_daily()
+        else:
+            choice = data.draw(st.sampled_from(["return", "renew", "swap", "buy out"]), label="end of term")
+            if choice == "return":
+                self.attempt(self.app.request_return, order, "SF-BACK")
+            elif choice == "renew":
+                self.attempt(self.app.renew, order, data.draw(st.integers(1, 6), label="months"))
+            elif choice == "swap":
+                if self.attempt(self.app.swap, order, self.w.sku_id, "SF-SWAP"):
+                    self.money_in[self.app.lease(order).swapped_to] = D(0)  # type: ignore[index]
+            else:
+                try:
+                    _, to_pay = self.app.buyout_quote(order)
+                except LeaseError:
+                    return
+                if to_pay > 0:
+                    self.pay(self.app.buy_out, order, to_pay, 0)
+                else:
+                    self.attempt(self.app.buy_out, order, self.ref("buyout"), D("0"), now)
+
+    @rule(
+        customer=st.integers(0, 2),
+        months=st.sampled_from([6, 12]),
+        short=st.booleans(),
+        start_in=st.integers(0, 20),
+        days=st.integers(3, 12),
+        protection=st.booleans(),
+        waiver=st.booleans(),
+    )
+    def place(
+        self, customer: int, months: int, short: bool, start_in: int, days: int, protection: bool, waiver: bool
+    ) -> None:
+        today = self.clock.now().date()
+        plan = (
+            ShortTerm(today + timedelta(days=start_in), today + timedelta(days=start_in + days - 1))
+            if short
+            else LongTerm(months)
+        )
+        mode = DepositMode.WAIVER if waiver else DepositMode.FULL
+        request = self.w.request(plan, protection=protection, mode=mode)
+        before = self.app.recorder.max_notification_id()
+        try:
+            order = self.app.place_order(self.customers[customer], request)
+        except LeaseError:
+            assert self.app.recorder.max_notification_id() == before
+            return
+        self.money_in[order] = D(0)
+
+    @rule(data=st.data(), exact=st.integers(0, 9), backdate=st.integers(0, 2))
+    def pay_checkout(self, data: st.DataObject, exact: int, backdate: int) -> None:
+        order = self.choose(data, S.PENDING_PAYMENT)
+        if order is not None:
+            due = self.app.lease(order).due_now
+            self.pay(self.app.pay_checkout, order, due + D("1.00") if exact == 9 else due, backdate)
+
+    @rule(data=st.data(), reject=st.integers(0, 3))
+    def review(self, data: st.DataObject, reject: int) -> None:
+        order = self.choose(data, S.PENDING_REVIEW)
+        if order is not None:
+            if reject < 3:
+                self.attempt(self.app.approve, order, "reviewer", "looks fine")
+            else:
+                self.attempt(self.app.reject, order, "reviewer", "not this time")
+
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        order = self.choose(data, S.PENDING_CONTRACT, S.PENDING_SHIPMENT)
+        if order is not None:
+            self.attempt(self.app.cancel, order, "changed my mind")
+
+    @rule(data=st.data())
+    def sign(self, data: st.DataObject) -> None:
+        order = self.choose(data, S.PENDING_CONTRACT)
+        if order is not None:
+            self.attempt(self.app.sign_contract, order, f"contract-{order}")
+
+    @rule(data=st.data(), hold=st.booleans())
+    def ship(self, data: st.DataObject, hold: bool) -> None:
+        order = self.choose(data, S.PENDING_SHIPMENT, S.SHIPPED)
+        if order is None:
+            return
+        lease = self.app.lease(order)
+        serials = list(self.app.inventory(lease.sku_id).booked_for(order))
+        self.attempt(self.app.ship, order, serials, "SF", "SF-1")
+        if not hold:
+            self.attempt(self.app.confirm_receipt, order)
+
+    @rule(data=st.data(), amount=amounts, backdate=st.integers(0, 10))
+    def pay_installments(self, data: st.DataObject, amount: D, backdate: int) -> None:
+        order = self.choose(data, S.LEASING)
+        if order is not None:
+            self.pay(self.app.pay_installments, order, amount, backdate)
+
+    @rule(data=st.data(), backdate=st.integers(0, 10))
+    def pay_what_is_due(self, data: st.DataObject, backdate: int) -> None:
+        order = self.choose(data, S.LEASING)
+        if order is not None:
+            owed = self.app.lease(order).owed_by(self.clock.now())
+            if owed > 0:
+                self.pay(self.app.pay_installments, order, owed, backdate)
+
+    @rule(minutes=st.integers(1, 25))
+    def minutes_pass(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+        self.app.run_daily()
+
+    @rule(days=st.integers(1, 40))
+    def days_pass(self, days: int) -> None:
+        self.clock.advance(timedelta(days=days))
+        self.app.run_daily()
+
+    @rule(data=st.data(), months=st.integers(0, 12))
+    def renew(self, data: st.DataObject, months: int) -> None:
+        order = self.choose(data, S.LEASING)
+        if order is not None:
+            self.attempt(self.app.renew, order, months)
+
+    @rule(data=st.data(), swap=st.integers(0, 3))
+    def send_back(self, data: st.DataObject, swap: int) -> None:
+        order = self.choose(data, S.LEASING)
+        if order is None:
+            return
+        if swap == 3:
+            if self.attempt(self.app.swap, order, self.w.sku_id, "SF-SWAP"):
+                self.money_in[self.app.lease(order).swapped_to] = D(0)  # type: ignore[index]
+        else:
+            self.attempt(self.app.request_return, order, "SF-BACK")
+
+    @rule(data=st.data(), damage=st.decimals(min_value=D("0"), max_value=D("5000"), places=2))
+    def receive_back_and_inspect(self, data: st.DataObject, damage: D) -> None:
+        order = self.choose(data, S.RETURNING, S.INSPECTING)
+        if order is not None:
+            self.attempt(self.app.record_return, order)
+            self.attempt(self.app.complete_inspection, order, damage, "inspected")
+
+    @rule(data=st.data())
+    def pay_the_balance(self, data: st.DataObject) -> None:
+        order = self.choose(data, S.PENDING_SETTLEMENT)
+        if order is not None:
+            owed = self.app.lease(order).owed(self.clock.now())
+            self.pay(self.app.pay_balance, order, owed if owed > 0 else D("1.00"), 0)
+
+    @rule(data=st.data(), exact=st.integers(0, 5))
+    def buy_out(self, data: st.DataObject, exact: int) -> None:
+        order = self.choose(data, S.LEASING)
+        if order is None:
+            return
+        try:
+            _, to_pay = self.app.buyout_quote(order)
+        except LeaseError:
+            to_pay = D("100.00")
+        amount = to_pay + D("5.00") if exact == 5 else to_pay
+        if amount > 0:
+            self.pay(self.app.buy_out, order, amount, 0)
+        else:
+            self.attempt(self.app.buy_out, order, self.ref("buyout"), D("0"), self.clock.now())
+
+    # Invariants after every step.
+
+    @invariant()
+    def only_legal_transitions(self) -> None:
+        for order in self.money_in:
+            chain = [S.PENDING_PAYMENT]
+            for event in self.app.events.get(order):
+                after = STATUS_AFTER[type(event).__name__]
+                if after is not None and type(event).__name__ != "OrderPlaced":
+                    assert (chain[-1], after) in LEGAL, f"{chain[-1].value} → {after.value}"
+                    chain.append(after)
+            assert self.app.lease(order).status is chain[-1]
+
+    @invariant()
+    def money_is_conserved(self) -> None:
+        for order, money_in in self.money_in.items():
+            lease, deposit = self.app.lease(order), self.app.deposit(order)
+            assert lease.paid_in == money_in
+            kept = lease.collected().total + lease.unapplied + lease.charges_paid.total + deposit.held
+            assert money_in - lease.stray_refunded - deposit.refunded == kept
+            assert money_in - lease.refunded - deposit.refunded >= 0
+            assert deposit.held >= 0 and deposit.deducted + deposit.refunded <= deposit.paid
+            if lease.status is S.SETTLED:
+                assert deposit.held == 0 and lease.owed(self.clock.now()) == 0
+
+    @invariant()
+    def each_waiver_is_released_exactly_once_when_the_order_ends(self) -> None:
+        for customer in self.customers:
+            try:
+                line = self.app.credit_line(customer)
+            except LeaseError:
+                continue
+            events = list(self.app.events.get(line.id))
+            reserved = [e.order_id for e in events if isinstance(e, CreditLine.WaiverReserved)]
+            released = [e.order_id for e in events if isinstance(e, CreditLine.WaiverReleased)]
+            assert len(released) == len(set(released)) and set(released) <= set(reserved)
+            for order in reserved:
+                ended = self.app.lease(order).status in ENDED
+                assert (order in released) == ended
+                assert (order in line.reserved) == (not ended)
+            assert line.reserved_total <= line.quota
+
+    @invariant()
+    def replayed_state_equals_live_state(self) -> None:
+        for aggregate_id, live in self.live.items():
+            stored = state_of(self.app.repository.get(aggregate_id))
+            if stored["version"] == live["version"]:
+                assert stored == live
+
+    @invariant()
+    def replay_at_an_instant_finds_the_version_of_that_instant(self) -> None:
+        for order in list(self.money_in)[-1:]:
+            events = list(self.app.events.get(order))
+            middle = events[len(events) // 2]
+            later = [e for e in events if e.timestamp <= middle.timestamp]
+            assert replay(self.app, order, at=middle.timestamp).version == later[-1].originator_version
+
+
+TestLeaseLifecycle = LeaseLifecycle.TestCase
+TestLeaseLifecycle.settings = settings(
+    max_examples=20, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@pytest.mark.slow
+class TestLeaseLifecycleAtLength(LeaseLifecycle.TestCase):  # type: ignore[misc, valid-type]
+    settings = settings(
+        max_examples=200, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
