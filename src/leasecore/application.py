@@ -6,7 +6,7 @@ import functools
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -32,14 +32,16 @@ from leasecore.catalog import (
 from leasecore.clock import SystemClock
 from leasecore.configuration import DOCUMENT_NAMES, Configuration
 from leasecore.credit_line import CreditLine
-from leasecore.customer import Customer, IdentityCheck
+from leasecore.customer import CreditEvaluation, Customer, IdentityCheck
 from leasecore.deposit import Deposit
 from leasecore.errors import Busy, InvalidInput, InvalidState, NotFound, Overdue, Refused
+from leasecore.facts import platform_facts
 from leasecore.lease import RENT_PAYABLE, BuyoutQuote, Lease, LeaseStatus, PaymentSource
 from leasecore.operators import Operator, Role
-from leasecore.policy import BillingPolicy, CreditLevels, WaiverPolicy
-from leasecore.ports import Clock, DailyWork
+from leasecore.policy import BillingPolicy, CollectionAction, CreditLevels, WaiverPolicy
+from leasecore.ports import Clock, CreditBureau, DailyWork, SmsSender
 from leasecore.quote import OrderRequest, Quote, make_quote
+from leasecore.scoring import Fact, ScoreSource, ScoringRules
 from leasecore.transcodings import register_transcodings
 from leasecore.values import ZERO, DepositMode, LongTerm
 
@@ -101,11 +103,15 @@ class LeaseApplication(Application[UUID]):
         clock: Clock | None = None,
         retries: int = 8,
         daily_work: DailyWork | None = None,
+        bureau: CreditBureau | None = None,
+        sms: SmsSender | None = None,
     ) -> None:
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.retries = retries
         self.daily_work = daily_work
+        self.bureau = bureau
+        self.sms = sms
 
     @classmethod
     def for_database(cls, database_url: str, **kwargs: Any) -> LeaseApplication:
@@ -194,8 +200,6 @@ class LeaseApplication(Application[UUID]):
         return versions
 
     def score_range(self) -> tuple[int, int]:
-        from leasecore.scoring import ScoringRules
-
         try:
             return ScoringRules.from_document(self.document("scoring-rules")[1]).range
         except NotFound:
@@ -217,8 +221,6 @@ class LeaseApplication(Application[UUID]):
             raise Refused(f"the {name} document is not configured yet") from None
 
     def _validated(self, name: str, document: Any) -> dict[str, Any]:
-        from leasecore.scoring import ScoringRules
-
         if name == "billing":
             return BillingPolicy.from_document(document).to_document()
         if name == "waiver-policy":
@@ -374,11 +376,38 @@ class LeaseApplication(Application[UUID]):
         self.save(customer)
         return customer
 
+    def evaluate_credit(self, customer_id: UUID, provider_facts: Mapping[str, Fact] | None = None) -> CreditLine:
+        """Score the customer by the configured source, map the score to a level and grant its quota."""
+        rules = ScoringRules.from_document(self._required_document("scoring-rules"))
+        customer = self.customer(customer_id)
+        if not customer.is_verified or customer.name is None or customer.id_number is None:
+            raise InvalidState(
+                f"customer {customer_id}", f"identity {customer.identity_status.value}", "evaluate the credit score"
+            )
+        if rules.source is ScoreSource.BUREAU:
+            if self.bureau is None:
+                raise Refused("no credit bureau is configured")
+            answer = self.bureau.score(customer.name, customer.id_number)
+            low, high = rules.range
+            score = min(max(answer.score, low), high)
+            details: dict[str, Any] = {
+                "bureau": answer.provider,
+                "reference": answer.reference,
+                "bureau_score": answer.score,
+            }
+        else:
+            now = self.clock.now()
+            billing = self.billing_policy()
+            line = self._credit_line_or_new(customer_id, now)
+            leases = [self.lease(order_id) for order_id in customer.orders]
+            facts = platform_facts(customer, line, leases, billing.late_fee_rule.local_date(now), billing.timezone)
+            evaluation = rules.evaluate({**facts, **(provider_facts or {})})
+            score, details = evaluation.score, evaluation.to_details()
+        return self.grant_credit(customer_id, score, rules.source.value, details)
+
     @command
     def grant_credit(self, customer_id: UUID, score: int, source: str, details: dict[str, Any]) -> CreditLine:
         """A score maps to a level, whose quota the credit line is granted or adjusted to."""
-        from leasecore.customer import CreditEvaluation
-
         customer = self.customer(customer_id)
         now = self.clock.now()
         level = self.credit_levels().level_for(score)
@@ -441,7 +470,7 @@ class LeaseApplication(Application[UUID]):
         request: OrderRequest,
         now: datetime,
         swapped_from: UUID | None = None,
-    ) -> tuple[Lease, Deposit, CreditLine, Inventory]:
+    ) -> tuple[Lease, Deposit, CreditLine, Inventory, Customer]:
         if request.address is None:
             raise InvalidInput("address", "is required to place an order")
         quote, product, inventory, credit_line, customer = self._quote(customer_id, request, now)
@@ -470,7 +499,8 @@ class LeaseApplication(Application[UUID]):
             credit_line.reserve(order_id, quote.waiver, now)
         start, end = plan_dates(request.plan, lease.local_date(now))
         inventory.book(order_id, request.quantity, start, end, now)
-        return lease, deposit, credit_line, inventory
+        customer.open_order(order_id, now)
+        return lease, deposit, credit_line, inventory, customer
 
     @command
     def pay_checkout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
@@ -743,9 +773,23 @@ class LeaseApplication(Application[UUID]):
         if lease.assess_overdue(as_of, now):
             report.assessed.append(order_id)
         stage = billing.stage_for(lease.ledger.days_overdue) if lease.ledger.is_overdue else None
-        if lease.move_collection_stage(stage.action.value if stage else None, now):
-            report.stage_changes.append((order_id, lease.collection_stage))
+        moved = lease.move_collection_stage(stage.action.value if stage else None, now)
         self.save(lease, *self._follow_overdue(lease, now))
+        if moved:
+            report.stage_changes.append((order_id, lease.collection_stage))
+            if stage is not None and stage.action is CollectionAction.SMS:
+                self._remind(lease)
+
+    def _remind(self, lease: Lease) -> None:
+        """The reminder SMS of collections (催收), sent after the stage change is saved."""
+        if self.sms is None:
+            return
+        owed = lease.ledger.owed
+        text = (
+            f"[leasecore] Order {str(lease.id)[:8]}: {owed} CNY is overdue by {lease.ledger.days_overdue} "
+            f"day(s). Please pay in the app to stop late fees."
+        )
+        self.sms.send(self.customer(lease.customer_id).phone, text)
 
     def _open_orders(self) -> Iterator[UUID]:
         """Every order not yet final, read from the event log (the read model does this faster)."""

@@ -58,6 +58,7 @@ class Customer(Aggregate):
         self.id_number: str | None = None
         self.identity_reason: str | None = None
         self.evaluation: CreditEvaluation | None = None
+        self.orders: tuple[UUID, ...] = ()
 
     @property
     def is_verified(self) -> bool:
@@ -83,6 +84,11 @@ class Customer(Aggregate):
     def record_evaluation(self, evaluation: CreditEvaluation, now: datetime) -> None:
         self._evaluated(evaluation, timestamp=now)
 
+    def open_order(self, order_id: UUID, now: datetime) -> None:
+        """The customer's orders, so their history can be scored without a read model."""
+        if order_id not in self.orders:
+            self._order_opened(order_id, timestamp=now)
+
     @event("IdentityVerified")
     def _identity_verified(
         self, name: str, id_number: str, valid_until: date | None, provider: str, reference: str, timestamp: datetime
@@ -98,3 +104,7 @@ class Customer(Aggregate):
     @event("CreditEvaluated")
     def _evaluated(self, evaluation: CreditEvaluation, timestamp: datetime) -> None:
         self.evaluation = evaluation
+
+    @event("OrderOpened")
+    def _order_opened(self, order_id: UUID, timestamp: datetime) -> None:
+        self.orders = (*self.orders, order_id)
