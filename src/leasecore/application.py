@@ -101,7 +101,7 @@ class LeaseApplication(Application[UUID]):
         env: dict[str, str] | None = None,
         *,
         clock: Clock | None = None,
-        retries: int = 8,
+        retries: int = 12,
         daily_work: DailyWork | None = None,
         bureau: CreditBureau | None = None,
         sms: SmsSender | None = None,

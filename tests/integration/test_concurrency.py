@@ -1,0 +1,100 @@
+"""Real threads against one credit line and one last unit: optimistic concurrency with retries."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal as D
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from leasecore.application import LeaseApplication
+from leasecore.clock import SettableClock
+from leasecore.credit_line import CreditLine
+from leasecore.errors import Unavailable
+from leasecore.values import DepositMode, ShortTerm
+from tests.support import START, World, build_world, close
+
+THREADS = 8
+
+
+def all_at_once(work: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
+    """Run `work(i)` on `threads` real threads released together; results or exceptions, in order."""
+    barrier = threading.Barrier(threads)
+    results: list[Any] = [None] * threads
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except Exception as error:  # noqa: BLE001 - collected and asserted by the test
+            results[index] = error
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    return results
+
+
+class ConcurrencyBehaviour:
+    @pytest.fixture
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def world(self, database_url: str) -> Iterator[World]:
+        clock = SettableClock(START)
+        app = LeaseApplication.for_database(database_url, clock=clock, retries=30)
+        try:
+            yield build_world(app, clock, units=THREADS + 2)
+        finally:
+            close(app)
+
+    def test_orders_placed_at_once_never_over_commit_the_credit_line_and_none_is_lost(self, world: World) -> None:
+        app = world.app
+        customer = world.customer(score=650)  # level B: quota 5000.00; band 600–699 waives 1000.00 an order
+        results = all_at_once(lambda _: app.place_order(customer, world.request()))
+
+        assert [r for r in results if not isinstance(r, UUID)] == []
+        orders = [app.lease(order) for order in results]
+        line = app.credit_line(customer)
+        reserved = [e for e in app.events.get(line.id) if isinstance(e, CreditLine.WaiverReserved)]
+        assert line.reserved_total == sum((lease.waiver for lease in orders), D(0)) == D("5000.00")
+        assert sorted(lease.waiver for lease in orders) == [D("0")] * 3 + [D("1000.00")] * 5
+        assert {e.order_id for e in reserved} == {lease.id for lease in orders if lease.waiver}
+        assert set(app.customer(customer).orders) == set(results)
+        assert all(len(app.inventory(world.sku_id).booked_for(order)) == 1 for order in results)
+
+    def test_the_last_unit_for_overlapping_dates_has_exactly_one_winner(self, world: World) -> None:
+        app = world.app
+        for serial in world.serials[1:]:
+            app.retire_unit(world.sku_id, serial)
+        customers = [world.customer(score=None) for _ in range(THREADS)]
+
+        def book(i: int) -> UUID:
+            dates = ShortTerm(date(2026, 3, 1 + i % 3), date(2026, 3, 5 + i % 3))
+            return app.place_order(customers[i], world.request(dates, mode=DepositMode.FULL))
+
+        results = all_at_once(book)
+        winners = [r for r in results if isinstance(r, UUID)]
+        assert len(winners) == 1
+        assert all(isinstance(r, Unavailable) for r in results if not isinstance(r, UUID))
+        assert app.inventory(world.sku_id).booked_for(winners[0]) == (world.serials[0],)
+
+
+class TestOnSQLite(ConcurrencyBehaviour):
+    @pytest.fixture
+    def database_url(self, sqlite_url: str) -> str:
+        return sqlite_url
+
+
+@pytest.mark.postgres
+class TestOnPostgres(ConcurrencyBehaviour):
+    @pytest.fixture
+    def database_url(self, postgres_url: str) -> str:
+        return postgres_url
