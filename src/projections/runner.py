@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import select
 import threading
 import time
@@ -92,6 +93,9 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         channel = str(getattr(app.recorder, "channel_name", "leasecore_events"))
         self._locks = _AdvisoryLocks(views, channel) if views.is_postgres else None
+        self._interrupt, self._interrupter = os.pipe()
+        for end in (self._interrupt, self._interrupter):
+            os.set_blocking(end, False)
         self.setup()
 
     @property
@@ -138,8 +142,11 @@ class ProjectionRunner:
         chosen = self._chosen(names)
         head = self.head()
         with self._processing:
-            owned = self._owned(chosen)
-            applied = self._run(owned, head, progress)
+            try:
+                owned = self._owned(chosen)
+                applied = self._run(owned, head, progress)
+            finally:
+                self._release_unless_following()
         others = [name for name in chosen if name not in owned]
         if others and not self._reached(others, head, timeout):
             raise TimeoutError(f"{', '.join(others)} run by another process and still behind {head} after {timeout}s")
@@ -149,14 +156,19 @@ class ProjectionRunner:
         self, names: Iterable[str] | None = None, *, progress: Progress | None = None, timeout: float = 3600.0
     ) -> RebuildReport:
         """Drop the read models' tables, reset their positions, and catch up from the first event."""
+        chosen = self.reset(names)
+        started, head = time.perf_counter(), self.head()
+        applied = self.catch_up(chosen, progress=progress, timeout=timeout)
+        return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
+
+    def reset(self, names: Iterable[str] | None = None) -> list[str]:
+        """Drop and create the read models' tables and put their positions back to 0, at once."""
         chosen = self._chosen(names)
         with self._processing, self.views.begin() as connection:
             self._serialise_ddl(connection)
             for name in chosen:
                 self._reset(connection, self.projections[name])
-        started, head = time.perf_counter(), self.head()
-        applied = self.catch_up(chosen, progress=progress, timeout=timeout)
-        return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
+        return chosen
 
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Read your writes: True once every projection has applied `position` (the notification
@@ -169,14 +181,17 @@ class ProjectionRunner:
             if remaining <= 0:
                 return False
             if self.following:
-                self._wake.set()
+                self._nudge()
                 with self._progress:
                     self._progress.wait(min(remaining, 0.05))
-            else:
-                with self._processing:
-                    self._run(self._owned(self.names), self.head(), None)
-                if min(self.positions().values(), default=position) < position:
-                    time.sleep(min(max(deadline - time.monotonic(), 0), 0.02))
+                continue
+            with self._processing:
+                try:
+                    self._run(self._owned(self.names), self.head(), None, deadline)
+                finally:
+                    self._release_unless_following()
+            if min(self.positions().values(), default=position) < position:
+                time.sleep(min(max(deadline - time.monotonic(), 0), 0.02))
 
     # Following.
 
@@ -194,15 +209,20 @@ class ProjectionRunner:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        self._wake.set()
+        self._nudge()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._locks is not None:
+            self._locks.close()
 
     def close(self) -> None:
         self.stop()
-        if self._locks is not None:
-            self._locks.close()
+        for end in (self._interrupt, self._interrupter):
+            try:
+                os.close(end)
+            except OSError:
+                continue
 
     def owned(self) -> set[str]:
         """The projections this runner may run now (on PostgreSQL: whose lock it holds)."""
@@ -231,16 +251,17 @@ class ProjectionRunner:
             if self._stopping.is_set():
                 return
             if self._locks is not None:
-                self._locks.wait(self.poll_interval)
+                self._locks.wait(self.poll_interval, self._interrupt)
             else:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
+            _drain(self._interrupt)
 
     # One batch at a time.
 
-    def _run(self, names: Sequence[str], head: int, progress: Progress | None) -> int:
+    def _run(self, names: Sequence[str], head: int, progress: Progress | None, deadline: float | None = None) -> int:
         applied = 0
-        while names:
+        while names and (deadline is None or time.monotonic() < deadline):
             positions = self.positions()
             behind = [name for name in names if positions[name] < head]
             if not behind:
@@ -283,6 +304,19 @@ class ProjectionRunner:
 
     # Helpers.
 
+    def _nudge(self) -> None:
+        """Wake the follower now, whether it waits on the event or on the database's NOTIFY."""
+        self._wake.set()
+        try:
+            os.write(self._interrupter, b"\0")
+        except OSError:
+            return
+
+    def _release_unless_following(self) -> None:
+        """A runner that does not follow lets its projections go once it has caught up."""
+        if self._locks is not None and not self.following:
+            self._locks.close()
+
     def _chosen(self, names: Iterable[str] | None) -> list[str]:
         chosen = list(self.projections) if names is None else list(dict.fromkeys(names))
         unknown = [name for name in chosen if name not in self.projections]
@@ -320,6 +354,14 @@ class ProjectionRunner:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("leasecore-views-ddl")})
 
 
+def _drain(descriptor: int) -> None:
+    try:
+        while os.read(descriptor, 512):
+            continue
+    except OSError:
+        return
+
+
 def lock_key(*parts: str) -> int:
     """A stable signed 64-bit advisory lock key for a name."""
     digest = hashlib.blake2b("/".join(parts).encode(), digest_size=8).digest()
@@ -346,11 +388,11 @@ class _AdvisoryLocks:
                         self.held.add(name)
         return self.held & set(names)
 
-    def wait(self, timeout: float) -> None:
-        """Until the event store NOTIFYs an insert, or `timeout` seconds."""
+    def wait(self, timeout: float, interrupt: int) -> None:
+        """Until the event store NOTIFYs an insert, `interrupt` is written to, or `timeout` seconds."""
         connection = self._connection()
         if not connection.notifies:
-            select.select([connection], [], [], timeout)
+            select.select([connection, interrupt], [], [], timeout)
         connection.poll()
         connection.notifies.clear()
 

@@ -1,0 +1,576 @@
+"""The read models' figures, written once and run on memory, SQLite and PostgreSQL; and the
+properties: a rebuild equals the incrementally built tables, whatever the batch size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal as D
+from typing import Any
+from uuid import UUID
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from api.bootstrap import Platform, bootstrap
+from leasecore.catalog import UnitStatus
+from leasecore.clock import SettableClock
+from leasecore.errors import LeaseError
+from leasecore.lease import LeaseStatus
+from leasecore.values import ZERO, DepositMode, LongTerm, ShortTerm
+from projections import queries, read_models
+from projections.projection import Batch
+from projections.store import ViewStore
+from projections.tables import metadata
+from tests.support import START, World, build_world
+
+SHANGHAI = timezone(timedelta(hours=8))
+VIEWS = [table for table in metadata.sorted_tables if table.name.endswith("_view")]
+
+
+def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
+def snapshot(views: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every view, in primary-key order."""
+    with views.read() as connection:
+        return {
+            table.name: [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
+            for table in VIEWS
+        }
+
+
+def conserved(figures: queries.FinanceFigures) -> tuple[D, D]:
+    """Both sides of: payments + deposits deducted = deposits received + everything collected + stray."""
+    money_in = figures.payments_received + figures.deposits_deducted
+    booked = (
+        figures.deposits_received
+        + figures.rent
+        + figures.protection
+        + figures.fees
+        + figures.damage
+        + figures.late_return
+        + figures.buyouts
+        + figures.credit
+        + figures.stray
+    )
+    return money_in, booked
+
+
+@dataclass
+class Setup:
+    platform: Platform
+    world: World
+
+    @property
+    def views(self) -> ViewStore:
+        return self.platform.views
+
+    def caught_up(self) -> None:
+        self.platform.runner.catch_up()
+
+
+class ReadModelBehaviour:
+    """Abstract: subclasses name the storage backend with a `database_url` fixture."""
+
+    @pytest.fixture
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def setup(self, database_url: str) -> Iterator[Setup]:
+        clock = SettableClock(START)
+        platform = bootstrap(database_url, clock=clock)
+        try:
+            yield Setup(platform, build_world(platform.app, clock))
+        finally:
+            platform.close()
+
+    def test_an_order_is_listed_for_its_customer_with_the_api_fields(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer(score=720)
+        order = app.place_order(customer, world.request(LongTerm(12), protection=True))
+        setup.caught_up()
+
+        page = queries.orders(setup.views, customer_id=customer)
+        assert [item.id for item in page.items] == [order] and page.total == 1
+        view = page.items[0]
+        assert (view.status, view.deposit, view.waiver, view.deposit_due, view.due_now) == (
+            "pending_payment",
+            D("3000.00"),
+            D("2500.00"),
+            D("500.00"),
+            D("710.00"),
+        )
+        assert view.plan == queries.PlanView("long", 12, None, None)
+        assert (view.quantity, view.protection, view.deposit_mode, view.channel) == (1, True, "waiver", "app")
+        assert view.created_at == START and view.unit_serial is None
+
+        app.pay_checkout(order, "chk-1", D("710.00"), world.clock.now())
+        app.sign_contract(order, "contract-1")
+        app.ship(order, ["IMEI0003"], "SF Express", "SF100")
+        app.confirm_receipt(order)
+        setup.caught_up()
+        view = queries.order(setup.views, order)
+        assert view is not None
+        assert (view.status, view.unit_serial, view.carrier, view.tracking_no, view.contract_id) == (
+            "leasing",
+            "IMEI0003",
+            "SF Express",
+            "SF100",
+            "contract-1",
+        )
+        assert view.plan == queries.PlanView("long", 12, date(2026, 1, 31), date(2027, 1, 30))
+        assert queries.orders(setup.views, status=LeaseStatus.LEASING).total == 1
+        assert queries.orders(setup.views, customer_id=customer, status="pending_payment").total == 0
+        assert queries.order(setup.views, UUID(int=0)) is None
+
+    def test_order_lists_page_newest_first(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer()
+        placed = []
+        for _ in range(3):
+            placed.append(app.place_order(customer, world.request(mode=DepositMode.FULL)))
+            world.clock.advance(timedelta(minutes=1))
+        setup.caught_up()
+        first = queries.orders(setup.views, customer_id=customer, limit=2)
+        second = queries.orders(setup.views, customer_id=customer, limit=2, offset=2)
+        assert [o.id for o in first.items + second.items] == placed[::-1]
+        assert (first.total, second.total) == (3, 3)
+        with pytest.raises(ValueError):
+            queries.orders(setup.views, limit=0)
+
+    def test_the_overdue_ledger_shows_a_late_installment_with_its_exact_late_fee(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer()
+        order = world.leasing(customer)  # installment 2 of 200.00 falls due on 28 February
+        world.clock.set(local(2026, 3, 10))
+        setup.caught_up()
+        assert app.run_daily().assessed == [order]
+        setup.caught_up()
+
+        assert queries.overdue(setup.views) == [
+            queries.OverdueEntry(order, customer, 2, date(2026, 2, 28), 7, D("200.00"), D("1.40"), "sms")
+        ]
+        rows = queries.installments(setup.views, order)
+        assert [(i.seq, i.status, i.paid, i.late_fee) for i in rows[:3]] == [
+            (1, "paid", D("200.00"), D("0.00")),
+            (2, "overdue", D("0.00"), D("1.40")),
+            (3, "due", D("0.00"), D("0.00")),
+        ]
+        assert len(rows) == 12 and rows[-1].due_date == date(2026, 12, 31)
+        line = queries.credit_line(setup.views, customer)
+        assert line is not None and line.blocked
+
+        app.pay_installments(order, "late-2", D("201.40"), world.clock.now())
+        setup.caught_up()
+        assert queries.overdue(setup.views) == []
+        assert queries.installments(setup.views, order)[1].status == "paid"
+        line = queries.credit_line(setup.views, customer)
+        assert line is not None and not line.blocked
+
+    def test_collection_tasks_list_orders_at_the_call_stage(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer()
+        order = world.leasing(customer)
+        world.clock.set(local(2026, 3, 20))
+        setup.caught_up()
+        app.run_daily()
+        setup.caught_up()
+
+        (task,) = queries.collection_tasks(setup.views)
+        assert (task.order_id, task.customer_id, task.stage, task.days_overdue) == (order, customer, "call", 17)
+        assert (task.overdue_amount, task.late_fees) == (D("203.40"), D("3.40"))  # 17 days × 0.20
+        assert (task.contact_name, task.contact_phone) == ("Han Meimei", "13900000000")
+        assert queries.collection_tasks(setup.views, ("agency",)) == []
+
+    def test_finance_books_a_lease_from_checkout_to_settlement_on_its_days(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer(score=720)
+        order = app.place_order(customer, world.request(LongTerm(12), protection=True))
+        app.pay_checkout(order, "chk-1", D("710.00"), world.clock.now())
+        app.sign_contract(order, "contract-1")
+        app.ship(order, ["IMEI0003"], "SF Express", "SF100")
+        app.confirm_receipt(order)
+        app.pay_installments(order, "rent-2-12", D("2310.00"), world.clock.now())
+        world.clock.set(local(2027, 1, 25))
+        app.request_return(order, "SF-BACK-1")
+        app.record_return(order)
+        app.complete_inspection(order, D("1200.00"), "cracked back glass")
+        setup.caught_up()
+
+        report = queries.finance_report(setup.views, date(2026, 1, 1), date(2027, 12, 31))
+        first, last = report.days
+        assert first.day == date(2026, 1, 31)
+        f = first.figures
+        assert (f.payments_received, f.deposits_received, f.rent, f.protection, f.deposits_held) == (
+            D("3020.00"),
+            D("500.00"),
+            D("2400.00"),
+            D("120.00"),
+            D("500.00"),
+        )
+        assert last.day == date(2027, 1, 25)
+        f = last.figures
+        assert (f.deposits_deducted, f.deposits_refunded, f.damage, f.deposits_held, f.payments_received) == (
+            D("300.00"),
+            D("200.00"),
+            D("300.00"),
+            D("0.00"),
+            D("0.00"),
+        )
+        totals = report.totals
+        assert (totals.revenue, totals.refunds, totals.deposits_held) == (D("2820.00"), D("200.00"), D("0.00"))
+        assert conserved(totals) == (D("3320.00"), D("3320.00"))
+        assert queries.deposits_held(setup.views) == ZERO
+        later = queries.finance_report(setup.views, date(2027, 1, 1), date(2027, 1, 31))
+        assert later.opening_deposits_held == D("500.00") and [d.day for d in later.days] == [date(2027, 1, 25)]
+
+    def test_finance_books_an_early_buyout_with_the_deposit_counting_toward_it(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        order = world.leasing(world.customer(), world.request(LongTerm(12)))
+        quote, to_pay = app.buyout_quote(order)
+        assert (quote.price, to_pay) == (D("2980.00"), D("2480.00"))
+        app.buy_out(order, "buyout-1", to_pay, world.clock.now())
+        setup.caught_up()
+
+        (day,) = queries.finance_report(setup.views, date(2026, 1, 31), date(2026, 1, 31)).days
+        f = day.figures
+        assert (f.payments_received, f.deposits_received, f.deposits_deducted, f.rent, f.buyouts) == (
+            D("3180.00"),  # checkout 700.00 + 2480.00
+            D("500.00"),
+            D("500.00"),
+            D("200.00"),
+            D("2980.00"),
+        )
+        assert conserved(f) == (D("3680.00"), D("3680.00"))
+        view = queries.order(setup.views, order)
+        assert view is not None and view.status == "settled"
+        (level,) = queries.stock(setup.views, date(2026, 1, 31))
+        assert (level.units, level.sold, level.available) == (5, 1, 4)
+
+    def test_credit_lines_show_quota_reserved_and_available(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer(score=720)
+        setup.caught_up()
+        line = queries.credit_line(setup.views, customer)
+        assert line is not None and (line.quota, line.reserved, line.available, line.level) == (
+            D("5000.00"),
+            D("0.00"),
+            D("5000.00"),
+            "B",
+        )
+        order = app.place_order(customer, world.request())
+        setup.caught_up()
+        line = queries.credit_line(setup.views, customer)
+        assert line is not None and (line.reserved, line.available, line.reservations) == (
+            D("2500.00"),
+            D("2500.00"),
+            1,
+        )
+        app.cancel(order)
+        setup.caught_up()
+        assert queries.credit_lines(setup.views, customer_id=customer)[0].available == D("5000.00")
+
+    def test_the_review_queue_holds_what_automated_review_could_not_pass(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer(score=580)
+        order = app.place_order(customer, world.request(mode=DepositMode.FULL))
+        app.pay_checkout(order, "chk", D("3200.00"), world.clock.now())
+        setup.caught_up()
+        (item,) = queries.review_queue(setup.views)
+        assert (item.order_id, item.customer_id, item.reasons, item.due_now) == (
+            order,
+            customer,
+            ("score 580 is under the minimum 600",),
+            D("3200.00"),
+        )
+        app.reject(order, "risk-1", "income not verifiable")
+        setup.caught_up()
+        assert queries.review_queue(setup.views) == []
+        view = queries.order(setup.views, order)
+        assert view is not None and (view.status, view.reason) == ("rejected", "income not verifiable")
+
+    def test_stock_counts_the_units_free_from_a_day_on(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer(score=None)
+        dates = ShortTerm(date(2026, 2, 10), date(2026, 2, 14))
+        short = app.place_order(customer, world.request(dates, mode=DepositMode.FULL))
+        world.leasing(world.customer(), world.request(LongTerm(6)))
+        setup.caught_up()
+
+        (now,) = queries.stock(setup.views, date(2026, 1, 31))
+        (after,) = queries.stock(setup.views, date(2026, 2, 15))
+        assert (now.units, now.available, now.leased, now.in_stock) == (5, 3, 1, 4)
+        assert after.available == 4
+        inventory = app.inventory(world.sku_id)
+        units = queries.units(setup.views, world.sku_id)
+        assert {u.serial: u.status for u in units} == {s: u.status.value for s, u in inventory.units.items()}
+        booked = [u for u in units if u.bookings and u.bookings[0].order_id == short]
+        assert [(b.start, b.end, b.shipped) for b in booked[0].bookings] == [(dates.start, dates.end, False)]
+        leased = [u for u in units if u.status == UnitStatus.LEASED.value]
+        assert leased[0].bookings[0].end is None and leased[0].bookings[0].shipped
+
+    def test_a_swap_links_the_two_orders(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        order = world.leasing(world.customer(), world.request(LongTerm(6)))
+        app.pay_installments(order, "rest", D("1500.00"), world.clock.now())
+        world.clock.set(local(2026, 7, 25))
+        new_order = app.swap(order, world.sku_id, "SF-SWAP")
+        setup.caught_up()
+        old, new = queries.order(setup.views, order), queries.order(setup.views, new_order)
+        assert old is not None and new is not None
+        assert (old.status, old.swapped_to, old.return_tracking_no) == ("returning", new_order, "SF-SWAP")
+        assert (new.status, new.swapped_from) == ("pending_payment", order)
+
+    def test_the_daily_work_list_comes_from_the_views(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        unpaid = app.place_order(world.customer(), world.request())
+        late = world.leasing(world.customer())
+        paid_ahead = world.leasing(world.customer())
+        app.pay_installments(paid_ahead, "ahead", D("2200.00"), world.clock.now())
+        setup.caught_up()
+        work = queries.ViewsDailyWork(setup.views)
+        assert work.orders_to_assess(date(2026, 2, 27)) == [unpaid]
+        assert work.orders_to_assess(date(2026, 2, 28)) == [unpaid, late]
+
+        world.clock.set(local(2026, 3, 10))
+        report = app.run_daily()
+        assert (report.looked_at, report.cancelled, report.assessed) == (2, [unpaid], [late])
+
+    def test_feeding_every_event_twice_changes_nothing(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        order = world.leasing(world.customer())
+        world.clock.set(local(2026, 3, 10))
+        app.pay_installments(order, "late", D("250.00"), world.clock.now())
+        app.place_order(world.customer(score=580), world.request(ShortTerm(date(2026, 4, 1), date(2026, 4, 5))))
+        expected = setup.platform.runner.rebuild()
+        assert expected.events > 0
+        once = snapshot(setup.views)
+
+        events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 10_000)]
+        with setup.views.begin() as connection:
+            metadata.drop_all(connection, tables=VIEWS)
+            metadata.create_all(connection, tables=VIEWS)
+        for projection in read_models():
+            for event in events:
+                for _ in range(2):
+                    with setup.views.begin() as connection:
+                        batch = Batch(connection)
+                        projection.process(batch, event)
+                        projection.process(batch, event)
+                        batch.flush()
+        assert snapshot(setup.views) == once
+
+
+class TestOnMemory(ReadModelBehaviour):
+    @pytest.fixture
+    def database_url(self) -> str:
+        return "memory:"
+
+
+class TestOnSQLite(ReadModelBehaviour):
+    @pytest.fixture
+    def database_url(self, sqlite_url: str) -> str:
+        return sqlite_url
+
+
+@pytest.mark.postgres
+class TestOnPostgres(ReadModelBehaviour):
+    @pytest.fixture
+    def database_url(self, postgres_url: str) -> str:
+        return postgres_url
+
+
+# Properties: random histories through the application.
+
+ACTIONS = ("order", "order", *["advance"] * 4, "pay", "days", "daily", "daily", "cancel", "stray")
+
+
+@dataclass
+class History:
+    """Random commands against the test world, mostly moving an order one step along its path;
+    refusals (LeaseError) are part of the history."""
+
+    world: World
+    customers: list[UUID]
+    orders: list[UUID]
+    before_daily: Callable[[], object]
+
+    @classmethod
+    def start(cls, world: World, before_daily: Callable[[], object]) -> History:
+        """`before_daily` brings the views the daily job reads up to date."""
+        customers = [world.customer(score=score) for score in (720, 580, 800)]
+        return cls(world, customers, [], before_daily)
+
+    def run(self, action: str, pick: int, amount: int) -> None:
+        try:
+            self._run(action, pick, amount)
+        except LeaseError:
+            pass
+
+    def _run(self, action: str, pick: int, amount: int) -> None:
+        app, world = self.world.app, self.world
+        now = world.clock.now()
+        if action == "order":
+            customer = self.customers[pick % len(self.customers)]
+            plan: LongTerm | ShortTerm = LongTerm(6 if amount % 2 else 12)
+            if amount % 3 == 0:
+                today = now.astimezone(SHANGHAI).date() + timedelta(days=pick % 5)
+                plan = ShortTerm(today, today + timedelta(days=3 + amount % 10))
+            mode = DepositMode.FULL if pick % 4 == 0 else DepositMode.WAIVER
+            self.orders.append(app.place_order(customer, world.request(plan, protection=amount % 5 == 0, mode=mode)))
+        elif action == "days":
+            world.clock.advance(timedelta(days=1 + amount % 40, hours=pick))
+        elif action == "daily":
+            self.before_daily()
+            app.run_daily()
+        elif self.orders:
+            order = self.orders[pick % len(self.orders)]
+            if action == "advance":
+                for step in range(1 + amount % 8):
+                    self._advance(order, amount + step)
+                    if app.lease(order).status is LeaseStatus.LEASING:
+                        break
+            elif action == "pay":
+                app.pay_installments(order, f"pay-{amount}", D(1 + amount % 900), now - timedelta(hours=pick))
+            elif action == "cancel":
+                app.cancel(order)
+            elif action == "stray":
+                app.pay_checkout(order, f"stray-{amount}", D(amount % 1000), now)
+
+    def _advance(self, order: UUID, amount: int) -> None:
+        """The next step of the order's path, or at term end one of return, renew, buyout, swap."""
+        app, world = self.world.app, self.world
+        now, lease = world.clock.now(), app.lease(order)
+        status = lease.status
+        if status is LeaseStatus.PENDING_PAYMENT:
+            app.pay_checkout(order, f"chk-{order}", lease.due_now, now)
+        elif status is LeaseStatus.PENDING_REVIEW:
+            (app.reject(order, "risk-1", "no") if amount % 4 == 0 else app.approve(order, "risk-1", "ok"))
+        elif status is LeaseStatus.PENDING_CONTRACT:
+            app.sign_contract(order, f"contract-{order}")
+        elif status is LeaseStatus.PENDING_SHIPMENT:
+            app.ship(order, list(app.inventory(lease.sku_id).booked_for(order)), "SF", f"SF{amount}")
+        elif status is LeaseStatus.SHIPPED:
+            app.confirm_receipt(order)
+        elif status is LeaseStatus.LEASING:
+            self._end_of_term(order, amount)
+        elif status is LeaseStatus.RETURNING:
+            app.record_return(order)
+        elif status is LeaseStatus.INSPECTING:
+            app.complete_inspection(order, D(amount % 4000), "inspected")
+        elif status is LeaseStatus.PENDING_SETTLEMENT:
+            app.pay_balance(order, f"damage-{amount}", lease.owed(now), now)
+
+    def _end_of_term(self, order: UUID, amount: int) -> None:
+        app, world = self.world.app, self.world
+        choice = amount % 6
+        if choice == 4:
+            lease = app.lease(order)
+            app.pay_installments(order, f"rent-{amount}", lease.owed_by(world.clock.now()), world.clock.now())
+            return
+        if choice == 3:
+            _, to_pay = app.buyout_quote(order)
+            app.buy_out(order, f"buyout-{amount}", to_pay, world.clock.now())
+            return
+        lease = app.lease(order)
+        assert lease.ends_on is not None
+        near_end = datetime.combine(lease.ends_on - timedelta(days=3), datetime.min.time(), SHANGHAI)
+        world.clock.set(max(world.clock.now(), near_end + timedelta(hours=10)))
+        owed = app.lease(order).owed(world.clock.now())
+        if owed and amount % 7:
+            app.pay_installments(order, f"all-{amount}", owed, world.clock.now())
+        if choice == 0:
+            app.renew(order, 1 + amount % 6)
+        elif choice == 1:
+            self.orders.append(app.swap(order, world.sku_id, f"SWAP{amount}"))
+        else:
+            app.request_return(order, f"BACK{amount}")
+
+
+steps = st.lists(
+    st.tuples(st.sampled_from(ACTIONS), st.integers(0, 23), st.integers(0, 10**6)),
+    min_size=8,
+    max_size=60,
+)
+
+
+def check_rebuilds_equal_incremental(data: st.DataObject, history_steps: list[tuple[str, int, int]]) -> None:
+    clock = SettableClock(START)
+    platform = bootstrap("memory:", clock=clock)
+    try:
+        world = build_world(platform.app, clock, units=8)
+        history = History.start(world, platform.runner.catch_up)
+        runner = platform.runner
+        for action, pick, amount in history_steps:
+            history.run(action, pick, amount)
+            if data.draw(st.booleans(), label="catch up now"):
+                runner.batch_size = data.draw(st.integers(1, 40), label="batch size")
+                runner.catch_up()
+        runner.catch_up()
+        incremental = snapshot(platform.views)
+
+        runner.batch_size = 1
+        runner.rebuild()
+        assert snapshot(platform.views) == incremental
+        runner.batch_size = data.draw(st.integers(2, 600), label="rebuild batch size")
+        runner.rebuild()
+        assert snapshot(platform.views) == incremental
+        assert_views_match_the_aggregates(platform, history)
+    finally:
+        platform.close()
+
+
+def assert_views_match_the_aggregates(platform: Platform, history: History) -> None:
+    """What the views say of each order equals its aggregates; money is conserved per order."""
+    app, views = platform.app, platform.views
+    for order in history.orders:
+        lease = app.lease(order)
+        view = queries.order(views, order)
+        assert view is not None and view.status == lease.status.value
+        rows = queries.installments(views, order)
+        assert [(r.seq, r.owed, r.late_fee, r.status) for r in rows] == [
+            (b.seq, b.owed, b.late_fee, b.status.value) for b in lease.ledger.balances
+        ]
+    for customer in history.customers:
+        line, live = queries.credit_line(views, customer), app.credit_line(customer)
+        assert line is not None and (line.quota, line.reserved, line.available, line.blocked) == (
+            live.quota,
+            live.reserved_total,
+            live.available,
+            live.is_blocked,
+        )
+    totals = queries.finance_report(views, date(2000, 1, 1), date(2100, 1, 1)).totals
+    money_in, booked = conserved(totals)
+    assert money_in == booked
+    held = sum((app.deposit(order).held for order in history.orders), ZERO)
+    assert totals.deposits_held == queries.deposits_held(views) == held
+    paid_in = sum((app.lease(order).paid_in for order in history.orders), ZERO)
+    refunded = sum((app.lease(order).refunded for order in history.orders), ZERO)
+    assert (totals.payments_received, totals.other_refunds) == (paid_in, refunded)
+    inventory = app.inventory(history.world.sku_id)
+    assert {u.serial: (u.status, u.leased_to) for u in queries.units(views, history.world.sku_id)} == {
+        serial: (unit.status.value, unit.leased_to) for serial, unit in inventory.units.items()
+    }
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), history_steps=steps)
+def test_a_rebuild_equals_the_incremental_tables_whatever_the_batch_sizes(
+    data: st.DataObject, history_steps: list[tuple[str, int, int]]
+) -> None:
+    check_rebuilds_equal_incremental(data, history_steps)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), history_steps=steps)
+def test_a_rebuild_equals_the_incremental_tables_over_many_histories(
+    data: st.DataObject, history_steps: list[tuple[str, int, int]]
+) -> None:
+    check_rebuilds_equal_incremental(data, history_steps)
