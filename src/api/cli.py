@@ -40,12 +40,10 @@ UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, O
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command == "projections" and args.action == "rebuild":
-        known = [projection.name for projection in read_models()]
-        unknown = [name for name in args.names if name not in known]
-        if unknown:
-            args.parser.error(f"no projection named {', '.join(unknown)} (choose from {', '.join(known)})")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else 2
     try:
         result: int = args.run(args)
         return result
@@ -99,9 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = projection_actions.add_parser(
         "rebuild", parents=[common], help="drop read models and rebuild them from the event store"
     )
-    rebuild.add_argument("names", nargs="*", metavar="NAME", help="which ones (default all)")
+    rebuild.add_argument("names", nargs="*", type=_projection, metavar="NAME", help="which ones (default all)")
     rebuild.add_argument("--batch-size", type=_positive, default=500, help="events per transaction (default 500)")
-    rebuild.set_defaults(run=_rebuild, parser=rebuild)
+    rebuild.set_defaults(run=_rebuild)
     status = projection_actions.add_parser("status", parents=[common], help="each read model's position and lag")
     status.set_defaults(run=_status)
 
@@ -198,6 +196,13 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+
+
+def _projection(name: str) -> str:
+    known = [projection.name for projection in read_models()]
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"no projection named {name!r} (choose from {', '.join(known)})")
+    return name
 
 
 def _positive(text: str) -> int:
