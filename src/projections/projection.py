@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -78,29 +78,40 @@ def is_new(row: Row | None, event: Event, column: str = "version") -> bool:
 
 def blank(table: Table, **values: Any) -> Row:
     """A full row of `table`: the given values, None elsewhere."""
-    names = [column.name for column in table.columns]
-    unknown = set(values) - set(names)
-    if unknown:
-        raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
-    return {name: values.get(name) for name in names}
+    empty = _EMPTY_ROWS.get(table.name)
+    if empty is None:
+        empty = _EMPTY_ROWS[table.name] = dict.fromkeys(column.name for column in table.columns)
+    if not values.keys() <= empty.keys():
+        raise KeyError(f"{table.name} has no column {', '.join(sorted(values.keys() - empty.keys()))}")
+    return {**empty, **values}
+
+
+_EMPTY_ROWS: dict[str, Row] = {}
 
 
 class Rows:
-    """The rows of one table that a batch touches, grouped by one column's value; handlers
-    change them in place or `put` new ones, and `flush` upserts what changed and deletes what went."""
+    """The rows of one table that a batch touches, grouped by the value of one column (or of a
+    tuple of columns); handlers change them in place or `put` new ones, and `flush` upserts what
+    changed and deletes what went."""
 
-    def __init__(self, connection: Connection, table: Table, key: str) -> None:
-        self.connection, self.table, self.key = connection, table, key
+    def __init__(self, connection: Connection, table: Table, key: str | tuple[str, ...]) -> None:
+        self.connection, self.table = connection, table
+        self._columns = (key,) if isinstance(key, str) else key
+        self._composite = not isinstance(key, str)
         self._primary_key = tuple(column.name for column in table.primary_key)
         self._stored: dict[Any, list[Row]] = {}
         self._current: dict[Any, list[Row]] = {}
 
     def prefetch(self, keys: Iterable[Any]) -> None:
         missing = sorted({key for key in keys if key is not None and key not in self._current}, key=str)
+        if self._composite:
+            column: Any = tuple_(*(self.table.c[name] for name in self._columns))
+        else:
+            column = self.table.c[self._columns[0]]
         for chunk in _chunks(missing, CHUNK):
             found: dict[Any, list[Row]] = defaultdict(list)
-            for row in self.connection.execute(select(self.table).where(self.table.c[self.key].in_(chunk))).mappings():
-                found[row[self.key]].append(dict(row))
+            for row in self.connection.execute(select(self.table).where(column.in_(chunk))).mappings():
+                found[self._key(row)].append(dict(row))
             for key in chunk:
                 self._stored[key] = found.get(key, [])
                 self._current[key] = [dict(row) for row in self._stored[key]]
@@ -138,15 +149,20 @@ class Rows:
     def _identity(self, row: Row) -> tuple[Any, ...]:
         return tuple(row[name] for name in self._primary_key)
 
+    def _key(self, row: Any) -> Any:
+        if self._composite:
+            return tuple(row[name] for name in self._columns)
+        return row[self._columns[0]]
+
 
 class Batch:
     """What one transaction of a runner reads and writes, table by table."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._rows: dict[tuple[str, str], Rows] = {}
+        self._rows: dict[tuple[str, str | tuple[str, ...]], Rows] = {}
 
-    def rows(self, table: Table, key: str) -> Rows:
+    def rows(self, table: Table, key: str | tuple[str, ...]) -> Rows:
         rows = self._rows.get((table.name, key))
         if rows is None:
             rows = self._rows[(table.name, key)] = Rows(self.connection, table, key)

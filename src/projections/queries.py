@@ -108,7 +108,6 @@ class InstallmentView:
     owed: Decimal
     days_overdue: int
     status: str
-    as_of: date
     collection_stage: str | None
 
 

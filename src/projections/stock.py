@@ -11,15 +11,23 @@ from projections.tables import bookings_view, stock_view, units_view
 
 
 class StockProjection(Projection):
-    """Units per SKU with their status and current order; bookings with their date ranges."""
+    """Units per SKU with their status and current order; bookings with their date ranges.
+
+    An event touches only the units it names and the bookings of its order, never the whole stock."""
 
     name = "stock"
+    version = 2
     tables = (stock_view, units_view, bookings_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
-        ids = {event.originator_id for event in events}
-        for table in self.tables:
-            batch.rows(table, "inventory_id").prefetch(ids)
+        batch.rows(stock_view, "inventory_id").prefetch(event.originator_id for event in events)
+        orders = {event.order_id for event in events if hasattr(event, "order_id")}
+        bookings = batch.rows(bookings_view, "order_id")
+        bookings.prefetch(orders)
+        wanted = {(event.originator_id, serial) for event in events for serial in _serials(event)}
+        for order_id in orders:
+            wanted.update((row["inventory_id"], row["serial"]) for row in bookings.get(order_id))
+        batch.rows(units_view, UNIT).prefetch(wanted)
 
     @on(Inventory.Opened)
     def opened(self, batch: Batch, event: Event) -> None:
@@ -55,25 +63,42 @@ class StockProjection(Projection):
         elif isinstance(event, Inventory.UnitsReleased):
             shelf.release(event.order_id)
         elif isinstance(event, Inventory.UnitsSold):
-            shelf.sell(event.order_id, event.serials)
+            shelf.release(event.order_id, event.serials)
+            for serial in event.serials:
+                shelf.unit(serial)["sold_to"] = event.order_id
         else:
-            shelf.units[event.serial]["retired"] = True
-        shelf.put()
-        stock["units"] = len(shelf.units)
+            shelf.unit(event.serial)["retired"] = True
+        shelf.restate()
+
+
+UNIT = ("inventory_id", "serial")
+
+
+def _serials(event: Event) -> tuple[str, ...]:
+    if hasattr(event, "serials"):
+        return tuple(event.serials)
+    return (event.serial,) if hasattr(event, "serial") else ()
 
 
 class _Shelf:
-    """The units and bookings of one SKU while an event changes them, as `Inventory` does."""
+    """The units and bookings one event changes, as `Inventory` changes them."""
 
     def __init__(self, batch: Batch, stock: Row) -> None:
         self.batch, self.stock = batch, stock
         self.inventory_id: UUID = stock["inventory_id"]
-        self.units = {row["serial"]: row for row in batch.rows(units_view, "inventory_id").get(self.inventory_id)}
-        self.bookings = list(batch.rows(bookings_view, "inventory_id").get(self.inventory_id))
+        self.units = batch.rows(units_view, UNIT)
+        self.touched: list[Row] = []
+
+    def unit(self, serial: str) -> Row:
+        row = self.units.one((self.inventory_id, serial))
+        if row is None:
+            raise LookupError(f"unit {serial} of inventory {self.inventory_id} was never received")
+        self.touched.append(row)
+        return row
 
     def receive(self, serials: Sequence[str]) -> None:
         for serial in serials:
-            self.units[serial] = blank(
+            row = blank(
                 units_view,
                 sku_id=self.stock["sku_id"],
                 serial=serial,
@@ -81,45 +106,46 @@ class _Shelf:
                 status=UnitStatus.IN_STOCK.value,
                 retired=False,
             )
+            self.units.put((self.inventory_id, serial), [row])
+            self.touched.append(row)
+        self.stock["units"] += len(serials)
 
     def book(self, order_id: UUID, serials: Sequence[str], event: Event, *, shipped: bool) -> None:
-        for serial in serials:
-            self.bookings.append(
-                blank(
-                    bookings_view,
-                    sku_id=self.stock["sku_id"],
-                    serial=serial,
-                    order_id=order_id,
-                    inventory_id=self.inventory_id,
-                    starts_on=event.start,
-                    ends_on=event.end,
-                    shipped=shipped,
-                )
+        bookings = self.batch.rows(bookings_view, "order_id")
+        added = [
+            blank(
+                bookings_view,
+                sku_id=self.stock["sku_id"],
+                serial=serial,
+                order_id=order_id,
+                inventory_id=self.inventory_id,
+                starts_on=event.start,
+                ends_on=event.end,
+                shipped=shipped,
             )
-            if shipped:
-                self.units[serial]["leased_to"] = order_id
+            for serial in serials
+        ]
+        bookings.put(order_id, [*bookings.get(order_id), *added])
+        if shipped:
+            for serial in serials:
+                self.unit(serial)["leased_to"] = order_id
 
     def release(self, order_id: UUID, serials: Sequence[str] | None = None) -> None:
-        """The order lets go of its bookings and leases (on these units, or on all)."""
-        self.bookings = [
-            row
-            for row in self.bookings
-            if row["order_id"] != order_id or (serials is not None and row["serial"] not in serials)
-        ]
-        for serial, unit in self.units.items():
-            if unit["leased_to"] == order_id and (serials is None or serial in serials):
+        """The order lets go of its bookings and leases (on these units, or on all of them)."""
+        bookings = self.batch.rows(bookings_view, "order_id")
+        kept = []
+        for row in bookings.get(order_id):
+            if serials is not None and row["serial"] not in serials:
+                kept.append(row)
+                continue
+            unit = self.unit(row["serial"])
+            if unit["leased_to"] == order_id:
                 unit["leased_to"] = None
+        bookings.put(order_id, kept)
 
-    def sell(self, order_id: UUID, serials: Sequence[str]) -> None:
-        self.release(order_id, serials)
-        for serial in serials:
-            self.units[serial]["sold_to"] = order_id
-
-    def put(self) -> None:
-        for unit in self.units.values():
+    def restate(self) -> None:
+        for unit in self.touched:
             unit["status"] = _status(unit).value
-        self.batch.rows(units_view, "inventory_id").put(self.inventory_id, list(self.units.values()))
-        self.batch.rows(bookings_view, "inventory_id").put(self.inventory_id, self.bookings)
 
 
 def _status(unit: Row) -> UnitStatus:

@@ -37,7 +37,7 @@ class ViewStore:
             _begin_explicitly(engine)
             return cls(engine)
         if database_url.startswith("postgresql"):
-            return cls(create_engine(database_url, pool_pre_ping=True))
+            return cls(create_engine(database_url, pool_pre_ping=True, executemany_mode="values_plus_batch"))
         raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///path or postgresql+psycopg2://…")
 
     @property
