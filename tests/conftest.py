@@ -9,6 +9,15 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "leasecore",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile("leasecore")
 
 POSTGRES_URL = os.environ.get("LEASECORE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("LEASECORE_REQUIRE_POSTGRES") == "1"
