@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(run=_rebuild)
     status = projection_actions.add_parser("status", parents=[common], help="each read model's position and lag")
     status.set_defaults(run=_status)
+    catch_up = projection_actions.add_parser(
+        "catch-up", parents=[common], help="apply what the read models have not seen yet (after a killed rebuild)"
+    )
+    catch_up.set_defaults(run=_catch_up)
 
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     job_actions = jobs.add_subparsers(dest="action", required=True)
@@ -171,6 +175,15 @@ def _status(args: argparse.Namespace) -> int:
     with _platform(args) as platform:
         rows = [(s.name, f"{s.position:,}", f"{s.head:,}", f"{s.lag:,}") for s in platform.runner.status()]
     _print_table(("projection", "position", "head", "lag"), rows, sys.stdout)
+    return 0
+
+
+def _catch_up(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        started = time.perf_counter()
+        applied = platform.runner.catch_up(progress=_progress_bar(sys.stderr))
+        head = platform.runner.head()
+    print(f"caught up to {head:,}: {applied:,} events applied in {time.perf_counter() - started:.1f} s")
     return 0
 
 

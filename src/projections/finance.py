@@ -48,7 +48,8 @@ class FinanceProjection(Projection):
         batch.rows(finance_view, "day").prefetch({self.day(event) for event in events})
 
     def day(self, event: Event) -> date:
-        return event.timestamp.astimezone(self._zone).date()
+        day: date = event.timestamp.astimezone(self._zone).date()
+        return day
 
     def book(self, batch: Batch, event: Event, amounts: dict[str, Decimal]) -> None:
         moved = {name: amount for name, amount in amounts.items() if amount}

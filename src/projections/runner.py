@@ -231,16 +231,17 @@ class ProjectionRunner:
     def _supervise(self) -> None:
         pause = 0.1
         while not self._stopping.is_set():
+            started = time.monotonic()
             try:
                 self._follow()
                 return
             except Exception as error:
                 self.restarts += 1
-                log.warning("projection runner restarts from its stored positions after: %s", error)
+                log.warning("projection runner restarts from its stored positions after: %s", error, exc_info=True)
                 if self._locks is not None:
                     self._locks.close()
+                pause = 0.1 if time.monotonic() - started > 60 else min(pause * 2, 5.0)
                 self._stopping.wait(pause)
-                pause = min(pause * 2, 5.0)
 
     def _follow(self) -> None:
         while not self._stopping.is_set():

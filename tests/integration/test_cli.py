@@ -150,6 +150,10 @@ class CliBehaviour:
         assert snapshot(platform.views) == before
         code, out, _ = run(capsys, "projections", "rebuild", "stock", "--database-url", database_url)
         assert code == 0 and out.startswith("rebuilt stock:")
+        world.leasing(world.customer())
+        code, out, _ = run(capsys, "projections", "catch-up", "--database-url", database_url)
+        assert code == 0 and out.startswith(f"caught up to {platform.runner.head():,}: ")
+        assert {status.lag for status in platform.runner.status()} == {0}
 
     def test_the_daily_job_assesses_a_late_installment_and_the_overdue_ledger_shows_it(
         self, capsys: pytest.CaptureFixture[str], seeded: tuple[Platform, World], database_url: str
