@@ -93,10 +93,10 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         channel = str(getattr(app.recorder, "channel_name", "leasecore_events"))
         self._locks = _AdvisoryLocks(views, channel) if views.is_postgres else None
+        self.setup()
         self._interrupt, self._interrupter = os.pipe()
         for end in (self._interrupt, self._interrupter):
             os.set_blocking(end, False)
-        self.setup()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -326,9 +326,11 @@ class ProjectionRunner:
         return chosen
 
     def _owned(self, names: Sequence[str]) -> list[str]:
+        """The projections this runner may run; only the follower's thread takes locks while it runs."""
         if self._locks is None:
             return list(names)
-        held = self._locks.acquire(names)
+        following_elsewhere = self.following and threading.current_thread() is not self._thread
+        held = self._locks.held if following_elsewhere else self._locks.acquire(names)
         return [name for name in names if name in held]
 
     def _reached(self, names: Sequence[str], head: int, timeout: float) -> bool:
