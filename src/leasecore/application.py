@@ -38,12 +38,13 @@ from leasecore.errors import Busy, InvalidInput, InvalidState, NotFound, Overdue
 from leasecore.facts import platform_facts
 from leasecore.lease import RENT_PAYABLE, BuyoutQuote, Lease, LeaseStatus, PaymentSource
 from leasecore.operators import Operator, Role
+from leasecore.payments import Payment, PaymentPurpose
 from leasecore.policy import BillingPolicy, CollectionAction, CreditLevels, WaiverPolicy
 from leasecore.ports import Clock, CreditBureau, DailyWork, SmsSender
 from leasecore.quote import OrderRequest, Quote, make_quote
 from leasecore.scoring import Fact, ScoreSource, ScoringRules
 from leasecore.transcodings import register_transcodings
-from leasecore.values import ZERO, DepositMode, LongTerm
+from leasecore.values import ZERO, DepositMode, LongTerm, money
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -505,18 +506,20 @@ class LeaseApplication(Application[UUID]):
     @command
     def pay_checkout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
         """The checkout payment, once per provider transaction; automated review follows at once."""
+        self.save(*self._take_checkout(order_id, ref, amount, paid_at))
+
+    def _take_checkout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> list[Aggregate]:
         lease = self.lease(order_id)
         if lease.has_payment(ref):
-            return
+            return []
         now = self.clock.now()
         if lease.status is not LeaseStatus.PENDING_PAYMENT or amount != lease.due_now:
             lease.record_stray_payment(ref, amount, paid_at, now)
-            self.save(lease)
-            return
+            return [lease]
         deposit = self.deposit(order_id)
         deposit.pay(lease.pay_checkout(ref, amount, paid_at, now), ref, now)
         self._review(lease, now)
-        self.save(lease, deposit)
+        return [lease, deposit]
 
     def _review(self, lease: Lease, now: datetime) -> None:
         """Automated review (自动化审批): identity verified, score at the minimum, nothing overdue."""
@@ -593,16 +596,18 @@ class LeaseApplication(Application[UUID]):
     @command
     def pay_installments(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
         """A rent payment, once per provider transaction; paying what is overdue lifts the block."""
+        self.save(*self._take_installments(order_id, ref, amount, paid_at))
+
+    def _take_installments(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> list[Aggregate]:
         lease = self.lease(order_id)
         if lease.has_payment(ref):
-            return
+            return []
         now = self.clock.now()
         if lease.status not in RENT_PAYABLE:
             lease.record_stray_payment(ref, amount, paid_at, now)
-            self.save(lease)
-            return
+            return [lease]
         lease.pay_rent(ref, amount, paid_at, now)
-        self.save(lease, *self._follow_overdue(lease, now))
+        return [lease, *self._follow_overdue(lease, now)]
 
     def _follow_overdue(self, lease: Lease, now: datetime) -> list[Aggregate]:
         """Keep the credit line's block and the collection stage in step with the ledger."""
@@ -647,16 +652,18 @@ class LeaseApplication(Application[UUID]):
     @command
     def pay_balance(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
         """The `damage` payment: what the deposit did not cover; the order then settles."""
+        self.save(*self._take_balance(order_id, ref, amount, paid_at))
+
+    def _take_balance(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> list[Aggregate]:
         lease = self.lease(order_id)
         if lease.has_payment(ref):
-            return
+            return []
         now = self.clock.now()
         if lease.status is not LeaseStatus.PENDING_SETTLEMENT:
             lease.record_stray_payment(ref, amount, paid_at, now)
-            self.save(lease)
-            return
+            return [lease]
         lease.pay_balance(ref, amount, PaymentSource.PROVIDER, paid_at, now)
-        self.save(lease, *self._settle(lease, now))
+        return [lease, *self._settle(lease, now)]
 
     @command
     def settle(self, order_id: UUID) -> bool:
@@ -701,9 +708,12 @@ class LeaseApplication(Application[UUID]):
     @command
     def buy_out(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
         """Ownership passes once the price is paid, the deposit counting toward it; then settle."""
+        self.save(*self._take_buyout(order_id, ref, amount, paid_at))
+
+    def _take_buyout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> list[Aggregate]:
         lease = self.lease(order_id)
         if lease.has_payment(ref):
-            return
+            return []
         now = self.clock.now()
         deposit = self.deposit(order_id)
         try:
@@ -711,20 +721,89 @@ class LeaseApplication(Application[UUID]):
         except (InvalidState, Refused):
             if amount > ZERO:
                 lease.record_stray_payment(ref, amount, paid_at, now)
-                self.save(lease)
-                return
+                return [lease]
             raise
         from_deposit = min(deposit.held, price)
         if amount + from_deposit != price:
             lease.record_stray_payment(ref, amount, paid_at, now)
-            self.save(lease)
-            return
+            return [lease]
         lease.buy_out(ref, amount, from_deposit, paid_at, now)
         if from_deposit:
             deposit.deduct(from_deposit, "buyout", now)
         inventory = self.inventory(lease.sku_id)
         inventory.sell(order_id, now)
-        self.save(lease, deposit, inventory, *self._close(lease, deposit, now))
+        return [lease, deposit, inventory, *self._close(lease, deposit, now)]
+
+    # Payments through a provider.
+
+    @command
+    def request_payment(
+        self,
+        order_id: UUID,
+        purpose: PaymentPurpose,
+        provider: str,
+        amount: Decimal | None = None,
+        payment_id: UUID | None = None,
+    ) -> Payment:
+        """A payment to collect through a provider. The platform prices checkout, buyout and damage
+        itself; an installments payment may be partial, by default everything due now."""
+        lease = self.lease(order_id)
+        now = self.clock.now()
+        if purpose is not PaymentPurpose.INSTALLMENTS:
+            amount = self._amount_due(lease, purpose, now)
+        elif amount is None:
+            lease.require(*RENT_PAYABLE, action="pay rent")
+            amount = lease.owed_by(now)
+            if amount == ZERO:
+                raise Refused("nothing is due now; give an amount to pay ahead")
+        elif amount <= ZERO or amount != money(amount):
+            raise InvalidInput("amount", "must be an amount of money above 0, in fen")
+        else:
+            lease.require(*RENT_PAYABLE, action="pay rent")
+            if amount > lease.owed(now):
+                raise InvalidInput("amount", f"exceeds everything still owed on the order, {lease.owed(now)}")
+        payment = Payment.request(order_id, lease.customer_id, purpose, amount, provider, now, payment_id)
+        self.save(payment)
+        return payment
+
+    def _amount_due(self, lease: Lease, purpose: PaymentPurpose, now: datetime) -> Decimal:
+        """What the order owes now for checkout, buyout or damage; refused when there is nothing."""
+        if purpose is PaymentPurpose.CHECKOUT:
+            lease.require(LeaseStatus.PENDING_PAYMENT, action="pay the checkout")
+            return lease.due_now
+        if purpose is PaymentPurpose.BUYOUT:
+            _, to_pay = self.buyout_quote(lease.id)
+            if to_pay == ZERO:
+                raise Refused("the deposit held covers the buyout: choose buyout at the end of term, nothing to pay")
+            return to_pay
+        lease.require(LeaseStatus.PENDING_SETTLEMENT, action="pay the balance")
+        return lease.owed(now)
+
+    def payment(self, payment_id: UUID) -> Payment:
+        return self.get(Payment, payment_id, "payment")
+
+    @command
+    def complete_payment(self, payment_id: UUID, transaction_id: str, amount: Decimal, paid_at: datetime) -> Payment:
+        """The provider says the money moved: the order takes it (or refunds it if it no longer can),
+        once per provider transaction, saved together with the payment."""
+        payment = self.payment(payment_id)
+        if not payment.succeed(transaction_id, amount, paid_at, self.clock.now()):
+            return payment
+        take = {
+            PaymentPurpose.CHECKOUT: self._take_checkout,
+            PaymentPurpose.INSTALLMENTS: self._take_installments,
+            PaymentPurpose.BUYOUT: self._take_buyout,
+            PaymentPurpose.DAMAGE: self._take_balance,
+        }[payment.purpose]
+        self.save(payment, *take(payment.order_id, transaction_id, amount, paid_at))
+        return payment
+
+    @command
+    def fail_payment(self, payment_id: UUID, reason: str) -> Payment:
+        payment = self.payment(payment_id)
+        payment.fail(reason, self.clock.now())
+        self.save(payment)
+        return payment
 
     @command
     def swap(self, order_id: UUID, sku_id: UUID, tracking_no: str, new_order_id: UUID | None = None) -> UUID:

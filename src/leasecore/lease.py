@@ -510,6 +510,10 @@ class Lease(Aggregate):
 
     # Guards.
 
+    def require(self, *allowed: LeaseStatus, action: str) -> None:
+        """Refuse, naming the state, unless the order is in one of `allowed`."""
+        self._require(*allowed, action=action)
+
     def _require(self, *allowed: LeaseStatus, action: str) -> None:
         if self.status not in allowed:
             raise InvalidState(f"order {self.id}", self.status.value, action)

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from leasecore import catalog, customer, lease, ledger, operators, policy, schedule, values
+from leasecore import catalog, customer, lease, ledger, operators, payments, policy, schedule, values
 
 
 class DateAsISO(Transcoding):
@@ -65,6 +65,8 @@ ENUMS: tuple[type[Enum], ...] = (
     catalog.UnitStatus,
     customer.IdentityStatus,
     operators.Role,
+    payments.PaymentPurpose,
+    payments.PaymentStatus,
 )
 
 VALUE_OBJECTS: tuple[type, ...] = (
