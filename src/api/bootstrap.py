@@ -1,20 +1,57 @@
-"""The one place that wires: the application on a database, its read models and their runner."""
+"""The one place that wires: the application on a database, its read models and their runner; and the
+HTTP service around them, with its providers chosen by configuration (the sandboxes by default).
+
+Configuration comes from the environment:
+
+| variable | meaning |
+|---|---|
+| `LEASECORE_DATABASE_URL` | `sqlite:///path` (default `./leasecore.db`), `postgresql+psycopg2://…` or `memory:` |
+| `LEASECORE_PROVIDERS` | JSON or `@file.json`: `{"payments": {name: settings}, "sms": {...}, "bureau": {...}}` |
+| `LEASECORE_MODE` | `sandbox` (default when no provider is configured) or `production` |
+| `LEASECORE_SECRET_KEY` | the token signing key (default: one made once and kept in the database) |
+| `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
+| `LEASECORE_SANDBOX_KEY` | a PEM file keeping the sandbox payment provider's RSA key across restarts |
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+from adapters.alipay_openapi import AlipayConfig
+from adapters.credit_bureau.zhima import ZhimaBureau
+from adapters.payments import gateways_from_config
+from adapters.sandboxes import Sandboxes, build_sandboxes
+from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
+from api.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
+from api.clock import SandboxClock
+from api.idempotency import IdempotencyKeys
+from api.payments import PaymentNotifications
+from api.refunds import RefundDispatcher, RefundsProjection
+from api.store import ApiStore
 from leasecore.application import DEFAULT_DATABASE_URL, LeaseApplication, persistence_env
+from leasecore.clock import SystemClock
 from leasecore.errors import LeaseError
-from leasecore.ports import Clock
+from leasecore.ports import Clock, CreditBureau, ESignature, IdentityVerifier, Logistics, PaymentGateway, SmsSender
 from projections import read_models
+from projections.catalog import CatalogProjection
+from projections.projection import Projection
 from projections.queries import ViewsDailyWork
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+SANDBOX = "sandbox"
+PRODUCTION = "production"
+CLOCK_OFFSET = "sandbox-clock-offset-seconds"
+
+log = logging.getLogger(__name__)
 
 
 def database_url(given: str | None = None) -> str:
@@ -48,18 +85,33 @@ def bootstrap(
     batch_size: int = 500,
     poll_interval: float = 1.0,
     env: Mapping[str, str] | None = None,
+    bureau: CreditBureau | None = None,
+    sms: SmsSender | None = None,
+    extra_projections: Sequence[Projection] | None = None,
 ) -> Platform:
     """Build the application for a database URL with a clock, its read models in the same database
     (in-memory SQLite for `memory:`), the daily job's work list read from them, and their runner;
-    `follow` starts the runner's background thread. `env` adds eventsourcing settings."""
+    `follow` starts the runner's background thread. `env` adds eventsourcing settings; `bureau` and
+    `sms` are the ports the application calls itself; `extra_projections` join the runner (the HTTP
+    service adds `service_projections()`: the catalog and the refund instructions)."""
     url = database_url(url)
     views = ViewStore.for_database(url)
     app: LeaseApplication | None = None
     try:
-        app = LeaseApplication({**persistence_env(url), **(env or {})}, clock=clock, daily_work=ViewsDailyWork(views))
+        app = LeaseApplication(
+            {**persistence_env(url), **(env or {})},
+            clock=clock,
+            daily_work=ViewsDailyWork(views),
+            bureau=bureau,
+            sms=sms,
+        )
         app.recorder.max_notification_id()
         runner = ProjectionRunner(
-            app, views, read_models(_billing_timezone(app)), batch_size=batch_size, poll_interval=poll_interval
+            app,
+            views,
+            [*read_models(_billing_timezone(app)), *(extra_projections or ())],
+            batch_size=batch_size,
+            poll_interval=poll_interval,
         )
     except BaseException:
         views.close()
@@ -69,6 +121,11 @@ def bootstrap(
     if follow:
         runner.start()
     return Platform(app, views, runner)
+
+
+def service_projections() -> list[Projection]:
+    """The read models the HTTP service adds to the platform's: the catalog and refund instructions."""
+    return [CatalogProjection(), RefundsProjection()]
 
 
 def _billing_timezone(app: LeaseApplication) -> str:
@@ -85,3 +142,221 @@ def _close(app: LeaseApplication) -> None:
     if engine is not None:
         engine.dispose()
     app.close()
+
+
+# The HTTP service.
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the service is configured: its database, its mode and its providers."""
+
+    database_url: str
+    mode: str = SANDBOX
+    providers: Mapping[str, Any] = field(default_factory=dict)
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    sandbox_key_path: str | None = None
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == SANDBOX
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        database_url: str | None = None,
+        public_url: str | None = None,
+    ) -> Settings:
+        """Settings from LEASECORE_* variables; sandbox unless providers are configured or production is asked."""
+        env = os.environ if environ is None else environ
+        providers = _providers(env.get("LEASECORE_PROVIDERS", ""))
+        mode = env.get("LEASECORE_MODE") or (PRODUCTION if providers else SANDBOX)
+        if mode not in (SANDBOX, PRODUCTION):
+            raise ValueError(f"LEASECORE_MODE is {SANDBOX!r} or {PRODUCTION!r}, not {mode!r}")
+        if mode == PRODUCTION and not providers.get("payments"):
+            raise ValueError("production mode needs payment providers in LEASECORE_PROVIDERS")
+        return cls(
+            database_url=database_url or env.get("LEASECORE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            mode=mode,
+            providers=providers,
+            secret_key=env.get("LEASECORE_SECRET_KEY") or None,
+            public_url=(public_url or env.get("LEASECORE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            sandbox_key_path=env.get("LEASECORE_SANDBOX_KEY") or None,
+        )
+
+
+def _providers(text: str) -> dict[str, Any]:
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    try:
+        providers = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"LEASECORE_PROVIDERS is not JSON: {error}") from None
+    if not isinstance(providers, dict) or not all(isinstance(value, dict) for value in providers.values()):
+        raise ValueError('LEASECORE_PROVIDERS is an object like {"payments": {"alipay": {...}}, "sms": {...}}')
+    unknown = set(providers) - {"payments", "sms", "bureau"}
+    if unknown:
+        raise ValueError(f"LEASECORE_PROVIDERS names unknown capabilities: {', '.join(sorted(unknown))}")
+    return providers
+
+
+@dataclass
+class Service:
+    """Everything the HTTP layer calls: the platform, the ports' providers, auth, idempotency and refunds."""
+
+    settings: Settings
+    platform: Platform
+    clock: Clock
+    gateways: dict[str, PaymentGateway]
+    sms: SmsSender
+    bureau: CreditBureau
+    identity: IdentityVerifier
+    logistics: Logistics
+    esign: ESignature
+    sandboxes: Sandboxes | None
+    store: ApiStore
+    tokens: Tokens
+    codes: OneTimeCodes
+    passwords: StaffPasswords
+    idempotency: IdempotencyKeys
+    refunds: RefundDispatcher
+    notifications: PaymentNotifications
+    read_timeout: float = 5.0
+
+    @property
+    def app(self) -> LeaseApplication:
+        return self.platform.app
+
+    @property
+    def views(self) -> ViewStore:
+        return self.platform.views
+
+    @property
+    def default_provider(self) -> str:
+        return next(iter(self.gateways))
+
+    def notify_url(self, provider: str) -> str:
+        return f"{self.settings.public_url}/v1/payments/notify/{provider}"
+
+    def written(self) -> None:
+        """Read your writes: every read model shows what was just saved, and refunds it made are sent."""
+        self.platform.read_your_writes(self.read_timeout)
+        self.refunds.dispatch()
+
+    def set_clock(self, instant: datetime) -> datetime:
+        """Move the test clock forward (sandbox only); it is kept across restarts."""
+        setter = getattr(self.clock, "set", None)
+        if setter is None:
+            raise LookupError("this service's clock cannot be set")
+        setter(instant)
+        if isinstance(self.clock, SandboxClock):
+            self.store.put_setting(CLOCK_OFFSET, str(self.clock.offset.total_seconds()))
+        return self.clock.now()
+
+    def start(self) -> None:
+        """Follow the event log and send refunds in the background (a long-running server)."""
+        self.platform.runner.start()
+        self.refunds.start()
+
+    def close(self) -> None:
+        self.refunds.stop()
+        self.platform.close()
+
+
+def build_service(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    policy: AuthPolicy | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Service:
+    """Wire the service: sandbox mode runs on a test clock (real now, moved only forward) with every
+    sandbox provider; production mode on the system clock with the configured providers (ports with
+    no real provider configured keep their local sandbox, and a warning says so)."""
+    policy = policy or AuthPolicy()
+    clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
+    deliver: list[PaymentNotifications] = []
+    sandboxes = build_sandboxes(
+        clock,
+        payments_key_path=settings.sandbox_key_path,
+        deliver=lambda body, headers: _deliver(deliver, body, headers),
+    )
+    gateways: dict[str, PaymentGateway]
+    if settings.sandbox:
+        gateways = {sandboxes.payments.provider: sandboxes.payments}
+        sms: SmsSender = sandboxes.sms
+        bureau: CreditBureau = sandboxes.bureau
+    else:
+        gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
+        sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
+        kept = [name for name in ("sms", "bureau") if name not in settings.providers]
+        log.warning(
+            "production mode: %s still on the local sandbox (no real provider configured)",
+            ", ".join([*kept, "identity", "logistics", "esign"]),
+        )
+    platform = bootstrap(
+        settings.database_url, clock=clock, env=env, bureau=bureau, sms=sms, extra_projections=service_projections()
+    )
+    try:
+        store = ApiStore(platform.views)
+        store.setup()
+        if isinstance(clock, SandboxClock):
+            clock.restore(timedelta(seconds=float(store.setting(CLOCK_OFFSET) or 0)))
+        secret = settings.secret_key or store.shared_secret()
+        refunds = RefundDispatcher(platform.views, store, gateways)
+        service = Service(
+            settings=settings,
+            platform=platform,
+            clock=clock,
+            gateways=gateways,
+            sms=sms,
+            bureau=bureau,
+            identity=sandboxes.identity,
+            logistics=sandboxes.logistics,
+            esign=sandboxes.esign,
+            sandboxes=sandboxes if settings.sandbox else None,
+            store=store,
+            tokens=Tokens(secret, clock, policy),
+            codes=OneTimeCodes(store, clock, sms, secret, policy),
+            passwords=StaffPasswords(store, clock, policy),
+            idempotency=IdempotencyKeys(store, clock),
+            refunds=refunds,
+            notifications=PaymentNotifications(platform.app, gateways, lambda: None),
+        )
+    except BaseException:
+        platform.close()
+        raise
+    service.notifications = PaymentNotifications(platform.app, gateways, service.written)
+    deliver.append(service.notifications)
+    return service
+
+
+def _deliver(intake: list[PaymentNotifications], body: bytes, headers: Mapping[str, str]) -> None:
+    """The sandbox provider's notification, handed to the notify route's own code with its exact bytes."""
+    intake[0].receive("sandbox", body, headers)
+
+
+def _sms(settings: Settings, clock: Clock) -> SmsSender | None:
+    config = settings.providers.get("sms")
+    if not config:
+        return None
+    kind = config.get("kind", "aliyun")
+    if kind != "aliyun":
+        raise ValueError(f"unknown SMS provider kind {kind!r} (known: aliyun)")
+    return AliyunSms(AliyunSmsConfig.from_settings(config), clock=clock)
+
+
+def _bureau(settings: Settings, clock: Clock) -> CreditBureau | None:
+    config = settings.providers.get("bureau")
+    if not config:
+        return None
+    kind = config.get("kind", "zhima")
+    if kind != "zhima":
+        raise ValueError(f"unknown credit bureau kind {kind!r} (known: zhima)")
+    return ZhimaBureau(AlipayConfig.from_settings(config), clock=clock)

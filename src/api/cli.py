@@ -7,28 +7,28 @@ on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import getpass
 import json
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any, TextIO
 from uuid import UUID
 
 import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from api.bootstrap import Platform, bootstrap, database_url
-from api.security import hash_password
-from leasecore.application import DailyReport
+from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url
+from api.replays import jsonable, replay_document
+from api.security import hash_password, verify_password
+from leasecore.application import DailyReport, LeaseApplication
 from leasecore.audit import Replay, replay
 from leasecore.demo import seed_demo, walk_through
+from leasecore.errors import NotFound
 from leasecore.operators import Role
 from projections import read_models
 from projections.runner import Progress
@@ -98,7 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild", parents=[common], help="drop read models and rebuild them from the event store"
     )
     rebuild.add_argument("names", nargs="*", type=_projection, metavar="NAME", help="which ones (default all)")
-    rebuild.add_argument("--batch-size", type=_positive, default=500, help="events per transaction (default 500)")
+    rebuild.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=2000,
+        help="events per transaction (default 2000)",
+    )
     rebuild.set_defaults(run=_rebuild)
     status = projection_actions.add_parser("status", parents=[common], help="each read model's position and lag")
     status.set_defaults(run=_status)
@@ -133,11 +138,38 @@ def _demo(args: argparse.Namespace) -> int:
             f"{len(seeded.skus)} SKUs, {seeded.units_received} new units"
         )
         print("configuration: " + ", ".join(f"{name} v{v}" for name, v in seeded.documents.items()))
+        made = demo_accounts(platform.app)
+        names = ", ".join(f"{name} ({', '.join(role.value for role in roles)})" for name, roles in DEMO_ACCOUNTS)
+        print(f"demo staff accounts ({made} new): {names}; password {DEMO_PASSWORD}")
         if args.walk:
             for step, line in enumerate(walk_through(platform.app), 1):
                 print(f"{step:>2}. {line}")
         platform.runner.catch_up()
     return 0
+
+
+DEMO_PASSWORD = "leasecore-demo"
+DEMO_ACCOUNTS: tuple[tuple[str, tuple[Role, ...]], ...] = (
+    ("admin", (Role.ADMIN,)),
+    ("operator", (Role.OPERATOR,)),
+    ("risk", (Role.RISK,)),
+    ("finance", (Role.FINANCE,)),
+)
+
+
+def demo_accounts(app: LeaseApplication) -> int:
+    """The demo staff accounts, one per role with the demo password; an account already so is left alone."""
+    made = 0
+    for name, roles in DEMO_ACCOUNTS:
+        try:
+            account = app.operator(name)
+            if tuple(account.roles) == roles and verify_password(account.password_hash, DEMO_PASSWORD):
+                continue
+        except NotFound:
+            pass
+        app.save_operator(name, roles, hash_password(DEMO_PASSWORD))
+        made += 1
+    return made
 
 
 def _create_user(args: argparse.Namespace) -> int:
@@ -154,7 +186,7 @@ def _audit(args: argparse.Namespace) -> int:
     with _platform(args) as platform:
         found = replay(platform.app, args.id, version=args.version, at=args.at)
     if args.json:
-        print(json.dumps(_replay_document(found), indent=2, ensure_ascii=False))
+        print(json.dumps(replay_document(found), indent=2, ensure_ascii=False))
     else:
         _print_replay(found, sys.stdout)
     return 0
@@ -197,8 +229,35 @@ def _daily(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    print("leasecore: serve: the HTTP app is not there yet (see API.md); nothing was started", file=sys.stderr)
-    return 1
+    import uvicorn
+
+    from api.app import create_app
+
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    settings = Settings.from_env(database_url=database_url(args.database_url), public_url=base)
+    service = build_service(settings)
+    try:
+        applied = service.platform.runner.catch_up()
+        app = create_app(service, manage=True)
+    except BaseException:
+        service.close()
+        raise
+    print(f"leasecore {settings.mode} mode on {_safe_url(settings.database_url)} ({applied:,} events caught up)")
+    print(f"serving {base}  docs {base}/docs  OpenAPI {base}/openapi.json")
+    if settings.sandbox:
+        print(f"sandbox routes under {base}/v1/sandbox/; demo staff: admin / {DEMO_PASSWORD} (see `leasecore demo`)")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=os.environ.get("LEASECORE_LOG_LEVEL", "info"))
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 # Arguments.
@@ -309,54 +368,15 @@ def _print_replay(found: Replay, stream: TextIO) -> None:
     for recorded in found.events:
         stream.write(f"\n{recorded.version} {recorded.type}\n")
         for name, value in recorded.fields.items():
-            stream.write(f"    {name}: {_short(_jsonable(value))}\n")
+            stream.write(f"    {name}: {_short(jsonable(value))}\n")
     stream.write("\nstate\n")
     for name, value in found.state.items():
-        stream.write(f"    {name}: {_short(_jsonable(value))}\n")
+        stream.write(f"    {name}: {_short(jsonable(value))}\n")
 
 
 def _short(value: Any, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _replay_document(found: Replay) -> dict[str, Any]:
-    return {
-        "aggregate_id": str(found.aggregate_id),
-        "aggregate_type": found.aggregate_type,
-        "version": found.version,
-        "as_of": found.as_of.isoformat(),
-        "events": [
-            {
-                "version": e.version,
-                "type": e.type,
-                "timestamp": e.timestamp.isoformat(),
-                "fields": _jsonable(e.fields),
-            }
-            for e in found.events
-        ],
-        "state": _jsonable(found.state),
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    """Event fields and state as JSON: money and ids as strings, dates ISO, enums by value."""
-    converters: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = (
-        ((str, int, float, bool, type(None)), lambda v: v),
-        (Decimal, str),
-        (UUID, str),
-        ((datetime, date), lambda v: v.isoformat()),
-        (Enum, lambda v: _jsonable(v.value)),
-        (dict, lambda v: {str(_jsonable(k)): _jsonable(item) for k, item in v.items()}),
-        ((list, tuple), lambda v: [_jsonable(item) for item in v]),
-        ((set, frozenset), lambda v: sorted((_jsonable(item) for item in v), key=str)),
-    )
-    for kinds, convert in converters:
-        if isinstance(value, kinds):
-            return convert(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return str(value)
 
 
 def _print_daily(report: DailyReport, stream: TextIO) -> None:

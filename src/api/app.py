@@ -1,0 +1,51 @@
+"""`create_app(service)`: the Starlette application of the HTTP contract (API.md)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.bootstrap import Service
+from api.endpoint import problem_response
+from api.errors import ApiError
+from api.routes import routes
+
+SLUGS = {404: "not-found", 405: "method-not-allowed"}
+
+
+def create_app(service: Service, *, manage: bool = False) -> Starlette:
+    """The app over a wired service; `manage` starts its background work with the app and closes it after."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage:
+            service.start()
+        try:
+            yield
+        finally:
+            if manage:
+                service.close()
+
+    app = Starlette(
+        routes=routes(sandbox=service.settings.sandbox),
+        exception_handlers={HTTPException: _http_problem, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    return app
+
+
+async def _http_problem(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    detail = "no such route" if error.status_code == 404 else f"{request.method} is not allowed here"
+    problem = ApiError(error.status_code, SLUGS.get(error.status_code, "error"), detail, headers=error.headers)
+    return problem.response()
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    return problem_response(error)

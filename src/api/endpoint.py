@@ -1,0 +1,321 @@
+"""Endpoints as data: method, path, who may call, what goes in and out; and the one code path every
+request takes (authenticate, parse, idempotency, the handler in a worker thread, the answer or a problem).
+
+The same records generate the OpenAPI document, so what is served and what is described cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.auth import Principal
+from api.errors import ApiError, from_validation, invalid, problem_for
+from api.idempotency import HEADER, Stored, check_key, fingerprint
+from leasecore.operators import Role
+
+if TYPE_CHECKING:
+    from api.bootstrap import Service
+    from leasecore.application import LeaseApplication
+    from projections.store import ViewStore
+
+log = logging.getLogger(__name__)
+
+B = TypeVar("B")
+Q = TypeVar("Q")
+MAX_BODY = 16 * 1024 * 1024
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call: anyone, a customer, or staff holding one of `roles`."""
+
+    kind: str
+    roles: frozenset[Role] = frozenset()
+
+    def describe(self) -> str:
+        if self.kind == "staff":
+            return "staff: " + ", ".join(sorted(role.value for role in self.roles))
+        return self.kind
+
+
+PUBLIC = Access("public")
+CUSTOMER = Access("customer")
+
+
+def staff(*roles: Role) -> Access:
+    return Access("staff", frozenset(roles))
+
+
+class Raw:
+    """The body as bytes, unparsed (provider callbacks, verified by signature)."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A handler's answer with extra headers (Location, X-Total-Count)."""
+
+    value: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call(Generic[B, Q]):
+    """One request as a handler sees it: parsed, authenticated, with the service to call."""
+
+    service: Service
+    principal: Principal | None
+    path: dict[str, Any]
+    query: Q
+    body: B
+    raw: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def app(self) -> LeaseApplication:
+        return self.service.app
+
+    @property
+    def views(self) -> ViewStore:
+        return self.service.views
+
+    @property
+    def id(self) -> UUID:
+        value: UUID = self.path["id"]
+        return value
+
+    @property
+    def customer_id(self) -> UUID:
+        assert self.principal is not None and self.principal.kind == "customer"
+        return self.principal.customer_id
+
+    @property
+    def username(self) -> str:
+        assert self.principal is not None and self.principal.kind == "staff"
+        return self.principal.subject
+
+    def written(self) -> None:
+        """After a command: wait until the read models show it (read your writes)."""
+        self.service.written()
+
+
+Handler = Callable[[Call[Any, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A route: its method and path, access, body, query, answer and status, and its handler."""
+
+    method: str
+    path: str
+    handler: Handler
+    tag: str
+    access: Access
+    summary: str
+    body: type[BaseModel] | type[Raw] | None = None
+    query: type[BaseModel] | None = None
+    answer: Any = None
+    status: int = 200
+    idempotent: bool = False
+    sandbox: bool = False
+    path_types: Mapping[str, Any] = field(default_factory=dict)
+    media_type: str = JSON
+
+    @property
+    def name(self) -> str:
+        return self.handler.__name__
+
+    @property
+    def description(self) -> str:
+        return (self.handler.__doc__ or "").strip()
+
+    @property
+    def parameters(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    def path_type(self, name: str) -> Any:
+        return self.path_types.get(name, UUID)
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.answer)
+
+
+class Endpoints:
+    """A resource's endpoints, declared with decorators."""
+
+    def __init__(self, tag: str, *, sandbox: bool = False) -> None:
+        self.tag, self.sandbox = tag, sandbox
+        self.items: list[Endpoint] = []
+
+    def route(
+        self, method: str, path: str, *, access: Access, summary: str, **options: Any
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.items.append(
+                Endpoint(method, path, handler, self.tag, access, summary, sandbox=self.sandbox, **options)
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **options)
+
+
+# Serving.
+
+
+def asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
+    """The Starlette endpoint of a route."""
+
+    async def respond(request: Request) -> Response:
+        service: Service = request.app.state.service
+        try:
+            principal = authenticate(endpoint.access, service, request.headers.get("authorization"))
+            path = _path(endpoint, request.path_params)
+            query = _query(endpoint, request)
+            raw = await _read(request)
+            call: Call[Any, Any] = Call(service, principal, path, query, _body(endpoint, raw), raw, request.headers)
+            key = request.headers.get(HEADER)
+            if endpoint.idempotent and key is not None:
+                return await _idempotently(endpoint, call, check_key(key), request)
+            return await run_in_threadpool(answer, endpoint, call)
+        except Exception as error:
+            return problem_response(error)
+
+    respond.__name__ = endpoint.name
+    return respond
+
+
+def authenticate(access: Access, service: Service, authorization: str | None) -> Principal | None:
+    """The caller, if the route needs one: 401 without a valid token, 403 for the wrong kind or roles."""
+    if access.kind == "public":
+        return None
+    principal = service.tokens.principal(authorization)
+    if access.kind == "customer" and principal.kind != "customer":
+        raise ApiError(403, "forbidden", "this route is for customers; log in with POST /v1/auth/login")
+    if access.kind == "staff":
+        if principal.kind != "staff":
+            raise ApiError(403, "forbidden", "this route is for back-office staff")
+        if not principal.roles & access.roles:
+            needed = ", ".join(sorted(role.value for role in access.roles))
+            raise ApiError(403, "forbidden", f"this route needs one of the roles: {needed}")
+    return principal
+
+
+def answer(endpoint: Endpoint, call: Call[Any, Any]) -> Response:
+    """Run the handler and serialise what it returns."""
+    result = endpoint.handler(call)
+    if isinstance(result, Response):
+        return result
+    headers: Mapping[str, str] = {}
+    if isinstance(result, Answered):
+        result, headers = result.value, result.headers
+    if endpoint.answer is None:
+        return Response(status_code=204, headers=dict(headers))
+    return Response(endpoint.adapter.dump_json(result), endpoint.status, dict(headers), media_type=JSON)
+
+
+def problem_response(error: Exception) -> Response:
+    problem = problem_for(error)
+    if problem is None:
+        log.exception("unexpected error", exc_info=error)
+        problem = ApiError(500, "internal", "an unexpected error; it has been logged")
+    return problem.response()
+
+
+async def _idempotently(endpoint: Endpoint, call: Call[Any, Any], key: str, request: Request) -> Response:
+    keys = call.service.idempotency
+    scope = call.principal.scope if call.principal else "public"
+    print_ = fingerprint(endpoint.method, request.url.path, call.raw)
+    stored = await run_in_threadpool(keys.claim, scope, key, print_)
+    if stored is not None:
+        return Response(stored.body, stored.status, {"Idempotent-Replayed": "true"}, media_type=stored.content_type)
+    try:
+        response = await run_in_threadpool(answer, endpoint, call)
+    except Exception as error:
+        response = problem_response(error)
+    if response.status_code >= 500:
+        await run_in_threadpool(keys.release, scope, key)
+    else:
+        media_type = response.headers.get("content-type", JSON)
+        await run_in_threadpool(keys.keep, scope, key, Stored(response.status_code, bytes(response.body), media_type))
+    return response
+
+
+def _path(endpoint: Endpoint, values: Mapping[str, Any]) -> dict[str, Any]:
+    parsed = {}
+    for name in endpoint.parameters:
+        try:
+            parsed[name] = TypeAdapter(endpoint.path_type(name)).validate_python(values[name])
+        except ValidationError as error:
+            raise from_validation(error, (name,)) from None
+    return parsed
+
+
+def _query(endpoint: Endpoint, request: Request) -> Any:
+    if endpoint.query is None:
+        return None
+    values = {key: request.query_params.getlist(key)[-1] for key in request.query_params}
+    try:
+        return endpoint.query.model_validate(values)
+    except ValidationError as error:
+        raise from_validation(error) from None
+
+
+async def _read(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise ApiError(413, "payload-too-large", f"a body is at most {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError(413, "payload-too-large", f"a body is at most {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _body(endpoint: Endpoint, raw: bytes) -> Any:
+    if endpoint.body is None:
+        return None
+    if endpoint.body is Raw:
+        return raw
+    model = endpoint.body
+    assert issubclass(model, BaseModel)
+    data = raw if raw.strip() else b"{}"
+    try:
+        json.loads(data)
+    except ValueError as error:
+        raise ApiError(400, "malformed-json", f"the body is not JSON: {error}") from None
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise ApiError(400, "malformed-json", "the body is not JSON") from None
+        raise from_validation(error) from None
+
+
+def require(condition: bool, field_name: str, message: str) -> None:
+    """A 422 naming the field unless the condition holds."""
+    if not condition:
+        raise invalid(field_name, message)

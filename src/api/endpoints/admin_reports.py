@@ -1,0 +1,177 @@
+"""Back-office reads and jobs: overdue ledger, credit lines, finance, collections, refunds, audit,
+the daily job and the configuration documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from api import answers, refunds, schemas
+from api.endpoint import Call, Endpoints, staff
+from api.replays import replay_document
+from leasecore.audit import replay
+from leasecore.operators import Role
+from projections import queries
+
+endpoints = Endpoints("back office: reports")
+COLLECTORS = staff(Role.FINANCE, Role.OPERATOR, Role.ADMIN)
+CREDIT = staff(Role.RISK, Role.FINANCE, Role.ADMIN)
+FINANCE = staff(Role.FINANCE, Role.ADMIN)
+ADMIN = staff(Role.ADMIN)
+AUDITORS = staff(Role.ADMIN, Role.FINANCE)
+CONFIG_READERS = staff(Role.ADMIN, Role.RISK, Role.FINANCE)
+
+
+@endpoints.get(
+    "/v1/admin/overdue",
+    access=COLLECTORS,
+    query=schemas.CreditLinesQuery,
+    answer=list[schemas.OverdueOut],
+    summary="The overdue ledger",
+)
+def overdue(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.OverdueOut]:
+    """Installments unpaid past their grace days on orders still paying rent, longest overdue first."""
+    query = call.query
+    rows = queries.overdue(call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset)
+    return [schemas.OverdueOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@endpoints.get(
+    "/v1/admin/credit-lines",
+    access=CREDIT,
+    query=schemas.CreditLinesQuery,
+    answer=list[schemas.CreditLineAdminOut],
+    summary="Quota balances",
+)
+def credit_lines(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.CreditLineAdminOut]:
+    """Each customer's quota, reserved and available waiver, level, and whether an overdue order blocks it."""
+    query = call.query
+    rows = queries.credit_lines(call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset)
+    return [schemas.CreditLineAdminOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@endpoints.get(
+    "/v1/admin/reports/finance",
+    access=FINANCE,
+    query=schemas.FinanceQuery,
+    answer=schemas.FinanceReportOut,
+    summary="The finance report",
+)
+def finance(call: Call[None, schemas.FinanceQuery]) -> schemas.FinanceReportOut:
+    """Deposits held, rent collected, fees and refunds, per day (in the billing timezone) and in total;
+    the 30 days to today unless `start` and `end` say otherwise."""
+    end = call.query.end or answers.today(call.app)
+    start = call.query.start or min(end, answers.today(call.app)) - timedelta(days=29)
+    report = queries.finance_report(call.views, min(start, end), end)
+    return schemas.FinanceReportOut(
+        start=report.start,
+        end=report.end,
+        opening_deposits_held=report.opening_deposits_held,
+        deposits_held=report.totals.deposits_held,
+        rent_collected=report.totals.rent + report.totals.protection,
+        fees=report.totals.fees,
+        refunds=report.totals.refunds,
+        totals=_figures(report.totals),
+        days=[schemas.FinanceDayOut(day=day.day, figures=_figures(day.figures)) for day in report.days],
+    )
+
+
+def _figures(figures: queries.FinanceFigures) -> schemas.FinanceFiguresOut:
+    values: dict[str, Any] = {name: getattr(figures, name) for name in schemas.FinanceFiguresOut.model_fields}
+    return schemas.FinanceFiguresOut(**values)
+
+
+@endpoints.get(
+    "/v1/admin/collections",
+    access=COLLECTORS,
+    query=schemas.PageQuery,
+    answer=list[schemas.CollectionTaskOut],
+    summary="Collection tasks",
+)
+def collections(call: Call[None, schemas.PageQuery]) -> list[schemas.CollectionTaskOut]:
+    """Orders at the call or agency stage of collections (催收), with whom to call and what is overdue."""
+    rows = queries.collection_tasks(call.views, limit=call.query.limit, offset=call.query.offset)
+    return [schemas.CollectionTaskOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@endpoints.get(
+    "/v1/admin/refunds",
+    access=FINANCE,
+    query=schemas.RefundsQuery,
+    answer=list[schemas.RefundOut],
+    summary="Refunds sent to providers",
+)
+def refund_list(call: Call[None, schemas.RefundsQuery]) -> list[schemas.RefundOut]:
+    """Every refund the platform owes, the payment it goes back to, and what the provider answered."""
+    query = call.query
+    rows = refunds.refunds(call.views, order_id=query.order_id, limit=query.limit, offset=query.offset)
+    return [schemas.RefundOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@endpoints.get(
+    "/v1/admin/audit/{id}",
+    access=AUDITORS,
+    query=schemas.AuditQuery,
+    answer=schemas.AuditOut,
+    summary="Replay an aggregate",
+)
+def audit(call: Call[None, schemas.AuditQuery]) -> schemas.AuditOut:
+    """The aggregate's events and its state replayed at `version` or as it stood at instant `at`
+    (an order's id is its lease's)."""
+    found = replay(call.app, call.id, version=call.query.version, at=call.query.at)
+    return schemas.AuditOut.model_validate(replay_document(found))
+
+
+@endpoints.post(
+    "/v1/admin/jobs/daily",
+    access=ADMIN,
+    body=schemas.DailyJob,
+    answer=schemas.DailyReportOut,
+    summary="Run the daily job",
+)
+def daily_job(call: Call[schemas.DailyJob, None]) -> schemas.DailyReportOut:
+    """Overdue marking, late fees, collection stages and unpaid-order timeouts as of a day (default today);
+    idempotent per day."""
+    call.service.platform.read_your_writes(call.service.read_timeout)
+    report = call.app.run_daily(call.body.as_of)
+    call.written()
+    return schemas.DailyReportOut(
+        as_of=report.as_of,
+        looked_at=report.looked_at,
+        cancelled=report.cancelled,
+        assessed=report.assessed,
+        stage_changes=[
+            schemas.StageChangeOut(order_id=order_id, stage=stage) for order_id, stage in report.stage_changes
+        ],
+    )
+
+
+@endpoints.get(
+    "/v1/admin/config/{name}",
+    access=CONFIG_READERS,
+    answer=schemas.ConfigOut,
+    path_types={"name": schemas.ConfigName},
+    summary="A configuration document",
+)
+def get_config(call: Call[None, None]) -> schemas.ConfigOut:
+    """The document in force and its version."""
+    version, document = call.app.document(call.path["name"])
+    return schemas.ConfigOut(name=call.path["name"], version=version, document=document)
+
+
+@endpoints.put(
+    "/v1/admin/config/{name}",
+    access=ADMIN,
+    body=schemas.ConfigDocument,
+    answer=schemas.ConfigOut,
+    path_types={"name": schemas.ConfigName},
+    summary="Replace a configuration document",
+)
+def put_config(call: Call[schemas.ConfigDocument, None]) -> schemas.ConfigOut:
+    """Validated as a whole (422 names every field in error) and recorded as a new version; orders keep
+    the version they were quoted under. The rule language of `scoring-rules` is in docs/scoring-rules.md."""
+    name = call.path["name"]
+    version = call.app.configure(name, call.body.root, call.username)
+    call.written()
+    _, document = call.app.document(name, version)
+    return schemas.ConfigOut(name=name, version=version, document=document)

@@ -1,0 +1,60 @@
+"""The customer: real-name identity, credit evaluation and the credit line."""
+
+from __future__ import annotations
+
+from adapters.china_time import today_in_china
+from adapters.identity.gb11643 import id_number_problem
+from api import answers, schemas
+from api.endpoint import CUSTOMER, Call, Endpoints, require
+from projections import queries
+
+endpoints = Endpoints("me")
+
+
+@endpoints.post(
+    "/v1/me/identity",
+    access=CUSTOMER,
+    body=schemas.IdentitySubmission,
+    answer=schemas.IdentityResult,
+    summary="Verify my identity",
+)
+def submit_identity(call: Call[schemas.IdentitySubmission, None]) -> schemas.IdentityResult:
+    """Real-name verification (实名认证): the ID number must pass GB 11643 (else 422 naming `id_number`);
+    the identity provider reads the ID card and matches the selfie."""
+    body = call.body
+    problem = id_number_problem(body.id_number, today_in_china(call.service.clock))
+    require(problem is None, "id_number", problem or "")
+    check = call.service.identity.verify(body.name, body.id_number, body.id_card_image, body.selfie_image)
+    call.app.record_identity(call.customer_id, check)
+    call.written()
+    return schemas.IdentityResult(status="verified" if check.verified else "rejected", reason=check.reason)
+
+
+@endpoints.post(
+    "/v1/me/credit",
+    access=CUSTOMER,
+    body=schemas.Empty,
+    answer=schemas.CreditEvaluationOut,
+    summary="Evaluate my credit",
+)
+def evaluate_credit(call: Call[schemas.Empty, None]) -> schemas.CreditEvaluationOut:
+    """Scores the verified customer by the configured source (bureau or rule engine) and grants or adjusts
+    the revolving credit line to the quota of the score's level."""
+    line = call.app.evaluate_credit(call.customer_id)
+    evaluation = call.app.customer(call.customer_id).evaluation
+    assert evaluation is not None
+    call.written()
+    return schemas.CreditEvaluationOut(
+        score=evaluation.score,
+        level=evaluation.level,
+        source=evaluation.source,
+        quota=line.quota,
+        reserved=line.reserved_total,
+        available=line.available,
+    )
+
+
+@endpoints.get("/v1/me/credit-line", access=CUSTOMER, answer=schemas.CreditLineOut, summary="My credit line")
+def credit_line(call: Call[None, None]) -> schemas.CreditLineOut:
+    """Quota, reserved by unsettled orders, and available for new waivers (zeros before any evaluation)."""
+    return answers.credit_line_out(queries.credit_line(call.views, call.customer_id))

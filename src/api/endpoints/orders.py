@@ -1,0 +1,234 @@
+"""The customer's orders: quotes, placing, cancelling, contract, receipt, installments and end of term."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api import answers, refunds, schemas
+from api.endpoint import CUSTOMER, Answered, Call, Endpoints, require
+from leasecore.errors import InvalidState, Refused
+from leasecore.quote import OrderRequest
+from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm
+from projections import queries
+
+endpoints = Endpoints("orders")
+
+
+def order_request(body: schemas.QuoteRequest) -> OrderRequest:
+    """The domain's request from the contract's body."""
+    plan: Plan = (
+        LongTerm(body.plan.months)
+        if isinstance(body.plan, schemas.LongPlan)
+        else ShortTerm(body.plan.start, body.plan.end)
+    )
+    address = None
+    channel = "app"
+    if isinstance(body, schemas.PlaceOrder):
+        address = Address(body.address.name.strip(), body.address.phone, body.address.line.strip())
+        channel = body.channel
+    return OrderRequest(
+        sku_id=body.sku_id,
+        quantity=body.quantity,
+        plan=plan,
+        protection=body.protection,
+        deposit_mode=DepositMode(body.deposit_mode),
+        channel=channel,
+        address=address,
+    )
+
+
+@endpoints.post(
+    "/v1/quotes", access=CUSTOMER, body=schemas.QuoteRequest, answer=schemas.QuoteOut, summary="Quote an order"
+)
+def quote(call: Call[schemas.QuoteRequest, None]) -> schemas.QuoteOut:
+    """Every figure of an order for this customer now, without placing it: deposit, waiver, installments."""
+    found = call.app.quote(call.customer_id, order_request(call.body))
+    return schemas.QuoteOut(
+        deposit=found.deposit,
+        waiver=found.waiver,
+        deposit_due=found.deposit_due,
+        rent_total=found.rent_total,
+        protection_total=found.protection_total,
+        due_now=found.due_now,
+        installments=[
+            schemas.InstallmentQuote(
+                seq=item.seq, due_date=item.due_date, rent=item.rent, protection=item.protection, total=item.amount
+            )
+            for item in found.installments
+        ],
+    )
+
+
+@endpoints.post(
+    "/v1/orders",
+    access=CUSTOMER,
+    body=schemas.PlaceOrder,
+    answer=schemas.OrderOut,
+    status=201,
+    idempotent=True,
+    summary="Place an order",
+)
+def place_order(call: Call[schemas.PlaceOrder, None]) -> Answered:
+    """Reserves the credit waiver on the customer's line and the units for the plan's dates; pay `due_now` next."""
+    order_id = call.app.place_order(call.customer_id, order_request(call.body))
+    call.written()
+    return Answered(answers.order(call.views, order_id), {"Location": f"/v1/orders/{order_id}"})
+
+
+@endpoints.get(
+    "/v1/orders", access=CUSTOMER, query=schemas.OrdersQuery, answer=list[schemas.OrderOut], summary="My orders"
+)
+def list_orders(call: Call[None, schemas.OrdersQuery]) -> Answered:
+    """The customer's own orders, newest first; `X-Total-Count` says how many there are in all."""
+    page = queries.orders(
+        call.views,
+        customer_id=call.customer_id,
+        status=call.query.status,
+        limit=call.query.limit,
+        offset=call.query.offset,
+    )
+    items = [answers.order_out(view, queries.installments(call.views, view.id)) for view in page.items]
+    return Answered(items, {"X-Total-Count": str(page.total)})
+
+
+@endpoints.get("/v1/orders/{id}", access=CUSTOMER, answer=schemas.OrderOut, summary="One of my orders")
+def get_order(call: Call[None, None]) -> schemas.OrderOut:
+    """The order with its installments; another customer's order answers 404."""
+    return answers.order(call.views, call.id, call.customer_id)
+
+
+@endpoints.post(
+    "/v1/orders/{id}/cancel",
+    access=CUSTOMER,
+    body=schemas.Cancel,
+    answer=schemas.OrderOut,
+    idempotent=True,
+    summary="Cancel before shipping",
+)
+def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
+    """Refunds what was paid and releases the waiver and the units; 409 once shipped."""
+    answers.owned(call.views, call.id, call.customer_id)
+    call.app.cancel(call.id, call.body.reason or "cancelled by the customer")
+    call.written()
+    return answers.order(call.views, call.id)
+
+
+@endpoints.post(
+    "/v1/orders/{id}/contract/sign",
+    access=CUSTOMER,
+    answer=schemas.ContractOut,
+    idempotent=True,
+    summary="Sign the lease contract",
+)
+def sign_contract(call: Call[None, None]) -> schemas.ContractOut:
+    """The contract is signed through the e-signature provider by the verified customer, then recorded."""
+    order = answers.owned(call.views, call.id, call.customer_id)
+    if order.status != "pending_contract":
+        raise InvalidState(f"order {order.id}", order.status, "sign the contract")
+    customer = call.app.customer(call.customer_id)
+    signed = call.service.esign.sign(order.id, customer.name or "", customer.id_number or "", contract_text(order))
+    call.app.sign_contract(order.id, signed.contract_id)
+    call.written()
+    return schemas.ContractOut(
+        contract_id=signed.contract_id, signed_at=signed.signed_at, document_url=signed.document_url
+    )
+
+
+def contract_text(order: queries.OrderView) -> str:
+    """The lease agreement's text, fixed by the order's figures."""
+    plan = order.plan
+    term = f"{plan.months} months" if plan.kind == "long" else f"{plan.start} to {plan.end}"
+    return (
+        f"Lease agreement for order {order.id}.\n"
+        f"The lessee rents {order.quantity} unit(s) of SKU {order.sku_id} for {term}, "
+        f"{'with' if order.protection else 'without'} accident protection.\n"
+        f"Deposit {order.deposit} CNY, of which {order.waiver} CNY is waived on credit and {order.deposit_due} CNY "
+        f"is paid; the first payment is {order.due_now} CNY.\n"
+        "Installments fall due as scheduled; late fees and collections follow the billing rules in force."
+    )
+
+
+@endpoints.post("/v1/orders/{id}/receipt", access=CUSTOMER, answer=schemas.OrderOut, summary="Confirm receipt")
+def confirm_receipt(call: Call[None, None]) -> schemas.OrderOut:
+    """The lease starts today; the installment schedule is fixed from this day."""
+    answers.owned(call.views, call.id, call.customer_id)
+    call.app.confirm_receipt(call.id)
+    call.written()
+    return answers.order(call.views, call.id)
+
+
+@endpoints.get(
+    "/v1/orders/{id}/installments",
+    access=CUSTOMER,
+    answer=list[schemas.InstallmentOut],
+    summary="The order's installments",
+)
+def installments(call: Call[None, None]) -> list[schemas.InstallmentOut]:
+    """Each installment: due date, amount, paid, late fee and status (due, paid, overdue)."""
+    answers.owned(call.views, call.id, call.customer_id)
+    return [answers.installment_out(item) for item in queries.installments(call.views, call.id)]
+
+
+@endpoints.post(
+    "/v1/orders/{id}/end-of-term",
+    access=CUSTOMER,
+    body=schemas.EndOfTerm,
+    answer=schemas.OrderOut,
+    idempotent=True,
+    summary="Return, renew, buy out or swap",
+)
+def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
+    """Return, renew and swap open 7 days before the term ends, buyout any time while leasing; none while
+    an installment is overdue. A buyout the deposit held does not cover is paid with `purpose: buyout`."""
+    order = answers.owned(call.views, call.id, call.customer_id)
+    body, app = call.body, call.app
+    if body.choice == "return":
+        require(body.tracking_no is not None, "tracking_no", "the parcel's tracking number is required to return")
+        app.request_return(order.id, body.tracking_no or "")
+    elif body.choice == "renew":
+        require(body.months is not None, "months", "say how many months to renew for")
+        app.renew(order.id, body.months or 0)
+    elif body.choice == "swap":
+        require(body.sku_id is not None, "sku_id", "name the SKU to swap to")
+        require(body.tracking_no is not None, "tracking_no", "the parcel's tracking number is required to swap")
+        assert body.sku_id is not None and body.tracking_no is not None
+        app.swap(order.id, body.sku_id, body.tracking_no)
+    else:
+        price, to_pay = app.buyout_quote(order.id)
+        if to_pay > ZERO:
+            raise Refused(
+                f"the buyout costs {price.price}; {to_pay} remains after the deposit held: "
+                f'pay it with POST /v1/orders/{order.id}/payments {{"purpose": "buyout"}}'
+            )
+        app.buy_out(order.id, f"buyout-from-deposit:{order.id}", ZERO, call.service.clock.now())
+    call.written()
+    return answers.order(call.views, order.id)
+
+
+@endpoints.get("/v1/orders/{id}/tracking", access=CUSTOMER, answer=schemas.TrackingOut, summary="Where the parcel is")
+def tracking(call: Call[None, None]) -> schemas.TrackingOut:
+    """The carrier's tracking of the order's shipment."""
+    order = answers.owned(call.views, call.id, call.customer_id)
+    if order.carrier is None or order.tracking_no is None:
+        raise InvalidState(f"order {order.id}", order.status, "track it before it ships")
+    found = call.service.logistics.track(order.carrier, order.tracking_no)
+    return schemas.TrackingOut(
+        carrier=found.carrier, tracking_no=found.tracking_no, delivered=found.delivered, events=list(found.events)
+    )
+
+
+@endpoints.get(
+    "/v1/orders/{id}/payments",
+    access=CUSTOMER,
+    answer=list[schemas.PaymentRecord],
+    summary="The order's payments",
+)
+def order_payments(call: Call[None, None]) -> list[schemas.PaymentRecord]:
+    """Every payment asked of the order, its outcome and what has been refunded of it."""
+    answers.owned(call.views, call.id, call.customer_id)
+    return [payment_record(item) for item in refunds.payments(call.views, call.id)]
+
+
+def payment_record(item: refunds.PaymentRecord) -> schemas.PaymentRecord:
+    fields: dict[str, Any] = {name: getattr(item, name) for name in schemas.PaymentRecord.model_fields}
+    return schemas.PaymentRecord(**fields)

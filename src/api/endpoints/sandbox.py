@@ -1,0 +1,119 @@
+"""Sandbox mode only: what test clients drive instead of real customers, providers and time."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from adapters.identity.gb11643 import id_number_problem, normalize_id_number
+from adapters.sandboxes import Sandboxes
+from api import schemas
+from api.endpoint import PUBLIC, Call, Endpoints, require
+from api.errors import invalid
+from leasecore.payments import PaymentStatus
+
+endpoints = Endpoints("sandbox", sandbox=True)
+
+
+def sandboxes(call: Call[object, object]) -> Sandboxes:
+    assert call.service.sandboxes is not None
+    return call.service.sandboxes
+
+
+@endpoints.get(
+    "/v1/sandbox/sms",
+    access=PUBLIC,
+    query=schemas.SmsQuery,
+    answer=list[schemas.SmsOut],
+    summary="Messages the sandbox SMS provider sent",
+)
+def sms(call: Call[None, schemas.SmsQuery]) -> list[schemas.SmsOut]:
+    """Every message to that phone, oldest first (login codes, collection reminders)."""
+    return [
+        schemas.SmsOut(message_id=item.message_id, phone=item.phone, text=item.text, sent_at=item.sent_at)
+        for item in sandboxes(call).sms.messages(call.query.phone)
+    ]
+
+
+@endpoints.post(
+    "/v1/sandbox/payments/{payment_id}/complete",
+    access=PUBLIC,
+    body=schemas.Completion,
+    answer=schemas.CompletionOut,
+    idempotent=True,
+    summary="Settle a payment at the sandbox provider",
+)
+def complete_payment(call: Call[schemas.Completion, None]) -> schemas.CompletionOut:
+    """The sandbox provider settles the payment and sends its RSA-signed notification (carrying `paid_at`,
+    default now) to the notify route's own code, exactly as a real provider would; asking again resends it."""
+    payment_id: UUID = call.path["payment_id"]
+    paid_at = call.body.paid_at
+    require(paid_at is None or paid_at <= call.service.clock.now(), "paid_at", "must not be in the future")
+    sandboxes(call).payments.complete(str(payment_id), call.body.outcome, paid_at)
+    status = call.app.payment(payment_id).status
+    return schemas.CompletionOut(
+        payment_id=payment_id,
+        outcome=call.body.outcome,
+        status=status.value if isinstance(status, PaymentStatus) else str(status),
+        acknowledgement="success",
+    )
+
+
+@endpoints.get("/v1/sandbox/clock", access=PUBLIC, answer=schemas.ClockOut, summary="The test clock")
+def clock(call: Call[None, None]) -> schemas.ClockOut:
+    """What time the service thinks it is."""
+    return schemas.ClockOut(now=call.service.clock.now())
+
+
+@endpoints.post(
+    "/v1/sandbox/clock",
+    access=PUBLIC,
+    body=schemas.ClockSet,
+    answer=schemas.ClockOut,
+    summary="Move the test clock forward",
+)
+def set_clock(call: Call[schemas.ClockSet, None]) -> schemas.ClockOut:
+    """Forward only (an earlier instant is 422); every time-dependent rule follows: codes and tokens
+    expire, installments fall due, the daily job's default day moves."""
+    try:
+        now = call.service.set_clock(call.body.now)
+    except ValueError as error:
+        raise invalid("now", str(error)) from None
+    return schemas.ClockOut(now=now)
+
+
+@endpoints.post(
+    "/v1/sandbox/credit-scores",
+    access=PUBLIC,
+    body=schemas.BureauScoreIn,
+    answer=schemas.BureauScoreOut,
+    summary="Set a sandbox bureau score",
+)
+def set_score(call: Call[schemas.BureauScoreIn, None]) -> schemas.BureauScoreOut:
+    """What the sandbox credit bureau answers for that person from now on (650 for anyone not set)."""
+    number = normalize_id_number(call.body.id_number)
+    problem = id_number_problem(number, date.max)
+    require(problem is None, "id_number", problem or "")
+    sandboxes(call).bureau.set_score(number, call.body.score)
+    return schemas.BureauScoreOut(id_number=number, score=call.body.score)
+
+
+@endpoints.post(
+    "/v1/sandbox/parcels",
+    access=PUBLIC,
+    body=schemas.ParcelMove,
+    answer=schemas.TrackingOut,
+    summary="Move a parcel at the sandbox carrier",
+)
+def move_parcel(call: Call[schemas.ParcelMove, None]) -> schemas.TrackingOut:
+    """Picked up, in transit, delivered: parcels only move forward."""
+    logistics = sandboxes(call).logistics
+    move = {
+        "picked_up": logistics.mark_picked_up,
+        "in_transit": logistics.mark_in_transit,
+        "delivered": logistics.mark_delivered,
+    }[call.body.stage]
+    found = move(call.body.carrier, call.body.tracking_no, call.body.location)
+    return schemas.TrackingOut(
+        carrier=found.carrier, tracking_no=found.tracking_no, delivered=found.delivered, events=list(found.events)
+    )

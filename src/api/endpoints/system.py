@@ -1,0 +1,35 @@
+"""The service itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import HTMLResponse
+
+from api import schemas
+from api.endpoint import PUBLIC, Call, Endpoints
+from api.openapi import page
+
+endpoints = Endpoints("service")
+
+
+@endpoints.get("/v1/health", access=PUBLIC, answer=schemas.Health, summary="Liveness")
+def health(call: Call[None, None]) -> schemas.Health:
+    """A trivial JSON answer: the service is up (the benchmark's baseline route)."""
+    return schemas.Health(status="ok")
+
+
+@endpoints.get("/openapi.json", access=PUBLIC, answer=dict[str, Any], summary="This document")
+def openapi(call: Call[None, None]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route served, generated from the pydantic models."""
+    from api.routes import spec
+
+    return spec(sandbox=call.service.settings.sandbox)
+
+
+@endpoints.get("/docs", access=PUBLIC, answer=str, media_type="text/html", summary="This document, to read")
+def docs(call: Call[None, None]) -> HTMLResponse:
+    """The OpenAPI document as one self-contained HTML page (no scripts, nothing fetched from elsewhere)."""
+    from api.routes import spec
+
+    return HTMLResponse(page(spec(sandbox=call.service.settings.sandbox)))

@@ -1,0 +1,40 @@
+"""The routes list: every endpoint of every resource (the sandbox's only in sandbox mode)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from starlette.routing import Route
+
+from api.endpoint import Endpoint, asgi
+from api.endpoints import (
+    admin_catalog,
+    admin_orders,
+    admin_reports,
+    auth,
+    catalog,
+    me,
+    orders,
+    payments,
+    sandbox,
+    system,
+)
+from api.openapi import document
+
+RESOURCES = (system, auth, me, catalog, orders, payments, admin_catalog, admin_orders, admin_reports, sandbox)
+
+
+def endpoints(*, sandbox: bool) -> list[Endpoint]:
+    """Every endpoint served in that mode."""
+    return [item for module in RESOURCES for item in module.endpoints.items if sandbox or not item.sandbox]
+
+
+@cache
+def spec(*, sandbox: bool) -> dict[str, Any]:
+    """The OpenAPI document of what is served in that mode."""
+    return document(endpoints(sandbox=sandbox), sandbox=sandbox)
+
+
+def routes(*, sandbox: bool) -> list[Route]:
+    return [Route(item.path, asgi(item), methods=[item.method], name=item.name) for item in endpoints(sandbox=sandbox)]

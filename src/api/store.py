@@ -1,0 +1,149 @@
+"""The HTTP layer's own small tables, in the read models' database: settings (the token key, the sandbox
+clock), one-time codes, rate-limit events, idempotency records and refund outcomes. They are not
+business events, and several service processes share them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from projections.runner import lock_key
+from projections.store import ViewStore
+from projections.tables import Instant
+
+api_metadata = MetaData()
+
+api_settings = Table(
+    "api_settings",
+    api_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+api_otp_codes = Table(
+    "api_otp_codes",
+    api_metadata,
+    Column("phone", String(32), primary_key=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("issued_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("consumed", Boolean, nullable=False),
+)
+
+api_rate_events = Table(
+    "api_rate_events",
+    api_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("at", Instant, nullable=False),
+    Index("ix_api_rate_events_subject", "kind", "subject", "at"),
+)
+
+api_idempotency = Table(
+    "api_idempotency",
+    api_metadata,
+    Column("scope", String(160), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("status", Integer),
+    Column("body", LargeBinary),
+    Column("content_type", String(64)),
+    Column("created_at", Instant, nullable=False),
+    Column("completed_at", Instant),
+    Index("ix_api_idempotency_created", "created_at"),
+)
+
+api_refund_outcomes = Table(
+    "api_refund_outcomes",
+    api_metadata,
+    Column("refund_id", String(64), primary_key=True),
+    Column("state", String(12), nullable=False),
+    Column("detail", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+)
+
+
+class ApiStore:
+    """Transactions on the HTTP layer's tables, which live beside the read models."""
+
+    def __init__(self, views: ViewStore) -> None:
+        self.views = views
+
+    def setup(self) -> None:
+        """Create the tables that are missing (one process at a time on PostgreSQL)."""
+        with self.begin() as connection:
+            self.lock(connection, "leasecore-api-ddl")
+            api_metadata.create_all(connection, checkfirst=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.views.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.views.read() as connection:
+            yield connection
+
+    def lock(self, connection: Connection, *key: str) -> None:
+        """Serialise transactions on one key until commit (SQLite's IMMEDIATE transactions already are)."""
+        if self.views.is_postgres:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(*key)})
+
+    def setting(self, name: str) -> str | None:
+        with self.read() as connection:
+            value: str | None = connection.execute(
+                select(api_settings.c.value).where(api_settings.c.name == name)
+            ).scalar_one_or_none()
+        return value
+
+    def put_setting(self, name: str, value: str) -> None:
+        with self.begin() as connection:
+            upsert(connection, api_settings, {"name": name, "value": value}, ("name",))
+
+    def shared_secret(self, name: str = "token-key") -> str:
+        """A random secret made once and kept, so every process signs with the same key."""
+        with self.begin() as connection:
+            insert_ignore(connection, api_settings, {"name": name, "value": secrets.token_hex(32)}, ("name",))
+            value: str = connection.execute(
+                select(api_settings.c.value).where(api_settings.c.name == name)
+            ).scalar_one()
+        return value
+
+
+def _insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def upsert(connection: Connection, table: Table, row: dict[str, Any], key: tuple[str, ...]) -> None:
+    statement = _insert(connection)(table).values(**row)
+    changes = {name: statement.excluded[name] for name in row if name not in key}
+    connection.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes))
+
+
+def insert_ignore(connection: Connection, table: Table, row: dict[str, Any], key: tuple[str, ...]) -> bool:
+    """Insert unless the key is taken; True when this call inserted the row."""
+    statement = _insert(connection)(table).values(**row).on_conflict_do_nothing(index_elements=list(key))
+    return connection.execute(statement).rowcount == 1
