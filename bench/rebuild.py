@@ -14,7 +14,7 @@ out or swapped. Then, in one run on the same store, it times:
 and prints the rates with their ratios. Usage (see bench/README.md):
 
     python bench/rebuild.py [--events 200000] [--database-url sqlite:///bench-rebuild.db]
-                            [--reuse] [--each] [--batch-size 500]
+                            [--reuse] [--each] [--batch-size 500,2000]
 
 A SQLite file is replaced unless --reuse; a PostgreSQL database must be empty unless --reuse
 (point it at a schema of its own with `?options=-csearch_path%3Dbench`).
@@ -326,7 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="sqlite:///bench-rebuild.db")
     parser.add_argument("--reuse", action="store_true", help="keep what the store holds; seed only what is missing")
     parser.add_argument("--each", action="store_true", help="also rebuild each read model alone")
-    parser.add_argument("--batch-size", type=int, default=500, help="events per rebuild transaction (default 500)")
+    parser.add_argument(
+        "--batch-size",
+        type=lambda text: [int(size) for size in text.split(",")],
+        default=[500, 2000],
+        help="events per rebuild transaction, one rebuild per size (default 500,2000)",
+    )
     parser.add_argument("--seed", type=int, default=20260131, help="random seed of the simulation")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -336,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     clock = SettableClock(datetime.combine(FIRST_DAY, datetime.min.time(), SHANGHAI))
-    platform = bootstrap(url, clock=clock, batch_size=args.batch_size, env={"AGGREGATE_CACHE_MAXSIZE": "50000"})
+    platform = bootstrap(url, clock=clock, env={"AGGREGATE_CACHE_MAXSIZE": "50000"})
     try:
         existing = platform.runner.head()
         if existing and not args.reuse:
@@ -389,24 +394,25 @@ def seed(platform: Platform, clock: SettableClock, args: argparse.Namespace) -> 
 def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
     head = platform.runner.head()
     print(f"timing on {platform.views.dialect} with {head:,} events …", file=sys.stderr)
-    reads = time_reads(platform, head)
-    report = platform.runner.rebuild()
+    reads = {name: head / seconds for name, seconds in time_reads(platform, head).items()}
     figures: dict[str, Any] = {
         "store": platform.views.dialect,
         "events": head,
-        "batch_size": args.batch_size,
-        "read rates (events/s)": {name: head / seconds for name, seconds in reads.items()},
-        "rebuild all": {
+        "read rates (events/s)": reads,
+        "rebuild all": {},
+    }
+    for size in args.batch_size:
+        platform.runner.batch_size = size
+        report = platform.runner.rebuild()
+        rate = head / report.seconds
+        figures["rebuild all"][size] = {
             "seconds": report.seconds,
-            "events/s": head / report.seconds,
+            "events/s": rate,
             "events applied": report.events,
-        },
-    }
-    rebuild_rate = head / report.seconds
-    figures["ratios (rebuild ÷ read)"] = {
-        name: rebuild_rate / rate for name, rate in figures["read rates (events/s)"].items()
-    }
+            "ratios (rebuild ÷ read)": {name: rate / read for name, read in reads.items()},
+        }
     if args.each:
+        platform.runner.batch_size = args.batch_size[0]
         each = {}
         for name in platform.runner.names:
             alone = platform.runner.rebuild([name])
@@ -416,18 +422,18 @@ def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_figures(figures: dict[str, Any]) -> None:
-    print(f"store {figures['store']}: {figures['events']:,} events, rebuild batches of {figures['batch_size']}")
+    print(f"store {figures['store']}: {figures['events']:,} events")
     for name, rate in figures["read rates (events/s)"].items():
-        print(f"  read  {name:<34} {rate:>12,.0f} events/s")
-    rebuild = figures["rebuild all"]
-    print(
-        f"  rebuild all read models              {rebuild['events/s']:>12,.0f} events/s "
-        f"({rebuild['seconds']:.1f} s, {rebuild['events applied']:,} events applied)"
-    )
-    for name, ratio in figures["ratios (rebuild ÷ read)"].items():
-        print(f"  ratio rebuild ÷ {name:<30} {ratio:>12.3f}")
+        print(f"  read {name:<39} {rate:>10,.0f} events/s")
+    for size, rebuild in figures["rebuild all"].items():
+        print(
+            f"  rebuild all read models, batches of {size:<7} {rebuild['events/s']:>10,.0f} events/s "
+            f"({rebuild['seconds']:.1f} s, {rebuild['events applied']:,} events applied)"
+        )
+        for name, ratio in rebuild["ratios (rebuild ÷ read)"].items():
+            print(f"    ratio to {name:<36} {ratio:>10.3f}")
     for name, alone in figures.get("rebuild each", {}).items():
-        print(f"  rebuild {name:<30} {alone['events/s']:>12,.0f} events/s ({alone['events applied']:,} applied)")
+        print(f"  rebuild {name:<36} {alone['events/s']:>10,.0f} events/s ({alone['events applied']:,} applied)")
 
 
 if __name__ == "__main__":

@@ -108,10 +108,12 @@ class Rows:
             column: Any = tuple_(*(self.table.c[name] for name in self._columns))
         else:
             column = self.table.c[self._columns[0]]
+        names = [c.name for c in self.table.columns]
         for chunk in _chunks(missing, CHUNK):
             found: dict[Any, list[Row]] = defaultdict(list)
-            for row in self.connection.execute(select(self.table).where(column.in_(chunk))).mappings():
-                found[self._key(row)].append(dict(row))
+            for values in self.connection.execute(select(self.table).where(column.in_(chunk))).tuples():
+                row = dict(zip(names, values, strict=True))
+                found[self._key(row)].append(row)
             for key in chunk:
                 self._stored[key] = found.get(key, [])
                 self._current[key] = [dict(row) for row in self._stored[key]]
