@@ -218,11 +218,10 @@ class ProjectionRunner:
 
     def close(self) -> None:
         self.stop()
-        for end in (self._interrupt, self._interrupter):
-            try:
+        ends, (self._interrupt, self._interrupter) = (self._interrupt, self._interrupter), (-1, -1)
+        for end in ends:
+            if end >= 0:
                 os.close(end)
-            except OSError:
-                continue
 
     def owned(self) -> set[str]:
         """The projections this runner may run now (on PostgreSQL: whose lock it holds)."""
@@ -308,6 +307,8 @@ class ProjectionRunner:
     def _nudge(self) -> None:
         """Wake the follower now, whether it waits on the event or on the database's NOTIFY."""
         self._wake.set()
+        if self._interrupter < 0:
+            return
         try:
             os.write(self._interrupter, b"\0")
         except OSError:
