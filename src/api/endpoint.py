@@ -132,6 +132,7 @@ class Endpoint:
     sandbox: bool = False
     path_types: Mapping[str, Any] = field(default_factory=dict)
     media_type: str = JSON
+    errors: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -304,7 +305,7 @@ def _body(endpoint: Endpoint, raw: bytes) -> Any:
     assert issubclass(model, BaseModel)
     data = raw if raw.strip() else b"{}"
     try:
-        json.loads(data)
+        json.loads(data, parse_constant=_not_json)
     except ValueError as error:
         raise ApiError(400, "malformed-json", f"the body is not JSON: {error}") from None
     try:
@@ -313,6 +314,10 @@ def _body(endpoint: Endpoint, raw: bytes) -> Any:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             raise ApiError(400, "malformed-json", "the body is not JSON") from None
         raise from_validation(error) from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def require(condition: bool, field_name: str, message: str) -> None:

@@ -148,7 +148,7 @@ def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[st
 
 
 def _error_statuses(endpoint: Endpoint) -> list[int]:
-    statuses = {422}
+    statuses = {422, *endpoint.errors}
     writes = endpoint.method in ("POST", "PUT")
     if endpoint.body is not None:
         statuses |= {400, 413}

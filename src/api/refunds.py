@@ -50,6 +50,7 @@ refund_payments_view = Table(
     Column("paid_at", Instant),
     money("refunded"),
     Column("requested_at", Instant, nullable=False),
+    Column("seq", Integer, nullable=False),
     Index("ix_refund_payments_view_order", "order_id"),
 )
 
@@ -111,6 +112,7 @@ class RefundsProjection(Projection):
             status=PaymentStatus.PENDING.value,
             refunded=ZERO,
             requested_at=event.timestamp,
+            seq=len(rows) + 1,
         )
         payments.put(event.order_id, [*rows, row])
         self._index(batch, event.originator_id, event.order_id, "payment")
@@ -207,13 +209,14 @@ def allocate(
     payments: Sequence[Row], amount: Decimal, prefer: str | None = None, newest_first: bool = False
 ) -> list[tuple[Row | None, Decimal]]:
     """Split a refund over the succeeded payments still refundable: the one named by `prefer` (a
-    transaction id) first, then oldest (or newest) first; what none can take is left unmatched (None)."""
+    transaction id) first, then in the order they were asked for (newest first when asked); what none
+    can take is left unmatched (None)."""
     refundable = [
         row
         for row in payments
         if row["status"] == PaymentStatus.SUCCEEDED.value and (row["paid_amount"] or ZERO) > row["refunded"]
     ]
-    refundable.sort(key=lambda row: (row["requested_at"], str(row["payment_id"])), reverse=newest_first)
+    refundable.sort(key=lambda row: row["seq"], reverse=newest_first)
     refundable.sort(key=lambda row: prefer is None or row["transaction_id"] != prefer)
     parts: list[tuple[Row | None, Decimal]] = []
     left = amount

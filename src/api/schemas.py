@@ -114,6 +114,25 @@ def _not_before(end: date | None, start: date | None) -> date | None:
     return end
 
 
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is YYYY-MM-DD")
+    return value
+
+
+def _rfc3339(value: Any) -> Any:
+    pattern = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+    if isinstance(value, str) and not re.fullmatch(pattern, value):
+        raise ValueError("an instant is RFC 3339 with an offset, like 2026-01-31T10:00:00+08:00")
+    return value
+
+
+QueryDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date in a query string: only YYYY-MM-DD (not a number of seconds)."""
+QueryInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""An instant in a query string: only RFC 3339 with an offset."""
+
+
 class Body(BaseModel):
     """A request body: strict types, no unknown fields."""
 
@@ -338,8 +357,8 @@ class ProductsQuery(Query):
 class ProductQuery(Query):
     """Units free over these dates (short-term); free from today on when not given."""
 
-    start: date | None = None
-    end: date | None = Field(default=None, validate_default=True)
+    start: QueryDate | None = None
+    end: QueryDate | None = Field(default=None, validate_default=True)
 
     @field_validator("end")
     @classmethod
@@ -644,8 +663,8 @@ class CreditLinesQuery(PageQuery):
 class FinanceQuery(Query):
     """The days to report, in the billing timezone; the last 30 days to today when not given."""
 
-    start: date | None = None
-    end: date | None = None
+    start: QueryDate | None = None
+    end: QueryDate | None = None
 
     @field_validator("end")
     @classmethod
@@ -797,7 +816,7 @@ class ConfigDocument(RootModel[dict[str, Any]]):
 
 class AuditQuery(Query):
     version: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
-    at: AwareDatetime | None = None
+    at: QueryInstant | None = None
 
     @field_validator("at")
     @classmethod

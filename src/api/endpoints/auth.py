@@ -10,7 +10,13 @@ endpoints = Endpoints("auth")
 
 
 @endpoints.post(
-    "/v1/auth/otp", access=PUBLIC, body=schemas.OtpRequest, answer=schemas.OtpSent, status=202, summary="Text me a code"
+    "/v1/auth/otp",
+    access=PUBLIC,
+    body=schemas.OtpRequest,
+    answer=schemas.OtpSent,
+    status=202,
+    errors=(429,),
+    summary="Text me a code",
 )
 def send_code(call: Call[schemas.OtpRequest, None]) -> schemas.OtpSent:
     """A six-digit code goes out by SMS, valid 5 minutes and once; a few codes per phone per hour (then 429)."""
@@ -18,7 +24,9 @@ def send_code(call: Call[schemas.OtpRequest, None]) -> schemas.OtpSent:
     return schemas.OtpSent(phone=call.body.phone, expires_at=expires_at)
 
 
-@endpoints.post("/v1/auth/login", access=PUBLIC, body=schemas.Login, answer=schemas.CustomerToken, summary="Log in")
+@endpoints.post(
+    "/v1/auth/login", access=PUBLIC, body=schemas.Login, answer=schemas.CustomerToken, errors=(401,), summary="Log in"
+)
 def log_in(call: Call[schemas.Login, None]) -> schemas.CustomerToken:
     """The phone's current code, once (401 when wrong, used or expired); the first login registers the customer."""
     call.service.codes.redeem(call.body.phone, call.body.code)
@@ -28,7 +36,12 @@ def log_in(call: Call[schemas.Login, None]) -> schemas.CustomerToken:
 
 
 @endpoints.post(
-    "/v1/admin/login", access=PUBLIC, body=schemas.StaffLogin, answer=schemas.StaffToken, summary="Staff log in"
+    "/v1/admin/login",
+    access=PUBLIC,
+    body=schemas.StaffLogin,
+    answer=schemas.StaffToken,
+    errors=(401, 429),
+    summary="Staff log in",
 )
 def staff_log_in(call: Call[schemas.StaffLogin, None]) -> schemas.StaffToken:
     """Username and password (argon2); the token carries the account's roles. Repeated failures answer 429."""
