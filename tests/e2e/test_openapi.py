@@ -1,0 +1,157 @@
+"""The OpenAPI document describes every route served, /docs shows it offline, and no input yields a 500:
+a property-based run (schemathesis) over the document, positive and negative cases, every operation."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+
+from api.app import create_app
+from api.bootstrap import Settings, build_service
+from api.routes import endpoints
+from leasecore.clock import SettableClock
+from leasecore.operators import Role
+from tests.e2e.support import Api, running
+from tests.support import START
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import schemathesis
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        negative_data_rejection,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+CASES_PER_OPERATION = int(os.environ.get("LEASECORE_FUZZ_CASES", "12"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    with running("memory:") as api:
+        world = api.set_up_world()
+        who = api.customer()
+        api.place(who, api.order_body(world.sku_id))
+        yield api
+
+
+def test_the_document_describes_every_route_served_and_only_those(api: Api) -> None:
+    spec = api.get("/openapi.json")
+    described = {(method.upper(), path) for path, methods in spec["paths"].items() for method in methods}
+    served = {(route.method, route.path) for route in endpoints(sandbox=True)}
+    assert described == served and len(served) >= 50
+    assert ("POST", "/v1/sandbox/clock") in described
+
+
+def test_schemas_are_generated_from_the_pydantic_models(api: Api) -> None:
+    spec = api.get("/openapi.json")
+    place = spec["paths"]["/v1/orders"]["post"]
+    assert place["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/PlaceOrder"}
+    assert place["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrderOut"
+    }
+    assert place["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    schemas = spec["components"]["schemas"]
+    assert schemas["OrderOut"]["properties"]["due_now"]["pattern"] == "^-?[0-9]+\\.[0-9]{2}$"
+    assert schemas["PlaceOrder"]["additionalProperties"] is False
+    assert set(schemas["OrderOut"]["properties"]["status"]["enum"]) >= {"pending_payment", "pending_settlement"}
+    assert spec["paths"]["/v1/admin/reviews"]["get"]["x-access"] == "staff: risk"
+    assert {p["name"] for p in place["parameters"]} == {"Idempotency-Key"}
+
+
+def test_the_docs_page_is_self_contained(api: Api) -> None:
+    response = api.get("/docs")
+    page = response.text
+    assert response.headers["content-type"].startswith("text/html")
+    for path in api.get("/openapi.json")["paths"]:
+        assert f"<code>{path}</code>" in page
+    assert "<script" not in page and "src=" not in page and "@import" not in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_production_mode_serves_no_sandbox_route() -> None:
+    settings_ = Settings(
+        database_url="memory:", mode="production", providers={"payments": {"sandbox": {"kind": "sandbox"}}}
+    )
+    service = build_service(settings_, clock=SettableClock(START))
+    try:
+        production = Api(service)
+        assert production.get("/v1/sandbox/clock", 404)["type"] == "/problems/not-found"
+        paths = production.get("/openapi.json")["paths"]
+        assert paths and not any(path.startswith("/v1/sandbox/") for path in paths)
+    finally:
+        service.close()
+
+
+def fuzz(api: Api, cases_per_operation: int) -> dict[str, int]:
+    """Every operation, positive and negative cases; every answer is checked against the document."""
+    document = api.get("/openapi.json")
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            operation.pop("security", None)  # each case gets a fresh token below; missing ones are tested elsewhere
+    schema = schemathesis.openapi.from_dict(document)
+    schema.app = create_app(api.service)
+    access = {(route.method, route.path): route.access.kind for route in endpoints(sandbox=True)}
+    counts: dict[str, int] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        kind = access[(operation.method.upper(), operation.path)]
+        for mode in schemathesis.GenerationMode:
+            try:
+                fuzz_operation(api, operation, kind, mode, cases_per_operation, counts)
+            except Unsatisfiable:
+                assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label  # nothing to get wrong
+    return counts
+
+
+def fuzz_operation(api: Api, operation: Any, kind: str, mode: Any, examples: int, counts: dict[str, int]) -> None:
+    checks = [*CHECKS, negative_data_rejection] if mode is schemathesis.GenerationMode.NEGATIVE else CHECKS
+
+    def token() -> dict[str, str]:
+        if kind == "customer":
+            issued, _ = api.service.tokens.for_customer(api.customers[0].customer_id)
+            return {"Authorization": f"Bearer {issued}"}
+        return api.staff(*Role) if kind == "staff" else {}
+
+    @given(case=operation.as_strategy(mode))
+    @settings(
+        max_examples=examples,
+        phases=[Phase.generate],
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        headers = token()
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=checks, headers=headers)
+        counts[mode.value] = counts.get(mode.value, 0) + 1
+
+    run()
+
+
+def test_no_input_yields_a_server_error(api: Api, record_property: Any) -> None:
+    counts = fuzz(api, CASES_PER_OPERATION)
+    record_property("cases", counts)
+    print(f"schemathesis: {counts} cases over {len(endpoints(sandbox=True))} operations")
+    assert sum(counts.values()) >= 20 * len(endpoints(sandbox=True))
+
+
+@pytest.mark.slow
+def test_no_input_yields_a_server_error_at_length(record_property: Any) -> None:
+    with running("memory:") as api:
+        world = api.set_up_world()
+        api.place(api.customer(), api.order_body(world.sku_id))
+        counts = fuzz(api, 100)
+    record_property("cases", counts)
+    print(f"schemathesis (slow): {counts} cases")
+    assert sum(counts.values()) >= 100 * len(endpoints(sandbox=True))
