@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -36,14 +37,14 @@ def order_out(view: OrderView, installments: list[InstallmentView]) -> schemas.O
     plan = view.plan
     return schemas.OrderOut(
         id=view.id,
-        status=view.status,
+        status=cast(Any, view.status),
         customer_id=view.customer_id,
         product_id=view.product_id,
         sku_id=view.sku_id,
         quantity=view.quantity,
-        plan=schemas.PlanOut(kind=plan.kind, months=plan.months, start=plan.start, end=plan.end),
+        plan=schemas.PlanOut(kind=cast(Any, plan.kind), months=plan.months, start=plan.start, end=plan.end),
         protection=view.protection,
-        deposit_mode=view.deposit_mode,
+        deposit_mode=cast(Any, view.deposit_mode),
         deposit=view.deposit,
         waiver=view.waiver,
         deposit_due=view.deposit_due,
@@ -78,7 +79,7 @@ def installment_out(item: InstallmentView) -> schemas.InstallmentOut:
         fee_paid=item.fee_paid,
         owed=item.owed,
         days_overdue=item.days_overdue,
-        status=item.status,
+        status=cast(Any, item.status),
     )
 
 

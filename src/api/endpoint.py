@@ -303,7 +303,7 @@ def _body(endpoint: Endpoint, raw: bytes) -> Any:
         return raw
     model = endpoint.body
     assert issubclass(model, BaseModel)
-    data = raw if raw.strip() else b"{}"
+    data = raw or b"{}"
     try:
         json.loads(data, parse_constant=_not_json)
     except ValueError as error:

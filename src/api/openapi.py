@@ -77,7 +77,7 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
     }
 
 
-def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": endpoint.name,
         "tags": [endpoint.tag],
@@ -170,7 +170,7 @@ def _roles_note(endpoint: Endpoint) -> str:
     return ""
 
 
-def _resolve(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+def _resolve(schema: dict[str, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str):
         resolved: dict[str, Any] = definitions[ref.rsplit("/", 1)[-1]]

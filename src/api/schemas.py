@@ -12,7 +12,7 @@ import binascii
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import (
@@ -400,7 +400,7 @@ class ShortPlan(Body):
     @field_validator("end")
     @classmethod
     def _ordered(cls, end: date, info: ValidationInfo) -> date:
-        return _not_before(end, info.data.get("start"))
+        return _not_before(end, info.data.get("start")) or end
 
 
 Plan = Annotated[LongPlan | ShortPlan, Field(discriminator="kind")]
@@ -464,7 +464,23 @@ class InstallmentOut(Answer):
     status: Literal["due", "paid", "overdue"]
 
 
-OrderStatus = Literal[tuple(status.value for status in LeaseStatus)]  # type: ignore[valid-type]
+OrderStatus = Literal[
+    "pending_payment",
+    "pending_review",
+    "rejected",
+    "cancelled",
+    "pending_contract",
+    "pending_shipment",
+    "shipped",
+    "leasing",
+    "returning",
+    "inspecting",
+    "pending_settlement",
+    "bought_out",
+    "settled",
+]
+"""An order's status: API.md's, and `pending_settlement` (inspected, waiting for a damage payment)."""
+assert set(get_args(OrderStatus)) == {status.value for status in LeaseStatus}
 
 
 class OrderOut(Answer):

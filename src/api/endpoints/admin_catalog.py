@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 from api import answers, schemas
@@ -43,7 +44,7 @@ def plans(body: schemas.PlansIn | schemas.ProductIn) -> tuple[LongTermOffer | No
     return long_term, short_term
 
 
-def product_answer(call: Call[object, object], product_id: UUID) -> schemas.ProductOut:
+def product_answer(call: Call[Any, Any], product_id: UUID) -> schemas.ProductOut:
     view = catalog.product(call.views, product_id)
     if view is None:
         raise NotFound("product", product_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from adapters.identity.gb11643 import id_number_problem, normalize_id_number
@@ -15,7 +16,7 @@ from leasecore.payments import PaymentStatus
 endpoints = Endpoints("sandbox", sandbox=True)
 
 
-def sandboxes(call: Call[object, object]) -> Sandboxes:
+def sandboxes(call: Call[Any, Any]) -> Sandboxes:
     assert call.service.sandboxes is not None
     return call.service.sandboxes
 
