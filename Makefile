@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/leasecore demo --walk
+	$(BIN)/leasecore demo
+	$(BIN)/leasecore serve
 
 test: $(STAMP)
 	$(BIN)/pytest -m 'slow or not slow'
