@@ -144,3 +144,14 @@ def test_keys_belong_to_their_caller_and_are_checked(api: Api, world: World, who
         "/v1/orders", 422, who=who, json=api.order_body(world.sku_id), headers={"Idempotency-Key": "a b"}
     )
     assert fields(problem) == ["Idempotency-Key"]
+
+
+def test_the_test_clock_moves_forward_only(api: Api) -> None:
+    now = api.get("/v1/sandbox/clock")["now"]
+    assert now == "2026-01-31T02:00:00Z"
+    problem = api.post("/v1/sandbox/clock", 422, json={"now": "2026-01-30T00:00:00+08:00"})
+    assert fields(problem) == ["now"] and "never goes back" in problem["detail"]
+    assert (
+        api.post("/v1/sandbox/clock", json={"now": "2026-02-01T08:00:00+08:00"})["now"] == "2026-02-01T08:00:00+08:00"
+    )
+    assert fields(api.post("/v1/sandbox/clock", 422, json={"now": "2026-02-02T08:00:00"})) == ["now"]
