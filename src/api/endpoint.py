@@ -153,6 +153,10 @@ class Endpoint:
     def adapter(self) -> TypeAdapter[Any]:
         return TypeAdapter(self.answer)
 
+    @cached_property
+    def path_adapters(self) -> dict[str, TypeAdapter[Any]]:
+        return {name: TypeAdapter(self.path_type(name)) for name in self.parameters}
+
 
 class Endpoints:
     """A resource's endpoints, declared with decorators."""
@@ -267,7 +271,7 @@ def _path(endpoint: Endpoint, values: Mapping[str, Any]) -> dict[str, Any]:
     parsed = {}
     for name in endpoint.parameters:
         try:
-            parsed[name] = TypeAdapter(endpoint.path_type(name)).validate_python(values[name])
+            parsed[name] = endpoint.path_adapters[name].validate_python(values[name])
         except ValidationError as error:
             raise from_validation(error, (name,)) from None
     return parsed
