@@ -412,6 +412,7 @@ class QuoteRequest(Body):
     plan: Plan
     protection: bool = False
     deposit_mode: Literal["full", "waiver"]
+    channel: Slug = "app"
 
 
 class InstallmentQuote(Answer):
@@ -440,7 +441,6 @@ class AddressIn(Body):
 
 class PlaceOrder(QuoteRequest):
     address: AddressIn
-    channel: Slug = "app"
 
 
 class PlanOut(Answer):
@@ -604,7 +604,9 @@ class Decision(Body):
 
 
 class Rejection(Body):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=LINE_PATTERN)]
+    """A rejection gives its reason (422 naming `reason` without one)."""
+
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=NOTES_PATTERN)] = ""
 
 
 class Shipment(Body):

@@ -22,17 +22,15 @@ def order_request(body: schemas.QuoteRequest) -> OrderRequest:
         else ShortTerm(body.plan.start, body.plan.end)
     )
     address = None
-    channel = "app"
     if isinstance(body, schemas.PlaceOrder):
         address = Address(body.address.name.strip(), body.address.phone, body.address.line.strip())
-        channel = body.channel
     return OrderRequest(
         sku_id=body.sku_id,
         quantity=body.quantity,
         plan=plan,
         protection=body.protection,
         deposit_mode=DepositMode(body.deposit_mode),
-        channel=channel,
+        channel=body.channel,
         address=address,
     )
 
