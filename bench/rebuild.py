@@ -13,8 +13,8 @@ out or swapped. Then, in one run on the same store, it times:
 
 and prints the rates with their ratios. Usage (see bench/README.md):
 
-    python bench/rebuild.py [--events 200000] [--database-url sqlite:///bench-rebuild.db]
-                            [--reuse] [--each] [--batch-size 500,2000]
+    python -P bench/rebuild.py [--events 200000] [--database-url sqlite:///bench-rebuild.db]
+                               [--reuse] [--each] [--batch-size 500,2000]
 
 A SQLite file is replaced unless --reuse; a PostgreSQL database must be empty unless --reuse
 (point it at a schema of its own with `?options=-csearch_path%3Dbench`).
