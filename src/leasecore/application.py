@@ -30,7 +30,7 @@ from leasecore.catalog import (
     plan_dates,
 )
 from leasecore.clock import SystemClock
-from leasecore.configuration import DOCUMENT_NAMES, Configuration
+from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
 from leasecore.credit_line import CreditLine
 from leasecore.customer import CreditEvaluation, Customer, IdentityCheck
 from leasecore.deposit import Deposit
@@ -39,7 +39,7 @@ from leasecore.facts import platform_facts
 from leasecore.lease import RENT_PAYABLE, BuyoutQuote, Lease, LeaseStatus, PaymentSource
 from leasecore.operators import Operator, Role
 from leasecore.payments import Payment, PaymentPurpose
-from leasecore.policy import BillingPolicy, CollectionAction, CreditLevels, WaiverPolicy
+from leasecore.policy import DEFAULT_SCORE_RANGE, BillingPolicy, CollectionAction, CreditLevels, WaiverPolicy
 from leasecore.ports import Clock, CreditBureau, DailyWork, SmsSender
 from leasecore.quote import OrderRequest, Quote, make_quote
 from leasecore.scoring import Fact, ScoreSource, ScoringRules
@@ -191,20 +191,24 @@ class LeaseApplication(Application[UUID]):
             raise NotFound("configuration", name if version is None else f"{name} v{version}") from None
         return config.version, config.document
 
-    def document_versions(self) -> dict[str, int]:
-        versions = {}
+    def configured(self) -> Configured:
+        """Every configuration document as it stands now, read once, with its version."""
+        documents = {}
         for name in DOCUMENT_NAMES:
             try:
-                versions[name] = self.document(name)[0]
+                documents[name] = self.document(name)
             except NotFound:
                 continue
-        return versions
+        return Configured(documents)
+
+    def document_versions(self) -> dict[str, int]:
+        return self.configured().versions
 
     def score_range(self) -> tuple[int, int]:
         try:
             return ScoringRules.from_document(self.document("scoring-rules")[1]).range
         except NotFound:
-            return (350, 950)
+            return DEFAULT_SCORE_RANGE
 
     def billing_policy(self) -> BillingPolicy:
         return BillingPolicy.from_document(self._required_document("billing"))
@@ -435,14 +439,15 @@ class LeaseApplication(Application[UUID]):
 
     def _quote(
         self, customer_id: UUID, request: OrderRequest, now: datetime
-    ) -> tuple[Quote, Product, Inventory, CreditLine, Customer]:
+    ) -> tuple[Quote, Product, Inventory, CreditLine, Customer, Configured]:
+        configured = self.configured()
         customer = self.customer(customer_id)
         inventory = self.inventory(request.sku_id)
         product = self.product(inventory.product_id)
         credit_line = self._credit_line_or_new(customer_id, now)
         if request.deposit_mode is DepositMode.WAIVER and credit_line.is_blocked:
             raise Overdue("no credit waiver while an order is overdue: pay it first, or choose the full deposit")
-        billing = self.billing_policy()
+        billing = configured.billing()
         quote = make_quote(
             product,
             product.sku(request.sku_id),
@@ -450,10 +455,10 @@ class LeaseApplication(Application[UUID]):
             today=billing.late_fee_rule.local_date(now),
             score=customer.score,
             available_quota=credit_line.available,
-            waiver_policy=self.waiver_policy(),
+            waiver_policy=configured.waiver_policy(),
             billing=billing,
         )
-        return quote, product, inventory, credit_line, customer
+        return quote, product, inventory, credit_line, customer, configured
 
     @command
     def place_order(self, customer_id: UUID, request: OrderRequest, order_id: UUID | None = None) -> UUID:
@@ -474,7 +479,7 @@ class LeaseApplication(Application[UUID]):
     ) -> tuple[Lease, Deposit, CreditLine, Inventory, Customer]:
         if request.address is None:
             raise InvalidInput("address", "is required to place an order")
-        quote, product, inventory, credit_line, customer = self._quote(customer_id, request, now)
+        quote, product, inventory, credit_line, customer, configured = self._quote(customer_id, request, now)
         if not customer.is_verified:
             raise InvalidState(
                 f"customer {customer_id}", f"identity {customer.identity_status.value}", "place an order"
@@ -491,7 +496,7 @@ class LeaseApplication(Application[UUID]):
             deposit=quote.deposit,
             waiver=quote.waiver,
             schedule=quote.installments,
-            config_versions=self.document_versions(),
+            config_versions=configured.versions,
             now=now,
             swapped_from=swapped_from,
         )

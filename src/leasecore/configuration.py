@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from leasecore.errors import Refused
+from leasecore.policy import DEFAULT_SCORE_RANGE, BillingPolicy, CreditLevels, WaiverPolicy
+from leasecore.scoring import ScoringRules
 from leasecore.values import derived_id
 
 DOCUMENT_NAMES = ("credit-levels", "waiver-policy", "billing", "scoring-rules")
@@ -34,3 +39,39 @@ class Configuration(Aggregate):
     @event("Revised")
     def _revised(self, document: dict[str, Any], changed_by: str, timestamp: datetime) -> None:
         self.document, self.changed_by = document, changed_by
+
+
+@dataclass(frozen=True)
+class Configured:
+    """The configuration documents as they stood at one moment, with their versions, so a
+    command prices and records against one consistent set."""
+
+    documents: Mapping[str, tuple[int, dict[str, Any]]]
+
+    @property
+    def versions(self) -> dict[str, int]:
+        return {name: version for name, (version, _) in self.documents.items()}
+
+    def document(self, name: str) -> dict[str, Any]:
+        try:
+            return self.documents[name][1]
+        except KeyError:
+            raise Refused(f"the {name} document is not configured yet") from None
+
+    @property
+    def score_range(self) -> tuple[int, int]:
+        if "scoring-rules" not in self.documents:
+            return DEFAULT_SCORE_RANGE
+        return ScoringRules.from_document(self.document("scoring-rules")).range
+
+    def billing(self) -> BillingPolicy:
+        return BillingPolicy.from_document(self.document("billing"))
+
+    def waiver_policy(self) -> WaiverPolicy:
+        return WaiverPolicy.from_document(self.document("waiver-policy"), self.score_range)
+
+    def credit_levels(self) -> CreditLevels:
+        return CreditLevels.from_document(self.document("credit-levels"), self.score_range)
+
+    def scoring_rules(self) -> ScoringRules:
+        return ScoringRules.from_document(self.document("scoring-rules"))
