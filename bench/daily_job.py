@@ -9,7 +9,7 @@ past its grace days, lets the read models catch up, then times in the same run:
 
 and prints both with their ratio. Usage:
 
-    .venv/bin/python bench/daily_job.py [--leases 100000] [--overdue-share 0.05]
+    .venv/bin/python -P bench/daily_job.py [--leases 100000] [--overdue-share 0.05]
                                         [--database-url sqlite:///bench-daily.db]
 
 The SQLite file given is replaced. Leases are built from the domain's own aggregates and

@@ -40,7 +40,6 @@ from leasecore.clock import SystemClock
 from leasecore.errors import LeaseError
 from leasecore.ports import Clock, CreditBureau, ESignature, IdentityVerifier, Logistics, PaymentGateway, SmsSender
 from projections import read_models
-from projections.catalog import CatalogProjection
 from projections.projection import Projection
 from projections.queries import ViewsDailyWork
 from projections.runner import ProjectionRunner
@@ -93,7 +92,7 @@ def bootstrap(
     (in-memory SQLite for `memory:`), the daily job's work list read from them, and their runner;
     `follow` starts the runner's background thread. `env` adds eventsourcing settings; `bureau` and
     `sms` are the ports the application calls itself; `extra_projections` join the runner (the HTTP
-    service adds `service_projections()`: the catalog and the refund instructions)."""
+    service adds `service_projections()`: the refund instructions)."""
     url = database_url(url)
     views = ViewStore.for_database(url)
     app: LeaseApplication | None = None
@@ -124,8 +123,8 @@ def bootstrap(
 
 
 def service_projections() -> list[Projection]:
-    """The read models the HTTP service adds to the platform's: the catalog and refund instructions."""
-    return [CatalogProjection(), RefundsProjection()]
+    """The read models the HTTP service adds to the platform's: the refund instructions."""
+    return [RefundsProjection()]
 
 
 def _billing_timezone(app: LeaseApplication) -> str:

@@ -22,7 +22,7 @@ from uuid import UUID
 import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url
+from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url, service_projections
 from api.replays import jsonable, replay_document
 from api.security import hash_password, verify_password
 from leasecore.application import DailyReport, LeaseApplication
@@ -271,7 +271,7 @@ def _uuid(text: str) -> UUID:
 
 
 def _projection(name: str) -> str:
-    known = [projection.name for projection in read_models()]
+    known = [projection.name for projection in (*read_models(), *service_projections())]
     if name not in known:
         raise argparse.ArgumentTypeError(f"no projection named {name!r} (choose from {', '.join(known)})")
     return name
@@ -321,7 +321,9 @@ def _read_password() -> str:
 
 @contextmanager
 def _platform(args: argparse.Namespace, batch_size: int = 500) -> Iterator[Platform]:
-    platform = bootstrap(database_url(args.database_url), batch_size=batch_size)
+    platform = bootstrap(
+        database_url(args.database_url), batch_size=batch_size, extra_projections=service_projections()
+    )
     try:
         yield platform
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.catalog import CatalogProjection
 from projections.collection_tasks import CollectionTasksProjection
 from projections.credit_lines import CreditLinesProjection
 from projections.finance import FinanceProjection
@@ -22,4 +23,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         StockProjection(),
         ReviewQueueProjection(),
         CollectionTasksProjection(),
+        CatalogProjection(),
     ]

@@ -67,6 +67,8 @@ class CliBehaviour:
                 "stock",
                 "review_queue",
                 "collection_tasks",
+                "catalog",
+                "refunds",
             )
         }
 
