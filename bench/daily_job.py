@@ -54,6 +54,7 @@ def main() -> int:
     try:
         seeded = seed_demo(app)
         customer_id = app.register_customer("13800000000")
+        customers = [uuid4() for _ in range(max(1, args.leases // 2))]  # about two leases a customer
         request = OrderRequest(
             seeded.skus["phone-x/256-black"],
             1,
@@ -69,7 +70,7 @@ def main() -> int:
         started = time.perf_counter()
         batch: list[Lease] = []
         for n in range(args.leases):
-            batch.append(_lease(quote, request, customer_id, overdue=n % overdue_every == 0))
+            batch.append(_lease(quote, request, customers[n % len(customers)], overdue=n % overdue_every == 0))
             if len(batch) == args.batch or n == args.leases - 1:
                 app.save(*batch)
                 batch.clear()
