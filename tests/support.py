@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,7 +13,7 @@ from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTe
 from leasecore.clock import SettableClock
 from leasecore.customer import IdentityCheck
 from leasecore.quote import OrderRequest
-from leasecore.values import Address, DepositMode, LongTerm, Plan, ShortTerm
+from leasecore.values import Address, DepositMode, LongTerm, Plan
 
 START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 on 31 January in Shanghai
 
@@ -149,7 +149,3 @@ def close(app: LeaseApplication) -> None:
     if engine is not None:
         engine.dispose()
     app.close()
-
-
-def short(start: date, end: date) -> ShortTerm:
-    return ShortTerm(start, end)

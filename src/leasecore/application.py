@@ -690,7 +690,8 @@ class LeaseApplication(Application[UUID]):
         if take > ZERO:
             deposit.deduct(take, "settlement", now)
             lease.pay_balance(f"deposit:{deposit.id}:{deposit.version}", take, PaymentSource.DEPOSIT, now, now)
-        if lease.owed(now) > ZERO:
+            owed = lease.owed(now)
+        if owed > ZERO:
             if lease.status is LeaseStatus.INSPECTING:
                 lease.await_balance(now)
             return [deposit]
@@ -765,8 +766,9 @@ class LeaseApplication(Application[UUID]):
             raise InvalidInput("amount", "must be an amount of money above 0, in fen")
         else:
             lease.require(*RENT_PAYABLE, action="pay rent")
-            if amount > lease.owed(now):
-                raise InvalidInput("amount", f"exceeds everything still owed on the order, {lease.owed(now)}")
+            owed = lease.owed(now)
+            if amount > owed:
+                raise InvalidInput("amount", f"exceeds everything still owed on the order, {owed}")
         payment = Payment.request(order_id, lease.customer_id, purpose, amount, provider, now, payment_id)
         self.save(payment)
         return payment

@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
 from leasecore.ledger import Balance, Collected, LateFeeRule, Ledger, Receipt, assess
 from leasecore.schedule import Installment, Rates, monthly, restart
-from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money, total
+from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
 
 END_OF_TERM_WINDOW = timedelta(days=7)
 
@@ -498,8 +498,9 @@ class Lease(Aggregate):
     def settle(self, now: datetime) -> Decimal:
         """Settlement (结清): nothing owed, device back or bought out; refunds any credit; returns it."""
         self.check_settleable()
-        if self.owed(now) > ZERO:
-            raise Refused(f"{self.owed(now)} is still owed")
+        owed = self.owed(now)
+        if owed > ZERO:
+            raise Refused(f"{owed} is still owed")
         refund = self.credit(now)
         self._settled(refund, timestamp=now)
         return refund
@@ -683,7 +684,3 @@ class Lease(Aggregate):
         self._take(ref, amount)
         self.refunded += amount
         self.stray_refunded += amount
-
-
-def schedule_total(schedule: tuple[Installment, ...]) -> Decimal:
-    return total(item.amount for item in schedule)

@@ -8,17 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
-from typing import NewType
 from uuid import UUID, uuid5
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-CustomerId = NewType("CustomerId", UUID)
-OrderId = NewType("OrderId", UUID)
-ProductId = NewType("ProductId", UUID)
-SkuId = NewType("SkuId", UUID)
-CategoryId = NewType("CategoryId", UUID)
 
 NAMESPACE = UUID("6f4c7d3e-2a0b-4c55-9a53-1e2f0c8b7a10")
 
