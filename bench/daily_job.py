@@ -9,7 +9,7 @@ past its grace days, lets the read models catch up, then times in the same run:
 
 and prints both with their ratio. Usage:
 
-    .venv/bin/python -P bench/daily_job.py [--leases 100000] [--overdue-share 0.05]
+    .venv/bin/python bench/daily_job.py [--leases 100000] [--overdue-share 0.05]
                                         [--database-url sqlite:///bench-daily.db]
 
 The SQLite file given is replaced. Leases are built from the domain's own aggregates and
@@ -27,10 +27,11 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 from api.bootstrap import bootstrap
+from api.demo import seed_demo
 from leasecore.clock import SettableClock
-from leasecore.demo import seed_demo
 from leasecore.lease import Lease
-from leasecore.quote import OrderRequest
+from leasecore.lease.quote import OrderRequest
+from leasecore.topics import stored_topics
 from leasecore.values import Address, DepositMode, LongTerm
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -141,9 +142,9 @@ def _lease(quote, request: OrderRequest, customer_id: UUID, *, overdue: bool) ->
 
 
 def _all_placed(app):  # type: ignore[no-untyped-def]
-    topic = f"{Lease.__module__}:Lease.OrderPlaced"
+    topics = list(stored_topics(Lease.OrderPlaced))
     position = 0
-    while page := app.recorder.select_notifications(position, 1000, topics=[topic], inclusive_of_start=False):
+    while page := app.recorder.select_notifications(position, 1000, topics=topics, inclusive_of_start=False):
         yield from page
         position = page[-1].id
 

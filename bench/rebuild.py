@@ -13,7 +13,7 @@ out or swapped. Then, in one run on the same store, it times:
 
 and prints the rates with their ratios. Usage (see bench/README.md):
 
-    python -P bench/rebuild.py [--events 200000] [--database-url sqlite:///bench-rebuild.db]
+    python bench/rebuild.py [--events 200000] [--database-url sqlite:///bench-rebuild.db]
                                [--reuse] [--each] [--batch-size 500,2000]
 
 A SQLite file is replaced unless --reuse; a PostgreSQL database must be empty unless --reuse
@@ -39,13 +39,13 @@ from uuid import UUID
 import sqlalchemy
 
 from api.bootstrap import Platform, bootstrap
+from api.demo import seed_demo
 from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku, TermPrice
 from leasecore.clock import SettableClock
-from leasecore.customer import IdentityCheck
-from leasecore.demo import seed_demo
+from leasecore.credit.customer import IdentityCheck
 from leasecore.errors import LeaseError
 from leasecore.lease import LeaseStatus
-from leasecore.quote import OrderRequest
+from leasecore.lease.quote import OrderRequest
 from leasecore.values import Address, DepositMode, LongTerm, ShortTerm, derived_id
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -152,7 +152,7 @@ class Simulation:
 
     def sign_and_ship(self, order: UUID) -> None:
         app = self.app
-        app.sign_contract(order, f"contract-{order}")
+        app.record_contract(order, f"contract-{order}")
         lease = app.lease(order)
         serials = app.inventory(lease.sku_id).booked_for(order)
         app.ship(order, list(serials), "SF Express", f"SF{order.int % 10**12}")

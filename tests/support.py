@@ -11,8 +11,8 @@ from uuid import UUID, uuid4
 from leasecore.application import LeaseApplication
 from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku, TermPrice
 from leasecore.clock import SettableClock
-from leasecore.customer import IdentityCheck
-from leasecore.quote import OrderRequest
+from leasecore.credit.customer import IdentityCheck
+from leasecore.lease.quote import OrderRequest
 from leasecore.values import Address, DepositMode, LongTerm, Plan
 
 START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 on 31 January in Shanghai
@@ -109,7 +109,7 @@ class World:
         app.pay_checkout(order_id, f"checkout-{order_id}", lease.due_now, self.clock.now())
         if app.lease(order_id).status.value == "pending_review":
             app.approve(order_id, "reviewer", "ok")
-        app.sign_contract(order_id, f"contract-{order_id}")
+        app.record_contract(order_id, f"contract-{order_id}")
         serials = app.inventory(lease.sku_id).booked_for(order_id)
         app.ship(order_id, list(serials), "SF Express", f"SF{order_id.int % 10**10}")
         app.confirm_receipt(order_id)

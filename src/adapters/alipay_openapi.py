@@ -24,7 +24,7 @@ from adapters.china_time import SHANGHAI
 from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
 from adapters.settings import optional, required, secret
-from leasecore.ports import Clock, InvalidSignature, PaymentNotification
+from leasecore.ports import Acknowledgement, Clock, InvalidSignature, PaymentNotification
 
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
@@ -34,6 +34,9 @@ PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 CLOSED_STATUS = "TRADE_CLOSED"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded;charset=utf-8"
 NOTIFICATION_FIELDS = ("out_trade_no", "trade_no", "total_amount", "trade_status", "app_id")
+
+ACKNOWLEDGEMENT = Acknowledgement(200, "success", "text/plain")
+"""What Alipay expects back once a notification is recorded."""
 
 
 def format_alipay_time(instant: datetime) -> str:

@@ -18,8 +18,8 @@ from api.errors import ApiError
 from api.security import hash_password, verify_password
 from api.store import ApiStore, api_otp_codes, api_rate_events, upsert
 from leasecore.errors import NotFound
-from leasecore.operators import Operator, Role
 from leasecore.ports import Clock, SmsSender
+from leasecore.staff import Role, StaffAccount
 
 ISSUER = "leasecore"
 ALGORITHM = "HS256"
@@ -202,7 +202,7 @@ class StaffPasswords:
         self._store, self._clock, self._policy = store, clock, policy
         self._decoy = hash_password(secrets.token_hex(16))
 
-    def check(self, account: Operator | None, username: str, password: str) -> tuple[Role, ...]:
+    def check(self, account: StaffAccount | None, username: str, password: str) -> tuple[Role, ...]:
         """The account's roles when the password is right; 401 otherwise, 429 after too many failures."""
         subject = username.lower()
         now = self._clock.now()
@@ -231,9 +231,9 @@ class StaffPasswords:
         return tuple(account.roles)
 
 
-def operator_or_none(find: Any, username: str) -> Operator | None:
+def staff_account_or_none(find: Any, username: str) -> StaffAccount | None:
     try:
-        account: Operator = find(username)
+        account: StaffAccount = find(username)
     except NotFound:
         return None
     return account

@@ -32,13 +32,22 @@ from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.clock import SandboxClock
 from api.idempotency import IdempotencyKeys
-from api.payments import PaymentNotifications
 from api.refunds import RefundDispatcher, RefundsProjection
 from api.store import ApiStore
-from leasecore.application import DEFAULT_DATABASE_URL, LeaseApplication, persistence_env
+from leasecore.application import LeaseApplication
 from leasecore.clock import SystemClock
 from leasecore.errors import LeaseError
-from leasecore.ports import Clock, CreditBureau, ESignature, IdentityVerifier, Logistics, PaymentGateway, SmsSender
+from leasecore.ports import (
+    Acknowledgement,
+    Clock,
+    CreditBureau,
+    ESignature,
+    IdentityVerifier,
+    Logistics,
+    PaymentGateway,
+    Ports,
+    SmsSender,
+)
 from projections import read_models
 from projections.projection import Projection
 from projections.queries import ViewsDailyWork
@@ -50,7 +59,23 @@ SANDBOX = "sandbox"
 PRODUCTION = "production"
 CLOCK_OFFSET = "sandbox-clock-offset-seconds"
 
+DEFAULT_DATABASE_URL = "sqlite:///leasecore.db"
+
 log = logging.getLogger(__name__)
+
+
+def persistence_env(database_url: str) -> dict[str, str]:
+    """The event store for a database URL: `memory:`, `sqlite:///path` or `postgresql+psycopg2://…`."""
+    if database_url in ("memory", "memory:", "memory://"):
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if database_url.startswith(("sqlite:", "postgresql")):
+        return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": database_url}
+    raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///path or postgresql+psycopg2://…")
+
+
+def application(url: str, **options: Any) -> LeaseApplication:
+    """The application alone on a database URL (no read models): for scripts and tests of the domain."""
+    return LeaseApplication(persistence_env(url), **options)
 
 
 def database_url(given: str | None = None) -> str:
@@ -84,14 +109,13 @@ def bootstrap(
     batch_size: int = 500,
     poll_interval: float = 1.0,
     env: Mapping[str, str] | None = None,
-    bureau: CreditBureau | None = None,
-    sms: SmsSender | None = None,
+    ports: Ports | None = None,
     extra_projections: Sequence[Projection] | None = None,
 ) -> Platform:
     """Build the application for a database URL with a clock, its read models in the same database
     (in-memory SQLite for `memory:`), the daily job's work list read from them, and their runner;
-    `follow` starts the runner's background thread. `env` adds eventsourcing settings; `bureau` and
-    `sms` are the ports the application calls itself; `extra_projections` join the runner (the HTTP
+    `follow` starts the runner's background thread. `env` adds eventsourcing settings; `ports` are the
+    outside services the application calls; `extra_projections` join the runner (the HTTP
     service adds `service_projections()`: the refund instructions)."""
     url = database_url(url)
     views = ViewStore.for_database(url)
@@ -101,8 +125,7 @@ def bootstrap(
             {**persistence_env(url), **(env or {})},
             clock=clock,
             daily_work=ViewsDailyWork(views),
-            bureau=bureau,
-            sms=sms,
+            ports=ports,
         )
         app.recorder.max_notification_id()
         runner = ProjectionRunner(
@@ -225,7 +248,6 @@ class Service:
     passwords: StaffPasswords
     idempotency: IdempotencyKeys
     refunds: RefundDispatcher
-    notifications: PaymentNotifications
     read_timeout: float = 5.0
 
     @property
@@ -240,8 +262,11 @@ class Service:
     def default_provider(self) -> str:
         return next(iter(self.gateways))
 
-    def notify_url(self, provider: str) -> str:
-        return f"{self.settings.public_url}/v1/payments/notify/{provider}"
+    def receive_notification(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Acknowledgement:
+        """A provider's callback, recorded once; then the read models show it and its refunds go out."""
+        acknowledgement = self.app.receive_notification(provider, body, headers)
+        self.written()
+        return acknowledgement
 
     def written(self) -> None:
         """Read your writes: every read model shows what was just saved, and refunds it made are sent."""
@@ -280,7 +305,7 @@ def build_service(
     no real provider configured keep their local sandbox, and a warning says so)."""
     policy = policy or AuthPolicy()
     clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
-    deliver: list[PaymentNotifications] = []
+    deliver: list[Service] = []
     sandboxes = build_sandboxes(
         clock,
         payments_key_path=settings.sandbox_key_path,
@@ -299,8 +324,18 @@ def build_service(
             "production mode: %s still on the local sandbox (no real provider configured)",
             ", ".join([*kept, "identity", "logistics", "esign"]),
         )
+    public_url = settings.public_url
+    ports = Ports(
+        bureau=bureau,
+        sms=sms,
+        identity=sandboxes.identity,
+        esign=sandboxes.esign,
+        logistics=sandboxes.logistics,
+        gateways=gateways,
+        notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
+    )
     platform = bootstrap(
-        settings.database_url, clock=clock, env=env, bureau=bureau, sms=sms, extra_projections=service_projections()
+        settings.database_url, clock=clock, env=env, ports=ports, extra_projections=service_projections()
     )
     try:
         store = ApiStore(platform.views)
@@ -308,7 +343,6 @@ def build_service(
         if isinstance(clock, SandboxClock):
             clock.restore(timedelta(seconds=float(store.setting(CLOCK_OFFSET) or 0)))
         secret = settings.secret_key or store.shared_secret()
-        refunds = RefundDispatcher(platform.views, store, gateways)
         service = Service(
             settings=settings,
             platform=platform,
@@ -325,20 +359,18 @@ def build_service(
             codes=OneTimeCodes(store, clock, sms, secret, policy),
             passwords=StaffPasswords(store, clock, policy),
             idempotency=IdempotencyKeys(store, clock),
-            refunds=refunds,
-            notifications=PaymentNotifications(platform.app, gateways, lambda: None),
+            refunds=RefundDispatcher(platform.views, store, gateways),
         )
     except BaseException:
         platform.close()
         raise
-    service.notifications = PaymentNotifications(platform.app, gateways, service.written)
-    deliver.append(service.notifications)
+    deliver.append(service)
     return service
 
 
-def _deliver(intake: list[PaymentNotifications], body: bytes, headers: Mapping[str, str]) -> None:
+def _deliver(intake: list[Service], body: bytes, headers: Mapping[str, str]) -> None:
     """The sandbox provider's notification, handed to the notify route's own code with its exact bytes."""
-    intake[0].receive("sandbox", body, headers)
+    intake[0].receive_notification("sandbox", body, headers)
 
 
 def _sms(settings: Settings, clock: Clock) -> SmsSender | None:

@@ -23,13 +23,13 @@ import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url, service_projections
+from api.demo import seed_demo, walk_through
 from api.replays import jsonable, replay_document
 from api.security import hash_password, verify_password
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.audit import Replay, replay
-from leasecore.demo import seed_demo, walk_through
 from leasecore.errors import NotFound
-from leasecore.operators import Role
+from leasecore.staff import Role
 from projections import read_models
 from projections.runner import Progress
 
@@ -162,12 +162,12 @@ def demo_accounts(app: LeaseApplication) -> int:
     made = 0
     for name, roles in DEMO_ACCOUNTS:
         try:
-            account = app.operator(name)
+            account = app.staff_account(name)
             if tuple(account.roles) == roles and verify_password(account.password_hash, DEMO_PASSWORD):
                 continue
         except NotFound:
             pass
-        app.save_operator(name, roles, hash_password(DEMO_PASSWORD))
+        app.save_staff_account(name, roles, hash_password(DEMO_PASSWORD))
         made += 1
     return made
 
@@ -177,7 +177,7 @@ def _create_user(args: argparse.Namespace) -> int:
     password_hash = hash_password(password)
     roles = tuple(Role(role) for role in dict.fromkeys(args.roles))
     with _platform(args) as platform:
-        operator_id = platform.app.save_operator(args.name, roles, password_hash)
+        operator_id = platform.app.save_staff_account(args.name, roles, password_hash)
     print(f"operator {args.name} saved with roles {', '.join(role.value for role in roles)} ({operator_id})")
     return 0
 

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from api.auth import Principal
 from api.errors import ApiError, from_validation, invalid, problem_for
 from api.idempotency import HEADER, Stored, check_key, fingerprint
-from leasecore.operators import Role
+from leasecore.staff import Role
 
 if TYPE_CHECKING:
     from api.bootstrap import Service

@@ -117,7 +117,8 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
             },
         }
     elif endpoint.body is not None:
-        operation["requestBody"] = {"required": False, "content": {JSON: {"schema": found[(index, "body")]}}}
+        required = any(field.is_required() for field in endpoint.body.model_fields.values())  # type: ignore[union-attr]
+        operation["requestBody"] = {"required": required, "content": {JSON: {"schema": found[(index, "body")]}}}
     if endpoint.access.kind != "public":
         operation["security"] = [{"bearer": []}]
     operation["responses"] = _responses(endpoint, index, found)

@@ -22,9 +22,9 @@ from uuid import UUID, uuid5
 from sqlalchemy import Column, Index, Integer, MetaData, Numeric, String, Table, Text, Uuid, and_, or_, select, update
 
 from api.store import ApiStore, api_refund_outcomes, insert_ignore
-from leasecore.deposit import Deposit
 from leasecore.lease import Lease
-from leasecore.payments import Payment, PaymentStatus
+from leasecore.money.deposit import Deposit
+from leasecore.money.payments import Payment, PaymentStatus
 from leasecore.ports import PaymentGateway
 from leasecore.values import NAMESPACE, ZERO
 from projections.projection import Batch, Event, Projection, Row, blank, on

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from leasecore.lease import LeaseStatus
-from leasecore.operators import Role
+from leasecore.staff import Role
 
 CENT = Decimal("0.01")
 MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
-from leasecore.customer import IdentityCheck
+from leasecore.credit.customer import IdentityCheck
 
 
 class Clock(Protocol):
@@ -52,10 +52,21 @@ class RefundReceipt:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Acknowledgement:
+    """What a provider expects back once its notification is recorded."""
+
+    status: int
+    body: str
+    media_type: str
+
+
+
 class PaymentGateway(Protocol):
-    """A payment provider (Alipay, WeChat Pay, the sandbox, …)."""
+    """A payment provider (Alipay, WeChat Pay, the sandbox, …) and the answer its notifications expect."""
 
     provider: str
+    acknowledgement: Acknowledgement
 
     def create_payment(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> PaymentRequest: ...
 
@@ -124,3 +135,17 @@ class DailyWork(Protocol):
     """Finds the orders the daily job has to look at, without scanning every lease."""
 
     def orders_to_assess(self, as_of: date) -> Iterable[UUID]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The outside services the application calls, by capability; one left out refuses what needs it."""
+
+    bureau: CreditBureau | None = None
+    sms: SmsSender | None = None
+    identity: IdentityVerifier | None = None
+    esign: ESignature | None = None
+    logistics: Logistics | None = None
+    gateways: Mapping[str, PaymentGateway] = field(default_factory=dict)
+    notify_url: Callable[[str], str] = field(default=lambda provider: f"/v1/payments/notify/{provider}")
+    """Where a provider sends its notifications (the service's public URL in front)."""

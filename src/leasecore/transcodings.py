@@ -9,7 +9,10 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from leasecore import catalog, customer, lease, ledger, operators, payments, policy, schedule, values
+from leasecore import catalog, staff, values
+from leasecore.credit import customer, policy
+from leasecore.lease import lease, ledger, schedule
+from leasecore.money import payments
 
 
 class DateAsISO(Transcoding):
@@ -64,7 +67,7 @@ ENUMS: tuple[type[Enum], ...] = (
     policy.CollectionAction,
     catalog.UnitStatus,
     customer.IdentityStatus,
-    operators.Role,
+    staff.Role,
     payments.PaymentPurpose,
     payments.PaymentStatus,
 )

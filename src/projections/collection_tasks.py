@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leasecore.lease import Lease, LeaseStatus
-from leasecore.ledger import InstallmentStatus
+from leasecore.lease.ledger import InstallmentStatus
 from leasecore.values import ZERO, total
 from projections.orders import LEDGER_EVENTS, STATUS_AFTER
 from projections.projection import Batch, Event, Projection, blank, is_new, on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leasecore.credit_line import CreditLine
+from leasecore.credit.credit_line import CreditLine
 from leasecore.values import ZERO
 from projections.projection import Batch, Event, Projection, Row, blank, is_new, on
 from projections.tables import credit_lines_view

@@ -17,8 +17,8 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from leasecore.deposit import Deposit
 from leasecore.lease import Lease, PaymentSource
+from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO
 from projections.orders import LEDGER_EVENTS
 from projections.projection import Batch, Event, Projection, Row, blank, is_new, on

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from leasecore.lease import RENT_PAYABLE, Lease
-from leasecore.ledger import Balance
+from leasecore.lease.ledger import Balance
 from leasecore.values import ZERO
 from projections.orders import LEDGER_EVENTS, STATUS_AFTER
 from projections.projection import Batch, Event, Projection, Row, blank, on

@@ -8,10 +8,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
-from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
+
+from leasecore.topics import stored_topics
 
 Event: TypeAlias = Any
 Row: TypeAlias = dict[str, Any]
@@ -50,7 +51,8 @@ class Projection:
 
     @property
     def topics(self) -> tuple[str, ...]:
-        return tuple(sorted(get_topic(event_class) for event_class in self._handlers))
+        """The topics of the events it handles, including those they were stored under before a move."""
+        return tuple(sorted(topic for event_class in self._handlers for topic in stored_topics(event_class)))
 
     def process(self, batch: Batch, event: Event) -> None:
         handler = self._handlers.get(type(event))

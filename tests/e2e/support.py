@@ -19,7 +19,7 @@ from stdnum.cn import ric
 from api.app import create_app
 from api.bootstrap import Service, Settings, build_service
 from leasecore.clock import SettableClock
-from leasecore.operators import Role
+from leasecore.staff import Role
 from tests.support import BILLING, CREDIT_LEVELS, SCORING_RULES, START, WAIVER_POLICY
 
 with warnings.catch_warnings():

@@ -11,7 +11,7 @@ import pytest
 
 from api.endpoint import Endpoint
 from api.routes import endpoints
-from leasecore.operators import Role
+from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, running
 
 OPERATOR, RISK, FINANCE, ADMIN = Role.OPERATOR, Role.RISK, Role.FINANCE, Role.ADMIN

@@ -10,7 +10,7 @@ import pytest
 
 from api.cli import DEMO_PASSWORD, demo_accounts
 from api.security import hash_password
-from leasecore.operators import Role
+from leasecore.staff import Role
 from tests.e2e.support import Api, new_phone, running
 
 
@@ -110,7 +110,7 @@ def test_staff_log_in_with_their_password_and_get_their_roles(api: Api) -> None:
 
 
 def test_repeated_staff_login_failures_lock_the_account_for_a_while(api: Api) -> None:
-    api.service.app.save_operator("ops", (Role.OPERATOR,), hash_password("the-right-one"))
+    api.service.app.save_staff_account("ops", (Role.OPERATOR,), hash_password("the-right-one"))
     for _ in range(10):
         api.post("/v1/admin/login", 401, json={"username": "ops", "password": "guess-guess"})
     assert api.post("/v1/admin/login", 429, json={"username": "ops", "password": "guess-guess"})["type"] == (

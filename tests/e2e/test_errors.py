@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from leasecore.operators import Role
+from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
 
 

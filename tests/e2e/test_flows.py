@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from leasecore.operators import Role
+from leasecore.staff import Role
 from tests.e2e.support import Api, World, money, running
 
 SHANGHAI = timezone(timedelta(hours=8))

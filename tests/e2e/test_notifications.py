@@ -13,8 +13,8 @@ import pytest
 
 from adapters.errors import ProviderError
 from adapters.payments.sandbox import SandboxPayments
-from leasecore.operators import Role
 from leasecore.ports import RefundReceipt
+from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
 
 

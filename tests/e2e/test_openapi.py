@@ -16,7 +16,7 @@ from api.app import create_app
 from api.bootstrap import Settings, build_service
 from api.routes import endpoints
 from leasecore.clock import SettableClock
-from leasecore.operators import Role
+from leasecore.staff import Role
 from tests.e2e.support import Api, running
 from tests.support import START
 

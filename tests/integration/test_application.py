@@ -8,13 +8,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from leasecore.application import LeaseApplication
+from api.bootstrap import application
 from leasecore.audit import replay
 from leasecore.catalog import UnitStatus
 from leasecore.clock import SettableClock
-from leasecore.deposit import Deposit
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue, Unavailable
 from leasecore.lease import Lease, LeaseStatus
+from leasecore.money.deposit import Deposit
 from leasecore.values import DepositMode, LongTerm, ShortTerm
 from tests.support import START, World, build_world, close
 
@@ -35,7 +35,7 @@ class ApplicationBehaviour:
     @pytest.fixture
     def world(self, database_url: str) -> Iterator[World]:
         clock = SettableClock(START)
-        app = LeaseApplication.for_database(database_url, clock=clock)
+        app = application(database_url, clock=clock)
         try:
             yield build_world(app, clock)
         finally:
@@ -58,7 +58,7 @@ class ApplicationBehaviour:
 
         app.pay_checkout(order, "chk-1", D("710.00"), clock.now())
         assert app.lease(order).status is LeaseStatus.PENDING_CONTRACT  # automated review passed
-        app.sign_contract(order, "contract-1")
+        app.record_contract(order, "contract-1")
         app.ship(order, ["IMEI0003"], "SF Express", "SF100")
         assert app.inventory(world.sku_id).units["IMEI0003"].status is UnitStatus.LEASED
         app.confirm_receipt(order)
@@ -137,9 +137,8 @@ class ApplicationBehaviour:
         assert (deposit.paid, deposit.refunded) == (D("500.00"), D("500.00"))
         assert app.credit_line(customer).available == D("5000.00")
         assert app.inventory(world.sku_id).booked_for(order) == ()
-        app.sign_contract  # noqa: B018 - the order is final now:
         with pytest.raises(InvalidState, match="cancelled"):
-            app.sign_contract(order, "k")
+            app.record_contract(order, "k")
 
     def test_cancelling_after_shipping_is_refused_naming_the_state(self, world: World) -> None:
         order = world.leasing(world.customer())

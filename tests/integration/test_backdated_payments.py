@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leasecore.application import LeaseApplication
+from api.bootstrap import application
 from leasecore.clock import SettableClock
 from leasecore.values import LongTerm
 from tests.support import START, build_world
@@ -23,7 +23,7 @@ payments = st.lists(
 
 def ledger_after(recorded_in: list[int], paid: list[tuple[D, int]], as_of_day: int) -> object:
     clock = SettableClock(START)
-    app = LeaseApplication.for_database("memory:", clock=clock)
+    app = application("memory:", clock=clock)
     world = build_world(app, clock)
     order = world.leasing(world.customer(), world.request(LongTerm(6)))
     clock.set(START + timedelta(days=as_of_day))

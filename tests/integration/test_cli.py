@@ -18,7 +18,7 @@ from api.bootstrap import Platform, bootstrap
 from api.cli import main
 from api.security import verify_password
 from leasecore.clock import SettableClock
-from leasecore.operators import Role
+from leasecore.staff import Role
 from projections import queries
 from tests.integration.test_projections import snapshot
 from tests.support import START, World, build_world
@@ -91,7 +91,7 @@ class CliBehaviour:
         assert code == 0 and out.startswith("operator alice saved with roles risk, finance")
         platform = bootstrap(database_url)
         try:
-            account = platform.app.operator("alice")
+            account = platform.app.staff_account("alice")
         finally:
             platform.close()
         assert account.roles == (Role.RISK, Role.FINANCE)

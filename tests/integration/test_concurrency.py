@@ -11,9 +11,9 @@ from uuid import UUID
 
 import pytest
 
-from leasecore.application import LeaseApplication
+from api.bootstrap import application
 from leasecore.clock import SettableClock
-from leasecore.credit_line import CreditLine
+from leasecore.credit.credit_line import CreditLine
 from leasecore.errors import Unavailable
 from leasecore.values import DepositMode, ShortTerm
 from tests.support import START, World, build_world, close
@@ -49,7 +49,7 @@ class ConcurrencyBehaviour:
     @pytest.fixture
     def world(self, database_url: str) -> Iterator[World]:
         clock = SettableClock(START)
-        app = LeaseApplication.for_database(database_url, clock=clock, retries=30)
+        app = application(database_url, clock=clock, retries=30)
         try:
             yield build_world(app, clock, units=THREADS + 2)
         finally:

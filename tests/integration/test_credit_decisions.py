@@ -10,11 +10,12 @@ import pytest
 
 from adapters.credit_bureau.sandbox import SandboxBureau
 from adapters.sms.sandbox import SandboxSms
-from leasecore.application import LeaseApplication
+from api.bootstrap import application
 from leasecore.clock import SettableClock
-from leasecore.customer import Customer, IdentityCheck
+from leasecore.credit.customer import Customer, IdentityCheck
+from leasecore.credit.scoring.rules import EXAMPLE_RULES
 from leasecore.errors import InvalidState
-from leasecore.scoring import EXAMPLE_RULES
+from leasecore.ports import Ports
 from tests.support import START, World, build_world, close
 
 ID_NUMBER = "11010519491231002X"
@@ -23,7 +24,7 @@ ID_NUMBER = "11010519491231002X"
 @pytest.fixture
 def world() -> Iterator[World]:
     clock = SettableClock(START)
-    app = LeaseApplication.for_database("memory:", clock=clock, bureau=SandboxBureau(), sms=SandboxSms(clock))
+    app = application("memory:", clock=clock, ports=Ports(bureau=SandboxBureau(), sms=SandboxSms(clock)))
     try:
         yield build_world(app, clock)
     finally:

@@ -6,22 +6,23 @@ from collections.abc import Iterator
 
 import pytest
 
+from api.bootstrap import application
 from api.cli import main
+from api.demo import seed_demo, walk_through
 from leasecore.application import LeaseApplication
 from leasecore.catalog import Product
 from leasecore.configuration import DOCUMENT_NAMES
-from leasecore.demo import seed_demo, walk_through
 from leasecore.lease import LeaseStatus
 from tests.support import close
 
 
 @pytest.fixture
 def app(sqlite_url: str) -> Iterator[LeaseApplication]:
-    application = LeaseApplication.for_database(sqlite_url)
+    app = application(sqlite_url)
     try:
-        yield application
+        yield app
     finally:
-        close(application)
+        close(app)
 
 
 def test_the_demo_catalog_covers_every_kind_of_product(app: LeaseApplication) -> None:

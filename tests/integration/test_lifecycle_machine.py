@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from leasecore.application import LeaseApplication
+from api.bootstrap import application
 from leasecore.audit import replay, state_of
 from leasecore.clock import SettableClock
-from leasecore.credit_line import CreditLine
+from leasecore.credit.credit_line import CreditLine
 from leasecore.errors import LeaseError
 from leasecore.lease import Lease, LeaseStatus
 from leasecore.values import DepositMode, LongTerm, ShortTerm
@@ -82,7 +82,7 @@ class LeaseLifecycle(RuleBasedStateMachine):
     @initialize()
     def world(self) -> None:
         self.clock = SettableClock(START)
-        self.app = LeaseApplication.for_database("memory:", clock=self.clock)
+        self.app = application("memory:", clock=self.clock)
         self.w: World = build_world(self.app, self.clock, units=8)
         self.customers = [self.w.customer(score=score) for score in (720, 650, 580)]
         self.money_in: dict[UUID, D] = {}
@@ -150,7 +150,7 @@ class LeaseLifecycle(RuleBasedStateMachine):
                 case S.PENDING_REVIEW:
                     self.attempt(self.app.approve, order, "reviewer", "ok")
                 case S.PENDING_CONTRACT:
-                    self.attempt(self.app.sign_contract, order, f"contract-{order}")
+                    self.attempt(self.app.record_contract, order, f"contract-{order}")
                 case S.PENDING_SHIPMENT:
                     serials = list(self.app.inventory(lease.sku_id).booked_for(order))
                     self.attempt(self.app.ship, order, serials, "SF", "SF-1")
@@ -249,7 +249,7 @@ class LeaseLifecycle(RuleBasedStateMachine):
     def sign(self, data: st.DataObject) -> None:
         order = self.choose(data, S.PENDING_CONTRACT)
         if order is not None:
-            self.attempt(self.app.sign_contract, order, f"contract-{order}")
+            self.attempt(self.app.record_contract, order, f"contract-{order}")
 
     @rule(data=st.data(), hold=st.booleans())
     def ship(self, data: st.DataObject, hold: bool) -> None:

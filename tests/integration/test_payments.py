@@ -8,11 +8,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from leasecore.application import LeaseApplication
+from api.bootstrap import application
 from leasecore.clock import SettableClock
 from leasecore.errors import InvalidInput, InvalidState, Refused
 from leasecore.lease import LeaseStatus
-from leasecore.payments import Payment, PaymentPurpose, PaymentStatus
+from leasecore.money.payments import Payment, PaymentPurpose, PaymentStatus
 from leasecore.values import LongTerm
 from tests.support import START, World, build_world, close
 
@@ -25,7 +25,7 @@ class PaymentBehaviour:
     @pytest.fixture
     def world(self, database_url: str) -> Iterator[World]:
         clock = SettableClock(START)
-        app = LeaseApplication.for_database(database_url, clock=clock)
+        app = application(database_url, clock=clock)
         try:
             yield build_world(app, clock)
         finally:

@@ -111,7 +111,7 @@ class ReadModelBehaviour:
         assert view.created_at == START and view.unit_serial is None
 
         app.pay_checkout(order, "chk-1", D("710.00"), world.clock.now())
-        app.sign_contract(order, "contract-1")
+        app.record_contract(order, "contract-1")
         app.ship(order, ["IMEI0003"], "SF Express", "SF100")
         app.confirm_receipt(order)
         setup.caught_up()
@@ -193,7 +193,7 @@ class ReadModelBehaviour:
         customer = world.customer(score=720)
         order = app.place_order(customer, world.request(LongTerm(12), protection=True))
         app.pay_checkout(order, "chk-1", D("710.00"), world.clock.now())
-        app.sign_contract(order, "contract-1")
+        app.record_contract(order, "contract-1")
         app.ship(order, ["IMEI0003"], "SF Express", "SF100")
         app.confirm_receipt(order)
         app.pay_installments(order, "rent-2-12", D("2310.00"), world.clock.now())
@@ -453,7 +453,7 @@ class History:
         elif status is LeaseStatus.PENDING_REVIEW:
             (app.reject(order, "risk-1", "no") if amount % 4 == 0 else app.approve(order, "risk-1", "ok"))
         elif status is LeaseStatus.PENDING_CONTRACT:
-            app.sign_contract(order, f"contract-{order}")
+            app.record_contract(order, f"contract-{order}")
         elif status is LeaseStatus.PENDING_SHIPMENT:
             app.ship(order, list(app.inventory(lease.sku_id).booked_for(order)), "SF", f"SF{amount}")
         elif status is LeaseStatus.SHIPPED:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leasecore.credit_line import CreditLine
+from leasecore.credit.credit_line import CreditLine
 from leasecore.errors import Overdue, QuotaExceeded
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leasecore.deposit import Deposit
 from leasecore.errors import InvalidInput, InvalidState
+from leasecore.money.deposit import Deposit
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,13 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from leasecore.credit_line import CreditLine
-from leasecore.customer import Customer, IdentityCheck
-from leasecore.facts import max_days_overdue, phone_prefix, platform_facts, read_resident_id
+from leasecore.credit.credit_line import CreditLine
+from leasecore.credit.customer import Customer, IdentityCheck
+from leasecore.credit.facts import max_days_overdue, phone_prefix, platform_facts
+from leasecore.credit.identity import read_resident_id
+from leasecore.credit.scoring.rules import EXAMPLE_RULES, ScoringRules
 from leasecore.lease import Lease, LeaseTerms
-from leasecore.ledger import LateFeeRule
-from leasecore.schedule import Rates, schedule_for
-from leasecore.scoring import EXAMPLE_RULES, ScoringRules
+from leasecore.lease.ledger import LateFeeRule
+from leasecore.lease.schedule import Rates, schedule_for
 from leasecore.values import Address, DepositMode, LongTerm, Plan, ShortTerm
 
 REGISTERED = datetime(2025, 6, 30, 17, 0, tzinfo=UTC)  # 01:00 on 1 July 2025 in Shanghai

@@ -8,8 +8,8 @@ import pytest
 
 from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
 from leasecore.lease import Charges, Lease, LeaseStatus, LeaseTerms, PaymentSource
-from leasecore.ledger import LateFeeRule
-from leasecore.schedule import Rates, schedule_for
+from leasecore.lease.ledger import LateFeeRule
+from leasecore.lease.schedule import Rates, schedule_for
 from leasecore.values import Address, DepositMode, LongTerm, ShortTerm
 
 T0 = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from itertools import permutations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leasecore.ledger import InstallmentStatus, LateFeeRule, Receipt, assess
-from leasecore.schedule import Installment
+from leasecore.lease.ledger import InstallmentStatus, LateFeeRule, Receipt, assess
+from leasecore.lease.schedule import Installment
 
 RULE = LateFeeRule(grace_days=3, daily_rate=D("0.001"), fixed_per_day=D("0.00"), cap_share=D("0.20"))
 SHANGHAI = timezone(timedelta(hours=8))

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from leasecore.schedule import Installment, Rates, restart, schedule_for
+from leasecore.lease.schedule import Installment, Rates, restart, schedule_for
 from leasecore.values import LongTerm, ShortTerm, add_months, money
 
 

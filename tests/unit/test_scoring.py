@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from leasecore.credit.scoring.rules import DIMENSIONS, EXAMPLE_RULES, Comparator, ScoreSource, ScoringRules
 from leasecore.errors import InvalidDocument, Refused
-from leasecore.scoring import DIMENSIONS, EXAMPLE_RULES, Operator, ScoreSource, ScoringRules
 
 DOCS = Path(__file__).parents[2] / "docs" / "scoring-rules.md"
 
@@ -521,7 +521,7 @@ def test_the_published_documentation_shows_the_example_and_every_operator():
     example = text.split("## Example document", 1)[1].split("```json", 1)[1].split("```", 1)[0]
 
     assert json.loads(example) == EXAMPLE_RULES
-    assert {operator.value for operator in Operator} <= set(re.findall(r'\{"fact": "\w+", "(\w+)"', text))
+    assert {operator.value for operator in Comparator} <= set(re.findall(r'\{"fact": "\w+", "(\w+)"', text))
 
 
 # Properties.

@@ -8,7 +8,7 @@ from datetime import date
 from adapters.china_time import today_in_china
 from adapters.identity.gb11643 import birth_date, id_number_problem, normalize_id_number
 from leasecore.clock import SystemClock
-from leasecore.customer import IdentityCheck
+from leasecore.credit.customer import IdentityCheck
 from leasecore.ports import Clock
 
 PROVIDER = "sandbox"

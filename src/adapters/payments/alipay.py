@@ -23,6 +23,8 @@ REFUND_METHOD = "alipay.trade.refund"
 class AlipayGateway:
     """A `PaymentGateway` for Alipay app payments (alipay.trade.app.pay) and refunds (alipay.trade.refund)."""
 
+    acknowledgement = alipay_openapi.ACKNOWLEDGEMENT
+
     def __init__(
         self,
         config: AlipayConfig,

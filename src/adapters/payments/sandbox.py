@@ -73,6 +73,8 @@ class _Refund:
 class SandboxPayments:
     """A `PaymentGateway` that needs no network; `complete` plays the customer paying and the provider calling back."""
 
+    acknowledgement = alipay_openapi.ACKNOWLEDGEMENT
+
     def __init__(
         self,
         clock: Clock | None = None,

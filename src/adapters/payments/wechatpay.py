@@ -30,7 +30,7 @@ from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
 from adapters.settings import optional, required, secret
 from leasecore.clock import SystemClock
-from leasecore.ports import Clock, InvalidSignature, PaymentNotification, PaymentRequest, RefundReceipt
+from leasecore.ports import Acknowledgement, Clock, InvalidSignature, PaymentNotification, PaymentRequest, RefundReceipt
 
 PROVIDER = "wechatpay"
 BASE_URL = "https://api.mch.weixin.qq.com"
@@ -41,6 +41,9 @@ OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 ACCEPTED_REFUND_STATUSES = frozenset({"SUCCESS", "PROCESSING"})
 REFUNDABLE_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
 SIGNATURE_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
+
+ACKNOWLEDGEMENT = Acknowledgement(200, '{"code":"SUCCESS","message":"OK"}', "application/json")
+"""What WeChat Pay v3 expects back once a notification is recorded."""
 
 
 def request_message(method: str, url: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -143,6 +146,8 @@ class _Answer:
 
 class WeChatPayGateway:
     """A `PaymentGateway` for WeChat Pay v3: APP payments by default, JSAPI when the payer's openid is known."""
+
+    acknowledgement = ACKNOWLEDGEMENT
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from api.endpoint import Answered, Call, Endpoints, staff
 from api.errors import ApiError
 from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku, TermPrice
 from leasecore.errors import NotFound
-from leasecore.operators import Role
+from leasecore.staff import Role
 from projections import catalog, queries
 
 endpoints = Endpoints("back office: catalog")

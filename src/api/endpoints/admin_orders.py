@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api import answers, schemas
 from api.endpoint import Answered, Call, Endpoints, staff
-from leasecore.operators import Role
+from leasecore.staff import Role
 from projections import queries
 
 endpoints = Endpoints("back office: orders")
@@ -117,7 +117,7 @@ def inspect(call: Call[schemas.Inspection, None]) -> schemas.OrderOut:
     answer=list[schemas.OrderOut],
     summary="The order list",
 )
-def list_orders(call: Call[None, schemas.AdminOrdersQuery]) -> Answered:
+def list_all_orders(call: Call[None, schemas.AdminOrdersQuery]) -> Answered:
     """Orders by status, by customer, or both, newest first; `X-Total-Count` says how many in all."""
     query = call.query
     page = queries.orders(
@@ -128,6 +128,6 @@ def list_orders(call: Call[None, schemas.AdminOrdersQuery]) -> Answered:
 
 
 @endpoints.get("/v1/admin/orders/{id}", access=EVERYONE, answer=schemas.OrderOut, summary="An order")
-def get_order(call: Call[None, None]) -> schemas.OrderOut:
+def get_any_order(call: Call[None, None]) -> schemas.OrderOut:
     """Any customer's order, with its installments."""
     return answers.order(call.views, call.id)

@@ -10,7 +10,7 @@ from api import answers, refunds, schemas
 from api.endpoint import Call, Endpoints, staff
 from api.replays import replay_document
 from leasecore.audit import replay
-from leasecore.operators import Role
+from leasecore.staff import Role
 from projections import queries
 
 endpoints = Endpoints("back office: reports")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api import schemas
-from api.auth import operator_or_none
+from api.auth import staff_account_or_none
 from api.endpoint import PUBLIC, Call, Endpoints
 
 endpoints = Endpoints("auth")
@@ -45,7 +45,7 @@ def log_in(call: Call[schemas.Login, None]) -> schemas.CustomerToken:
 )
 def staff_log_in(call: Call[schemas.StaffLogin, None]) -> schemas.StaffToken:
     """Username and password (argon2); the token carries the account's roles. Repeated failures answer 429."""
-    account = operator_or_none(call.app.operator, call.body.username)
+    account = staff_account_or_none(call.app.staff_account, call.body.username)
     roles = call.service.passwords.check(account, call.body.username, call.body.password)
     assert account is not None
     token, expires_at = call.service.tokens.for_staff(account.username, roles)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.china_time import today_in_china
-from adapters.identity.gb11643 import id_number_problem
 from api import answers, schemas
-from api.endpoint import CUSTOMER, Call, Endpoints, require
+from api.endpoint import CUSTOMER, Call, Endpoints
 from projections import queries
 
 endpoints = Endpoints("me")
@@ -22,10 +20,7 @@ def submit_identity(call: Call[schemas.IdentitySubmission, None]) -> schemas.Ide
     """Real-name verification (实名认证): the ID number must pass GB 11643 (else 422 naming `id_number`);
     the identity provider reads the ID card and matches the selfie."""
     body = call.body
-    problem = id_number_problem(body.id_number, today_in_china(call.service.clock))
-    require(problem is None, "id_number", problem or "")
-    check = call.service.identity.verify(body.name, body.id_number, body.id_card_image, body.selfie_image)
-    call.app.record_identity(call.customer_id, check)
+    check = call.app.verify_identity(call.customer_id, body.name, body.id_number, body.id_card_image, body.selfie_image)
     call.written()
     return schemas.IdentityResult(status="verified" if check.verified else "rejected", reason=check.reason)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from api import answers, refunds, schemas
 from api.endpoint import CUSTOMER, Answered, Call, Endpoints, require
-from leasecore.errors import InvalidState, Refused
-from leasecore.quote import OrderRequest
+from leasecore.errors import Refused
+from leasecore.lease.quote import OrderRequest
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm
 from projections import queries
 
@@ -120,29 +120,11 @@ def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
 )
 def sign_contract(call: Call[None, None]) -> schemas.ContractOut:
     """The contract is signed through the e-signature provider by the verified customer, then recorded."""
-    order = answers.owned(call.views, call.id, call.customer_id)
-    if order.status != "pending_contract":
-        raise InvalidState(f"order {order.id}", order.status, "sign the contract")
-    customer = call.app.customer(call.customer_id)
-    signed = call.service.esign.sign(order.id, customer.name or "", customer.id_number or "", contract_text(order))
-    call.app.sign_contract(order.id, signed.contract_id)
+    answers.owned(call.views, call.id, call.customer_id)
+    signed = call.app.sign_contract(call.id)
     call.written()
     return schemas.ContractOut(
         contract_id=signed.contract_id, signed_at=signed.signed_at, document_url=signed.document_url
-    )
-
-
-def contract_text(order: queries.OrderView) -> str:
-    """The lease agreement's text, fixed by the order's figures."""
-    plan = order.plan
-    term = f"{plan.months} months" if plan.kind == "long" else f"{plan.start} to {plan.end}"
-    return (
-        f"Lease agreement for order {order.id}.\n"
-        f"The lessee rents {order.quantity} unit(s) of SKU {order.sku_id} for {term}, "
-        f"{'with' if order.protection else 'without'} accident protection.\n"
-        f"Deposit {order.deposit} CNY, of which {order.waiver} CNY is waived on credit and {order.deposit_due} CNY "
-        f"is paid; the first payment is {order.due_now} CNY.\n"
-        "Installments fall due as scheduled; late fees and collections follow the billing rules in force."
     )
 
 
@@ -206,10 +188,8 @@ def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
 @endpoints.get("/v1/orders/{id}/tracking", access=CUSTOMER, answer=schemas.TrackingOut, summary="Where the parcel is")
 def tracking(call: Call[None, None]) -> schemas.TrackingOut:
     """The carrier's tracking of the order's shipment."""
-    order = answers.owned(call.views, call.id, call.customer_id)
-    if order.carrier is None or order.tracking_no is None:
-        raise InvalidState(f"order {order.id}", order.status, "track it before it ships")
-    found = call.service.logistics.track(order.carrier, order.tracking_no)
+    answers.owned(call.views, call.id, call.customer_id)
+    found = call.app.track(call.id)
     return schemas.TrackingOut(
         carrier=found.carrier, tracking_no=found.tracking_no, delivered=found.delivered, events=list(found.events)
     )

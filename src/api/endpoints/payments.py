@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import StringConstraints
 from starlette.responses import Response
 
 from api import answers, schemas
-from api.endpoint import CUSTOMER, PUBLIC, Call, Endpoints, Raw, require
-from leasecore.payments import PaymentPurpose
+from api.endpoint import CUSTOMER, PUBLIC, Call, Endpoints, Raw
+from leasecore.money.payments import PaymentPurpose
 
 endpoints = Endpoints("payments")
 
@@ -29,17 +30,14 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     """The platform prices `checkout`, `buyout` and `damage` itself; `installments` may give an `amount`
     (a partial payment), by default everything due now. The answer carries what the app hands the provider."""
     answers.owned(call.views, call.id, call.customer_id)
-    provider = call.body.provider or call.service.default_provider
-    gateway = call.service.gateways.get(provider)
-    require(gateway is not None, "provider", f"choose one of: {', '.join(call.service.gateways)}")
-    assert gateway is not None
-    purpose = PaymentPurpose(call.body.purpose)
-    payment = call.app.request_payment(call.id, purpose, provider, call.body.amount)
-    subject = f"leasecore order {str(call.id)[:8]}: {purpose.value}"
-    asked = gateway.create_payment(str(payment.id), payment.amount, subject, call.service.notify_url(provider))
+    body = call.body
+    asked = call.app.collect(call.id, PaymentPurpose(body.purpose), provider=body.provider, amount=body.amount)
     call.written()
     return schemas.PaymentOut(
-        payment_id=payment.id, provider=provider, amount=payment.amount, pay_params=dict(asked.pay_params)
+        payment_id=UUID(asked.payment_id),
+        provider=asked.provider,
+        amount=asked.amount,
+        pay_params=dict(asked.pay_params),
     )
 
 
@@ -55,5 +53,5 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
 def notify(call: Call[bytes, None]) -> Response:
     """The provider's signed callback: verified (tampered or unsigned: 400, nothing recorded), then recorded
     once per provider transaction; answered as the provider expects (`success`)."""
-    acknowledgement = call.service.notifications.receive(call.path["provider"], call.body, call.headers)
+    acknowledgement = call.service.receive_notification(call.path["provider"], call.body, call.headers)
     return Response(acknowledgement.body, acknowledgement.status, media_type=acknowledgement.media_type)

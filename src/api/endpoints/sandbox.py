@@ -6,12 +6,12 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from adapters.identity.gb11643 import id_number_problem, normalize_id_number
 from adapters.sandboxes import Sandboxes
 from api import schemas
 from api.endpoint import PUBLIC, Call, Endpoints, require
 from api.errors import invalid
-from leasecore.payments import PaymentStatus
+from leasecore.credit.identity import id_number_problem, normalize_id_number
+from leasecore.money.payments import PaymentStatus
 
 endpoints = Endpoints("sandbox", sandbox=True)
 

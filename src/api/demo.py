@@ -18,9 +18,9 @@ from leasecore.catalog import (
     Sku,
     TermPrice,
 )
-from leasecore.customer import IdentityCheck
+from leasecore.credit.customer import IdentityCheck
 from leasecore.errors import NotFound
-from leasecore.quote import OrderRequest
+from leasecore.lease.quote import OrderRequest
 from leasecore.values import Address, DepositMode, LongTerm, derived_id
 
 DOCUMENTS: dict[str, dict[str, Any]] = {
@@ -319,7 +319,7 @@ def walk_through(app: LeaseApplication, phone: str = "13800138000") -> Iterator[
     now = app.clock.now()
     app.pay_checkout(order_id, f"demo-checkout-{order_id}", lease.due_now, now)
     yield f"checkout {lease.due_now} paid → {app.lease(order_id).status.value} (automated review)"
-    app.sign_contract(order_id, f"contract-{order_id}")
+    app.record_contract(order_id, f"contract-{order_id}")
     yield f"contract signed → {app.lease(order_id).status.value}"
     unit = app.inventory(request.sku_id).booked_for(order_id)[0]
     app.ship(order_id, [unit], "SF Express", "SF1234567890")

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from leasecore.schedule import Installment
+from leasecore.lease.schedule import Installment
 from leasecore.values import ZERO, money, total
 
 

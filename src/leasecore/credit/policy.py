@@ -23,7 +23,7 @@ from leasecore.documents import (
     as_str,
     invalid,
 )
-from leasecore.ledger import LateFeeRule
+from leasecore.lease.ledger import LateFeeRule
 from leasecore.values import ZERO, money
 
 DEFAULT_SCORE_RANGE = (350, 950)

@@ -8,10 +8,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from leasecore.catalog import Product, Sku
+from leasecore.credit.policy import BillingPolicy, WaiverPolicy
 from leasecore.errors import InvalidInput
-from leasecore.lease import LeaseTerms
-from leasecore.policy import BillingPolicy, WaiverPolicy
-from leasecore.schedule import Installment, Rates, schedule_for
+from leasecore.lease.lease import LeaseTerms
+from leasecore.lease.schedule import Installment, Rates, schedule_for
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, money, total
 
 MAX_QUANTITY = 20

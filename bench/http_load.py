@@ -11,18 +11,14 @@ verified), then at 1, 4 and 16 concurrent clients drives, in the same run:
 printing requests/s, p50 and p99 latency of each, and the ratio of order to health throughput.
 Usage:
 
-    .venv/bin/python bench/http.py                          # SQLite, then PostgreSQL if reachable
-    .venv/bin/python bench/http.py --backends sqlite --orders 100
-    .venv/bin/python bench/http.py --postgres-url postgresql+psycopg2://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/http_load.py                          # SQLite, then PostgreSQL if reachable
+    .venv/bin/python bench/http_load.py --backends sqlite --orders 100
+    .venv/bin/python bench/http_load.py --postgres-url postgresql+psycopg2://postgres@127.0.0.1:5432/test
 
 PostgreSQL runs in a fresh schema, dropped afterwards; SQLite in a temporary file.
 """
 
 from __future__ import annotations
-
-import sys
-
-sys.path[:] = [entry for entry in sys.path if not entry.endswith("bench")]  # this file would shadow the stdlib's http
 
 import argparse
 import itertools
@@ -30,6 +26,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time

@@ -42,6 +42,10 @@ class Deposit(Aggregate):
     def held(self) -> Decimal:
         return self.paid - self.deducted - self.refunded
 
+    def toward(self, amount: Decimal) -> Decimal:
+        """What the deposit held puts toward an amount owed or a price: all of it, never more than it holds."""
+        return min(amount, self.held)
+
     def pay(self, amount: Decimal, ref: str, now: datetime) -> None:
         """The part not waived is paid once, in full, at checkout."""
         if self.paid:

@@ -31,7 +31,7 @@ unknown fact is true). A rule fires when its condition holds and adds its points
             rounded half-up to a whole number and kept within [low, high]
 
 docs/scoring-rules.md publishes this language to operators, with the facts the platform
-provides (leasecore.facts) and the example document EXAMPLE_RULES.
+provides (leasecore.credit.facts) and the example document EXAMPLE_RULES.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class ScoreSource(Enum):
     RULES = "rules"
 
 
-class Operator(Enum):
+class Comparator(Enum):
     """How a comparison tests one fact."""
 
     EQ = "eq"
@@ -78,7 +78,7 @@ class Operator(Enum):
     PRESENT = "present"
 
 
-OPERATOR_NAMES = ", ".join(operator.value for operator in Operator)
+COMPARATOR_NAMES = ", ".join(operator.value for operator in Comparator)
 
 
 # Conditions.
@@ -89,12 +89,12 @@ class Comparison:
     """One fact tested by one operator; an unknown fact fails every test but `present: false`."""
 
     fact: str
-    operator: Operator
+    operator: Comparator
     operand: Any
 
     def holds(self, facts: Mapping[str, Fact]) -> bool:
         value = facts.get(self.fact)
-        if self.operator is Operator.PRESENT:
+        if self.operator is Comparator.PRESENT:
             return (value is not None) is self.operand
         if value is None:
             return False
@@ -198,16 +198,16 @@ def _between(fact: Fact, bounds: tuple[Decimal, Decimal]) -> bool:
     return number is not None and bounds[0] <= number <= bounds[1]
 
 
-_TESTS: dict[Operator, Callable[[Fact, Any], bool]] = {
-    Operator.EQ: _equal,
-    Operator.NE: lambda fact, literal: not _equal(fact, literal),
-    Operator.LT: _numeric(lambda number, bound: number < bound),
-    Operator.LTE: _numeric(lambda number, bound: number <= bound),
-    Operator.GT: _numeric(lambda number, bound: number > bound),
-    Operator.GTE: _numeric(lambda number, bound: number >= bound),
-    Operator.BETWEEN: _between,
-    Operator.IN: lambda fact, literals: any(_equal(fact, literal) for literal in literals),
-    Operator.NOT_IN: lambda fact, literals: not any(_equal(fact, literal) for literal in literals),
+_TESTS: dict[Comparator, Callable[[Fact, Any], bool]] = {
+    Comparator.EQ: _equal,
+    Comparator.NE: lambda fact, literal: not _equal(fact, literal),
+    Comparator.LT: _numeric(lambda number, bound: number < bound),
+    Comparator.LTE: _numeric(lambda number, bound: number <= bound),
+    Comparator.GT: _numeric(lambda number, bound: number > bound),
+    Comparator.GTE: _numeric(lambda number, bound: number >= bound),
+    Comparator.BETWEEN: _between,
+    Comparator.IN: lambda fact, literals: any(_equal(fact, literal) for literal in literals),
+    Comparator.NOT_IN: lambda fact, literals: not any(_equal(fact, literal) for literal in literals),
 }
 
 
@@ -596,7 +596,7 @@ EXAMPLE_RULES: dict[str, Any] = {
         },
     ],
 }
-"""A realistic rule-engine document: platform facts (see leasecore.facts) and a few external ones."""
+"""A realistic rule-engine document: platform facts (see leasecore.credit.facts) and a few external ones."""
 
 
 # Reading the document.
@@ -695,12 +695,12 @@ def _read_condition(reader: Reader, doc: Any, path: str, depth: int) -> Conditio
 def _read_comparison(reader: Reader, doc: Mapping[str, Any], path: str) -> Comparison | None:
     fact = reader.field(doc, "fact", path, _as_fact_name)
     named = [key for key in doc if key != "fact"]
-    operators = [Operator(key) for key in named if key in _OPERAND_PARSERS]
+    operators = [Comparator(key) for key in named if key in _OPERAND_PARSERS]
     for key in named:
         if key not in _OPERAND_PARSERS:
-            reader.error(f"{path}.{key}", f"is not an operator; use one of {OPERATOR_NAMES}")
+            reader.error(f"{path}.{key}", f"is not an operator; use one of {COMPARATOR_NAMES}")
     if not named:
-        reader.error(path, f"needs an operator: one of {OPERATOR_NAMES}")
+        reader.error(path, f"needs an operator: one of {COMPARATOR_NAMES}")
     elif len(operators) > 1:
         reader.error(path, f"give one operator, not {', '.join(operator.value for operator in operators)}")
     if len(operators) != 1:
@@ -815,16 +815,16 @@ def _as_flag(value: Any, path: str) -> bool:
 
 
 _OPERAND_PARSERS: dict[str, Callable[[Any, str], Any]] = {
-    Operator.EQ.value: _as_literal,
-    Operator.NE.value: _as_literal,
-    Operator.LT.value: _as_number,
-    Operator.LTE.value: _as_number,
-    Operator.GT.value: _as_number,
-    Operator.GTE.value: _as_number,
-    Operator.BETWEEN.value: _as_bounds,
-    Operator.IN.value: _as_literals,
-    Operator.NOT_IN.value: _as_literals,
-    Operator.PRESENT.value: _as_flag,
+    Comparator.EQ.value: _as_literal,
+    Comparator.NE.value: _as_literal,
+    Comparator.LT.value: _as_number,
+    Comparator.LTE.value: _as_number,
+    Comparator.GT.value: _as_number,
+    Comparator.GTE.value: _as_number,
+    Comparator.BETWEEN.value: _as_bounds,
+    Comparator.IN.value: _as_literals,
+    Comparator.NOT_IN.value: _as_literals,
+    Comparator.PRESENT.value: _as_flag,
 }
 
 
@@ -833,11 +833,11 @@ def _render_number(number: Decimal) -> int | str:
     return int(number) if number.as_tuple().exponent == 0 else str(number)
 
 
-def _render_operand(operator: Operator, operand: Any) -> Any:
-    if operator in (Operator.LT, Operator.LTE, Operator.GT, Operator.GTE):
+def _render_operand(operator: Comparator, operand: Any) -> Any:
+    if operator in (Comparator.LT, Comparator.LTE, Comparator.GT, Comparator.GTE):
         return _render_number(operand)
-    if operator is Operator.BETWEEN:
+    if operator is Comparator.BETWEEN:
         return [_render_number(bound) for bound in operand]
-    if operator in (Operator.IN, Operator.NOT_IN):
+    if operator in (Comparator.IN, Comparator.NOT_IN):
         return list(operand)
     return operand

@@ -19,7 +19,7 @@ class Role(Enum):
     ADMIN = "admin"
 
 
-class Operator(Aggregate):
+class StaffAccount(Aggregate):
     """A back-office account; the password is kept only as a one-way hash made outside the core."""
 
     @staticmethod
@@ -32,7 +32,7 @@ class Operator(Aggregate):
         self.disabled = False
 
     @classmethod
-    def create(cls, username: str, roles: tuple[Role, ...], password_hash: str, now: datetime) -> Operator:
+    def create(cls, username: str, roles: tuple[Role, ...], password_hash: str, now: datetime) -> StaffAccount:
         """A username of letters, digits, dots, dashes or underscores, with at least one role."""
         name = username.strip()
         if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:

@@ -8,54 +8,20 @@ merged into the same mapping by the caller.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from leasecore.credit_line import CreditLine
-from leasecore.customer import Customer
-from leasecore.lease import Lease, LeaseStatus
-from leasecore.ledger import assess
-from leasecore.scoring import Fact
+from leasecore.credit.credit_line import CreditLine
+from leasecore.credit.customer import Customer
+from leasecore.credit.identity import read_resident_id
+from leasecore.credit.scoring.rules import Fact
+from leasecore.lease.lease import Lease, LeaseStatus
+from leasecore.lease.ledger import assess
 from leasecore.values import ZERO, total
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARACTERS = "10X98765432"
 UTILISATION_PLACES = Decimal("0.0001")
-
-
-@dataclass(frozen=True)
-class ResidentId:
-    """What an 18-character resident ID number (GB 11643) says of its holder."""
-
-    region: str
-    birth_date: date
-    gender: str
-
-    def age_on(self, day: date) -> int:
-        """Whole years completed on `day` (one born on 29 February turns a year older on 1 March)."""
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
-def read_resident_id(number: str) -> ResidentId | None:
-    """Region, birth date and gender (17th digit odd: male) of a valid ID number; None if it is not one.
-
-    Spaces and hyphens are ignored and full-width characters read as ASCII, as the identity adapters do."""
-    number = "".join(unicodedata.normalize("NFKC", number).split()).replace("-", "").upper()
-    if len(number) != 18 or not number[:17].isdigit() or not number[:17].isascii():
-        return None
-    checksum = sum(int(digit) * weight for digit, weight in zip(number[:17], ID_WEIGHTS, strict=True))
-    if number[17] != ID_CHECK_CHARACTERS[checksum % 11]:
-        return None
-    try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return None
-    return ResidentId(number[:6], born, "male" if int(number[16]) % 2 else "female")
 
 
 def phone_prefix(phone: str) -> str | None:

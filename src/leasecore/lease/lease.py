@@ -11,8 +11,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
-from leasecore.ledger import Balance, Collected, LateFeeRule, Ledger, Receipt, assess
-from leasecore.schedule import Installment, Rates, monthly, restart
+from leasecore.lease.ledger import Balance, Collected, LateFeeRule, Ledger, Receipt, assess
+from leasecore.lease.schedule import Installment, Rates, monthly, restart
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
 
 END_OF_TERM_WINDOW = timedelta(days=7)
@@ -415,9 +415,9 @@ class Lease(Aggregate):
 
     def swap_out(self, new_order_id: UUID, tracking_no: str, now: datetime) -> None:
         """Swap (换机): this device goes back like a return; a linked new order takes over."""
-        self._require_end_of_term(now, "swap it")
         if not self.terms.is_long:
             raise Refused("only a long-term lease can be swapped")
+        self._require_end_of_term(now, "swap it")
         self._swapped_out(new_order_id, tracking_no.strip(), self.local_date(now), timestamp=now)
 
     def record_return(self, now: datetime) -> None:

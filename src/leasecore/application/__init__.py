@@ -1,0 +1,23 @@
+"""The application service: its methods are the platform's commands (load, decide, save, retry),
+one module per concern; `LeaseApplication` is their sum."""
+
+from __future__ import annotations
+
+from leasecore.application.base import Commands, command
+from leasecore.application.catalog import CatalogCommands
+from leasecore.application.configuration import ConfigurationCommands
+from leasecore.application.credit import CreditCommands
+from leasecore.application.daily import DailyJob, DailyReport
+from leasecore.application.payments import PaymentCommands
+from leasecore.application.staff import StaffCommands
+
+__all__ = ["Commands", "DailyReport", "LeaseApplication", "command"]
+
+
+class LeaseApplication(
+    CatalogCommands, StaffCommands, CreditCommands, ConfigurationCommands, PaymentCommands, DailyJob
+):
+    """The credit rental platform's commands. Several aggregates changed by one command are
+    saved together, so they commit atomically; conflicts are retried from a fresh load."""
+
+    name = "leasecore"

@@ -1,0 +1,218 @@
+"""What every command shares: loading aggregates, the configuration in force, retrying on conflict,
+and the moves several commands make together (releasing an order's holds, following overdue, closing)."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from leasecore.catalog import (
+    CATEGORY_TREE_ID,
+    CategoryTree,
+    Inventory,
+    Product,
+)
+from leasecore.clock import SystemClock
+from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
+from leasecore.credit.credit_line import CreditLine
+from leasecore.credit.customer import Customer
+from leasecore.credit.policy import DEFAULT_SCORE_RANGE, BillingPolicy, CreditLevels, WaiverPolicy
+from leasecore.credit.scoring.rules import ScoringRules
+from leasecore.errors import Busy, NotFound, Refused
+from leasecore.lease.lease import Lease
+from leasecore.money.deposit import Deposit
+from leasecore.money.payments import Payment
+from leasecore.ports import Clock, DailyWork, Ports
+from leasecore.topics import register_moved_topics
+from leasecore.transcodings import register_transcodings
+from leasecore.values import ZERO
+
+P = ParamSpec("P")
+R = TypeVar("R")
+A = TypeVar("A", bound=Aggregate)
+P2 = TypeVar("P2")
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def command(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a command again, from a fresh load, when another writer got there first."""
+
+    @functools.wraps(method)
+    def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
+        app: Commands = args[0]  # type: ignore[assignment]
+        for attempt in itertools.count(1):
+            try:
+                return method(*args, **kwargs)
+            except IntegrityError:
+                if attempt >= app.retries:
+                    raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    return retrying
+
+
+class Commands(Application[UUID]):
+    """Loading, configuration and the steps shared by the platform's commands."""
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        retries: int = 12,
+        daily_work: DailyWork | None = None,
+        ports: Ports | None = None,
+    ) -> None:
+        """`ports` are the outside services the commands call, after deciding and, where they can, after saving."""
+        register_moved_topics()
+        super().__init__(env)
+        self.clock: Clock = clock or SystemClock()
+        self.retries = retries
+        self.daily_work = daily_work
+        self.ports = ports = ports or Ports()
+        self.bureau, self.sms, self.identity, self.esign = ports.bureau, ports.sms, ports.identity, ports.esign
+        self.logistics, self.gateways, self.notify_url = ports.logistics, ports.gateways, ports.notify_url
+
+    def port(self, port: P2 | None, name: str) -> P2:
+        """A configured port, or a refusal naming the one missing."""
+        if port is None:
+            raise Refused(f"no {name} provider is configured")
+        return port
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+    def get(self, cls: type[A], aggregate_id: UUID, kind: str) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(kind, aggregate_id) from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(kind, aggregate_id)
+        return aggregate
+
+    def lease(self, order_id: UUID) -> Lease:
+        return self.get(Lease, order_id, "order")
+
+    def deposit(self, order_id: UUID) -> Deposit:
+        return self.get(Deposit, Deposit.create_id(order_id), "deposit")
+
+    def customer(self, customer_id: UUID) -> Customer:
+        return self.get(Customer, customer_id, "customer")
+
+    def credit_line(self, customer_id: UUID) -> CreditLine:
+        return self.get(CreditLine, CreditLine.create_id(customer_id), "credit line")
+
+    def product(self, product_id: UUID) -> Product:
+        return self.get(Product, product_id, "product")
+
+    def inventory(self, sku_id: UUID) -> Inventory:
+        return self.get(Inventory, Inventory.create_id(sku_id), "sku")
+
+    def categories(self) -> CategoryTree:
+        try:
+            return self.get(CategoryTree, CATEGORY_TREE_ID, "category tree")
+        except NotFound:
+            return CategoryTree(timestamp=self.clock.now())
+
+    def _credit_line_or_new(self, customer_id: UUID, now: datetime) -> CreditLine:
+        try:
+            return self.credit_line(customer_id)
+        except NotFound:
+            return CreditLine.grant(customer_id, ZERO, None, now)
+
+    def payment(self, payment_id: UUID) -> Payment:
+        return self.get(Payment, payment_id, "payment")
+
+    def document(self, name: str, version: int | None = None) -> tuple[int, dict[str, Any]]:
+        """A configuration document and its version (the current one unless asked)."""
+        if name not in DOCUMENT_NAMES:
+            raise NotFound("configuration", name)
+        try:
+            config: Configuration = self.repository.get(Configuration.create_id(name), version=version)
+        except AggregateNotFoundError:
+            raise NotFound("configuration", name if version is None else f"{name} v{version}") from None
+        return config.version, config.document
+
+    def configured(self) -> Configured:
+        """Every configuration document as it stands now, read once, with its version."""
+        documents = {}
+        for name in DOCUMENT_NAMES:
+            try:
+                documents[name] = self.document(name)
+            except NotFound:
+                continue
+        return Configured(documents)
+
+    def document_versions(self) -> dict[str, int]:
+        return self.configured().versions
+
+    def score_range(self) -> tuple[int, int]:
+        try:
+            return ScoringRules.from_document(self.document("scoring-rules")[1]).range
+        except NotFound:
+            return DEFAULT_SCORE_RANGE
+
+    def billing_policy(self) -> BillingPolicy:
+        return BillingPolicy.from_document(self._required_document("billing"))
+
+    def waiver_policy(self) -> WaiverPolicy:
+        return WaiverPolicy.from_document(self._required_document("waiver-policy"), self.score_range())
+
+    def credit_levels(self) -> CreditLevels:
+        return CreditLevels.from_document(self._required_document("credit-levels"), self.score_range())
+
+    def local_today(self) -> date:
+        """Today in the billing timezone (Asia/Shanghai until billing is configured)."""
+        try:
+            return self.billing_policy().late_fee_rule.local_date(self.clock.now())
+        except Refused:
+            return self.clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
+
+    def _required_document(self, name: str) -> dict[str, Any]:
+        try:
+            return self.document(name)[1]
+        except NotFound:
+            raise Refused(f"the {name} document is not configured yet") from None
+
+    def _release_everything(self, lease: Lease, reason: str, now: datetime) -> list[Aggregate]:
+        deposit = self.deposit(lease.id)
+        deposit.refund(reason, now)
+        credit_line = self._credit_line_or_new(lease.customer_id, now)
+        credit_line.release(lease.id, now)
+        credit_line.clear_overdue(lease.id, now)
+        inventory = self.inventory(lease.sku_id)
+        inventory.release(lease.id, now)
+        return [deposit, credit_line, inventory]
+
+    def _follow_overdue(self, lease: Lease, now: datetime) -> list[Aggregate]:
+        """Keep the credit line's block and the collection stage in step with the ledger."""
+        credit_line = self._credit_line_or_new(lease.customer_id, now)
+        if lease.ledger.is_overdue:
+            credit_line.mark_overdue(lease.id, now)
+        else:
+            credit_line.clear_overdue(lease.id, now)
+            lease.move_collection_stage(None, now)
+        return [credit_line]
+
+    def _close(self, lease: Lease, deposit: Deposit, now: datetime) -> list[Aggregate]:
+        deposit.refund("settled", now)
+        lease.settle(now)
+        credit_line = self._credit_line_or_new(lease.customer_id, now)
+        credit_line.release(lease.id, now)
+        credit_line.clear_overdue(lease.id, now)
+        return [credit_line]

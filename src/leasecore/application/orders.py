@@ -1,0 +1,204 @@
+"""Orders from checkout to receipt: quote, place, review, cancel, contract, shipping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from leasecore.application.base import Commands, command
+from leasecore.catalog import (
+    Inventory,
+    Product,
+    plan_dates,
+)
+from leasecore.configuration import Configured
+from leasecore.credit.credit_line import CreditLine
+from leasecore.credit.customer import Customer
+from leasecore.errors import InvalidInput, InvalidState, Overdue
+from leasecore.lease.contract import contract_text
+from leasecore.lease.lease import Lease, LeaseStatus
+from leasecore.lease.quote import OrderRequest, Quote, make_quote
+from leasecore.money.deposit import Deposit
+from leasecore.ports import SignedContract, TrackingStatus
+from leasecore.values import DepositMode
+
+
+class OrderCommands(Commands):
+    """Orders from checkout to receipt: quote, place, review, cancel, contract, shipping."""
+
+    def quote(self, customer_id: UUID, request: OrderRequest) -> Quote:
+        """Every figure of an order for this customer now, without placing it."""
+        return self._quote(customer_id, request, self.clock.now())[0]
+
+    def _quote(
+        self, customer_id: UUID, request: OrderRequest, now: datetime
+    ) -> tuple[Quote, Product, Inventory, CreditLine, Customer, Configured]:
+        configured = self.configured()
+        customer = self.customer(customer_id)
+        inventory = self.inventory(request.sku_id)
+        product = self.product(inventory.product_id)
+        credit_line = self._credit_line_or_new(customer_id, now)
+        if request.deposit_mode is DepositMode.WAIVER and credit_line.is_blocked:
+            raise Overdue("no credit waiver while an order is overdue: pay it first, or choose the full deposit")
+        billing = configured.billing()
+        quote = make_quote(
+            product,
+            product.sku(request.sku_id),
+            request,
+            today=billing.late_fee_rule.local_date(now),
+            score=customer.score,
+            available_quota=credit_line.available,
+            waiver_policy=configured.waiver_policy(),
+            billing=billing,
+        )
+        return quote, product, inventory, credit_line, customer, configured
+
+    @command
+    def place_order(self, customer_id: UUID, request: OrderRequest, order_id: UUID | None = None) -> UUID:
+        """Placing an order reserves its waiver on the credit line and its units for its dates."""
+        order_id = order_id or uuid4()
+        if order_id in self.repository:
+            return order_id
+        self.save(*self._prepare_order(order_id, customer_id, request, self.clock.now()))
+        return order_id
+
+    def _prepare_order(
+        self,
+        order_id: UUID,
+        customer_id: UUID,
+        request: OrderRequest,
+        now: datetime,
+        swapped_from: UUID | None = None,
+    ) -> tuple[Lease, Deposit, CreditLine, Inventory, Customer]:
+        if request.address is None:
+            raise InvalidInput("address", "is required to place an order")
+        quote, product, inventory, credit_line, customer, configured = self._quote(customer_id, request, now)
+        if not customer.is_verified:
+            raise InvalidState(
+                f"customer {customer_id}", f"identity {customer.identity_status.value}", "place an order"
+            )
+        lease = Lease.place(
+            order_id=order_id,
+            customer_id=customer_id,
+            product_id=product.id,
+            sku_id=request.sku_id,
+            channel=request.channel,
+            deposit_mode=request.deposit_mode,
+            address=request.address,
+            terms=quote.terms,
+            deposit=quote.deposit,
+            waiver=quote.waiver,
+            schedule=quote.installments,
+            config_versions=configured.versions,
+            now=now,
+            swapped_from=swapped_from,
+        )
+        deposit = Deposit.require(order_id, quote.deposit, quote.waiver, now)
+        if quote.waiver:
+            credit_line.reserve(order_id, quote.waiver, now)
+        start, end = plan_dates(request.plan, lease.local_date(now))
+        inventory.book(order_id, request.quantity, start, end, now)
+        customer.open_order(order_id, now)
+        return lease, deposit, credit_line, inventory, customer
+
+    @command
+    def pay_checkout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
+        """The checkout payment, once per provider transaction; automated review follows at once."""
+        self.save(*self._take_checkout(order_id, ref, amount, paid_at))
+
+    def _take_checkout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> list[Aggregate]:
+        lease = self.lease(order_id)
+        if lease.has_payment(ref):
+            return []
+        now = self.clock.now()
+        if lease.status is not LeaseStatus.PENDING_PAYMENT or amount != lease.due_now:
+            lease.record_stray_payment(ref, amount, paid_at, now)
+            return [lease]
+        deposit = self.deposit(order_id)
+        deposit.pay(lease.pay_checkout(ref, amount, paid_at, now), ref, now)
+        self._review(lease, now)
+        return [lease, deposit]
+
+    def _review(self, lease: Lease, now: datetime) -> None:
+        """Automated review (自动化审批): identity verified, score at the minimum, nothing overdue."""
+        customer = self.customer(lease.customer_id)
+        reasons = []
+        if not customer.is_verified:
+            reasons.append("identity is not verified")
+        minimum = self.waiver_policy().min_score
+        if customer.score is None:
+            reasons.append("no credit score evaluated")
+        elif customer.score < minimum:
+            reasons.append(f"score {customer.score} is under the minimum {minimum}")
+        if self._credit_line_or_new(lease.customer_id, now).is_blocked:
+            reasons.append("another order is overdue")
+        if reasons:
+            lease.queue_for_review(tuple(reasons), now)
+        else:
+            lease.approve("automatic", "identity verified, score meets the minimum, nothing overdue", now)
+
+    @command
+    def approve(self, order_id: UUID, reviewer: str, reason: str = "") -> None:
+        lease = self.lease(order_id)
+        lease.approve(reviewer, reason, self.clock.now())
+        self.save(lease)
+
+    @command
+    def reject(self, order_id: UUID, reviewer: str, reason: str) -> None:
+        """Rejecting refunds the checkout and releases the waiver and the units."""
+        lease = self.lease(order_id)
+        now = self.clock.now()
+        lease.reject(reviewer, reason, now)
+        self.save(lease, *self._release_everything(lease, "rejected", now))
+
+    @command
+    def cancel(self, order_id: UUID, reason: str = "cancelled by the customer") -> None:
+        """Cancelling before shipping refunds what was paid and releases everything."""
+        lease = self.lease(order_id)
+        now = self.clock.now()
+        lease.cancel(reason, now)
+        self.save(lease, *self._release_everything(lease, "cancelled", now))
+
+    @command
+    def record_contract(self, order_id: UUID, contract_id: str) -> None:
+        """The signed contract's id is kept on the order, which may then ship."""
+        lease = self.lease(order_id)
+        lease.sign_contract(contract_id, self.clock.now())
+        self.save(lease)
+
+    def sign_contract(self, order_id: UUID) -> SignedContract:
+        """The verified customer signs the lease agreement, whose text the order's figures fix, through
+        the e-signature provider; the contract is then recorded on the order."""
+        lease = self.lease(order_id)
+        lease.require(LeaseStatus.PENDING_CONTRACT, action="sign the contract")
+        customer = self.customer(lease.customer_id)
+        esign = self.port(self.esign, "e-signature")
+        signed = esign.sign(order_id, customer.name or "", customer.id_number or "", contract_text(lease))
+        self.record_contract(order_id, signed.contract_id)
+        return signed
+
+    def track(self, order_id: UUID) -> TrackingStatus:
+        """Where the order's parcel is, as its carrier tells."""
+        lease = self.lease(order_id)
+        if lease.carrier is None or lease.tracking_no is None:
+            raise InvalidState(f"order {order_id}", lease.status.value, "track it before it ships")
+        return self.port(self.logistics, "logistics").track(lease.carrier, lease.tracking_no)
+
+    @command
+    def ship(self, order_id: UUID, unit_serials: list[str], carrier: str, tracking_no: str) -> None:
+        """A specific unit (serial / IMEI) is assigned and goes out."""
+        lease = self.lease(order_id)
+        inventory = self.inventory(lease.sku_id)
+        now = self.clock.now()
+        lease.ship(tuple(unit_serials), carrier, tracking_no, now)
+        inventory.assign(order_id, list(unit_serials), now)
+        self.save(lease, inventory)
+
+    @command
+    def confirm_receipt(self, order_id: UUID) -> None:
+        lease = self.lease(order_id)
+        lease.confirm_receipt(self.clock.now())
+        self.save(lease)

@@ -1,0 +1,1 @@
+"""Credit scoring: an external bureau, or the built-in rule engine over five dimensions of facts."""

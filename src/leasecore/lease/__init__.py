@@ -1,0 +1,27 @@
+"""The lease: an order from checkout to settlement, its rent ledger, schedule, quote and terms."""
+
+from leasecore.lease.lease import (
+    CANCELLABLE,
+    END_OF_TERM_WINDOW,
+    RENT_PAYABLE,
+    Allocation,
+    BuyoutQuote,
+    Charges,
+    Lease,
+    LeaseStatus,
+    LeaseTerms,
+    PaymentSource,
+)
+
+__all__ = [
+    "CANCELLABLE",
+    "END_OF_TERM_WINDOW",
+    "RENT_PAYABLE",
+    "Allocation",
+    "BuyoutQuote",
+    "Charges",
+    "Lease",
+    "LeaseStatus",
+    "LeaseTerms",
+    "PaymentSource",
+]
