@@ -10,9 +10,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from leasecore.credit.policy import DEFAULT_SCORE_RANGE, BillingPolicy, CreditLevels, WaiverPolicy
+from leasecore.credit.policy import DEFAULT_SCORE_RANGE, CreditLevels, WaiverPolicy
 from leasecore.credit.scoring.rules import ScoringRules
 from leasecore.errors import Refused
+from leasecore.lease.billing import BillingPolicy
 from leasecore.values import derived_id
 
 DOCUMENT_NAMES = ("credit-levels", "waiver-policy", "billing", "scoring-rules")

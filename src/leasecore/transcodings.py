@@ -10,8 +10,8 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from leasecore import catalog, staff, values
-from leasecore.credit import customer, policy
-from leasecore.lease import lease, ledger, schedule
+from leasecore.credit import customer
+from leasecore.lease import billing, lease, ledger, schedule
 from leasecore.money import payments
 
 
@@ -64,7 +64,7 @@ ENUMS: tuple[type[Enum], ...] = (
     lease.LeaseStatus,
     lease.PaymentSource,
     ledger.InstallmentStatus,
-    policy.CollectionAction,
+    billing.CollectionAction,
     catalog.UnitStatus,
     customer.IdentityStatus,
     staff.Role,

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leasecore.credit.policy import BillingPolicy, CollectionAction, CreditLevels, WaiverPolicy
+from leasecore.credit.policy import CreditLevels, WaiverPolicy
 from leasecore.errors import InvalidDocument
+from leasecore.lease.billing import BillingPolicy, CollectionAction
 from tests.support import BILLING, CREDIT_LEVELS, WAIVER_POLICY
 
 

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leasecore.catalog import LongTermOffer, Product, ProductDetails, Protection, ShortTermOffer
-from leasecore.credit.policy import BillingPolicy, WaiverPolicy
+from leasecore.credit.policy import WaiverPolicy
 from leasecore.errors import InvalidInput
+from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.quote import OrderRequest, make_quote
 from leasecore.values import Address, DepositMode, LongTerm, ShortTerm
 from tests.support import BILLING, WAIVER_POLICY, phone_sku

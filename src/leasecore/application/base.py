@@ -27,9 +27,10 @@ from leasecore.clock import SystemClock
 from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer
-from leasecore.credit.policy import DEFAULT_SCORE_RANGE, BillingPolicy, CreditLevels, WaiverPolicy
+from leasecore.credit.policy import DEFAULT_SCORE_RANGE, CreditLevels, WaiverPolicy
 from leasecore.credit.scoring.rules import ScoringRules
 from leasecore.errors import Busy, NotFound, Refused
+from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import Lease
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment

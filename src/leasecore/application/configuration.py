@@ -6,9 +6,10 @@ from typing import Any
 
 from leasecore.application.base import Commands, command
 from leasecore.configuration import Configuration
-from leasecore.credit.policy import BillingPolicy, CreditLevels, WaiverPolicy
+from leasecore.credit.policy import CreditLevels, WaiverPolicy
 from leasecore.credit.scoring.rules import ScoringRules
 from leasecore.errors import InvalidInput, NotFound
+from leasecore.lease.billing import BillingPolicy
 
 
 class ConfigurationCommands(Commands):

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from leasecore.application.base import Commands, command
-from leasecore.credit.policy import BillingPolicy, CollectionAction
+from leasecore.lease.billing import BillingPolicy, CollectionAction
 from leasecore.lease.lease import RENT_PAYABLE, Lease, LeaseStatus
 from leasecore.topics import stored_topics
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 from uuid import UUID
 
 from leasecore.catalog import Product, Sku
-from leasecore.credit.policy import BillingPolicy, WaiverPolicy
+from leasecore.credit.policy import WaiverPolicy
 from leasecore.errors import InvalidInput
+from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import LeaseTerms
 from leasecore.lease.schedule import Installment, Rates, schedule_for
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, money, total
