@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,10 +29,10 @@ from adapters.credit_bureau.zhima import ZhimaBureau
 from adapters.payments import gateways_from_config
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
-from api.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.clock import SandboxClock
-from api.idempotency import IdempotencyKeys
-from api.refunds import RefundDispatcher, RefundsProjection
+from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
+from api.http.idempotency import IdempotencyKeys
+from api.processes.refunds import RefundDispatcher
 from api.store import ApiStore
 from leasecore.application import LeaseApplication
 from leasecore.clock import SystemClock
@@ -49,8 +49,7 @@ from leasecore.ports import (
     SmsSender,
 )
 from projections import read_models
-from projections.projection import Projection
-from projections.queries import ViewsDailyWork
+from projections.installments import ViewsDailyWork
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 
@@ -110,13 +109,11 @@ def bootstrap(
     poll_interval: float = 1.0,
     env: Mapping[str, str] | None = None,
     ports: Ports | None = None,
-    extra_projections: Sequence[Projection] | None = None,
 ) -> Platform:
     """Build the application for a database URL with a clock, its read models in the same database
     (in-memory SQLite for `memory:`), the daily job's work list read from them, and their runner;
     `follow` starts the runner's background thread. `env` adds eventsourcing settings; `ports` are the
-    outside services the application calls; `extra_projections` join the runner (the HTTP
-    service adds `service_projections()`: the refund instructions)."""
+    outside services the application calls."""
     url = database_url(url)
     views = ViewStore.for_database(url)
     app: LeaseApplication | None = None
@@ -131,7 +128,7 @@ def bootstrap(
         runner = ProjectionRunner(
             app,
             views,
-            [*read_models(_billing_timezone(app)), *(extra_projections or ())],
+            read_models(_billing_timezone(app)),
             batch_size=batch_size,
             poll_interval=poll_interval,
         )
@@ -143,11 +140,6 @@ def bootstrap(
     if follow:
         runner.start()
     return Platform(app, views, runner)
-
-
-def service_projections() -> list[Projection]:
-    """The read models the HTTP service adds to the platform's: the refund instructions."""
-    return [RefundsProjection()]
 
 
 def _billing_timezone(app: LeaseApplication) -> str:
@@ -269,9 +261,8 @@ class Service:
         return acknowledgement
 
     def written(self) -> None:
-        """Read your writes: every read model shows what was just saved, and refunds it made are sent."""
+        """Read your writes: every read model shows what was just saved."""
         self.platform.read_your_writes(self.read_timeout)
-        self.refunds.dispatch()
 
     def set_clock(self, instant: datetime) -> datetime:
         """Move the test clock forward (sandbox only); it is kept across restarts."""
@@ -334,9 +325,7 @@ def build_service(
         gateways=gateways,
         notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
     )
-    platform = bootstrap(
-        settings.database_url, clock=clock, env=env, ports=ports, extra_projections=service_projections()
-    )
+    platform = bootstrap(settings.database_url, clock=clock, env=env, ports=ports)
     try:
         store = ApiStore(platform.views)
         store.setup()
@@ -361,6 +350,7 @@ def build_service(
             idempotency=IdempotencyKeys(store, clock),
             refunds=RefundDispatcher(platform.views, store, gateways),
         )
+        platform.runner.listeners.append(service.refunds.wake)
     except BaseException:
         platform.close()
         raise

@@ -22,10 +22,10 @@ from uuid import UUID
 import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url, service_projections
+from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url
 from api.demo import seed_demo, walk_through
+from api.http.security import hash_password, verify_password
 from api.replays import jsonable, replay_document
-from api.security import hash_password, verify_password
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.audit import Replay, replay
 from leasecore.errors import NotFound
@@ -231,7 +231,7 @@ def _daily(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from api.http.app import create_app
 
     base = f"http://{_url_host(args.host)}:{args.port}"
     settings = Settings.from_env(database_url=database_url(args.database_url), public_url=base)
@@ -271,7 +271,7 @@ def _uuid(text: str) -> UUID:
 
 
 def _projection(name: str) -> str:
-    known = [projection.name for projection in (*read_models(), *service_projections())]
+    known = [projection.name for projection in read_models()]
     if name not in known:
         raise argparse.ArgumentTypeError(f"no projection named {name!r} (choose from {', '.join(known)})")
     return name
@@ -321,9 +321,7 @@ def _read_password() -> str:
 
 @contextmanager
 def _platform(args: argparse.Namespace, batch_size: int = 500) -> Iterator[Platform]:
-    platform = bootstrap(
-        database_url(args.database_url), batch_size=batch_size, extra_projections=service_projections()
-    )
+    platform = bootstrap(database_url(args.database_url), batch_size=batch_size)
     try:
         yield platform
     finally:

@@ -26,8 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from projections.runner import lock_key
-from projections.store import ViewStore
-from projections.tables import Instant
+from projections.store import Instant, ViewStore
 
 api_metadata = MetaData()
 

@@ -9,6 +9,7 @@ from projections.finance import FinanceProjection
 from projections.installments import InstallmentsProjection
 from projections.orders import OrdersProjection
 from projections.projection import Projection
+from projections.refunds import RefundsProjection
 from projections.review_queue import ReviewQueueProjection
 from projections.stock import StockProjection
 
@@ -24,4 +25,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         ReviewQueueProjection(),
         CollectionTasksProjection(),
         CatalogProjection(),
+        RefundsProjection(),
     ]

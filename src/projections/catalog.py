@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Uuid, select
 
 from leasecore.catalog import (
     CategoryTree,
@@ -24,11 +24,7 @@ from leasecore.catalog import (
     TermPrice,
 )
 from projections.projection import Batch, Event, Projection, blank, is_new, on
-from projections.store import ViewStore
-from projections.tables import Instant
-
-metadata = MetaData()
-"""The catalog's own tables, apart from the platform's read models (the HTTP service runs this one)."""
+from projections.store import Instant, ViewStore, metadata
 
 catalog_categories_view = Table(
     "catalog_categories_view",

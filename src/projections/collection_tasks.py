@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
 
-from leasecore.lease import Lease, LeaseStatus
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    select,
+)
+
+from leasecore.lease import Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import InstallmentStatus
 from leasecore.values import ZERO, total
-from projections.orders import LEDGER_EVENTS, STATUS_AFTER
-from projections.projection import Batch, Event, Projection, blank, is_new, on
-from projections.tables import collection_tasks_view
+from projections.orders import LEDGER_EVENTS, STATUS_EVENTS
+from projections.projection import (
+    Batch,
+    Event,
+    Projection,
+    blank,
+    build,
+    check_page,
+    is_new,
+    on,
+)
+from projections.store import Instant, ViewStore, metadata, money
+
+collection_tasks_view = Table(
+    "collection_tasks_view",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("contact_name", String(64), nullable=False),
+    Column("contact_phone", String(32), nullable=False),
+    Column("order_status", String(24), nullable=False),
+    Column("stage", String(16)),
+    Column("stage_since", Instant),
+    Column("days_overdue", Integer, nullable=False),
+    money("overdue_amount"),
+    money("late_fees"),
+    Column("updated_at", Instant, nullable=False),
+    Index("ix_collection_tasks_view_stage", "stage", "days_overdue"),
+)
 
 
 class CollectionTasksProjection(Projection):
@@ -41,13 +82,13 @@ class CollectionTasksProjection(Projection):
         )
         rows.put(event.originator_id, [row])
 
-    @on(*STATUS_AFTER, *LEDGER_EVENTS, Lease.CollectionStageChanged)
+    @on(*STATUS_EVENTS, *LEDGER_EVENTS, Lease.CollectionStageChanged)
     def changed(self, batch: Batch, event: Event) -> None:
         row = batch.rows(collection_tasks_view, "order_id").one(event.originator_id)
         if row is None or not is_new(row, event):
             return
         row["version"], row["updated_at"] = event.originator_version, event.timestamp
-        status = STATUS_AFTER.get(type(event))
+        status = status_after(event)
         if status is not None:
             row["order_status"] = status.value
         if isinstance(event, LEDGER_EVENTS):
@@ -60,3 +101,39 @@ class CollectionTasksProjection(Projection):
             if event.stage != row["stage"]:
                 row["stage_since"] = event.timestamp if event.stage else None
             row["stage"], row["days_overdue"] = event.stage, event.days_overdue
+
+
+# Queries.
+
+
+@dataclass(frozen=True)
+class CollectionTask:
+    order_id: UUID
+    customer_id: UUID
+    contact_name: str
+    contact_phone: str
+    stage: str
+    stage_since: datetime | None
+    days_overdue: int
+    overdue_amount: Decimal
+    late_fees: Decimal
+
+
+def collection_tasks(
+    views: ViewStore, stages: Sequence[str] = ("call", "agency"), *, limit: int = 100, offset: int = 0
+) -> list[CollectionTask]:
+    """The operator's list: orders at these collection stages, longest overdue first."""
+    check_page(limit, offset)
+    table = collection_tasks_view.c
+    query = (
+        select(collection_tasks_view)
+        .where(table.stage.in_(list(stages)), table.order_status.not_in(FINAL))
+        .order_by(table.days_overdue.desc(), table.order_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with views.read() as connection:
+        return [build(CollectionTask, row) for row in connection.execute(query).mappings()]
+
+
+FINAL = tuple(status.value for status in LeaseStatus if status.is_final)

@@ -3,11 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    select,
+)
 
 from leasecore.credit.credit_line import CreditLine
 from leasecore.values import ZERO
-from projections.projection import Batch, Event, Projection, Row, blank, is_new, on
-from projections.tables import credit_lines_view
+from projections.projection import (
+    Batch,
+    Event,
+    Projection,
+    Row,
+    blank,
+    build,
+    check_page,
+    is_new,
+    on,
+)
+from projections.store import Instant, ViewStore, metadata, money
+
+credit_lines_view = Table(
+    "credit_lines_view",
+    metadata,
+    Column("customer_id", Uuid, primary_key=True),
+    Column("credit_line_id", Uuid, nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    money("quota"),
+    money("reserved"),
+    money("available"),
+    Column("level", String(32)),
+    Column("reservations", Integer, nullable=False),
+    Column("overdue_orders", Integer, nullable=False),
+    Column("blocked", Boolean, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+)
 
 
 class CreditLinesProjection(Projection):
@@ -64,3 +104,41 @@ def _balanced(row: Row) -> Row:
     row["available"] = max(ZERO, row["quota"] - row["reserved"])
     row["blocked"] = row["overdue_orders"] > 0
     return row
+
+
+# Queries.
+
+
+@dataclass(frozen=True)
+class CreditLineView:
+    customer_id: UUID
+    quota: Decimal
+    reserved: Decimal
+    available: Decimal
+    level: str | None
+    reservations: int
+    blocked: bool
+    updated_at: datetime
+
+
+def credit_line(views: ViewStore, customer_id: UUID) -> CreditLineView | None:
+    query = select(credit_lines_view).where(credit_lines_view.c.customer_id == customer_id)
+    with views.read() as connection:
+        row = connection.execute(query).mappings().first()
+    return build(CreditLineView, row) if row else None
+
+
+def credit_lines(
+    views: ViewStore, *, customer_id: UUID | None = None, limit: int = 100, offset: int = 0
+) -> list[CreditLineView]:
+    check_page(limit, offset)
+    conditions = [] if customer_id is None else [credit_lines_view.c.customer_id == customer_id]
+    query = (
+        select(credit_lines_view)
+        .where(*conditions)
+        .order_by(credit_lines_view.c.customer_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with views.read() as connection:
+        return [build(CreditLineView, row) for row in connection.execute(query).mappings()]

@@ -13,16 +13,87 @@ between them (a renewal turning credit into rent) is booked too. On every day an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    Table,
+    Uuid,
+    select,
+)
 
 from leasecore.lease import Lease, PaymentSource
 from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO
 from projections.orders import LEDGER_EVENTS
-from projections.projection import Batch, Event, Projection, Row, blank, is_new, on
-from projections.tables import finance_deposits_view, finance_orders_view, finance_view
+from projections.projection import (
+    Batch,
+    Event,
+    Projection,
+    Row,
+    blank,
+    is_new,
+    on,
+)
+from projections.store import ViewStore, metadata, money
+
+finance_view = Table(
+    "finance_view",
+    metadata,
+    Column("day", Date, primary_key=True),
+    money("payments_received"),
+    money("deposits_received"),
+    money("deposits_deducted"),
+    money("deposits_refunded"),
+    money("rent"),
+    money("protection"),
+    money("fees"),
+    money("damage"),
+    money("late_return"),
+    money("buyouts"),
+    money("credit"),
+    money("stray"),
+    money("other_refunds"),
+)
+
+finance_orders_view = Table(
+    "finance_orders_view",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    money("payments_received"),
+    money("rent"),
+    money("protection"),
+    money("fees"),
+    money("ledger_credit"),
+    money("unapplied"),
+    money("damage"),
+    money("late_return"),
+    money("buyouts"),
+    money("stray"),
+    money("refunded"),
+)
+
+finance_deposits_view = Table(
+    "finance_deposits_view",
+    metadata,
+    Column("deposit_id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    money("amount"),
+    money("waived"),
+    money("paid"),
+    money("deducted"),
+    money("refunded"),
+    money("held"),
+)
 
 DAY_AMOUNTS = tuple(column.name for column in finance_view.columns if column.name != "day")
 ORDER_AMOUNTS = tuple(
@@ -162,3 +233,86 @@ def _movements(event: Event) -> dict[str, Decimal]:
     if isinstance(event, Lease.StrayPaymentRefunded):
         return {"payments_received": event.amount, "stray": event.amount, "other_refunds": event.amount}
     return {}
+
+
+# Queries.
+
+
+@dataclass(frozen=True)
+class FinanceFigures:
+    """Money moved over a day or a range; `deposits_held` is the balance at its end."""
+
+    payments_received: Decimal
+    deposits_received: Decimal
+    deposits_deducted: Decimal
+    deposits_refunded: Decimal
+    deposits_held: Decimal
+    rent: Decimal
+    protection: Decimal
+    fees: Decimal
+    damage: Decimal
+    late_return: Decimal
+    buyouts: Decimal
+    credit: Decimal
+    stray: Decimal
+    other_refunds: Decimal
+
+    @property
+    def refunds(self) -> Decimal:
+        return self.deposits_refunded + self.other_refunds
+
+    @property
+    def revenue(self) -> Decimal:
+        return self.rent + self.protection + self.fees + self.damage + self.late_return + self.buyouts
+
+
+@dataclass(frozen=True)
+class FinanceDay:
+    day: date
+    figures: FinanceFigures
+
+
+@dataclass(frozen=True)
+class FinanceReport:
+    """Per day (only days with movements) and totals from `start` to `end`, both included."""
+
+    start: date
+    end: date
+    opening_deposits_held: Decimal
+    days: list[FinanceDay]
+    totals: FinanceFigures
+
+
+def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
+    """Each day's movements from `start` to `end`, and their totals; deposits held at each day's end."""
+    if end < start:
+        raise ValueError("the report ends on or after its start")
+    query = select(finance_view).where(finance_view.c.day <= end).order_by(finance_view.c.day)
+    with views.read() as connection:
+        rows = list(connection.execute(query).mappings())
+    opening = sum((_held_change(row) for row in rows if row["day"] < start), ZERO)
+    held, days = opening, []
+    totals = dict.fromkeys(_MOVEMENTS, ZERO)
+    for row in rows:
+        if row["day"] < start:
+            continue
+        held += _held_change(row)
+        days.append(FinanceDay(row["day"], FinanceFigures(deposits_held=held, **{n: row[n] for n in _MOVEMENTS})))
+        for name in _MOVEMENTS:
+            totals[name] += row[name]
+    return FinanceReport(start, end, opening, days, FinanceFigures(deposits_held=held, **totals))
+
+
+def deposits_held(views: ViewStore) -> Decimal:
+    """Deposits held right now, over every order."""
+    query = select(finance_deposits_view.c.held).where(finance_deposits_view.c.held != 0)
+    with views.read() as connection:
+        return sum((held for (held,) in connection.execute(query)), ZERO)
+
+
+def _held_change(row: Any) -> Decimal:
+    change: Decimal = row["deposits_received"] - row["deposits_deducted"] - row["deposits_refunded"]
+    return change
+
+
+_MOVEMENTS = tuple(f.name for f in fields(FinanceFigures) if f.name != "deposits_held")

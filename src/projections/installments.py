@@ -10,15 +10,68 @@ changed it; the order's rows have seen every event up to the highest of their ve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from leasecore.lease import RENT_PAYABLE, Lease
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    func,
+    select,
+    true,
+)
+
+from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import Balance
 from leasecore.values import ZERO
-from projections.orders import LEDGER_EVENTS, STATUS_AFTER
-from projections.projection import Batch, Event, Projection, Row, blank, on
-from projections.tables import installments_view
+from projections.orders import LEDGER_EVENTS, STATUS_EVENTS, orders_view
+from projections.projection import (
+    Batch,
+    Event,
+    Projection,
+    Row,
+    blank,
+    build,
+    check_page,
+    on,
+)
+from projections.store import ViewStore, metadata, money
+
+installments_view = Table(
+    "installments_view",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("order_version", Integer, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("due_date", Date, nullable=False),
+    money("rent"),
+    money("protection"),
+    money("amount"),
+    money("rent_paid"),
+    money("protection_paid"),
+    money("late_fee"),
+    money("fee_paid"),
+    money("paid"),
+    money("owed"),
+    Column("days_overdue", Integer, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("payable", Boolean, nullable=False),
+    Column("collectible", Boolean, nullable=False),
+    Column("collection_stage", String(16)),
+    Index("ix_installments_view_collectible", "collectible", "due_date"),
+    Index("ix_installments_view_status", "status", "due_date"),
+    Index("ix_installments_view_customer", "customer_id"),
+)
 
 PAYABLE = frozenset(status.value for status in RENT_PAYABLE)
 
@@ -41,7 +94,7 @@ class InstallmentsProjection(Projection):
         balances = [Balance(i.seq, i.due_date, i.rent, i.protection) for i in event.schedule]
         rows.put(event.originator_id, [order.row(balance, event.originator_version) for balance in balances])
 
-    @on(*STATUS_AFTER, Lease.CollectionStageChanged, Lease.InstallmentPaid, Lease.OverdueAssessed)
+    @on(*STATUS_EVENTS, Lease.CollectionStageChanged, Lease.InstallmentPaid, Lease.OverdueAssessed)
     @on(Lease.RenewalAgreed, Lease.BalancePaid)
     def changed(self, batch: Batch, event: Event) -> None:
         rows = batch.rows(installments_view, "order_id")
@@ -49,7 +102,7 @@ class InstallmentsProjection(Projection):
         if not current or event.originator_version <= max(row["order_version"] for row in current):
             return
         first = current[0]
-        status = STATUS_AFTER.get(type(event))
+        status = status_after(event)
         order = _Order(
             event.originator_id,
             first["customer_id"],
@@ -110,3 +163,100 @@ def _unless_same(before: Row | None, after: Row) -> Row:
     if before is not None and {**after, "order_version": before["order_version"]} == before:
         return before
     return after
+
+
+# Queries.
+
+
+@dataclass(frozen=True)
+class InstallmentView:
+    order_id: UUID
+    seq: int
+    due_date: date
+    rent: Decimal
+    protection: Decimal
+    amount: Decimal
+    paid: Decimal
+    late_fee: Decimal
+    fee_paid: Decimal
+    owed: Decimal
+    days_overdue: int
+    status: str
+    collection_stage: str | None
+
+
+@dataclass(frozen=True)
+class OverdueEntry:
+    """A row of the overdue ledger, as `GET /v1/admin/overdue` answers it."""
+
+    order_id: UUID
+    customer_id: UUID
+    seq: int
+    due_date: date
+    days_overdue: int
+    amount: Decimal
+    late_fee: Decimal
+    stage: str | None
+
+
+def installments(views: ViewStore, order_id: UUID) -> list[InstallmentView]:
+    query = select(installments_view).where(installments_view.c.order_id == order_id).order_by(installments_view.c.seq)
+    with views.read() as connection:
+        return [build(InstallmentView, row) for row in connection.execute(query).mappings()]
+
+
+def overdue(
+    views: ViewStore, *, customer_id: UUID | None = None, limit: int = 100, offset: int = 0
+) -> list[OverdueEntry]:
+    """Overdue installments of orders still paying rent, longest overdue first."""
+    check_page(limit, offset)
+    table = installments_view.c
+    conditions = [table.status == "overdue", table.collectible == true()]
+    if customer_id is not None:
+        conditions.append(table.customer_id == customer_id)
+    query = (
+        select(installments_view)
+        .where(*conditions)
+        .order_by(table.days_overdue.desc(), table.order_id, table.seq)
+        .limit(limit)
+        .offset(offset)
+    )
+    with views.read() as connection:
+        return [
+            OverdueEntry(
+                order_id=row["order_id"],
+                customer_id=row["customer_id"],
+                seq=row["seq"],
+                due_date=row["due_date"],
+                days_overdue=row["days_overdue"],
+                amount=row["amount"],
+                late_fee=row["late_fee"],
+                stage=row["collection_stage"],
+            )
+            for row in connection.execute(query).mappings()
+        ]
+
+
+class ViewsDailyWork:
+    """The daily job's work list from the read models: orders pending payment (they may time out)
+    and orders still paying rent with an installment unpaid and due on or before `as_of` (every
+    overdue one among them), without scanning every lease."""
+
+    def __init__(self, views: ViewStore) -> None:
+        self.views = views
+
+    def orders_to_assess(self, as_of: date) -> list[UUID]:
+        pending = (
+            select(orders_view.c.id)
+            .where(orders_view.c.status == LeaseStatus.PENDING_PAYMENT.value)
+            .order_by(orders_view.c.created_at, orders_view.c.id)
+        )
+        due = (
+            select(installments_view.c.order_id)
+            .where(installments_view.c.collectible == true(), installments_view.c.due_date <= as_of)
+            .group_by(installments_view.c.order_id)
+            .order_by(func.min(installments_view.c.due_date), installments_view.c.order_id)
+        )
+        with self.views.read() as connection:
+            found = [*connection.execute(pending).scalars(), *connection.execute(due).scalars()]
+        return list(dict.fromkeys(found))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 
 from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -196,3 +197,36 @@ def upsert(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Reading: what every read model's queries share.
+
+T = TypeVar("T")
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, with how many there are in all."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def field_names(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def build(cls: type[T], row: Any, **overrides: Any) -> T:
+    """A query's dataclass from a row: its fields by name, some given instead."""
+    values = {name: row[name] for name in field_names(cls) if name not in overrides}
+    return cls(**values, **overrides)
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be 1 to {MAX_LIMIT}")
+    if offset < 0:
+        raise ValueError("offset must be ≥ 0")

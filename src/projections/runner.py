@@ -24,14 +24,23 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from sqlalchemy import Connection, inspect, text, update
+from sqlalchemy import BigInteger, Column, Connection, String, Table, inspect, text, update
 from sqlalchemy import select as select_rows
 
 from projections.projection import Batch, Event, Projection
-from projections.store import ViewStore
-from projections.tables import metadata, tracking
+from projections.store import Instant, ViewStore, metadata
 
 log = logging.getLogger(__name__)
+
+tracking = Table(
+    "projections_tracking",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("updated_at", Instant, nullable=False),
+)
+"""Where each projection stands in the notification log, and the tables and handlers it was built with."""
 
 Progress = Callable[[int, int, int], None]
 """Called after each batch with (position reached, head, events applied so far)."""
@@ -87,6 +96,8 @@ class ProjectionRunner:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self.restarts = 0
+        self.listeners: list[Callable[[], None]] = []
+        """Called after each batch this runner applies (processes that react to new read-model rows)."""
         self._processing = threading.Lock()
         self._progress = threading.Condition()
         self._wake, self._stopping = threading.Event(), threading.Event()
@@ -272,6 +283,8 @@ class ProjectionRunner:
                 applied += self._advance(group, low, head)
             except _Moved:
                 continue
+            for listener in self.listeners:
+                listener()
             if progress is not None:
                 progress(min(self.positions()[name] for name in names), head, applied)
         return applied
@@ -416,7 +429,7 @@ class _AdvisoryLocks:
         if self._proxied is None:
             proxied = self.views.engine.raw_connection()
             proxied.detach()
-            connection = proxied.dbapi_connection
+            connection: Any = proxied.dbapi_connection
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute("SELECT current_schema()")

@@ -2,12 +2,80 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    Select,
+    String,
+    Table,
+    Uuid,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
+
 from leasecore.catalog import Inventory, UnitStatus
-from projections.projection import Batch, Event, Projection, Row, blank, is_new, on
-from projections.tables import bookings_view, stock_view, units_view
+from projections.projection import (
+    Batch,
+    Event,
+    Projection,
+    Row,
+    blank,
+    is_new,
+    on,
+)
+from projections.store import Instant, ViewStore, metadata
+
+stock_view = Table(
+    "stock_view",
+    metadata,
+    Column("inventory_id", Uuid, primary_key=True),
+    Column("sku_id", Uuid, nullable=False, unique=True),
+    Column("product_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+)
+
+units_view = Table(
+    "units_view",
+    metadata,
+    Column("sku_id", Uuid, primary_key=True),
+    Column("serial", String(64), primary_key=True),
+    Column("inventory_id", Uuid, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("leased_to", Uuid),
+    Column("sold_to", Uuid),
+    Column("retired", Boolean, nullable=False),
+    Index("ix_units_view_inventory", "inventory_id"),
+)
+
+bookings_view = Table(
+    "bookings_view",
+    metadata,
+    Column("sku_id", Uuid, primary_key=True),
+    Column("serial", String(64), primary_key=True),
+    Column("order_id", Uuid, primary_key=True),
+    Column("inventory_id", Uuid, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("shipped", Boolean, nullable=False),
+    Index("ix_bookings_view_inventory", "inventory_id"),
+    Index("ix_bookings_view_order", "order_id"),
+)
 
 
 class StockProjection(Projection):
@@ -154,3 +222,101 @@ def _status(unit: Row) -> UnitStatus:
     if unit["retired"]:
         return UnitStatus.RETIRED
     return UnitStatus.IN_STOCK if unit["leased_to"] is None else UnitStatus.LEASED
+
+
+# Queries.
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A SKU's units: how many are free from a day on (as a long-term order needs them), and by status."""
+
+    sku_id: UUID
+    product_id: UUID
+    units: int
+    available: int
+    in_stock: int
+    leased: int
+    sold: int
+    retired: int
+
+
+@dataclass(frozen=True)
+class Booking:
+    order_id: UUID
+    start: date
+    end: date | None
+    shipped: bool
+
+
+@dataclass(frozen=True)
+class UnitView:
+    sku_id: UUID
+    serial: str
+    status: str
+    leased_to: UUID | None
+    sold_to: UUID | None
+    bookings: tuple[Booking, ...]
+
+
+def stock(views: ViewStore, on: date, *, sku_ids: Iterable[UUID] | None = None) -> list[StockLevel]:
+    """Units per SKU; `available` counts those free from `on` onwards."""
+    units, bookings = units_view.c, bookings_view.c
+    blocked = exists().where(
+        bookings.sku_id == units.sku_id,
+        bookings.serial == units.serial,
+        or_(bookings.ends_on.is_(None), bookings.ends_on >= on),
+    )
+    free = and_(units.retired == false(), units.sold_to.is_(None), ~blocked)
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query: Select[Any] = (
+        select(
+            stock_view.c.sku_id,
+            stock_view.c.product_id,
+            func.count(units.serial),
+            count(free),
+            count(units.status == "in_stock"),
+            count(units.status == "leased"),
+            count(units.status == "sold"),
+            count(units.status == "retired"),
+        )
+        .select_from(stock_view.outerjoin(units_view, units.inventory_id == stock_view.c.inventory_id))
+        .group_by(stock_view.c.sku_id, stock_view.c.product_id)
+        .order_by(stock_view.c.sku_id)
+    )
+    if sku_ids is not None:
+        query = query.where(stock_view.c.sku_id.in_(list(sku_ids)))
+    with views.read() as connection:
+        return [StockLevel(*row[:2], *(int(value) for value in row[2:])) for row in connection.execute(query)]
+
+
+def units(views: ViewStore, sku_id: UUID) -> list[UnitView]:
+    """Every unit of a SKU with its bookings, by serial."""
+    with views.read() as connection:
+        unit_rows = connection.execute(
+            select(units_view).where(units_view.c.sku_id == sku_id).order_by(units_view.c.serial)
+        ).mappings()
+        booking_rows = connection.execute(
+            select(bookings_view)
+            .where(bookings_view.c.sku_id == sku_id)
+            .order_by(bookings_view.c.serial, bookings_view.c.starts_on, bookings_view.c.order_id)
+        ).mappings()
+        held: dict[str, list[Booking]] = {}
+        for row in booking_rows:
+            held.setdefault(row["serial"], []).append(
+                Booking(row["order_id"], row["starts_on"], row["ends_on"], row["shipped"])
+            )
+        return [
+            UnitView(
+                row["sku_id"],
+                row["serial"],
+                row["status"],
+                row["leased_to"],
+                row["sold_to"],
+                tuple(held.get(row["serial"], ())),
+            )
+            for row in unit_rows
+        ]

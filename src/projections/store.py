@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Column, Connection, DateTime, Dialect, Engine, MetaData, Numeric, create_engine, event
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
 
 MEMORY_URLS = ("memory", "memory:", "memory://")
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
@@ -80,3 +82,29 @@ def _begin_explicitly(engine: Engine) -> None:
     def _begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("leasecore_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+metadata = MetaData()
+
+
+class Instant(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored in UTC (SQLite keeps no offset, PostgreSQL `timestamptz`)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"an instant needs its UTC offset: {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def money(name: str, **kwargs: Any) -> Column[Any]:
+    return Column(name, Numeric(14, 2), nullable=False, **kwargs)

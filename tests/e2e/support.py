@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,8 @@ from uuid import UUID
 
 from stdnum.cn import ric
 
-from api.app import create_app
 from api.bootstrap import Service, Settings, build_service
+from api.http.app import create_app
 from leasecore.clock import SettableClock
 from leasecore.staff import Role
 from tests.support import BILLING, CREDIT_LEVELS, SCORING_RULES, START, WAIVER_POLICY
@@ -251,9 +252,9 @@ class Api:
 
     def free_serial(self, sku_id: UUID) -> str:
         """A unit of the SKU that no order has been shipped."""
-        from projections import queries
+        import projections.stock
 
-        units = queries.units(self.service.views, sku_id)
+        units = projections.stock.units(self.service.views, sku_id)
         return next(
             unit.serial for unit in units if unit.status == "in_stock" and not any(b.shipped for b in unit.bookings)
         )
@@ -262,11 +263,16 @@ class Api:
         assert self.post("/v1/sandbox/clock", json={"now": instant.isoformat()})["now"]
         self.relog()
 
-    def refunds(self, order_id: str) -> list[dict[str, Any]]:
-        answer: list[dict[str, Any]] = self.get(
-            "/v1/admin/refunds", who=self.staff(Role.FINANCE), params={"order_id": order_id}
-        )
-        return answer
+    def refunds(self, order_id: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The order's refunds once the refund process has sent every one it can (none pending or sending)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer: list[dict[str, Any]] = self.get(
+                "/v1/admin/refunds", who=self.staff(Role.FINANCE), params={"order_id": order_id}
+            )
+            if time.monotonic() > deadline or not {r["state"] for r in answer} & {"pending", "sending"}:
+                return answer
+            time.sleep(0.01)
 
     def close(self) -> None:
         self.http.close()
@@ -277,6 +283,7 @@ class Api:
 def running(database_url: str, start: datetime = START) -> Iterator[Api]:
     """The service on a database, in sandbox mode, on a test clock set to `start`."""
     service = build_service(Settings(database_url=database_url), clock=SettableClock(start))
+    service.refunds.start()
     api = Api(service)
     try:
         yield api

@@ -9,8 +9,8 @@ from uuid import uuid4
 
 import pytest
 
-from api.endpoint import Endpoint
-from api.routes import endpoints
+from api.http.endpoint import Endpoint
+from api.http.routes import endpoints
 from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, running
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from api.cli import DEMO_PASSWORD, demo_accounts
-from api.security import hash_password
+from api.http.security import hash_password
 from leasecore.staff import Role
 from tests.e2e.support import Api, new_phone, running
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
 from api.bootstrap import Settings, build_service
+from api.http.app import create_app
 from tests.e2e.support import new_phone
 
 PACKAGE = "leasecore_client"

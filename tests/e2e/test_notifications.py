@@ -87,9 +87,9 @@ def test_refunds_go_back_through_the_provider_exactly_once(api: Api, world: Worl
     order = api.place(who, api.order_body(world.sku_id))
     checkout = api.pay(who, order["id"], "checkout")
     api.post(f"/v1/orders/{order['id']}/cancel", who=who)
-    assert sandbox(api).payment(checkout["payment_id"]).refunded == D("700.00")
     first = api.refunds(order["id"])
     assert {r["state"] for r in first} == {"accepted"}
+    assert sandbox(api).payment(checkout["payment_id"]).refunded == D("700.00")
 
     assert api.service.refunds.dispatch() == 0
     api.service.platform.runner.rebuild(["refunds"])
@@ -121,6 +121,7 @@ def test_a_refund_the_provider_failed_is_retried(api: Api, world: World, who: Cu
         ("200.00", "failed", "the provider is down"),
         ("3000.00", "accepted", None),
     ]
+    api.service.refunds.stop()
     api.service.refunds.retry_after = timedelta(0)
     assert api.service.refunds.dispatch() == 1
     assert {r["state"] for r in api.refunds(order["id"])} == {"accepted"}

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from api.app import create_app
 from api.bootstrap import Settings, build_service
-from api.routes import endpoints
+from api.http.app import create_app
+from api.http.routes import endpoints
 from leasecore.clock import SettableClock
 from leasecore.staff import Role
 from tests.e2e.support import Api, running

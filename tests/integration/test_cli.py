@@ -14,12 +14,12 @@ from uuid import UUID
 
 import pytest
 
+import projections.installments
 from api.bootstrap import Platform, bootstrap
 from api.cli import main
-from api.security import verify_password
+from api.http.security import verify_password
 from leasecore.clock import SettableClock
 from leasecore.staff import Role
-from projections import queries
 from tests.integration.test_projections import snapshot
 from tests.support import START, World, build_world
 
@@ -173,8 +173,10 @@ class CliBehaviour:
             "collection stage changes: 1",
             f"    {order} → sms",
         ]
-        assert queries.overdue(platform.views) == [
-            queries.OverdueEntry(order, customer, 2, date(2026, 2, 28), 7, D("200.00"), D("1.40"), "sms")
+        assert projections.installments.overdue(platform.views) == [
+            projections.installments.OverdueEntry(
+                order, customer, 2, date(2026, 2, 28), 7, D("200.00"), D("1.40"), "sms"
+            )
         ]
 
     def test_the_daily_job_needs_the_billing_document(

@@ -15,16 +15,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+import projections.collection_tasks
+import projections.credit_lines
+import projections.finance
+import projections.installments
+import projections.orders
+import projections.review_queue
+import projections.stock
 from api.bootstrap import Platform, bootstrap
 from leasecore.catalog import UnitStatus
 from leasecore.clock import SettableClock
-from leasecore.errors import LeaseError
+from leasecore.errors import InvalidInput, InvalidState, Refused
 from leasecore.lease import LeaseStatus
 from leasecore.values import ZERO, DepositMode, LongTerm, ShortTerm
-from projections import queries, read_models
+from projections import read_models
 from projections.projection import Batch
-from projections.store import ViewStore
-from projections.tables import metadata
+from projections.store import ViewStore, metadata
 from tests.support import START, World, build_world
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -44,7 +50,7 @@ def snapshot(views: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def conserved(figures: queries.FinanceFigures) -> tuple[D, D]:
+def conserved(figures: projections.finance.FinanceFigures) -> tuple[D, D]:
     """Both sides of: payments + deposits deducted = deposits received + everything collected + stray."""
     money_in = figures.payments_received + figures.deposits_deducted
     booked = (
@@ -96,7 +102,7 @@ class ReadModelBehaviour:
         order = app.place_order(customer, world.request(LongTerm(12), protection=True))
         setup.caught_up()
 
-        page = queries.orders(setup.views, customer_id=customer)
+        page = projections.orders.orders(setup.views, customer_id=customer)
         assert [item.id for item in page.items] == [order] and page.total == 1
         view = page.items[0]
         assert (view.status, view.deposit, view.waiver, view.deposit_due, view.due_now) == (
@@ -106,7 +112,7 @@ class ReadModelBehaviour:
             D("500.00"),
             D("710.00"),
         )
-        assert view.plan == queries.PlanView("long", 12, None, None)
+        assert view.plan == projections.orders.PlanView("long", 12, None, None)
         assert (view.quantity, view.protection, view.deposit_mode, view.channel) == (1, True, "waiver", "app")
         assert view.created_at == START and view.unit_serial is None
 
@@ -115,7 +121,7 @@ class ReadModelBehaviour:
         app.ship(order, ["IMEI0003"], "SF Express", "SF100")
         app.confirm_receipt(order)
         setup.caught_up()
-        view = queries.order(setup.views, order)
+        view = projections.orders.order(setup.views, order)
         assert view is not None
         assert (view.status, view.unit_serial, view.carrier, view.tracking_no, view.contract_id) == (
             "leasing",
@@ -124,10 +130,10 @@ class ReadModelBehaviour:
             "SF100",
             "contract-1",
         )
-        assert view.plan == queries.PlanView("long", 12, date(2026, 1, 31), date(2027, 1, 30))
-        assert queries.orders(setup.views, status=LeaseStatus.LEASING).total == 1
-        assert queries.orders(setup.views, customer_id=customer, status="pending_payment").total == 0
-        assert queries.order(setup.views, UUID(int=0)) is None
+        assert view.plan == projections.orders.PlanView("long", 12, date(2026, 1, 31), date(2027, 1, 30))
+        assert projections.orders.orders(setup.views, status=LeaseStatus.LEASING).total == 1
+        assert projections.orders.orders(setup.views, customer_id=customer, status="pending_payment").total == 0
+        assert projections.orders.order(setup.views, UUID(int=0)) is None
 
     def test_order_lists_page_newest_first(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
@@ -137,12 +143,12 @@ class ReadModelBehaviour:
             placed.append(app.place_order(customer, world.request(mode=DepositMode.FULL)))
             world.clock.advance(timedelta(minutes=1))
         setup.caught_up()
-        first = queries.orders(setup.views, customer_id=customer, limit=2)
-        second = queries.orders(setup.views, customer_id=customer, limit=2, offset=2)
+        first = projections.orders.orders(setup.views, customer_id=customer, limit=2)
+        second = projections.orders.orders(setup.views, customer_id=customer, limit=2, offset=2)
         assert [o.id for o in first.items + second.items] == placed[::-1]
         assert (first.total, second.total) == (3, 3)
         with pytest.raises(ValueError):
-            queries.orders(setup.views, limit=0)
+            projections.orders.orders(setup.views, limit=0)
 
     def test_the_overdue_ledger_shows_a_late_installment_with_its_exact_late_fee(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
@@ -153,24 +159,26 @@ class ReadModelBehaviour:
         assert app.run_daily().assessed == [order]
         setup.caught_up()
 
-        assert queries.overdue(setup.views) == [
-            queries.OverdueEntry(order, customer, 2, date(2026, 2, 28), 7, D("200.00"), D("1.40"), "sms")
+        assert projections.installments.overdue(setup.views) == [
+            projections.installments.OverdueEntry(
+                order, customer, 2, date(2026, 2, 28), 7, D("200.00"), D("1.40"), "sms"
+            )
         ]
-        rows = queries.installments(setup.views, order)
+        rows = projections.installments.installments(setup.views, order)
         assert [(i.seq, i.status, i.paid, i.late_fee) for i in rows[:3]] == [
             (1, "paid", D("200.00"), D("0.00")),
             (2, "overdue", D("0.00"), D("1.40")),
             (3, "due", D("0.00"), D("0.00")),
         ]
         assert len(rows) == 12 and rows[-1].due_date == date(2026, 12, 31)
-        line = queries.credit_line(setup.views, customer)
+        line = projections.credit_lines.credit_line(setup.views, customer)
         assert line is not None and line.blocked
 
         app.pay_installments(order, "late-2", D("201.40"), world.clock.now())
         setup.caught_up()
-        assert queries.overdue(setup.views) == []
-        assert queries.installments(setup.views, order)[1].status == "paid"
-        line = queries.credit_line(setup.views, customer)
+        assert projections.installments.overdue(setup.views) == []
+        assert projections.installments.installments(setup.views, order)[1].status == "paid"
+        line = projections.credit_lines.credit_line(setup.views, customer)
         assert line is not None and not line.blocked
 
     def test_collection_tasks_list_orders_at_the_call_stage(self, setup: Setup) -> None:
@@ -182,11 +190,11 @@ class ReadModelBehaviour:
         app.run_daily()
         setup.caught_up()
 
-        (task,) = queries.collection_tasks(setup.views)
+        (task,) = projections.collection_tasks.collection_tasks(setup.views)
         assert (task.order_id, task.customer_id, task.stage, task.days_overdue) == (order, customer, "call", 17)
         assert (task.overdue_amount, task.late_fees) == (D("203.40"), D("3.40"))  # 17 days × 0.20
         assert (task.contact_name, task.contact_phone) == ("Han Meimei", "13900000000")
-        assert queries.collection_tasks(setup.views, ("agency",)) == []
+        assert projections.collection_tasks.collection_tasks(setup.views, ("agency",)) == []
 
     def test_finance_books_a_lease_from_checkout_to_settlement_on_its_days(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
@@ -203,7 +211,7 @@ class ReadModelBehaviour:
         app.complete_inspection(order, D("1200.00"), "cracked back glass")
         setup.caught_up()
 
-        report = queries.finance_report(setup.views, date(2026, 1, 1), date(2027, 12, 31))
+        report = projections.finance.finance_report(setup.views, date(2026, 1, 1), date(2027, 12, 31))
         first, last = report.days
         assert first.day == date(2026, 1, 31)
         f = first.figures
@@ -226,8 +234,8 @@ class ReadModelBehaviour:
         totals = report.totals
         assert (totals.revenue, totals.refunds, totals.deposits_held) == (D("2820.00"), D("200.00"), D("0.00"))
         assert conserved(totals) == (D("3320.00"), D("3320.00"))
-        assert queries.deposits_held(setup.views) == ZERO
-        later = queries.finance_report(setup.views, date(2027, 1, 1), date(2027, 1, 31))
+        assert projections.finance.deposits_held(setup.views) == ZERO
+        later = projections.finance.finance_report(setup.views, date(2027, 1, 1), date(2027, 1, 31))
         assert later.opening_deposits_held == D("500.00") and [d.day for d in later.days] == [date(2027, 1, 25)]
 
     def test_finance_books_an_early_buyout_with_the_deposit_counting_toward_it(self, setup: Setup) -> None:
@@ -238,7 +246,7 @@ class ReadModelBehaviour:
         app.buy_out(order, "buyout-1", to_pay, world.clock.now())
         setup.caught_up()
 
-        (day,) = queries.finance_report(setup.views, date(2026, 1, 31), date(2026, 1, 31)).days
+        (day,) = projections.finance.finance_report(setup.views, date(2026, 1, 31), date(2026, 1, 31)).days
         f = day.figures
         assert (f.payments_received, f.deposits_received, f.deposits_deducted, f.rent, f.buyouts) == (
             D("3180.00"),  # checkout 700.00 + 2480.00
@@ -248,16 +256,16 @@ class ReadModelBehaviour:
             D("2980.00"),
         )
         assert conserved(f) == (D("3680.00"), D("3680.00"))
-        view = queries.order(setup.views, order)
+        view = projections.orders.order(setup.views, order)
         assert view is not None and view.status == "settled"
-        (level,) = queries.stock(setup.views, date(2026, 1, 31))
+        (level,) = projections.stock.stock(setup.views, date(2026, 1, 31))
         assert (level.units, level.sold, level.available) == (5, 1, 4)
 
     def test_credit_lines_show_quota_reserved_and_available(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
         customer = world.customer(score=720)
         setup.caught_up()
-        line = queries.credit_line(setup.views, customer)
+        line = projections.credit_lines.credit_line(setup.views, customer)
         assert line is not None and (line.quota, line.reserved, line.available, line.level) == (
             D("5000.00"),
             D("0.00"),
@@ -266,7 +274,7 @@ class ReadModelBehaviour:
         )
         order = app.place_order(customer, world.request())
         setup.caught_up()
-        line = queries.credit_line(setup.views, customer)
+        line = projections.credit_lines.credit_line(setup.views, customer)
         assert line is not None and (line.reserved, line.available, line.reservations) == (
             D("2500.00"),
             D("2500.00"),
@@ -274,7 +282,7 @@ class ReadModelBehaviour:
         )
         app.cancel(order)
         setup.caught_up()
-        assert queries.credit_lines(setup.views, customer_id=customer)[0].available == D("5000.00")
+        assert projections.credit_lines.credit_lines(setup.views, customer_id=customer)[0].available == D("5000.00")
 
     def test_the_review_queue_holds_what_automated_review_could_not_pass(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
@@ -282,7 +290,7 @@ class ReadModelBehaviour:
         order = app.place_order(customer, world.request(mode=DepositMode.FULL))
         app.pay_checkout(order, "chk", D("3200.00"), world.clock.now())
         setup.caught_up()
-        (item,) = queries.review_queue(setup.views)
+        (item,) = projections.review_queue.review_queue(setup.views)
         assert (item.order_id, item.customer_id, item.reasons, item.due_now) == (
             order,
             customer,
@@ -291,8 +299,8 @@ class ReadModelBehaviour:
         )
         app.reject(order, "risk-1", "income not verifiable")
         setup.caught_up()
-        assert queries.review_queue(setup.views) == []
-        view = queries.order(setup.views, order)
+        assert projections.review_queue.review_queue(setup.views) == []
+        view = projections.orders.order(setup.views, order)
         assert view is not None and (view.status, view.reason) == ("rejected", "income not verifiable")
 
     def test_stock_counts_the_units_free_from_a_day_on(self, setup: Setup) -> None:
@@ -303,12 +311,12 @@ class ReadModelBehaviour:
         world.leasing(world.customer(), world.request(LongTerm(6)))
         setup.caught_up()
 
-        (now,) = queries.stock(setup.views, date(2026, 1, 31))
-        (after,) = queries.stock(setup.views, date(2026, 2, 15))
+        (now,) = projections.stock.stock(setup.views, date(2026, 1, 31))
+        (after,) = projections.stock.stock(setup.views, date(2026, 2, 15))
         assert (now.units, now.available, now.leased, now.in_stock) == (5, 3, 1, 4)
         assert after.available == 4
         inventory = app.inventory(world.sku_id)
-        units = queries.units(setup.views, world.sku_id)
+        units = projections.stock.units(setup.views, world.sku_id)
         assert {u.serial: u.status for u in units} == {s: u.status.value for s, u in inventory.units.items()}
         booked = [u for u in units if u.bookings and u.bookings[0].order_id == short]
         assert [(b.start, b.end, b.shipped) for b in booked[0].bookings] == [(dates.start, dates.end, False)]
@@ -322,7 +330,7 @@ class ReadModelBehaviour:
         world.clock.set(local(2026, 7, 25))
         new_order = app.swap(order, world.sku_id, "SF-SWAP")
         setup.caught_up()
-        old, new = queries.order(setup.views, order), queries.order(setup.views, new_order)
+        old, new = projections.orders.order(setup.views, order), projections.orders.order(setup.views, new_order)
         assert old is not None and new is not None
         assert (old.status, old.swapped_to, old.return_tracking_no) == ("returning", new_order, "SF-SWAP")
         assert (new.status, new.swapped_from) == ("pending_payment", order)
@@ -334,7 +342,7 @@ class ReadModelBehaviour:
         paid_ahead = world.leasing(world.customer())
         app.pay_installments(paid_ahead, "ahead", D("2200.00"), world.clock.now())
         setup.caught_up()
-        work = queries.ViewsDailyWork(setup.views)
+        work = projections.installments.ViewsDailyWork(setup.views)
         assert work.orders_to_assess(date(2026, 2, 27)) == [unpaid]
         assert work.orders_to_assess(date(2026, 2, 28)) == [unpaid, late]
 
@@ -393,25 +401,30 @@ ACTIONS = ("order", "order", *["advance"] * 4, "pay", "days", "daily", "daily", 
 
 @dataclass
 class History:
-    """Random commands against the test world, mostly moving an order one step along its path;
-    refusals (LeaseError) are part of the history."""
+    """Random commands against the test world, mostly moving an order one step along its path; the domain's
+    refusals (a state, a rule or a value it does not allow) are part of the history and are counted."""
 
     world: World
     customers: list[UUID]
     orders: list[UUID]
     before_daily: Callable[[], object]
+    refused: list[tuple[str, str]]
 
     @classmethod
     def start(cls, world: World, before_daily: Callable[[], object]) -> History:
-        """`before_daily` brings the views the daily job reads up to date."""
+        """A history that begins with an order placed; `before_daily` brings the views the daily job reads
+        up to date."""
         customers = [world.customer(score=score) for score in (720, 580, 800)]
-        return cls(world, customers, [], before_daily)
+        history = cls(world, customers, [], before_daily, [])
+        history.run("order", 0, 1)
+        assert history.orders, f"the first order was refused: {history.refused}"
+        return history
 
     def run(self, action: str, pick: int, amount: int) -> None:
         try:
             self._run(action, pick, amount)
-        except LeaseError:
-            pass
+        except (Refused, InvalidState, InvalidInput) as refusal:
+            self.refused.append((action, type(refusal).__name__))
 
     def _run(self, action: str, pick: int, amount: int) -> None:
         app, world = self.world.app, self.world
@@ -423,7 +436,9 @@ class History:
                 today = now.astimezone(SHANGHAI).date() + timedelta(days=pick % 5)
                 plan = ShortTerm(today, today + timedelta(days=3 + amount % 10))
             mode = DepositMode.FULL if pick % 4 == 0 else DepositMode.WAIVER
-            self.orders.append(app.place_order(customer, world.request(plan, protection=amount % 5 == 0, mode=mode)))
+            order = app.place_order(customer, world.request(plan, protection=amount % 5 == 0, mode=mode))
+            assert app.lease(order).status is LeaseStatus.PENDING_PAYMENT
+            self.orders.append(order)
         elif action == "days":
             world.clock.advance(timedelta(days=1 + amount % 40, hours=pick))
         elif action == "daily":
@@ -529,32 +544,33 @@ def check_rebuilds_equal_incremental(data: st.DataObject, history_steps: list[tu
 def assert_views_match_the_aggregates(platform: Platform, history: History) -> None:
     """What the views say of each order equals its aggregates; money is conserved per order."""
     app, views = platform.app, platform.views
+    assert projections.orders.orders(views, limit=500).total == len(history.orders) > 0
     for order in history.orders:
         lease = app.lease(order)
-        view = queries.order(views, order)
+        view = projections.orders.order(views, order)
         assert view is not None and view.status == lease.status.value
-        rows = queries.installments(views, order)
+        rows = projections.installments.installments(views, order)
         assert [(r.seq, r.owed, r.late_fee, r.status) for r in rows] == [
             (b.seq, b.owed, b.late_fee, b.status.value) for b in lease.ledger.balances
         ]
     for customer in history.customers:
-        line, live = queries.credit_line(views, customer), app.credit_line(customer)
+        line, live = projections.credit_lines.credit_line(views, customer), app.credit_line(customer)
         assert line is not None and (line.quota, line.reserved, line.available, line.blocked) == (
             live.quota,
             live.reserved_total,
             live.available,
             live.is_blocked,
         )
-    totals = queries.finance_report(views, date(2000, 1, 1), date(2100, 1, 1)).totals
+    totals = projections.finance.finance_report(views, date(2000, 1, 1), date(2100, 1, 1)).totals
     money_in, booked = conserved(totals)
     assert money_in == booked
     held = sum((app.deposit(order).held for order in history.orders), ZERO)
-    assert totals.deposits_held == queries.deposits_held(views) == held
+    assert totals.deposits_held == projections.finance.deposits_held(views) == held
     paid_in = sum((app.lease(order).paid_in for order in history.orders), ZERO)
     refunded = sum((app.lease(order).refunded for order in history.orders), ZERO)
     assert (totals.payments_received, totals.other_refunds) == (paid_in, refunded)
     inventory = app.inventory(history.world.sku_id)
-    assert {u.serial: (u.status, u.leased_to) for u in queries.units(views, history.world.sku_id)} == {
+    assert {u.serial: (u.status, u.leased_to) for u in projections.stock.units(views, history.world.sku_id)} == {
         serial: (unit.status.value, unit.leased_to) for serial, unit in inventory.units.items()
     }
 

@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy
 from sqlalchemy import select, update
 
+import projections.orders
 from api.bootstrap import Platform, bootstrap
 from leasecore.clock import SettableClock
 from leasecore.values import LongTerm
-from projections import queries, read_models
+from projections import read_models
 from projections.orders import OrdersProjection
-from projections.runner import ProjectionRunner, lock_key
-from projections.tables import tracking
+from projections.runner import ProjectionRunner, lock_key, tracking
 from tests.integration.test_projections import snapshot
 from tests.support import START, World, build_world
 
@@ -76,7 +76,7 @@ class RunnerBehaviour:
             started = time.monotonic()
             assert platform.read_your_writes(timeout=5.0)
             assert time.monotonic() - started < 2.0
-            assert order in [o.id for o in queries.orders(platform.views, customer_id=customer).items]
+            assert order in [o.id for o in projections.orders.orders(platform.views, customer_id=customer).items]
 
     def test_waiting_for_a_position_never_written_gives_up_in_time(self, platform: Platform, world: World) -> None:
         started = time.monotonic()
@@ -109,7 +109,7 @@ class RunnerBehaviour:
         order = platform.app.place_order(customer, world.request())
         assert platform.read_your_writes(timeout=10.0)
         assert runner.restarts == 1
-        assert [o.id for o in queries.orders(platform.views, customer_id=customer).items] == [order]
+        assert [o.id for o in projections.orders.orders(platform.views, customer_id=customer).items] == [order]
 
     def test_a_projection_whose_tables_changed_starts_over(self, platform: Platform, world: World) -> None:
         platform.runner.catch_up()
@@ -184,13 +184,13 @@ class TestOnPostgres(SharedStoreBehaviour):
             customer = world.customer()
             order = platform.app.place_order(customer, world.request())
             assert second.read_your_writes(timeout=5.0)
-            assert [o.id for o in queries.orders(second.views, customer_id=customer).items] == [order]
+            assert [o.id for o in projections.orders.orders(second.views, customer_id=customer).items] == [order]
 
             first.close()
             _eventually(lambda: second.runner.owned() == set(second.runner.names))
             order = platform.app.place_order(customer, world.request())
             assert second.read_your_writes(timeout=5.0)
-            assert queries.orders(second.views, customer_id=customer).total == 2
+            assert projections.orders.orders(second.views, customer_id=customer).total == 2
             assert _advisory_locks(platform, second) == ALL
         finally:
             first.close()
@@ -204,7 +204,7 @@ class TestOnPostgres(SharedStoreBehaviour):
         started = time.monotonic()
         assert platform.runner.wait_until(platform.app.recorder.max_notification_id() or 0, timeout=5.0)
         assert time.monotonic() - started < 2.0  # it polls every 30 s
-        assert queries.order(platform.views, order) is not None
+        assert projections.orders.order(platform.views, order) is not None
 
     def test_a_lost_connection_restarts_the_follower_from_its_stored_position(
         self, platform: Platform, world: World
@@ -221,7 +221,7 @@ class TestOnPostgres(SharedStoreBehaviour):
         order = platform.app.place_order(customer, world.request())
         assert platform.read_your_writes(timeout=10.0)
         assert runner.restarts >= 1 and runner._locks.backend_pid() != pid
-        assert queries.order(platform.views, order) is not None
+        assert projections.orders.order(platform.views, order) is not None
 
     def test_waiting_on_a_projection_another_process_holds_gives_up_in_time(
         self, platform: Platform, world: World

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from api import answers, schemas
-from api.endpoint import PUBLIC, Call, Endpoints
+from api.http import answers
+from api.http.endpoint import PUBLIC, Call, Endpoints
+from api.http.schemas import catalog as schemas
 from leasecore.errors import NotFound
 from projections import catalog
 

@@ -11,15 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.bootstrap import Service
-from api.endpoint import problem_response
-from api.errors import ApiError
-from api.routes import routes
+from api.http.endpoint import problem_response
+from api.http.errors import ApiError
+from api.http.routes import routes, spec
 
 SLUGS = {404: "not-found", 405: "method-not-allowed"}
 
 
 def create_app(service: Service, *, manage: bool = False) -> Starlette:
-    """The app over a wired service; `manage` starts its background work with the app and closes it after."""
+    """The app over a wired service, with the OpenAPI document of what it serves; `manage` starts its background
+    work with the app and closes it after."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -37,6 +38,7 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.openapi = spec(sandbox=service.settings.sandbox)
     return app
 
 

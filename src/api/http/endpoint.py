@@ -17,12 +17,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import Principal
-from api.errors import ApiError, from_validation, invalid, problem_for
-from api.idempotency import HEADER, Stored, check_key, fingerprint
+from api.http.auth import Principal
+from api.http.errors import ApiError, from_validation, invalid, problem_for
+from api.http.idempotency import HEADER, Stored, check_key, fingerprint
 from leasecore.staff import Role
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class Answered:
 
 @dataclass
 class Call(Generic[B, Q]):
-    """One request as a handler sees it: parsed, authenticated, with the service to call."""
+    """One request as a handler sees it: parsed, authenticated, with the service to call and the app's state."""
 
     service: Service
     principal: Principal | None
@@ -82,6 +83,7 @@ class Call(Generic[B, Q]):
     body: B
     raw: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
+    state: State = field(default_factory=State)
 
     @property
     def app(self) -> LeaseApplication:
@@ -199,7 +201,8 @@ def asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
             path = _path(endpoint, request.path_params)
             query = _query(endpoint, request)
             raw = await _read(request)
-            call: Call[Any, Any] = Call(service, principal, path, query, _body(endpoint, raw), raw, request.headers)
+            body = _body(endpoint, raw)
+            call: Call[Any, Any] = Call(service, principal, path, query, body, raw, request.headers, request.app.state)
             key = request.headers.get(HEADER)
             if endpoint.idempotent and key is not None:
                 return await _idempotently(endpoint, call, check_key(key), request)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, delete, select, update
 
-from api.errors import ApiError, invalid
+from api.http.errors import ApiError, invalid
 from api.store import ApiStore, api_idempotency, insert_ignore
 from leasecore.ports import Clock
 

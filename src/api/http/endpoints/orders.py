@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from api import answers, refunds, schemas
-from api.endpoint import CUSTOMER, Answered, Call, Endpoints, require
+import projections.installments
+import projections.orders
+import projections.refunds
+from api.http import answers
+from api.http.endpoint import CUSTOMER, Answered, Call, Endpoints, require
+from api.http.schemas import orders as schemas
 from leasecore.errors import Refused
 from leasecore.lease.quote import OrderRequest
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm
-from projections import queries
 
 endpoints = Endpoints("orders")
 
@@ -41,20 +42,7 @@ def order_request(body: schemas.QuoteRequest) -> OrderRequest:
 def quote(call: Call[schemas.QuoteRequest, None]) -> schemas.QuoteOut:
     """Every figure of an order for this customer now, without placing it: deposit, waiver, installments."""
     found = call.app.quote(call.customer_id, order_request(call.body))
-    return schemas.QuoteOut(
-        deposit=found.deposit,
-        waiver=found.waiver,
-        deposit_due=found.deposit_due,
-        rent_total=found.rent_total,
-        protection_total=found.protection_total,
-        due_now=found.due_now,
-        installments=[
-            schemas.InstallmentQuote(
-                seq=item.seq, due_date=item.due_date, rent=item.rent, protection=item.protection, total=item.amount
-            )
-            for item in found.installments
-        ],
-    )
+    return schemas.QuoteOut.model_validate(found, from_attributes=True)
 
 
 @endpoints.post(
@@ -78,14 +66,14 @@ def place_order(call: Call[schemas.PlaceOrder, None]) -> Answered:
 )
 def list_orders(call: Call[None, schemas.OrdersQuery]) -> Answered:
     """The customer's own orders, newest first; `X-Total-Count` says how many there are in all."""
-    page = queries.orders(
+    page = projections.orders.orders(
         call.views,
         customer_id=call.customer_id,
         status=call.query.status,
         limit=call.query.limit,
         offset=call.query.offset,
     )
-    items = [answers.order_out(view, queries.installments(call.views, view.id)) for view in page.items]
+    items = [answers.order_out(view, projections.installments.installments(call.views, view.id)) for view in page.items]
     return Answered(items, {"X-Total-Count": str(page.total)})
 
 
@@ -123,9 +111,7 @@ def sign_contract(call: Call[None, None]) -> schemas.ContractOut:
     answers.owned(call.views, call.id, call.customer_id)
     signed = call.app.sign_contract(call.id)
     call.written()
-    return schemas.ContractOut(
-        contract_id=signed.contract_id, signed_at=signed.signed_at, document_url=signed.document_url
-    )
+    return schemas.ContractOut.model_validate(signed, from_attributes=True)
 
 
 @endpoints.post("/v1/orders/{id}/receipt", access=CUSTOMER, answer=schemas.OrderOut, summary="Confirm receipt")
@@ -146,7 +132,10 @@ def confirm_receipt(call: Call[None, None]) -> schemas.OrderOut:
 def installments(call: Call[None, None]) -> list[schemas.InstallmentOut]:
     """Each installment: due date, amount, paid, late fee and status (due, paid, overdue)."""
     answers.owned(call.views, call.id, call.customer_id)
-    return [answers.installment_out(item) for item in queries.installments(call.views, call.id)]
+    return [
+        schemas.InstallmentOut.model_validate(item, from_attributes=True)
+        for item in projections.installments.installments(call.views, call.id)
+    ]
 
 
 @endpoints.post(
@@ -189,10 +178,7 @@ def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
 def tracking(call: Call[None, None]) -> schemas.TrackingOut:
     """The carrier's tracking of the order's shipment."""
     answers.owned(call.views, call.id, call.customer_id)
-    found = call.app.track(call.id)
-    return schemas.TrackingOut(
-        carrier=found.carrier, tracking_no=found.tracking_no, delivered=found.delivered, events=list(found.events)
-    )
+    return schemas.TrackingOut.model_validate(call.app.track(call.id), from_attributes=True)
 
 
 @endpoints.get(
@@ -204,9 +190,5 @@ def tracking(call: Call[None, None]) -> schemas.TrackingOut:
 def order_payments(call: Call[None, None]) -> list[schemas.PaymentRecord]:
     """Every payment asked of the order, its outcome and what has been refunded of it."""
     answers.owned(call.views, call.id, call.customer_id)
-    return [payment_record(item) for item in refunds.payments(call.views, call.id)]
-
-
-def payment_record(item: refunds.PaymentRecord) -> schemas.PaymentRecord:
-    fields: dict[str, Any] = {name: getattr(item, name) for name in schemas.PaymentRecord.model_fields}
-    return schemas.PaymentRecord(**fields)
+    payments = projections.refunds.payments(call.views, call.id)
+    return [schemas.PaymentRecord.model_validate(item, from_attributes=True) for item in payments]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from api import answers, schemas
-from api.endpoint import Answered, Call, Endpoints, staff
-from api.errors import ApiError
+import projections.stock
+from api.http import answers
+from api.http.endpoint import Answered, Call, Endpoints, staff
+from api.http.errors import ApiError
+from api.http.schemas import admin_catalog as schemas
+from api.http.schemas.catalog import ProductOut, SkuOut
 from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku, TermPrice
 from leasecore.errors import NotFound
 from leasecore.staff import Role
-from projections import catalog, queries
+from projections import catalog
 
 endpoints = Endpoints("back office: catalog")
 EDITORS = staff(Role.OPERATOR, Role.ADMIN)
@@ -44,7 +47,7 @@ def plans(body: schemas.PlansIn | schemas.ProductIn) -> tuple[LongTermOffer | No
     return long_term, short_term
 
 
-def product_answer(call: Call[Any, Any], product_id: UUID) -> schemas.ProductOut:
+def product_answer(call: Call[Any, Any], product_id: UUID) -> ProductOut:
     view = catalog.product(call.views, product_id)
     if view is None:
         raise NotFound("product", product_id)
@@ -71,7 +74,7 @@ def add_category(call: Call[schemas.NewCategory, None]) -> schemas.CategoryOut:
     "/v1/admin/products",
     access=EDITORS,
     body=schemas.ProductIn,
-    answer=schemas.ProductOut,
+    answer=ProductOut,
     status=201,
     idempotent=True,
     summary="List a product",
@@ -105,12 +108,12 @@ def list_product(call: Call[schemas.ProductIn, None]) -> Answered:
     "/v1/admin/products/{id}/skus",
     access=EDITORS,
     body=schemas.SkuIn,
-    answer=schemas.SkuOut,
+    answer=SkuOut,
     status=201,
     idempotent=True,
     summary="Add a SKU",
 )
-def add_sku(call: Call[schemas.SkuIn, None]) -> schemas.SkuOut:
+def add_sku(call: Call[schemas.SkuIn, None]) -> SkuOut:
     """A SKU priced for every plan its product offers; it starts with no units."""
     sku_id = call.app.add_sku(call.id, sku(call.body, uuid4()))
     call.written()
@@ -122,10 +125,10 @@ def add_sku(call: Call[schemas.SkuIn, None]) -> schemas.SkuOut:
     "/v1/admin/products/{id}/plans",
     access=EDITORS,
     body=schemas.PlansIn,
-    answer=schemas.ProductOut,
+    answer=ProductOut,
     summary="Change the plans offered",
 )
-def change_plans(call: Call[schemas.PlansIn, None]) -> schemas.ProductOut:
+def change_plans(call: Call[schemas.PlansIn, None]) -> ProductOut:
     """New terms or short-term limits for new orders; every SKU must stay priced for every term."""
     long_term, short_term = plans(call.body)
     call.app.change_plans(call.id, long_term, short_term)
@@ -146,14 +149,5 @@ def receive_units(call: Call[schemas.Units, None]) -> schemas.StockOut:
     """New units by serial / IMEI; a serial already in stock is refused (422)."""
     call.app.receive_units(call.id, [serial.strip() for serial in call.body.serials])
     call.written()
-    level = queries.stock(call.views, answers.today(call.app), sku_ids=[call.id])[0]
-    return schemas.StockOut(
-        sku_id=level.sku_id,
-        product_id=level.product_id,
-        units=level.units,
-        available=level.available,
-        in_stock=level.in_stock,
-        leased=level.leased,
-        sold=level.sold,
-        retired=level.retired,
-    )
+    level = projections.stock.stock(call.views, answers.today(call.app), sku_ids=[call.id])[0]
+    return schemas.StockOut.model_validate(level, from_attributes=True)

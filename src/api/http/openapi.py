@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from api import schemas
-from api.endpoint import JSON, Endpoint, Raw
-from api.errors import PROBLEM_JSON, TITLES
-from api.idempotency import HEADER
+from api.http.endpoint import JSON, Endpoint, Raw
+from api.http.errors import PROBLEM_JSON, TITLES
+from api.http.idempotency import HEADER
+from api.http.schemas.admin_reports import CONFIG_DOCUMENTS
+from api.http.schemas.common import Problem
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -51,8 +52,8 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
             inputs.append(((index, "answer"), "serialization", endpoint.adapter.core_schema))
         for name in endpoint.parameters:
             inputs.append(((index, name), "validation", TypeAdapter(endpoint.path_type(name)).core_schema))
-    inputs.append((("problem", ""), "serialization", TypeAdapter(schemas.Problem).core_schema))
-    for model in schemas.CONFIG_DOCUMENTS.values():
+    inputs.append((("problem", ""), "serialization", TypeAdapter(Problem).core_schema))
+    for model in CONFIG_DOCUMENTS.values():
         inputs.append(((model.__name__, ""), "validation", TypeAdapter(model).core_schema))
     mapping, definitions = generator.generate_definitions(inputs)
     found = {key: schema for (key, _mode), schema in mapping.items()}
@@ -117,8 +118,9 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
             },
         }
     elif endpoint.body is not None:
-        required = any(field.is_required() for field in endpoint.body.model_fields.values())  # type: ignore[union-attr]
-        operation["requestBody"] = {"required": required, "content": {JSON: {"schema": found[(index, "body")]}}}
+        fields = endpoint.body.model_fields.values()  # type: ignore[union-attr]
+        needed = any(field.is_required() for field in fields)
+        operation["requestBody"] = {"required": needed, "content": {JSON: {"schema": found[(index, "body")]}}}
     if endpoint.access.kind != "public":
         operation["security"] = [{"bearer": []}]
     operation["responses"] = _responses(endpoint, index, found)

@@ -4,14 +4,19 @@ the daily job and the configuration documents."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from api import answers, refunds, schemas
-from api.endpoint import Call, Endpoints, staff
+import projections.collection_tasks
+import projections.credit_lines
+import projections.finance
+import projections.installments
+from api.http import answers
+from api.http.endpoint import Call, Endpoints, staff
+from api.http.schemas import admin_reports as schemas
+from api.http.schemas.common import PageQuery
+from api.processes import refunds
 from api.replays import replay_document
 from leasecore.audit import replay
 from leasecore.staff import Role
-from projections import queries
 
 endpoints = Endpoints("back office: reports")
 COLLECTORS = staff(Role.FINANCE, Role.OPERATOR, Role.ADMIN)
@@ -32,7 +37,9 @@ CONFIG_READERS = staff(Role.ADMIN, Role.RISK, Role.FINANCE)
 def overdue(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.OverdueOut]:
     """Installments unpaid past their grace days on orders still paying rent, longest overdue first."""
     query = call.query
-    rows = queries.overdue(call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset)
+    rows = projections.installments.overdue(
+        call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset
+    )
     return [schemas.OverdueOut.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -46,7 +53,9 @@ def overdue(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.OverdueO
 def credit_lines(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.CreditLineAdminOut]:
     """Each customer's quota, reserved and available waiver, level, and whether an overdue order blocks it."""
     query = call.query
-    rows = queries.credit_lines(call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset)
+    rows = projections.credit_lines.credit_lines(
+        call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset
+    )
     return [schemas.CreditLineAdminOut.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -62,35 +71,20 @@ def finance(call: Call[None, schemas.FinanceQuery]) -> schemas.FinanceReportOut:
     the 30 days to today unless `start` and `end` say otherwise."""
     end = call.query.end or answers.today(call.app)
     start = call.query.start or min(end, answers.today(call.app)) - timedelta(days=29)
-    report = queries.finance_report(call.views, min(start, end), end)
-    return schemas.FinanceReportOut(
-        start=report.start,
-        end=report.end,
-        opening_deposits_held=report.opening_deposits_held,
-        deposits_held=report.totals.deposits_held,
-        rent_collected=report.totals.rent + report.totals.protection,
-        fees=report.totals.fees,
-        refunds=report.totals.refunds,
-        totals=_figures(report.totals),
-        days=[schemas.FinanceDayOut(day=day.day, figures=_figures(day.figures)) for day in report.days],
-    )
-
-
-def _figures(figures: queries.FinanceFigures) -> schemas.FinanceFiguresOut:
-    values: dict[str, Any] = {name: getattr(figures, name) for name in schemas.FinanceFiguresOut.model_fields}
-    return schemas.FinanceFiguresOut(**values)
+    report = projections.finance.finance_report(call.views, min(start, end), end)
+    return schemas.FinanceReportOut.model_validate(report, from_attributes=True)
 
 
 @endpoints.get(
     "/v1/admin/collections",
     access=COLLECTORS,
-    query=schemas.PageQuery,
+    query=PageQuery,
     answer=list[schemas.CollectionTaskOut],
     summary="Collection tasks",
 )
-def collections(call: Call[None, schemas.PageQuery]) -> list[schemas.CollectionTaskOut]:
+def collections(call: Call[None, PageQuery]) -> list[schemas.CollectionTaskOut]:
     """Orders at the call or agency stage of collections (催收), with whom to call and what is overdue."""
-    rows = queries.collection_tasks(call.views, limit=call.query.limit, offset=call.query.offset)
+    rows = projections.collection_tasks.collection_tasks(call.views, limit=call.query.limit, offset=call.query.offset)
     return [schemas.CollectionTaskOut.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -135,15 +129,7 @@ def daily_job(call: Call[schemas.DailyJob, None]) -> schemas.DailyReportOut:
     call.service.platform.read_your_writes(call.service.read_timeout)
     report = call.app.run_daily(call.body.as_of)
     call.written()
-    return schemas.DailyReportOut(
-        as_of=report.as_of,
-        looked_at=report.looked_at,
-        cancelled=report.cancelled,
-        assessed=report.assessed,
-        stage_changes=[
-            schemas.StageChangeOut(order_id=order_id, stage=stage) for order_id, stage in report.stage_changes
-        ],
-    )
+    return schemas.DailyReportOut.model_validate(report, from_attributes=True)
 
 
 @endpoints.get(

@@ -7,9 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from adapters.sandboxes import Sandboxes
-from api import schemas
-from api.endpoint import PUBLIC, Call, Endpoints, require
-from api.errors import invalid
+from api.http.endpoint import PUBLIC, Call, Endpoints, require
+from api.http.errors import invalid
+from api.http.schemas import sandbox as schemas
+from api.http.schemas.orders import TrackingOut
 from leasecore.credit.identity import id_number_problem, normalize_id_number
 from leasecore.money.payments import PaymentStatus
 
@@ -31,7 +32,7 @@ def sandboxes(call: Call[Any, Any]) -> Sandboxes:
 def sms(call: Call[None, schemas.SmsQuery]) -> list[schemas.SmsOut]:
     """Every message to that phone, oldest first (login codes, collection reminders)."""
     return [
-        schemas.SmsOut(message_id=item.message_id, phone=item.phone, text=item.text, sent_at=item.sent_at)
+        schemas.SmsOut.model_validate(item, from_attributes=True)
         for item in sandboxes(call).sms.messages(call.query.phone)
     ]
 
@@ -103,10 +104,10 @@ def set_score(call: Call[schemas.BureauScoreIn, None]) -> schemas.BureauScoreOut
     "/v1/sandbox/parcels",
     access=PUBLIC,
     body=schemas.ParcelMove,
-    answer=schemas.TrackingOut,
+    answer=TrackingOut,
     summary="Move a parcel at the sandbox carrier",
 )
-def move_parcel(call: Call[schemas.ParcelMove, None]) -> schemas.TrackingOut:
+def move_parcel(call: Call[schemas.ParcelMove, None]) -> TrackingOut:
     """Picked up, in transit, delivered: parcels only move forward."""
     logistics = sandboxes(call).logistics
     move = {
@@ -114,7 +115,6 @@ def move_parcel(call: Call[schemas.ParcelMove, None]) -> schemas.TrackingOut:
         "in_transit": logistics.mark_in_transit,
         "delivered": logistics.mark_delivered,
     }[call.body.stage]
-    found = move(call.body.carrier, call.body.tracking_no, call.body.location)
-    return schemas.TrackingOut(
-        carrier=found.carrier, tracking_no=found.tracking_no, delivered=found.delivered, events=list(found.events)
+    return TrackingOut.model_validate(
+        move(call.body.carrier, call.body.tracking_no, call.body.location), from_attributes=True
     )

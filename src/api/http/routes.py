@@ -7,8 +7,8 @@ from typing import Any
 
 from starlette.routing import Route
 
-from api.endpoint import Endpoint, asgi
-from api.endpoints import (
+from api.http.endpoint import Endpoint, asgi
+from api.http.endpoints import (
     admin_catalog,
     admin_orders,
     admin_reports,
@@ -20,7 +20,7 @@ from api.endpoints import (
     sandbox,
     system,
 )
-from api.openapi import document
+from api.http.openapi import document
 
 RESOURCES = (system, auth, me, catalog, orders, payments, admin_catalog, admin_orders, admin_reports, sandbox)
 

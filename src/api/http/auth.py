@@ -14,8 +14,8 @@ from uuid import UUID, uuid4
 import jwt
 from sqlalchemy import delete, func, select, update
 
-from api.errors import ApiError
-from api.security import hash_password, verify_password
+from api.http.errors import ApiError
+from api.http.security import hash_password, verify_password
 from api.store import ApiStore, api_otp_codes, api_rate_events, upsert
 from leasecore.errors import NotFound
 from leasecore.ports import Clock, SmsSender

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api import schemas
-from api.auth import staff_account_or_none
-from api.endpoint import PUBLIC, Call, Endpoints
+from api.http.auth import staff_account_or_none
+from api.http.endpoint import PUBLIC, Call, Endpoints
+from api.http.schemas import auth as schemas
 
 endpoints = Endpoints("auth")
 

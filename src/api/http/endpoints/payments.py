@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
-
-from pydantic import StringConstraints
 from starlette.responses import Response
 
-from api import answers, schemas
-from api.endpoint import CUSTOMER, PUBLIC, Call, Endpoints, Raw
+from api.http import answers
+from api.http.endpoint import CUSTOMER, PUBLIC, Call, Endpoints, Raw
+from api.http.schemas import payments as schemas
 from leasecore.money.payments import PaymentPurpose
 
 endpoints = Endpoints("payments")
-
-ProviderName = Annotated[str, StringConstraints(pattern=schemas.SLUG_PATTERN)]
 
 
 @endpoints.post(
@@ -33,12 +28,7 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     body = call.body
     asked = call.app.collect(call.id, PaymentPurpose(body.purpose), provider=body.provider, amount=body.amount)
     call.written()
-    return schemas.PaymentOut(
-        payment_id=UUID(asked.payment_id),
-        provider=asked.provider,
-        amount=asked.amount,
-        pay_params=dict(asked.pay_params),
-    )
+    return schemas.PaymentOut.model_validate(asked, from_attributes=True)
 
 
 @endpoints.post(
@@ -46,7 +36,7 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     access=PUBLIC,
     body=Raw,
     answer=str,
-    path_types={"provider": ProviderName},
+    path_types={"provider": schemas.ProviderName},
     media_type="text/plain",
     summary="A provider's payment notification",
 )

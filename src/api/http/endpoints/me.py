@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from api import answers, schemas
-from api.endpoint import CUSTOMER, Call, Endpoints
-from projections import queries
+import projections.credit_lines
+from api.http import answers
+from api.http.endpoint import CUSTOMER, Call, Endpoints
+from api.http.schemas import me as schemas
+from api.http.schemas.common import Empty
 
 endpoints = Endpoints("me")
 
@@ -28,11 +30,11 @@ def submit_identity(call: Call[schemas.IdentitySubmission, None]) -> schemas.Ide
 @endpoints.post(
     "/v1/me/credit",
     access=CUSTOMER,
-    body=schemas.Empty,
+    body=Empty,
     answer=schemas.CreditEvaluationOut,
     summary="Evaluate my credit",
 )
-def evaluate_credit(call: Call[schemas.Empty, None]) -> schemas.CreditEvaluationOut:
+def evaluate_credit(call: Call[Empty, None]) -> schemas.CreditEvaluationOut:
     """Scores the verified customer by the configured source (bureau or rule engine) and grants or adjusts
     the revolving credit line to the quota of the score's level."""
     line = call.app.evaluate_credit(call.customer_id)
@@ -52,4 +54,4 @@ def evaluate_credit(call: Call[schemas.Empty, None]) -> schemas.CreditEvaluation
 @endpoints.get("/v1/me/credit-line", access=CUSTOMER, answer=schemas.CreditLineOut, summary="My credit line")
 def credit_line(call: Call[None, None]) -> schemas.CreditLineOut:
     """Quota, reserved by unsettled orders, and available for new waivers (zeros before any evaluation)."""
-    return answers.credit_line_out(queries.credit_line(call.views, call.customer_id))
+    return answers.credit_line_out(projections.credit_lines.credit_line(call.views, call.customer_id))

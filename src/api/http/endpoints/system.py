@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.responses import HTMLResponse
 
-from api import schemas
-from api.endpoint import PUBLIC, Call, Endpoints
-from api.openapi import page
+from api.http.endpoint import PUBLIC, Call, Endpoints
+from api.http.openapi import page
+from api.http.schemas import system as schemas
 
 endpoints = Endpoints("service")
 
@@ -22,14 +22,11 @@ def health(call: Call[None, None]) -> schemas.Health:
 @endpoints.get("/openapi.json", access=PUBLIC, answer=dict[str, Any], summary="This document")
 def openapi(call: Call[None, None]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route served, generated from the pydantic models."""
-    from api.routes import spec
-
-    return spec(sandbox=call.service.settings.sandbox)
+    document: dict[str, Any] = call.state.openapi
+    return document
 
 
 @endpoints.get("/docs", access=PUBLIC, answer=str, media_type="text/html", summary="This document, to read")
 def docs(call: Call[None, None]) -> HTMLResponse:
     """The OpenAPI document as one self-contained HTML page (no scripts, nothing fetched from elsewhere)."""
-    from api.routes import spec
-
-    return HTMLResponse(page(spec(sandbox=call.service.settings.sandbox)))
+    return HTMLResponse(page(call.state.openapi))

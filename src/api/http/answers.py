@@ -1,0 +1,115 @@
+"""Read models as the contract's answers: orders with their installments, credit lines, products."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import projections.installments
+import projections.orders
+import projections.stock
+from api.http.schemas.catalog import CategoryNode, ProductOut
+from api.http.schemas.common import CENT, Row
+from api.http.schemas.me import CreditLineOut
+from api.http.schemas.orders import OrderOut
+from leasecore.application import LeaseApplication
+from leasecore.errors import LeaseError, NotFound
+from projections import catalog
+from projections.catalog import ProductView
+from projections.credit_lines import CreditLineView
+from projections.installments import InstallmentView
+from projections.orders import OrderView
+from projections.store import ViewStore
+
+
+def order(views: ViewStore, order_id: UUID, customer_id: UUID | None = None) -> OrderOut:
+    """The order with its installments; 404 when there is none, or it is another customer's."""
+    found = projections.orders.order(views, order_id)
+    if found is None or (customer_id is not None and found.customer_id != customer_id):
+        raise NotFound("order", order_id)
+    return order_out(found, projections.installments.installments(views, order_id))
+
+
+def owned(views: ViewStore, order_id: UUID, customer_id: UUID) -> OrderView:
+    """The customer's own order as the read model has it; another customer's answers 404."""
+    found = projections.orders.order(views, order_id)
+    if found is None or found.customer_id != customer_id:
+        raise NotFound("order", order_id)
+    return found
+
+
+def order_out(view: OrderView, installments: Sequence[InstallmentView]) -> OrderOut:
+    """An order's row with its installments, which another read model holds."""
+    return OrderOut.model_validate(Row(view, installments=installments), from_attributes=True)
+
+
+def credit_line_out(view: CreditLineView | None) -> CreditLineOut:
+    """The customer's credit line; zeros before any evaluation."""
+    if view is None:
+        zero = CENT * 0
+        return CreditLineOut(quota=zero, reserved=zero, available=zero)
+    return CreditLineOut.model_validate(view, from_attributes=True)
+
+
+def product_out(views: ViewStore, view: ProductView, start: date, end: date | None) -> ProductOut:
+    """A product with each SKU's units free from `start` to `end` (open-ended: free from `start` on)."""
+    free = available_units(views, [sku.id for sku in view.skus], start, end)
+    skus = [Row(sku, product_id=view.id, available_units=free.get(sku.id, 0)) for sku in view.skus]
+    return ProductOut.model_validate(Row(view, skus=skus), from_attributes=True)
+
+
+def available_units(views: ViewStore, sku_ids: list[UUID], start: date, end: date | None) -> dict[UUID, int]:
+    """Units of each SKU in stock and booked by nobody over the days (from `start` on when `end` is None)."""
+    if end is None:
+        return {level.sku_id: level.available for level in projections.stock.stock(views, start, sku_ids=sku_ids)}
+    counts = {}
+    for sku_id in sku_ids:
+        counts[sku_id] = sum(
+            1
+            for unit in projections.stock.units(views, sku_id)
+            if unit.status in ("in_stock", "leased")
+            and not any(
+                booking.start <= end and (booking.end is None or start <= booking.end) for booking in unit.bookings
+            )
+        )
+    return counts
+
+
+def category_tree(views: ViewStore) -> list[CategoryNode]:
+    """The live categories as a tree, in the order they were added."""
+    rows = catalog.categories(views)
+    children: dict[UUID | None, list[catalog.CategoryView]] = {}
+    live = {row.id for row in rows}
+    for row in rows:
+        children.setdefault(row.parent_id if row.parent_id in live else None, []).append(row)
+
+    def build(parent: UUID | None) -> list[CategoryNode]:
+        return [
+            CategoryNode(id=row.id, name=row.name, parent_id=row.parent_id, children=build(row.id))
+            for row in children.get(parent, [])
+        ]
+
+    return build(None)
+
+
+def descendants(views: ViewStore, category_id: UUID) -> set[UUID]:
+    """A category and every category under it."""
+    rows = catalog.categories(views, include_retired=True)
+    found, frontier = {category_id}, [category_id]
+    while frontier:
+        parent = frontier.pop()
+        for row in rows:
+            if row.parent_id == parent and row.id not in found:
+                found.add(row.id)
+                frontier.append(row.id)
+    return found
+
+
+def today(app: LeaseApplication) -> date:
+    """Today in the billing timezone (Asia/Shanghai until billing is configured)."""
+    try:
+        return app.billing_policy().late_fee_rule.local_date(app.clock.now())
+    except LeaseError:
+        return app.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()

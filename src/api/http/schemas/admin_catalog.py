@@ -1,0 +1,93 @@
+"""Catalog editing: categories, products, SKUs and their prices by term, plans and stock units."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from api.http.schemas.common import LINE_PATTERN, Answer, Body, Money, Name, Notes, Serial, Slug
+
+
+class LongTermIn(Body):
+    terms: Annotated[list[Annotated[int, Field(ge=1, le=120)]], Field(min_length=1, max_length=24)]
+
+
+class ShortTermIn(Body):
+    min_days: Annotated[int, Field(ge=1, le=3650)]
+    max_days: Annotated[int, Field(ge=1, le=3650)]
+
+
+class ProtectionIn(Body):
+    offered: bool
+    mandatory: bool = False
+    monthly: Money = Decimal("0.00")
+    daily: Money = Decimal("0.00")
+    damage_excess: Money = Decimal("0.00")
+
+
+TermKey = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}$")]
+
+
+class SkuIn(Body):
+    specs: Annotated[
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=LINE_PATTERN)],
+            Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)],
+        ],
+        Field(max_length=16),
+    ] = Field(default={})
+    market_value: Money
+    deposit: Money
+    monthly_rent: Annotated[dict[TermKey, Money], Field(max_length=24)] = Field(default={})
+    buyout_price: Annotated[dict[TermKey, Money], Field(max_length=24)] = Field(default={})
+    renewal_monthly_rent: Money | None = None
+    daily_rent: Money | None = None
+
+
+class ProductIn(Body):
+    category_id: UUID
+    name: Name
+    brand: Name
+    description: Notes = ""
+    images: Annotated[
+        list[Annotated[str, StringConstraints(max_length=500, pattern=LINE_PATTERN)]], Field(max_length=20)
+    ] = Field(default=[])
+    channels: Annotated[list[Slug], Field(max_length=16)] = Field(default=[])
+    long_term: LongTermIn | None = None
+    short_term: ShortTermIn | None = None
+    protection: ProtectionIn = ProtectionIn(offered=False)
+    skus: Annotated[list[SkuIn], Field(max_length=50)] = Field(default=[])
+
+
+class PlansIn(Body):
+    long_term: LongTermIn | None = None
+    short_term: ShortTermIn | None = None
+
+
+class NewCategory(Body):
+    name: Name
+    parent_id: UUID | None = None
+
+
+class CategoryOut(Answer):
+    id: UUID
+    name: str
+    parent_id: UUID | None
+
+
+class Units(Body):
+    serials: Annotated[list[Serial], Field(min_length=1, max_length=1000)]
+
+
+class StockOut(Answer):
+    sku_id: UUID
+    product_id: UUID
+    units: int
+    available: int
+    in_stock: int
+    leased: int
+    sold: int
+    retired: int

@@ -1,0 +1,62 @@
+"""Orders in the back office: the review queue, decisions, shipping, returns and inspection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+
+from api.http.schemas.common import LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Notes, Serial
+from api.http.schemas.orders import OrdersQuery
+
+
+class AdminOrdersQuery(OrdersQuery):
+    customer_id: UUID | None = None
+
+
+class Decision(Body):
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=NOTES_PATTERN)] = ""
+
+
+class Rejection(Body):
+    """A rejection gives its reason (422 naming `reason` without one)."""
+
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=NOTES_PATTERN)] = ""
+
+
+class Shipment(Body):
+    unit_serials: Annotated[list[Serial], Field(min_length=1, max_length=20)] | None = None
+    unit_serial: Serial | None = Field(default=None, validate_default=True)
+    carrier: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
+    tracking_no: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
+
+    @field_validator("unit_serial")
+    @classmethod
+    def _one_of(cls, unit_serial: str | None, info: ValidationInfo) -> str | None:
+        if "unit_serials" in info.data and (unit_serial is None) == (info.data["unit_serials"] is None):
+            raise ValueError("give unit_serial, or unit_serials for several units")
+        return unit_serial
+
+    @property
+    def serials(self) -> list[str]:
+        return [self.unit_serial] if self.unit_serial is not None else list(self.unit_serials or ())
+
+
+class Inspection(Body):
+    damage_fee: Money
+    notes: Notes = ""
+
+
+class ReviewOut(Answer):
+    order_id: UUID
+    customer_id: UUID
+    sku_id: UUID
+    channel: str
+    deposit_mode: str
+    deposit: Money
+    waiver: Money
+    due_now: Money
+    reasons: list[str]
+    placed_at: AwareDatetime
+    queued_at: AwareDatetime | None

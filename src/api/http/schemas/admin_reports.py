@@ -1,0 +1,271 @@
+"""Back-office reads and jobs: overdue ledger, credit lines, finance, collections, refunds, audit, the daily
+job and the configuration documents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AliasPath,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from api.http.schemas.common import Answer, Body, Money, PageQuery, Query, QueryDate, QueryInstant, Row, not_before
+from api.http.schemas.me import CreditLineOut
+
+
+class OverdueOut(Answer):
+    order_id: UUID
+    customer_id: UUID
+    seq: int
+    due_date: date
+    days_overdue: int
+    amount: Money
+    late_fee: Money
+    stage: str | None
+
+
+class CreditLineAdminOut(CreditLineOut):
+    customer_id: UUID
+    reservations: int
+    updated_at: AwareDatetime | None = None
+
+
+class CollectionTaskOut(Answer):
+    order_id: UUID
+    customer_id: UUID
+    contact_name: str
+    contact_phone: str
+    stage: str
+    stage_since: AwareDatetime | None
+    days_overdue: int
+    overdue_amount: Money
+    late_fees: Money
+
+
+class CreditLinesQuery(PageQuery):
+    customer_id: UUID | None = None
+
+
+class FinanceQuery(Query):
+    """The days to report, in the billing timezone; the last 30 days to today when not given."""
+
+    start: QueryDate | None = None
+    end: QueryDate | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
+        return not_before(end, info.data.get("start"))
+
+
+class FinanceFiguresOut(Answer):
+    payments_received: Money
+    deposits_received: Money
+    deposits_deducted: Money
+    deposits_refunded: Money
+    deposits_held: Money
+    rent: Money
+    protection: Money
+    fees: Money
+    damage: Money
+    late_return: Money
+    buyouts: Money
+    credit: Money
+    stray: Money
+    other_refunds: Money
+    refunds: Money
+    revenue: Money
+
+
+class FinanceDayOut(Answer):
+    day: date
+    figures: FinanceFiguresOut
+
+
+class FinanceReportOut(Answer):
+    start: date
+    end: date
+    opening_deposits_held: Money
+    deposits_held: Money = Field(validation_alias=AliasPath("totals", "deposits_held"))
+    rent_collected: Money
+    fees: Money = Field(validation_alias=AliasPath("totals", "fees"))
+    refunds: Money = Field(validation_alias=AliasPath("totals", "refunds"))
+    totals: FinanceFiguresOut
+    days: list[FinanceDayOut]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collected(cls, report: Any) -> Any:
+        """Rent collected counts protection with the rent."""
+        totals = getattr(report, "totals", None)
+        return report if totals is None else Row(report, rent_collected=totals.rent + totals.protection)
+
+
+class DailyJob(Body):
+    as_of: date | None = None
+
+
+class StageChangeOut(Answer):
+    order_id: UUID
+    stage: str | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, change: Any) -> Any:
+        """The daily job reports a stage change as a pair: the order and its new stage."""
+        if isinstance(change, tuple):
+            order_id, stage = change
+            return {"order_id": order_id, "stage": stage}
+        return change
+
+
+class DailyReportOut(Answer):
+    as_of: date
+    looked_at: int
+    cancelled: list[UUID]
+    assessed: list[UUID]
+    stage_changes: list[StageChangeOut]
+
+
+ConfigName = Literal["waiver-policy", "credit-levels", "scoring-rules", "billing"]
+
+
+class ConfigOut(Answer):
+    name: ConfigName
+    version: int
+    document: dict[str, Any]
+
+
+class CreditLevelDoc(Body):
+    name: str
+    min_score: int
+    max_score: int
+    quota: Money
+
+
+class CreditLevelsDoc(Body):
+    """credit-levels: score bands and the revolving quota each level is granted."""
+
+    levels: list[CreditLevelDoc]
+
+
+class WaiverBandDoc(Body):
+    min_score: int
+    max_score: int
+    waiver: Money | None = None
+    share: str | None = None
+
+
+class WaiverPolicyDoc(Body):
+    """waiver-policy: who gets a waiver and how much per order (a band's `waiver` is an amount, `share` a fraction)."""
+
+    min_score: int
+    bands: list[WaiverBandDoc]
+    per_order_cap: Money
+    per_unit_cap: Money
+
+
+class LateFeeDoc(Body):
+    daily_rate: str
+    fixed_per_day: Money
+    cap_share: str
+
+
+class CollectionStageDoc(Body):
+    after_days: int
+    action: Literal["sms", "call", "agency"]
+
+
+class BillingDoc(Body):
+    """billing: grace days, the late fee rule, collection stages, the unpaid-order timeout."""
+
+    timezone: str
+    grace_days: int
+    late_fee: LateFeeDoc
+    collection_stages: list[CollectionStageDoc]
+    unpaid_timeout_minutes: int
+    early_buyout_discount_share: str
+
+
+class ScoringRulesDoc(Body):
+    """scoring-rules: "bureau" or the built-in rule engine ("rules"), its range, weighted dimensions and rules."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: Literal["bureau", "rules"]
+    range: list[int]
+    dimensions: list[dict[str, Any]]
+
+
+CONFIG_DOCUMENTS: dict[str, type[Body]] = {
+    "credit-levels": CreditLevelsDoc,
+    "waiver-policy": WaiverPolicyDoc,
+    "billing": BillingDoc,
+    "scoring-rules": ScoringRulesDoc,
+}
+
+
+class ConfigDocument(RootModel[dict[str, Any]]):
+    """A whole configuration document, validated by the platform as one (422 names each field in error)."""
+
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={
+            "anyOf": [{"$ref": f"#/components/schemas/{model.__name__}"} for model in CONFIG_DOCUMENTS.values()]
+        },
+    )
+
+
+class AuditQuery(Query):
+    version: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
+    at: QueryInstant | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _one(cls, at: datetime | None, info: ValidationInfo) -> datetime | None:
+        if at is not None and info.data.get("version") is not None:
+            raise ValueError("give a version or an instant, not both")
+        return at
+
+
+class AuditEventOut(Answer):
+    version: int
+    type: str
+    timestamp: AwareDatetime
+    fields: dict[str, Any]
+
+
+class AuditOut(Answer):
+    aggregate_id: UUID
+    aggregate_type: str
+    version: int
+    as_of: AwareDatetime
+    events: list[AuditEventOut]
+    state: dict[str, Any]
+
+
+class RefundOut(Answer):
+    refund_id: str
+    order_id: UUID
+    payment_id: UUID | None
+    provider: str | None
+    amount: Money
+    reason: str
+    state: Literal["pending", "sending", "accepted", "refused", "failed", "unmatched"]
+    detail: str | None
+    created_at: AwareDatetime
+
+
+class RefundsQuery(Query):
+    order_id: UUID | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0

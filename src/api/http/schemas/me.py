@@ -1,0 +1,38 @@
+"""The customer: the identity submitted, the credit evaluation and the credit line."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+from api.http.schemas.common import ID_NUMBER_PATTERN, Answer, Body, Image, Money, Name
+
+
+class IdentitySubmission(Body):
+    name: Name
+    id_number: Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]
+    id_card_image: Image
+    selfie_image: Image
+
+
+class IdentityResult(Answer):
+    status: Literal["verified", "rejected"]
+    reason: str | None = None
+
+
+class CreditEvaluationOut(Answer):
+    score: int
+    level: str | None
+    source: str
+    quota: Money
+    reserved: Money
+    available: Money
+
+
+class CreditLineOut(Answer):
+    quota: Money
+    reserved: Money
+    available: Money
+    level: str | None = None
+    blocked: bool = False

@@ -1,0 +1,196 @@
+"""Quotes and orders: plans, the order with its installments, cancelling, end of term, contract, tracking and
+the order's payments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal, get_args
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+
+from api.http.schemas.common import (
+    LINE_PATTERN,
+    NOTES_PATTERN,
+    Answer,
+    Body,
+    Line,
+    Money,
+    Name,
+    Phone,
+    Query,
+    Slug,
+    not_before,
+)
+from leasecore.lease import LeaseStatus
+
+
+class LongPlan(Body):
+    kind: Literal["long"]
+    months: Annotated[int, Field(ge=1, le=120)]
+
+
+class ShortPlan(Body):
+    kind: Literal["short"]
+    start: date
+    end: date
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: date, info: ValidationInfo) -> date:
+        return not_before(end, info.data.get("start")) or end
+
+
+Plan = Annotated[LongPlan | ShortPlan, Field(discriminator="kind")]
+
+
+class QuoteRequest(Body):
+    sku_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=20)] = 1
+    plan: Plan
+    protection: bool = False
+    deposit_mode: Literal["full", "waiver"]
+    channel: Slug = "app"
+
+
+class InstallmentQuote(Answer):
+    seq: int
+    due_date: date
+    rent: Money
+    protection: Money
+    total: Money = Field(validation_alias="amount")
+
+
+class QuoteOut(Answer):
+    deposit: Money
+    waiver: Money
+    deposit_due: Money
+    rent_total: Money
+    protection_total: Money
+    due_now: Money
+    installments: list[InstallmentQuote]
+
+
+class AddressIn(Body):
+    name: Name
+    phone: Phone
+    line: Line
+
+
+class PlaceOrder(QuoteRequest):
+    address: AddressIn
+
+
+class PlanOut(Answer):
+    kind: Literal["long", "short"]
+    months: int | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+class InstallmentOut(Answer):
+    seq: int
+    due_date: date
+    amount: Money
+    rent: Money
+    protection: Money
+    paid: Money
+    late_fee: Money
+    fee_paid: Money
+    owed: Money
+    days_overdue: int
+    status: Literal["due", "paid", "overdue"]
+
+
+OrderStatus = Literal[
+    "pending_payment",
+    "pending_review",
+    "rejected",
+    "cancelled",
+    "pending_contract",
+    "pending_shipment",
+    "shipped",
+    "leasing",
+    "returning",
+    "inspecting",
+    "pending_settlement",
+    "bought_out",
+    "settled",
+]
+"""An order's status: API.md's, and `pending_settlement` (inspected, waiting for a damage payment)."""
+assert set(get_args(OrderStatus)) == {status.value for status in LeaseStatus}
+
+
+class OrderOut(Answer):
+    id: UUID
+    status: OrderStatus
+    customer_id: UUID
+    product_id: UUID
+    sku_id: UUID
+    quantity: int
+    plan: PlanOut
+    protection: bool
+    deposit_mode: Literal["full", "waiver"]
+    deposit: Money
+    waiver: Money
+    deposit_due: Money
+    due_now: Money
+    unit_serial: str | None
+    unit_serials: list[str]
+    channel: str
+    carrier: str | None
+    tracking_no: str | None
+    return_tracking_no: str | None
+    contract_id: str | None
+    swapped_from: UUID | None
+    swapped_to: UUID | None
+    collection_stage: str | None
+    days_overdue: int
+    reason: str | None
+    installments: list[InstallmentOut]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class OrdersQuery(Query):
+    status: OrderStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
+class Cancel(Body):
+    reason: Annotated[str, StringConstraints(max_length=200, pattern=NOTES_PATTERN)] = "cancelled by the customer"
+
+
+class EndOfTerm(Body):
+    choice: Literal["return", "renew", "buyout", "swap"]
+    months: Annotated[int, Field(ge=1, le=36)] | None = None
+    sku_id: UUID | None = None
+    tracking_no: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)] | None = None
+
+
+class ContractOut(Answer):
+    contract_id: str
+    signed_at: AwareDatetime
+    document_url: str
+
+
+class TrackingOut(Answer):
+    carrier: str
+    tracking_no: str
+    delivered: bool
+    events: list[str]
+
+
+class PaymentRecord(Answer):
+    payment_id: UUID
+    order_id: UUID
+    purpose: Literal["checkout", "installments", "buyout", "damage"]
+    provider: str
+    amount: Money
+    status: Literal["pending", "succeeded", "failed"]
+    transaction_id: str | None
+    paid_amount: Money | None
+    paid_at: AwareDatetime | None
+    refunded: Money
+    requested_at: AwareDatetime

@@ -1,0 +1,25 @@
+"""Asking a customer for a payment through a provider."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import StringConstraints
+
+from api.http.schemas.common import SLUG_PATTERN, Answer, Body, Money
+
+ProviderName = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+
+
+class PaymentIn(Body):
+    purpose: Literal["checkout", "installments", "buyout", "damage"]
+    amount: Money | None = None
+    provider: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = None
+
+
+class PaymentOut(Answer):
+    payment_id: UUID
+    provider: str
+    amount: Money
+    pay_params: dict[str, str]

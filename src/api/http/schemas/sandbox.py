@@ -1,0 +1,58 @@
+"""Sandbox mode: the messages sent, payments settled, the test clock, bureau scores and parcels."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from api.http.schemas.common import ID_NUMBER_PATTERN, LINE_PATTERN, NOTES_PATTERN, Answer, Body, Phone, Query
+
+
+class SmsQuery(Query):
+    phone: Phone
+
+
+class SmsOut(Answer):
+    message_id: str
+    phone: str
+    text: str
+    sent_at: AwareDatetime
+
+
+class Completion(Body):
+    outcome: Literal["success", "fail"]
+    paid_at: AwareDatetime | None = None
+
+
+class CompletionOut(Answer):
+    payment_id: UUID
+    outcome: Literal["success", "fail"]
+    status: Literal["pending", "succeeded", "failed"]
+    acknowledgement: str
+
+
+class ClockSet(Body):
+    now: AwareDatetime
+
+
+class ClockOut(Answer):
+    now: AwareDatetime
+
+
+class BureauScoreIn(Body):
+    id_number: Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]
+    score: Annotated[int, Field(ge=350, le=950)]
+
+
+class BureauScoreOut(Answer):
+    id_number: str
+    score: int
+
+
+class ParcelMove(Body):
+    carrier: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
+    tracking_no: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
+    stage: Literal["picked_up", "in_transit", "delivered"]
+    location: Annotated[str, StringConstraints(max_length=64, pattern=NOTES_PATTERN)] = ""

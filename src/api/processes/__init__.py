@@ -1,0 +1,1 @@
+"""Background work that reacts to events or time: sending refunds (and, later, messages and scheduled jobs)."""
