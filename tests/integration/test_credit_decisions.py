@@ -13,7 +13,7 @@ from adapters.sms.sandbox import SandboxSms
 from api.bootstrap import application
 from leasecore.clock import SettableClock
 from leasecore.credit.customer import Customer, IdentityCheck
-from leasecore.credit.scoring.rules import EXAMPLE_RULES
+from leasecore.credit.scoring import EXAMPLE_RULES
 from leasecore.errors import InvalidState
 from leasecore.ports import Ports
 from tests.support import START, World, build_world, close

@@ -14,7 +14,7 @@ from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer, IdentityCheck
 from leasecore.credit.facts import max_days_overdue, phone_prefix, platform_facts
 from leasecore.credit.identity import read_resident_id
-from leasecore.credit.scoring.rules import EXAMPLE_RULES, ScoringRules
+from leasecore.credit.scoring import EXAMPLE_RULES, ScoringRules
 from leasecore.lease import Lease, LeaseTerms
 from leasecore.lease.ledger import LateFeeRule
 from leasecore.lease.schedule import Rates, schedule_for

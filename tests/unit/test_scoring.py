@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from leasecore.credit.scoring.rules import DIMENSIONS, EXAMPLE_RULES, Comparator, ScoreSource, ScoringRules
+from leasecore.credit.scoring import DIMENSIONS, EXAMPLE_RULES, Comparator, ScoreSource, ScoringRules
 from leasecore.errors import InvalidDocument, Refused
 
 DOCS = Path(__file__).parents[2] / "docs" / "scoring-rules.md"
