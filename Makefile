@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/leasecore demo
 	$(BIN)/leasecore serve
 
-test: $(STAMP)
+test: lint
 	$(BIN)/pytest -m 'slow or not slow'
 
 test-fast: $(STAMP)

@@ -11,9 +11,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.credit.policy import DEFAULT_SCORE_RANGE, CreditLevels, WaiverPolicy
-from leasecore.credit.scoring.rules import ScoringRules
+from leasecore.credit.scoring import ScoringRules
 from leasecore.errors import Refused
 from leasecore.lease.billing import BillingPolicy
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import derived_id
 
 DOCUMENT_NAMES = ("credit-levels", "waiver-policy", "billing", "scoring-rules")
@@ -21,6 +22,8 @@ DOCUMENT_NAMES = ("credit-levels", "waiver-policy", "billing", "scoring-rules")
 
 class Configuration(Aggregate):
     """One of the operator's configuration documents; its version is the aggregate's version."""
+
+    Snapshot = TaggedSnapshot
 
     @staticmethod
     def create_id(name: str) -> UUID:

@@ -26,7 +26,12 @@ class StaffAccount(Aggregate):
     def create_id(username: str) -> UUID:
         return derived_id("operator", username.lower())
 
-    @event("Created")
+    class Created(Aggregate.Created):
+        username: str
+        roles: tuple[Role, ...]
+        password_hash: str
+
+    @event(Created)
     def __init__(self, username: str, roles: tuple[Role, ...], password_hash: str, timestamp: datetime) -> None:
         self.username, self.roles, self.password_hash = username, tuple(roles), password_hash
         self.disabled = False
@@ -47,6 +52,10 @@ class StaffAccount(Aggregate):
         if (tuple(roles), password_hash) != (self.roles, self.password_hash):
             self._changed(tuple(dict.fromkeys(roles)), password_hash, timestamp=now)
 
-    @event("Changed")
+    class Changed(Aggregate.Event):
+        roles: tuple[Role, ...]
+        password_hash: str
+
+    @event(Changed)
     def _changed(self, roles: tuple[Role, ...], password_hash: str, timestamp: datetime) -> None:
         self.roles, self.password_hash = tuple(roles), password_hash

@@ -82,6 +82,7 @@ VALUE_OBJECTS: tuple[type, ...] = (
     ledger.Balance,
     ledger.Ledger,
     ledger.Collected,
+    ledger.Receipt,
     lease.LeaseTerms,
     lease.Charges,
     lease.Allocation,
@@ -92,6 +93,9 @@ VALUE_OBJECTS: tuple[type, ...] = (
     catalog.TermPrice,
     catalog.Sku,
     catalog.ProductDetails,
+    catalog.Category,
+    catalog.Unit,
+    catalog.Booking,
     customer.CreditEvaluation,
 )
 

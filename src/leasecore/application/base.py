@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -28,13 +28,14 @@ from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer
 from leasecore.credit.policy import DEFAULT_SCORE_RANGE, CreditLevels, WaiverPolicy
-from leasecore.credit.scoring.rules import ScoringRules
+from leasecore.credit.scoring import ScoringRules
 from leasecore.errors import Busy, NotFound, Refused
 from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import Lease
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment
 from leasecore.ports import Clock, DailyWork, Ports
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.topics import register_moved_topics
 from leasecore.transcodings import register_transcodings
 from leasecore.values import ZERO
@@ -67,6 +68,18 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
 
 class Commands(Application[UUID]):
     """Loading, configuration and the steps shared by the platform's commands."""
+
+    snapshot_class = TaggedSnapshot
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {
+        Lease: 20,
+        Inventory: 50,
+        Customer: 50,
+        CreditLine: 50,
+        Product: 50,
+        CategoryTree: 50,
+        Configuration: 20,
+    }
+    """Aggregates that can grow over a long life load from their latest snapshot, taken every so many events."""
 
     def __init__(
         self,

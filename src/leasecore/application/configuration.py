@@ -7,7 +7,7 @@ from typing import Any
 from leasecore.application.base import Commands, command
 from leasecore.configuration import Configuration
 from leasecore.credit.policy import CreditLevels, WaiverPolicy
-from leasecore.credit.scoring.rules import ScoringRules
+from leasecore.credit.scoring import ScoringRules
 from leasecore.errors import InvalidInput, NotFound
 from leasecore.lease.billing import BillingPolicy
 

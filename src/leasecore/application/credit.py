@@ -11,7 +11,7 @@ from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import CreditEvaluation, Customer, IdentityCheck
 from leasecore.credit.facts import platform_facts
 from leasecore.credit.identity import id_number_problem
-from leasecore.credit.scoring.rules import Fact, ScoreSource, ScoringRules
+from leasecore.credit.scoring import Fact, ScoreSource, ScoringRules
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Refused
 from leasecore.values import ZERO
 

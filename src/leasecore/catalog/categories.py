@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, NotFound
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import derived_id
 
 CATEGORY_TREE_ID = derived_id("category-tree")
@@ -25,11 +26,16 @@ class Category:
 class CategoryTree(Aggregate):
     """Device categories (设备类型) as a tree the operator edits; one tree per platform."""
 
+    Snapshot = TaggedSnapshot
+
     @staticmethod
     def create_id() -> UUID:
         return CATEGORY_TREE_ID
 
-    @event("Planted")
+    class Planted(Aggregate.Created):
+        """No more than that it happened."""
+
+    @event(Planted)
     def __init__(self, timestamp: datetime) -> None:
         self.nodes: dict[UUID, Category] = {}
 
@@ -84,21 +90,37 @@ class CategoryTree(Aggregate):
             raise InvalidInput(field_name, f"category {category_id} is retired")
         return node
 
-    @event("CategoryAdded")
+    class CategoryAdded(Aggregate.Event):
+        category_id: UUID
+        name: str
+        parent_id: UUID | None
+
+    @event(CategoryAdded)
     def _added(self, category_id: UUID, name: str, parent_id: UUID | None, timestamp: datetime) -> None:
         self.nodes[category_id] = Category(category_id, name, parent_id)
 
-    @event("CategoryRenamed")
+    class CategoryRenamed(Aggregate.Event):
+        category_id: UUID
+        name: str
+
+    @event(CategoryRenamed)
     def _renamed(self, category_id: UUID, name: str, timestamp: datetime) -> None:
         node = self.nodes[category_id]
         self.nodes[category_id] = Category(node.id, name, node.parent_id, node.retired)
 
-    @event("CategoryMoved")
+    class CategoryMoved(Aggregate.Event):
+        category_id: UUID
+        parent_id: UUID | None
+
+    @event(CategoryMoved)
     def _moved(self, category_id: UUID, parent_id: UUID | None, timestamp: datetime) -> None:
         node = self.nodes[category_id]
         self.nodes[category_id] = Category(node.id, node.name, parent_id, node.retired)
 
-    @event("CategoryRetired")
+    class CategoryRetired(Aggregate.Event):
+        category_id: UUID
+
+    @event(CategoryRetired)
     def _retired(self, category_id: UUID, timestamp: datetime) -> None:
         node = self.nodes[category_id]
         self.nodes[category_id] = Category(node.id, node.name, node.parent_id, True)

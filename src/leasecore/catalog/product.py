@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, InvalidState, NotFound
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import LongTerm, Plan
 
 
@@ -82,9 +83,17 @@ class ProductDetails:
 class Product(Aggregate):
     """A product the platform rents out, its plans, its protection and its SKUs."""
 
+    Snapshot = TaggedSnapshot
+
     id: UUID
 
-    @event("Listed")
+    class Listed(Aggregate.Created):
+        details: ProductDetails
+        long_term: LongTermOffer | None
+        short_term: ShortTermOffer | None
+        protection: Protection
+
+    @event(Listed)
     def __init__(
         self,
         details: ProductDetails,
@@ -186,27 +195,45 @@ class Product(Aggregate):
         if self.retired:
             raise InvalidState(f"product {self.details.name}", "retired", action)
 
-    @event("Revised")
+    class Revised(Aggregate.Event):
+        details: ProductDetails
+        protection: Protection
+
+    @event(Revised)
     def _revised(self, details: ProductDetails, protection: Protection, timestamp: datetime) -> None:
         self.details, self.protection = details, protection
 
-    @event("PlansChanged")
+    class PlansChanged(Aggregate.Event):
+        long_term: LongTermOffer | None
+        short_term: ShortTermOffer | None
+
+    @event(PlansChanged)
     def _plans_changed(
         self, long_term: LongTermOffer | None, short_term: ShortTermOffer | None, timestamp: datetime
     ) -> None:
         self.long_term, self.short_term = long_term, short_term
 
-    @event("SkuAdded")
+    class SkuAdded(Aggregate.Event):
+        sku: Sku
+
+    @event(SkuAdded)
     def _sku_added(self, sku: Sku, timestamp: datetime) -> None:
         self.skus[sku.id] = sku
 
-    @event("SkuRepriced")
+    class SkuRepriced(Aggregate.Event):
+        sku: Sku
+
+    @event(SkuRepriced)
     def _sku_repriced(self, sku: Sku, timestamp: datetime) -> None:
         self.skus[sku.id] = sku
 
-    @event("Retired")
+    class Retired(Aggregate.Event):
+        """No more than that it happened."""
+
+    @event(Retired)
     def _retired(self, timestamp: datetime) -> None:
         self.retired = True
+
 
 def _check_plans(long_term: LongTermOffer | None, short_term: ShortTermOffer | None) -> None:
     if long_term is None and short_term is None:

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Unavailable
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import Plan, ShortTerm, derived_id
 
 
@@ -62,11 +63,17 @@ class Inventory(Aggregate):
     """The stock units (serial / IMEI) of one SKU and who holds them when: never two orders
     on one unit for overlapping dates."""
 
+    Snapshot = TaggedSnapshot
+
     @staticmethod
     def create_id(sku_id: UUID) -> UUID:
         return derived_id("inventory", sku_id)
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        sku_id: UUID
+        product_id: UUID
+
+    @event(Opened)
     def __init__(self, sku_id: UUID, product_id: UUID, timestamp: datetime) -> None:
         self.sku_id, self.product_id = sku_id, product_id
         self.units: dict[str, Unit] = {}
@@ -137,12 +144,21 @@ class Inventory(Aggregate):
             raise InvalidState(f"unit {serial}", unit.status.value, "retire it")
         self._unit_retired(serial, timestamp=now)
 
-    @event("UnitsReceived")
+    class UnitsReceived(Aggregate.Event):
+        serials: tuple[str, ...]
+
+    @event(UnitsReceived)
     def _received(self, serials: tuple[str, ...], timestamp: datetime) -> None:
         for serial in serials:
             self.units[serial] = Unit(serial)
 
-    @event("UnitsBooked")
+    class UnitsBooked(Aggregate.Event):
+        order_id: UUID
+        serials: tuple[str, ...]
+        start: date
+        end: date | None
+
+    @event(UnitsBooked)
     def _booked(
         self, order_id: UUID, serials: tuple[str, ...], start: date, end: date | None, timestamp: datetime
     ) -> None:
@@ -150,7 +166,13 @@ class Inventory(Aggregate):
             unit = self.units[serial]
             self.units[serial] = replace(unit, bookings=(*unit.bookings, Booking(order_id, start, end)))
 
-    @event("UnitsShipped")
+    class UnitsShipped(Aggregate.Event):
+        order_id: UUID
+        serials: tuple[str, ...]
+        start: date
+        end: date | None
+
+    @event(UnitsShipped)
     def _shipped(
         self, order_id: UUID, serials: tuple[str, ...], start: date, end: date | None, timestamp: datetime
     ) -> None:
@@ -160,17 +182,27 @@ class Inventory(Aggregate):
                 unit = replace(unit, bookings=(*unit.bookings, Booking(order_id, start, end)), leased_to=order_id)
             self.units[serial] = unit
 
-    @event("UnitsReleased")
+    class UnitsReleased(Aggregate.Event):
+        order_id: UUID
+
+    @event(UnitsReleased)
     def _released(self, order_id: UUID, timestamp: datetime) -> None:
         for serial, unit in list(self.units.items()):
             self.units[serial] = unit.without(order_id)
 
-    @event("UnitsSold")
+    class UnitsSold(Aggregate.Event):
+        order_id: UUID
+        serials: tuple[str, ...]
+
+    @event(UnitsSold)
     def _sold(self, order_id: UUID, serials: tuple[str, ...], timestamp: datetime) -> None:
         for serial in serials:
             self.units[serial] = replace(self.units[serial].without(order_id), sold_to=order_id)
 
-    @event("UnitRetired")
+    class UnitRetired(Aggregate.Event):
+        serial: str
+
+    @event(UnitRetired)
     def _unit_retired(self, serial: str, timestamp: datetime) -> None:
         self.units[serial] = replace(self.units[serial], retired=True)
 

@@ -9,17 +9,25 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, Overdue, QuotaExceeded
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import ZERO, derived_id, total
 
 
 class CreditLine(Aggregate):
     """A customer's revolving deposit-waiver quota; every unsettled order occupies its waiver."""
 
+    Snapshot = TaggedSnapshot
+
     @staticmethod
     def create_id(customer_id: UUID) -> UUID:
         return derived_id("credit-line", customer_id)
 
-    @event("Granted")
+    class Granted(Aggregate.Created):
+        customer_id: UUID
+        quota: Decimal
+        level: str | None
+
+    @event(Granted)
     def __init__(self, customer_id: UUID, quota: Decimal, level: str | None, timestamp: datetime) -> None:
         self.customer_id, self.quota, self.level = customer_id, quota, level
         self.reserved: dict[UUID, Decimal] = {}
@@ -77,23 +85,41 @@ class CreditLine(Aggregate):
         if order_id in self.overdue_orders:
             self._overdue_cleared(order_id, timestamp=now)
 
-    @event("QuotaAdjusted")
+    class QuotaAdjusted(Aggregate.Event):
+        quota: Decimal
+        level: str | None
+
+    @event(QuotaAdjusted)
     def _adjusted(self, quota: Decimal, level: str | None, timestamp: datetime) -> None:
         self.quota, self.level = quota, level
 
-    @event("WaiverReserved")
+    class WaiverReserved(Aggregate.Event):
+        order_id: UUID
+        amount: Decimal
+
+    @event(WaiverReserved)
     def _reserved(self, order_id: UUID, amount: Decimal, timestamp: datetime) -> None:
         self.reserved[order_id] = amount
 
-    @event("WaiverReleased")
+    class WaiverReleased(Aggregate.Event):
+        order_id: UUID
+        amount: Decimal
+
+    @event(WaiverReleased)
     def _released(self, order_id: UUID, amount: Decimal, timestamp: datetime) -> None:
         del self.reserved[order_id]
 
-    @event("OverdueMarked")
+    class OverdueMarked(Aggregate.Event):
+        order_id: UUID
+
+    @event(OverdueMarked)
     def _overdue_marked(self, order_id: UUID, timestamp: datetime) -> None:
         self.overdue_orders = self.overdue_orders | {order_id}
 
-    @event("OverdueCleared")
+    class OverdueCleared(Aggregate.Event):
+        order_id: UUID
+
+    @event(OverdueCleared)
     def _overdue_cleared(self, order_id: UUID, timestamp: datetime) -> None:
         self.overdue_orders = self.overdue_orders - {order_id}
 

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import derived_id
 
 
@@ -46,11 +47,16 @@ class CreditEvaluation:
 class Customer(Aggregate):
     """A consumer who rents; identified by phone number."""
 
+    Snapshot = TaggedSnapshot
+
     @staticmethod
     def create_id(phone: str) -> UUID:
         return derived_id("customer", phone)
 
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        phone: str
+
+    @event(Registered)
     def __init__(self, phone: str, timestamp: datetime) -> None:
         self.phone = phone
         self.identity_status = IdentityStatus.UNVERIFIED
@@ -89,22 +95,39 @@ class Customer(Aggregate):
         if order_id not in self.orders:
             self._order_opened(order_id, timestamp=now)
 
-    @event("IdentityVerified")
+    class IdentityVerified(Aggregate.Event):
+        name: str
+        id_number: str
+        valid_until: date | None
+        provider: str
+        reference: str
+
+    @event(IdentityVerified)
     def _identity_verified(
         self, name: str, id_number: str, valid_until: date | None, provider: str, reference: str, timestamp: datetime
     ) -> None:
         self.identity_status = IdentityStatus.VERIFIED
         self.name, self.id_number, self.identity_reason = name, id_number, None
 
-    @event("IdentityRejected")
+    class IdentityRejected(Aggregate.Event):
+        reason: str
+        provider: str
+
+    @event(IdentityRejected)
     def _identity_rejected(self, reason: str, provider: str, timestamp: datetime) -> None:
         self.identity_status = IdentityStatus.REJECTED
         self.identity_reason = reason
 
-    @event("CreditEvaluated")
+    class CreditEvaluated(Aggregate.Event):
+        evaluation: CreditEvaluation
+
+    @event(CreditEvaluated)
     def _evaluated(self, evaluation: CreditEvaluation, timestamp: datetime) -> None:
         self.evaluation = evaluation
 
-    @event("OrderOpened")
+    class OrderOpened(Aggregate.Event):
+        order_id: UUID
+
+    @event(OrderOpened)
     def _order_opened(self, order_id: UUID, timestamp: datetime) -> None:
         self.orders = (*self.orders, order_id)

@@ -4,6 +4,7 @@ from leasecore.lease.lease import (
     CANCELLABLE,
     END_OF_TERM_WINDOW,
     RENT_PAYABLE,
+    STATUS_AFTER,
     Allocation,
     BuyoutQuote,
     Charges,
@@ -11,12 +12,14 @@ from leasecore.lease.lease import (
     LeaseStatus,
     LeaseTerms,
     PaymentSource,
+    status_after,
 )
 
 __all__ = [
     "CANCELLABLE",
     "END_OF_TERM_WINDOW",
     "RENT_PAYABLE",
+    "STATUS_AFTER",
     "Allocation",
     "BuyoutQuote",
     "Charges",
@@ -24,4 +27,5 @@ __all__ = [
     "LeaseStatus",
     "LeaseTerms",
     "PaymentSource",
+    "status_after",
 ]

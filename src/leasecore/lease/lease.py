@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -13,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
 from leasecore.lease.ledger import Balance, Collected, LateFeeRule, Ledger, Receipt, assess
 from leasecore.lease.schedule import Installment, Rates, monthly, restart
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
 
 END_OF_TERM_WINDOW = timedelta(days=7)
@@ -46,12 +48,34 @@ CANCELLABLE = (
     LeaseStatus.PENDING_CONTRACT,
     LeaseStatus.PENDING_SHIPMENT,
 )
+STATUS_AFTER: dict[str, LeaseStatus] = {
+    "CheckoutPaid": LeaseStatus.PENDING_REVIEW,
+    "ReviewApproved": LeaseStatus.PENDING_CONTRACT,
+    "ReviewRejected": LeaseStatus.REJECTED,
+    "Cancelled": LeaseStatus.CANCELLED,
+    "ContractSigned": LeaseStatus.PENDING_SHIPMENT,
+    "Shipped": LeaseStatus.SHIPPED,
+    "Delivered": LeaseStatus.LEASING,
+    "ReturnRequested": LeaseStatus.RETURNING,
+    "SwappedOut": LeaseStatus.RETURNING,
+    "DeviceReturned": LeaseStatus.INSPECTING,
+    "SettlementPending": LeaseStatus.PENDING_SETTLEMENT,
+    "BoughtOut": LeaseStatus.BOUGHT_OUT,
+    "Settled": LeaseStatus.SETTLED,
+}
+"""The lease's state machine: the status each event leaves an order in (the others leave it where it was)."""
+
 RENT_PAYABLE = (
     LeaseStatus.LEASING,
     LeaseStatus.RETURNING,
     LeaseStatus.INSPECTING,
     LeaseStatus.PENDING_SETTLEMENT,
 )
+
+
+def status_after(event: object) -> LeaseStatus | None:
+    """The status a lease event leaves its order in; None when it leaves the status where it was."""
+    return STATUS_AFTER.get(type(event).__name__)
 
 
 @dataclass(frozen=True)
@@ -137,9 +161,33 @@ class BuyoutQuote:
 class Lease(Aggregate):
     """An order and the lease it becomes (租赁订单); its id is the order id."""
 
+    Snapshot = TaggedSnapshot
+
     id: UUID
 
-    @event("OrderPlaced")
+    class Event(Aggregate.Event):
+        """An event of the lease; it moves the order's status as `STATUS_AFTER` says."""
+
+        def apply(self, aggregate: Any) -> None:
+            status = status_after(self)
+            if status is not None:
+                aggregate.status = status
+
+    class OrderPlaced(Aggregate.Created):
+        customer_id: UUID
+        product_id: UUID
+        sku_id: UUID
+        channel: str
+        deposit_mode: DepositMode
+        address: Address
+        terms: LeaseTerms
+        deposit: Decimal
+        waiver: Decimal
+        schedule: tuple[Installment, ...]
+        config_versions: dict[str, int]
+        swapped_from: UUID | None
+
+    @event(OrderPlaced)
     def __init__(
         self,
         customer_id: UUID,
@@ -535,52 +583,89 @@ class Lease(Aggregate):
         self.payment_refs = self.payment_refs | {ref}
         self.paid_in += amount
 
-    @event("CheckoutPaid")
+    class CheckoutPaid(Event):
+        ref: str
+        amount: Decimal
+        paid_at: datetime
+        deposit_part: Decimal
+        ledger: Ledger
+
+    @event(CheckoutPaid)
     def _checkout_paid(
         self, ref: str, amount: Decimal, paid_at: datetime, deposit_part: Decimal, ledger: Ledger, timestamp: datetime
     ) -> None:
         self._take(ref, amount)
         self.receipts = (*self.receipts, Receipt(ref, amount - deposit_part, paid_at))
         self.ledger = ledger
-        self.status = LeaseStatus.PENDING_REVIEW
 
-    @event("ReviewQueued")
+    class ReviewQueued(Event):
+        reasons: tuple[str, ...]
+
+    @event(ReviewQueued)
     def _review_queued(self, reasons: tuple[str, ...], timestamp: datetime) -> None:
         self.review_reasons = tuple(reasons)
 
-    @event("ReviewApproved")
+    class ReviewApproved(Event):
+        reviewer: str
+        reason: str
+
+    @event(ReviewApproved)
     def _approved(self, reviewer: str, reason: str, timestamp: datetime) -> None:
         self.review_reason = reason
-        self.status = LeaseStatus.PENDING_CONTRACT
 
-    @event("ReviewRejected")
+    class ReviewRejected(Event):
+        reviewer: str
+        reason: str
+        refund: Decimal
+
+    @event(ReviewRejected)
     def _rejected(self, reviewer: str, reason: str, refund: Decimal, timestamp: datetime) -> None:
         self.review_reason = reason
         self.refunded += refund
-        self.status = LeaseStatus.REJECTED
 
-    @event("Cancelled")
+    class Cancelled(Event):
+        reason: str
+        refund: Decimal
+
+    @event(Cancelled)
     def _cancelled(self, reason: str, refund: Decimal, timestamp: datetime) -> None:
         self.reason = reason
         self.refunded += refund
-        self.status = LeaseStatus.CANCELLED
 
-    @event("ContractSigned")
+    class ContractSigned(Event):
+        contract_id: str
+
+    @event(ContractSigned)
     def _contract_signed(self, contract_id: str, timestamp: datetime) -> None:
         self.contract_id = contract_id
-        self.status = LeaseStatus.PENDING_SHIPMENT
 
-    @event("Shipped")
+    class Shipped(Event):
+        unit_serials: tuple[str, ...]
+        carrier: str
+        tracking_no: str
+
+    @event(Shipped)
     def _shipped(self, unit_serials: tuple[str, ...], carrier: str, tracking_no: str, timestamp: datetime) -> None:
         self.unit_serials, self.carrier, self.tracking_no = tuple(unit_serials), carrier, tracking_no
-        self.status = LeaseStatus.SHIPPED
 
-    @event("Delivered")
+    class Delivered(Event):
+        start: date
+        schedule: tuple[Installment, ...]
+        ledger: Ledger
+
+    @event(Delivered)
     def _delivered(self, start: date, schedule: tuple[Installment, ...], ledger: Ledger, timestamp: datetime) -> None:
         self.start, self.schedule, self.ledger = start, tuple(schedule), ledger
-        self.status = LeaseStatus.LEASING
 
-    @event("InstallmentPaid")
+    class InstallmentPaid(Event):
+        ref: str
+        amount: Decimal
+        paid_at: datetime
+        source: PaymentSource
+        allocation: Allocation
+        ledger: Ledger
+
+    @event(InstallmentPaid)
     def _installment_paid(
         self,
         ref: str,
@@ -595,42 +680,80 @@ class Lease(Aggregate):
         self.receipts = (*self.receipts, Receipt(ref, amount, paid_at))
         self.ledger = ledger
 
-    @event("OverdueAssessed")
+    class OverdueAssessed(Event):
+        ledger: Ledger
+
+    @event(OverdueAssessed)
     def _assessed(self, ledger: Ledger, timestamp: datetime) -> None:
         self.ledger = ledger
 
-    @event("CollectionStageChanged")
+    class CollectionStageChanged(Event):
+        stage: str | None
+        days_overdue: int
+
+    @event(CollectionStageChanged)
     def _collection_stage_changed(self, stage: str | None, days_overdue: int, timestamp: datetime) -> None:
         self.collection_stage = stage
 
-    @event("RenewalAgreed")
+    class RenewalAgreed(Event):
+        months: int
+        installments: tuple[Installment, ...]
+        ledger: Ledger
+
+    @event(RenewalAgreed)
     def _renewed(self, months: int, installments: tuple[Installment, ...], ledger: Ledger, timestamp: datetime) -> None:
         self.schedule = (*self.schedule, *installments)
         self.ledger = ledger
 
-    @event("ReturnRequested")
+    class ReturnRequested(Event):
+        tracking_no: str
+        shipped_back_on: date
+
+    @event(ReturnRequested)
     def _return_requested(self, tracking_no: str, shipped_back_on: date, timestamp: datetime) -> None:
         self.return_tracking_no, self.shipped_back_on = tracking_no, shipped_back_on
-        self.status = LeaseStatus.RETURNING
 
-    @event("SwappedOut")
+    class SwappedOut(Event):
+        new_order_id: UUID
+        tracking_no: str
+        shipped_back_on: date
+
+    @event(SwappedOut)
     def _swapped_out(self, new_order_id: UUID, tracking_no: str, shipped_back_on: date, timestamp: datetime) -> None:
         self.swapped_to = new_order_id
         self.return_tracking_no, self.shipped_back_on = tracking_no, shipped_back_on
-        self.status = LeaseStatus.RETURNING
 
-    @event("DeviceReturned")
+    class DeviceReturned(Event):
+        """No more than that it happened."""
+
+    @event(DeviceReturned)
     def _device_returned(self, timestamp: datetime) -> None:
-        self.status = LeaseStatus.INSPECTING
+        """The device is back; the order waits for inspection."""
 
-    @event("InspectionCompleted")
+    class InspectionCompleted(Event):
+        damage_fee: Decimal
+        liability: Decimal
+        late_days: int
+        charges: Charges
+        notes: str
+
+    @event(InspectionCompleted)
     def _inspected(
         self, damage_fee: Decimal, liability: Decimal, late_days: int, charges: Charges, notes: str, timestamp: datetime
     ) -> None:
         self.charges = self.charges + charges
         self.inspected = True
 
-    @event("BoughtOut")
+    class BoughtOut(Event):
+        ref: str
+        amount: Decimal
+        from_deposit: Decimal
+        quote: BuyoutQuote
+        schedule: tuple[Installment, ...]
+        ledger: Ledger
+        paid_at: datetime
+
+    @event(BoughtOut)
     def _bought_out(
         self,
         ref: str,
@@ -647,9 +770,16 @@ class Lease(Aggregate):
         self.schedule, self.ledger = tuple(schedule), ledger
         buyout = Charges(buyout=quote.price)
         self.charges, self.charges_paid = self.charges + buyout, self.charges_paid + buyout
-        self.status = LeaseStatus.BOUGHT_OUT
 
-    @event("BalancePaid")
+    class BalancePaid(Event):
+        ref: str
+        amount: Decimal
+        paid_at: datetime
+        source: PaymentSource
+        allocation: Allocation
+        ledger: Ledger
+
+    @event(BalancePaid)
     def _balance_paid(
         self,
         ref: str,
@@ -670,16 +800,26 @@ class Lease(Aggregate):
         self.charges_paid = self.charges_paid + allocation.charges
         self.unapplied += allocation.unapplied
 
-    @event("SettlementPending")
-    def _settlement_pending(self, balance: Decimal, timestamp: datetime) -> None:
-        self.status = LeaseStatus.PENDING_SETTLEMENT
+    class SettlementPending(Event):
+        balance: Decimal
 
-    @event("Settled")
+    @event(SettlementPending)
+    def _settlement_pending(self, balance: Decimal, timestamp: datetime) -> None:
+        """The deposit fell short; the order waits for the balance."""
+
+    class Settled(Event):
+        refund: Decimal
+
+    @event(Settled)
     def _settled(self, refund: Decimal, timestamp: datetime) -> None:
         self.refunded += refund
-        self.status = LeaseStatus.SETTLED
 
-    @event("StrayPaymentRefunded")
+    class StrayPaymentRefunded(Event):
+        ref: str
+        amount: Decimal
+        paid_at: datetime
+
+    @event(StrayPaymentRefunded)
     def _stray_payment_refunded(self, ref: str, amount: Decimal, paid_at: datetime, timestamp: datetime) -> None:
         self._take(ref, amount)
         self.refunded += amount

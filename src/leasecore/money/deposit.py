@@ -22,7 +22,12 @@ class Deposit(Aggregate):
     def create_id(order_id: UUID) -> UUID:
         return derived_id("deposit", order_id)
 
-    @event("Required")
+    class Required(Aggregate.Created):
+        order_id: UUID
+        amount: Decimal
+        waived: Decimal
+
+    @event(Required)
     def __init__(self, order_id: UUID, amount: Decimal, waived: Decimal, timestamp: datetime) -> None:
         self.order_id, self.amount, self.waived = order_id, amount, waived
         self.paid = self.deducted = self.refunded = ZERO
@@ -68,14 +73,26 @@ class Deposit(Aggregate):
             self._refunded(amount, reason, timestamp=now)
         return amount
 
-    @event("Paid")
+    class Paid(Aggregate.Event):
+        amount: Decimal
+        ref: str
+
+    @event(Paid)
     def _paid(self, amount: Decimal, ref: str, timestamp: datetime) -> None:
         self.paid += amount
 
-    @event("Deducted")
+    class Deducted(Aggregate.Event):
+        amount: Decimal
+        reason: str
+
+    @event(Deducted)
     def _deducted(self, amount: Decimal, reason: str, timestamp: datetime) -> None:
         self.deducted += amount
 
-    @event("Refunded")
+    class Refunded(Aggregate.Event):
+        amount: Decimal
+        reason: str
+
+    @event(Refunded)
     def _refunded(self, amount: Decimal, reason: str, timestamp: datetime) -> None:
         self.refunded += amount

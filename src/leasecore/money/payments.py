@@ -31,7 +31,14 @@ class Payment(Aggregate):
 
     id: UUID
 
-    @event("Requested")
+    class Requested(Aggregate.Created):
+        order_id: UUID
+        customer_id: UUID
+        purpose: PaymentPurpose
+        amount: Decimal
+        provider: str
+
+    @event(Requested)
     def __init__(
         self,
         order_id: UUID,
@@ -93,11 +100,19 @@ class Payment(Aggregate):
         if self.status is PaymentStatus.PENDING:
             self._failed(reason, timestamp=now)
 
-    @event("Succeeded")
+    class Succeeded(Aggregate.Event):
+        transaction_id: str
+        amount: Decimal
+        paid_at: datetime
+
+    @event(Succeeded)
     def _succeeded(self, transaction_id: str, amount: Decimal, paid_at: datetime, timestamp: datetime) -> None:
         self.status = PaymentStatus.SUCCEEDED
         self.transaction_id, self.paid_amount, self.paid_at = transaction_id, amount, paid_at
 
-    @event("Failed")
+    class Failed(Aggregate.Event):
+        reason: str
+
+    @event(Failed)
     def _failed(self, reason: str, timestamp: datetime) -> None:
         self.status, self.failure = PaymentStatus.FAILED, reason
