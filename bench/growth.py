@@ -1,0 +1,222 @@
+"""What the k-th order costs as the histories an order loads grow: around the 100th against the last.
+
+Places N long-term, full-deposit orders (default 5,000) one by one through the application alone (no
+read models), timing each `place_order`, in two histories, each on a fresh database:
+
+  * one SKU: every order books a unit of the same SKU (one product, one SKU, stocked for all of them
+    up front), spread over customers with at most 10 orders each;
+  * one customer: every order is the same customer's, spread over SKUs (a few to a product) with at
+    most 10 orders each, so that only the customer's history grows (a full-deposit order reserves
+    nothing on the credit line, which is read but not written).
+
+It prints, for each, the median time of orders 90–110 and of the last 21, and their ratio beside the
+target. Usage:
+
+    .venv/bin/python bench/growth.py                            # SQLite, then PostgreSQL (skipped if unreachable)
+    .venv/bin/python bench/growth.py --backends sqlite --orders 1000
+    .venv/bin/python bench/growth.py --postgres-url postgresql+psycopg2://postgres@127.0.0.1:5432/test
+
+A run of 5,000 orders takes long on today's code (each order slower than the one before); progress goes
+to stderr. PostgreSQL runs in a fresh schema, dropped afterwards; SQLite in a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import sqlalchemy
+
+from api.bootstrap import application
+from api.demo import seed_demo
+from leasecore.application import LeaseApplication
+from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku, TermPrice
+from leasecore.clock import SettableClock
+from leasecore.credit.customer import IdentityCheck
+from leasecore.lease.quote import OrderRequest
+from leasecore.values import Address, DepositMode, LongTerm
+
+POSTGRES_URL = os.environ.get("LEASECORE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)
+TARGET = 1.2
+EARLY = (90, 110)
+WINDOW = EARLY[1] - EARLY[0] + 1
+SPREAD = 10
+SKUS_PER_PRODUCT = 4
+SERIALS_PER_CALL = 500
+HISTORIES = ("one SKU", "one customer")
+D = Decimal
+
+
+@dataclass(frozen=True)
+class Figures:
+    backend: str
+    history: str
+    seconds: list[float]
+
+    @property
+    def early(self) -> float:
+        return statistics.median(self.seconds[EARLY[0] - 1 : EARLY[1]])
+
+    @property
+    def late(self) -> float:
+        return statistics.median(self.seconds[-WINDOW:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=5000, help="orders placed in each history (default 5000)")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    args = parser.parse_args()
+    if args.orders < EARLY[1] + WINDOW:
+        parser.error(f"--orders must be at least {EARLY[1] + WINDOW}")
+    results = []
+    for backend in args.backends.split(","):
+        for history in HISTORIES:
+            with database(backend, args.postgres_url, "bench_growth") as url:
+                if url is None:
+                    print(f"{backend}: skipped (unreachable)", file=sys.stderr)
+                    break
+                results.append(Figures(backend, history, run(backend, url, history, args.orders)))
+    print()
+    print(
+        f"{'backend':<10} {'history':<12} {'orders':>6} {'ms ~100th':>10} {'ms ~last':>9} "
+        f"{'last÷100th':>10} {'target':>7}"
+    )
+    for figures in results:
+        print(
+            f"{figures.backend:<10} {figures.history:<12} {len(figures.seconds):>6} {figures.early * 1000:>10.1f} "
+            f"{figures.late * 1000:>9.1f} {figures.late / figures.early:>10.2f} {'≤ ' + str(TARGET):>7}"
+        )
+    return 0
+
+
+@contextmanager
+def database(backend: str, postgres_url: str, prefix: str) -> Iterator[str | None]:
+    """A temporary SQLite file, or a fresh PostgreSQL schema dropped afterwards (None if unreachable)."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/{prefix}.db"
+        return
+    if backend not in ("postgresql", "postgres"):
+        raise SystemExit(f"unknown backend {backend!r}: sqlite or postgresql")
+    engine = sqlalchemy.create_engine(postgres_url)
+    schema = f"{prefix}_{uuid4().hex[:12]}"
+    try:
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    except sqlalchemy.exc.OperationalError:
+        engine.dispose()
+        yield None
+        return
+    separator = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def run(backend: str, url: str, history: str, orders: int) -> list[float]:
+    """Set up one history, then the seconds each of its orders took, in order."""
+    clock = SettableClock(START)
+    app = application(url, clock=clock)
+    try:
+        if history == "one SKU":
+            skus = list_skus(app, 1, orders)
+            customers = [verified_customer(app, n) for n in range(-(-orders // SPREAD))]
+        else:
+            skus = list_skus(app, -(-orders // SPREAD), SPREAD)
+            customers = [verified_customer(app, 0)]
+        requests = [order_request(sku) for sku in skus]
+        label = f"{backend}, {history}"
+        print(f"{label}: SKUs {len(skus)}, customers {len(customers)}; placing {orders} orders", file=sys.stderr)
+        seconds: list[float] = []
+        started = time.perf_counter()
+        for n in range(orders):
+            customer_id, request = customers[n % len(customers)], requests[n % len(requests)]
+            clock.advance(timedelta(seconds=3))
+            before = time.perf_counter()
+            app.place_order(customer_id, request)
+            seconds.append(time.perf_counter() - before)
+            if (n + 1) % max(1, orders // 10) == 0:
+                recent = statistics.median(seconds[-WINDOW:]) * 1000
+                print(
+                    f"{label}: {n + 1:,}/{orders:,} orders, median of the last {WINDOW} {recent:.1f} ms "
+                    f"({time.perf_counter() - started:.0f} s)",
+                    file=sys.stderr,
+                )
+        return seconds
+    finally:
+        close(app)
+
+
+def list_skus(app: LeaseApplication, count: int, units: int) -> list[UUID]:
+    """`count` phone SKUs, a few to a product, each stocked with `units` units."""
+    category = seed_demo(app).categories["Phones"]
+    skus: list[UUID] = []
+    for first in range(0, count, SKUS_PER_PRODUCT):
+        built = [phone_sku(k) for k in range(min(SKUS_PER_PRODUCT, count - first))]
+        app.list_product(
+            ProductDetails(category, f"Bench Phone {first // SKUS_PER_PRODUCT}", "Bench", channels=("app",)),
+            LongTermOffer((6, 12)),
+            ShortTermOffer(3, 30),
+            Protection(True, False, D("19.90"), D("2.00"), D("300.00")),
+            built,
+        )
+        for sku in built:
+            for start in range(0, units, SERIALS_PER_CALL):
+                serials = range(start, min(units, start + SERIALS_PER_CALL))
+                app.receive_units(sku.id, [f"BENCH-{sku.id.hex[:8]}-{n:05d}" for n in serials])
+            skus.append(sku.id)
+    return skus
+
+
+def phone_sku(k: int) -> Sku:
+    return Sku(
+        id=uuid4(),
+        specs={"storage": f"{128 * (k + 1)}G"},
+        market_value=D("6999.00") + 1000 * k,
+        deposit=D("3000.00") + 500 * k,
+        term_prices=(TermPrice(6, D("299.00"), D("3600.00")), TermPrice(12, D("239.00"), D("2600.00"))),
+        renewal_monthly_rent=D("199.00"),
+        daily_rent=D("39.00"),
+    )
+
+
+def verified_customer(app: LeaseApplication, n: int) -> UUID:
+    """A customer with a verified identity and a score of 720."""
+    customer_id = app.register_customer(f"139{n:08d}")
+    app.record_identity(customer_id, IdentityCheck("Bench Customer", "11010519491231002X", True))
+    app.grant_credit(customer_id, 720, "bureau", {})
+    return customer_id
+
+
+def order_request(sku_id: UUID) -> OrderRequest:
+    """A 12-month lease of one unit with the full deposit (no credit waiver)."""
+    address = Address("Bench Customer", "13900000000", "1 Bench Road, Shanghai")
+    return OrderRequest(sku_id, 1, LongTerm(12), False, DepositMode.FULL, "app", address)
+
+
+def close(app: LeaseApplication) -> None:
+    """Release the event store's connections (PostgreSQL keeps a pool per engine)."""
+    engine = getattr(getattr(app.factory, "datastore", None), "engine", None)
+    if engine is not None:
+        engine.dispose()
+    app.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
