@@ -90,9 +90,11 @@ class Platform:
     views: ViewStore
     runner: ProjectionRunner
 
-    def read_your_writes(self, timeout: float = 2.0) -> bool:
-        """Wait until every read model shows everything saved so far (call it after a command)."""
-        return self.runner.wait_until(self.app.recorder.max_notification_id() or 0, timeout)
+    def read_your_writes(self, timeout: float = 2.0, position: int | None = None) -> bool:
+        """Wait until every read model shows what this thread saved last (or `position`), told in memory by
+        the runner that applies it; call it after a command."""
+        wanted = position or self.app.saved_position() or self.app.recorder.max_notification_id() or 0
+        return self.runner.wait_until(wanted, timeout)
 
     def close(self) -> None:
         self.runner.close()

@@ -96,6 +96,7 @@ class ProjectionRunner:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self.restarts = 0
+        self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
         self.listeners: list[Callable[[], None]] = []
         """Called after each batch this runner applies (processes that react to new read-model rows)."""
         self._processing = threading.Lock()
@@ -131,9 +132,18 @@ class ProjectionRunner:
         return reset
 
     def positions(self) -> dict[str, int]:
+        """Each projection's stored position (what this runner knows in memory is brought up to it)."""
         with self.views.read() as connection:
             stored = dict(connection.execute(select_rows(tracking.c.name, tracking.c.position)).tuples().all())
-        return {name: int(stored.get(name, 0)) for name in self.projections}
+        found = {name: int(stored.get(name, 0)) for name in self.projections}
+        self._learn(found)
+        return found
+
+    def _learn(self, positions: dict[str, int]) -> None:
+        with self._progress:
+            for name, position in positions.items():
+                self._applied[name] = max(self._applied.get(name, 0), position)
+            self._progress.notify_all()
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -182,11 +192,13 @@ class ProjectionRunner:
         return chosen
 
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
-        """Read your writes: True once every projection has applied `position` (the notification
-        id of a command just saved), False if that takes longer than `timeout` seconds."""
+        """Read your writes: True once every projection has applied `position` (the notification id of a
+        command just saved), False if that takes longer than `timeout` seconds. While this runner follows
+        the log it is told in memory as each batch commits; it reads the stored positions only for
+        projections another process runs."""
         deadline = time.monotonic() + timeout
         while True:
-            if min(self.positions().values(), default=position) >= position:
+            if min(self._applied.values(), default=position) >= position:
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -194,7 +206,11 @@ class ProjectionRunner:
             if self.following:
                 self._nudge()
                 with self._progress:
-                    self._progress.wait(min(remaining, 0.05))
+                    self._progress.wait_for(
+                        lambda: min(self._applied.values(), default=position) >= position, min(remaining, 0.05)
+                    )
+                if set(self.projections) - self.owned():
+                    self.positions()
                 continue
             with self._processing:
                 try:
@@ -313,6 +329,7 @@ class ProjectionRunner:
                 for event in mine:
                     projection.process(batch, event)
             batch.flush()
+        self._learn({projection.name: end for projection in group})
         return len(page)
 
     # Helpers.
@@ -361,6 +378,8 @@ class ProjectionRunner:
         metadata.drop_all(connection, tables=list(projection.tables), checkfirst=True)
         metadata.create_all(connection, tables=list(projection.tables))
         values: dict[str, Any] = {"position": 0, "fingerprint": projection.fingerprint, "updated_at": datetime.now(UTC)}
+        with self._progress:
+            self._applied[projection.name] = 0
         changed = connection.execute(update(tracking).where(tracking.c.name == projection.name).values(**values))
         if changed.rowcount == 0:
             connection.execute(tracking.insert().values(name=projection.name, **values))

@@ -236,6 +236,7 @@ class TestOnPostgres(SharedStoreBehaviour):
             assert not platform.read_your_writes(timeout=0.5)
             assert time.monotonic() - started < 2.0
             assert platform.runner.owned() == set()
+            holder.execute(sqlalchemy.text("SELECT pg_advisory_unlock_all()"))
         assert platform.read_your_writes(timeout=5.0)
 
 

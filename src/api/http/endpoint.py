@@ -37,6 +37,8 @@ B = TypeVar("B")
 Q = TypeVar("Q")
 MAX_BODY = 16 * 1024 * 1024
 JSON = "application/json"
+READ_POSITION = "X-Read-Position"
+READ_AFTER = "X-Read-After"
 
 
 @dataclass(frozen=True)
@@ -231,16 +233,38 @@ def authenticate(access: Access, service: Service, authorization: str | None) ->
 
 
 def answer(endpoint: Endpoint, call: Call[Any, Any]) -> Response:
-    """Run the handler and serialise what it returns."""
+    """Run the handler and serialise what it returns; a read waits for `X-Read-After`, and a command's answer
+    says in `X-Read-Position` where in the log what it saved landed."""
+    if endpoint.method == "GET":
+        wait_for_position(call)
+    saved_before = call.app.saved_position()
     result = endpoint.handler(call)
+    saved = call.app.saved_position()
+    position = {READ_POSITION: str(saved)} if saved is not None and saved != saved_before else {}
     if isinstance(result, Response):
+        result.headers.update(position)
         return result
-    headers: Mapping[str, str] = {}
+    headers: dict[str, str] = {}
     if isinstance(result, Answered):
-        result, headers = result.value, result.headers
+        result, headers = result.value, dict(result.headers)
+    headers.update(position)
     if endpoint.answer is None:
-        return Response(status_code=204, headers=dict(headers))
-    return Response(endpoint.adapter.dump_json(result), endpoint.status, dict(headers), media_type=JSON)
+        return Response(status_code=204, headers=headers)
+    return Response(endpoint.adapter.dump_json(result), endpoint.status, headers, media_type=JSON)
+
+
+def wait_for_position(call: Call[Any, Any]) -> None:
+    """Read your writes across processes: a client that passes back the `X-Read-Position` of its command as
+    `X-Read-After` reads nothing older, whichever process answers (503 if the read models stay behind)."""
+    wanted = call.headers.get(READ_AFTER)
+    if wanted is None:
+        return
+    if not wanted.isdigit() or len(wanted) > 18:
+        raise invalid(READ_AFTER, "a position is a whole number, as X-Read-Position gave it")
+    if not call.service.platform.runner.wait_until(int(wanted), call.service.read_timeout):
+        raise ApiError(
+            503, "busy", f"the read models have not reached position {wanted} yet; retry", headers={"Retry-After": "1"}
+        )
 
 
 def problem_response(error: Exception) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -92,6 +93,7 @@ class Commands(Application[UUID]):
     ) -> None:
         """`ports` are the outside services the commands call, after deciding and, where they can, after saving."""
         register_moved_topics()
+        self._saved = threading.local()
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.retries = retries
@@ -99,6 +101,18 @@ class Commands(Application[UUID]):
         self.ports = ports = ports or Ports()
         self.bureau, self.sms, self.identity, self.esign = ports.bureau, ports.sms, ports.identity, ports.esign
         self.logistics, self.gateways, self.notify_url = ports.logistics, ports.gateways, ports.notify_url
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save as ever, remembering on this thread where in the log the last save landed."""
+        recordings = super().save(*objs, **kwargs)
+        if recordings:
+            self._saved.position = max(recording.notification.id for recording in recordings)
+        return recordings
+
+    def saved_position(self) -> int | None:
+        """The notification id of this thread's latest save, if it saved anything (read your writes)."""
+        position: int | None = getattr(self._saved, "position", None)
+        return position
 
     def port(self, port: P2 | None, name: str) -> P2:
         """A configured port, or a refusal naming the one missing."""
