@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
         return result
+    except UsageError as error:
+        print(f"leasecore: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("leasecore: interrupted", file=sys.stderr)
         return 130
@@ -58,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"leasecore: {_reason(error)}", file=sys.stderr)
         return 1
+
+
+class UsageError(Exception):
+    """Arguments that parse but cannot be used together (exit status 2)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_positive, default=8000)
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="service processes sharing the port (PostgreSQL only; default 1)"
+    )
     serve.set_defaults(run=_serve)
     return parser
 
@@ -235,19 +245,34 @@ def _serve(args: argparse.Namespace) -> int:
 
     base = f"http://{_url_host(args.host)}:{args.port}"
     settings = Settings.from_env(database_url=database_url(args.database_url), public_url=base)
+    if args.workers > 1 and not settings.database_url.startswith("postgresql"):
+        raise UsageError("--workers above 1 needs PostgreSQL (--database-url postgresql+psycopg2://…)")
     service = build_service(settings)
     try:
         applied = service.platform.runner.catch_up()
-        app = create_app(service, manage=True)
+        app = create_app(service, manage=True) if args.workers == 1 else None
     except BaseException:
         service.close()
         raise
     print(f"leasecore {settings.mode} mode on {_safe_url(settings.database_url)} ({applied:,} events caught up)")
-    print(f"serving {base}  docs {base}/docs  OpenAPI {base}/openapi.json")
+    print(f"serving {base}  docs {base}/docs  OpenAPI {base}/openapi.json  ({args.workers} process(es))")
     if settings.sandbox:
         print(f"sandbox routes under {base}/v1/sandbox/; demo staff: admin / {DEMO_PASSWORD} (see `leasecore demo`)")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=os.environ.get("LEASECORE_LOG_LEVEL", "info"))
+    log_level = os.environ.get("LEASECORE_LOG_LEVEL", "info")
+    if app is not None:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level)
+        return 0
+    service.close()
+    os.environ.update(LEASECORE_DATABASE_URL=settings.database_url, LEASECORE_PUBLIC_URL=base)
+    uvicorn.run(
+        "api.http.app:service_app",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level=log_level,
+    )
     return 0
 
 

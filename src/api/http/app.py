@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.bootstrap import Service
+from api.bootstrap import Service, Settings, build_service
 from api.http.endpoint import problem_response
 from api.http.errors import ApiError
 from api.http.routes import routes, spec
@@ -40,6 +40,12 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
     app.state.service = service
     app.state.openapi = spec(sandbox=service.settings.sandbox)
     return app
+
+
+def service_app() -> Starlette:
+    """The app of one service process configured by the environment (`leasecore serve --workers N` runs one per
+    worker): it follows the read models and sends refunds while it runs."""
+    return create_app(build_service(Settings.from_env()), manage=True)
 
 
 async def _http_problem(request: Request, error: Exception) -> Response:
