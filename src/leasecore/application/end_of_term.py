@@ -98,6 +98,17 @@ class EndOfTermCommands(OrderCommands):
         quote = lease.buyout_quote(self.clock.now())
         return quote, quote.price - self.deposit(order_id).toward(quote.price)
 
+    def buy_out_with_deposit(self, order_id: UUID) -> None:
+        """Buy out with the deposit held alone; when it does not cover the price, the rest is paid first
+        with a `buyout` payment (refused, naming what remains)."""
+        price, to_pay = self.buyout_quote(order_id)
+        if to_pay > ZERO:
+            raise Refused(
+                f"the buyout costs {price.price}; {to_pay} remains after the deposit held: "
+                f'pay it with POST /v1/orders/{order_id}/payments {{"purpose": "buyout"}}'
+            )
+        self.buy_out(order_id, f"buyout-from-deposit:{order_id}", ZERO, self.clock.now())
+
     @command
     def buy_out(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
         """Ownership passes once the price is paid, the deposit counting toward it; then settle."""

@@ -8,9 +8,8 @@ import projections.refunds
 from api.http import answers
 from api.http.endpoint import CUSTOMER, Answered, Call, Endpoints, require
 from api.http.schemas import orders as schemas
-from leasecore.errors import Refused
 from leasecore.lease.quote import OrderRequest
-from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm
+from leasecore.values import Address, DepositMode, LongTerm, Plan, ShortTerm
 
 endpoints = Endpoints("orders")
 
@@ -163,13 +162,7 @@ def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
         assert body.sku_id is not None and body.tracking_no is not None
         app.swap(order.id, body.sku_id, body.tracking_no)
     else:
-        price, to_pay = app.buyout_quote(order.id)
-        if to_pay > ZERO:
-            raise Refused(
-                f"the buyout costs {price.price}; {to_pay} remains after the deposit held: "
-                f'pay it with POST /v1/orders/{order.id}/payments {{"purpose": "buyout"}}'
-            )
-        app.buy_out(order.id, f"buyout-from-deposit:{order.id}", ZERO, call.service.clock.now())
+        app.buy_out_with_deposit(order.id)
     call.written()
     return answers.order(call.views, order.id)
 
