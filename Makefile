@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/leasecore serve
 
 test: lint
-	$(BIN)/pytest -m 'slow or not slow'
+	$(BIN)/pytest -m 'slow or not slow' -n 2 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/pytest
