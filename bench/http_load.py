@@ -27,16 +27,13 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from uuid import uuid4
 
 import httpx
-import sqlalchemy
+from kit import database
 from stdnum.cn import ric
 
 SKUS = 16
@@ -71,7 +68,7 @@ def main() -> int:
     args = parser.parse_args()
     results: dict[str, list[tuple[Measured, Measured]]] = {}
     for backend in args.backends.split(","):
-        with database(backend, args.postgres_url) as url:
+        with database(backend, args.postgres_url, "bench_http") as url:
             if url is None:
                 print(f"{backend}: skipped (unreachable)", file=sys.stderr)
                 continue
@@ -91,30 +88,6 @@ def main() -> int:
                     f"{measured.errors:>6} {ratio}"
                 )
     return 0
-
-
-@contextmanager
-def database(backend: str, postgres_url: str) -> Iterator[str | None]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench-http.db"
-        return
-    engine = sqlalchemy.create_engine(postgres_url)
-    schema = f"bench_http_{uuid4().hex[:12]}"
-    try:
-        with engine.begin() as connection:
-            connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-    except sqlalchemy.exc.OperationalError:
-        engine.dispose()
-        yield None
-        return
-    separator = "&" if "?" in postgres_url else "?"
-    try:
-        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
 
 
 def run(url: str, orders: int, health: int) -> list[tuple[Measured, Measured]]:
