@@ -56,3 +56,15 @@ def test_nothing_ever_goes_negative(deductions):
         assert deposit.held >= 0 and deposit.refunded + deposit.deducted <= deposit.paid
     deposit.refund("settled", NOW)
     assert deposit.held == 0 and deposit.refunded + deposit.deducted == deposit.paid
+
+
+@given(
+    st.decimals(min_value=D("0.00"), max_value=D("9000.00"), places=2),
+    st.decimals(min_value=D("0.00"), max_value=D("9000.00"), places=2),
+)
+def test_the_deposit_held_counts_toward_a_price_never_more_than_it_holds(paid: D, price: D):
+    deposit = Deposit.require(uuid4(), paid, D("0.00"), NOW)
+    deposit.pay(paid, "p1", NOW)
+    taken = deposit.toward(price)
+    assert taken == min(paid, price)
+    assert price - taken == max(D("0.00"), price - paid)
