@@ -70,6 +70,10 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
 class Commands(Application[UUID]):
     """Loading, configuration and the steps shared by the platform's commands."""
 
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    """Aggregates stay in memory between commands and are brought up to date from the events stored since
+    (one query) before each use, so the configuration documents are replayed once per version, not per command."""
+
     snapshot_class = TaggedSnapshot
     snapshotting_intervals: ClassVar[dict[Any, int]] = {
         Lease: 20,
