@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import re
+import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -247,6 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(database_url=database_url(args.database_url), public_url=base)
     if args.workers > 1 and not settings.database_url.startswith("postgresql"):
         raise UsageError("--workers above 1 needs PostgreSQL (--database-url postgresql+psycopg2://…)")
+    _check_port_free(args.host, args.port)
     service = build_service(settings)
     try:
         applied = service.platform.runner.catch_up()
@@ -274,6 +276,19 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=log_level,
     )
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse at once, in one line, to serve on a port another program already listens on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(
+                f"cannot serve on {host}:{port}: {error.strerror or error} (is another server there?)"
+            ) from None
 
 
 def _url_host(host: str) -> str:

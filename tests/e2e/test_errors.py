@@ -155,3 +155,37 @@ def test_the_test_clock_moves_forward_only(api: Api) -> None:
         api.post("/v1/sandbox/clock", json={"now": "2026-02-01T08:00:00+08:00"})["now"] == "2026-02-01T08:00:00+08:00"
     )
     assert fields(api.post("/v1/sandbox/clock", 422, json={"now": "2026-02-02T08:00:00"})) == ["now"]
+
+
+def test_a_body_nested_a_thousand_deep_is_malformed_not_a_crash(api: Api, who: Customer) -> None:
+    for body in (b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000):
+        problem = api.post("/v1/orders", 400, who=who, content=body, headers={"Content-Type": "application/json"})
+        assert problem["type"] == "/problems/malformed-json"
+    problem = api.post("/v1/auth/otp", 400, content=b"[" * 5000, headers={"Content-Type": "application/json"})
+    assert problem["status"] == 400
+
+
+def test_names_and_addresses_refuse_control_characters_and_bidirectional_overrides_in_words(
+    api: Api, world: World, who: Customer
+) -> None:
+    body = api.order_body(world.sku_id)
+    for name in ("Han\u202eiemeM", "Han\u0007Meimei", "Han\u2066Meimei", "Han\u0085Meimei", "   "):
+        problem = api.place(who, {**body, "address": {**body["address"], "name": name}}, 422)
+        assert problem["errors"] == [
+            {
+                "field": "address.name",
+                "message": "must not be blank, nor hold control characters or bidirectional overrides",
+            }
+        ], repr(name)
+    accepted = api.place(who, {**body, "address": {**body["address"], "name": "韩梅梅 Meimei-Han"}})
+    assert accepted["status"] == "pending_payment"
+
+
+def test_a_negative_amount_says_so(api: Api, world: World, who: Customer) -> None:
+    order = api.leasing(who, api.order_body(world.sku_id))
+    problem = api.post(
+        f"/v1/orders/{order['id']}/payments", 422, who=who, json={"purpose": "installments", "amount": "-5.00"}
+    )
+    assert problem["errors"] == [
+        {"field": "amount", "message": "must not be below 0.00: an amount of money is never negative"}
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -254,3 +255,13 @@ def test_the_console_script_exits_0_2_and_1(sqlite_url: str) -> None:
     assert leasecore("audit", "nonsense", "--database-url", sqlite_url).returncode == 2
     failed = leasecore("audit", str(UUID(int=3)), "--database-url", sqlite_url)
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
+
+
+def test_serve_on_a_busy_port_fails_in_one_line(capsys: pytest.CaptureFixture[str], sqlite_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run(capsys, "serve", "--port", str(port), "--database-url", sqlite_url)
+    assert (code, out) == (1, "") and err.count("\n") == 1
+    assert err.startswith(f"leasecore: cannot serve on 127.0.0.1:{port}: ") and "in use" in err

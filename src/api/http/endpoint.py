@@ -339,6 +339,8 @@ def _body(endpoint: Endpoint, raw: bytes) -> Any:
         json.loads(data, parse_constant=_not_json)
     except ValueError as error:
         raise ApiError(400, "malformed-json", f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "malformed-json", "the body nests arrays or objects too deeply") from None
     try:
         return model.model_validate_json(data)
     except ValidationError as error:

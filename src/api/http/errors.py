@@ -16,6 +16,7 @@ from adapters.errors import (
     SigningRefused,
     UnknownPayment,
 )
+from api.http.schemas.common import ID_NUMBER_PATTERN, LINE_PATTERN, NOTES_PATTERN, SERIAL_PATTERN, SLUG_PATTERN
 from leasecore.errors import (
     Busy,
     InvalidDocument,
@@ -154,6 +155,20 @@ def field_path(loc: Sequence[str | int]) -> str:
     return path or "body"
 
 
+PATTERN_WORDS = {
+    LINE_PATTERN: "must not be blank, nor hold control characters or bidirectional overrides",
+    NOTES_PATTERN: "must not hold control characters or bidirectional overrides",
+    SERIAL_PATTERN: "is 1 to 64 letters, digits or . _ : / -, starting with a letter or digit",
+    SLUG_PATTERN: "is 1 to 32 lower-case letters, digits, _ or -, starting with a letter or digit",
+    ID_NUMBER_PATTERN: "is 17 digits followed by a digit or X",
+}
+"""What each pattern a field must match says in words."""
+
+
 def _message(item: Any) -> str:
+    if item.get("type") == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(str(item.get("ctx", {}).get("pattern")))
+        if words is not None:
+            return words
     message = str(item.get("msg", "invalid"))
     return message.removeprefix("Value error, ")

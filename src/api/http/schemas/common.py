@@ -30,8 +30,10 @@ CENT = Decimal("0.01")
 MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 MONEY_OUT_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 PHONE_PATTERN = r"^\+?[0-9]{6,15}$"
-LINE_PATTERN = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
-NOTES_PATTERN = r"^[^\x00]*$"
+UNPRINTABLE = r"\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+"""Control characters and bidirectional overrides: never part of a name, an address or a tracking number."""
+LINE_PATTERN = rf"^[^{UNPRINTABLE}]*[^\s{UNPRINTABLE}][^{UNPRINTABLE}]*$"
+NOTES_PATTERN = r"^[^\u0000\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,31}$"
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$"
@@ -44,6 +46,8 @@ def _money_in(value: Any) -> Decimal:
         return value.quantize(CENT)
     if isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value):
         return Decimal(value).quantize(CENT)
+    if isinstance(value, str) and re.fullmatch(r"-[0-9]{1,12}(\.[0-9]{1,2})?", value) and Decimal(value) < 0:
+        raise ValueError("must not be below 0.00: an amount of money is never negative")
     raise ValueError('an amount of money is a string with at most two decimal places, like "1299.00"')
 
 
