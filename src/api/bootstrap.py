@@ -292,11 +292,15 @@ def build_service(
     clock: Clock | None = None,
     policy: AuthPolicy | None = None,
     env: Mapping[str, str] | None = None,
+    real_clock: Clock | None = None,
 ) -> Service:
-    """Wire the service: sandbox mode runs on a test clock (real now, moved only forward) with every
-    sandbox provider; production mode on the system clock with the configured providers (ports with
-    no real provider configured keep their local sandbox, and a warning says so)."""
+    """Wire the service: sandbox mode runs business time on a test clock (real now, moved only forward) with
+    every sandbox provider; production mode on the system clock with the configured providers (ports with
+    no real provider configured keep their local sandbox, and a warning says so). Tokens, one-time codes,
+    login lockouts and idempotency records expire by `real_clock` (the system's), never by moving the
+    sandbox clock."""
     policy = policy or AuthPolicy()
+    real_clock = real_clock or SystemClock()
     clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
     deliver: list[Service] = []
     sandboxes = build_sandboxes(
@@ -346,10 +350,10 @@ def build_service(
             esign=sandboxes.esign,
             sandboxes=sandboxes if settings.sandbox else None,
             store=store,
-            tokens=Tokens(secret, clock, policy),
-            codes=OneTimeCodes(store, clock, sms, secret, policy),
-            passwords=StaffPasswords(store, clock, policy),
-            idempotency=IdempotencyKeys(store, clock),
+            tokens=Tokens(secret, real_clock, policy),
+            codes=OneTimeCodes(store, real_clock, sms, secret, policy),
+            passwords=StaffPasswords(store, real_clock, policy),
+            idempotency=IdempotencyKeys(store, real_clock),
             refunds=RefundDispatcher(platform.views, store, gateways),
         )
         platform.runner.listeners.append(service.refunds.wake)

@@ -73,6 +73,8 @@ class Api:
         self.http = TestClient(create_app(service), raise_server_exceptions=False)
         self.customers: list[Customer] = []
         self._ids = itertools.count(1)
+        self.real_time: SettableClock | None = None
+        """Stands in for the system clock tokens and codes expire by (the sandbox clock does not move it)."""
 
     # Calls.
 
@@ -282,9 +284,11 @@ class Api:
 @contextmanager
 def running(database_url: str, start: datetime = START) -> Iterator[Api]:
     """The service on a database, in sandbox mode, on a test clock set to `start`."""
-    service = build_service(Settings(database_url=database_url), clock=SettableClock(start))
+    real_time = SettableClock(start)
+    service = build_service(Settings(database_url=database_url), clock=SettableClock(start), real_clock=real_time)
     service.refunds.start()
     api = Api(service)
+    api.real_time = real_time
     try:
         yield api
     finally:

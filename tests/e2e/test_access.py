@@ -126,10 +126,11 @@ def test_expired_forged_and_malformed_tokens_are_401(api: Api, customer: Custome
         problem = api.get("/v1/me/credit-line", 401, headers=headers)
         assert problem["type"] == "/problems/unauthorized"
     staff_token, _ = api.service.tokens.for_staff("someone", (Role.ADMIN,))
-    api.service.clock.set(api.service.clock.now() + timedelta(hours=8, seconds=1))  # type: ignore[attr-defined]
+    assert api.real_time is not None
+    api.real_time.advance(timedelta(hours=8, seconds=1))
     expired = api.get("/v1/admin/orders", 401, headers={"Authorization": f"Bearer {staff_token}"})
     assert "expired" in expired["detail"]
-    api.service.clock.set(api.service.clock.now() + timedelta(hours=4))  # type: ignore[attr-defined]
+    api.real_time.advance(timedelta(hours=4))
     assert "expired" in api.get("/v1/me/credit-line", 401, who=customer)["detail"]
     api.relog()
     api.get("/v1/me/credit-line", who=customer)

@@ -75,8 +75,8 @@ def clock(call: Call[None, None]) -> schemas.ClockOut:
     summary="Move the test clock forward",
 )
 def set_clock(call: Call[schemas.ClockSet, None]) -> schemas.ClockOut:
-    """Forward only (an earlier instant is 422); every time-dependent rule follows: codes and tokens
-    expire, installments fall due, the daily job's default day moves."""
+    """Forward only (an earlier instant is 422); business time follows: installments fall due, late fees
+    accrue, the daily job's default day moves. Tokens and login codes expire by real time, not by this clock."""
     try:
         now = call.service.set_clock(call.body.now)
     except ValueError as error:
