@@ -335,8 +335,7 @@ def build_service(
     try:
         store = ApiStore(platform.views)
         store.setup()
-        if isinstance(clock, SandboxClock):
-            clock.restore(timedelta(seconds=float(store.setting(CLOCK_OFFSET) or 0)))
+        restore_sandbox_clock(clock, store)
         secret = settings.secret_key or store.shared_secret()
         service = Service(
             settings=settings,
@@ -362,6 +361,23 @@ def build_service(
         raise
     deliver.append(service)
     return service
+
+
+def business_clock(settings: Settings, views: ViewStore) -> Clock:
+    """The clock the service runs business time on: in sandbox mode the test clock where it was moved to."""
+    if not settings.sandbox:
+        return SystemClock()
+    clock = SandboxClock()
+    store = ApiStore(views)
+    store.setup()
+    restore_sandbox_clock(clock, store)
+    return clock
+
+
+def restore_sandbox_clock(clock: Clock, store: ApiStore) -> None:
+    """Take up the offset the sandbox clock was moved to, kept across restarts and shared by processes."""
+    if isinstance(clock, SandboxClock):
+        clock.restore(timedelta(seconds=float(store.setting(CLOCK_OFFSET) or 0)))
 
 
 def _deliver(intake: list[Service], body: bytes, headers: Mapping[str, str]) -> None:

@@ -23,16 +23,18 @@ from uuid import UUID
 import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from api.bootstrap import Platform, Settings, bootstrap, build_service, database_url
+from api.bootstrap import Platform, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
 from api.replays import jsonable, replay_document
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.audit import Replay, replay
 from leasecore.errors import NotFound
+from leasecore.ports import Clock
 from leasecore.staff import Role
 from projections import read_models
 from projections.runner import Progress
+from projections.store import ViewStore
 
 __all__ = ["database_url", "main"]
 
@@ -231,7 +233,13 @@ def _catch_up(args: argparse.Namespace) -> int:
 
 
 def _daily(args: argparse.Namespace) -> int:
-    with _platform(args) as platform:
+    url = database_url(args.database_url)
+    views = ViewStore.for_database(url)
+    try:
+        clock = business_clock(Settings.from_env(database_url=url), views)
+    finally:
+        views.close()
+    with _platform(args, clock=clock) as platform:
         platform.runner.catch_up()
         report = platform.app.run_daily(args.as_of)
         platform.runner.catch_up()
@@ -360,8 +368,8 @@ def _read_password() -> str:
 
 
 @contextmanager
-def _platform(args: argparse.Namespace, batch_size: int = 500) -> Iterator[Platform]:
-    platform = bootstrap(database_url(args.database_url), batch_size=batch_size)
+def _platform(args: argparse.Namespace, batch_size: int = 500, clock: Clock | None = None) -> Iterator[Platform]:
+    platform = bootstrap(database_url(args.database_url), batch_size=batch_size, clock=clock)
     try:
         yield platform
     finally:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
 from uuid import UUID
@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 import projections.installments
-from api.bootstrap import Platform, bootstrap
+from api.bootstrap import Platform, Settings, bootstrap, build_service
 from api.cli import main
 from api.http.security import verify_password
 from leasecore.clock import SettableClock
@@ -179,6 +179,17 @@ class CliBehaviour:
                 order, customer, 2, date(2026, 2, 28), 7, D("200.00"), D("1.40"), "sms"
             )
         ]
+
+    def test_the_daily_job_runs_as_of_the_sandbox_clock_where_the_service_moved_it(
+        self, capsys: pytest.CaptureFixture[str], seeded: tuple[Platform, World], database_url: str
+    ) -> None:
+        service = build_service(Settings(database_url=database_url))
+        try:
+            service.set_clock(datetime(2028, 1, 10, 4, 0, tzinfo=UTC))
+        finally:
+            service.close()
+        code, out, _ = run(capsys, "jobs", "daily", "--database-url", database_url)
+        assert code == 0 and out.startswith("daily job as of 2028-01-10:")
 
     def test_the_daily_job_needs_the_billing_document(
         self, capsys: pytest.CaptureFixture[str], database_url: str
