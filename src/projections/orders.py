@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 
-from leasecore.lease import STATUS_AFTER, Lease, LeaseStatus, status_after
+from leasecore.lease import AUTOMATIC, STATUS_AFTER, Lease, LeaseStatus, status_after
 from leasecore.values import ShortTerm, add_months
 from projections.projection import (
     Batch,
@@ -72,6 +72,7 @@ orders_view = Table(
     Column("collection_stage", String(16)),
     Column("days_overdue", Integer, nullable=False),
     Column("reason", Text),
+    Column("review_reasons", JSON, nullable=False),
     Column("created_at", Instant, nullable=False),
     Column("updated_at", Instant, nullable=False),
     Index("ix_orders_view_customer", "customer_id", "created_at"),
@@ -133,6 +134,7 @@ class OrdersProjection(Projection):
                     deposit_due=event.deposit - event.waiver,
                     due_now=event.deposit - event.waiver + event.schedule[0].amount,
                     unit_serials=[],
+                    review_reasons=[],
                     channel=event.channel,
                     swapped_from=event.swapped_from,
                     days_overdue=0,
@@ -161,6 +163,10 @@ class OrdersProjection(Projection):
 def _apply(row: Row, event: Event) -> None:
     if isinstance(event, Lease.Cancelled | Lease.ReviewRejected):
         row["reason"] = event.reason
+    elif isinstance(event, Lease.ReviewQueued):
+        row["review_reasons"] = list(event.reasons)
+    elif isinstance(event, Lease.ReviewApproved) and event.reviewer == AUTOMATIC:
+        row["review_reasons"] = [event.reason]
     elif isinstance(event, Lease.ContractSigned):
         row["contract_id"] = event.contract_id
     elif isinstance(event, Lease.Shipped):
@@ -231,6 +237,8 @@ class OrderView:
     collection_stage: str | None
     days_overdue: int
     reason: str | None
+    review_reasons: tuple[str, ...]
+    """Why review was automatic, or why it was not (the reasons a reviewer saw)."""
     created_at: datetime
     updated_at: datetime
     version: int
@@ -277,4 +285,11 @@ def orders(
 def _order(row: Any) -> OrderView:
     values = {name: row[name] for name in field_names(OrderView) if name in row}
     plan = PlanView(row["plan_kind"], row["months"], row["plan_start"], row["plan_end"])
-    return OrderView(**{**values, "plan": plan, "unit_serials": tuple(row["unit_serials"])})
+    return OrderView(
+        **{
+            **values,
+            "plan": plan,
+            "unit_serials": tuple(row["unit_serials"]),
+            "review_reasons": tuple(row["review_reasons"]),
+        }
+    )

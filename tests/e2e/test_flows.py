@@ -245,6 +245,7 @@ class Flows(MainFlow):
         assert [(item["order_id"], item["reasons"]) for item in queue] == [
             (order["id"], ["score 580 is under the minimum 600"])
         ]
+        assert api.order(who, order["id"])["review_reasons"] == ["score 580 is under the minimum 600"]
         api.post(f"/v1/admin/orders/{order['id']}/reject", 422, who=risk, json={"reason": ""})
         rejected = api.post(
             f"/v1/admin/orders/{order['id']}/reject", who=risk, json={"reason": "income not verifiable"}
@@ -260,6 +261,14 @@ class Flows(MainFlow):
         api.pay(who, order["id"], "checkout")
         approved = api.post(f"/v1/admin/orders/{order['id']}/approve", who=api.staff(Role.RISK), json={"reason": "ok"})
         assert approved["status"] == "pending_contract"
+        assert approved["review_reasons"] == ["score 580 is under the minimum 600"]
+        trusted = api.customer(score=720)
+        automatic = api.place(trusted, api.order_body(world.sku_id))
+        assert automatic["review_reasons"] == []
+        api.pay(trusted, automatic["id"], "checkout")
+        assert api.order(trusted, automatic["id"])["review_reasons"] == [
+            "identity verified, score meets the minimum, nothing overdue"
+        ]
 
     def test_renewal_adds_months_at_the_renewal_rent(self, api: Api, world: World) -> None:
         who = api.customer()

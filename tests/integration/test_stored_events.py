@@ -172,12 +172,19 @@ class StoredEventsBehaviour:
             assert jsonable(state_of(aggregate)) == expected["state"], aggregate_id
 
     def test_the_read_models_rebuild_identically(self, platform: Platform) -> None:
-        """Today's projections, caught up on the old events, fill every view with the recorded rows."""
+        """Today's projections, caught up on the old events, fill every view with the recorded rows: every column
+        the old code had holds what it held (columns added since are not in the fixture)."""
         platform.runner.catch_up()
         tables, expected = view_tables(platform, typed=self.typed), fixture_views(platform, typed=self.typed)
         assert sorted(tables) == sorted(expected)
         for table, rows in expected.items():
-            assert tables[table] == rows, table
+            columns = set(rows[0]) if rows else set()
+            kept = [{name: row[name] for name in columns} for row in tables[table]]
+            assert sorted(kept, key=canonical) == sorted(rows, key=canonical), table
+
+
+def canonical(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, default=str)
 
 
 class TestOnMemory(StoredEventsBehaviour):

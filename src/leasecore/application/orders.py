@@ -19,7 +19,7 @@ from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer
 from leasecore.errors import InvalidInput, InvalidState, Overdue
 from leasecore.lease.contract import contract_text
-from leasecore.lease.lease import Lease, LeaseStatus
+from leasecore.lease.lease import AUTOMATIC, Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest, Quote, make_quote
 from leasecore.money.deposit import Deposit
 from leasecore.ports import SignedContract, TrackingStatus
@@ -138,7 +138,7 @@ class OrderCommands(Commands):
         if reasons:
             lease.queue_for_review(tuple(reasons), now)
         else:
-            lease.approve("automatic", "identity verified, score meets the minimum, nothing overdue", now)
+            lease.approve(AUTOMATIC, "identity verified, score meets the minimum, nothing overdue", now)
 
     @command
     def approve(self, order_id: UUID, reviewer: str, reason: str = "") -> None:

@@ -1,6 +1,7 @@
 """The lease: an order from checkout to settlement, its rent ledger, schedule, quote and terms."""
 
 from leasecore.lease.lease import (
+    AUTOMATIC,
     CANCELLABLE,
     END_OF_TERM_WINDOW,
     RENT_PAYABLE,
@@ -16,6 +17,7 @@ from leasecore.lease.lease import (
 )
 
 __all__ = [
+    "AUTOMATIC",
     "CANCELLABLE",
     "END_OF_TERM_WINDOW",
     "RENT_PAYABLE",

@@ -18,6 +18,8 @@ from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
 
 END_OF_TERM_WINDOW = timedelta(days=7)
+AUTOMATIC = "automatic"
+"""The reviewer of an order automated review (自动化审批) approved."""
 
 
 class LeaseStatus(Enum):

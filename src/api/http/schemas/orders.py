@@ -147,6 +147,7 @@ class OrderOut(Answer):
     collection_stage: str | None
     days_overdue: int
     reason: str | None
+    review_reasons: list[str]
     installments: list[InstallmentOut]
     created_at: AwareDatetime
     updated_at: AwareDatetime
