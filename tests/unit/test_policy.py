@@ -90,6 +90,34 @@ def test_the_waiver_is_the_least_of_deposit_band_caps_and_available_quota():
     assert policy.waiver_for(None, D("3000.00"), 1, D("10000.00")) == D("0")
 
 
+def test_a_waiver_short_of_the_deposit_says_which_rule_or_limit_held_it_back():
+    policy = WaiverPolicy.from_document(WAIVER_POLICY)  # 600–699: 1000.00; 700+: all; caps 8000 / 2500 a unit
+
+    assert policy.decide(None, D("3000.00"), 1, D("10000.00")) == (
+        D("0"),
+        "no credit score evaluated yet: verify your identity, then evaluate your credit",
+    )
+    assert policy.decide(599, D("3000.00"), 1, D("10000.00")) == (
+        D("0"),
+        "score 599 is under the minimum 600 for a waiver",
+    )
+    assert policy.decide(650, D("3000.00"), 1, D("10000.00")) == (
+        D("1000.00"),
+        "the band of score 650 waives at most 1000.00",
+    )
+    assert policy.decide(720, D("3000.00"), 1, D("10000.00")) == (
+        D("2500.00"),
+        "the waiver is capped at 2500.00 a unit",
+    )
+    assert policy.decide(720, D("9000.00"), 4, D("10000.00")) == (
+        D("8000.00"),
+        "the waiver is capped at 8000.00 an order",
+    )
+    assert policy.decide(720, D("3000.00"), 2, D("1200.00")) == (D("1200.00"), "the credit line has 1200.00 available")
+    assert policy.decide(720, D("3000.00"), 2, D("0.00")) == (D("0.00"), "the credit line has 0.00 available")
+    assert policy.decide(720, D("3000.00"), 2, D("10000.00")) == (D("3000.00"), None)
+
+
 @given(
     score=st.integers(350, 950),
     deposit=st.decimals(min_value=D("0"), max_value=D("50000"), places=2),
@@ -102,6 +130,7 @@ def test_the_waiver_never_exceeds_any_term_of_the_min(score, deposit, quantity, 
 
     assert D("0") <= waiver <= min(deposit, policy.per_order_cap, policy.per_unit_cap * quantity, available)
     assert deposit - waiver >= 0
+    assert (policy.decide(score, deposit, quantity, available)[1] is None) == (waiver == deposit)
 
 
 def test_collection_stages_are_reached_by_days_overdue():

@@ -183,10 +183,28 @@ class WaiverPolicy:
 
     def waiver_for(self, score: int | None, deposit: Decimal, quantity: int, available: Decimal) -> Decimal:
         """waiver = min(deposit, band waiver, per-order cap, per-unit cap × quantity, available quota)."""
-        if score is None or score < self.min_score:
-            return ZERO
+        return self.decide(score, deposit, quantity, available)[0]
+
+    def decide(
+        self, score: int | None, deposit: Decimal, quantity: int, available: Decimal
+    ) -> tuple[Decimal, str | None]:
+        """The waiver and, when it is less than the deposit, why: the rule or the limit that held it back."""
+        if deposit <= ZERO:
+            return ZERO, None
+        if score is None:
+            return ZERO, "no credit score evaluated yet: verify your identity, then evaluate your credit"
+        if score < self.min_score:
+            return ZERO, f"score {score} is under the minimum {self.min_score} for a waiver"
         band = next((item for item in self.bands if item.band.contains(score)), None)
         if band is None:
-            return ZERO
-        candidates = (deposit, band.waiver_of(deposit), self.per_order_cap, self.per_unit_cap * quantity, available)
-        return money(max(ZERO, min(candidates)))
+            return ZERO, f"no waiver band covers score {score}"
+        limits = (
+            (band.waiver_of(deposit), f"the band of score {score} waives at most {band.waiver_of(deposit)}"),
+            (self.per_order_cap, f"the waiver is capped at {self.per_order_cap} an order"),
+            (money(self.per_unit_cap * quantity), f"the waiver is capped at {self.per_unit_cap} a unit"),
+            (available, f"the credit line has {money(max(ZERO, available))} available"),
+        )
+        waiver = money(max(ZERO, min(deposit, *(limit for limit, _ in limits))))
+        if waiver >= deposit:
+            return waiver, None
+        return waiver, next(reason for limit, reason in limits if money(max(ZERO, limit)) == waiver)

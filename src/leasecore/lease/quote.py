@@ -39,6 +39,8 @@ class Quote:
     deposit: Decimal
     waiver: Decimal
     installments: tuple[Installment, ...]
+    waiver_reason: str | None = None
+    """Why the waiver is less than the deposit when one was asked for; None when it is what was asked."""
 
     @property
     def deposit_due(self) -> Decimal:
@@ -82,9 +84,9 @@ def make_quote(
     protected = protection.mandatory or request.protection
     rates, buyout_price = _rates(sku, plan, protected, protection.monthly, protection.daily)
     deposit = money(sku.deposit * request.quantity)
-    waiver = ZERO
+    waiver, waiver_reason = ZERO, None
     if request.deposit_mode is DepositMode.WAIVER:
-        waiver = waiver_policy.waiver_for(score, deposit, request.quantity, available_quota)
+        waiver, waiver_reason = waiver_policy.decide(score, deposit, request.quantity, available_quota)
     start = today if isinstance(plan, LongTerm) else plan.start
     terms = LeaseTerms(
         plan=plan,
@@ -98,7 +100,7 @@ def make_quote(
         late_fee=billing.late_fee_rule,
         early_buyout_discount_share=billing.early_buyout_discount_share,
     )
-    return Quote(terms, deposit, waiver, schedule_for(plan, start, rates, request.quantity))
+    return Quote(terms, deposit, waiver, schedule_for(plan, start, rates, request.quantity), waiver_reason)
 
 
 def _rates(sku: Sku, plan: Plan, protected: bool, monthly: Decimal, daily: Decimal) -> tuple[Rates, Decimal]:

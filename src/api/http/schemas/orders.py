@@ -68,6 +68,7 @@ class QuoteOut(Answer):
     rent_total: Money
     protection_total: Money
     due_now: Money
+    waiver_reason: str | None
     installments: list[InstallmentQuote]
 
 
