@@ -58,10 +58,11 @@ class OrderCommands(Commands):
 
     @command
     def place_order(self, customer_id: UUID, request: OrderRequest, order_id: UUID | None = None) -> UUID:
-        """Placing an order reserves its waiver on the credit line and its units for its dates."""
-        order_id = order_id or uuid4()
-        if order_id in self.repository:
+        """Placing an order reserves its waiver on the credit line and its units for its dates; placing one
+        under an id that exists already changes nothing."""
+        if order_id is not None and order_id in self.repository:
             return order_id
+        order_id = order_id or uuid4()
         self.save(*self._prepare_order(order_id, customer_id, request, self.clock.now()))
         return order_id
 
