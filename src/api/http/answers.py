@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import projections.installments
 import projections.orders
@@ -14,8 +13,7 @@ from api.http.schemas.catalog import CategoryNode, ProductOut
 from api.http.schemas.common import CENT, Row
 from api.http.schemas.me import CreditLineOut
 from api.http.schemas.orders import OrderOut
-from leasecore.application import LeaseApplication
-from leasecore.errors import LeaseError, NotFound
+from leasecore.errors import NotFound
 from projections import catalog
 from projections.catalog import ProductView
 from projections.credit_lines import CreditLineView
@@ -105,11 +103,3 @@ def descendants(views: ViewStore, category_id: UUID) -> set[UUID]:
                 found.add(row.id)
                 frontier.append(row.id)
     return found
-
-
-def today(app: LeaseApplication) -> date:
-    """Today in the billing timezone (Asia/Shanghai until billing is configured)."""
-    try:
-        return app.billing_policy().late_fee_rule.local_date(app.clock.now())
-    except LeaseError:
-        return app.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()

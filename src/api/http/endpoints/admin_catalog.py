@@ -51,7 +51,7 @@ def product_answer(call: Call[Any, Any], product_id: UUID) -> ProductOut:
     view = catalog.product(call.views, product_id)
     if view is None:
         raise NotFound("product", product_id)
-    return answers.product_out(call.views, view, answers.today(call.app), None)
+    return answers.product_out(call.views, view, call.app.local_today(), None)
 
 
 @endpoints.post(
@@ -149,5 +149,5 @@ def receive_units(call: Call[schemas.Units, None]) -> schemas.StockOut:
     """New units by serial / IMEI; a serial already in stock is refused (422)."""
     call.app.receive_units(call.id, [serial.strip() for serial in call.body.serials])
     call.written()
-    level = projections.stock.stock(call.views, answers.today(call.app), sku_ids=[call.id])[0]
+    level = projections.stock.stock(call.views, call.app.local_today(), sku_ids=[call.id])[0]
     return schemas.StockOut.model_validate(level, from_attributes=True)

@@ -9,7 +9,6 @@ import projections.collection_tasks
 import projections.credit_lines
 import projections.finance
 import projections.installments
-from api.http import answers
 from api.http.endpoint import Call, Endpoints, staff
 from api.http.schemas import admin_reports as schemas
 from api.http.schemas.common import PageQuery
@@ -69,8 +68,8 @@ def credit_lines(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.Cre
 def finance(call: Call[None, schemas.FinanceQuery]) -> schemas.FinanceReportOut:
     """Deposits held, rent collected, fees and refunds, per day (in the billing timezone) and in total;
     the 30 days to today unless `start` and `end` say otherwise."""
-    end = call.query.end or answers.today(call.app)
-    start = call.query.start or min(end, answers.today(call.app)) - timedelta(days=29)
+    end = call.query.end or call.app.local_today()
+    start = call.query.start or min(end, call.app.local_today()) - timedelta(days=29)
     report = projections.finance.finance_report(call.views, min(start, end), end)
     return schemas.FinanceReportOut.model_validate(report, from_attributes=True)
 

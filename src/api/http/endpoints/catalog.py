@@ -28,7 +28,7 @@ def products(call: Call[None, schemas.ProductsQuery]) -> list[schemas.ProductOut
     """Live products, in a category and those under it when `category_id` is given."""
     category_id = call.query.category_id
     chosen = None if category_id is None else answers.descendants(call.views, category_id)
-    today = answers.today(call.app)
+    today = call.app.local_today()
     return [
         answers.product_out(call.views, view, today, None) for view in catalog.products(call.views, category_ids=chosen)
     ]
@@ -47,5 +47,5 @@ def product(call: Call[None, schemas.ProductQuery]) -> schemas.ProductOut:
     view = catalog.product(call.views, call.id)
     if view is None:
         raise NotFound("product", call.id)
-    start = call.query.start or answers.today(call.app)
+    start = call.query.start or call.app.local_today()
     return answers.product_out(call.views, view, start, call.query.end)
