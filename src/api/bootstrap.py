@@ -41,9 +41,6 @@ from leasecore.ports import (
     Acknowledgement,
     Clock,
     CreditBureau,
-    ESignature,
-    IdentityVerifier,
-    Logistics,
     PaymentGateway,
     Ports,
     SmsSender,
@@ -224,17 +221,11 @@ def _providers(text: str) -> dict[str, Any]:
 
 @dataclass
 class Service:
-    """Everything the HTTP layer calls: the platform, the ports' providers, auth, idempotency and refunds."""
+    """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds."""
 
     settings: Settings
     platform: Platform
     clock: Clock
-    gateways: dict[str, PaymentGateway]
-    sms: SmsSender
-    bureau: CreditBureau
-    identity: IdentityVerifier
-    logistics: Logistics
-    esign: ESignature
     sandboxes: Sandboxes | None
     store: ApiStore
     tokens: Tokens
@@ -251,10 +242,6 @@ class Service:
     @property
     def views(self) -> ViewStore:
         return self.platform.views
-
-    @property
-    def default_provider(self) -> str:
-        return next(iter(self.gateways))
 
     def receive_notification(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Acknowledgement:
         """A provider's callback, recorded once; then the read models show it and its refunds go out."""
@@ -341,12 +328,6 @@ def build_service(
             settings=settings,
             platform=platform,
             clock=clock,
-            gateways=gateways,
-            sms=sms,
-            bureau=bureau,
-            identity=sandboxes.identity,
-            logistics=sandboxes.logistics,
-            esign=sandboxes.esign,
             sandboxes=sandboxes if settings.sandbox else None,
             store=store,
             tokens=Tokens(secret, real_clock, policy),
