@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 document, generated from the endpoints and their pydantic models, and `/docs`: the same
-document as one self-contained HTML page (no scripts, no CDN, works offline)."""
+"""The OpenAPI 3.1 document, generated from the endpoints and their pydantic models, and `/docs`: Swagger UI
+over that document, its files served by this service from the swagger-ui-py package (nothing from elsewhere)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from api.http.endpoint import JSON, Endpoint, Raw
 from api.http.errors import PROBLEM_JSON, TITLES
@@ -36,7 +38,11 @@ code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username an
 (`POST /v1/admin/login`); each back-office route names the roles it admits. Errors are RFC 9457 problem JSON
 (`type`, `title`, `status`, `detail`, and `errors` naming each field in error, `state` naming a refused state).
 POSTs that create something or move money take an `Idempotency-Key`: a repeat with the same key and body gets
-the first answer and changes nothing; the same key with another body is 422."""
+the first answer and changes nothing; the same key with another body is 422. The problem types are listed
+with the `Problem` schema."""
+DOCS_ASSETS = "/docs/static"
+SWAGGER_UI = ("swagger_ui", "static")
+"""Swagger UI's built files, as the swagger-ui-py package ships them."""
 
 
 def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.0.0") -> dict[str, Any]:
@@ -57,6 +63,8 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
         inputs.append(((model.__name__, ""), "validation", TypeAdapter(model).core_schema))
     mapping, definitions = generator.generate_definitions(inputs)
     found = {key: schema for (key, _mode), schema in mapping.items()}
+    problem = _resolve(found[("problem", "")], definitions)
+    problem["description"] = f"{problem['description']}\n\n{_problem_types()}"
     paths: dict[str, dict[str, Any]] = {}
     for index, endpoint in enumerate(endpoints):
         operation = _operation(endpoint, index, found, definitions)
@@ -109,22 +117,28 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
         )
     if parameters:
         operation["parameters"] = parameters
+    if endpoint.body is not None:
+        operation["requestBody"] = _request_body(endpoint, index, found)
+    if endpoint.access.kind != "public":
+        operation["security"] = [{"bearer": []}]
+    operation["responses"] = _responses(endpoint, index, found)
+    return operation
+
+
+def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[str, Any]:
     if endpoint.body is Raw:
-        operation["requestBody"] = {
+        return {
             "required": True,
             "content": {
                 "application/x-www-form-urlencoded": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "object"}},
             },
         }
-    elif endpoint.body is not None:
-        fields = endpoint.body.model_fields.values()  # type: ignore[union-attr]
-        needed = any(field.is_required() for field in fields)
-        operation["requestBody"] = {"required": needed, "content": {JSON: {"schema": found[(index, "body")]}}}
-    if endpoint.access.kind != "public":
-        operation["security"] = [{"bearer": []}]
-    operation["responses"] = _responses(endpoint, index, found)
-    return operation
+    fields = endpoint.body.model_fields.values()  # type: ignore[union-attr]
+    return {
+        "required": any(field.is_required() for field in fields),
+        "content": {JSON: {"schema": found[(index, "body")]}},
+    }
 
 
 def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[str, Any]:
@@ -170,7 +184,12 @@ def _roles_note(endpoint: Endpoint) -> str:
         return f"\n\nRoles: {', '.join(sorted(role.value for role in access.roles))}."
     if access.kind == "customer":
         return "\n\nA customer token; only the customer's own data."
-    return ""
+    return "\n\nPublic: no token needed."
+
+
+def _problem_types() -> str:
+    rows = "\n".join(f"| `/problems/{slug}` | {title} |" for slug, title in TITLES.items())
+    return f"| type | title |\n| --- | --- |\n{rows}"
 
 
 def _resolve(schema: dict[str, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
@@ -192,131 +211,43 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in schema.items() if key != "default" or value is not None}
 
 
-# The human-readable page.
+# `/docs`.
 
-STYLE = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2430;background:#f7f8fa}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{margin:0 0 8px}h2{border-bottom:2px solid #d7dce3;padding-bottom:4px;margin-top:40px}
-code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace}
-pre{background:#fff;border:1px solid #e1e5ea;padding:10px;overflow:auto;border-radius:6px}
-.op{background:#fff;border:1px solid #e1e5ea;border-radius:8px;margin:14px 0;padding:4px 14px}
-.op summary{cursor:pointer;padding:8px 0;list-style:none}
-.m{display:inline-block;min-width:52px;text-align:center;border-radius:4px;color:#fff;font-weight:600;
-padding:1px 6px;margin-right:8px;font-size:13px}
-.GET{background:#2f7d32}.POST{background:#1565c0}.PUT{background:#8e44ad}
-.access{float:right;color:#5b6573;font-size:13px}
-table{border-collapse:collapse;width:100%;margin:6px 0}td,th{border-bottom:1px solid #edf0f3;text-align:left;
-padding:4px 6px;vertical-align:top}th{color:#5b6573;font-weight:600}
-nav a{margin-right:12px}.muted{color:#5b6573}
+
+def page(title: str, document: str) -> str:
+    """Swagger UI over the OpenAPI document at `document`: its script and styles from DOCS_ASSETS, its settings inline
+    (no validator badge, which would ask a server elsewhere)."""
+    settings = {
+        "url": document,
+        "dom_id": "#swagger-ui",
+        "deepLinking": True,
+        "filter": True,
+        "displayRequestDuration": True,
+        "persistAuthorization": True,
+        "validatorUrl": None,
+        "layout": "BaseLayout",
+    }
+    options = json.dumps(settings).replace("</", "<\\/")
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<link rel="stylesheet" href="{DOCS_ASSETS}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{DOCS_ASSETS}/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{DOCS_ASSETS}/swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle(Object.assign({options}, {{presets: [SwaggerUIBundle.presets.apis]}}));
+</script>
+</body>
+</html>
 """
 
 
-def page(spec: dict[str, Any]) -> str:
-    """The OpenAPI document as one HTML page: operations by tag, then every schema."""
-    parts = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>{_e(spec['info']['title'])}</title><style>{STYLE}</style></head><body><main>",
-        f"<h1>{_e(spec['info']['title'])}</h1>",
-        f"<p class=muted>OpenAPI {spec['openapi']} · version {_e(spec['info']['version'])} · "
-        "<a href='/openapi.json'>/openapi.json</a></p>",
-        "".join(f"<p>{_e(paragraph)}</p>" for paragraph in spec["info"]["description"].split("\n\n")),
-        "<nav>" + "".join(f"<a href='#tag-{_slug(t['name'])}'>{_e(t['name'])}</a>" for t in spec["tags"]),
-        "<a href='#schemas'>schemas</a><a href='#problems'>problems</a></nav>",
-    ]
-    for tag in spec["tags"]:
-        parts.append(f"<h2 id='tag-{_slug(tag['name'])}'>{_e(tag['name'])}</h2>")
-        for path, methods in spec["paths"].items():
-            for method, operation in methods.items():
-                if tag["name"] in operation["tags"]:
-                    parts.append(_operation_html(path, method.upper(), operation))
-    parts.append("<h2 id=problems>Problems</h2><table><tr><th>type</th><th>title</th></tr>")
-    parts.extend(
-        f"<tr><td><code>/problems/{_e(slug)}</code></td><td>{_e(title)}</td></tr>" for slug, title in TITLES.items()
-    )
-    parts.append("</table><h2 id=schemas>Schemas</h2>")
-    for name, schema in spec["components"]["schemas"].items():
-        parts.append(f"<div class=op id='schema-{_e(name)}'><h3>{_e(name)}</h3>")
-        if schema.get("description"):
-            parts.append(f"<p>{_e(schema['description'])}</p>")
-        parts.append(_schema_html(schema))
-        parts.append("</div>")
-    parts.append("</main></body></html>")
-    return "".join(parts)
-
-
-def _operation_html(path: str, method: str, operation: dict[str, Any]) -> str:
-    rows = [
-        f"<details class=op id='op-{_e(operation['operationId'])}'><summary><span class='m {method}'>{method}</span>",
-        f"<code>{_e(path)}</code> — {_e(operation['summary'])}<span class=access>{_e(operation['x-access'])}</span>",
-        "</summary>",
-        "".join(f"<p>{_e(p)}</p>" for p in operation["description"].split("\n\n") if p),
-    ]
-    if operation.get("parameters"):
-        rows.append("<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th></tr>")
-        for parameter in operation["parameters"]:
-            rows.append(
-                f"<tr><td><code>{_e(parameter['name'])}</code></td><td>{parameter['in']}</td>"
-                f"<td>{_type(parameter['schema'])}</td><td>{'yes' if parameter['required'] else ''}</td></tr>"
-            )
-        rows.append("</table>")
-    body = operation.get("requestBody")
-    if body:
-        for media, content in body["content"].items():
-            rows.append(f"<p><b>Body</b> <span class=muted>{_e(media)}</span>: {_type(content['schema'])}</p>")
-    rows.append("<table><tr><th>status</th><th>answer</th></tr>")
-    for status, response in operation["responses"].items():
-        content = response.get("content", {})
-        answer = " ".join(
-            f"{_type(item['schema'])} <span class=muted>{_e(media)}</span>" for media, item in content.items()
-        )
-        rows.append(f"<tr><td>{status}</td><td>{_e(response['description'])} {answer}</td></tr>")
-    rows.append("</table></details>")
-    return "".join(rows)
-
-
-def _schema_html(schema: dict[str, Any]) -> str:
-    properties = schema.get("properties")
-    if not properties:
-        return f"<p>{_type(schema)}</p>"
-    required = set(schema.get("required", ()))
-    rows = ["<table><tr><th>field</th><th>type</th><th>required</th><th></th></tr>"]
-    for name, item in properties.items():
-        rows.append(
-            f"<tr><td><code>{_e(name)}</code></td><td>{_type(item)}</td><td>{'yes' if name in required else ''}</td>"
-            f"<td class=muted>{_e(item.get('description', ''))}</td></tr>"
-        )
-    rows.append("</table>")
-    return "".join(rows)
-
-
-def _type(schema: Any) -> str:
-    """A schema in a few words, linking to named schemas."""
-    if not isinstance(schema, dict):
-        return ""
-    if "$ref" in schema:
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        return f"<a href='#schema-{_e(name)}'>{_e(name)}</a>"
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            return " | ".join(_type(option) for option in schema[key])
-    if "const" in schema:
-        return f"<code>{_e(json.dumps(schema['const']))}</code>"
-    if "enum" in schema:
-        return " | ".join(f"<code>{_e(json.dumps(value))}</code>" for value in schema["enum"])
-    kind = schema.get("type", "any")
-    if kind == "array":
-        return f"array of {_type(schema.get('items', {}))}"
-    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return f"object of {_type(schema['additionalProperties'])}"
-    details = [schema[key] for key in ("format", "pattern") if key in schema]
-    extra = f" <span class=muted>{_e(' '.join(map(str, details)))}</span>" if details else ""
-    return f"{_e(str(kind))}{extra}"
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower())
+def assets() -> Mount:
+    """Swagger UI's files, served from DOCS_ASSETS."""
+    return Mount(DOCS_ASSETS, app=StaticFiles(packages=[SWAGGER_UI]), name="docs-assets")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api.http.endpoint import Endpoint, asgi
 from api.http.endpoints import (
@@ -20,7 +20,7 @@ from api.http.endpoints import (
     sandbox,
     system,
 )
-from api.http.openapi import document
+from api.http.openapi import assets, document
 
 RESOURCES = (system, auth, me, catalog, orders, payments, admin_catalog, admin_orders, admin_reports, sandbox)
 
@@ -36,5 +36,7 @@ def spec(*, sandbox: bool) -> dict[str, Any]:
     return document(endpoints(sandbox=sandbox), sandbox=sandbox)
 
 
-def routes(*, sandbox: bool) -> list[Route]:
-    return [Route(item.path, asgi(item), methods=[item.method], name=item.name) for item in endpoints(sandbox=sandbox)]
+def routes(*, sandbox: bool) -> list[BaseRoute]:
+    """Every endpoint's route, and the files of `/docs`."""
+    served = endpoints(sandbox=sandbox)
+    return [*(Route(item.path, asgi(item), methods=[item.method], name=item.name) for item in served), assets()]

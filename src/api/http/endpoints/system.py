@@ -11,6 +11,7 @@ from api.http.openapi import page
 from api.http.schemas import system as schemas
 
 endpoints = Endpoints("service")
+DOCUMENT = "/openapi.json"
 
 
 @endpoints.get("/v1/health", access=PUBLIC, answer=schemas.Health, summary="Liveness")
@@ -19,7 +20,7 @@ def health(call: Call[None, None]) -> schemas.Health:
     return schemas.Health(status="ok")
 
 
-@endpoints.get("/openapi.json", access=PUBLIC, answer=dict[str, Any], summary="This document")
+@endpoints.get(DOCUMENT, access=PUBLIC, answer=dict[str, Any], summary="This document")
 def openapi(call: Call[None, None]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route served, generated from the pydantic models."""
     document: dict[str, Any] = call.state.openapi
@@ -28,5 +29,6 @@ def openapi(call: Call[None, None]) -> dict[str, Any]:
 
 @endpoints.get("/docs", access=PUBLIC, answer=str, media_type="text/html", summary="This document, to read")
 def docs(call: Call[None, None]) -> HTMLResponse:
-    """The OpenAPI document as one self-contained HTML page (no scripts, nothing fetched from elsewhere)."""
-    return HTMLResponse(page(call.state.openapi))
+    """Swagger UI over this document; its script and styles are served from `/docs/static/`, nothing is fetched
+    from elsewhere."""
+    return HTMLResponse(page(call.state.openapi["info"]["title"], DOCUMENT))
