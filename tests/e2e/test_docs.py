@@ -1,5 +1,6 @@
 """`/docs` is Swagger UI over the served OpenAPI document, its files served by this service and nothing fetched from
-elsewhere; what Swagger UI does not show (roles, problem types) is in the document's descriptions."""
+elsewhere; what Swagger UI does not show (roles, problem types) is in the document's descriptions; the error answers
+are declared once and referred to."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def api() -> Iterator[Api]:
 def document(api: Api) -> dict[str, Any]:
     answer: dict[str, Any] = api.get("/openapi.json")
     return answer
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield method.upper(), path, operation
 
 
 # The page.
@@ -68,3 +75,32 @@ def test_what_swagger_ui_does_not_show_is_in_the_descriptions(document: dict[str
     assert "only the customer's own data" in document["paths"]["/v1/orders"]["post"]["description"]
     assert "no token" in document["paths"]["/v1/auth/otp"]["post"]["description"]
     assert "`/problems/not-found`" in document["components"]["schemas"]["Problem"]["description"]
+
+
+# Errors.
+
+
+def test_error_answers_are_declared_once_and_referred_to(document: dict[str, Any]) -> None:
+    declared = document["components"]["responses"]
+    for response in declared.values():
+        assert response["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+        assert response["description"]
+    referred = set()
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                assert set(response) == {"$ref"}, f"{method} {path} {status} is written out, not referred to"
+                name = response["$ref"].removeprefix("#/components/responses/")
+                assert name in declared, response["$ref"]
+                referred.add(name)
+    assert referred == set(declared)
+
+
+def test_each_route_still_lists_the_errors_it_can_answer(document: dict[str, Any]) -> None:
+    def statuses(path: str, method: str) -> set[int]:
+        return {int(status) for status in document["paths"][path][method]["responses"] if int(status) >= 400}
+
+    assert statuses("/v1/orders", "post") == {400, 401, 403, 404, 409, 413, 422, 429, 502, 503}
+    assert statuses("/v1/health", "get") == {422}
+    assert statuses("/v1/admin/reviews", "get") >= {401, 403}
+    assert document["paths"]["/v1/orders"]["post"]["responses"]["409"] == {"$ref": "#/components/responses/Conflict"}

@@ -59,7 +59,9 @@ def test_schemas_are_generated_from_the_pydantic_models(api: Api) -> None:
     assert place["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/OrderOut"
     }
-    assert place["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert place["responses"]["422"] == {"$ref": "#/components/responses/UnprocessableContent"}
+    invalid = spec["components"]["responses"]["UnprocessableContent"]
+    assert invalid["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
     schemas = spec["components"]["schemas"]
     assert schemas["OrderOut"]["properties"]["due_now"]["pattern"] == "^-?[0-9]+\\.[0-9]{2}$"
     assert schemas["PlaceOrder"]["additionalProperties"] is False

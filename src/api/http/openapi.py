@@ -20,18 +20,20 @@ from api.http.schemas.admin_reports import CONFIG_DOCUMENTS
 from api.http.schemas.common import Problem
 
 REF = "#/components/schemas/{model}"
-ERROR_TEXT = {
-    400: "Malformed JSON, or a notification that does not verify",
-    401: "No valid token",
-    403: "A token without the role this route needs",
-    404: "Unknown id, or another customer's",
-    409: "Not allowed in the current state (the state is named)",
-    413: "Body too large",
-    422: "A field breaks the schema or a rule (each field is named)",
-    429: "Too many requests",
-    502: "An outside provider failed",
-    503: "Busy; retry",
+ERRORS = {
+    400: ("BadRequest", "Malformed JSON, or a notification that does not verify"),
+    401: ("Unauthorized", "No valid token"),
+    403: ("Forbidden", "A token without the role this route needs"),
+    404: ("NotFound", "Unknown id, or another customer's"),
+    409: ("Conflict", "Not allowed in the current state (the state is named)"),
+    413: ("ContentTooLarge", "Body too large"),
+    422: ("UnprocessableContent", "A field breaks the schema or a rule (each field is named)"),
+    429: ("TooManyRequests", "Too many requests"),
+    502: ("BadGateway", "An outside provider failed"),
+    503: ("ServiceUnavailable", "Busy; retry"),
 }
+"""The error answers, each declared once under components/responses: status, name, when."""
+RESPONSE_REF = "#/components/responses/{name}"
 INTRO = """JSON in and out. Money is a decimal string in CNY with two places ("1299.00"); dates are YYYY-MM-DD and
 instants RFC 3339 with an offset. Send `Authorization: Bearer <token>`: customers log in with a phone and an SMS
 code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username and password
@@ -81,6 +83,10 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
         "paths": paths,
         "components": {
             "schemas": dict(sorted(definitions.items())),
+            "responses": {
+                name: {"description": text, "content": {PROBLEM_JSON: {"schema": found[("problem", "")]}}}
+                for name, text in ERRORS.values()
+            },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
@@ -158,9 +164,8 @@ def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[st
         if endpoint.answer is not None and str(endpoint.answer).startswith("list[") and endpoint.query is not None:
             success["headers"] = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "how many in all"}}
         responses[str(endpoint.status)] = success
-    problem = {PROBLEM_JSON: {"schema": found[("problem", "")]}}
     for status in _error_statuses(endpoint):
-        responses[str(status)] = {"description": ERROR_TEXT[status], "content": problem}
+        responses[str(status)] = {"$ref": RESPONSE_REF.format(name=ERRORS[status][0])}
     return responses
 
 
