@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.http.endpoint import JSON, Endpoint, Raw
 from api.http.errors import PROBLEM_JSON, TITLES
+from api.http.exports import FileQuery, file_content
 from api.http.idempotency import HEADER
 from api.http.schemas.admin_reports import CONFIG_DOCUMENTS
 from api.http.schemas.common import Problem
@@ -161,6 +162,8 @@ def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[st
             "description": endpoint.summary,
             "content": {JSON: {"schema": found[(index, "answer")]}},
         }
+        if isinstance(endpoint.query, type) and issubclass(endpoint.query, FileQuery):
+            success["content"].update(file_content())
         if endpoint.answer is not None and str(endpoint.answer).startswith("list[") and endpoint.query is not None:
             success["headers"] = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "how many in all"}}
         responses[str(endpoint.status)] = success

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from starlette.responses import Response
+
 import projections.installments
 import projections.orders
 import projections.review_queue
-from api.http import answers
+from api.http import answers, exports
 from api.http.endpoint import Answered, Call, Endpoints, staff
 from api.http.schemas import admin_orders as schemas
 from api.http.schemas.common import PageQuery
@@ -16,6 +18,10 @@ endpoints = Endpoints("back office: orders")
 REVIEWERS = staff(Role.RISK)
 WAREHOUSE = staff(Role.OPERATOR, Role.ADMIN)
 EVERYONE = staff(Role.OPERATOR, Role.RISK, Role.FINANCE, Role.ADMIN)
+
+
+class OrdersFileQuery(schemas.AdminOrdersQuery, exports.FileQuery):
+    """The order list's filters and the format to answer in."""
 
 
 @endpoints.get(
@@ -101,13 +107,29 @@ def inspect(call: Call[schemas.Inspection, None]) -> OrderOut:
 @endpoints.get(
     "/v1/admin/orders",
     access=EVERYONE,
-    query=schemas.AdminOrdersQuery,
+    query=OrdersFileQuery,
     answer=list[OrderOut],
+    errors=(400,),
     summary="The order list",
 )
-def list_all_orders(call: Call[None, schemas.AdminOrdersQuery]) -> Answered:
-    """Orders by status, by customer, or both, newest first; `X-Total-Count` says how many in all."""
+def list_all_orders(call: Call[None, OrdersFileQuery]) -> Answered | Response:
+    """Orders by status, by customer, or both, newest first; `X-Total-Count` says how many in all. As a file
+    (`format=csv` or `xlsx`) every order the filters match (from `offset`, up to `limit` if given), one row each
+    without its installments."""
     query = call.query
+    if query.format != "json":
+        views = exports.pages(
+            lambda limit, offset: (
+                projections.orders.orders(
+                    call.views, customer_id=query.customer_id, status=query.status, limit=limit, offset=offset
+                ).items
+            ),
+            query,
+            key=lambda view: view.id,
+        )
+        rows = (answers.order_out(view, ()) for view in views)
+        content = exports.table("orders", OrderOut, rows, leave_out={"installments"})
+        return exports.download(query.format, content, f"orders-{call.app.local_today()}")
     page = projections.orders.orders(
         call.views, customer_id=query.customer_id, status=query.status, limit=query.limit, offset=query.offset
     )

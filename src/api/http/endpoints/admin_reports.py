@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from starlette.responses import Response
+
 import projections.collection_tasks
 import projections.credit_lines
 import projections.finance
 import projections.installments
+from api.http import exports
 from api.http.endpoint import Call, Endpoints, staff
 from api.http.schemas import admin_reports as schemas
 from api.http.schemas.common import PageQuery
@@ -26,16 +29,45 @@ AUDITORS = staff(Role.ADMIN, Role.FINANCE)
 CONFIG_READERS = staff(Role.ADMIN, Role.RISK, Role.FINANCE)
 
 
+class OverdueFileQuery(schemas.CreditLinesQuery, exports.FileQuery):
+    """The overdue ledger's filters and the format to answer in."""
+
+
+class FinanceFileQuery(schemas.FinanceQuery, exports.FileQuery):
+    """The finance report's days and the format to answer in."""
+
+
+class CollectionsFileQuery(PageQuery, exports.FileQuery):
+    """The collection tasks' page and the format to answer in."""
+
+
+class RefundsFileQuery(schemas.RefundsQuery, exports.FileQuery):
+    """The refunds' filters and the format to answer in."""
+
+
 @endpoints.get(
     "/v1/admin/overdue",
     access=COLLECTORS,
-    query=schemas.CreditLinesQuery,
+    query=OverdueFileQuery,
     answer=list[schemas.OverdueOut],
+    errors=(400,),
     summary="The overdue ledger",
 )
-def overdue(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.OverdueOut]:
-    """Installments unpaid past their grace days on orders still paying rent, longest overdue first."""
+def overdue(call: Call[None, OverdueFileQuery]) -> list[schemas.OverdueOut] | Response:
+    """Installments unpaid past their grace days on orders still paying rent, longest overdue first; as a file
+    (`format=csv` or `xlsx`) every one the filters match."""
     query = call.query
+    if query.format != "json":
+        entries = exports.pages(
+            lambda limit, offset: projections.installments.overdue(
+                call.views, customer_id=query.customer_id, limit=limit, offset=offset
+            ),
+            query,
+            key=lambda entry: (entry.order_id, entry.seq),
+        )
+        answers = (schemas.OverdueOut.model_validate(entry, from_attributes=True) for entry in entries)
+        content = exports.table("overdue", schemas.OverdueOut, answers)
+        return exports.download(query.format, content, f"overdue-{call.app.local_today()}")
     rows = projections.installments.overdue(
         call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset
     )
@@ -61,42 +93,79 @@ def credit_lines(call: Call[None, schemas.CreditLinesQuery]) -> list[schemas.Cre
 @endpoints.get(
     "/v1/admin/reports/finance",
     access=FINANCE,
-    query=schemas.FinanceQuery,
+    query=FinanceFileQuery,
     answer=schemas.FinanceReportOut,
+    errors=(400,),
     summary="The finance report",
 )
-def finance(call: Call[None, schemas.FinanceQuery]) -> schemas.FinanceReportOut:
+def finance(call: Call[None, FinanceFileQuery]) -> schemas.FinanceReportOut | Response:
     """Deposits held, rent collected, fees and refunds, per day (in the billing timezone) and in total;
-    the 30 days to today unless `start` and `end` say otherwise."""
+    the 30 days to today unless `start` and `end` say otherwise. As a file (`format=csv` or `xlsx`) a row per
+    day, after an `opening` row (deposits held before the first day) and before a `total` row."""
     end = call.query.end or call.app.local_today()
     start = call.query.start or min(end, call.app.local_today()) - timedelta(days=29)
     report = projections.finance.finance_report(call.views, min(start, end), end)
-    return schemas.FinanceReportOut.model_validate(report, from_attributes=True)
+    answer = schemas.FinanceReportOut.model_validate(report, from_attributes=True)
+    if call.query.format != "json":
+        return exports.download(call.query.format, finance_table(answer), f"finance-{answer.start}-{answer.end}")
+    return answer
+
+
+def finance_table(report: schemas.FinanceReportOut) -> exports.Table:
+    """The finance report as rows: the opening deposits held, each day's figures, the totals."""
+    names = exports.columns(schemas.FinanceFiguresOut)
+    opening = [report.opening_deposits_held if name == "deposits_held" else None for name in names]
+    days: list[list[object]] = [[day.day, *exports.row(day.figures, names)] for day in report.days]
+    rows: list[list[object]] = [["opening", *opening], *days, ["total", *exports.row(report.totals, names)]]
+    return exports.Table("finance", ["day", *names], rows)
 
 
 @endpoints.get(
     "/v1/admin/collections",
     access=COLLECTORS,
-    query=PageQuery,
+    query=CollectionsFileQuery,
     answer=list[schemas.CollectionTaskOut],
+    errors=(400,),
     summary="Collection tasks",
 )
-def collections(call: Call[None, PageQuery]) -> list[schemas.CollectionTaskOut]:
-    """Orders at the call or agency stage of collections (催收), with whom to call and what is overdue."""
-    rows = projections.collection_tasks.collection_tasks(call.views, limit=call.query.limit, offset=call.query.offset)
+def collections(call: Call[None, CollectionsFileQuery]) -> list[schemas.CollectionTaskOut] | Response:
+    """Orders at the call or agency stage of collections (催收), with whom to call and what is overdue; as a file
+    (`format=csv` or `xlsx`) every one of them."""
+    query = call.query
+    if query.format != "json":
+        tasks = exports.pages(
+            lambda limit, offset: projections.collection_tasks.collection_tasks(call.views, limit=limit, offset=offset),
+            query,
+            key=lambda task: task.order_id,
+        )
+        answers = (schemas.CollectionTaskOut.model_validate(task, from_attributes=True) for task in tasks)
+        content = exports.table("collections", schemas.CollectionTaskOut, answers)
+        return exports.download(query.format, content, f"collections-{call.app.local_today()}")
+    rows = projections.collection_tasks.collection_tasks(call.views, limit=query.limit, offset=query.offset)
     return [schemas.CollectionTaskOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @endpoints.get(
     "/v1/admin/refunds",
     access=FINANCE,
-    query=schemas.RefundsQuery,
+    query=RefundsFileQuery,
     answer=list[schemas.RefundOut],
+    errors=(400,),
     summary="Refunds sent to providers",
 )
-def refund_list(call: Call[None, schemas.RefundsQuery]) -> list[schemas.RefundOut]:
-    """Every refund the platform owes, the payment it goes back to, and what the provider answered."""
+def refund_list(call: Call[None, RefundsFileQuery]) -> list[schemas.RefundOut] | Response:
+    """Every refund the platform owes, the payment it goes back to, and what the provider answered; as a file
+    (`format=csv` or `xlsx`) every one the filters match."""
     query = call.query
+    if query.format != "json":
+        records = exports.pages(
+            lambda limit, offset: refunds.refunds(call.views, order_id=query.order_id, limit=limit, offset=offset),
+            query,
+            key=lambda record: record.refund_id,
+        )
+        answers = (schemas.RefundOut.model_validate(record, from_attributes=True) for record in records)
+        content = exports.table("refunds", schemas.RefundOut, answers)
+        return exports.download(query.format, content, f"refunds-{call.app.local_today()}")
     rows = refunds.refunds(call.views, order_id=query.order_id, limit=query.limit, offset=query.offset)
     return [schemas.RefundOut.model_validate(row, from_attributes=True) for row in rows]
 
