@@ -17,7 +17,7 @@ from api.http.endpoint import JSON, Endpoint, Raw
 from api.http.errors import PROBLEM_JSON, TITLES
 from api.http.exports import FileQuery, file_content
 from api.http.idempotency import HEADER
-from api.http.schemas.admin_reports import CONFIG_DOCUMENTS
+from api.http.schemas.admin_reports import CONFIG_DOCUMENTS, ConfigDocument
 from api.http.schemas.common import Problem
 
 REF = "#/components/schemas/{model}"
@@ -35,6 +35,28 @@ ERRORS = {
 }
 """The error answers, each declared once under components/responses: status, name, when."""
 RESPONSE_REF = "#/components/responses/{name}"
+NOTIFICATION_FORM = (
+    "notify_time=2026-01-31+10%3A00%3A05&notify_type=trade_status_sync&notify_id=9c1ad6f4e0b54c8f"
+    "&app_id=2021000000000000&charset=utf-8&version=1.0&trade_no=2026013122001400000000000001"
+    "&out_trade_no=5b0e7d3c-2f7a-4c53-9a7e-1d2f3c4b5a69&subject=Phone+X+256G&total_amount=329.00"
+    "&receipt_amount=329.00&trade_status=TRADE_SUCCESS&gmt_create=2026-01-31+09%3A58%3A41"
+    "&gmt_payment=2026-01-31+10%3A00%3A04&gmt_close=&sign_type=RSA2&sign=Zm9yZ2VkIHNpZ25hdHVyZQ%3D%3D"
+)
+NOTIFICATION_JSON = {
+    "id": "EV-2026013110000500001",
+    "create_time": "2026-01-31T10:00:05+08:00",
+    "resource_type": "encrypt-resource",
+    "event_type": "TRANSACTION.SUCCESS",
+    "summary": "payment succeeded",
+    "resource": {
+        "algorithm": "AEAD_AES_256_GCM",
+        "ciphertext": "c2VhbGVkIHdpdGggdGhlIEFQSXYzIGtleQ==",
+        "associated_data": "transaction",
+        "nonce": "fdasflkja484",
+    },
+}
+"""What providers post to /v1/payments/notify/{provider}: Alipay's signed form (the sandbox provider's too), WeChat
+Pay's JSON envelope. Their signatures are made up, so the service answers these 400: not authentic."""
 INTRO = """JSON in and out. Money is a decimal string in CNY with two places ("1299.00"); dates are YYYY-MM-DD and
 instants RFC 3339 with an offset. Send `Authorization: Bearer <token>`: customers log in with a phone and an SMS
 code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username and password
@@ -125,27 +147,34 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:
-        operation["requestBody"] = _request_body(endpoint, index, found)
+        operation["requestBody"] = _request_body(endpoint, index, found, definitions)
     if endpoint.access.kind != "public":
         operation["security"] = [{"bearer": []}]
     operation["responses"] = _responses(endpoint, index, found)
     return operation
 
 
-def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[str, Any]:
+def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
+    """The body's schema; its examples are the model's (`examples` in its schema), except where the body is not one
+    model: a provider's notification, and a configuration document, one example per document named in the path."""
     if endpoint.body is Raw:
+        form = {"schema": {"type": "string"}, "example": NOTIFICATION_FORM}
         return {
             "required": True,
             "content": {
-                "application/x-www-form-urlencoded": {"schema": {"type": "string"}},
-                "application/json": {"schema": {"type": "object"}},
+                "application/x-www-form-urlencoded": form,
+                "application/json": {"schema": {"type": "object"}, "example": NOTIFICATION_JSON},
             },
         }
+    body: dict[str, Any] = {"schema": found[(index, "body")]}
+    if endpoint.body is ConfigDocument:
+        examples = {name: definitions[model.__name__]["examples"][0] for name, model in CONFIG_DOCUMENTS.items()}
+        body["examples"] = {
+            name: {"summary": endpoint.path.replace("{name}", name), "value": value} for name, value in examples.items()
+        }
+        return {"required": True, "content": {JSON: body}}
     fields = endpoint.body.model_fields.values()  # type: ignore[union-attr]
-    return {
-        "required": any(field.is_required() for field in fields),
-        "content": {JSON: {"schema": found[(index, "body")]}},
-    }
+    return {"required": any(field.is_required() for field in fields), "content": {JSON: body}}
 
 
 def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[str, Any]:

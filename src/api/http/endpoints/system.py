@@ -29,6 +29,6 @@ def openapi(call: Call[None, None]) -> dict[str, Any]:
 
 @endpoints.get("/docs", access=PUBLIC, answer=str, media_type="text/html", summary="This document, to read")
 def docs(call: Call[None, None]) -> HTMLResponse:
-    """Swagger UI over this document; its script and styles are served from `/docs/static/`, nothing is fetched
-    from elsewhere."""
+    """Swagger UI over this document, with an example body for every request; its script and styles are served
+    from `/docs/static/`, nothing is fetched from elsewhere."""
     return HTMLResponse(page(call.state.openapi["info"]["title"], DOCUMENT))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from api.http.schemas.common import LINE_PATTERN, Answer, Body, Money, Name, Notes, Serial, Slug
 
@@ -31,7 +31,22 @@ class ProtectionIn(Body):
 TermKey = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}$")]
 
 
+SKU: dict[str, Any] = {
+    "specs": {"colour": "black", "storage": "256G"},
+    "market_value": "8999.00",
+    "deposit": "6000.00",
+    "monthly_rent": {"6": "399.00", "12": "329.00"},
+    "buyout_price": {"6": "5200.00", "12": "3100.00"},
+    "renewal_monthly_rent": "299.00",
+    "daily_rent": "49.00",
+}
+LONG_TERM: dict[str, Any] = {"terms": [6, 12]}
+SHORT_TERM: dict[str, Any] = {"min_days": 3, "max_days": 60}
+
+
 class SkuIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [SKU]})
+
     specs: Annotated[
         dict[
             Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=LINE_PATTERN)],
@@ -48,6 +63,31 @@ class SkuIn(Body):
 
 
 class ProductIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category_id": "942c8493-6227-48ee-9837-e485c5ffa490",
+                    "name": "Phone X 256G",
+                    "brand": "Phone Co",
+                    "description": "6.1-inch screen, 256G storage",
+                    "images": ["/images/phone-x-front.jpg"],
+                    "channels": ["app", "h5", "alipay_mini", "wechat_mini"],
+                    "long_term": LONG_TERM,
+                    "short_term": SHORT_TERM,
+                    "protection": {
+                        "offered": True,
+                        "mandatory": False,
+                        "monthly": "19.90",
+                        "daily": "2.00",
+                        "damage_excess": "300.00",
+                    },
+                    "skus": [SKU],
+                }
+            ]
+        }
+    )
+
     category_id: UUID
     name: Name
     brand: Name
@@ -63,11 +103,15 @@ class ProductIn(Body):
 
 
 class PlansIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"long_term": LONG_TERM, "short_term": SHORT_TERM}]})
+
     long_term: LongTermIn | None = None
     short_term: ShortTermIn | None = None
 
 
 class NewCategory(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Phones"}]})
+
     name: Name
     parent_id: UUID | None = None
 
@@ -79,6 +123,8 @@ class CategoryOut(Answer):
 
 
 class Units(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"serials": ["356938035643809", "356938035643817"]}]})
+
     serials: Annotated[list[Serial], Field(min_length=1, max_length=1000)]
 
 

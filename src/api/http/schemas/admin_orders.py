@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from api.http.schemas.common import LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Notes, Serial
 from api.http.schemas.orders import OrdersQuery
@@ -16,16 +16,33 @@ class AdminOrdersQuery(OrdersQuery):
 
 
 class Decision(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "income confirmed by phone"}]})
+
     reason: Annotated[str, StringConstraints(max_length=500, pattern=NOTES_PATTERN)] = ""
 
 
 class Rejection(Body):
     """A rejection gives its reason (422 naming `reason` without one)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "the ID card does not match the selfie"}]})
+
     reason: Annotated[str, StringConstraints(max_length=500, pattern=NOTES_PATTERN)] = ""
 
 
 class Shipment(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"unit_serial": "356938035643809", "carrier": "SF Express", "tracking_no": "SF1234567890"},
+                {
+                    "unit_serials": ["356938035643809", "356938035643817"],
+                    "carrier": "SF Express",
+                    "tracking_no": "SF1234567891",
+                },
+            ]
+        }
+    )
+
     unit_serials: Annotated[list[Serial], Field(min_length=1, max_length=20)] | None = None
     unit_serial: Serial | None = Field(default=None, validate_default=True)
     carrier: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
@@ -44,6 +61,12 @@ class Shipment(Body):
 
 
 class Inspection(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"damage_fee": "0.00", "notes": ""}, {"damage_fee": "150.00", "notes": "cracked back glass"}]
+        }
+    )
+
     damage_fee: Money
     notes: Notes = ""
 

@@ -111,6 +111,8 @@ class FinanceReportOut(Answer):
 
 
 class DailyJob(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"as_of": "2026-01-31"}, {}]})
+
     as_of: date | None = None
 
 
@@ -155,6 +157,20 @@ class CreditLevelDoc(Body):
 class CreditLevelsDoc(Body):
     """credit-levels: score bands and the revolving quota each level is granted."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "levels": [
+                        {"name": "A", "min_score": 750, "max_score": 950, "quota": "12000.00"},
+                        {"name": "B", "min_score": 650, "max_score": 749, "quota": "6000.00"},
+                        {"name": "C", "min_score": 350, "max_score": 649, "quota": "0.00"},
+                    ]
+                }
+            ]
+        }
+    )
+
     levels: list[CreditLevelDoc]
 
 
@@ -167,6 +183,22 @@ class WaiverBandDoc(Body):
 
 class WaiverPolicyDoc(Body):
     """waiver-policy: who gets a waiver and how much per order (a band's `waiver` is an amount, `share` a fraction)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "min_score": 600,
+                    "bands": [
+                        {"min_score": 600, "max_score": 699, "waiver": "1500.00"},
+                        {"min_score": 700, "max_score": 950, "share": "1.00"},
+                    ],
+                    "per_order_cap": "8000.00",
+                    "per_unit_cap": "5000.00",
+                }
+            ]
+        }
+    )
 
     min_score: int
     bands: list[WaiverBandDoc]
@@ -188,6 +220,25 @@ class CollectionStageDoc(Body):
 class BillingDoc(Body):
     """billing: grace days, the late fee rule, collection stages, the unpaid-order timeout."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "timezone": "Asia/Shanghai",
+                    "grace_days": 3,
+                    "late_fee": {"daily_rate": "0.0005", "fixed_per_day": "0.00", "cap_share": "0.20"},
+                    "collection_stages": [
+                        {"after_days": 1, "action": "sms"},
+                        {"after_days": 15, "action": "call"},
+                        {"after_days": 31, "action": "agency"},
+                    ],
+                    "unpaid_timeout_minutes": 30,
+                    "early_buyout_discount_share": "0.10",
+                }
+            ]
+        }
+    )
+
     timezone: str
     grace_days: int
     late_fee: LateFeeDoc
@@ -199,7 +250,9 @@ class BillingDoc(Body):
 class ScoringRulesDoc(Body):
     """scoring-rules: "bureau" or the built-in rule engine ("rules"), its range, weighted dimensions and rules."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"examples": [{"source": "bureau", "range": [350, 950], "dimensions": []}]}
+    )
 
     source: Literal["bureau", "rules"]
     range: list[int]

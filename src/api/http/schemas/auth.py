@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, StringConstraints
 
 from api.http.schemas.common import Answer, Body, Code, Phone
 from leasecore.staff import Role
 
 
 class OtpRequest(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "13800138000"}]})
+
     phone: Phone
 
 
@@ -21,6 +23,8 @@ class OtpSent(Answer):
 
 
 class Login(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "13800138000", "code": "123456"}]})
+
     phone: Phone
     code: Code
 
@@ -32,6 +36,8 @@ class CustomerToken(Answer):
 
 
 class StaffLogin(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"username": "li.lei", "password": "correct horse"}]})
+
     username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 

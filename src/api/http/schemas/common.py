@@ -166,6 +166,8 @@ class Row:
 class Empty(Body):
     """No fields."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
 
 class PageQuery(Query):
     limit: Annotated[int, Field(ge=1, le=500)] = 100

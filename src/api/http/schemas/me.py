@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from api.http.schemas.common import ID_NUMBER_PATTERN, Answer, Body, Image, Money, Name
 
 
 class IdentitySubmission(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Han Meimei",
+                    "id_number": "110105199003070025",
+                    "id_card_image": "/9j/4AAQSkZJRgABAQ==",
+                    "selfie_image": "/9j/4AAQSkZJRgABAg==",
+                }
+            ]
+        }
+    )
+
     name: Name
     id_number: Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]
     id_card_image: Image

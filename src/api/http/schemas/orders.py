@@ -4,10 +4,10 @@ the order's payments."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from api.http.schemas.common import (
     LINE_PATTERN,
@@ -44,7 +44,25 @@ class ShortPlan(Body):
 Plan = Annotated[LongPlan | ShortPlan, Field(discriminator="kind")]
 
 
+SKU_ID = "8e6c23b8-9054-44d9-8eff-5017de41876f"
+LONG_QUOTE: dict[str, Any] = {
+    "sku_id": SKU_ID,
+    "quantity": 1,
+    "plan": {"kind": "long", "months": 12},
+    "protection": True,
+    "deposit_mode": "waiver",
+    "channel": "app",
+}
+SHORT_QUOTE: dict[str, Any] = {
+    **LONG_QUOTE,
+    "plan": {"kind": "short", "start": "2026-02-01", "end": "2026-02-07"},
+    "protection": False,
+}
+
+
 class QuoteRequest(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [LONG_QUOTE, SHORT_QUOTE]})
+
     sku_id: UUID
     quantity: Annotated[int, Field(ge=1, le=20)] = 1
     plan: Plan
@@ -79,6 +97,17 @@ class AddressIn(Body):
 
 
 class PlaceOrder(QuoteRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **LONG_QUOTE,
+                    "address": {"name": "Han Meimei", "phone": "13800138000", "line": "8 Century Avenue, Shanghai"},
+                }
+            ]
+        }
+    )
+
     address: AddressIn
 
 
@@ -161,10 +190,23 @@ class OrdersQuery(Query):
 
 
 class Cancel(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "found a cheaper plan"}]})
+
     reason: Annotated[str, StringConstraints(max_length=200, pattern=NOTES_PATTERN)] = "cancelled by the customer"
 
 
 class EndOfTerm(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"choice": "return", "tracking_no": "SF1234567890"},
+                {"choice": "renew", "months": 6},
+                {"choice": "buyout"},
+                {"choice": "swap", "sku_id": SKU_ID, "tracking_no": "SF1234567892"},
+            ]
+        }
+    )
+
     choice: Literal["return", "renew", "buyout", "swap"]
     months: Annotated[int, Field(ge=1, le=36)] | None = None
     sku_id: UUID | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from api.http.schemas.common import SLUG_PATTERN, Answer, Body, Money
 
@@ -13,6 +13,10 @@ ProviderName = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 
 
 class PaymentIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"purpose": "checkout"}, {"purpose": "installments", "amount": "329.00"}]}
+    )
+
     purpose: Literal["checkout", "installments", "buyout", "damage"]
     amount: Money | None = None
     provider: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from api.http.schemas.common import ID_NUMBER_PATTERN, LINE_PATTERN, NOTES_PATTERN, Answer, Body, Phone, Query
 
@@ -22,6 +22,12 @@ class SmsOut(Answer):
 
 
 class Completion(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"outcome": "success", "paid_at": "2026-01-31T10:00:00+08:00"}, {"outcome": "fail"}]
+        },
+    )
+
     outcome: Literal["success", "fail"]
     paid_at: AwareDatetime | None = None
 
@@ -34,6 +40,8 @@ class CompletionOut(Answer):
 
 
 class ClockSet(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"now": "2026-03-01T09:00:00+08:00"}]})
+
     now: AwareDatetime
 
 
@@ -42,6 +50,8 @@ class ClockOut(Answer):
 
 
 class BureauScoreIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id_number": "110105199003070025", "score": 720}]})
+
     id_number: Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]
     score: Annotated[int, Field(ge=350, le=950)]
 
@@ -52,6 +62,14 @@ class BureauScoreOut(Answer):
 
 
 class ParcelMove(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"carrier": "SF Express", "tracking_no": "SF1234567890", "stage": "delivered", "location": "Shanghai"}
+            ]
+        }
+    )
+
     carrier: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
     tracking_no: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
     stage: Literal["picked_up", "in_transit", "delivered"]
