@@ -153,8 +153,7 @@ class Simulation:
     def sign_and_ship(self, order: UUID) -> None:
         app = self.app
         app.record_contract(order, f"contract-{order}")
-        lease = app.lease(order)
-        serials = app.inventory(lease.sku_id).booked_for(order)
+        serials = app.units_held(order)
         app.ship(order, list(serials), "SF Express", f"SF{order.int % 10**12}")
         self.later(2, lambda: self.deliver(order))
 

@@ -48,6 +48,7 @@ from leasecore.ports import (
 from projections import read_models
 from projections.installments import ViewsDailyWork
 from projections.runner import ProjectionRunner
+from projections.stock import ViewsStockIndex
 from projections.store import ViewStore
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -121,6 +122,7 @@ def bootstrap(
             {**persistence_env(url), **(env or {})},
             clock=clock,
             daily_work=ViewsDailyWork(views),
+            stock_index=ViewsStockIndex(views),
             ports=ports,
         )
         app.recorder.max_notification_id()

@@ -321,7 +321,7 @@ def walk_through(app: LeaseApplication, phone: str = "13800138000") -> Iterator[
     yield f"checkout {lease.due_now} paid → {app.lease(order_id).status.value} (automated review)"
     app.record_contract(order_id, f"contract-{order_id}")
     yield f"contract signed → {app.lease(order_id).status.value}"
-    unit = app.inventory(request.sku_id).booked_for(order_id)[0]
+    unit = app.units_held(order_id)[0]
     app.ship(order_id, [unit], "SF Express", "SF1234567890")
     yield f"unit {unit} shipped with SF Express SF1234567890 → {app.lease(order_id).status.value}"
     app.confirm_receipt(order_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -59,7 +59,6 @@ class Acknowledgement:
     status: int
     body: str
     media_type: str
-
 
 
 class PaymentGateway(Protocol):
@@ -135,6 +134,21 @@ class DailyWork(Protocol):
     """Finds the orders the daily job has to look at, without scanning every lease."""
 
     def orders_to_assess(self, as_of: date) -> Iterable[UUID]: ...
+
+
+@dataclass(frozen=True)
+class FreeUnits:
+    """Serials a stock index believes free, and how far into the log (a notification id) it had read."""
+
+    serials: Sequence[str]
+    position: int
+
+
+class StockIndex(Protocol):
+    """Finds a SKU's free units for some dates without loading every unit. It may lag behind the log: a
+    command checks each unit it is offered before booking it."""
+
+    def free_units(self, sku_id: UUID, start: date, end: date | None, limit: int) -> FreeUnits: ...
 
 
 @dataclass(frozen=True)

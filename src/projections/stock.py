@@ -25,9 +25,11 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
 )
 
-from leasecore.catalog import Inventory, UnitStatus
+from leasecore.catalog import Inventory, StockUnit, Unit, UnitStatus
+from leasecore.ports import FreeUnits
 from projections.projection import (
     Batch,
     Event,
@@ -37,6 +39,7 @@ from projections.projection import (
     is_new,
     on,
 )
+from projections.runner import tracking
 from projections.store import Instant, ViewStore, metadata
 
 stock_view = Table(
@@ -53,15 +56,20 @@ stock_view = Table(
 units_view = Table(
     "units_view",
     metadata,
-    Column("sku_id", Uuid, primary_key=True),
-    Column("serial", String(64), primary_key=True),
+    Column("unit_id", Uuid, primary_key=True),
+    Column("sku_id", Uuid, nullable=False),
+    Column("serial", String(64), nullable=False),
     Column("inventory_id", Uuid, nullable=False),
     Column("status", String(16), nullable=False),
     Column("leased_to", Uuid),
     Column("sold_to", Uuid),
     Column("retired", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_units_view_serial", "sku_id", "serial", unique=True),
     Index("ix_units_view_inventory", "inventory_id"),
 )
+"""One row per unit; `version` is its `StockUnit`'s (0 while a unit received under stock v1 has not taken
+over its state from the SKU's register)."""
 
 bookings_view = Table(
     "bookings_view",
@@ -78,24 +86,48 @@ bookings_view = Table(
 )
 
 
+REGISTER_EVENTS = (
+    Inventory.Opened,
+    Inventory.UnitsReceived,
+    Inventory.UnitsBooked,
+    Inventory.UnitsShipped,
+    Inventory.UnitsReleased,
+    Inventory.UnitsSold,
+    Inventory.UnitRetired,
+)
+UNIT_EVENTS = (
+    StockUnit.Received,
+    StockUnit.TakenOver,
+    StockUnit.Booked,
+    StockUnit.Shipped,
+    StockUnit.Released,
+    StockUnit.Sold,
+    StockUnit.Retired,
+)
+
+
 class StockProjection(Projection):
     """Units per SKU with their status and current order; bookings with their date ranges.
 
-    An event touches only the units it names and the bookings of its order, never the whole stock."""
+    The SKU's register (`Inventory`) adds units; each unit's own events (`StockUnit`) change its row and
+    its bookings. Events stored under stock v1, when the register kept every booking, still apply."""
 
     name = "stock"
-    version = 2
+    version = 3
     tables = (stock_view, units_view, bookings_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
-        batch.rows(stock_view, "inventory_id").prefetch(event.originator_id for event in events)
-        orders = {event.order_id for event in events if hasattr(event, "order_id")}
-        bookings = batch.rows(bookings_view, "order_id")
-        bookings.prefetch(orders)
-        wanted = {(event.originator_id, serial) for event in events for serial in _serials(event)}
-        for order_id in orders:
-            wanted.update((row["inventory_id"], row["serial"]) for row in bookings.get(order_id))
-        batch.rows(units_view, UNIT).prefetch(wanted)
+        stock = batch.rows(stock_view, "inventory_id")
+        stock.prefetch(event.originator_id for event in events if isinstance(event, REGISTER_EVENTS))
+        wanted = {event.originator_id for event in events if isinstance(event, UNIT_EVENTS)}
+        for event in events:
+            row = stock.one(event.originator_id) if isinstance(event, REGISTER_EVENTS) else None
+            if row is not None:
+                wanted.update(StockUnit.create_id(row["sku_id"], serial) for serial in _serials(event))
+        batch.rows(units_view, "unit_id").prefetch(wanted)
+        batch.rows(bookings_view, "order_id").prefetch(
+            event.order_id for event in events if hasattr(event, "order_id")
+        )
 
     @on(Inventory.Opened)
     def opened(self, batch: Batch, event: Event) -> None:
@@ -115,31 +147,63 @@ class StockProjection(Projection):
 
     @on(Inventory.UnitsReceived, Inventory.UnitsBooked, Inventory.UnitsShipped, Inventory.UnitsReleased)
     @on(Inventory.UnitsSold, Inventory.UnitRetired)
-    def changed(self, batch: Batch, event: Event) -> None:
+    def registered(self, batch: Batch, event: Event) -> None:
         stock = batch.rows(stock_view, "inventory_id").one(event.originator_id)
         if stock is None or not is_new(stock, event):
             return
         stock["version"], stock["updated_at"] = event.originator_version, event.timestamp
-        shelf = _Shelf(batch, stock)
+        shelf = _Shelf(batch, stock["sku_id"])
         if isinstance(event, Inventory.UnitsReceived):
-            shelf.receive(event.serials)
-        elif isinstance(event, Inventory.UnitsBooked):
-            shelf.book(event.order_id, event.serials, event, shipped=False)
-        elif isinstance(event, Inventory.UnitsShipped):
-            shelf.release(event.order_id)
-            shelf.book(event.order_id, event.serials, event, shipped=True)
-        elif isinstance(event, Inventory.UnitsReleased):
-            shelf.release(event.order_id)
-        elif isinstance(event, Inventory.UnitsSold):
-            shelf.release(event.order_id, event.serials)
+            stock["units"] += len(event.serials)
             for serial in event.serials:
-                shelf.unit(serial)["sold_to"] = event.order_id
+                shelf.receive(serial, event.originator_id, version=0)
+        elif isinstance(event, Inventory.UnitsBooked):
+            for serial in event.serials:
+                shelf.book(shelf.unit(serial), event.order_id, event.start, event.end)
+        elif isinstance(event, Inventory.UnitsShipped):
+            shelf.release_order(event.order_id)
+            for serial in event.serials:
+                shelf.ship(shelf.unit(serial), event.order_id, event.start, event.end)
+        elif isinstance(event, Inventory.UnitsReleased):
+            shelf.release_order(event.order_id)
+        elif isinstance(event, Inventory.UnitsSold):
+            for serial in event.serials:
+                shelf.sell(shelf.unit(serial), event.order_id)
         else:
             shelf.unit(event.serial)["retired"] = True
         shelf.restate()
 
+    @on(StockUnit.Received)
+    def received(self, batch: Batch, event: Event) -> None:
+        shelf = _Shelf(batch, event.sku_id)
+        row = batch.rows(units_view, "unit_id").one(event.originator_id)
+        if row is None:
+            shelf.receive(event.serial, Inventory.create_id(event.sku_id), version=event.originator_version)
+        elif is_new(row, event):
+            row["version"] = event.originator_version
 
-UNIT = ("inventory_id", "serial")
+    @on(StockUnit.TakenOver, StockUnit.Booked, StockUnit.Shipped, StockUnit.Released, StockUnit.Sold)
+    @on(StockUnit.Retired)
+    def unit_changed(self, batch: Batch, event: Event) -> None:
+        unit = batch.rows(units_view, "unit_id").one(event.originator_id)
+        if unit is None or not is_new(unit, event):
+            return
+        unit["version"] = event.originator_version
+        shelf = _Shelf(batch, unit["sku_id"])
+        shelf.touched.append(unit)
+        if isinstance(event, StockUnit.TakenOver):
+            shelf.take_over(unit, event.unit)
+        elif isinstance(event, StockUnit.Booked):
+            shelf.book(unit, event.order_id, event.start, event.end)
+        elif isinstance(event, StockUnit.Shipped):
+            shelf.ship(unit, event.order_id, event.start, event.end)
+        elif isinstance(event, StockUnit.Released):
+            shelf.release(unit, event.order_id)
+        elif isinstance(event, StockUnit.Sold):
+            shelf.sell(unit, event.order_id)
+        else:
+            unit["retired"] = True
+        shelf.restate()
 
 
 def _serials(event: Event) -> tuple[str, ...]:
@@ -149,67 +213,77 @@ def _serials(event: Event) -> tuple[str, ...]:
 
 
 class _Shelf:
-    """The units and bookings one event changes, as `Inventory` changes them."""
+    """The unit rows and bookings of one SKU that an event changes."""
 
-    def __init__(self, batch: Batch, stock: Row) -> None:
-        self.batch, self.stock = batch, stock
-        self.inventory_id: UUID = stock["inventory_id"]
-        self.units = batch.rows(units_view, UNIT)
+    def __init__(self, batch: Batch, sku_id: UUID) -> None:
+        self.batch, self.sku_id = batch, sku_id
+        self.units = batch.rows(units_view, "unit_id")
+        self.bookings = batch.rows(bookings_view, "order_id")
         self.touched: list[Row] = []
 
     def unit(self, serial: str) -> Row:
-        row = self.units.one((self.inventory_id, serial))
+        row = self.units.one(StockUnit.create_id(self.sku_id, serial))
         if row is None:
-            raise LookupError(f"unit {serial} of inventory {self.inventory_id} was never received")
+            raise LookupError(f"unit {serial} of SKU {self.sku_id} was never received")
         self.touched.append(row)
         return row
 
-    def receive(self, serials: Sequence[str]) -> None:
-        for serial in serials:
-            row = blank(
-                units_view,
-                sku_id=self.stock["sku_id"],
-                serial=serial,
-                inventory_id=self.inventory_id,
-                status=UnitStatus.IN_STOCK.value,
-                retired=False,
-            )
-            self.units.put((self.inventory_id, serial), [row])
-            self.touched.append(row)
-        self.stock["units"] += len(serials)
+    def receive(self, serial: str, inventory_id: UUID, *, version: int) -> None:
+        unit_id = StockUnit.create_id(self.sku_id, serial)
+        if self.units.one(unit_id) is not None:
+            return
+        row = blank(
+            units_view,
+            unit_id=unit_id,
+            sku_id=self.sku_id,
+            serial=serial,
+            inventory_id=inventory_id,
+            status=UnitStatus.IN_STOCK.value,
+            retired=False,
+            version=version,
+        )
+        self.units.put(unit_id, [row])
 
-    def book(self, order_id: UUID, serials: Sequence[str], event: Event, *, shipped: bool) -> None:
-        bookings = self.batch.rows(bookings_view, "order_id")
-        added = [
-            blank(
-                bookings_view,
-                sku_id=self.stock["sku_id"],
-                serial=serial,
-                order_id=order_id,
-                inventory_id=self.inventory_id,
-                starts_on=event.start,
-                ends_on=event.end,
-                shipped=shipped,
-            )
-            for serial in serials
-        ]
-        bookings.put(order_id, [*bookings.get(order_id), *added])
-        if shipped:
-            for serial in serials:
-                self.unit(serial)["leased_to"] = order_id
+    def book(self, unit: Row, order_id: UUID, start: date, end: date | None, *, shipped: bool = False) -> None:
+        booking = blank(
+            bookings_view,
+            sku_id=self.sku_id,
+            serial=unit["serial"],
+            order_id=order_id,
+            inventory_id=unit["inventory_id"],
+            starts_on=start,
+            ends_on=end,
+            shipped=shipped,
+        )
+        others = [row for row in self.bookings.get(order_id) if row["serial"] != unit["serial"]]
+        self.bookings.put(order_id, [*others, booking])
 
-    def release(self, order_id: UUID, serials: Sequence[str] | None = None) -> None:
-        """The order lets go of its bookings and leases (on these units, or on all of them)."""
-        bookings = self.batch.rows(bookings_view, "order_id")
-        kept = []
-        for row in bookings.get(order_id):
-            if serials is not None and row["serial"] not in serials:
-                kept.append(row)
-                continue
-            unit = self.unit(row["serial"])
-            if unit["leased_to"] == order_id:
-                unit["leased_to"] = None
-        bookings.put(order_id, kept)
+    def ship(self, unit: Row, order_id: UUID, start: date, end: date | None) -> None:
+        self.book(unit, order_id, start, end, shipped=True)
+        unit["leased_to"] = order_id
+
+    def release(self, unit: Row, order_id: UUID) -> None:
+        """The order lets go of this unit: its booking goes, and its lease if it had one."""
+        kept = [row for row in self.bookings.get(order_id) if row["serial"] != unit["serial"]]
+        self.bookings.put(order_id, kept)
+        if unit["leased_to"] == order_id:
+            unit["leased_to"] = None
+
+    def release_order(self, order_id: UUID) -> None:
+        """Stock v1: the order lets go of every unit of the SKU it held."""
+        for row in list(self.bookings.get(order_id)):
+            if row["sku_id"] == self.sku_id:
+                self.release(self.unit(row["serial"]), order_id)
+
+    def sell(self, unit: Row, order_id: UUID) -> None:
+        self.release(unit, order_id)
+        unit["sold_to"] = order_id
+
+    def take_over(self, row: Row, unit: Unit) -> None:
+        """A stock v1 unit's state, as its register kept it, now kept by the unit itself."""
+        row["leased_to"], row["sold_to"], row["retired"] = unit.leased_to, unit.sold_to, unit.retired
+        for booking in unit.bookings:
+            self.book(row, booking.order_id, booking.start, booking.end, shipped=booking.order_id == unit.leased_to)
 
     def restate(self) -> None:
         for unit in self.touched:
@@ -320,3 +394,32 @@ def units(views: ViewStore, sku_id: UUID) -> list[UnitView]:
             )
             for row in unit_rows
         ]
+
+
+class ViewsStockIndex:
+    """The application's stock index (`leasecore.ports.StockIndex`): free units of a SKU from this read
+    model, with the log position it had reached, read first so the units are at least that fresh."""
+
+    def __init__(self, views: ViewStore) -> None:
+        self.views = views
+
+    def free_units(self, sku_id: UUID, start: date, end: date | None, limit: int) -> FreeUnits:
+        units, bookings = units_view.c, bookings_view.c
+        overlapping = exists().where(
+            bookings.sku_id == units.sku_id,
+            bookings.serial == units.serial,
+            or_(bookings.ends_on.is_(None), bookings.ends_on >= start),
+            true() if end is None else bookings.starts_on <= end,
+        )
+        query = (
+            select(units.serial)
+            .where(units.sku_id == sku_id, units.retired == false(), units.sold_to.is_(None), ~overlapping)
+            .order_by(units.serial)
+            .limit(limit)
+        )
+        with self.views.read() as connection:
+            position = connection.execute(
+                select(tracking.c.position).where(tracking.c.name == StockProjection.name)
+            ).scalar()
+            serials = list(connection.execute(query).scalars())
+        return FreeUnits(serials, position or 0)

@@ -60,7 +60,7 @@ class ApplicationBehaviour:
         assert app.lease(order).status is LeaseStatus.PENDING_CONTRACT  # automated review passed
         app.record_contract(order, "contract-1")
         app.ship(order, ["IMEI0003"], "SF Express", "SF100")
-        assert app.inventory(world.sku_id).units["IMEI0003"].status is UnitStatus.LEASED
+        assert app.stock_unit(world.sku_id, "IMEI0003").status is UnitStatus.LEASED
         app.confirm_receipt(order)
         lease = app.lease(order)
         assert lease.status is LeaseStatus.LEASING and lease.start == date(2026, 1, 31)
@@ -70,7 +70,7 @@ class ApplicationBehaviour:
         clock.set(local(2027, 1, 25))
         app.request_return(order, "SF-BACK-1")
         app.record_return(order)
-        assert app.inventory(world.sku_id).units["IMEI0003"].status is UnitStatus.IN_STOCK
+        assert app.stock_unit(world.sku_id, "IMEI0003").status is UnitStatus.IN_STOCK
         app.complete_inspection(order, D("1200.00"), "cracked back glass")
 
         lease, deposit = app.lease(order), app.deposit(order)
@@ -123,7 +123,8 @@ class ApplicationBehaviour:
         app.place_order(customer, world.request(ShortTerm(date(2026, 2, 15), date(2026, 2, 17)), mode=DepositMode.FULL))
         app.cancel(orders[0])
         again = app.place_order(customer, world.request(dates, mode=DepositMode.FULL))
-        assert len(app.inventory(world.sku_id).booked_for(again)) == 1
+        (held,) = app.units_held(again)
+        assert app.stock_unit(world.sku_id, held).holds(again)
 
     def test_cancelling_before_shipping_refunds_and_releases_everything(self, world: World) -> None:
         app, clock = world.app, world.clock
@@ -136,7 +137,8 @@ class ApplicationBehaviour:
         assert lease.status is LeaseStatus.CANCELLED and lease.refunded == D("200.00")
         assert (deposit.paid, deposit.refunded) == (D("500.00"), D("500.00"))
         assert app.credit_line(customer).available == D("5000.00")
-        assert app.inventory(world.sku_id).booked_for(order) == ()
+        assert app.units_held(order)
+        assert not any(app.stock_unit(world.sku_id, serial).holds(order) for serial in app.units_held(order))
         with pytest.raises(InvalidState, match="cancelled"):
             app.record_contract(order, "k")
 
@@ -203,7 +205,7 @@ class ApplicationBehaviour:
         assert lease.status is LeaseStatus.SETTLED
         assert [type(e) for e in app.events.get(order)][-2:] == [Lease.BoughtOut, Lease.Settled]
         assert app.deposit(order).deducted == D("500.00")
-        assert app.inventory(world.sku_id).units[lease.unit_serials[0]].status is UnitStatus.SOLD
+        assert app.stock_unit(world.sku_id, lease.unit_serials[0]).status is UnitStatus.SOLD
         assert app.credit_line(customer).available == D("5000.00")
 
     def test_a_swap_returns_this_device_and_places_a_linked_order(self, world: World) -> None:

@@ -172,7 +172,7 @@ class LeaseLifecycle(RuleBasedStateMachine):
                 case S.PENDING_CONTRACT:
                     self.attempt(self.app.record_contract, order, f"contract-{order}")
                 case S.PENDING_SHIPMENT:
-                    serials = list(self.app.inventory(lease.sku_id).booked_for(order))
+                    serials = list(self.app.units_held(order))
                     self.attempt(self.app.ship, order, serials, "SF", "SF-1")
                 case S.SHIPPED:
                     self.attempt(self.app.confirm_receipt, order)
@@ -276,8 +276,7 @@ class LeaseLifecycle(RuleBasedStateMachine):
         order = self.choose(data, S.PENDING_SHIPMENT, S.SHIPPED)
         if order is None:
             return
-        lease = self.app.lease(order)
-        serials = list(self.app.inventory(lease.sku_id).booked_for(order))
+        serials = list(self.app.units_held(order))
         self.attempt(self.app.ship, order, serials, "SF", "SF-1")
         if not hold:
             self.attempt(self.app.confirm_receipt, order)

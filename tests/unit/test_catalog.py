@@ -13,6 +13,7 @@ from leasecore.catalog import (
     ProductDetails,
     Protection,
     ShortTermOffer,
+    StockUnit,
     UnitStatus,
 )
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Unavailable
@@ -106,28 +107,51 @@ def inventory(*serials: str) -> Inventory:
     return stock
 
 
+def unit(serial: str = "A") -> StockUnit:
+    return StockUnit.receive(uuid4(), uuid4(), serial, NOW)
+
+
 def test_a_unit_is_never_booked_twice_for_overlapping_dates():
-    stock = inventory("A")
-    first = stock.book(uuid4(), 1, date(2026, 3, 1), date(2026, 3, 10), NOW)
+    stock = unit()
+    stock.book(first := uuid4(), date(2026, 3, 1), date(2026, 3, 10), NOW)
+    with pytest.raises(Unavailable, match="unit A is held"):
+        stock.book(uuid4(), date(2026, 3, 10), date(2026, 3, 12), NOW)
+    stock.book(second := uuid4(), date(2026, 3, 11), date(2026, 3, 12), NOW)
+    assert [b.order_id for b in stock.bookings] == [first, second]
     with pytest.raises(Unavailable):
-        stock.book(uuid4(), 1, date(2026, 3, 10), date(2026, 3, 12), NOW)
-    second = stock.book(uuid4(), 1, date(2026, 3, 11), date(2026, 3, 12), NOW)
-    assert first == second == ("A",)
-    with pytest.raises(Unavailable):
-        stock.book(uuid4(), 1, date(2026, 2, 1), None, NOW)
+        stock.book(uuid4(), date(2026, 2, 1), None, NOW)
+    stock.book(first, date(2026, 3, 1), date(2026, 3, 10), NOW)  # the same order again changes nothing
+    assert len(stock.bookings) == 2
 
 
-def test_released_bookings_free_the_unit_and_shipping_may_pick_another_free_unit():
-    stock = inventory("A", "B")
-    order = uuid4()
-    assert stock.book(order, 1, date(2026, 3, 1), None, NOW) == ("A",)
-    stock.assign(order, ["B"], NOW)
-    assert (stock.units["A"].status, stock.units["B"].status) == (UnitStatus.IN_STOCK, UnitStatus.LEASED)
-    with pytest.raises(InvalidInput, match="not a unit"):
-        stock.assign(order, ["Z"], NOW)
+def test_a_unit_ships_for_the_order_holding_it_or_when_free_and_is_released_once():
+    booked, free, order = unit("A"), unit("B"), uuid4()
+    booked.book(order, date(2026, 3, 1), None, NOW)
+    free.ship(order, date(2026, 3, 1), None, NOW)
+    booked.release(order, NOW)
+    assert (booked.status, free.status) == (UnitStatus.IN_STOCK, UnitStatus.LEASED)
+    assert booked.is_free(date(2026, 3, 1), None) and not free.is_free(date(2030, 1, 1), None)
+    with pytest.raises(InvalidInput, match="B is held by another order"):
+        free.ship(uuid4(), date(2026, 3, 1), None, NOW)
 
-    stock.release(order, NOW)
-    assert stock.available_count(date(2026, 3, 1)) == 2
+    version = booked.version
+    booked.release(order, NOW)
+    assert booked.version == version
+    free.sell(order, NOW)
+    assert free.status is UnitStatus.SOLD and not free.is_free(date(2040, 1, 1), None)
+    with pytest.raises(InvalidState, match="sold"):
+        free.retire(NOW)
+
+
+def test_a_unit_received_under_stock_v1_takes_over_its_state_from_the_register():
+    register, order = inventory("A", "B"), uuid4()
+    register._booked(order, ("B",), date(2026, 3, 1), None, timestamp=NOW)  # as stored by stock v1
+    taken = StockUnit.take_over(register, "B", NOW)
+    assert register.booked_before_units(order) == ("B",)
+    assert taken.id == StockUnit.create_id(register.sku_id, "B") and taken.holds(order)
+    assert not taken.is_free(date(2027, 1, 1), None)
+    with pytest.raises(InvalidInput, match="Z is not a unit"):
+        StockUnit.take_over(register, "Z", NOW)
 
 
 def test_serials_are_unique_within_a_sku():

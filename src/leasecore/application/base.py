@@ -23,6 +23,7 @@ from leasecore.catalog import (
     CategoryTree,
     Inventory,
     Product,
+    StockUnit,
 )
 from leasecore.clock import SystemClock
 from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
@@ -35,7 +36,7 @@ from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import Lease
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment
-from leasecore.ports import Clock, DailyWork, Ports
+from leasecore.ports import Clock, DailyWork, Ports, StockIndex
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.topics import register_moved_topics
 from leasecore.transcodings import register_transcodings
@@ -78,6 +79,7 @@ class Commands(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[Any, int]] = {
         Lease: 20,
         Inventory: 50,
+        StockUnit: 50,
         Customer: 50,
         CreditLine: 50,
         Product: 50,
@@ -93,6 +95,7 @@ class Commands(Application[UUID]):
         clock: Clock | None = None,
         retries: int = 12,
         daily_work: DailyWork | None = None,
+        stock_index: StockIndex | None = None,
         ports: Ports | None = None,
     ) -> None:
         """`ports` are the outside services the commands call, after deciding and, where they can, after saving."""
@@ -102,6 +105,7 @@ class Commands(Application[UUID]):
         self.clock: Clock = clock or SystemClock()
         self.retries = retries
         self.daily_work = daily_work
+        self.stock_index = stock_index
         self.ports = ports = ports or Ports()
         self.bureau, self.sms, self.identity, self.esign = ports.bureau, ports.sms, ports.identity, ports.esign
         self.logistics, self.gateways, self.notify_url = ports.logistics, ports.gateways, ports.notify_url
@@ -128,9 +132,11 @@ class Commands(Application[UUID]):
         super().register_transcodings(transcoder)
         register_transcodings(transcoder)
 
-    def get(self, cls: type[A], aggregate_id: UUID, kind: str) -> A:
+    def get(self, cls: type[A], aggregate_id: UUID, kind: str, *, to_change: bool = True) -> A:
+        """The aggregate as it stands. Not `to_change`, it is the cached copy itself, not a deep copy of it:
+        for what a command only reads (a product, a SKU's register, a configuration document)."""
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
         except AggregateNotFoundError:
             raise NotFound(kind, aggregate_id) from None
         if not isinstance(aggregate, cls):
@@ -149,11 +155,11 @@ class Commands(Application[UUID]):
     def credit_line(self, customer_id: UUID) -> CreditLine:
         return self.get(CreditLine, CreditLine.create_id(customer_id), "credit line")
 
-    def product(self, product_id: UUID) -> Product:
-        return self.get(Product, product_id, "product")
+    def product(self, product_id: UUID, *, to_change: bool = True) -> Product:
+        return self.get(Product, product_id, "product", to_change=to_change)
 
-    def inventory(self, sku_id: UUID) -> Inventory:
-        return self.get(Inventory, Inventory.create_id(sku_id), "sku")
+    def inventory(self, sku_id: UUID, *, to_change: bool = True) -> Inventory:
+        return self.get(Inventory, Inventory.create_id(sku_id), "sku", to_change=to_change)
 
     def categories(self) -> CategoryTree:
         try:
@@ -175,7 +181,9 @@ class Commands(Application[UUID]):
         if name not in DOCUMENT_NAMES:
             raise NotFound("configuration", name)
         try:
-            config: Configuration = self.repository.get(Configuration.create_id(name), version=version)
+            config: Configuration = self.repository.get(
+                Configuration.create_id(name), version=version, deepcopy_from_cache=False
+            )
         except AggregateNotFoundError:
             raise NotFound("configuration", name if version is None else f"{name} v{version}") from None
         return config.version, config.document
@@ -220,16 +228,6 @@ class Commands(Application[UUID]):
             return self.document(name)[1]
         except NotFound:
             raise Refused(f"the {name} document is not configured yet") from None
-
-    def _release_everything(self, lease: Lease, reason: str, now: datetime) -> list[Aggregate]:
-        deposit = self.deposit(lease.id)
-        deposit.refund(reason, now)
-        credit_line = self._credit_line_or_new(lease.customer_id, now)
-        credit_line.release(lease.id, now)
-        credit_line.clear_overdue(lease.id, now)
-        inventory = self.inventory(lease.sku_id)
-        inventory.release(lease.id, now)
-        return [deposit, credit_line, inventory]
 
     def _follow_overdue(self, lease: Lease, now: datetime) -> list[Aggregate]:
         """Keep the credit line's block and the collection stage in step with the ledger."""

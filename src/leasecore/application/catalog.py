@@ -104,15 +104,3 @@ class CatalogCommands(Commands):
         product = self.product(product_id)
         product.retire(self.clock.now())
         self.save(product)
-
-    @command
-    def receive_units(self, sku_id: UUID, serials: list[str]) -> None:
-        inventory = self.inventory(sku_id)
-        inventory.receive(serials, self.clock.now())
-        self.save(inventory)
-
-    @command
-    def retire_unit(self, sku_id: UUID, serial: str) -> None:
-        inventory = self.inventory(sku_id)
-        inventory.retire_unit(serial, self.clock.now())
-        self.save(inventory)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
-from leasecore.application.base import Commands, command
+from leasecore.application.base import command
+from leasecore.application.stock import StockCommands
 from leasecore.lease.billing import BillingPolicy, CollectionAction
 from leasecore.lease.lease import RENT_PAYABLE, Lease, LeaseStatus
 from leasecore.topics import stored_topics
@@ -24,7 +25,7 @@ class DailyReport:
     stage_changes: list[tuple[UUID, str | None]] = field(default_factory=list)
 
 
-class DailyJob(Commands):
+class DailyJob(StockCommands):
     """The daily job: overdue marking, late fees, collection stages and unpaid-order timeouts."""
 
     def run_daily(self, as_of: date | None = None) -> DailyReport:

@@ -35,11 +35,9 @@ class EndOfTermCommands(OrderCommands):
     def record_return(self, order_id: UUID) -> None:
         """The device is back: its unit is free for the next customer once inspected."""
         lease = self.lease(order_id)
-        inventory = self.inventory(lease.sku_id)
         now = self.clock.now()
         lease.record_return(now)
-        inventory.release(order_id, now)
-        self.save(lease, inventory)
+        self.save(lease, *self._release_units(lease, now))
 
     @command
     def complete_inspection(self, order_id: UUID, damage_fee: Decimal, notes: str = "") -> None:
@@ -134,9 +132,7 @@ class EndOfTermCommands(OrderCommands):
         lease.buy_out(ref, amount, from_deposit, paid_at, now)
         if from_deposit:
             deposit.deduct(from_deposit, "buyout", now)
-        inventory = self.inventory(lease.sku_id)
-        inventory.sell(order_id, now)
-        return [lease, deposit, inventory, *self._close(lease, deposit, now)]
+        return [lease, deposit, *self._sell_units(lease, now), *self._close(lease, deposit, now)]
 
     @command
     def swap(self, order_id: UUID, sku_id: UUID, tracking_no: str, new_order_id: UUID | None = None) -> UUID:

@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from leasecore.application.base import Commands, command
+from leasecore.application.base import command
+from leasecore.application.stock import StockCommands
 from leasecore.catalog import (
-    Inventory,
     Product,
     plan_dates,
 )
@@ -26,7 +26,7 @@ from leasecore.ports import SignedContract, TrackingStatus
 from leasecore.values import DepositMode
 
 
-class OrderCommands(Commands):
+class OrderCommands(StockCommands):
     """Orders from checkout to receipt: quote, place, review, cancel, contract, shipping."""
 
     def quote(self, customer_id: UUID, request: OrderRequest) -> Quote:
@@ -35,11 +35,10 @@ class OrderCommands(Commands):
 
     def _quote(
         self, customer_id: UUID, request: OrderRequest, now: datetime
-    ) -> tuple[Quote, Product, Inventory, CreditLine, Customer, Configured]:
+    ) -> tuple[Quote, Product, CreditLine, Customer, Configured]:
         configured = self.configured()
         customer = self.customer(customer_id)
-        inventory = self.inventory(request.sku_id)
-        product = self.product(inventory.product_id)
+        product = self.product(self.inventory(request.sku_id, to_change=False).product_id, to_change=False)
         credit_line = self._credit_line_or_new(customer_id, now)
         if request.deposit_mode is DepositMode.WAIVER and credit_line.is_blocked:
             raise Overdue("no credit waiver while an order is overdue: pay it first, or choose the full deposit")
@@ -54,7 +53,7 @@ class OrderCommands(Commands):
             waiver_policy=configured.waiver_policy(),
             billing=billing,
         )
-        return quote, product, inventory, credit_line, customer, configured
+        return quote, product, credit_line, customer, configured
 
     @command
     def place_order(self, customer_id: UUID, request: OrderRequest, order_id: UUID | None = None) -> UUID:
@@ -73,14 +72,16 @@ class OrderCommands(Commands):
         request: OrderRequest,
         now: datetime,
         swapped_from: UUID | None = None,
-    ) -> tuple[Lease, Deposit, CreditLine, Inventory, Customer]:
+    ) -> tuple[Aggregate, ...]:
         if request.address is None:
             raise InvalidInput("address", "is required to place an order")
-        quote, product, inventory, credit_line, customer, configured = self._quote(customer_id, request, now)
+        quote, product, credit_line, customer, configured = self._quote(customer_id, request, now)
         if not customer.is_verified:
             raise InvalidState(
                 f"customer {customer_id}", f"identity {customer.identity_status.value}", "place an order"
             )
+        start, end = plan_dates(request.plan, configured.billing().late_fee_rule.local_date(now))
+        units = self._book_units(request.sku_id, order_id, request.quantity, start, end, now)
         lease = Lease.place(
             order_id=order_id,
             customer_id=customer_id,
@@ -94,16 +95,15 @@ class OrderCommands(Commands):
             waiver=quote.waiver,
             schedule=quote.installments,
             config_versions=configured.versions,
+            booked_units=tuple(unit.serial for unit in units),
             now=now,
             swapped_from=swapped_from,
         )
         deposit = Deposit.require(order_id, quote.deposit, quote.waiver, now)
         if quote.waiver:
             credit_line.reserve(order_id, quote.waiver, now)
-        start, end = plan_dates(request.plan, lease.local_date(now))
-        inventory.book(order_id, request.quantity, start, end, now)
         customer.open_order(order_id, now)
-        return lease, deposit, credit_line, inventory, customer
+        return lease, deposit, credit_line, customer, *units
 
     @command
     def pay_checkout(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:
@@ -192,11 +192,10 @@ class OrderCommands(Commands):
     def ship(self, order_id: UUID, unit_serials: list[str], carrier: str, tracking_no: str) -> None:
         """A specific unit (serial / IMEI) is assigned and goes out."""
         lease = self.lease(order_id)
-        inventory = self.inventory(lease.sku_id)
         now = self.clock.now()
+        held = self._units_held(lease)
         lease.ship(tuple(unit_serials), carrier, tracking_no, now)
-        inventory.assign(order_id, list(unit_serials), now)
-        self.save(lease, inventory)
+        self.save(lease, *self._ship_units(lease, held, unit_serials, now))
 
     @command
     def confirm_receipt(self, order_id: UUID) -> None:

@@ -11,7 +11,7 @@ from leasecore.catalog.product import (
     Sku,
     TermPrice,
 )
-from leasecore.catalog.stock import Booking, Inventory, Unit, UnitStatus, plan_dates
+from leasecore.catalog.stock import Booking, Inventory, StockUnit, Unit, UnitStatus, plan_dates
 
 __all__ = [
     "CATEGORY_TREE_ID",
@@ -26,6 +26,7 @@ __all__ = [
     "Protection",
     "ShortTermOffer",
     "Sku",
+    "StockUnit",
     "TermPrice",
     "Unit",
     "UnitStatus",

@@ -1,4 +1,4 @@
-"""Stock: the units (serial / IMEI) of one SKU and who holds them for which dates."""
+"""Stock: the register of a SKU's serials, and each unit (serial / IMEI) with who holds it for which dates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from leasecore.errors import InvalidInput, InvalidState, NotFound, Unavailable
+from leasecore.errors import InvalidInput, InvalidState, Unavailable
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import Plan, ShortTerm, derived_id
 
@@ -60,8 +60,13 @@ class Unit:
 
 
 class Inventory(Aggregate):
-    """The stock units (serial / IMEI) of one SKU and who holds them when: never two orders
-    on one unit for overlapping dates."""
+    """The register of one SKU's units (serial / IMEI): which serials were received, so none is received
+    twice. It grows with the stock, never with orders: each unit is its own `StockUnit`.
+
+    Until units became aggregates of their own (stock v1), this aggregate also kept every booking, and
+    its stored `UnitsBooked`, `UnitsShipped`, `UnitsReleased`, `UnitsSold` and `UnitRetired` events still
+    replay into `units`. That state is read once per unit, when the unit takes it over
+    (`StockUnit.take_over`), and never written again."""
 
     Snapshot = TaggedSnapshot
 
@@ -78,8 +83,13 @@ class Inventory(Aggregate):
         self.sku_id, self.product_id = sku_id, product_id
         self.units: dict[str, Unit] = {}
 
-    def receive(self, serials: list[str], now: datetime) -> None:
-        """New serials join the stock; a serial already in stock is refused."""
+    @property
+    def serials(self) -> list[str]:
+        """Every serial ever received, in the order received."""
+        return list(self.units)
+
+    def receive(self, serials: list[str], now: datetime) -> tuple[str, ...]:
+        """New serials join the register; a serial received before is refused."""
         cleaned = [serial.strip() for serial in serials]
         if not cleaned or any(not serial for serial in cleaned):
             raise InvalidInput("serials", "give at least one non-empty serial")
@@ -87,62 +97,11 @@ class Inventory(Aggregate):
         if repeated:
             raise InvalidInput("serials", f"already in stock or given twice: {', '.join(repeated)}")
         self._received(tuple(cleaned), timestamp=now)
+        return tuple(cleaned)
 
-    def free_units(self, start: date, end: date | None) -> list[str]:
-        return [unit.serial for unit in self.units.values() if unit.is_free(start, end)]
-
-    def available_count(self, on: date) -> int:
-        """Units free from `on` onwards, as a long-term order would need them."""
-        return len(self.free_units(on, None))
-
-    def book(self, order_id: UUID, quantity: int, start: date, end: date | None, now: datetime) -> tuple[str, ...]:
-        """Hold `quantity` units for the order over the dates; end None holds them until returned."""
-        if self.booked_for(order_id):
-            return self.booked_for(order_id)
-        free = self.free_units(start, end)
-        if len(free) < quantity:
-            raise Unavailable(f"only {len(free)} unit(s) free for those dates, {quantity} asked")
-        serials = tuple(sorted(free)[:quantity])
-        self._booked(order_id, serials, start, end, timestamp=now)
-        return serials
-
-    def booked_for(self, order_id: UUID) -> tuple[str, ...]:
+    def booked_before_units(self, order_id: UUID) -> tuple[str, ...]:
+        """The units an order placed under stock v1 holds, as this register kept them."""
         return tuple(unit.serial for unit in self.units.values() if any(b.order_id == order_id for b in unit.bookings))
-
-    def assign(self, order_id: UUID, serials: list[str], now: datetime) -> None:
-        """Ship these units for the order: each must be booked for it or free over its dates."""
-        held = self.booked_for(order_id)
-        if not held:
-            raise InvalidState(f"order {order_id}", "not holding stock", "ship it")
-        booking = next(b for b in self.units[held[0]].bookings if b.order_id == order_id)
-        if len(serials) != len(held) or len(set(serials)) != len(serials):
-            raise InvalidInput("unit_serial", f"ship exactly {len(held)} distinct unit(s)")
-        for serial in serials:
-            unit = self.units.get(serial)
-            if unit is None:
-                raise InvalidInput("unit_serial", f"{serial} is not a unit of this SKU")
-            if serial not in held and not unit.is_free(booking.start, booking.end):
-                raise InvalidInput("unit_serial", f"{serial} is held by another order for those dates")
-        self._shipped(order_id, tuple(serials), booking.start, booking.end, timestamp=now)
-
-    def release(self, order_id: UUID, now: datetime) -> None:
-        """Cancel, reject or return: the order's units are free again (once)."""
-        if self.booked_for(order_id):
-            self._released(order_id, timestamp=now)
-
-    def sell(self, order_id: UUID, now: datetime) -> None:
-        """Bought out: the order's units leave the stock for good."""
-        sold = tuple(unit.serial for unit in self.units.values() if unit.leased_to == order_id)
-        if sold:
-            self._sold(order_id, sold, timestamp=now)
-
-    def retire_unit(self, serial: str, now: datetime) -> None:
-        unit = self.units.get(serial)
-        if unit is None:
-            raise NotFound("unit", serial)
-        if unit.status is not UnitStatus.IN_STOCK:
-            raise InvalidState(f"unit {serial}", unit.status.value, "retire it")
-        self._unit_retired(serial, timestamp=now)
 
     class UnitsReceived(Aggregate.Event):
         serials: tuple[str, ...]
@@ -151,6 +110,8 @@ class Inventory(Aggregate):
     def _received(self, serials: tuple[str, ...], timestamp: datetime) -> None:
         for serial in serials:
             self.units[serial] = Unit(serial)
+
+    # Stock v1: events stored before each unit was an aggregate; replayed, never raised again.
 
     class UnitsBooked(Aggregate.Event):
         order_id: UUID
@@ -205,6 +166,141 @@ class Inventory(Aggregate):
     @event(UnitRetired)
     def _unit_retired(self, serial: str, timestamp: datetime) -> None:
         self.units[serial] = replace(self.units[serial], retired=True)
+
+
+class StockUnit(Aggregate):
+    """One unit (serial / IMEI) of a SKU and the orders that hold it: never two orders on it for
+    overlapping dates. Its history grows with the orders this one device serves, not with the SKU's,
+    so orders for one SKU touch different aggregates and rarely conflict."""
+
+    Snapshot = TaggedSnapshot
+
+    @staticmethod
+    def create_id(sku_id: UUID, serial: str) -> UUID:
+        return derived_id("unit", sku_id, serial)
+
+    class Received(Aggregate.Created):
+        sku_id: UUID
+        product_id: UUID
+        serial: str
+
+    @event(Received)
+    def __init__(self, sku_id: UUID, product_id: UUID, serial: str, timestamp: datetime) -> None:
+        self.sku_id, self.product_id = sku_id, product_id
+        self.unit = Unit(serial)
+
+    @classmethod
+    def receive(cls, sku_id: UUID, product_id: UUID, serial: str, now: datetime) -> StockUnit:
+        return cls(sku_id, product_id, serial, timestamp=now)
+
+    @classmethod
+    def take_over(cls, inventory: Inventory, serial: str, now: datetime) -> StockUnit:
+        """A unit received under stock v1: it takes over its bookings and status from the SKU's register."""
+        if serial not in inventory.units:
+            raise InvalidInput("unit_serial", f"{serial} is not a unit of this SKU")
+        stock_unit = cls.receive(inventory.sku_id, inventory.product_id, serial, now)
+        stock_unit._taken_over(inventory.units[serial], timestamp=now)
+        return stock_unit
+
+    @property
+    def serial(self) -> str:
+        return self.unit.serial
+
+    @property
+    def status(self) -> UnitStatus:
+        return self.unit.status
+
+    @property
+    def bookings(self) -> tuple[Booking, ...]:
+        return self.unit.bookings
+
+    @property
+    def leased_to(self) -> UUID | None:
+        return self.unit.leased_to
+
+    def is_free(self, start: date, end: date | None) -> bool:
+        return self.unit.is_free(start, end)
+
+    def holds(self, order_id: UUID) -> bool:
+        return any(booking.order_id == order_id for booking in self.unit.bookings)
+
+    def book(self, order_id: UUID, start: date, end: date | None, now: datetime) -> None:
+        """Hold the unit for the order over the dates; end None holds it until returned."""
+        if self.holds(order_id):
+            return
+        if not self.is_free(start, end):
+            raise Unavailable(f"unit {self.serial} is held by another order for those dates")
+        self._booked(order_id, start, end, timestamp=now)
+
+    def ship(self, order_id: UUID, start: date, end: date | None, now: datetime) -> None:
+        """The unit goes out for the order: booked for it already, or free over its dates."""
+        if self.leased_to == order_id:
+            return
+        if not self.holds(order_id) and not self.is_free(start, end):
+            raise InvalidInput("unit_serial", f"{self.serial} is held by another order for those dates")
+        self._shipped(order_id, start, end, timestamp=now)
+
+    def release(self, order_id: UUID, now: datetime) -> None:
+        """Cancelled, rejected, returned or shipped on another unit: the order lets go of it (once)."""
+        if self.holds(order_id) or self.leased_to == order_id:
+            self._released(order_id, timestamp=now)
+
+    def sell(self, order_id: UUID, now: datetime) -> None:
+        """Bought out: the unit leaves the stock for good."""
+        if self.leased_to == order_id:
+            self._sold(order_id, timestamp=now)
+
+    def retire(self, now: datetime) -> None:
+        if self.status is not UnitStatus.IN_STOCK:
+            raise InvalidState(f"unit {self.serial}", self.status.value, "retire it")
+        self._retired(timestamp=now)
+
+    class TakenOver(Aggregate.Event):
+        unit: Unit
+
+    @event(TakenOver)
+    def _taken_over(self, unit: Unit, timestamp: datetime) -> None:
+        self.unit = unit
+
+    class Booked(Aggregate.Event):
+        order_id: UUID
+        start: date
+        end: date | None
+
+    @event(Booked)
+    def _booked(self, order_id: UUID, start: date, end: date | None, timestamp: datetime) -> None:
+        self.unit = replace(self.unit, bookings=(*self.unit.bookings, Booking(order_id, start, end)))
+
+    class Shipped(Aggregate.Event):
+        order_id: UUID
+        start: date
+        end: date | None
+
+    @event(Shipped)
+    def _shipped(self, order_id: UUID, start: date, end: date | None, timestamp: datetime) -> None:
+        unit = self.unit.without(order_id)
+        self.unit = replace(unit, bookings=(*unit.bookings, Booking(order_id, start, end)), leased_to=order_id)
+
+    class Released(Aggregate.Event):
+        order_id: UUID
+
+    @event(Released)
+    def _released(self, order_id: UUID, timestamp: datetime) -> None:
+        self.unit = self.unit.without(order_id)
+
+    class Sold(Aggregate.Event):
+        order_id: UUID
+
+    @event(Sold)
+    def _sold(self, order_id: UUID, timestamp: datetime) -> None:
+        self.unit = replace(self.unit.without(order_id), sold_to=order_id)
+
+    class Retired(Aggregate.Event):
+        pass
+
+    @event(Retired)
+    def _retired(self, timestamp: datetime) -> None:
+        self.unit = replace(self.unit, retired=True)
 
 
 def plan_dates(plan: Plan, today: date) -> tuple[date, date | None]:

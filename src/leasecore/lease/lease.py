@@ -165,7 +165,15 @@ class Lease(Aggregate):
 
     Snapshot = TaggedSnapshot
 
+    class_version = 2
+    """v2: the units an order books are kept on the order (`booked_units`), as each unit is its own
+    aggregate; a v1 snapshot's order booked its units on the SKU's inventory."""
+
     id: UUID
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["booked_units"] = ()
 
     class Event(Aggregate.Event):
         """An event of the lease; it moves the order's status as `STATUS_AFTER` says."""
@@ -176,6 +184,15 @@ class Lease(Aggregate):
                 aggregate.status = status
 
     class OrderPlaced(Aggregate.Created):
+        """v2 adds `booked_units`, the serials the order holds until it ships; a v1 order held its
+        units on the SKU's inventory (`Inventory.booked_before_units`)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["booked_units"] = ()
+
         customer_id: UUID
         product_id: UUID
         sku_id: UUID
@@ -188,6 +205,7 @@ class Lease(Aggregate):
         schedule: tuple[Installment, ...]
         config_versions: dict[str, int]
         swapped_from: UUID | None
+        booked_units: tuple[str, ...]
 
     @event(OrderPlaced)
     def __init__(
@@ -204,6 +222,7 @@ class Lease(Aggregate):
         schedule: tuple[Installment, ...],
         config_versions: dict[str, int],
         swapped_from: UUID | None,
+        booked_units: tuple[str, ...],
         timestamp: datetime,
     ) -> None:
         self.customer_id, self.product_id, self.sku_id = customer_id, product_id, sku_id
@@ -212,6 +231,7 @@ class Lease(Aggregate):
         self.schedule = tuple(schedule)
         self.config_versions = config_versions
         self.swapped_from = swapped_from
+        self.booked_units = tuple(booked_units)
         self.swapped_to: UUID | None = None
         self.status = LeaseStatus.PENDING_PAYMENT
         self.payment_refs: set[str] = set()
@@ -255,6 +275,7 @@ class Lease(Aggregate):
         schedule: tuple[Installment, ...],
         config_versions: dict[str, int],
         now: datetime,
+        booked_units: tuple[str, ...] = (),
         swapped_from: UUID | None = None,
     ) -> Lease:
         """An order holds its quoted terms; the waiver never exceeds the deposit."""
@@ -278,6 +299,7 @@ class Lease(Aggregate):
             schedule=schedule,
             config_versions=config_versions,
             swapped_from=swapped_from,
+            booked_units=booked_units,
             timestamp=now,
         )
 
@@ -295,6 +317,11 @@ class Lease(Aggregate):
     @property
     def is_settled(self) -> bool:
         return self.status is LeaseStatus.SETTLED
+
+    @property
+    def units_held(self) -> tuple[str, ...]:
+        """The units the order holds: those it shipped, or until then those it booked."""
+        return self.unit_serials or self.booked_units
 
     @property
     def placed_at(self) -> datetime:
