@@ -60,6 +60,7 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
             try:
                 return method(*args, **kwargs)
             except IntegrityError:
+                app.count_conflict()
                 if attempt >= app.retries:
                     raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
@@ -101,6 +102,9 @@ class Commands(Application[UUID]):
         """`ports` are the outside services the commands call, after deciding and, where they can, after saving."""
         register_moved_topics()
         self._saved = threading.local()
+        self._conflicts = itertools.count(1)
+        self.conflicts = 0
+        """Saves refused because another writer got there first (each retried): a measure of contention."""
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.retries = retries
@@ -116,6 +120,9 @@ class Commands(Application[UUID]):
         if recordings:
             self._saved.position = max(recording.notification.id for recording in recordings)
         return recordings
+
+    def count_conflict(self) -> None:
+        self.conflicts = next(self._conflicts)
 
     def saved_position(self) -> int | None:
         """The notification id of this thread's latest save, if it saved anything (read your writes)."""
