@@ -57,6 +57,7 @@ class CollectionTasksProjection(Projection):
     """An order's stage (sms, call, agency or none), days overdue, overdue amount and unpaid fees."""
 
     name = "collection_tasks"
+    needs_ledgers = True
     tables = (collection_tasks_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
@@ -92,9 +93,10 @@ class CollectionTasksProjection(Projection):
         if status is not None:
             row["order_status"] = status.value
         if isinstance(event, LEDGER_EVENTS):
-            balances = event.ledger.balances
+            ledger = batch.ledger(event)
+            balances = ledger.balances
             overdue = [b for b in balances if b.status is InstallmentStatus.OVERDUE]
-            row["days_overdue"] = event.ledger.days_overdue
+            row["days_overdue"] = ledger.days_overdue
             row["overdue_amount"] = total(b.owed for b in overdue)
             row["late_fees"] = total(b.late_fee - b.fee_paid for b in balances)
         if isinstance(event, Lease.CollectionStageChanged):

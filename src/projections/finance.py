@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from leasecore.lease import Lease, PaymentSource
+from leasecore.lease.ledger import Ledger
 from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO
 from projections.orders import LEDGER_EVENTS
@@ -106,6 +107,7 @@ class FinanceProjection(Projection):
     """Money in, money out and what is held, per day; with each order's and each deposit's totals."""
 
     name = "finance"
+    needs_ledgers = True
     tables = (finance_view, finance_orders_view, finance_deposits_view)
 
     def __init__(self, timezone: str = "Asia/Shanghai") -> None:
@@ -158,7 +160,7 @@ class FinanceProjection(Projection):
         order["version"] = event.originator_version
         day: dict[str, Decimal] = {}
         if isinstance(event, LEDGER_EVENTS):
-            day.update(_ledger_change(order, event))
+            day.update(_ledger_change(order, batch.ledger(event)))
         for name, amount in _movements(event).items():
             day[name] = day.get(name, ZERO) + amount
             if name == "credit":
@@ -200,9 +202,9 @@ class FinanceProjection(Projection):
         self.book(batch, event, {f"deposits_{'received' if column == 'paid' else column}": event.amount})
 
 
-def _ledger_change(order: Row, event: Event) -> dict[str, Decimal]:
+def _ledger_change(order: Row, ledger: Ledger) -> dict[str, Decimal]:
     """Rent, protection, fees and credit collected since the order's last ledger."""
-    collected = event.ledger.collected()
+    collected = ledger.collected()
     change = {name: getattr(collected, name) - order[name] for name in COLLECTED}
     change["credit"] = collected.credit - order["ledger_credit"]
     for name in COLLECTED:

@@ -80,6 +80,7 @@ class InstallmentsProjection(Projection):
     """Each order's installments: due date, amount, paid, late fee, days overdue, status, stage."""
 
     name = "installments"
+    needs_ledgers = True
     tables = (installments_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
@@ -111,7 +112,7 @@ class InstallmentsProjection(Projection):
         )
         version = event.originator_version
         if isinstance(event, LEDGER_EVENTS):
-            changed = [order.row(balance, version) for balance in event.ledger.balances]
+            changed = [order.row(balance, version) for balance in batch.ledger(event).balances]
         else:
             changed = [order.restamp(row, version) for row in current]
         before = {row["seq"]: row for row in current}

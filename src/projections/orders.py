@@ -98,6 +98,7 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
+    needs_ledgers = True
     tables = (orders_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
@@ -156,7 +157,7 @@ class OrdersProjection(Projection):
         if status is not None:
             row["status"] = status.value
         if isinstance(event, LEDGER_EVENTS):
-            row["days_overdue"] = event.ledger.days_overdue
+            row["days_overdue"] = batch.ledger(event).days_overdue
         _apply(row, event)
 
 

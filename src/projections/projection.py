@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
+from uuid import UUID
 
 from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from leasecore.lease.ledger import Ledger
 from leasecore.topics import stored_topics
 
 Event: TypeAlias = Any
@@ -37,6 +39,9 @@ class Projection:
     reads and writes rows through the batch; handlers skip an event their rows have already seen."""
 
     name: ClassVar[str]
+    needs_ledgers: ClassVar[bool] = False
+    """Its handlers read the rent ledger after a lease event (`Batch.ledger`): the runner then folds every
+    lease event in order, whatever topics the projection handles."""
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[Table, ...]]
     _handlers: ClassVar[dict[type, str]] = {}
@@ -163,9 +168,14 @@ class Rows:
 class Batch:
     """What one transaction of a runner reads and writes, table by table."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, ledgers: Mapping[tuple[UUID, int], Ledger] | None = None) -> None:
         self.connection = connection
         self._rows: dict[tuple[str, str | tuple[str, ...]], Rows] = {}
+        self._ledgers = ledgers or {}
+
+    def ledger(self, event: Event) -> Ledger:
+        """The rent ledger of the event's lease right after it, as the lease's own rules assess it."""
+        return self._ledgers[(event.originator_id, event.originator_version)]
 
     def rows(self, table: Table, key: str | tuple[str, ...]) -> Rows:
         rows = self._rows.get((table.name, key))

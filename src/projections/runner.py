@@ -27,6 +27,7 @@ from eventsourcing.application import Application
 from sqlalchemy import BigInteger, Column, Connection, String, Table, inspect, text, update
 from sqlalchemy import select as select_rows
 
+from projections.ledgers import LEASE_TOPICS, LeaseLedgers
 from projections.projection import Batch, Event, Projection
 from projections.store import Instant, ViewStore, metadata
 
@@ -96,6 +97,7 @@ class ProjectionRunner:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self.restarts = 0
+        self.ledgers = LeaseLedgers(app)
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
         self.listeners: list[Callable[[], None]] = []
         """Called after each batch this runner applies (processes that react to new read-model rows)."""
@@ -185,6 +187,7 @@ class ProjectionRunner:
     def reset(self, names: Iterable[str] | None = None) -> list[str]:
         """Drop and create the read models' tables and put their positions back to 0, at once."""
         chosen = self._chosen(names)
+        self.ledgers.forget()
         with self._processing, self.views.begin() as connection:
             self._serialise_ddl(connection)
             for name in chosen:
@@ -307,7 +310,8 @@ class ProjectionRunner:
 
     def _advance(self, group: Sequence[Projection], position: int, head: int) -> int:
         topics = {projection.name: set(projection.topics) for projection in group}
-        wanted = sorted(set().union(*topics.values()))
+        folding = any(projection.needs_ledgers for projection in group)
+        wanted = sorted(set().union(*topics.values(), LEASE_TOPICS if folding else ()))
         page = self.app.recorder.select_notifications(
             position, self.batch_size, stop=head, topics=wanted, inclusive_of_start=False
         )
@@ -322,7 +326,7 @@ class ProjectionRunner:
                 )
                 if moved.rowcount != 1:
                     raise _Moved(projection.name)
-            batch = Batch(connection)
+            batch = Batch(connection, self.ledgers.after(event for _, event in events) if folding else None)
             for projection in group:
                 mine = [event for topic, event in events if topic in topics[projection.name]]
                 projection.prefetch(batch, mine)

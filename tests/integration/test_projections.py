@@ -29,6 +29,7 @@ from leasecore.errors import InvalidInput, InvalidState, Refused
 from leasecore.lease import LeaseStatus
 from leasecore.values import ZERO, DepositMode, LongTerm, ShortTerm
 from projections import read_models
+from projections.ledgers import LeaseLedgers
 from projections.projection import Batch
 from projections.store import ViewStore, metadata
 from tests.support import START, World, build_world
@@ -360,6 +361,7 @@ class ReadModelBehaviour:
         once = snapshot(setup.views)
 
         events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 10_000)]
+        ledgers = LeaseLedgers(app).after(events)
         with setup.views.begin() as connection:
             metadata.drop_all(connection, tables=VIEWS)
             metadata.create_all(connection, tables=VIEWS)
@@ -367,7 +369,7 @@ class ReadModelBehaviour:
             for event in events:
                 for _ in range(2):
                     with setup.views.begin() as connection:
-                        batch = Batch(connection)
+                        batch = Batch(connection, ledgers)
                         projection.process(batch, event)
                         projection.process(batch, event)
                         batch.flush()

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -27,15 +28,17 @@ from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.dialects import sqlite
 
 import projections.stock
-from api.bootstrap import Platform, bootstrap
+from api.bootstrap import Platform, application, bootstrap
 from api.replays import jsonable
 from leasecore.application import LeaseApplication
 from leasecore.audit import state_of
 from leasecore.catalog import StockUnit, UnitStatus
 from leasecore.clock import SettableClock
 from leasecore.credit.customer import IdentityCheck
+from leasecore.lease import Lease
 from leasecore.lease.quote import OrderRequest
-from leasecore.values import Address, DepositMode
+from leasecore.values import Address, DepositMode, LongTerm
+from tests.support import START, build_world, close
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EVENTS: dict[str, Any] = json.loads((FIXTURES / "events_v1.json").read_text(encoding="utf-8"))
@@ -302,3 +305,27 @@ class TestOnPostgres(StoredEventsBehaviour):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
+
+
+def test_lease_events_store_facts_and_replay_assesses_the_ledger_they_lead_to() -> None:
+    """Checkout, delivery, the daily assessment and a late payment store what happened (a receipt, a schedule,
+    the day assessed), never the ledger: replay assesses it, to the figures the commands saw."""
+    clock = SettableClock(START)
+    app = application("memory:", clock=clock)
+    try:
+        world = build_world(app, clock)
+        order = world.leasing(world.customer(), world.request(LongTerm(6)))
+        clock.advance(timedelta(days=40))
+        app.run_daily()
+        overdue = app.lease(order).ledger
+        assert overdue.is_overdue and overdue.fees > 0
+        app.pay_installments(order, "late-rent", app.lease(order).owed(clock.now()), clock.now())
+        stored = app.recorder.select_events(order)
+        kinds = {record.topic.rpartition(".")[2] for record in stored}
+        assert {"CheckoutPaid", "Delivered", "OverdueAssessed", "InstallmentPaid"} <= kinds
+        assert [r.topic for r in stored if "ledger" in app.mapper.transcoder.decode(r.state)] == []
+        replayed = functools.reduce(lambda lease, event: event.mutate(lease), app.events.get(order), None)
+        assert isinstance(replayed, Lease) and replayed.ledger == app.lease(order).ledger
+        assert not replayed.ledger.is_overdue and replayed.ledger.fees == overdue.fees
+    finally:
+        close(app)

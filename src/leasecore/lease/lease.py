@@ -387,8 +387,7 @@ class Lease(Aggregate):
         self._require(LeaseStatus.PENDING_PAYMENT, action="pay the checkout")
         if amount != self.due_now:
             raise InvalidInput("amount", f"checkout is {self.due_now}, not {amount}")
-        receipt = Receipt(ref, self.schedule[0].amount, paid_at)
-        self._checkout_paid(ref, amount, paid_at, self.deposit_due, self.assessed(now, receipt), timestamp=now)
+        self._checkout_paid(ref, amount, paid_at, self.deposit_due, timestamp=now)
         return self.deposit_due
 
     def queue_for_review(self, reasons: tuple[str, ...], now: datetime) -> None:
@@ -441,8 +440,7 @@ class Lease(Aggregate):
             start, schedule = self.plan.start, self.schedule
         else:
             start, schedule = today, restart(self.schedule, today)
-        ledger = assess(schedule, self.receipts, self.terms.late_fee, today)
-        self._delivered(start, schedule, ledger, timestamp=now)
+        self._delivered(start, schedule, timestamp=now)
 
     def pay_rent(self, ref: str, amount: Decimal, paid_at: datetime, now: datetime) -> Allocation:
         """Rent payments, partial or whole, go to the oldest installment first, fees before rent."""
@@ -452,7 +450,7 @@ class Lease(Aggregate):
         before = self.assessed(now)
         after = self.assessed(now, Receipt(ref, amount, paid_at))
         allocation = Allocation(rent_side=after.collected() - before.collected())
-        self._installment_paid(ref, amount, paid_at, PaymentSource.PROVIDER, allocation, after, timestamp=now)
+        self._installment_paid(ref, amount, paid_at, PaymentSource.PROVIDER, allocation, timestamp=now)
         return allocation
 
     def assess_overdue(self, as_of: date, now: datetime) -> bool:
@@ -462,7 +460,7 @@ class Lease(Aggregate):
         ledger = self.ledger_on(as_of)
         if ledger.balances == self.ledger.balances or not (ledger.is_overdue or self.ledger.is_overdue):
             return False
-        self._assessed(ledger, timestamp=now)
+        self._assessed(as_of, timestamp=now)
         return True
 
     def move_collection_stage(self, stage: str | None, now: datetime) -> bool:
@@ -481,9 +479,7 @@ class Lease(Aggregate):
         assert self.start is not None
         rates = Rates(self.terms.renewal_rent, self.terms.rates.protection)
         added = monthly(self.start, first_seq=len(self.schedule) + 1, count=months, rates=rates, quantity=self.quantity)
-        schedule = (*self.schedule, *added)
-        ledger = assess(schedule, self.receipts, self.terms.late_fee, self.local_date(now))
-        self._renewed(months, added, ledger, timestamp=now)
+        self._renewed(months, added, timestamp=now)
 
     def request_return(self, tracking_no: str, now: datetime) -> None:
         """Return (设备返还): the customer ships the device back from 7 days before the term's end."""
@@ -541,8 +537,7 @@ class Lease(Aggregate):
             for installment, balance in zip(self.schedule, ledger.balances, strict=True)
             if balance.rent_paid or balance.protection_paid
         )
-        closed_ledger = assess(closed, self.receipts, self.terms.late_fee, self.local_date(now))
-        self._bought_out(ref, amount, from_deposit, quote, closed, closed_ledger, paid_at, timestamp=now)
+        self._bought_out(ref, amount, from_deposit, quote, closed, paid_at, timestamp=now)
 
     def pay_balance(
         self, ref: str, amount: Decimal, source: PaymentSource, paid_at: datetime, now: datetime
@@ -556,7 +551,7 @@ class Lease(Aggregate):
         after = self.assessed(now, Receipt(ref, to_rent, paid_at)) if to_rent else before
         charges = (self.charges - self.charges_paid).pay(amount - to_rent)
         allocation = Allocation(after.collected() - before.collected(), charges, amount - to_rent - charges.total)
-        self._balance_paid(ref, amount, paid_at, source, allocation, after, timestamp=now)
+        self._balance_paid(ref, amount, paid_at, source, allocation, timestamp=now)
         return allocation
 
     def await_balance(self, now: datetime) -> None:
@@ -612,20 +607,30 @@ class Lease(Aggregate):
         self.payment_refs = self.payment_refs | {ref}
         self.paid_in += amount
 
+    def _reassess(self, timestamp: datetime) -> None:
+        """The ledger follows from the schedule and the receipts, assessed on the event's day: never stored."""
+        self.ledger = self.ledger_on(self.local_date(timestamp))
+
     class CheckoutPaid(Event):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 also stored the ledger it led to, which replay now assesses from the schedule and receipts."""
+            del state["ledger"]
+
         ref: str
         amount: Decimal
         paid_at: datetime
         deposit_part: Decimal
-        ledger: Ledger
 
     @event(CheckoutPaid)
     def _checkout_paid(
-        self, ref: str, amount: Decimal, paid_at: datetime, deposit_part: Decimal, ledger: Ledger, timestamp: datetime
+        self, ref: str, amount: Decimal, paid_at: datetime, deposit_part: Decimal, timestamp: datetime
     ) -> None:
         self._take(ref, amount)
         self.receipts = (*self.receipts, Receipt(ref, amount - deposit_part, paid_at))
-        self.ledger = ledger
+        self._reassess(timestamp)
 
     class ReviewQueued(Event):
         reasons: tuple[str, ...]
@@ -678,21 +683,34 @@ class Lease(Aggregate):
         self.unit_serials, self.carrier, self.tracking_no = tuple(unit_serials), carrier, tracking_no
 
     class Delivered(Event):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 also stored the ledger it led to, which replay now assesses from the schedule and receipts."""
+            del state["ledger"]
+
         start: date
         schedule: tuple[Installment, ...]
-        ledger: Ledger
 
     @event(Delivered)
-    def _delivered(self, start: date, schedule: tuple[Installment, ...], ledger: Ledger, timestamp: datetime) -> None:
-        self.start, self.schedule, self.ledger = start, tuple(schedule), ledger
+    def _delivered(self, start: date, schedule: tuple[Installment, ...], timestamp: datetime) -> None:
+        self.start, self.schedule = start, tuple(schedule)
+        self._reassess(timestamp)
 
     class InstallmentPaid(Event):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 also stored the ledger it led to, which replay now assesses from the schedule and receipts."""
+            del state["ledger"]
+
         ref: str
         amount: Decimal
         paid_at: datetime
         source: PaymentSource
         allocation: Allocation
-        ledger: Ledger
 
     @event(InstallmentPaid)
     def _installment_paid(
@@ -702,19 +720,27 @@ class Lease(Aggregate):
         paid_at: datetime,
         source: PaymentSource,
         allocation: Allocation,
-        ledger: Ledger,
         timestamp: datetime,
     ) -> None:
         self._take(ref, amount)
         self.receipts = (*self.receipts, Receipt(ref, amount, paid_at))
-        self.ledger = ledger
+        self._reassess(timestamp)
 
     class OverdueAssessed(Event):
-        ledger: Ledger
+        """The daily assessment as of a day (the fact); the overdue days and fees follow from it."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 stored the whole ledger; the day it was assessed as of is all replay needs."""
+            state["as_of"] = state.pop("ledger").as_of
+
+        as_of: date
 
     @event(OverdueAssessed)
-    def _assessed(self, ledger: Ledger, timestamp: datetime) -> None:
-        self.ledger = ledger
+    def _assessed(self, as_of: date, timestamp: datetime) -> None:
+        self.ledger = self.ledger_on(as_of)
 
     class CollectionStageChanged(Event):
         stage: str | None
@@ -725,14 +751,20 @@ class Lease(Aggregate):
         self.collection_stage = stage
 
     class RenewalAgreed(Event):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 also stored the ledger it led to, which replay now assesses from the schedule and receipts."""
+            del state["ledger"]
+
         months: int
         installments: tuple[Installment, ...]
-        ledger: Ledger
 
     @event(RenewalAgreed)
-    def _renewed(self, months: int, installments: tuple[Installment, ...], ledger: Ledger, timestamp: datetime) -> None:
+    def _renewed(self, months: int, installments: tuple[Installment, ...], timestamp: datetime) -> None:
         self.schedule = (*self.schedule, *installments)
-        self.ledger = ledger
+        self._reassess(timestamp)
 
     class ReturnRequested(Event):
         tracking_no: str
@@ -774,12 +806,18 @@ class Lease(Aggregate):
         self.inspected = True
 
     class BoughtOut(Event):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 also stored the ledger it led to, which replay now assesses from the schedule and receipts."""
+            del state["ledger"]
+
         ref: str
         amount: Decimal
         from_deposit: Decimal
         quote: BuyoutQuote
         schedule: tuple[Installment, ...]
-        ledger: Ledger
         paid_at: datetime
 
     @event(BoughtOut)
@@ -790,23 +828,29 @@ class Lease(Aggregate):
         from_deposit: Decimal,
         quote: BuyoutQuote,
         schedule: tuple[Installment, ...],
-        ledger: Ledger,
         paid_at: datetime,
         timestamp: datetime,
     ) -> None:
         if amount:
             self._take(ref, amount)
-        self.schedule, self.ledger = tuple(schedule), ledger
+        self.schedule = tuple(schedule)
+        self._reassess(timestamp)
         buyout = Charges(buyout=quote.price)
         self.charges, self.charges_paid = self.charges + buyout, self.charges_paid + buyout
 
     class BalancePaid(Event):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 also stored the ledger it led to, which replay now assesses from the schedule and receipts."""
+            del state["ledger"]
+
         ref: str
         amount: Decimal
         paid_at: datetime
         source: PaymentSource
         allocation: Allocation
-        ledger: Ledger
 
     @event(BalancePaid)
     def _balance_paid(
@@ -816,7 +860,6 @@ class Lease(Aggregate):
         paid_at: datetime,
         source: PaymentSource,
         allocation: Allocation,
-        ledger: Ledger,
         timestamp: datetime,
     ) -> None:
         if source is PaymentSource.PROVIDER:
@@ -825,7 +868,7 @@ class Lease(Aggregate):
             self.payment_refs = self.payment_refs | {ref}
         if allocation.rent_side.total:
             self.receipts = (*self.receipts, Receipt(ref, allocation.rent_side.total, paid_at))
-        self.ledger = ledger
+        self._reassess(timestamp)
         self.charges_paid = self.charges_paid + allocation.charges
         self.unapplied += allocation.unapplied
 

@@ -1,0 +1,72 @@
+"""The rent ledger after each lease event, for the read models that show it.
+
+Events carry facts (a receipt, the day an assessment was made, a new schedule), not the ledger those facts
+lead to: the ledger is the domain's function of the schedule and the receipts (`leasecore.lease.ledger.assess`).
+So read models get it the way replay does: the runner folds each lease's events onto the lease, in log
+order, and hands the projections the ledger as it stood after each event. Leases followed from batch to
+batch stay in memory (the most recently used, up to a bound); one met in the middle of its history (after
+a restart, or beyond the bound) is loaded from the event store as it stood before that event.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from leasecore.lease.lease import Lease
+from leasecore.lease.ledger import Ledger
+from leasecore.topics import stored_topics
+from projections.projection import Event
+
+LEASE_EVENTS: tuple[type, ...] = (
+    Lease.OrderPlaced,
+    *(value for value in vars(Lease).values() if isinstance(value, type) and issubclass(value, Lease.Event)),
+)
+LEASE_TOPICS = frozenset(topic for cls in LEASE_EVENTS for topic in stored_topics(cls))
+"""Every topic a lease's events are stored under: folding needs them all, in order."""
+
+
+class LeaseLedgers:
+    """Leases folded event by event, for the ledger after each event."""
+
+    def __init__(self, app: Application[UUID], kept: int = 5000) -> None:
+        self.app, self.kept = app, kept
+        self._leases: OrderedDict[UUID, Lease] = OrderedDict()
+        self._lock = threading.Lock()
+        self.loads = 0
+        """Leases loaded from the event store because they were not followed up to the event (a measure)."""
+
+    def after(self, events: Iterable[Event]) -> dict[tuple[UUID, int], Ledger]:
+        """The ledger after each lease event among `events`, by (order id, version)."""
+        ledgers: dict[tuple[UUID, int], Ledger] = {}
+        with self._lock:
+            for event in events:
+                if isinstance(event, LEASE_EVENTS):
+                    lease = self._fold(event)
+                    ledgers[(lease.id, lease.version)] = lease.ledger
+        return ledgers
+
+    def forget(self) -> None:
+        with self._lock:
+            self._leases.clear()
+
+    def _fold(self, event: Event) -> Lease:
+        lease = self._leases.pop(event.originator_id, None)
+        if event.originator_version == 1:
+            lease = event.mutate(None)
+        elif lease is not None and lease.version == event.originator_version - 1:
+            lease = event.mutate(lease)
+        elif lease is not None and lease.version == event.originator_version:
+            pass  # the same batch read again (a retried transaction)
+        else:
+            self.loads += 1
+            lease = self.app.repository.get(event.originator_id, version=event.originator_version)
+        assert isinstance(lease, Lease)
+        self._leases[event.originator_id] = lease
+        while len(self._leases) > self.kept:
+            self._leases.popitem(last=False)
+        return lease
