@@ -29,7 +29,9 @@ from sqlalchemy import (
 )
 
 from leasecore.catalog import Inventory, StockUnit, Unit, UnitStatus
+from leasecore.lease import LeaseStatus
 from leasecore.ports import FreeUnits
+from projections.orders import orders_view
 from projections.projection import (
     Batch,
     Event,
@@ -394,6 +396,55 @@ def units(views: ViewStore, sku_id: UUID) -> list[UnitView]:
             )
             for row in unit_rows
         ]
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """A unit as the warehouse sees it: `available`, `booked` (held by an order not shipped yet), `leased`,
+    `returning`, `inspecting` (back at the warehouse, its order not inspected yet), `retired` or `sold`
+    (bought out); with the order it is with, where there is one."""
+
+    serial: str
+    status: str
+    order_id: UUID | None
+
+
+def unit_states(views: ViewStore, sku_id: UUID) -> list[UnitState]:
+    """Every unit of a SKU by serial, its state from its own row and bookings and from the status of the order
+    that holds it (the order list's)."""
+    found = units(views, sku_id)
+    held = {unit.leased_to for unit in found if unit.leased_to is not None}
+    held.update(booking.order_id for unit in found for booking in unit.bookings)
+    orders = orders_view.c
+    query = select(orders.id, orders.status, orders.unit_serials).where(
+        or_(orders.id.in_(sorted(held)), and_(orders.sku_id == sku_id, orders.status == LeaseStatus.INSPECTING.value))
+    )
+    with views.read() as connection:
+        rows = connection.execute(query).all()
+    statuses = {order_id: status for order_id, status, _ in rows}
+    inspecting = {
+        serial: order_id
+        for order_id, status, serials in rows
+        if status == LeaseStatus.INSPECTING.value
+        for serial in serials
+    }
+    return [_unit_state(unit, statuses, inspecting) for unit in found]
+
+
+def _unit_state(unit: UnitView, statuses: dict[UUID, str], inspecting: dict[str, UUID]) -> UnitState:
+    if unit.sold_to is not None:
+        return UnitState(unit.serial, "sold", unit.sold_to)
+    if unit.status == UnitStatus.RETIRED.value:
+        return UnitState(unit.serial, "retired", None)
+    if unit.leased_to is not None:
+        returning = statuses.get(unit.leased_to) == LeaseStatus.RETURNING.value
+        return UnitState(unit.serial, "returning" if returning else "leased", unit.leased_to)
+    if unit.serial in inspecting:
+        return UnitState(unit.serial, "inspecting", inspecting[unit.serial])
+    waiting = [booking for booking in unit.bookings if not booking.shipped]
+    if waiting:
+        return UnitState(unit.serial, "booked", min(waiting, key=lambda booking: booking.start).order_id)
+    return UnitState(unit.serial, "available", None)
 
 
 class ViewsStockIndex:

@@ -22,6 +22,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/products/{id}/skus"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/products/{id}/plans"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/skus/{id}/units"): {OPERATOR, ADMIN},
+    ("GET", "/v1/admin/skus/{id}/units"): {OPERATOR, ADMIN},
     ("GET", "/v1/admin/reviews"): {RISK},
     ("POST", "/v1/admin/orders/{id}/approve"): {RISK},
     ("POST", "/v1/admin/orders/{id}/reject"): {RISK},

@@ -151,3 +151,20 @@ def receive_units(call: Call[schemas.Units, None]) -> schemas.StockOut:
     call.written()
     level = projections.stock.stock(call.views, call.app.local_today(), sku_ids=[call.id])[0]
     return schemas.StockOut.model_validate(level, from_attributes=True)
+
+
+@endpoints.get(
+    "/v1/admin/skus/{id}/units",
+    access=EDITORS,
+    answer=list[schemas.UnitOut],
+    summary="A SKU's units and where each is",
+)
+def list_units(call: Call[None, None]) -> list[schemas.UnitOut]:
+    """Every unit by serial with its state and the order it is with: booked by an order not shipped yet, leased,
+    on its way back, back and waiting for its order's inspection, retired, sold, or available."""
+    if not projections.stock.stock(call.views, call.app.local_today(), sku_ids=[call.id]):
+        raise NotFound("sku", call.id)
+    return [
+        schemas.UnitOut.model_validate(unit, from_attributes=True)
+        for unit in projections.stock.unit_states(call.views, call.id)
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, StringConstraints
@@ -137,3 +137,12 @@ class StockOut(Answer):
     leased: int
     sold: int
     retired: int
+
+
+class UnitOut(Answer):
+    """A unit of a SKU: `available`, `booked` (held by an order not shipped yet), `leased`, `returning`,
+    `inspecting` (back, its order not inspected yet), `retired`, or `sold` (bought out; added to the contract)."""
+
+    serial: str
+    status: Literal["available", "booked", "leased", "returning", "inspecting", "retired", "sold"]
+    order_id: UUID | None
