@@ -5,6 +5,7 @@ from __future__ import annotations
 from projections.catalog import CatalogProjection
 from projections.collection_tasks import CollectionTasksProjection
 from projections.credit_lines import CreditLinesProjection
+from projections.customers import CustomersProjection
 from projections.finance import FinanceProjection
 from projections.installments import InstallmentsProjection
 from projections.orders import OrdersProjection
@@ -26,4 +27,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         CollectionTasksProjection(),
         CatalogProjection(),
         RefundsProjection(),
+        CustomersProjection(),
     ]

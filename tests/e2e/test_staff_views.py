@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from leasecore.staff import Role
-from tests.e2e.support import Api, World, running
+from tests.e2e.support import Api, Customer, World, id_number, running
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -87,6 +87,85 @@ class StaffViews:
         )
         for role in (Role.RISK, Role.FINANCE):
             api.get(f"/v1/admin/skus/{world.sku_id}/units", 403, who=api.staff(role))
+
+    def named(self, api: Api, name: str, score: int, n: int) -> Customer:
+        """A customer logged in, verified under `name` and scored."""
+        who = api.customer(verified=False, score=None)
+        who.id_number = id_number(500 + n)
+        identity = {"name": name, "id_number": who.id_number, "id_card_image": "aWQ=", "selfie_image": "bWU="}
+        assert api.post("/v1/me/identity", who=who, json=identity)["status"] == "verified"
+        api.post("/v1/sandbox/credit-scores", json={"id_number": who.id_number, "score": score})
+        api.post("/v1/me/credit", who=who, json={})
+        return who
+
+    def test_staff_find_customers_by_phone_name_or_id_with_their_credit_and_open_orders(
+        self, api: Api, world: World
+    ) -> None:
+        li = self.named(api, "Li Lei", 720, 1)
+        han = self.named(api, "Han Meimei", 780, 2)
+        newcomer = api.customer(verified=False, score=None)
+        order = api.place(li, api.order_body(world.sku_id))
+        api.place(li, api.order_body(world.sku_id, deposit_mode="full"))
+        staff = api.staff(Role.OPERATOR)
+
+        def find(q: str | None = None, **params: Any) -> list[dict[str, Any]]:
+            answer: list[dict[str, Any]] = api.get(
+                "/v1/admin/customers", who=staff, params={**({"q": q} if q is not None else {}), **params}
+            )
+            return answer
+
+        everyone = find()
+        assert {c["customer_id"] for c in everyone} == {str(who.customer_id) for who in (li, han, newcomer)}
+        row = next(c for c in everyone if c["customer_id"] == str(li.customer_id))
+        assert (row["phone"], row["name"], row["identity_status"], row["score"], row["level"]) == (
+            li.phone,
+            "Li Lei",
+            "verified",
+            720,
+            "B",
+        )
+        assert figures(row, "quota", "reserved", "available") == (D("5000.00"), D("2500.00"), D("2500.00"))
+        assert (row["open_orders"], row["orders_placed"]) == (2, 2)
+        fresh = next(c for c in everyone if c["customer_id"] == str(newcomer.customer_id))
+        assert (fresh["identity_status"], fresh["name"], fresh["score"], fresh["level"], fresh["quota"]) == (
+            "unverified",
+            None,
+            None,
+            None,
+            "0.00",
+        )
+
+        assert [c["customer_id"] for c in find(li.phone)] == [str(li.customer_id)]
+        assert {c["customer_id"] for c in find(li.phone[:3])} == {str(who.customer_id) for who in (li, han, newcomer)}
+        assert [c["name"] for c in find("meimei")] == ["Han Meimei"]
+        assert [c["name"] for c in find("LI L")] == ["Li Lei"]
+        assert [c["customer_id"] for c in find(str(han.customer_id)[:8])] == [str(han.customer_id)]
+        assert [c["customer_id"] for c in find(str(han.customer_id)[:8].upper())] == [str(han.customer_id)]
+        assert find("%") == [] and find("nobody") == []
+        paged = api.http.get("/v1/admin/customers", headers=staff, params={"limit": 1, "offset": 1})
+        assert paged.headers["X-Total-Count"] == "3" and paged.json() == everyone[1:2]
+
+        api.post(f"/v1/orders/{order['id']}/cancel", who=li, json={})
+        row = find(li.phone)[0]
+        assert figures(row, "reserved", "available") == (D("0.00"), D("5000.00"))
+        assert (row["open_orders"], row["orders_placed"]) == (1, 2)
+
+        detail = api.get(f"/v1/admin/customers/{li.customer_id}", who=api.staff(Role.RISK))
+        assert (detail["name"], detail["open_orders"]) == ("Li Lei", 1)
+        assert figures(detail["credit_line"], "quota", "reserved", "available") == (
+            D("5000.00"),
+            D("0.00"),
+            D("5000.00"),
+        )
+        statuses = {o["id"]: o["status"] for o in detail["orders"]}
+        assert len(statuses) == 2 and statuses[order["id"]] == "cancelled"
+        assert sorted(statuses.values()) == ["cancelled", "pending_payment"]
+        newcomers = api.get(f"/v1/admin/customers/{newcomer.customer_id}", who=api.staff(Role.FINANCE))
+        assert (newcomers["credit_line"], newcomers["orders"]) == (None, [])
+        api.get(f"/v1/admin/customers/{world.sku_id}", 404, who=staff)
+        api.get("/v1/admin/customers", 403, who=li)
+        api.get(f"/v1/admin/customers/{li.customer_id}", 403, who=li)
+        api.get("/v1/admin/customers", 422, who=staff, params={"q": "x" * 65})
 
 
 class TestOnSQLite(StaffViews):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 import projections.collection_tasks
 import projections.credit_lines
+import projections.customers
 import projections.finance
 import projections.installments
 import projections.orders
@@ -561,6 +562,30 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
             live.reserved_total,
             live.available,
             live.is_blocked,
+        )
+        found = projections.customers.customer(views, customer)
+        person = app.customer(customer)
+        open_orders = sum(1 for order in person.orders if not app.lease(order).status.is_final)
+        assert found is not None and (
+            found.identity_status,
+            found.name,
+            found.score,
+            found.level,
+            found.quota,
+            found.reserved,
+            found.available,
+            found.open_orders,
+            found.orders_placed,
+        ) == (
+            person.identity_status.value,
+            person.name,
+            person.score,
+            live.level,
+            live.quota,
+            live.reserved_total,
+            live.available,
+            open_orders,
+            len(person.orders),
         )
     totals = projections.finance.finance_report(views, date(2000, 1, 1), date(2100, 1, 1)).totals
     money_in, booked = conserved(totals)

@@ -49,6 +49,11 @@ RENAMED_AGGREGATES = {"Operator": {"Operator", "StaffAccount"}}
 ADDED_BY_UPCASTERS: dict[str, dict[str, Any]] = {"Lease": {"booked_units": []}}
 """State an upcaster gives an old aggregate (`Lease.OrderPlaced` v2: the units the order booked were kept on
 the SKU's inventory under stock v1)."""
+ADDED_VIEWS: dict[str, str] = {
+    "customers_view": "the customers read model (contract 1.1) came after the capture",
+    "customer_links_view": "the customers read model (contract 1.1) came after the capture",
+}
+"""Read models' tables the capture's code did not have, with why; built from the old events like the others."""
 UNCAPTURED: dict[str, str] = {
     f"StockUnit.{name}": "stock v2 (a unit per aggregate) came after the capture; test_stock_v1_* below"
     for name in ("Received", "TakenOver", "Booked", "Shipped", "Released", "Sold", "Retired")
@@ -194,7 +199,7 @@ class StoredEventsBehaviour:
         the old code had holds what it held (columns added since are not in the fixture)."""
         platform.runner.catch_up()
         tables, expected = view_tables(platform, typed=self.typed), fixture_views(platform, typed=self.typed)
-        assert sorted(tables) == sorted(expected)
+        assert sorted(set(tables) - set(ADDED_VIEWS)) == sorted(expected)
         for table, rows in expected.items():
             columns = set(rows[0]) if rows else set()
             kept = [{name: row[name] for name in columns} for row in tables[table]]

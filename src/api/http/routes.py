@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 from api.http.endpoint import Endpoint, asgi
 from api.http.endpoints import (
     admin_catalog,
+    admin_customers,
     admin_orders,
     admin_reports,
     auth,
@@ -22,7 +23,19 @@ from api.http.endpoints import (
 )
 from api.http.openapi import assets, document
 
-RESOURCES = (system, auth, me, catalog, orders, payments, admin_catalog, admin_orders, admin_reports, sandbox)
+RESOURCES = (
+    system,
+    auth,
+    me,
+    catalog,
+    orders,
+    payments,
+    admin_catalog,
+    admin_orders,
+    admin_customers,
+    admin_reports,
+    sandbox,
+)
 
 
 def endpoints(*, sandbox: bool) -> list[Endpoint]:

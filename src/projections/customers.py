@@ -1,0 +1,224 @@
+"""Customers as the back office finds them: phone, name, identity, score and level, the credit line's quota,
+reserved and available, and how many orders are still open."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Uuid, func, or_, select
+
+from leasecore.credit.credit_line import CreditLine
+from leasecore.credit.customer import Customer, IdentityStatus
+from leasecore.lease import Lease
+from leasecore.values import ZERO
+from projections.projection import Batch, Event, Page, Projection, Row, blank, build, check_page, is_new, on
+from projections.store import Instant, ViewStore, metadata, money
+
+customers_view = Table(
+    "customers_view",
+    metadata,
+    Column("customer_id", Uuid, primary_key=True),
+    Column("id_text", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("name", String(64)),
+    Column("identity_status", String(16), nullable=False),
+    Column("score", Integer),
+    Column("score_source", String(16)),
+    Column("level", String(32)),
+    money("quota"),
+    money("reserved"),
+    money("available"),
+    Column("open_orders", Integer, nullable=False),
+    Column("orders_placed", Integer, nullable=False),
+    Column("registered_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Index("ix_customers_view_phone", "phone"),
+    Index("ix_customers_view_id_text", "id_text"),
+    Index("ix_customers_view_registered", "registered_at", "customer_id"),
+)
+"""One row per customer; `id_text` is the id as text (`3fa85f64-…`), so an id prefix finds it on any database."""
+
+customer_links_view = Table(
+    "customer_links_view",
+    metadata,
+    Column("aggregate_id", Uuid, primary_key=True),
+    Column("customer_id", Uuid, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("open", Boolean, nullable=False),
+)
+"""Whose credit line or order an aggregate is, the version of it the customer's row has seen, and (an order)
+whether it is still open."""
+
+CLOSING = (Lease.Cancelled, Lease.ReviewRejected, Lease.Settled)
+"""The lease events after which an order is no longer open (rejected, cancelled, settled)."""
+
+
+class CustomersProjection(Projection):
+    """A row per customer from its own events, its credit line's and its orders' (placed, and closed)."""
+
+    name = "customers"
+    tables = (customers_view, customer_links_view)
+
+    def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
+        links = batch.rows(customer_links_view, "aggregate_id")
+        links.prefetch(event.originator_id for event in events if not isinstance(event, Customer.Event))
+        wanted = {event.originator_id for event in events if isinstance(event, Customer.Event)}
+        wanted.update(event.customer_id for event in events if hasattr(event, "customer_id"))
+        wanted.update(
+            link["customer_id"]
+            for event in events
+            if not isinstance(event, Customer.Event) and (link := links.one(event.originator_id)) is not None
+        )
+        batch.rows(customers_view, "customer_id").prefetch(wanted)
+
+    @on(Customer.Registered)
+    def registered(self, batch: Batch, event: Event) -> None:
+        rows = batch.rows(customers_view, "customer_id")
+        if not is_new(rows.one(event.originator_id), event):
+            return
+        row = blank(
+            customers_view,
+            customer_id=event.originator_id,
+            id_text=str(event.originator_id),
+            version=event.originator_version,
+            phone=event.phone,
+            identity_status=IdentityStatus.UNVERIFIED.value,
+            quota=ZERO,
+            reserved=ZERO,
+            available=ZERO,
+            open_orders=0,
+            orders_placed=0,
+            registered_at=event.timestamp,
+            updated_at=event.timestamp,
+        )
+        rows.put(event.originator_id, [row])
+
+    @on(Customer.IdentityVerified, Customer.IdentityRejected, Customer.CreditEvaluated)
+    def customer_changed(self, batch: Batch, event: Event) -> None:
+        row = batch.rows(customers_view, "customer_id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"], row["updated_at"] = event.originator_version, event.timestamp
+        if isinstance(event, Customer.IdentityVerified):
+            row["identity_status"], row["name"] = IdentityStatus.VERIFIED.value, event.name
+        elif isinstance(event, Customer.IdentityRejected):
+            row["identity_status"] = IdentityStatus.REJECTED.value
+        else:
+            row["score"], row["score_source"] = event.evaluation.score, event.evaluation.source
+
+    @on(CreditLine.Granted, Lease.OrderPlaced)
+    def linked(self, batch: Batch, event: Event) -> None:
+        links = batch.rows(customer_links_view, "aggregate_id")
+        if not is_new(links.one(event.originator_id), event):
+            return
+        order = isinstance(event, Lease.OrderPlaced)
+        link = blank(
+            customer_links_view,
+            aggregate_id=event.originator_id,
+            customer_id=event.customer_id,
+            kind="order" if order else "credit_line",
+            version=event.originator_version,
+            open=order,
+        )
+        links.put(event.originator_id, [link])
+        row = self._customer(batch, link, event)
+        if row is None:
+            return
+        if order:
+            row["orders_placed"] += 1
+            row["open_orders"] += 1
+        else:
+            row["quota"], row["level"] = event.quota, event.level
+            _balanced(row)
+
+    @on(CreditLine.QuotaAdjusted, CreditLine.WaiverReserved, CreditLine.WaiverReleased, *CLOSING)
+    def link_changed(self, batch: Batch, event: Event) -> None:
+        link = batch.rows(customer_links_view, "aggregate_id").one(event.originator_id)
+        if link is None or not is_new(link, event):
+            return
+        link["version"] = event.originator_version
+        row = self._customer(batch, link, event)
+        if row is None:
+            return
+        if isinstance(event, CLOSING):
+            if link["open"]:
+                link["open"] = False
+                row["open_orders"] -= 1
+            return
+        if isinstance(event, CreditLine.QuotaAdjusted):
+            row["quota"], row["level"] = event.quota, event.level
+        elif isinstance(event, CreditLine.WaiverReserved):
+            row["reserved"] += event.amount
+        else:
+            row["reserved"] -= event.amount
+        _balanced(row)
+
+    def _customer(self, batch: Batch, link: Row, event: Event) -> Row | None:
+        row = batch.rows(customers_view, "customer_id").one(link["customer_id"])
+        if row is not None:
+            row["updated_at"] = max(row["updated_at"], event.timestamp)
+        return row
+
+
+def _balanced(row: Row) -> None:
+    row["available"] = max(ZERO, row["quota"] - row["reserved"])
+
+
+# Queries.
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    customer_id: UUID
+    phone: str
+    name: str | None
+    identity_status: str
+    score: int | None
+    score_source: str | None
+    level: str | None
+    quota: Decimal
+    reserved: Decimal
+    available: Decimal
+    open_orders: int
+    orders_placed: int
+    registered_at: datetime
+    updated_at: datetime
+
+
+def customer(views: ViewStore, customer_id: UUID) -> CustomerView | None:
+    query = select(customers_view).where(customers_view.c.customer_id == customer_id)
+    with views.read() as connection:
+        row = connection.execute(query).mappings().first()
+    return build(CustomerView, row) if row else None
+
+
+def customers(views: ViewStore, q: str | None = None, *, limit: int = 100, offset: int = 0) -> Page[CustomerView]:
+    """Newest first; `q` finds a phone or an id by its beginning, a name by any part of it (any case)."""
+    check_page(limit, offset)
+    table = customers_view.c
+    conditions = []
+    if q:
+        conditions.append(
+            or_(
+                table.phone.startswith(q, autoescape=True),
+                table.id_text.startswith(q.lower(), autoescape=True),
+                func.lower(table.name).contains(q.lower(), autoescape=True),
+            )
+        )
+    query = (
+        select(customers_view)
+        .where(*conditions)
+        .order_by(table.registered_at.desc(), table.customer_id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    with views.read() as connection:
+        items = [build(CustomerView, row) for row in connection.execute(query).mappings()]
+        total = connection.execute(select(func.count()).select_from(customers_view).where(*conditions)).scalar_one()
+    return Page(items, int(total), limit, offset)
