@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -16,6 +16,8 @@ from leasecore.errors import Refused
 from leasecore.lease.billing import BillingPolicy
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import derived_id
+
+P = TypeVar("P")
 
 DOCUMENT_NAMES = ("credit-levels", "waiver-policy", "billing", "scoring-rules")
 
@@ -29,7 +31,12 @@ class Configuration(Aggregate):
     def create_id(name: str) -> UUID:
         return derived_id("configuration", name)
 
-    @event("Published")
+    class Published(Aggregate.Created):
+        name: str
+        document: dict[str, Any]
+        changed_by: str
+
+    @event(Published)
     def __init__(self, name: str, document: dict[str, Any], changed_by: str, timestamp: datetime) -> None:
         self.name, self.document, self.changed_by = name, document, changed_by
 
@@ -40,7 +47,11 @@ class Configuration(Aggregate):
         self._revised(document, changed_by, timestamp=now)
         return True
 
-    @event("Revised")
+    class Revised(Aggregate.Event):
+        document: dict[str, Any]
+        changed_by: str
+
+    @event(Revised)
     def _revised(self, document: dict[str, Any], changed_by: str, timestamp: datetime) -> None:
         self.document, self.changed_by = document, changed_by
 
@@ -51,6 +62,8 @@ class Configured:
     command prices and records against one consistent set."""
 
     documents: Mapping[str, tuple[int, dict[str, Any]]]
+    _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Each policy parsed once from its document: a `Configured` is kept while its versions are current."""
 
     @property
     def versions(self) -> dict[str, int]:
@@ -69,13 +82,23 @@ class Configured:
         return ScoringRules.from_document(self.document("scoring-rules")).range
 
     def billing(self) -> BillingPolicy:
-        return BillingPolicy.from_document(self.document("billing"))
+        return self._parse("billing", lambda: BillingPolicy.from_document(self.document("billing")))
 
     def waiver_policy(self) -> WaiverPolicy:
-        return WaiverPolicy.from_document(self.document("waiver-policy"), self.score_range)
+        return self._parse(
+            "waiver-policy", lambda: WaiverPolicy.from_document(self.document("waiver-policy"), self.score_range)
+        )
 
     def credit_levels(self) -> CreditLevels:
-        return CreditLevels.from_document(self.document("credit-levels"), self.score_range)
+        return self._parse(
+            "credit-levels", lambda: CreditLevels.from_document(self.document("credit-levels"), self.score_range)
+        )
 
     def scoring_rules(self) -> ScoringRules:
-        return ScoringRules.from_document(self.document("scoring-rules"))
+        return self._parse("scoring-rules", lambda: ScoringRules.from_document(self.document("scoring-rules")))
+
+    def _parse(self, name: str, parse: Callable[[], P]) -> P:
+        if name not in self._parsed:
+            self._parsed[name] = parse()
+        policy: P = self._parsed[name]
+        return policy

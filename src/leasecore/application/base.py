@@ -14,9 +14,9 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
 from leasecore.catalog import (
     CATEGORY_TREE_ID,
@@ -29,8 +29,7 @@ from leasecore.clock import SystemClock
 from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer
-from leasecore.credit.policy import DEFAULT_SCORE_RANGE, CreditLevels, WaiverPolicy
-from leasecore.credit.scoring import ScoringRules
+from leasecore.credit.policy import CreditLevels, WaiverPolicy
 from leasecore.errors import Busy, NotFound, Refused
 from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import Lease
@@ -38,7 +37,7 @@ from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment
 from leasecore.ports import Clock, DailyWork, Ports, StockIndex
 from leasecore.snapshots import TaggedSnapshot
-from leasecore.topics import register_moved_topics
+from leasecore.topics import register_moved_topics, stored_topics
 from leasecore.transcodings import register_transcodings
 from leasecore.values import ZERO
 
@@ -48,6 +47,11 @@ A = TypeVar("A", bound=Aggregate)
 P2 = TypeVar("P2")
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+CONFIGURATION_TOPICS = tuple(
+    topic
+    for event_class in (Configuration.Published, Configuration.Revised)
+    for topic in stored_topics(event_class)
+)
 
 
 def command(method: Callable[P, R]) -> Callable[P, R]:
@@ -56,17 +60,34 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(method)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
         app: Commands = args[0]  # type: ignore[assignment]
-        for attempt in itertools.count(1):
-            try:
-                return method(*args, **kwargs)
-            except IntegrityError:
-                app.count_conflict()
-                if attempt >= app.retries:
-                    raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))
-        raise AssertionError("unreachable")
+        running = app._running
+        outermost = not running.depth
+        running.depth += 1
+        try:
+            for attempt in itertools.count(1):
+                if outermost:
+                    running.configured = None
+                try:
+                    return method(*args, **kwargs)
+                except IntegrityError:
+                    app.count_conflict()
+                    if attempt >= app.retries:
+                        raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
+                    time.sleep(random.uniform(0, 0.002 * 2**attempt))
+            raise AssertionError("unreachable")
+        finally:
+            running.depth -= 1
+            if outermost:
+                running.configured = None
 
     return retrying
+
+
+class _Running(threading.local):
+    """What the command running on this thread has read: the configuration its save must check."""
+
+    depth = 0
+    configured: Configured | None = None
 
 
 class Commands(Application[UUID]):
@@ -102,6 +123,11 @@ class Commands(Application[UUID]):
         """`ports` are the outside services the commands call, after deciding and, where they can, after saving."""
         register_moved_topics()
         self._saved = threading.local()
+        self._running = _Running()
+        self._configuration: Configured | None = None
+        self._configuration_checked = 0
+        """The log position up to which no configuration event is newer than the copy in memory."""
+        self._configuration_lock = threading.Lock()
         self._conflicts = itertools.count(1)
         self.conflicts = 0
         """Saves refused because another writer got there first (each retried): a measure of contention."""
@@ -113,13 +139,6 @@ class Commands(Application[UUID]):
         self.ports = ports = ports or Ports()
         self.bureau, self.sms, self.identity, self.esign = ports.bureau, ports.sms, ports.identity, ports.esign
         self.logistics, self.gateways, self.notify_url = ports.logistics, ports.gateways, ports.notify_url
-
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save as ever, remembering on this thread where in the log the last save landed."""
-        recordings = super().save(*objs, **kwargs)
-        if recordings:
-            self._saved.position = max(recording.notification.id for recording in recordings)
-        return recordings
 
     def count_conflict(self) -> None:
         self.conflicts = next(self._conflicts)
@@ -196,32 +215,94 @@ class Commands(Application[UUID]):
         return config.version, config.document
 
     def configured(self) -> Configured:
-        """Every configuration document as it stands now, read once, with its version."""
+        """Every configuration document in force, with its version.
+
+        A command uses the copy kept in memory, read from the store once per version, and its save checks,
+        in the save's own transaction, that no document has changed since: if one has, the save is refused
+        as a conflict and the command runs again under the new version. So a command never acts on a stale
+        version, and no command reads the documents again. Outside a command they are read from the store."""
+        if not self._running.depth:
+            return self._read_configured()
+        if self._running.configured is None:
+            configured = self._configuration
+            if configured is None:
+                configured = self._configuration = self._read_configured()
+            self._running.configured = configured
+        return self._running.configured
+
+    def _read_configured(self) -> Configured:
+        checked = self.recorder.max_notification_id() or 0
         documents = {}
         for name in DOCUMENT_NAMES:
             try:
                 documents[name] = self.document(name)
             except NotFound:
                 continue
+        with self._configuration_lock:
+            self._configuration_checked = checked
         return Configured(documents)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Record the events; a command that read the configuration records them only if it is still in force."""
+        if self._running.configured is None:
+            return super()._record(processing_event)
+        writing = {event.originator_id for event in processing_event.events}
+        transaction = getattr(self.recorder, "transaction", None)
+        if transaction is None:  # in memory: one lock orders the checks and the configuration's own saves
+            with self._configuration_lock:
+                recordings = super()._record(processing_event)
+                self._check_configuration(writing, recordings)
+                return recordings
+        with transaction(commit=True):
+            recordings = super()._record(processing_event)
+            self._check_configuration(writing, recordings)
+            return recordings
+
+    def _check_configuration(self, writing: set[UUID], recordings: list[Recording[UUID]]) -> None:
+        """Refuse the save (a conflict: the command runs again, under the new version) if a configuration
+        document changed after the copy in memory was read: one query for configuration events in the log
+        since the last check. It runs after this save's insert, which on PostgreSQL locked the events table
+        and on SQLite took the write lock, so every event before this save's is committed and none can be
+        added until it commits: the log is checked up to this save's own position."""
+        since = self._configuration_checked
+        changes = [
+            notification
+            for notification in self.recorder.select_notifications(
+                since, 10, topics=CONFIGURATION_TOPICS, inclusive_of_start=False
+            )
+            if notification.originator_id not in writing
+        ]
+        if changes:
+            self._configuration = None
+            raise IntegrityError(f"the configuration changed (event {changes[0].id}) while a command used it")
+        if recordings:
+            position = max(recording.notification.id for recording in recordings)
+            self._configuration_checked = max(self._configuration_checked, position)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save as ever, remembering on this thread where in the log the last save landed; a save of a
+        configuration document drops the copy in memory."""
+        recordings = super().save(*objs, **kwargs)
+        if recordings:
+            self._saved.position = max(recording.notification.id for recording in recordings)
+            if any(isinstance(obj, Configuration) for obj in objs):
+                self._configuration = None
+        return recordings
 
     def document_versions(self) -> dict[str, int]:
         return self.configured().versions
 
     def score_range(self) -> tuple[int, int]:
-        try:
-            return ScoringRules.from_document(self.document("scoring-rules")[1]).range
-        except NotFound:
-            return DEFAULT_SCORE_RANGE
+        return self.configured().score_range
 
     def billing_policy(self) -> BillingPolicy:
-        return BillingPolicy.from_document(self._required_document("billing"))
+        return self.configured().billing()
 
     def waiver_policy(self) -> WaiverPolicy:
-        return WaiverPolicy.from_document(self._required_document("waiver-policy"), self.score_range())
+        return self.configured().waiver_policy()
 
     def credit_levels(self) -> CreditLevels:
-        return CreditLevels.from_document(self._required_document("credit-levels"), self.score_range())
+        return self.configured().credit_levels()
 
     def local_today(self) -> date:
         """Today in the billing timezone (Asia/Shanghai until billing is configured)."""
@@ -229,12 +310,6 @@ class Commands(Application[UUID]):
             return self.billing_policy().late_fee_rule.local_date(self.clock.now())
         except Refused:
             return self.clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
-
-    def _required_document(self, name: str) -> dict[str, Any]:
-        try:
-            return self.document(name)[1]
-        except NotFound:
-            raise Refused(f"the {name} document is not configured yet") from None
 
     def _follow_overdue(self, lease: Lease, now: datetime) -> list[Aggregate]:
         """Keep the credit line's block and the collection stage in step with the ledger."""

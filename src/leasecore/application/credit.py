@@ -11,7 +11,7 @@ from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import CreditEvaluation, Customer, IdentityCheck
 from leasecore.credit.facts import platform_facts
 from leasecore.credit.identity import id_number_problem
-from leasecore.credit.scoring import Fact, ScoreSource, ScoringRules
+from leasecore.credit.scoring import Fact, ScoreSource
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Refused
 from leasecore.values import ZERO
 
@@ -48,7 +48,7 @@ class CreditCommands(Commands):
 
     def evaluate_credit(self, customer_id: UUID, provider_facts: Mapping[str, Fact] | None = None) -> CreditLine:
         """Score the customer by the configured source, map the score to a level and grant its quota."""
-        rules = ScoringRules.from_document(self._required_document("scoring-rules"))
+        rules = self.configured().scoring_rules()
         customer = self.customer(customer_id)
         if not customer.is_verified or customer.name is None or customer.id_number is None:
             raise InvalidState(
