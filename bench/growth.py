@@ -1,7 +1,8 @@
 """What the k-th order costs as the histories an order loads grow: around the 100th against the last.
 
-Places N long-term, full-deposit orders (default 5,000) one by one through the application alone (no
-read models), timing each `place_order`, in two histories, each on a fresh database:
+Places N long-term, full-deposit orders (default 5,000) one by one through the application, its read
+models followed in the background as the service runs them (an order picks its units from the stock read
+model), timing each `place_order`, in two histories, each on a fresh database:
 
   * one SKU: every order books a unit of the same SKU (one product, one SKU, stocked for all of them
     up front), spread over customers with at most 10 orders each;
@@ -16,8 +17,7 @@ target. Usage:
     .venv/bin/python bench/growth.py --backends sqlite --orders 1000
     .venv/bin/python bench/growth.py --postgres-url postgresql+psycopg2://postgres@127.0.0.1:5432/test
 
-A run of 5,000 orders takes long on today's code (each order slower than the one before); progress goes
-to stderr. PostgreSQL runs in a fresh schema, dropped afterwards; SQLite in a temporary file.
+Progress goes to stderr. PostgreSQL runs in a fresh schema, dropped afterwards; SQLite in a temporary file.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from kit import close, database, list_skus, order_request, verified_customer
+from kit import database, list_skus, order_request, verified_customer
 
-from api.bootstrap import application
+from api.bootstrap import bootstrap
 from leasecore.clock import SettableClock
 
 POSTGRES_URL = os.environ.get("LEASECORE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -95,7 +95,8 @@ def main() -> int:
 def run(backend: str, url: str, history: str, orders: int) -> list[float]:
     """Set up one history, then the seconds each of its orders took, in order."""
     clock = SettableClock(START)
-    app = application(url, clock=clock)
+    platform = bootstrap(url, clock=clock, follow=True)
+    app = platform.app
     try:
         if history == "one SKU":
             skus = list_skus(app, 1, orders)
@@ -104,6 +105,7 @@ def run(backend: str, url: str, history: str, orders: int) -> list[float]:
             skus = list_skus(app, -(-orders // SPREAD), SPREAD)
             customers = [verified_customer(app, 0)]
         requests = [order_request(sku) for sku in skus]
+        platform.runner.catch_up()  # the stocking is in the read models before the first order, as in a live shop
         label = f"{backend}, {history}"
         print(f"{label}: SKUs {len(skus)}, customers {len(customers)}; placing {orders} orders", file=sys.stderr)
         seconds: list[float] = []
@@ -123,7 +125,7 @@ def run(backend: str, url: str, history: str, orders: int) -> list[float]:
                 )
         return seconds
     finally:
-        close(app)
+        platform.close()
 
 
 if __name__ == "__main__":
