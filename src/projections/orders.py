@@ -1,4 +1,5 @@
-"""The order list: one row per order, by customer and by status, with the fields of the API order."""
+"""The order list: one row per order, by customer and by status, with the fields of the API order, its delivery
+address and, once settled, its settlement statement (what the deposit paid went to)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy import (
     Date,
     Index,
     Integer,
+    Numeric,
+    Select,
     String,
     Table,
     Text,
@@ -24,8 +27,9 @@ from sqlalchemy import (
     select,
 )
 
-from leasecore.lease import AUTOMATIC, STATUS_AFTER, Lease, LeaseStatus, status_after
-from leasecore.values import ShortTerm, add_months
+from leasecore.lease import AUTOMATIC, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
+from leasecore.money.deposit import Deposit
+from leasecore.values import ZERO, ShortTerm, add_months
 from projections.projection import (
     Batch,
     Event,
@@ -73,12 +77,37 @@ orders_view = Table(
     Column("days_overdue", Integer, nullable=False),
     Column("reason", Text),
     Column("review_reasons", JSON, nullable=False),
+    Column("address_name", String(64), nullable=False),
+    Column("address_phone", String(32), nullable=False),
+    Column("address_line", String(200), nullable=False),
+    Column("damage_fee", Numeric(14, 2)),
+    Column("liability", Numeric(14, 2)),
+    money("rent_deducted"),
+    money("fees_deducted"),
+    money("damage_deducted"),
+    money("buyout_deducted"),
+    money("credit_refunded"),
+    Column("settled_at", Instant),
     Column("created_at", Instant, nullable=False),
     Column("updated_at", Instant, nullable=False),
     Index("ix_orders_view_customer", "customer_id", "created_at"),
     Index("ix_orders_view_status", "status", "created_at"),
     Index("ix_orders_view_customer_status", "customer_id", "status", "created_at"),
 )
+"""`rent_deducted`, `fees_deducted`, `damage_deducted`: what the deposit paid at settlement (rent with protection
+and late-return days, late fees, damage liability); `buyout_deducted` what it paid toward a buyout."""
+
+order_deposits_view = Table(
+    "order_deposits_view",
+    metadata,
+    Column("deposit_id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    money("paid"),
+    money("deducted"),
+    money("refunded"),
+)
+"""Each order's deposit as its own events tell it: paid, deducted, refunded."""
 
 STATUS_EVENTS = tuple(getattr(Lease, name) for name in STATUS_AFTER)
 """The lease events that move an order's status (`leasecore.lease`'s state machine says where to)."""
@@ -98,11 +127,14 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
+    version = 2
     needs_ledgers = True
-    tables = (orders_view,)
+    tables = (orders_view, order_deposits_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
-        batch.rows(orders_view, "id").prefetch(event.originator_id for event in events)
+        ids = [event.originator_id for event in events]
+        batch.rows(orders_view, "id").prefetch(ids)
+        batch.rows(order_deposits_view, "deposit_id").prefetch(ids)
 
     @on(Lease.OrderPlaced)
     def placed(self, batch: Batch, event: Event) -> None:
@@ -136,6 +168,14 @@ class OrdersProjection(Projection):
                     due_now=event.deposit - event.waiver + event.schedule[0].amount,
                     unit_serials=[],
                     review_reasons=[],
+                    address_name=event.address.name,
+                    address_phone=event.address.phone,
+                    address_line=event.address.line,
+                    rent_deducted=ZERO,
+                    fees_deducted=ZERO,
+                    damage_deducted=ZERO,
+                    buyout_deducted=ZERO,
+                    credit_refunded=ZERO,
                     channel=event.channel,
                     swapped_from=event.swapped_from,
                     days_overdue=0,
@@ -159,6 +199,31 @@ class OrdersProjection(Projection):
         if isinstance(event, LEDGER_EVENTS):
             row["days_overdue"] = batch.ledger(event).days_overdue
         _apply(row, event)
+
+    @on(Deposit.Required)
+    def deposit_required(self, batch: Batch, event: Event) -> None:
+        rows = batch.rows(order_deposits_view, "deposit_id")
+        if not is_new(rows.one(event.originator_id), event):
+            return
+        row = blank(
+            order_deposits_view,
+            deposit_id=event.originator_id,
+            order_id=event.order_id,
+            version=event.originator_version,
+            paid=ZERO,
+            deducted=ZERO,
+            refunded=ZERO,
+        )
+        rows.put(event.originator_id, [row])
+
+    @on(Deposit.Paid, Deposit.Deducted, Deposit.Refunded)
+    def deposit_moved(self, batch: Batch, event: Event) -> None:
+        row = batch.rows(order_deposits_view, "deposit_id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"] = event.originator_version
+        column = {Deposit.Paid: "paid", Deposit.Deducted: "deducted", Deposit.Refunded: "refunded"}[type(event)]
+        row[column] += event.amount
 
 
 def _apply(row: Row, event: Event) -> None:
@@ -189,6 +254,18 @@ def _apply(row: Row, event: Event) -> None:
     elif isinstance(event, Lease.CollectionStageChanged):
         row["collection_stage"] = event.stage
         row["days_overdue"] = event.days_overdue
+    elif isinstance(event, Lease.InspectionCompleted):
+        row["damage_fee"], row["liability"] = event.damage_fee, event.liability
+    elif isinstance(event, Lease.BalancePaid) and event.source is PaymentSource.DEPOSIT:
+        rent_side, charges = event.allocation.rent_side, event.allocation.charges
+        row["rent_deducted"] += rent_side.rent + rent_side.protection + rent_side.credit + charges.late_return
+        row["fees_deducted"] += rent_side.fees
+        row["damage_deducted"] += charges.damage
+        row["buyout_deducted"] += charges.buyout
+    elif isinstance(event, Lease.BoughtOut):
+        row["buyout_deducted"] += event.from_deposit
+    elif isinstance(event, Lease.Settled):
+        row["settled_at"], row["credit_refunded"] = event.timestamp, event.refund
 
 
 def _long_term_end(row: Row) -> date | None:
@@ -210,6 +287,33 @@ class PlanView:
     months: int | None
     start: date | None
     end: date | None
+
+
+@dataclass(frozen=True)
+class AddressView:
+    name: str
+    phone: str
+    line: str
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    """What became of the deposit paid when the order settled: `deposit_paid` = `rent_deducted` +
+    `fees_deducted` + `damage_deducted` + `buyout_deducted` + `deposit_refunded`. The damage fee the inspector
+    set and the customer's liability for it (protection caps it) are None without an inspection (a buyout);
+    `credit_refunded` is rent paid beyond what was owed, refunded apart from the deposit."""
+
+    settled_at: datetime
+    damage_fee: Decimal | None
+    liability: Decimal | None
+    deposit_paid: Decimal
+    rent_deducted: Decimal
+    fees_deducted: Decimal
+    damage_deducted: Decimal
+    buyout_deducted: Decimal
+    deposit_refunded: Decimal
+    waiver_released: Decimal
+    credit_refunded: Decimal
 
 
 @dataclass(frozen=True)
@@ -240,6 +344,8 @@ class OrderView:
     reason: str | None
     review_reasons: tuple[str, ...]
     """Why review was automatic, or why it was not (the reasons a reviewer saw)."""
+    address: AddressView
+    settlement: SettlementView | None
     created_at: datetime
     updated_at: datetime
     version: int
@@ -251,7 +357,7 @@ class OrderView:
 
 def order(views: ViewStore, order_id: UUID) -> OrderView | None:
     with views.read() as connection:
-        row = connection.execute(select(orders_view).where(orders_view.c.id == order_id)).mappings().first()
+        row = connection.execute(_with_deposits().where(orders_view.c.id == order_id)).mappings().first()
     return _order(row) if row else None
 
 
@@ -271,7 +377,7 @@ def orders(
     if status is not None:
         conditions.append(orders_view.c.status == LeaseStatus(status).value)
     query = (
-        select(orders_view)
+        _with_deposits()
         .where(*conditions)
         .order_by(orders_view.c.created_at.desc(), orders_view.c.id.desc())
         .limit(limit)
@@ -283,6 +389,13 @@ def orders(
     return Page(items, int(total), limit, offset)
 
 
+def _with_deposits() -> Select[Any]:
+    deposits = order_deposits_view.c
+    return select(
+        orders_view, deposits.paid.label("deposit_paid"), deposits.refunded.label("deposit_refunded")
+    ).select_from(orders_view.outerjoin(order_deposits_view, deposits.order_id == orders_view.c.id))
+
+
 def _order(row: Any) -> OrderView:
     values = {name: row[name] for name in field_names(OrderView) if name in row}
     plan = PlanView(row["plan_kind"], row["months"], row["plan_start"], row["plan_end"])
@@ -292,5 +405,25 @@ def _order(row: Any) -> OrderView:
             "plan": plan,
             "unit_serials": tuple(row["unit_serials"]),
             "review_reasons": tuple(row["review_reasons"]),
+            "address": AddressView(row["address_name"], row["address_phone"], row["address_line"]),
+            "settlement": _settlement(row),
         }
+    )
+
+
+def _settlement(row: Any) -> SettlementView | None:
+    if row["settled_at"] is None:
+        return None
+    return SettlementView(
+        settled_at=row["settled_at"],
+        damage_fee=row["damage_fee"],
+        liability=row["liability"],
+        deposit_paid=row["deposit_paid"] or ZERO,
+        rent_deducted=row["rent_deducted"],
+        fees_deducted=row["fees_deducted"],
+        damage_deducted=row["damage_deducted"],
+        buyout_deducted=row["buyout_deducted"],
+        deposit_refunded=row["deposit_refunded"] or ZERO,
+        waiver_released=row["waiver"],
+        credit_refunded=row["credit_refunded"],
     )

@@ -148,11 +148,11 @@ def csv_text(value: Any) -> str:
 
 
 def json_rows(books: Books, path: str, **params: str) -> list[dict[str, Any]]:
-    """The JSON answer of a route as the file's rows: an order without its installments, the finance report as
-    its opening, its days and its total."""
+    """The JSON answer of a route as the file's rows: an order without its installments and settlement, the finance
+    report as its opening, its days and its total."""
     answer = as_json(books, path, **params)
     if path != FINANCE:
-        return [flat({name: value for name, value in item.items() if name != "installments"}) for item in answer]
+        return [flat({k: v for k, v in item.items() if k not in ("installments", "settlement")}) for item in answer]
     names = list(answer["totals"])
     opening = {"day": "opening", **dict.fromkeys(names), "deposits_held": answer["opening_deposits_held"]}
     days = [{"day": day["day"], **day["figures"]} for day in answer["days"]]

@@ -79,6 +79,14 @@ class StaffViews:
         units = self.units(api, world)
         assert units[sold] == ("sold", bought["id"])
         assert sorted(status for status, _ in units.values()) == ["available"] * 4 + ["sold"]
+        statement = api.order(who, bought["id"])["settlement"]
+        assert (statement["damage_fee"], statement["liability"]) == (None, None)
+        assert figures(statement, "deposit_paid", "buyout_deducted", "deposit_refunded", "waiver_released") == (
+            D("500.00"),
+            D("500.00"),
+            D("0.00"),
+            D("2500.00"),
+        )
 
     def test_units_of_an_unknown_sku_are_404_and_other_roles_are_refused(self, api: Api, world: World) -> None:
         unknown = "00000000-0000-0000-0000-000000000001"
@@ -166,6 +174,70 @@ class StaffViews:
         api.get("/v1/admin/customers", 403, who=li)
         api.get(f"/v1/admin/customers/{li.customer_id}", 403, who=li)
         api.get("/v1/admin/customers", 422, who=staff, params={"q": "x" * 65})
+
+
+    def test_staff_see_an_orders_delivery_address_and_who_placed_it(self, api: Api, world: World) -> None:
+        who = api.customer()
+        address = {"name": "Li Lei", "phone": "13700000000", "line": "9 Delivery Road, Shanghai"}
+        order = api.place(who, api.order_body(world.sku_id, address=address))
+        detail = api.get(f"/v1/admin/orders/{order['id']}", who=api.staff(Role.FINANCE))
+        assert detail["address"] == address
+        assert detail["customer"] == {"customer_id": str(who.customer_id), "name": "Han Meimei", "phone": who.phone}
+        assert {k: v for k, v in detail.items() if k not in ("address", "customer")} == api.order(who, order["id"])
+        assert "address" not in api.order(who, order["id"]) and detail["settlement"] is None
+        api.get(f"/v1/admin/orders/{world.sku_id}", 404, who=api.staff(Role.ADMIN))
+
+    def test_a_damaged_late_return_settles_with_a_statement_that_adds_up(self, api: Api, world: World) -> None:
+        """Short-term 1–7 February with protection (liability at most 300.00), shipped back 3 days late: the
+        inspector sets 1200.00 of damage; the deposit paid (500.00 of 3000.00, 2500.00 waived) pays the 300.00
+        liability and 3 × 20.00 of late-return rent, and the rest is refunded."""
+        who = api.customer()
+        dates = {"kind": "short", "start": "2026-02-01", "end": "2026-02-07"}
+        order = api.leasing(who, api.order_body(world.sku_id, dates, protection=True))
+        oid = order["id"]
+        assert figures(order, "deposit", "waiver", "deposit_due") == (D("3000.00"), D("2500.00"), D("500.00"))
+        api.move_clock(local(2026, 2, 10))
+        api.post(f"/v1/orders/{oid}/end-of-term", who=who, json={"choice": "return", "tracking_no": "SF-LATE"})
+        operator = api.staff(Role.OPERATOR)
+        api.post(f"/v1/admin/orders/{oid}/returned", who=operator)
+        assert api.order(who, oid)["settlement"] is None
+        settled = api.post(
+            f"/v1/admin/orders/{oid}/inspection", who=operator, json={"damage_fee": "1200.00", "notes": "cracked"}
+        )
+        assert settled["status"] == "settled"
+        statement = api.order(who, oid)["settlement"]
+        assert statement == settled["settlement"]
+        assert statement == api.get(f"/v1/admin/orders/{oid}", who=api.staff(Role.FINANCE))["settlement"]
+        assert datetime.fromisoformat(statement["settled_at"]) == local(2026, 2, 10)
+        names = (
+            "damage_fee",
+            "liability",
+            "deposit_paid",
+            "rent_deducted",
+            "fees_deducted",
+            "damage_deducted",
+            "buyout_deducted",
+            "deposit_refunded",
+            "waiver_released",
+            "credit_refunded",
+        )
+        assert figures(statement, *names) == (
+            D("1200.00"),
+            D("300.00"),
+            D("500.00"),
+            D("60.00"),
+            D("0.00"),
+            D("300.00"),
+            D("0.00"),
+            D("140.00"),
+            D("2500.00"),
+            D("0.00"),
+        )
+        paid, *parts, refunded = figures(statement, "deposit_paid", *names[3:7], "deposit_refunded")
+        assert paid == sum(parts, D(0)) + refunded
+        assert [(r["amount"], r["reason"]) for r in api.refunds(oid)] == [("140.00", "deposit refunded: settled")]
+        line = api.get("/v1/me/credit-line", who=who)
+        assert figures(line, "reserved", "available") == (D("0.00"), D("5000.00"))
 
 
 class TestOnSQLite(StaffViews):

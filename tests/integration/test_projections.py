@@ -551,6 +551,23 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
         lease = app.lease(order)
         view = projections.orders.order(views, order)
         assert view is not None and view.status == lease.status.value
+        deposit = app.deposit(order)
+        if lease.is_settled:
+            statement = view.settlement
+            assert statement is not None and (statement.deposit_paid, statement.deposit_refunded) == (
+                deposit.paid,
+                deposit.refunded,
+            )
+            deducted = (
+                statement.rent_deducted
+                + statement.fees_deducted
+                + statement.damage_deducted
+                + statement.buyout_deducted
+            )
+            assert deducted == deposit.deducted and statement.deposit_paid == deducted + statement.deposit_refunded
+            assert statement.credit_refunded == lease.refunded - lease.stray_refunded
+        else:
+            assert view.settlement is None
         rows = projections.installments.installments(views, order)
         assert [(r.seq, r.owed, r.late_fee, r.status) for r in rows] == [
             (b.seq, b.owed, b.late_fee, b.status.value) for b in lease.ledger.balances

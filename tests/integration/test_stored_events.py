@@ -52,6 +52,7 @@ the SKU's inventory under stock v1)."""
 ADDED_VIEWS: dict[str, str] = {
     "customers_view": "the customers read model (contract 1.1) came after the capture",
     "customer_links_view": "the customers read model (contract 1.1) came after the capture",
+    "order_deposits_view": "the orders read model's deposits (for the settlement statement) came after the capture",
 }
 """Read models' tables the capture's code did not have, with why; built from the old events like the others."""
 UNCAPTURED: dict[str, str] = {

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
+import projections.customers
 import projections.installments
 import projections.orders
 import projections.stock
+from api.http.schemas.admin_orders import AdminOrderOut
 from api.http.schemas.catalog import CategoryNode, ProductOut
 from api.http.schemas.common import CENT, Row
 from api.http.schemas.me import CreditLineOut
@@ -28,6 +30,21 @@ def order(views: ViewStore, order_id: UUID, customer_id: UUID | None = None) -> 
     if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise NotFound("order", order_id)
     return order_out(found, projections.installments.installments(views, order_id))
+
+
+def admin_order(views: ViewStore, order_id: UUID) -> AdminOrderOut:
+    """Any customer's order with its installments, its delivery address and who placed it."""
+    found = projections.orders.order(views, order_id)
+    if found is None:
+        raise NotFound("order", order_id)
+    person = projections.customers.customer(views, found.customer_id)
+    customer = {
+        "customer_id": found.customer_id,
+        "name": person.name if person else None,
+        "phone": person.phone if person else None,
+    }
+    installments = projections.installments.installments(views, order_id)
+    return AdminOrderOut.model_validate(Row(found, installments=installments, customer=customer), from_attributes=True)
 
 
 def owned(views: ViewStore, order_id: UUID, customer_id: UUID) -> OrderView:

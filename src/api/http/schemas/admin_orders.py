@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from api.http.schemas.common import LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Notes, Serial
-from api.http.schemas.orders import OrdersQuery
+from api.http.schemas.orders import OrderOut, OrdersQuery
 
 
 class AdminOrdersQuery(OrdersQuery):
@@ -83,3 +83,24 @@ class ReviewOut(Answer):
     reasons: list[str]
     placed_at: AwareDatetime
     queued_at: AwareDatetime | None
+
+
+class AddressOut(Answer):
+    name: str
+    phone: str
+    line: str
+
+
+class OrderCustomerOut(Answer):
+    """Who placed the order: the verified name (null before verification) and the phone they log in with."""
+
+    customer_id: UUID
+    name: str | None
+    phone: str | None
+
+
+class AdminOrderOut(OrderOut):
+    """The order as its customer sees it, with where it goes and who placed it."""
+
+    address: AddressOut
+    customer: OrderCustomerOut

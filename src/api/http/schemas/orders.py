@@ -151,6 +151,24 @@ OrderStatus = Literal[
 assert set(get_args(OrderStatus)) == {status.value for status in LeaseStatus}
 
 
+class SettlementOut(Answer):
+    """What became of the deposit paid when the order settled: `deposit_paid` = `rent_deducted` + `fees_deducted` +
+    `damage_deducted` + `buyout_deducted` + `deposit_refunded`. `damage_fee` and `liability` are null when nothing
+    was inspected (a buyout)."""
+
+    settled_at: AwareDatetime
+    damage_fee: Money | None
+    liability: Money | None
+    deposit_paid: Money
+    rent_deducted: Money
+    fees_deducted: Money
+    damage_deducted: Money
+    buyout_deducted: Money
+    deposit_refunded: Money
+    waiver_released: Money
+    credit_refunded: Money
+
+
 class OrderOut(Answer):
     id: UUID
     status: OrderStatus
@@ -179,6 +197,7 @@ class OrderOut(Answer):
     reason: str | None
     review_reasons: list[str]
     installments: list[InstallmentOut]
+    settlement: SettlementOut | None
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
