@@ -7,6 +7,7 @@ on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
@@ -17,19 +18,25 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TextIO
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from api.bootstrap import Platform, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
-from api.replays import jsonable, replay_document
+from api.replays import jsonable, related_to, replay_document
 from leasecore.application import DailyReport, LeaseApplication
-from leasecore.audit import Replay, replay
-from leasecore.errors import NotFound
+from leasecore.application.base import DEFAULT_TIMEZONE
+from leasecore.audit import Related, Replay, replay
+from leasecore.errors import NotFound, Refused
 from leasecore.ports import Clock
 from leasecore.staff import Role
 from projections import read_models
@@ -198,10 +205,13 @@ def _create_user(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     with _platform(args) as platform:
         found = replay(platform.app, args.id, version=args.version, at=args.at)
+        platform.runner.catch_up()
+        related = related_to(platform.app, platform.views, found)
+        zone = _billing_zone(platform.app)
     if args.json:
-        print(json.dumps(replay_document(found), indent=2, ensure_ascii=False))
+        print(json.dumps(replay_document(found, related), indent=2, ensure_ascii=False))
     else:
-        _print_replay(found, sys.stdout)
+        _print_replay(found, related, zone, sys.stdout)
     return 0
 
 
@@ -407,24 +417,73 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], stream: T
         stream.write("\n")
 
 
-def _print_replay(found: Replay, stream: TextIO) -> None:
-    stream.write(
-        f"{found.aggregate_type} {found.aggregate_id} at version {found.version}, as of {found.as_of.isoformat()}\n\n"
+AUDIT_WIDTH = 160
+"""Characters a line of `leasecore audit` takes when it is not written to a terminal (which says its own width)."""
+
+
+def _billing_zone(app: LeaseApplication) -> ZoneInfo:
+    """The billing document's timezone (Asia/Shanghai until it is configured)."""
+    try:
+        return ZoneInfo(app.billing_policy().timezone)
+    except Refused:
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def _print_replay(found: Replay, related: Sequence[Related], zone: ZoneInfo, stream: TextIO) -> None:
+    """The replay as tables drawn by `rich`: its events, each event's fields, its state and the aggregates it
+    relates to; every value whole (money as its decimal digits), every instant in the billing timezone."""
+    console = Console(file=stream, width=None if stream.isatty() else AUDIT_WIDTH, highlight=False, emoji=False)
+    console.print(
+        Text(
+            f"{found.aggregate_type} {found.aggregate_id} at version {found.version}, "
+            f"as of {_local(found.as_of, zone)} ({zone.key})"
+        )
     )
-    rows = [(str(e.version), e.timestamp.isoformat(), e.type) for e in found.events]
-    _print_table(("version", "timestamp", "event"), rows, stream)
+    events = _rich_table("events", ("version", "time", "event"))
     for recorded in found.events:
-        stream.write(f"\n{recorded.version} {recorded.type}\n")
-        for name, value in recorded.fields.items():
-            stream.write(f"    {name}: {_short(jsonable(value))}\n")
-    stream.write("\nstate\n")
-    for name, value in found.state.items():
-        stream.write(f"    {name}: {_short(jsonable(value))}\n")
+        events.add_row(Text(str(recorded.version)), Text(_local(recorded.timestamp, zone)), Text(recorded.type))
+    console.print(events)
+    for recorded in found.events:
+        console.print(_values(f"{recorded.version} {recorded.type}", recorded.fields, zone))
+    console.print(_values("state", found.state, zone))
+    links = _rich_table("related", ("aggregate_id", "kind"))
+    for item in related:
+        links.add_row(Text(str(item.aggregate_id)), Text(item.kind))
+    console.print(links)
 
 
-def _short(value: Any, limit: int = 160) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _rich_table(title: str, columns: Sequence[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _values(title: str, values: dict[str, Any], zone: ZoneInfo) -> Table:
+    table = _rich_table(title, ("name", "value"))
+    for name, value in values.items():
+        shown = _plain(value, zone)
+        table.add_row(Text(name), Text(shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)))
+    return table
+
+
+def _plain(value: Any, zone: ZoneInfo) -> Any:
+    """A value as JSON would hold it, with instants in `zone` and money as its decimal digits (never an exponent)."""
+    if isinstance(value, datetime):
+        return _local(value, zone)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {str(_plain(key, zone)): _plain(item, zone) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item, zone) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name), zone) for field in dataclasses.fields(value)}
+    return jsonable(value)
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).isoformat()
 
 
 def _print_daily(report: DailyReport, stream: TextIO) -> None:

@@ -1,19 +1,39 @@
-"""Replays for audits as JSON: an aggregate's events and state, money and ids as strings, dates ISO."""
+"""Replays for audits as JSON: an aggregate's events and state, money and ids as strings, dates ISO; and the
+aggregates it relates to, its own state's and (an order's payments) the read models'."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from leasecore.audit import Replay
+from eventsourcing.application import Application
+
+import projections.refunds
+from leasecore.audit import Related, Replay, related
+from leasecore.lease import Lease
+from projections.store import ViewStore
 
 
-def replay_document(found: Replay) -> dict[str, Any]:
+def related_to(app: Application[UUID], views: ViewStore, found: Replay) -> list[Related]:
+    """What the replayed aggregate's state names, with an order's payments (requested by then) after its customer."""
+    named = list(related(app, found.aggregate))
+    if isinstance(found.aggregate, Lease):
+        payments = [
+            Related(payment.payment_id, "payment")
+            for payment in projections.refunds.payments(views, found.aggregate_id)
+            if payment.requested_at <= found.as_of
+        ]
+        at = next((index + 1 for index, item in enumerate(named) if item.kind == "customer"), len(named))
+        named[at:at] = payments
+    return named
+
+
+def replay_document(found: Replay, related: Sequence[Related] = ()) -> dict[str, Any]:
     """The replay as `leasecore audit --json` prints it and `GET /v1/admin/audit/{id}` answers it."""
     return {
         "aggregate_id": str(found.aggregate_id),
@@ -30,6 +50,7 @@ def replay_document(found: Replay) -> dict[str, Any]:
             for e in found.events
         ],
         "state": jsonable(found.state),
+        "related": [{"aggregate_id": str(item.aggregate_id), "kind": item.kind} for item in related],
     }
 
 

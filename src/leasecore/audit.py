@@ -1,4 +1,5 @@
-"""Replay for audits: any aggregate as it was at a version or an instant, with its events."""
+"""Replay for audits: any aggregate as it was at a version or an instant, with its events, and the aggregates
+its state names (an order's deposit, credit line, customer and units)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
+from leasecore.catalog import Inventory, Product, StockUnit
+from leasecore.credit.credit_line import CreditLine
+from leasecore.credit.customer import Customer
 from leasecore.errors import InvalidInput, NotFound
+from leasecore.lease import Lease
+from leasecore.money.deposit import Deposit
+from leasecore.money.payments import Payment
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -81,3 +88,55 @@ def replay(
         for e in events
     )
     return Replay(aggregate_id, type(aggregate).__name__, aggregate.version, events[-1].timestamp, recorded, aggregate)
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another aggregate an audit leads to, and what it is to this one."""
+
+    aggregate_id: UUID
+    kind: str
+
+
+def related(app: Application[UUID], aggregate: Aggregate) -> tuple[Related, ...]:
+    """The aggregates this one's state names, those stored: an order's deposit, credit line, customer, the orders
+    it was swapped from or to and its units; a deposit's or a payment's order; a customer's credit line and
+    orders; a credit line's customer and the orders it holds waivers for; a unit's SKU register and orders; a
+    SKU register's product and a product's SKU registers. (Payments are found by their order, in a read model.)"""
+    named = [item for item in _named(aggregate) if item.aggregate_id != aggregate.id]
+    unique = {(item.aggregate_id, item.kind): item for item in named}.values()
+    return tuple(item for item in unique if item.aggregate_id in app.repository)
+
+
+def _named(aggregate: Aggregate) -> list[Related]:
+    if isinstance(aggregate, Lease):
+        return [
+            Related(Deposit.create_id(aggregate.id), "deposit"),
+            Related(CreditLine.create_id(aggregate.customer_id), "credit_line"),
+            Related(aggregate.customer_id, "customer"),
+            *(Related(order, "order") for order in (aggregate.swapped_from, aggregate.swapped_to) if order),
+            *(Related(StockUnit.create_id(aggregate.sku_id, serial), "stock_unit") for serial in aggregate.units_held),
+        ]
+    if isinstance(aggregate, Deposit):
+        return [Related(aggregate.order_id, "order")]
+    if isinstance(aggregate, Payment):
+        return [Related(aggregate.order_id, "order"), Related(aggregate.customer_id, "customer")]
+    if isinstance(aggregate, Customer):
+        return [Related(CreditLine.create_id(aggregate.id), "credit_line")] + [
+            Related(order, "order") for order in aggregate.orders
+        ]
+    if isinstance(aggregate, CreditLine):
+        orders = [*aggregate.reserved, *sorted(aggregate.overdue_orders)]
+        return [Related(aggregate.customer_id, "customer"), *(Related(order, "order") for order in orders)]
+    if isinstance(aggregate, StockUnit):
+        unit = aggregate.unit
+        orders = [booking.order_id for booking in unit.bookings] + [o for o in (unit.leased_to, unit.sold_to) if o]
+        return [
+            Related(Inventory.create_id(aggregate.sku_id), "inventory"),
+            *(Related(order, "order") for order in orders),
+        ]
+    if isinstance(aggregate, Inventory):
+        return [Related(aggregate.product_id, "product")]
+    if isinstance(aggregate, Product):
+        return [Related(Inventory.create_id(sku_id), "inventory") for sku_id in aggregate.skus]
+    return []

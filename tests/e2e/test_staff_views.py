@@ -175,7 +175,6 @@ class StaffViews:
         api.get(f"/v1/admin/customers/{li.customer_id}", 403, who=li)
         api.get("/v1/admin/customers", 422, who=staff, params={"q": "x" * 65})
 
-
     def test_staff_see_an_orders_delivery_address_and_who_placed_it(self, api: Api, world: World) -> None:
         who = api.customer()
         address = {"name": "Li Lei", "phone": "13700000000", "line": "9 Delivery Road, Shanghai"}
@@ -238,6 +237,50 @@ class StaffViews:
         assert [(r["amount"], r["reason"]) for r in api.refunds(oid)] == [("140.00", "deposit refunded: settled")]
         line = api.get("/v1/me/credit-line", who=who)
         assert figures(line, "reserved", "available") == (D("0.00"), D("5000.00"))
+
+    def test_an_orders_audit_relates_its_deposit_credit_line_customer_payments_and_unit(
+        self, api: Api, world: World
+    ) -> None:
+        who = api.customer()
+        order = api.place(who, api.order_body(world.sku_id))
+        oid = order["id"]
+        failed = api.pay(who, oid, "checkout", outcome="fail")
+        checkout = api.pay(who, oid, "checkout")
+        [serial] = [
+            unit["serial"]
+            for unit in api.get(f"/v1/admin/skus/{world.sku_id}/units", who=api.staff(Role.OPERATOR))
+            if unit["order_id"] == oid
+        ]
+        auditor = api.staff(Role.FINANCE)
+        audit = api.get(f"/v1/admin/audit/{oid}", who=auditor)
+        kinds = [(item["kind"], item["aggregate_id"]) for item in audit["related"]]
+        assert [kind for kind, _ in kinds] == ["deposit", "credit_line", "customer", "payment", "payment", "stock_unit"]
+        assert kinds[2] == ("customer", str(who.customer_id))
+        assert {aggregate for kind, aggregate in kinds if kind == "payment"} == {
+            checkout["payment_id"],
+            failed["payment_id"],
+        }
+        types = {
+            kind: api.get(f"/v1/admin/audit/{aggregate}", who=auditor)["aggregate_type"] for kind, aggregate in kinds
+        }
+        assert types == {
+            "deposit": "Deposit",
+            "credit_line": "CreditLine",
+            "customer": "Customer",
+            "payment": "Payment",
+            "stock_unit": "StockUnit",
+        }
+        deposit = api.get(f"/v1/admin/audit/{kinds[0][1]}", who=auditor)
+        assert deposit["related"] == [{"aggregate_id": oid, "kind": "order"}]
+        assert deposit["events"][1]["fields"]["amount"] == "500.00"
+        payment = api.get(f"/v1/admin/audit/{checkout['payment_id']}", who=auditor)
+        assert payment["related"] == [
+            {"aggregate_id": oid, "kind": "order"},
+            {"aggregate_id": str(who.customer_id), "kind": "customer"},
+        ]
+        unit = api.get(f"/v1/admin/audit/{kinds[-1][1]}", who=auditor)
+        assert unit["state"]["unit"]["serial"] == serial
+        assert {"aggregate_id": oid, "kind": "order"} in unit["related"]
 
 
 class TestOnSQLite(StaffViews):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from api.bootstrap import Platform, Settings, bootstrap, build_service
 from api.cli import main
 from api.http.security import verify_password
 from leasecore.clock import SettableClock
+from leasecore.credit.credit_line import CreditLine
+from leasecore.money.deposit import Deposit
 from leasecore.staff import Role
 from tests.integration.test_projections import snapshot
 from tests.support import START, World, build_world
@@ -70,6 +73,7 @@ class CliBehaviour:
                 "collection_tasks",
                 "catalog",
                 "refunds",
+                "customers",
             )
         }
 
@@ -122,12 +126,26 @@ class CliBehaviour:
             "Lease.ReviewApproved",
         ]
         assert document["events"][1]["fields"]["amount"] == "700.00"
+        assert document["as_of"] == "2026-01-31T02:00:00+00:00"
         assert document["state"]["status"] == "pending_contract"
 
+        customer = platform.app.lease(order).customer_id
+        deposit, line = Deposit.create_id(order), CreditLine.create_id(customer)
+        assert document["related"][:3] == [
+            {"aggregate_id": str(deposit), "kind": "deposit"},
+            {"aggregate_id": str(line), "kind": "credit_line"},
+            {"aggregate_id": str(customer), "kind": "customer"},
+        ]
+
         code, out, _ = run(capsys, "audit", str(order), "--version", "1", "--database-url", database_url)
-        assert code == 0 and out.startswith(f"Lease {order} at version 1, as of 2026-01-31T02:00:00+00:00")
+        assert code == 0 and out.startswith(
+            f"Lease {order} at version 1, as of 2026-01-31T10:00:00+08:00 (Asia/Shanghai)"
+        )
         assert "Lease.OrderPlaced" in out and "Lease.CheckoutPaid" not in out
-        assert "    status: pending_payment\n" in out
+        assert re.search(r"│ status +│ pending_payment +│", out)
+        assert re.search(r"│ deposit +│ 3000.00 +│", out) and "…" not in out
+        assert re.search(rf"│ {deposit} +│ deposit +│", out) and re.search(rf"│ {line} +│ credit_line +│", out)
+        assert "2026-01-31T10:00:00+08:00" in out and "+00:00" not in out
 
         code, out, _ = run(
             capsys, "audit", str(order), "--at", "2026-01-31T10:00:00+08:00", "--json", "--database-url", database_url

@@ -16,7 +16,7 @@ from api.http.endpoint import Call, Endpoints, staff
 from api.http.schemas import admin_reports as schemas
 from api.http.schemas.common import PageQuery
 from api.processes import refunds
-from api.replays import replay_document
+from api.replays import related_to, replay_document
 from leasecore.audit import replay
 from leasecore.staff import Role
 
@@ -178,10 +178,10 @@ def refund_list(call: Call[None, RefundsFileQuery]) -> list[schemas.RefundOut] |
     summary="Replay an aggregate",
 )
 def audit(call: Call[None, schemas.AuditQuery]) -> schemas.AuditOut:
-    """The aggregate's events and its state replayed at `version` or as it stood at instant `at`
-    (an order's id is its lease's)."""
+    """The aggregate's events and its state replayed at `version` or as it stood at instant `at` (an order's id is
+    its lease's), and the aggregates it relates to: an order's deposit, credit line, customer, payments and units."""
     found = replay(call.app, call.id, version=call.query.version, at=call.query.at)
-    return schemas.AuditOut.model_validate(replay_document(found))
+    return schemas.AuditOut.model_validate(replay_document(found, related_to(call.app, call.views, found)))
 
 
 @endpoints.post(

@@ -297,6 +297,14 @@ class AuditEventOut(Answer):
     fields: dict[str, Any]
 
 
+class RelatedOut(Answer):
+    """Another aggregate to audit: `deposit`, `credit_line`, `customer`, `payment`, `order`, `stock_unit`,
+    `inventory` (a SKU's register of units) or `product`."""
+
+    aggregate_id: UUID
+    kind: str
+
+
 class AuditOut(Answer):
     aggregate_id: UUID
     aggregate_type: str
@@ -304,6 +312,7 @@ class AuditOut(Answer):
     as_of: AwareDatetime
     events: list[AuditEventOut]
     state: dict[str, Any]
+    related: list[RelatedOut]
 
 
 class RefundOut(Answer):
