@@ -11,13 +11,18 @@ from typing import Any
 import pytest
 
 from leasecore.staff import Role
-from tests.e2e.support import Api, Customer, World, id_number, running
+from tests.e2e.support import Api, Customer, World, id_number, money, running
 
 SHANGHAI = timezone(timedelta(hours=8))
 
 
 def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
     return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
+def figures(document: dict[str, Any], *names: str) -> tuple[D, ...]:
+    """The named amounts, each written as the contract writes money."""
+    return tuple(money(document[name]) for name in names)
 
 
 class StaffViews:
@@ -294,7 +299,3 @@ class TestOnPostgres(StaffViews):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
-
-
-def figures(document: dict[str, Any], *names: str) -> tuple[D, ...]:
-    return tuple(D(document[name]) for name in names)
