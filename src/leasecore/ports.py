@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -100,8 +100,9 @@ class IdentityVerifier(Protocol):
 
 
 class SmsSender(Protocol):
-    def send(self, phone: str, text: str) -> str:
-        """Send a text message; returns the provider's message id."""
+    def send(self, phone: str, text: str, ref: str | None = None) -> str:
+        """Send a text message; returns the provider's message id. `ref` is the platform's own id of the message,
+        handed to the provider where it takes one (it comes back in delivery receipts)."""
         ...
 
 
@@ -148,7 +149,11 @@ class StockIndex(Protocol):
     """Finds a SKU's free units for some dates without loading every unit. It may lag behind the log: a
     command checks each unit it is offered before booking it."""
 
-    def free_units(self, sku_id: UUID, start: date, end: date | None, limit: int) -> FreeUnits: ...
+    def free_units(
+        self, sku_id: UUID, start: date, end: date | None, limit: int, besides: Collection[str] = ()
+    ) -> FreeUnits:
+        """Up to `limit` units free over the dates, other than `besides`, in a random order."""
+        ...
 
 
 @dataclass(frozen=True)

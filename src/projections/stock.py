@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,7 +20,6 @@ from sqlalchemy import (
     Uuid,
     and_,
     case,
-    exists,
     false,
     func,
     or_,
@@ -338,12 +337,13 @@ class UnitView:
 def stock(views: ViewStore, on: date, *, sku_ids: Iterable[UUID] | None = None) -> list[StockLevel]:
     """Units per SKU; `available` counts those free from `on` onwards."""
     units, bookings = units_view.c, bookings_view.c
-    blocked = exists().where(
-        bookings.sku_id == units.sku_id,
-        bookings.serial == units.serial,
-        or_(bookings.ends_on.is_(None), bookings.ends_on >= on),
+    blocked = (  # units held from `on` on, joined once rather than looked up unit by unit
+        select(bookings.sku_id, bookings.serial)
+        .where(or_(bookings.ends_on.is_(None), bookings.ends_on >= on))
+        .group_by(bookings.sku_id, bookings.serial)
+        .subquery()
     )
-    free = and_(units.retired == false(), units.sold_to.is_(None), ~blocked)
+    free = and_(units.retired == false(), units.sold_to.is_(None), blocked.c.serial.is_(None))
 
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -359,7 +359,11 @@ def stock(views: ViewStore, on: date, *, sku_ids: Iterable[UUID] | None = None) 
             count(units.status == "sold"),
             count(units.status == "retired"),
         )
-        .select_from(stock_view.outerjoin(units_view, units.inventory_id == stock_view.c.inventory_id))
+        .select_from(
+            stock_view.outerjoin(units_view, units.inventory_id == stock_view.c.inventory_id).outerjoin(
+                blocked, and_(blocked.c.sku_id == units.sku_id, blocked.c.serial == units.serial)
+            )
+        )
         .group_by(stock_view.c.sku_id, stock_view.c.product_id)
         .order_by(stock_view.c.sku_id)
     )
@@ -454,20 +458,28 @@ class ViewsStockIndex:
     def __init__(self, views: ViewStore) -> None:
         self.views = views
 
-    def free_units(self, sku_id: UUID, start: date, end: date | None, limit: int) -> FreeUnits:
+    def free_units(
+        self, sku_id: UUID, start: date, end: date | None, limit: int, besides: Collection[str] = ()
+    ) -> FreeUnits:
         units, bookings = units_view.c, bookings_view.c
-        overlapping = exists().where(
-            bookings.sku_id == units.sku_id,
-            bookings.serial == units.serial,
+        held = select(bookings.serial).where(
+            bookings.sku_id == sku_id,
             or_(bookings.ends_on.is_(None), bookings.ends_on >= start),
             true() if end is None else bookings.starts_on <= end,
         )
-        query = (
+        query = (  # NOT IN a subquery: one pass over the SKU's bookings, whatever the planner's statistics say
             select(units.serial)
-            .where(units.sku_id == sku_id, units.retired == false(), units.sold_to.is_(None), ~overlapping)
-            .order_by(units.serial)
+            .where(
+                units.sku_id == sku_id,
+                units.retired == false(),
+                units.sold_to.is_(None),
+                units.serial.not_in(held.scalar_subquery()),
+            )
+            .order_by(func.random())
             .limit(limit)
         )
+        if besides:
+            query = query.where(units.serial.not_in(list(besides)))
         with self.views.read() as connection:
             position = connection.execute(
                 select(tracking.c.position).where(tracking.c.name == StockProjection.name)

@@ -8,7 +8,6 @@ stock is given only on an index that has read the whole log, or after every unit
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from uuid import UUID
@@ -22,7 +21,9 @@ from leasecore.lease.lease import Lease
 from leasecore.ports import StockIndex
 
 CANDIDATES = 16
-"""How many free units to ask the index for, beyond those an order needs."""
+"""How many free units to ask the index for at a time, beyond those an order needs."""
+INDEX_ROUNDS = 8
+"""How many times to ask the index for more when the units it offered were taken meanwhile."""
 
 
 class StockCommands(Commands):
@@ -85,19 +86,22 @@ class StockCommands(Commands):
 
     def _free_candidates(self, sku_id: UUID, quantity: int, start: date, end: date | None) -> Iterator[StockUnit]:
         """Units free over the dates, checked on their aggregates: first those the index offers (in a random
-        order, so concurrent orders for one SKU take different units), then, unless the index had read the
-        whole log, every other unit of the register."""
+        order, so concurrent orders for one SKU take different units; more while those offered were taken
+        meanwhile), then, unless the index had offered all it had and read the whole log, every other unit
+        of the register."""
         tried: set[str] = set()
         if self.stock_index is not None:
-            offered = self.stock_index.free_units(sku_id, start, end, quantity + CANDIDATES)
-            for serial in _shuffled(offered.serials):
-                tried.add(serial)
-                unit = self._unit_or_none(sku_id, serial)
-                if unit is not None and unit.is_free(start, end):
-                    yield unit
-            everything_offered = len(offered.serials) < quantity + CANDIDATES
-            if everything_offered and offered.position >= (self.recorder.max_notification_id() or 0):
-                return
+            for _ in range(INDEX_ROUNDS):
+                offered = self.stock_index.free_units(sku_id, start, end, quantity + CANDIDATES, tried)
+                for serial in offered.serials:
+                    tried.add(serial)
+                    unit = self._unit_or_none(sku_id, serial)
+                    if unit is not None and unit.is_free(start, end):
+                        yield unit
+                if len(offered.serials) < quantity + CANDIDATES:
+                    if offered.position >= (self.recorder.max_notification_id() or 0):
+                        return  # the index offered every unit it knows free, and it knows the whole log
+                    break
         for serial in self.inventory(sku_id, to_change=False).serials:
             if serial not in tried:
                 unit = self._unit_or_none(sku_id, serial)
@@ -160,8 +164,3 @@ class StockCommands(Commands):
         credit_line.clear_overdue(lease.id, now)
         return [deposit, credit_line, *self._release_units(lease, now)]
 
-
-def _shuffled(serials: Sequence[str]) -> list[str]:
-    shuffled = list(serials)
-    random.shuffle(shuffled)
-    return shuffled
