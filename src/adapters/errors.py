@@ -33,6 +33,10 @@ class SmsFailed(ProviderError):
     """The SMS provider refused or failed to send a message."""
 
 
+class SmsUnconfirmed(SmsFailed):
+    """The request reached the SMS provider but no answer came back: the message may have been sent."""
+
+
 class BureauError(ProviderError):
     """The credit bureau could not answer with a score."""
 

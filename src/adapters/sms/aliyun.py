@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.errors import SmsFailed
+from adapters.errors import SmsFailed, SmsUnconfirmed
 from adapters.settings import optional, required, secret
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock
@@ -85,16 +85,19 @@ class AliyunSms:
         self._clock = clock or SystemClock()
         self._nonces = nonces or (lambda: str(uuid.uuid4()))
 
-    def send(self, phone: str, text: str) -> str:
-        """Sent only when Aliyun answers Code OK; anything else raises `SmsFailed` with Aliyun's code."""
-        params = self.signed_params(phone, text)
+    def send(self, phone: str, text: str, ref: str | None = None) -> str:
+        """Sent only when Aliyun answers Code OK; anything else raises `SmsFailed` with Aliyun's code. `ref` goes
+        as `OutId`, which Aliyun hands back in its delivery receipts (it does not deduplicate by it)."""
+        params = self.signed_params(phone, text, ref)
         try:
             response = self._http.get(f"{self.config.endpoint}?{canonical_query(params)}")
-        except httpx.HTTPError as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as error:
             raise SmsFailed(f"Aliyun SMS is unreachable: {error}") from error
+        except httpx.HTTPError as error:
+            raise SmsUnconfirmed(f"Aliyun SMS did not answer: {error or type(error).__name__}") from error
         return _biz_id(response)
 
-    def signed_params(self, phone: str, text: str) -> dict[str, str]:
+    def signed_params(self, phone: str, text: str, ref: str | None = None) -> dict[str, str]:
         params = {
             "AccessKeyId": self.config.access_key_id,
             "Action": "SendSms",
@@ -110,6 +113,8 @@ class AliyunSms:
             "Timestamp": self._clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": API_VERSION,
         }
+        if ref:
+            params["OutId"] = ref
         return {**params, "Signature": rpc_signature(self.config.access_key_secret, "GET", params)}
 
 

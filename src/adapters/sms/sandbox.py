@@ -20,6 +20,7 @@ class SentSms:
     phone: str
     text: str
     sent_at: datetime
+    ref: str | None = None
 
 
 class SandboxSms:
@@ -32,7 +33,7 @@ class SandboxSms:
         self._failing_phones: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, text: str, ref: str | None = None) -> str:
         """Only a phone number with a non-empty text goes out; a failed send leaves the outbox as it was."""
         phone = phone.strip()
         if not PHONE.fullmatch(phone_key(phone)):
@@ -43,7 +44,7 @@ class SandboxSms:
             failure = self._failing_phones.get(phone_key(phone)) or (self._failures.pop(0) if self._failures else None)
             if failure is not None:
                 raise SmsFailed(failure)
-            message = SentSms(f"sandbox-sms-{len(self._outbox) + 1:06d}", phone, text, self._clock.now())
+            message = SentSms(f"sandbox-sms-{len(self._outbox) + 1:06d}", phone, text, self._clock.now(), ref)
             self._outbox.append(message)
             return message.message_id
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from adapters.errors import SmsFailed
+from adapters.errors import SmsFailed, SmsUnconfirmed
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig, percent_encode, rpc_signature, string_to_sign
 from adapters.sms.sandbox import SandboxSms, SentSms
 
@@ -174,3 +174,37 @@ def test_a_broken_answer_or_an_outage_raises(clock):
 
     with pytest.raises(SmsFailed, match="unreachable"):
         aliyun(clock, unreachable).send("13800138000", "x")
+
+
+def test_the_platforms_own_message_id_goes_as_the_out_id_and_is_signed(clock):
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"Code": "OK", "Message": "OK", "BizId": "1^0", "RequestId": "R"})
+
+    aliyun(clock, handle).send("13800138000", "x", ref="message-1")
+    params = dict(parse_qsl(seen[0].url.query.decode(), keep_blank_values=True))
+    signature = params.pop("Signature")
+    assert params["OutId"] == "message-1"
+    assert signature == rpc_signature("testsecret", "GET", params)
+
+
+def test_a_request_that_got_no_answer_may_have_been_sent(clock):
+    def no_answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(SmsUnconfirmed, match="did not answer"):
+        aliyun(clock, no_answer).send("13800138000", "x")
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(SmsFailed, match="unreachable") as failed:
+        aliyun(clock, refused).send("13800138000", "x")
+    assert not isinstance(failed.value, SmsUnconfirmed)
+
+
+def test_the_sandbox_keeps_the_platforms_message_id(sms):
+    sms.send("13800138000", "a", ref="message-1")
+    assert [m.ref for m in sms.messages()] == ["message-1"]
