@@ -1,5 +1,6 @@
 """Configuration documents are validated as a whole, every error naming its field."""
 
+from datetime import UTC, date, datetime, time
 from decimal import Decimal as D
 
 import pytest
@@ -138,3 +139,26 @@ def test_collection_stages_are_reached_by_days_overdue():
     assert billing.stage_for(0) is None
     assert billing.stage_for(14).action is CollectionAction.SMS
     assert billing.stage_for(31).action is CollectionAction.AGENCY
+
+
+def test_the_daily_job_runs_at_two_and_reminds_three_days_ahead_unless_the_document_says_otherwise():
+    billing = BillingPolicy.from_document(BILLING)
+    assert (billing.daily_job_at, billing.remind_before_days) == (time(2, 0), 3)
+    assert billing.to_document()["daily_job_at"] == "02:00"
+    other = BillingPolicy.from_document({**BILLING, "daily_job_at": "23:30", "remind_before_days": 0})
+    assert (other.daily_job_at, other.remind_before_days) == (time(23, 30), 0)
+    assert BillingPolicy.from_document(other.to_document()) == other
+
+
+@pytest.mark.parametrize("at", ["2:00", "24:00", "02:60", "0200", " 02:00", "+2:00", "", 2, None])
+def test_the_daily_job_time_is_hh_mm_on_a_24_hour_clock(at: object) -> None:
+    with pytest.raises(InvalidDocument) as error:
+        BillingPolicy.from_document({**BILLING, "daily_job_at": at, "remind_before_days": 29})
+    assert [field for field, _ in error.value.errors] == ["daily_job_at", "remind_before_days"]
+
+
+def test_a_days_job_is_due_once_its_local_time_has_passed_in_the_billing_timezone():
+    billing = BillingPolicy.from_document({**BILLING, "daily_job_at": "02:00"})  # Asia/Shanghai, UTC+8
+    assert billing.last_daily_run(datetime(2026, 3, 9, 17, 59, tzinfo=UTC)) == date(2026, 3, 9)  # 01:59 on the 10th
+    assert billing.last_daily_run(datetime(2026, 3, 9, 18, 0, tzinfo=UTC)) == date(2026, 3, 10)  # 02:00 on the 10th
+    assert billing.daily_run_at(date(2026, 3, 10)) == datetime(2026, 3, 9, 18, 0, tzinfo=UTC)

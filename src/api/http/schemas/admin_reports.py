@@ -218,7 +218,9 @@ class CollectionStageDoc(Body):
 
 
 class BillingDoc(Body):
-    """billing: grace days, the late fee rule, collection stages, the unpaid-order timeout."""
+    """billing: grace days, the late fee rule, collection stages, the unpaid-order timeout, the early-buyout
+    discount, the local time the service runs the daily job (`daily_job_at`, "HH:MM", default "02:00") and how many
+    days before a due date its reminder goes out (`remind_before_days`, 0 to 28, default 3)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -234,6 +236,8 @@ class BillingDoc(Body):
                     ],
                     "unpaid_timeout_minutes": 30,
                     "early_buyout_discount_share": "0.10",
+                    "daily_job_at": "02:00",
+                    "remind_before_days": 3,
                 }
             ]
         }
@@ -245,6 +249,8 @@ class BillingDoc(Body):
     collection_stages: list[CollectionStageDoc]
     unpaid_timeout_minutes: int
     early_buyout_discount_share: str
+    daily_job_at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "02:00"
+    remind_before_days: Annotated[int, Field(ge=0, le=28)] = 3
 
 
 class ScoringRulesDoc(Body):
