@@ -32,6 +32,7 @@ from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.processes.outbox import MessageSender
 from api.processes.refunds import RefundDispatcher
 from api.store import ApiStore
 from leasecore.application import LeaseApplication
@@ -223,7 +224,8 @@ def _providers(text: str) -> dict[str, Any]:
 
 @dataclass
 class Service:
-    """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds."""
+    """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds;
+    and the outbox of text messages."""
 
     settings: Settings
     platform: Platform
@@ -235,6 +237,7 @@ class Service:
     passwords: StaffPasswords
     idempotency: IdempotencyKeys
     refunds: RefundDispatcher
+    messages: MessageSender
     read_timeout: float = 5.0
 
     @property
@@ -266,11 +269,13 @@ class Service:
         return self.clock.now()
 
     def start(self) -> None:
-        """Follow the event log and send refunds in the background (a long-running server)."""
+        """Follow the event log and send refunds and text messages in the background (a long-running server)."""
         self.platform.runner.start()
         self.refunds.start()
+        self.messages.start()
 
     def close(self) -> None:
+        self.messages.stop()
         self.refunds.stop()
         self.platform.close()
 
@@ -337,8 +342,10 @@ def build_service(
             passwords=StaffPasswords(store, real_clock, policy),
             idempotency=IdempotencyKeys(store, real_clock),
             refunds=RefundDispatcher(platform.views, store, gateways),
+            messages=MessageSender(platform.app, store, sms, clock=real_clock),
         )
         platform.runner.listeners.append(service.refunds.wake)
+        platform.runner.listeners.append(service.messages.wake)
     except BaseException:
         platform.close()
         raise

@@ -132,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     job_actions = jobs.add_subparsers(dest="action", required=True)
     daily = job_actions.add_parser(
-        "daily", parents=[common], help="overdue, late fees, collections and unpaid-order timeouts"
+        "daily", parents=[common], help="overdue, late fees, collections, reminders and unpaid-order timeouts"
     )
     daily.add_argument("--as-of", type=_date, help="the day to assess (default today in the billing timezone)")
     daily.set_defaults(run=_daily)
@@ -497,6 +497,7 @@ def _print_daily(report: DailyReport, stream: TextIO) -> None:
     stream.write(f"collection stage changes: {len(report.stage_changes)}\n")
     for order_id, stage in report.stage_changes:
         stream.write(f"    {order_id} → {stage or 'none'}\n")
+    stream.write(f"reminders queued: {len(report.reminders)}\n")
 
 
 def _reason(error: BaseException) -> str:

@@ -1,6 +1,6 @@
 """The HTTP layer's own small tables, in the read models' database: settings (the token key, the sandbox
-clock), one-time codes, rate-limit events, idempotency records and refund outcomes. They are not
-business events, and several service processes share them."""
+clock), one-time codes, rate-limit events, idempotency records, refund outcomes and the outbox of text
+messages. They are not business events, and several service processes share them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Uuid,
     select,
     text,
 )
@@ -83,6 +84,31 @@ api_refund_outcomes = Table(
     Column("updated_at", Instant, nullable=False),
 )
 
+api_outbox = Table(
+    "api_outbox",
+    api_metadata,
+    Column("message_id", Uuid, primary_key=True),
+    Column("order_id", Uuid),
+    Column("customer_id", Uuid),
+    Column("seq", Integer),
+    Column("kind", String(24), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("retry_at", Instant),
+    Column("updated_at", Instant, nullable=False),
+    Column("sent_at", Instant),
+    Column("provider_id", String(128)),
+    Column("detail", Text),
+    Index("ix_api_outbox_state", "state", "retry_at"),
+    Index("ix_api_outbox_order", "order_id", "created_at"),
+    Index("ix_api_outbox_created", "created_at", "message_id"),
+)
+"""The outbox: each text message the platform owes a customer, copied once from the event log (its id derives
+from the order, installment and kind), and what became of it: `pending`, `sending` (claimed, the provider being
+called), `sent`, or `failed` (tried again at `retry_at`, never when that is empty)."""
 
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""

@@ -364,8 +364,17 @@ class Flows(MainFlow):
         assert [(r["order_id"], r["seq"], r["days_overdue"], r["late_fee"], r["stage"]) for r in ledger] == [
             (order["id"], 2, 7, "1.40", "sms")
         ]
-        reminders = [m["text"] for m in api.get("/v1/sandbox/sms", params={"phone": who.phone})]
-        assert any("201.40 CNY is overdue by 7 day(s)" in text for text in reminders)
+        assert report["reminders"] and len(report["reminders"]) == 1
+        (reminder,) = api.get("/v1/admin/messages", who=api.staff(Role.OPERATOR), params={"order_id": order["id"]})
+        assert (reminder["message_id"], reminder["kind"], reminder["phone"]) == (
+            report["reminders"][0],
+            "collection_sms",
+            who.phone,
+        )
+        assert "201.40 CNY is overdue by 7 day(s), late fees of 1.40 CNY included" in reminder["text"]
+        api.service.messages.dispatch()
+        texts = [m["text"] for m in api.get("/v1/sandbox/sms", params={"phone": who.phone})]
+        assert texts.count(reminder["text"]) == 1
         blocked = api.place(who, api.order_body(world.sku_id), 409)
         assert blocked["type"] == "/problems/overdue"
         assert api.post(f"/v1/orders/{order['id']}/end-of-term", 409, who=who, json={"choice": "buyout"})["state"] == (

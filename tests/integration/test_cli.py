@@ -191,6 +191,7 @@ class CliBehaviour:
             f"    {order}",
             "collection stage changes: 1",
             f"    {order} → sms",
+            "reminders queued: 1",
         ]
         assert projections.installments.overdue(platform.views) == [
             projections.installments.OverdueEntry(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -77,21 +76,3 @@ def test_a_score_needs_a_verified_identity(world: World) -> None:
     customer_id = world.app.register_customer("13800000001")
     with pytest.raises(InvalidState, match="unverified"):
         world.app.evaluate_credit(customer_id)
-
-
-def test_collections_send_the_reminder_sms_once_when_the_stage_is_reached(world: World) -> None:
-    app, clock = world.app, world.clock
-    customer = world.customer(phone="13700000007")
-    world.leasing(customer)
-    for day in (5, 6, 7):  # installment 2 (28 February) is overdue from 4 March
-        clock.set(START.replace(month=3, day=day))
-        app.run_daily()
-        app.run_daily()
-
-    sms = app.sms
-    assert isinstance(sms, SandboxSms)
-    (reminder,) = sms.messages("13700000007")
-    assert "overdue by 2 day(s)" in reminder.text and "200.40" in reminder.text
-    clock.advance(timedelta(days=10))
-    app.run_daily()
-    assert len(sms.messages("13700000007")) == 1

@@ -11,6 +11,7 @@ from api.http.endpoint import Endpoint, asgi
 from api.http.endpoints import (
     admin_catalog,
     admin_customers,
+    admin_jobs,
     admin_orders,
     admin_reports,
     auth,
@@ -34,6 +35,7 @@ RESOURCES = (
     admin_orders,
     admin_customers,
     admin_reports,
+    admin_jobs,
     sandbox,
 )
 

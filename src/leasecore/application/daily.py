@@ -1,16 +1,17 @@
-"""The daily job: overdue marking, late fees, collection stages and unpaid-order timeouts."""
+"""The daily job: overdue marking, late fees, collection stages, reminders and unpaid-order timeouts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from leasecore.application.base import command
 from leasecore.application.stock import StockCommands
-from leasecore.lease.billing import BillingPolicy, CollectionAction
+from leasecore.lease.billing import BillingPolicy, CollectionStage
 from leasecore.lease.lease import RENT_PAYABLE, Lease, LeaseStatus
+from leasecore.lease.reminders import Notice, Reminder, collection_notice, due_notices
 from leasecore.topics import stored_topics
 
 
@@ -23,18 +24,21 @@ class DailyReport:
     cancelled: list[UUID] = field(default_factory=list)
     assessed: list[UUID] = field(default_factory=list)
     stage_changes: list[tuple[UUID, str | None]] = field(default_factory=list)
+    reminders: list[UUID] = field(default_factory=list)
 
 
 class DailyJob(StockCommands):
-    """The daily job: overdue marking, late fees, collection stages and unpaid-order timeouts."""
+    """The daily job: overdue marking, late fees, collection stages, reminders and unpaid-order timeouts."""
 
     def run_daily(self, as_of: date | None = None) -> DailyReport:
-        """Overdue marking, late fees, collection stages and unpaid-order timeouts, idempotent per day."""
+        """Overdue marking, late fees, collection stages, reminders and unpaid-order timeouts as of a day (default
+        today in the billing timezone), idempotent per day: each reminder is recorded once."""
         billing = self.billing_policy()
         now = self.clock.now()
         as_of = as_of or billing.late_fee_rule.local_date(now)
         report = DailyReport(as_of)
-        work = self.daily_work.orders_to_assess(as_of) if self.daily_work else self._open_orders()
+        horizon = as_of + timedelta(days=billing.remind_before_days)
+        work = self.daily_work.orders_to_assess(horizon) if self.daily_work else self._open_orders()
         for order_id in work:
             report.looked_at += 1
             self._daily_one(order_id, as_of, billing, report)
@@ -52,26 +56,38 @@ class DailyJob(StockCommands):
             return
         if lease.status not in RENT_PAYABLE:
             return
-        if lease.assess_overdue(as_of, now):
-            report.assessed.append(order_id)
+        assessed = lease.assess_overdue(as_of, now)
         stage = billing.stage_for(lease.ledger.days_overdue) if lease.ledger.is_overdue else None
         moved = lease.move_collection_stage(stage.action.value if stage else None, now)
-        self.save(lease, *self._follow_overdue(lease, now))
+        reminders = self._reminders(lease, self._notices(lease, as_of, billing, stage if moved else None, now), now)
+        self.save(lease, *self._follow_overdue(lease, now), *reminders)
+        if assessed:
+            report.assessed.append(order_id)
         if moved:
             report.stage_changes.append((order_id, lease.collection_stage))
-            if stage is not None and stage.action is CollectionAction.SMS:
-                self._remind(lease)
+        report.reminders.extend(reminder.id for reminder in reminders)
 
-    def _remind(self, lease: Lease) -> None:
-        """The reminder SMS of collections (催收), sent after the stage change is saved."""
-        if self.sms is None:
-            return
-        owed = lease.ledger.owed
-        text = (
-            f"[leasecore] Order {str(lease.id)[:8]}: {owed} CNY is overdue by {lease.ledger.days_overdue} "
-            f"day(s). Please pay in the app to stop late fees."
-        )
-        self.sms.send(self.customer(lease.customer_id).phone, text)
+    def _notices(
+        self, lease: Lease, as_of: date, billing: BillingPolicy, reached: CollectionStage | None, now: datetime
+    ) -> list[Notice]:
+        """A reminder before each due date, from `remind_before_days` before it (none for a day already past,
+        when the job catches up), and one when collections reach a stage."""
+        first = max(as_of, billing.late_fee_rule.local_date(now))
+        notices = due_notices(lease.ledger_on(as_of), first, as_of + timedelta(days=billing.remind_before_days))
+        notice = collection_notice(lease.ledger, reached.action.value) if reached else None
+        return [*notices, notice] if notice else notices
+
+    def _reminders(self, lease: Lease, notices: list[Notice], now: datetime) -> list[Reminder]:
+        """The reminders not yet recorded, to the customer's phone; saved with the lease, so a stage change and its
+        reminder commit together."""
+        made: list[Reminder] = []
+        phone: str | None = None
+        for notice in notices:
+            if Reminder.create_id(lease.id, notice.seq, notice.kind.value) in self.repository:
+                continue
+            phone = phone or self.customer(lease.customer_id).phone
+            made.append(Reminder.queue(lease.id, lease.customer_id, phone, notice, now))
+        return made
 
     def _open_orders(self) -> Iterator[UUID]:
         """Every order not yet final, read from the event log (the read model does this faster)."""

@@ -136,6 +136,7 @@ class DailyReportOut(Answer):
     cancelled: list[UUID]
     assessed: list[UUID]
     stage_changes: list[StageChangeOut]
+    reminders: list[UUID]
 
 
 ConfigName = Literal["waiver-policy", "credit-levels", "scoring-rules", "billing"]
