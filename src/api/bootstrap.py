@@ -34,6 +34,7 @@ from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
 from api.processes.outbox import MessageSender
 from api.processes.refunds import RefundDispatcher
+from api.processes.scheduler import DailyScheduler
 from api.store import ApiStore
 from leasecore.application import LeaseApplication
 from leasecore.clock import SystemClock
@@ -225,7 +226,7 @@ def _providers(text: str) -> dict[str, Any]:
 @dataclass
 class Service:
     """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds;
-    and the outbox of text messages."""
+    and its background work: the daily job's scheduler and the outbox of text messages."""
 
     settings: Settings
     platform: Platform
@@ -238,6 +239,7 @@ class Service:
     idempotency: IdempotencyKeys
     refunds: RefundDispatcher
     messages: MessageSender
+    scheduler: DailyScheduler
     read_timeout: float = 5.0
 
     @property
@@ -266,15 +268,19 @@ class Service:
         setter(instant)
         if isinstance(self.clock, SandboxClock):
             self.store.put_setting(CLOCK_OFFSET, str(self.clock.offset.total_seconds()))
+        self.scheduler.wake()
         return self.clock.now()
 
     def start(self) -> None:
-        """Follow the event log and send refunds and text messages in the background (a long-running server)."""
+        """Follow the event log, send refunds and text messages, and run the daily job when its time comes, in the
+        background (a long-running server)."""
         self.platform.runner.start()
         self.refunds.start()
         self.messages.start()
+        self.scheduler.start()
 
     def close(self) -> None:
+        self.scheduler.stop()
         self.messages.stop()
         self.refunds.stop()
         self.platform.close()
@@ -343,6 +349,9 @@ def build_service(
             idempotency=IdempotencyKeys(store, real_clock),
             refunds=RefundDispatcher(platform.views, store, gateways),
             messages=MessageSender(platform.app, store, sms, clock=real_clock),
+            scheduler=DailyScheduler(
+                platform.app, platform.runner, store, refresh=lambda: restore_sandbox_clock(clock, store)
+            ),
         )
         platform.runner.listeners.append(service.refunds.wake)
         platform.runner.listeners.append(service.messages.wake)

@@ -1,6 +1,7 @@
 """The HTTP layer's own small tables, in the read models' database: settings (the token key, the sandbox
-clock), one-time codes, rate-limit events, idempotency records, refund outcomes and the outbox of text
-messages. They are not business events, and several service processes share them."""
+clock), one-time codes, rate-limit events, idempotency records, refund outcomes, the outbox of text
+messages and the daily job's runs. They are not business events, and several service processes
+share them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     Index,
     Integer,
     LargeBinary,
@@ -109,6 +111,26 @@ api_outbox = Table(
 """The outbox: each text message the platform owes a customer, copied once from the event log (its id derives
 from the order, installment and kind), and what became of it: `pending`, `sending` (claimed, the provider being
 called), `sent`, or `failed` (tried again at `retry_at`, never when that is empty)."""
+
+api_daily_runs = Table(
+    "api_daily_runs",
+    api_metadata,
+    Column("day", Date, primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("process", String(160), nullable=False),
+    Column("started_at", Instant, nullable=False),
+    Column("finished_at", Instant),
+    Column("looked_at", Integer),
+    Column("cancelled", Integer),
+    Column("assessed", Integer),
+    Column("stage_changes", Integer),
+    Column("reminders", Integer),
+    Column("detail", Text),
+)
+"""The daily job's runs, one per business day: `running` until it is `done`, or `failed` saying why; a day not
+`done` (its process died, or the job failed) is run again."""
+
 
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""

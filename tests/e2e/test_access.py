@@ -40,6 +40,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/v1/admin/refunds"): {FINANCE, ADMIN},
     ("GET", "/v1/admin/audit/{id}"): {ADMIN, FINANCE},
     ("POST", "/v1/admin/jobs/daily"): {ADMIN},
+    ("GET", "/v1/admin/jobs"): {OPERATOR, FINANCE, ADMIN},
     ("GET", "/v1/admin/messages"): {OPERATOR, FINANCE, ADMIN},
     ("GET", "/v1/admin/config/{name}"): {ADMIN, RISK, FINANCE},
     ("PUT", "/v1/admin/config/{name}"): {ADMIN},
