@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from api.bootstrap import bootstrap
+from api.bootstrap import Platform, bootstrap
 from api.http.security import hash_password
 from leasecore.clock import SettableClock
 from leasecore.staff import Role
@@ -94,8 +95,6 @@ def days_back() -> list[tuple[int, int]]:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -150,7 +149,8 @@ def serving(url: str, count: int = 1, env: dict[str, str] | None = None) -> Iter
             service.stop()
 
 
-def with_admin(url: str, clock: SettableClock | None = None) -> Any:
+def with_admin(url: str, clock: SettableClock | None = None) -> Platform:
+    """A platform on the database with an admin account, as `leasecore admin create-user` makes one."""
     platform = bootstrap(url, clock=clock)
     platform.app.save_staff_account("admin", (Role.ADMIN,), hash_password(PASSWORD))
     return platform

@@ -3,7 +3,7 @@ at the billing document's `daily_job_at` in its timezone, in whichever process g
 
 - **Once across processes.** A run holds the database's daily-job lock: on PostgreSQL a session advisory lock
   (`pg_try_advisory_lock`, keyed by the schema, released with its connection if the process dies), on SQLite an
-  exclusive lock on a file beside the database (`<file>.daily-job.lock`), in memory a lock of the process. A
+  exclusive lock on a file beside the database (`<file>-daily-job.lock`), in memory a lock of the process. A
   process that does not get it leaves the day to the holder.
 - **A durable record.** Holding the lock, the scheduler reads `api_daily_runs`, the days run: a day is `running`
   while its job runs and `done` once it finished. The job itself is idempotent per day (overdue marking and stage
@@ -217,7 +217,7 @@ def daily_lock(views: ViewStore) -> DailyLock:
         return AdvisoryLock(views)
     database = make_url(str(views.engine.url)).database
     if database and database != ":memory:":
-        return FileLock(Path(f"{database}.daily-job.lock"))
+        return FileLock(Path(f"{database}-daily-job.lock"))
     return ProcessLock()
 
 
