@@ -1,5 +1,6 @@
 """The platform's own facts about a customer, derived from its identity, orders and credit line."""
 
+import copy
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -332,3 +333,18 @@ def test_platform_and_provider_facts_together_score_650_under_the_example_rules(
     assert [item.score for item in evaluation.dimensions] == [80, 85, 65, 50, 0]
     assert evaluation.score == 650
     assert evaluation.to_details()["facts"]["late_fees_total"] == "4.87"
+
+
+def test_a_copied_customer_shares_only_what_no_event_changes_in_place() -> None:
+    """The aggregate cache hands out copies: what happens to a copy never reaches the customer it came from."""
+    person = Customer("13800000009", timestamp=REGISTERED)
+    orders = [uuid4() for _ in range(3)]
+    for order in orders:
+        person.open_order(order, REGISTERED)
+    person.collect_events()
+    clone = copy.deepcopy(person)
+    clone.open_order(uuid4(), REGISTERED)
+    clone.record_identity(IdentityCheck("Li Lei", "11010519491231002X", verified=True), REGISTERED)
+    assert (person.orders, person.version, person.pending_events) == (tuple(orders), 4, [])
+    assert person.name is None and not person.is_verified
+    assert len(clone.orders) == 4 and clone.version == 6 and len(clone.pending_events) == 2
