@@ -83,6 +83,8 @@ VALUE_OBJECTS: tuple[type, ...] = (
     ledger.Ledger,
     ledger.Collected,
     ledger.Receipt,
+    ledger.FeeWaiver,
+    ledger.GoodwillCredit,
     lease.LeaseTerms,
     lease.Charges,
     lease.Allocation,

@@ -53,12 +53,33 @@ ADDED_VIEWS: dict[str, str] = {
     "customers_view": "the customers read model (contract 1.1) came after the capture",
     "customer_links_view": "the customers read model (contract 1.1) came after the capture",
     "order_deposits_view": "the orders read model's deposits (for the settlement statement) came after the capture",
+    "adjustments_view": "finance's adjustments (contract 1.1) came after the capture; no earlier event makes one",
 }
 """Read models' tables the capture's code did not have, with why; built from the old events like the others."""
 UNCAPTURED: dict[str, str] = {
     f"StockUnit.{name}": "stock v2 (a unit per aggregate) came after the capture; test_stock_v1_* below"
     for name in ("Received", "TakenOver", "Booked", "Shipped", "Released", "Sold", "Retired")
 } | {"Reminder.Queued": "reminders came after the capture (contract 1.1); no earlier event makes one"}
+UNCAPTURED |= {
+    f"Lease.{name}": "finance's adjustments came after the capture (contract 1.1); tested with the ledger"
+    for name in ("LateFeeWaived", "GoodwillCredited")
+}
+ADDED_TO_LEDGERS: dict[str, Any] = {
+    "goodwill": {"rent": "0.00", "protection": "0.00", "fees": "0.00", "credit": "0.00"},
+}
+ADDED_TO_BALANCES: dict[str, Any] = {"fee_waived": "0.00", "credited": "0.00"}
+"""Figures a lease's ledger gained with finance's adjustments (contract 1.1), zero for an order that never had
+one: what goodwill credits paid, and each installment's fees waived and goodwill credited."""
+
+
+def as_replayed_today(kind: str, state: dict[str, Any]) -> dict[str, Any]:
+    """A recorded state with what upcasters give an old aggregate and the ledger's figures added since."""
+    state = {**state, **ADDED_BY_UPCASTERS.get(kind, {})}
+    if kind == "Lease":
+        ledger = state["ledger"]
+        balances = [{**balance, **ADDED_TO_BALANCES} for balance in ledger["balances"]]
+        state["ledger"] = {**ledger, **ADDED_TO_LEDGERS, "balances": balances}
+    return state
 
 
 def stored(record: dict[str, Any]) -> StoredEvent:
@@ -192,8 +213,7 @@ class StoredEventsBehaviour:
             aggregate: Aggregate = platform.app.repository.get(UUID(aggregate_id))
             allowed = RENAMED_AGGREGATES.get(expected["type"], {expected["type"]})
             assert type(aggregate).__name__ in allowed, aggregate_id
-            added = ADDED_BY_UPCASTERS.get(expected["type"], {})
-            assert jsonable(state_of(aggregate)) == {**expected["state"], **added}, aggregate_id
+            assert jsonable(state_of(aggregate)) == as_replayed_today(expected["type"], expected["state"]), aggregate_id
 
     def test_the_read_models_rebuild_identically(self, platform: Platform) -> None:
         """Today's projections, caught up on the old events, fill every view with the recorded rows: every column

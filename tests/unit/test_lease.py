@@ -242,3 +242,78 @@ def test_settlement_waits_until_nothing_is_owed():
     assert allocation.charges == Charges(damage=D("100.00"))
     assert lease.settle(when) == D("0.00")
     assert lease.status is LeaseStatus.SETTLED
+
+
+# Finance's adjustments.
+
+SIX_DAYS_LATE = datetime(2026, 3, 9, 4, 0, tzinfo=UTC)
+"""Installment 2 (200.00, due 28 February; grace to 3 March) is 6 days overdue on 9 March: 1.20 of fees."""
+
+
+def overdue_six_days() -> Lease:
+    lease = leasing()
+    lease.collect_events()
+    assert lease.assessed(SIX_DAYS_LATE).balances[1].late_fee == D("1.20")
+    return lease
+
+
+def test_a_waived_late_fee_and_a_goodwill_credit_are_lease_events_with_their_reason_and_who():
+    lease = overdue_six_days()
+    lease.waive_late_fee(2, D("0.50"), " first time late ", "fin-1", SIX_DAYS_LATE)
+    lease.grant_goodwill_credit(D("20.00"), "delivery came late", "fin-2", SIX_DAYS_LATE)
+
+    waived, credited = lease.collect_events()
+    assert isinstance(waived, Lease.LateFeeWaived) and isinstance(credited, Lease.GoodwillCredited)
+    assert (waived.seq, waived.amount, waived.reason, waived.staff) == (2, D("0.50"), "first time late", "fin-1")
+    assert (credited.amount, credited.reason, credited.staff) == (D("20.00"), "delivery came late", "fin-2")
+    second = lease.ledger.balances[1]
+    assert (second.late_fee, second.fee_waived, second.fee_paid, second.credited) == (
+        D("0.70"),
+        D("0.50"),
+        D("0.70"),
+        D("20.00"),
+    )
+    assert lease.owed(SIX_DAYS_LATE) == D("180.70") + sum(i.amount for i in lease.schedule[2:])
+    assert lease.owed_by(SIX_DAYS_LATE) == D("180.70")  # 201.20 less 0.50 waived and 20.00 credited
+    assert lease.paid_in == lease.schedule[0].amount + lease.deposit_due  # no money came in
+
+
+def test_a_waiver_is_at_most_the_fee_unpaid_on_an_installment_of_the_order():
+    lease = overdue_six_days()
+    with pytest.raises(InvalidInput) as above:
+        lease.waive_late_fee(2, D("1.21"), "too much", "fin-1", SIX_DAYS_LATE)
+    assert above.value.field == "amount" and "1.20" in above.value.message
+    with pytest.raises(InvalidInput) as missing:
+        lease.waive_late_fee(13, D("0.10"), "no such installment", "fin-1", SIX_DAYS_LATE)
+    assert missing.value.field == "seq" and "1 to 12" in missing.value.message
+    with pytest.raises(InvalidInput) as unpaid_none:
+        lease.waive_late_fee(3, D("0.01"), "not overdue", "fin-1", SIX_DAYS_LATE)
+    assert unpaid_none.value.field == "amount"
+    for amount in (D("0"), D("-1.00"), D("0.001")):
+        with pytest.raises(InvalidInput) as bad:
+            lease.waive_late_fee(2, amount, "odd amount", "fin-1", SIX_DAYS_LATE)
+        assert bad.value.field == "amount"
+    with pytest.raises(InvalidInput) as blank:
+        lease.waive_late_fee(2, D("0.10"), "  ", "fin-1", SIX_DAYS_LATE)
+    assert blank.value.field == "reason"
+    assert lease.collect_events() == []
+
+
+def test_a_goodwill_credit_is_at_most_the_rent_and_fees_still_owed():
+    lease = overdue_six_days()
+    owed = lease.assessed(SIX_DAYS_LATE).owed
+    with pytest.raises(InvalidInput) as above:
+        lease.grant_goodwill_credit(owed + D("0.01"), "too much", "fin-1", SIX_DAYS_LATE)
+    assert above.value.field == "amount" and str(owed) in above.value.message
+    lease.grant_goodwill_credit(owed, "the whole lease, as an apology", "fin-1", SIX_DAYS_LATE)
+    assert lease.owed(SIX_DAYS_LATE) == D("0.00") and lease.credit(SIX_DAYS_LATE) == D("0.00")
+    assert not lease.is_overdue(SIX_DAYS_LATE)
+
+
+def test_only_an_order_paying_rent_can_be_adjusted():
+    lease = placed()
+    with pytest.raises(InvalidState) as refused:
+        lease.grant_goodwill_credit(D("10.00"), "before it started", "fin-1", T0)
+    assert refused.value.state == "pending_payment"
+    with pytest.raises(InvalidState):
+        lease.waive_late_fee(1, D("0.10"), "before it started", "fin-1", T0)

@@ -1,13 +1,22 @@
 """The rent ledger: oldest first, fees before rent, daily late fees in the billing timezone."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import ROUND_DOWN
 from decimal import Decimal as D
 from itertools import permutations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leasecore.lease.ledger import InstallmentStatus, LateFeeRule, Receipt, assess
+from leasecore.lease.ledger import (
+    Collected,
+    FeeWaiver,
+    GoodwillCredit,
+    InstallmentStatus,
+    LateFeeRule,
+    Receipt,
+    assess,
+)
 from leasecore.lease.schedule import Installment
 
 RULE = LateFeeRule(grace_days=3, daily_rate=D("0.001"), fixed_per_day=D("0.00"), cap_share=D("0.20"))
@@ -133,3 +142,137 @@ def test_money_received_is_all_accounted_for_and_fees_never_exceed_their_cap(pay
         assert D("0") <= balance.late_fee <= D("40.00")
         assert D("0") <= balance.owed
         assert balance.fee_paid <= balance.late_fee
+
+
+# Finance's adjustments: fee waivers and goodwill credits, facts placed in time with the receipts.
+
+
+def test_a_waiver_lowers_the_fee_charged_for_good_and_each_later_day_accrues_its_own_fee():
+    waiver = FeeWaiver(1, D("0.50"), at(date(2026, 3, 10)))
+    before = assess([MARCH], [], RULE, date(2026, 3, 10))
+    after = assess([MARCH], [], RULE, date(2026, 3, 10), [waiver])
+
+    (balance,) = after.balances
+    assert (before.balances[0].late_fee, before.owed) == (D("1.20"), D("201.20"))  # 6 days × 0.20
+    assert (balance.late_fee, balance.fee_waived, after.owed, after.fees_waived) == (
+        D("0.70"),
+        D("0.50"),
+        D("200.70"),
+        D("0.50"),
+    )
+    assert (balance.days_overdue, balance.status) == (6, InstallmentStatus.OVERDUE)  # the rent is still unpaid
+    next_day = assess([MARCH], [], RULE, date(2026, 3, 11), [waiver]).balances[0]
+    assert (next_day.late_fee, next_day.fee_waived) == (D("0.90"), D("0.50"))
+
+
+def test_the_cap_counts_waived_fees_as_accrued_so_they_are_never_charged_again():
+    waiver = FeeWaiver(1, D("40.00"), at(date(2027, 3, 1)))
+    later = assess([MARCH], [], RULE, date(2027, 9, 1), [waiver])
+
+    (balance,) = later.balances
+    assert (balance.late_fee, balance.fee_waived, later.owed) == (D("0.00"), D("40.00"), D("200.00"))
+
+
+def test_with_the_whole_fee_waived_paying_the_rent_leaves_the_installment_paid():
+    waiver = FeeWaiver(1, D("1.20"), at(date(2026, 3, 10), 9))
+    rent = Receipt("rent", D("200.00"), at(date(2026, 3, 10), 18))
+
+    without = assess([MARCH], [rent], RULE, date(2026, 3, 10))
+    ledger = assess([MARCH], [rent], RULE, date(2026, 3, 10), [waiver])
+
+    assert (without.owed, without.balances[0].fee_paid) == (D("1.20"), D("1.20"))  # fees first, 1.20 of rent left
+    (balance,) = ledger.balances
+    assert (balance.owed, balance.status, balance.days_overdue) == (D("0.00"), InstallmentStatus.PAID, 0)
+    assert (balance.late_fee, balance.fee_waived, balance.rent_paid) == (D("0.00"), D("1.20"), D("200.00"))
+
+
+def test_a_waiver_takes_no_more_than_the_fee_unpaid_at_its_instant():
+    early = Receipt("early", D("200.00"), at(date(2026, 3, 3)))  # effective before the waiver, recorded after it
+    waiver = FeeWaiver(1, D("1.20"), at(date(2026, 3, 10)))
+    ledger = assess([MARCH], [early], RULE, date(2026, 3, 12), [waiver])
+
+    assert (ledger.balances[0].fee_waived, ledger.fees, ledger.owed) == (D("0.00"), D("0.00"), D("0.00"))
+    ignored = assess([MARCH], [], RULE, date(2026, 3, 10), [FeeWaiver(9, D("1.00"), at(date(2026, 3, 10)))])
+    assert ignored == assess([MARCH], [], RULE, date(2026, 3, 10))  # no installment 9: nothing to waive
+
+
+def test_a_goodwill_credit_pays_fees_then_rent_like_money_but_is_no_money_in():
+    credit = GoodwillCredit(D("100.00"), at(date(2026, 3, 10)))
+    ledger = assess([MARCH, APRIL], [], RULE, date(2026, 3, 12), [credit])
+
+    march, april = ledger.balances
+    assert (march.fee_paid, march.rent_paid, march.credited) == (D("1.20"), D("98.80"), D("100.00"))
+    # 11 and 12 March on the 101.20 still unpaid: 0.10 a day.
+    assert (march.late_fee, march.owed, april.credited) == (D("1.40"), D("101.40"), D("0.00"))
+    assert ledger.goodwill == Collected(rent=D("98.80"), fees=D("1.20"))
+    assert ledger.collected() == Collected()  # no money came in
+    assert ledger.credit == D("0.00")
+
+
+def test_what_a_goodwill_credit_cannot_pay_lapses_rather_than_becoming_credit_to_refund():
+    paid = Receipt("r", D("150.00"), at(date(2026, 3, 2)))
+    credit = GoodwillCredit(D("300.00"), at(date(2026, 3, 10)))
+    ledger = assess([MARCH], [paid], RULE, date(2026, 3, 10), [credit])
+
+    # 5–10 March on the 50.00 unpaid: 0.05 a day, 0.30; the credit pays 50.30 and the rest of it lapses.
+    assert (ledger.owed, ledger.credit, ledger.goodwill.total) == (D("0.00"), D("0.00"), D("50.30"))
+    assert ledger.collected() == Collected(rent=D("150.00"))
+
+
+def test_receipts_and_adjustments_count_in_the_order_they_happened():
+    credit = GoodwillCredit(D("50.00"), at(date(2026, 3, 10)))
+    late = Receipt("late", D("200.00"), at(date(2026, 3, 12)))
+    ledger = assess([MARCH], [late], RULE, date(2026, 3, 20), [credit])
+
+    (balance,) = ledger.balances
+    # 10 March: 1.20 of fees and 48.80 of rent from the credit; 11–12 March on 151.20: 0.15 a day; then the rest.
+    assert (balance.credited, balance.late_fee, balance.fee_paid) == (D("50.00"), D("1.50"), D("1.50"))
+    assert (ledger.owed, ledger.credit, ledger.collected().total) == (D("0.00"), D("48.50"), D("200.00"))
+
+
+waiver_days = st.integers(min_value=30, max_value=200)
+
+
+def share_of(amount: D, percent: int) -> D:
+    return (amount * percent / 100).quantize(D("0.01"), rounding=ROUND_DOWN)
+
+
+@given(st.lists(st.tuples(amounts, days), max_size=4), waiver_days, st.integers(0, 100), st.integers(0, 60))
+def test_owed_after_a_waiver_is_owed_before_less_what_was_waived_and_never_negative(payments, day, share, later):
+    receipts = [
+        Receipt(f"r{n}", amount, at(date(2026, 2, 1) + timedelta(days=d))) for n, (amount, d) in enumerate(payments)
+    ]
+    made = date(2026, 2, 1) + timedelta(days=day)
+    receipts = [r for r in receipts if r.paid_at < at(made)]
+    seq = 1 + share % 2
+    standing = assess([MARCH, APRIL], receipts, RULE, made).balances[seq - 1]
+    amount = share_of(standing.late_fee - standing.fee_paid, share)
+    as_of = made + timedelta(days=later)
+    waivers = [FeeWaiver(seq, amount, at(made, 23))] if amount else []
+
+    before = assess([MARCH, APRIL], receipts, RULE, as_of)
+    after = assess([MARCH, APRIL], receipts, RULE, as_of, waivers)
+
+    assert after.owed == before.owed - amount >= 0
+    assert after.fees_waived == amount and after.collected() == before.collected()
+    for balance in after.balances:
+        assert D("0") <= balance.fee_paid <= balance.late_fee
+        assert balance.late_fee + balance.fee_waived <= D("40.00")
+
+
+@given(st.lists(st.tuples(amounts, days), max_size=4), waiver_days, st.integers(1, 100))
+def test_a_goodwill_credit_lowers_owed_by_its_amount_and_moves_no_money(payments, day, share):
+    receipts = [
+        Receipt(f"r{n}", amount, at(date(2026, 2, 1) + timedelta(days=d))) for n, (amount, d) in enumerate(payments)
+    ]
+    made = date(2026, 2, 1) + timedelta(days=day)
+    receipts = [r for r in receipts if r.paid_at < at(made)]
+    before = assess([MARCH, APRIL], receipts, RULE, made)
+    amount = share_of(before.owed, share)
+    credits = [GoodwillCredit(amount, at(made, 23))] if amount else []
+
+    after = assess([MARCH, APRIL], receipts, RULE, made, credits)
+
+    assert after.owed == before.owed - amount >= 0
+    assert after.goodwill.total == amount == sum((b.credited for b in after.balances), D("0"))
+    assert after.collected() == before.collected() and after.credit == before.credit

@@ -3,6 +3,7 @@ one module per concern; `LeaseApplication` is their sum."""
 
 from __future__ import annotations
 
+from leasecore.application.adjustments import AdjustmentCommands
 from leasecore.application.base import Commands, command
 from leasecore.application.catalog import CatalogCommands
 from leasecore.application.configuration import ConfigurationCommands
@@ -15,7 +16,13 @@ __all__ = ["Commands", "DailyReport", "LeaseApplication", "command"]
 
 
 class LeaseApplication(
-    CatalogCommands, StaffCommands, CreditCommands, ConfigurationCommands, PaymentCommands, DailyJob
+    CatalogCommands,
+    StaffCommands,
+    CreditCommands,
+    ConfigurationCommands,
+    PaymentCommands,
+    AdjustmentCommands,
+    DailyJob,
 ):
     """The credit rental platform's commands. Several aggregates changed by one command are
     saved together, so they commit atomically; conflicts are retried from a fresh load."""

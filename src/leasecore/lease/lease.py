@@ -12,7 +12,17 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, InvalidState, Overdue, Refused
-from leasecore.lease.ledger import Balance, Collected, LateFeeRule, Ledger, Receipt, assess
+from leasecore.lease.ledger import (
+    Adjustment,
+    Balance,
+    Collected,
+    FeeWaiver,
+    GoodwillCredit,
+    LateFeeRule,
+    Ledger,
+    Receipt,
+    assess,
+)
 from leasecore.lease.schedule import Installment, Rates, monthly, restart
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
@@ -170,6 +180,9 @@ class Lease(Aggregate):
     aggregate; a v1 snapshot's order booked its units on the SKU's inventory."""
 
     id: UUID
+    adjustments: tuple[Adjustment, ...] = ()
+    """Fee waivers and goodwill credits, in the order finance made them; none until the first (so a lease
+    replayed from a snapshot taken before adjustments existed has none)."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -356,7 +369,7 @@ class Lease(Aggregate):
         return self.ledger_on(self.local_date(now), *more)
 
     def ledger_on(self, day: date, *more: Receipt) -> Ledger:
-        return assess(self.schedule, (*self.receipts, *more), self.terms.late_fee, day)
+        return assess(self.schedule, (*self.receipts, *more), self.terms.late_fee, day, self.adjustments)
 
     def owed(self, now: datetime) -> Decimal:
         """Everything still owed: rent and fees as of now, and unpaid charges."""
@@ -580,6 +593,35 @@ class Lease(Aggregate):
     def record_stray_payment(self, ref: str, amount: Decimal, paid_at: datetime, now: datetime) -> None:
         """Money that arrives when nothing can take it (a checkout paid after cancelling) goes back."""
         self._stray_payment_refunded(ref, amount, paid_at, timestamp=now)
+
+    # Finance's adjustments.
+
+    def waive_late_fee(self, seq: int, amount: Decimal, reason: str, staff: str, now: datetime) -> None:
+        """Finance waives (减免) at most the late fee assessed and unpaid on one installment, for a reason. The waiver
+        sticks: the installment's fee cap counts the waived fee as accrued, so no later assessment charges it again,
+        and the fee goes on accruing for the overdue days after it as the rule says."""
+        self._require(*RENT_PAYABLE, action="adjust what it owes")
+        reason = _adjustment_reason(reason)
+        _adjustment_amount(amount)
+        balance = next((b for b in self.assessed(now).balances if b.seq == seq), None)
+        if balance is None:
+            raise InvalidInput("seq", f"the order's installments are 1 to {len(self.schedule)}, not {seq}")
+        unpaid = balance.late_fee - balance.fee_paid
+        if amount > unpaid:
+            raise InvalidInput("amount", f"exceeds the late fee unpaid on installment {seq}, {unpaid}")
+        self._late_fee_waived(seq, amount, reason, staff, timestamp=now)
+
+    def grant_goodwill_credit(self, amount: Decimal, reason: str, staff: str, now: datetime) -> None:
+        """Finance credits the order an amount, for a reason (商誉补偿): it pays rent and late fees like money
+        received, oldest first, fees before rent, but is no money in and never refunded, so it is at most what
+        the ledger still owes (damage and other charges are not the ledger's)."""
+        self._require(*RENT_PAYABLE, action="adjust what it owes")
+        reason = _adjustment_reason(reason)
+        _adjustment_amount(amount)
+        owed = self.assessed(now).owed
+        if amount > owed:
+            raise InvalidInput("amount", f"exceeds the rent and late fees still owed, {owed}")
+        self._goodwill_credited(amount, reason, staff, timestamp=now)
 
     # Guards.
 
@@ -896,3 +938,43 @@ class Lease(Aggregate):
         self._take(ref, amount)
         self.refunded += amount
         self.stray_refunded += amount
+
+    class LateFeeWaived(Event):
+        """Finance waived `amount` of the late fee on installment `seq`, for `reason`; `staff` is who did it."""
+
+        seq: int
+        amount: Decimal
+        reason: str
+        staff: str
+
+    @event(LateFeeWaived)
+    def _late_fee_waived(self, seq: int, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
+        self.adjustments = (*self.adjustments, FeeWaiver(seq, amount, timestamp))
+        self._reassess(timestamp)
+
+    class GoodwillCredited(Event):
+        """Finance credited the order `amount`, for `reason`; `staff` is who did it. No money moved."""
+
+        amount: Decimal
+        reason: str
+        staff: str
+
+    @event(GoodwillCredited)
+    def _goodwill_credited(self, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
+        self.adjustments = (*self.adjustments, GoodwillCredit(amount, timestamp))
+        self._reassess(timestamp)
+
+
+def _adjustment_reason(reason: str) -> str:
+    """An adjustment says why, in at most 500 characters."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason", "an adjustment gives its reason")
+    if len(reason) > 500:
+        raise InvalidInput("reason", "at most 500 characters")
+    return reason
+
+
+def _adjustment_amount(amount: Decimal) -> None:
+    if amount <= ZERO or amount != money(amount):
+        raise InvalidInput("amount", "must be an amount of money above 0, in fen")

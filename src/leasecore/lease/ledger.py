@@ -4,6 +4,18 @@ The ledger is a pure function of the schedule and the receipts, each effective a
 instant the money was paid. A payment recorded late but effective earlier is simply
 placed where it belongs in time and the whole ledger is assessed again, so the fees
 are exactly those that would have accrued had it arrived on time.
+
+Finance's adjustments are facts of the same kind, placed in time with the receipts:
+- a fee waiver (减免滞纳金) forgives up to its amount of the late fee assessed and unpaid on
+  one installment at its instant. It sticks: an installment's fees are capped on what
+  accrued in all, waived or not, so a later assessment never charges the waived amount
+  again; the fee goes on accruing for the overdue days after the waiver, as the rule says.
+- a goodwill credit (商誉补偿) pays rent and fees like money received, oldest installment
+  first, fees before rent; but it is no money in: the ledger keeps what it paid apart
+  (`Ledger.goodwill`, `Balance.credited`), `Ledger.collected` counts money only, and what
+  it cannot pay lapses rather than becoming credit that would be refunded.
+What an adjustment cannot take (a payment recorded later proved effective earlier and
+paid it first) is not applied: the balances show what was waived and credited.
 """
 
 from __future__ import annotations
@@ -52,6 +64,26 @@ class Receipt:
     paid_at: datetime
 
 
+@dataclass(frozen=True)
+class FeeWaiver:
+    """Late fees forgiven on installment `seq` at `at`, up to `amount` of what is then assessed and unpaid on it."""
+
+    seq: int
+    amount: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GoodwillCredit:
+    """An amount credited to the order at `at`: it pays what is owed like money, but is no money in."""
+
+    amount: Decimal
+    at: datetime
+
+
+Adjustment = FeeWaiver | GoodwillCredit
+
+
 class InstallmentStatus(Enum):
     DUE = "due"
     PAID = "paid"
@@ -60,7 +92,8 @@ class InstallmentStatus(Enum):
 
 @dataclass(frozen=True)
 class Balance:
-    """Where one installment stands: what was due, paid, and accrued in late fees."""
+    """Where one installment stands: what was due, paid, and accrued in late fees. `late_fee` is what is charged:
+    the fees accrued less `fee_waived`; the paid amounts include what a goodwill credit paid (`credited`)."""
 
     seq: int
     due_date: date
@@ -71,6 +104,8 @@ class Balance:
     late_fee: Decimal = ZERO
     fee_paid: Decimal = ZERO
     days_overdue: int = 0
+    fee_waived: Decimal = ZERO
+    credited: Decimal = ZERO
 
     @property
     def amount(self) -> Decimal:
@@ -108,6 +143,14 @@ class Collected:
     def total(self) -> Decimal:
         return self.rent + self.protection + self.fees + self.credit
 
+    def __add__(self, other: Collected) -> Collected:
+        return Collected(
+            rent=self.rent + other.rent,
+            protection=self.protection + other.protection,
+            fees=self.fees + other.fees,
+            credit=self.credit + other.credit,
+        )
+
     def __sub__(self, other: Collected) -> Collected:
         return Collected(
             rent=self.rent - other.rent,
@@ -119,11 +162,12 @@ class Collected:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The installments' balances as of a day, and any overpayment held as credit."""
+    """The installments' balances as of a day, any overpayment held as credit, and what goodwill credits paid."""
 
     as_of: date
     balances: tuple[Balance, ...]
     credit: Decimal = ZERO
+    goodwill: Collected = Collected()
 
     @property
     def owed(self) -> Decimal:
@@ -132,6 +176,10 @@ class Ledger:
     @property
     def fees(self) -> Decimal:
         return total(b.late_fee for b in self.balances)
+
+    @property
+    def fees_waived(self) -> Decimal:
+        return total(b.fee_waived for b in self.balances)
 
     @property
     def is_overdue(self) -> bool:
@@ -149,12 +197,14 @@ class Ledger:
         return total(b.unpaid_rent for b in self.balances)
 
     def collected(self) -> Collected:
-        return Collected(
+        """Money applied to rent, protection and fees, and held as credit; what goodwill paid is not money."""
+        settled = Collected(
             rent=total(b.rent_paid for b in self.balances),
             protection=total(b.protection_paid for b in self.balances),
             fees=total(b.fee_paid for b in self.balances),
             credit=self.credit,
         )
+        return settled - self.goodwill
 
 
 class _Row:
@@ -162,7 +212,7 @@ class _Row:
 
     def __init__(self, installment: Installment, rule: LateFeeRule) -> None:
         self.installment, self.rule = installment, rule
-        self.rent_paid = self.protection_paid = self.late_fee = self.fee_paid = ZERO
+        self.rent_paid = self.protection_paid = self.accrued = self.waived = self.fee_paid = self.credited = ZERO
         self.first_overdue = rule.first_overdue_day(installment)
         self.accrued_through = self.first_overdue - timedelta(days=1)
         self.cap = rule.cap(installment)
@@ -171,6 +221,11 @@ class _Row:
     def principal_unpaid(self) -> Decimal:
         return self.installment.amount - self.rent_paid - self.protection_paid
 
+    @property
+    def late_fee(self) -> Decimal:
+        """The fees charged: those accrued less those waived."""
+        return self.accrued - self.waived
+
     def accrue_through(self, day: date) -> None:
         """Fees for each overdue day up to `day`, on the unpaid amount at each day's start."""
         if day <= self.accrued_through:
@@ -178,18 +233,22 @@ class _Row:
         days = (day - self.accrued_through).days
         if self.principal_unpaid > ZERO:
             fee = self.rule.fee_per_day(self.principal_unpaid) * days
-            self.late_fee = min(self.late_fee + fee, self.cap)
+            self.accrued = min(self.accrued + fee, self.cap)
         self.accrued_through = day
 
-    def pay(self, amount: Decimal) -> Decimal:
-        """Fees first, then rent, then protection; returns what is left of `amount`."""
+    def pay(self, amount: Decimal) -> Collected:
+        """Fees first, then rent, then protection; returns what went to each."""
         to_fee = min(amount, self.late_fee - self.fee_paid)
         to_rent = min(amount - to_fee, self.installment.rent - self.rent_paid)
         to_protection = min(amount - to_fee - to_rent, self.installment.protection - self.protection_paid)
         self.fee_paid += to_fee
         self.rent_paid += to_rent
         self.protection_paid += to_protection
-        return amount - to_fee - to_rent - to_protection
+        return Collected(rent=to_rent, protection=to_protection, fees=to_fee)
+
+    def waive(self, amount: Decimal) -> None:
+        """Forgive up to `amount` of the fee charged and unpaid; the cap still counts it as accrued."""
+        self.waived += min(amount, self.late_fee - self.fee_paid)
 
     def balance(self, as_of: date) -> Balance:
         owed = self.principal_unpaid + self.late_fee - self.fee_paid
@@ -204,6 +263,8 @@ class _Row:
             late_fee=self.late_fee,
             fee_paid=self.fee_paid,
             days_overdue=max(0, overdue_for) if owed > ZERO else 0,
+            fee_waived=self.waived,
+            credited=self.credited,
         )
 
 
@@ -212,19 +273,39 @@ def assess(
     receipts: Iterable[Receipt],
     rule: LateFeeRule,
     as_of: date,
+    adjustments: Iterable[Adjustment] = (),
 ) -> Ledger:
-    """Apply the receipts in the order they were paid, oldest installment first, and
+    """Apply the receipts and the adjustments in the order they happened, oldest installment first, and
     accrue late fees day by day in the billing timezone up to `as_of`."""
     rows = [_Row(installment, rule) for installment in sorted(schedule, key=lambda i: i.seq)]
-    credit = ZERO
-    for receipt in sorted(receipts, key=lambda r: (r.paid_at, r.ref)):
-        day = rule.local_date(receipt.paid_at)
+    by_seq = {row.installment.seq: row for row in rows}
+    credit, goodwill = ZERO, Collected()
+    for fact in _in_time(receipts, adjustments):
+        day = rule.local_date(fact.paid_at if isinstance(fact, Receipt) else fact.at)
         as_of = max(as_of, day)
-        left = receipt.amount
         for row in rows:
             row.accrue_through(day)
-            left = row.pay(left)
-        credit += left
+        if isinstance(fact, FeeWaiver):
+            if fact.seq in by_seq:
+                by_seq[fact.seq].waive(fact.amount)
+            continue
+        left = fact.amount
+        for row in rows:
+            paid = row.pay(left)
+            left -= paid.total
+            if isinstance(fact, GoodwillCredit):
+                row.credited += paid.total
+                goodwill += paid
+        if isinstance(fact, Receipt):
+            credit += left
     for row in rows:
         row.accrue_through(as_of)
-    return Ledger(as_of=as_of, balances=tuple(row.balance(as_of) for row in rows), credit=credit)
+    balances = tuple(row.balance(as_of) for row in rows)
+    return Ledger(as_of=as_of, balances=balances, credit=credit, goodwill=goodwill)
+
+
+def _in_time(receipts: Iterable[Receipt], adjustments: Iterable[Adjustment]) -> list[Receipt | Adjustment]:
+    """Receipts by when they were paid, then adjustments in the order they were made; at one instant receipts first."""
+    facts: list[tuple[datetime, int, str, Receipt | Adjustment]] = [(r.paid_at, 0, r.ref, r) for r in receipts]
+    facts.extend((a.at, 1, f"{n:09d}", a) for n, a in enumerate(adjustments))
+    return [fact for *_, fact in sorted(facts, key=lambda f: (f[0], f[1], f[2]))]
