@@ -230,6 +230,20 @@ def test_receipts_and_adjustments_count_in_the_order_they_happened():
     assert (ledger.owed, ledger.credit, ledger.collected().total) == (D("0.00"), D("48.50"), D("200.00"))
 
 
+def test_at_one_instant_receipts_and_adjustments_count_in_the_order_they_were_recorded():
+    instant = at(date(2026, 3, 10))
+    rent = Receipt("rent", D("100.00"), instant)
+    credit_first = assess([MARCH], [rent], RULE, date(2026, 3, 10), [GoodwillCredit(D("100.00"), instant, 0)])
+    rent_first = assess([MARCH], [rent], RULE, date(2026, 3, 10), [GoodwillCredit(D("100.00"), instant, 1)])
+
+    # The 1.20 of fees goes to whichever was recorded first.
+    assert credit_first.goodwill == Collected(rent=D("98.80"), fees=D("1.20"))
+    assert credit_first.collected() == Collected(rent=D("100.00"))
+    assert rent_first.goodwill == Collected(rent=D("100.00"))
+    assert rent_first.collected() == Collected(rent=D("98.80"), fees=D("1.20"))
+    assert credit_first.owed == rent_first.owed == D("1.20")
+
+
 waiver_days = st.integers(min_value=30, max_value=200)
 
 

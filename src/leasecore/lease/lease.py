@@ -949,7 +949,7 @@ class Lease(Aggregate):
 
     @event(LateFeeWaived)
     def _late_fee_waived(self, seq: int, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
-        self.adjustments = (*self.adjustments, FeeWaiver(seq, amount, timestamp))
+        self.adjustments = (*self.adjustments, FeeWaiver(seq, amount, timestamp, len(self.receipts)))
         self._reassess(timestamp)
 
     class GoodwillCredited(Event):
@@ -961,7 +961,7 @@ class Lease(Aggregate):
 
     @event(GoodwillCredited)
     def _goodwill_credited(self, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
-        self.adjustments = (*self.adjustments, GoodwillCredit(amount, timestamp))
+        self.adjustments = (*self.adjustments, GoodwillCredit(amount, timestamp, len(self.receipts)))
         self._reassess(timestamp)
 
 

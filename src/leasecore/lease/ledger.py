@@ -15,7 +15,8 @@ Finance's adjustments are facts of the same kind, placed in time with the receip
   (`Ledger.goodwill`, `Balance.credited`), `Ledger.collected` counts money only, and what
   it cannot pay lapses rather than becoming credit that would be refunded.
 What an adjustment cannot take (a payment recorded later proved effective earlier and
-paid it first) is not applied: the balances show what was waived and credited.
+paid it first) is not applied: the balances show what was waived and credited. Facts that
+took effect at one instant count in the order they were recorded.
 """
 
 from __future__ import annotations
@@ -66,19 +67,24 @@ class Receipt:
 
 @dataclass(frozen=True)
 class FeeWaiver:
-    """Late fees forgiven on installment `seq` at `at`, up to `amount` of what is then assessed and unpaid on it."""
+    """Late fees forgiven on installment `seq` at `at`, up to `amount` of what is then assessed and unpaid on it;
+    made after the first `receipts_before` receipts were recorded (a receipt effective at the same instant counts
+    first if it was recorded first)."""
 
     seq: int
     amount: Decimal
     at: datetime
+    receipts_before: int = 0
 
 
 @dataclass(frozen=True)
 class GoodwillCredit:
-    """An amount credited to the order at `at`: it pays what is owed like money, but is no money in."""
+    """An amount credited to the order at `at`: it pays what is owed like money, but is no money in; made after the
+    first `receipts_before` receipts were recorded."""
 
     amount: Decimal
     at: datetime
+    receipts_before: int = 0
 
 
 Adjustment = FeeWaiver | GoodwillCredit
@@ -305,7 +311,10 @@ def assess(
 
 
 def _in_time(receipts: Iterable[Receipt], adjustments: Iterable[Adjustment]) -> list[Receipt | Adjustment]:
-    """Receipts by when they were paid, then adjustments in the order they were made; at one instant receipts first."""
-    facts: list[tuple[datetime, int, str, Receipt | Adjustment]] = [(r.paid_at, 0, r.ref, r) for r in receipts]
-    facts.extend((a.at, 1, f"{n:09d}", a) for n, a in enumerate(adjustments))
+    """Receipts and adjustments by when they took effect; at one instant in the order they were recorded (receipts
+    in the order given, each adjustment after the receipts recorded before it)."""
+    facts: list[tuple[datetime, int, int, Receipt | Adjustment]] = [
+        (r.paid_at, 2 * n + 1, 0, r) for n, r in enumerate(receipts)
+    ]
+    facts.extend((a.at, 2 * a.receipts_before, n, a) for n, a in enumerate(adjustments))
     return [fact for *_, fact in sorted(facts, key=lambda f: (f[0], f[1], f[2]))]
