@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.adjustments import AdjustmentsProjection
 from projections.catalog import CatalogProjection
 from projections.collection_tasks import CollectionTasksProjection
 from projections.credit_lines import CreditLinesProjection
@@ -28,4 +29,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         CatalogProjection(),
         RefundsProjection(),
         CustomersProjection(),
+        AdjustmentsProjection(),
     ]

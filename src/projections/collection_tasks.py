@@ -21,7 +21,8 @@ from sqlalchemy import (
 from leasecore.lease import Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import InstallmentStatus
 from leasecore.values import ZERO, total
-from projections.orders import LEDGER_EVENTS, STATUS_EVENTS
+from projections.adjustments import LEDGER_CHANGES
+from projections.orders import STATUS_EVENTS
 from projections.projection import (
     Batch,
     Event,
@@ -83,7 +84,7 @@ class CollectionTasksProjection(Projection):
         )
         rows.put(event.originator_id, [row])
 
-    @on(*STATUS_EVENTS, *LEDGER_EVENTS, Lease.CollectionStageChanged)
+    @on(*STATUS_EVENTS, *LEDGER_CHANGES, Lease.CollectionStageChanged)
     def changed(self, batch: Batch, event: Event) -> None:
         row = batch.rows(collection_tasks_view, "order_id").one(event.originator_id)
         if row is None or not is_new(row, event):
@@ -92,7 +93,7 @@ class CollectionTasksProjection(Projection):
         status = status_after(event)
         if status is not None:
             row["order_status"] = status.value
-        if isinstance(event, LEDGER_EVENTS):
+        if isinstance(event, LEDGER_CHANGES):
             ledger = batch.ledger(event)
             balances = ledger.balances
             overdue = [b for b in balances if b.status is InstallmentStatus.OVERDUE]

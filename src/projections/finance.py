@@ -8,6 +8,10 @@ between them (a renewal turning credit into rent) is booked too. On every day an
 
     payments received + deposits deducted
       = deposits received + rent + protection + fees + damage + late return + buyouts + credit + stray
+
+Finance's adjustments move no money, so they stand apart from that equation, each in its own column:
+`fees_waived`, the late fees forgiven, and `goodwill_credit`, the rent and fees a goodwill credit paid
+(rent, protection and fees count money only). Both are booked as the change in the order's ledger too.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from leasecore.lease import Lease, PaymentSource
 from leasecore.lease.ledger import Ledger
 from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO
-from projections.orders import LEDGER_EVENTS
+from projections.adjustments import LEDGER_CHANGES
 from projections.projection import (
     Batch,
     Event,
@@ -61,6 +65,8 @@ finance_view = Table(
     money("credit"),
     money("stray"),
     money("other_refunds"),
+    money("fees_waived"),
+    money("goodwill_credit"),
 )
 
 finance_orders_view = Table(
@@ -80,6 +86,8 @@ finance_orders_view = Table(
     money("buyouts"),
     money("stray"),
     money("refunded"),
+    money("fees_waived"),
+    money("goodwill_credit"),
 )
 
 finance_deposits_view = Table(
@@ -152,14 +160,14 @@ class FinanceProjection(Projection):
         )
         rows.put(event.originator_id, [row])
 
-    @on(*LEDGER_EVENTS, Lease.Cancelled, Lease.ReviewRejected, Lease.Settled, Lease.StrayPaymentRefunded)
+    @on(*LEDGER_CHANGES, Lease.Cancelled, Lease.ReviewRejected, Lease.Settled, Lease.StrayPaymentRefunded)
     def money_moved(self, batch: Batch, event: Event) -> None:
         order = batch.rows(finance_orders_view, "order_id").one(event.originator_id)
         if order is None or not is_new(order, event):
             return
         order["version"] = event.originator_version
         day: dict[str, Decimal] = {}
-        if isinstance(event, LEDGER_EVENTS):
+        if isinstance(event, LEDGER_CHANGES):
             day.update(_ledger_change(order, batch.ledger(event)))
         for name, amount in _movements(event).items():
             day[name] = day.get(name, ZERO) + amount
@@ -203,12 +211,13 @@ class FinanceProjection(Projection):
 
 
 def _ledger_change(order: Row, ledger: Ledger) -> dict[str, Decimal]:
-    """Rent, protection, fees and credit collected since the order's last ledger."""
+    """Rent, protection, fees and credit collected, fees waived and goodwill credited since the order's last ledger."""
     collected = ledger.collected()
-    change = {name: getattr(collected, name) - order[name] for name in COLLECTED}
+    now = {name: getattr(collected, name) for name in COLLECTED}
+    now |= {"fees_waived": ledger.fees_waived, "goodwill_credit": ledger.goodwill.total}
+    change = {name: amount - order[name] for name, amount in now.items()}
     change["credit"] = collected.credit - order["ledger_credit"]
-    for name in COLLECTED:
-        order[name] = getattr(collected, name)
+    order.update(now)
     order["ledger_credit"] = collected.credit
     return change
 
@@ -242,7 +251,8 @@ def _movements(event: Event) -> dict[str, Decimal]:
 
 @dataclass(frozen=True)
 class FinanceFigures:
-    """Money moved over a day or a range; `deposits_held` is the balance at its end."""
+    """Money moved over a day or a range; `deposits_held` is the balance at its end. `fees_waived` and
+    `goodwill_credit` are finance's adjustments, no money: late fees forgiven, rent and fees credited."""
 
     payments_received: Decimal
     deposits_received: Decimal
@@ -258,6 +268,8 @@ class FinanceFigures:
     credit: Decimal
     stray: Decimal
     other_refunds: Decimal
+    fees_waived: Decimal
+    goodwill_credit: Decimal
 
     @property
     def refunds(self) -> Decimal:

@@ -5,6 +5,8 @@ installments, so the daily job finds what is due, overdue or timing out through 
 (collectible, due_date).
 A row is written only when its own figures change, stamped with the version of the event that
 changed it; the order's rows have seen every event up to the highest of their versions.
+`late_fee` is the fee charged (accrued less `fee_waived`); `paid` includes what a goodwill credit paid
+(`credited`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from sqlalchemy import (
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import Balance
 from leasecore.values import ZERO
-from projections.orders import LEDGER_EVENTS, STATUS_EVENTS, orders_view
+from projections.adjustments import ADJUSTMENT_EVENTS, LEDGER_CHANGES
+from projections.orders import STATUS_EVENTS, orders_view
 from projections.projection import (
     Batch,
     Event,
@@ -65,6 +68,8 @@ installments_view = Table(
     money("owed"),
     Column("days_overdue", Integer, nullable=False),
     Column("status", String(8), nullable=False),
+    money("fee_waived"),
+    money("credited"),
     Column("payable", Boolean, nullable=False),
     Column("collectible", Boolean, nullable=False),
     Column("collection_stage", String(16)),
@@ -96,7 +101,7 @@ class InstallmentsProjection(Projection):
         rows.put(event.originator_id, [order.row(balance, event.originator_version) for balance in balances])
 
     @on(*STATUS_EVENTS, Lease.CollectionStageChanged, Lease.InstallmentPaid, Lease.OverdueAssessed)
-    @on(Lease.RenewalAgreed, Lease.BalancePaid)
+    @on(Lease.RenewalAgreed, Lease.BalancePaid, *ADJUSTMENT_EVENTS)
     def changed(self, batch: Batch, event: Event) -> None:
         rows = batch.rows(installments_view, "order_id")
         current = rows.get(event.originator_id)
@@ -111,7 +116,7 @@ class InstallmentsProjection(Projection):
             event.stage if isinstance(event, Lease.CollectionStageChanged) else first["collection_stage"],
         )
         version = event.originator_version
-        if isinstance(event, LEDGER_EVENTS):
+        if isinstance(event, LEDGER_CHANGES):
             changed = [order.row(balance, version) for balance in batch.ledger(event).balances]
         else:
             changed = [order.restamp(row, version) for row in current]
@@ -144,6 +149,8 @@ class _Order:
             owed=balance.owed,
             days_overdue=balance.days_overdue,
             status=balance.status.value,
+            fee_waived=balance.fee_waived,
+            credited=balance.credited,
             payable=self.payable,
             collectible=self.payable and balance.owed > ZERO,
             collection_stage=self.stage,
@@ -184,6 +191,8 @@ class InstallmentView:
     days_overdue: int
     status: str
     collection_stage: str | None
+    fee_waived: Decimal
+    credited: Decimal
 
 
 @dataclass(frozen=True)

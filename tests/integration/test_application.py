@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal as D
+from uuid import uuid4
 
 import pytest
 
@@ -334,6 +335,69 @@ class ApplicationBehaviour:
         assert app.recorder.max_notification_id() == before
         with pytest.raises(InvalidState, match="leasing"):
             app.settle(world.leasing(customer))
+
+    def test_finance_waives_part_of_a_late_fee_and_a_goodwill_credit_pays_the_rest_without_money(
+        self, world: World
+    ) -> None:
+        app, clock = world.app, world.clock
+        customer = world.customer()
+        order = world.leasing(customer)  # installment 2 of 200.00 falls due on 28 February
+        clock.set(local(2026, 3, 9))
+        app.run_daily()
+        lease = app.lease(order)
+        assert (lease.ledger.balances[1].late_fee, lease.owed_by(clock.now())) == (D("1.20"), D("201.20"))  # 6 days
+        paid_in = lease.paid_in
+
+        app.waive_late_fee(order, 2, D("0.50"), "first time late", "fin-1")
+        lease = app.lease(order)
+        assert lease.owed_by(clock.now()) == D("200.70")
+        assert (lease.ledger.balances[1].late_fee, lease.ledger.fees_waived) == (D("0.70"), D("0.50"))
+        assert app.credit_line(customer).is_blocked and lease.collection_stage == "sms"  # still overdue
+
+        app.grant_goodwill_credit(order, D("200.70"), "the courier lost a week", "fin-2")
+        lease = app.lease(order)
+        assert lease.owed_by(clock.now()) == D("0.00") and not lease.ledger.is_overdue
+        assert lease.ledger.goodwill.total == D("200.70") and lease.paid_in == paid_in  # no money came in
+        assert not app.credit_line(customer).is_blocked and lease.collection_stage is None
+        events = list(app.events.get(order))
+        adjusted = [e for e in events if isinstance(e, Lease.LateFeeWaived | Lease.GoodwillCredited)]
+        assert [(type(e), e.amount, e.reason, e.staff) for e in adjusted] == [
+            (Lease.LateFeeWaived, D("0.50"), "first time late", "fin-1"),
+            (Lease.GoodwillCredited, D("200.70"), "the courier lost a week", "fin-2"),
+        ]
+        assert isinstance(events[-1], Lease.CollectionStageChanged) and events[-1].stage is None
+
+        clock.set(local(2026, 3, 20))
+        app.run_daily()
+        lease = app.lease(order)
+        assert lease.ledger.balances[1].owed == D("0.00") and lease.ledger.balances[1].late_fee == D("0.70")
+        audit = replay(app, order)
+        assert "Lease.LateFeeWaived" in [e.type for e in audit.events]
+        assert audit.state["ledger"].fees_waived == D("0.50")
+
+    def test_adjustments_are_refused_naming_the_field_or_the_state_and_leave_no_events(self, world: World) -> None:
+        app, clock = world.app, world.clock
+        order = world.leasing(world.customer())
+        clock.set(local(2026, 3, 9))
+        before = app.recorder.max_notification_id()
+        for adjust, field in (
+            (lambda: app.waive_late_fee(order, 2, D("1.21"), "more than the fee", "fin-1"), "amount"),
+            (lambda: app.waive_late_fee(order, 13, D("0.10"), "no such installment", "fin-1"), "seq"),
+            (lambda: app.waive_late_fee(order, 2, D("0.10"), " ", "fin-1"), "reason"),
+            (lambda: app.grant_goodwill_credit(order, D("0.00"), "nothing", "fin-1"), "amount"),
+            (lambda: app.grant_goodwill_credit(order, D("2201.21"), "more than owed", "fin-1"), "amount"),
+        ):
+            with pytest.raises(InvalidInput) as error:
+                adjust()
+            assert error.value.field == field
+        assert app.recorder.max_notification_id() == before
+        pending = app.place_order(world.customer(), world.request())
+        before = app.recorder.max_notification_id()
+        with pytest.raises(InvalidState, match="pending_payment"):
+            app.grant_goodwill_credit(pending, D("10.00"), "not leasing yet", "fin-1")
+        with pytest.raises(NotFound):
+            app.grant_goodwill_credit(uuid4(), D("10.00"), "no such order", "fin-1")
+        assert app.recorder.max_notification_id() == before
 
 
 def _report():

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+import projections.adjustments
 import projections.collection_tasks
 import projections.credit_lines
 import projections.customers
@@ -240,6 +241,63 @@ class ReadModelBehaviour:
         later = projections.finance.finance_report(setup.views, date(2027, 1, 1), date(2027, 1, 31))
         assert later.opening_deposits_held == D("500.00") and [d.day for d in later.days] == [date(2027, 1, 25)]
 
+    def test_adjustments_show_in_every_view_of_the_ledger_and_in_finance_apart_from_money(self, setup: Setup) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer()
+        order = world.leasing(customer)  # installment 2 of 200.00 falls due on 28 February
+        world.clock.set(local(2026, 3, 9))
+        setup.caught_up()
+        app.run_daily()
+        app.waive_late_fee(order, 2, D("0.50"), "first time late", "fin-1")
+        setup.caught_up()
+
+        second = projections.installments.installments(setup.views, order)[1]
+        assert (second.late_fee, second.fee_waived, second.owed, second.status, second.days_overdue) == (
+            D("0.70"),  # 6 days × 0.20, less 0.50
+            D("0.50"),
+            D("200.70"),
+            "overdue",
+            6,
+        )
+        (entry,) = projections.installments.overdue(setup.views)
+        assert (entry.order_id, entry.seq, entry.late_fee) == (order, 2, D("0.70"))
+        (task,) = projections.collection_tasks.collection_tasks(setup.views, ("sms",))
+        assert (task.overdue_amount, task.late_fees) == (D("200.70"), D("0.70"))
+
+        world.clock.set(local(2026, 3, 9, 15))
+        app.grant_goodwill_credit(order, D("100.00"), "the courier lost a week", "fin-2")
+        setup.caught_up()
+        second = projections.installments.installments(setup.views, order)[1]
+        assert (second.paid, second.fee_paid, second.credited, second.owed) == (
+            D("100.00"),
+            D("0.70"),
+            D("100.00"),
+            D("100.70"),
+        )
+        assert [
+            (a.kind, a.seq, a.amount, a.reason, a.staff)
+            for a in projections.adjustments.adjustments(setup.views, order)
+        ] == [
+            ("waive_late_fee", 2, D("0.50"), "first time late", "fin-1"),
+            ("goodwill_credit", None, D("100.00"), "the courier lost a week", "fin-2"),
+        ]
+
+        app.pay_installments(order, "rest", D("100.70"), world.clock.now())
+        setup.caught_up()
+        assert projections.installments.overdue(setup.views) == []
+        (day,) = projections.finance.finance_report(setup.views, date(2026, 3, 9), date(2026, 3, 9)).days
+        f = day.figures
+        assert (f.payments_received, f.rent, f.fees, f.fees_waived, f.goodwill_credit) == (
+            D("100.70"),
+            D("100.70"),  # the rent money paid; the credit paid 0.70 of fees and 99.30 of rent
+            D("0.00"),
+            D("0.50"),
+            D("100.00"),
+        )
+        assert conserved(f) == (D("100.70"), D("100.70"))
+        view = projections.orders.order(setup.views, order)
+        assert view is not None and (view.collection_stage, view.days_overdue) == (None, 0)
+
     def test_finance_books_an_early_buyout_with_the_deposit_counting_toward_it(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
         order = world.leasing(world.customer(), world.request(LongTerm(12)))
@@ -398,7 +456,7 @@ class TestOnPostgres(ReadModelBehaviour):
 
 # Properties: random histories through the application.
 
-ACTIONS = ("order", "order", *["advance"] * 4, "pay", "days", "daily", "daily", "cancel", "stray")
+ACTIONS = ("order", "order", *["advance"] * 4, "pay", "days", "daily", "daily", "cancel", "stray", "waive", "goodwill")
 
 
 @dataclass
@@ -459,6 +517,23 @@ class History:
                 app.cancel(order)
             elif action == "stray":
                 app.pay_checkout(order, f"stray-{amount}", D(amount % 1000), now)
+            elif action in ("waive", "goodwill"):
+                self._adjust(order, action, pick, amount)
+
+    def _adjust(self, order: UUID, action: str, pick: int, amount: int) -> None:
+        """A waiver of part of a fee still unpaid (any installment when none is), or a goodwill credit of up to
+        what is owed (more when nothing is): those the domain refuses are part of the history too."""
+        app, now = self.world.app, self.world.clock.now()
+        lease = app.lease(order)
+        ledger = lease.assessed(now)
+        wanted = D(1 + amount % 30000) / 100
+        if action == "goodwill":
+            app.grant_goodwill_credit(order, min(wanted, ledger.owed) or wanted, f"goodwill {amount}", "fin")
+            return
+        owing = [b for b in ledger.balances if b.late_fee > b.fee_paid] or list(ledger.balances)
+        balance = owing[pick % len(owing)]
+        unpaid = balance.late_fee - balance.fee_paid
+        app.waive_late_fee(order, balance.seq, min(wanted, unpaid) or wanted, f"waiver {amount}", "fin")
 
     def _advance(self, order: UUID, amount: int) -> None:
         """The next step of the order's path, or at term end one of return, renew, buyout, swap."""
@@ -569,8 +644,8 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
         else:
             assert view.settlement is None
         rows = projections.installments.installments(views, order)
-        assert [(r.seq, r.owed, r.late_fee, r.status) for r in rows] == [
-            (b.seq, b.owed, b.late_fee, b.status.value) for b in lease.ledger.balances
+        assert [(r.seq, r.owed, r.late_fee, r.status, r.fee_waived, r.credited) for r in rows] == [
+            (b.seq, b.owed, b.late_fee, b.status.value, b.fee_waived, b.credited) for b in lease.ledger.balances
         ]
     for customer in history.customers:
         line, live = projections.credit_lines.credit_line(views, customer), app.credit_line(customer)
@@ -612,6 +687,11 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
     paid_in = sum((app.lease(order).paid_in for order in history.orders), ZERO)
     refunded = sum((app.lease(order).refunded for order in history.orders), ZERO)
     assert (totals.payments_received, totals.other_refunds) == (paid_in, refunded)
+    ledgers = [app.lease(order).ledger for order in history.orders]
+    assert (totals.fees_waived, totals.goodwill_credit) == (
+        sum((ledger.fees_waived for ledger in ledgers), ZERO),
+        sum((ledger.goodwill.total for ledger in ledgers), ZERO),
+    )
     assert {u.serial: (u.status, u.leased_to) for u in projections.stock.units(views, history.world.sku_id)} == {
         unit.serial: (unit.status.value, unit.leased_to) for unit in app.stock_units(history.world.sku_id)
     }
