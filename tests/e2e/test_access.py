@@ -31,6 +31,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/orders/{id}/ship"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/orders/{id}/returned"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/orders/{id}/inspection"): {OPERATOR, ADMIN},
+    ("POST", "/v1/admin/orders/{id}/adjustments"): {FINANCE, ADMIN},
     ("GET", "/v1/admin/orders"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/orders/{id}"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/overdue"): {FINANCE, OPERATOR, ADMIN},

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
+import projections.adjustments
 import projections.customers
 import projections.installments
 import projections.orders
@@ -33,7 +34,7 @@ def order(views: ViewStore, order_id: UUID, customer_id: UUID | None = None) -> 
 
 
 def admin_order(views: ViewStore, order_id: UUID) -> AdminOrderOut:
-    """Any customer's order with its installments, its delivery address and who placed it."""
+    """Any customer's order with its installments, its delivery address, who placed it and finance's adjustments."""
     found = projections.orders.order(views, order_id)
     if found is None:
         raise NotFound("order", order_id)
@@ -44,7 +45,10 @@ def admin_order(views: ViewStore, order_id: UUID) -> AdminOrderOut:
         "phone": person.phone if person else None,
     }
     installments = projections.installments.installments(views, order_id)
-    return AdminOrderOut.model_validate(Row(found, installments=installments, customer=customer), from_attributes=True)
+    adjustments = projections.adjustments.adjustments(views, order_id)
+    return AdminOrderOut.model_validate(
+        Row(found, installments=installments, customer=customer, adjustments=adjustments), from_attributes=True
+    )
 
 
 def owned(views: ViewStore, order_id: UUID, customer_id: UUID) -> OrderView:

@@ -1,4 +1,4 @@
-"""Orders in the back office: review, shipping, returns and inspection, and the order list."""
+"""Orders in the back office: review, shipping, returns and inspection, finance's adjustments, and the order list."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from leasecore.staff import Role
 endpoints = Endpoints("back office: orders")
 REVIEWERS = staff(Role.RISK)
 WAREHOUSE = staff(Role.OPERATOR, Role.ADMIN)
+FINANCE = staff(Role.FINANCE, Role.ADMIN)
 EVERYONE = staff(Role.OPERATOR, Role.RISK, Role.FINANCE, Role.ADMIN)
 
 
@@ -102,6 +103,29 @@ def inspect(call: Call[schemas.Inspection, None]) -> OrderOut:
     call.app.complete_inspection(call.id, call.body.damage_fee, call.body.notes)
     call.written()
     return answers.order(call.views, call.id)
+
+
+@endpoints.post(
+    "/v1/admin/orders/{id}/adjustments",
+    access=FINANCE,
+    body=schemas.AdjustmentIn,
+    answer=schemas.AdminOrderOut,
+    idempotent=True,
+    summary="Waive a late fee or grant a goodwill credit",
+)
+def adjust(call: Call[schemas.AdjustmentIn, None]) -> schemas.AdminOrderOut:
+    """Finance waives at most the late fee assessed and unpaid on installment `seq` (for good: later days accrue
+    their own fees, the waived ones are never charged again), or credits the order an amount, at most the rent and
+    fees it still owes, that pays them oldest first like money but is no money in. Either needs a reason and is
+    recorded with who made it; the order must be paying rent (leasing to settlement), else 409."""
+    body, staff_name = call.body, call.username
+    if body.kind == "waive_late_fee":
+        assert body.seq is not None
+        call.app.waive_late_fee(call.id, body.seq, body.amount, body.reason.strip(), staff_name)
+    else:
+        call.app.grant_goodwill_credit(call.id, body.amount, body.reason.strip(), staff_name)
+    call.written()
+    return answers.admin_order(call.views, call.id)
 
 
 @endpoints.get(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
@@ -71,6 +71,48 @@ class Inspection(Body):
     notes: Notes = ""
 
 
+class AdjustmentIn(Body):
+    """`waive_late_fee` forgives `amount` of the late fee assessed and unpaid on installment `seq`; `goodwill_credit`
+    credits the order `amount` (no `seq`), which pays rent and fees like money but is no money in. Both need a
+    reason."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "waive_late_fee", "seq": 2, "amount": "0.50", "reason": "first late payment, waived once"},
+                {"kind": "goodwill_credit", "amount": "50.00", "reason": "the device arrived three days late"},
+            ]
+        }
+    )
+
+    kind: Literal["waive_late_fee", "goodwill_credit"]
+    amount: Money
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=LINE_PATTERN)]
+    seq: Annotated[int, Field(ge=1, le=1000)] | None = Field(default=None, validate_default=True)
+
+    @field_validator("seq")
+    @classmethod
+    def _for_a_waiver(cls, seq: int | None, info: ValidationInfo) -> int | None:
+        kind = info.data.get("kind")
+        if kind == "waive_late_fee" and seq is None:
+            raise ValueError("a late fee is waived on one installment: give its seq")
+        if kind == "goodwill_credit" and seq is not None:
+            raise ValueError("a goodwill credit is for the whole order: leave seq out")
+        return seq
+
+
+class AdjustmentOut(Answer):
+    """An adjustment finance made: `seq` is the installment of a waived late fee (null for a goodwill credit);
+    `staff` who made it."""
+
+    kind: Literal["waive_late_fee", "goodwill_credit"]
+    seq: int | None
+    amount: Money
+    reason: str
+    staff: str
+    made_at: AwareDatetime
+
+
 class ReviewOut(Answer):
     order_id: UUID
     customer_id: UUID
@@ -100,7 +142,8 @@ class OrderCustomerOut(Answer):
 
 
 class AdminOrderOut(OrderOut):
-    """The order as its customer sees it, with where it goes and who placed it."""
+    """The order as its customer sees it, with where it goes, who placed it and finance's adjustments to it."""
 
     address: AddressOut
     customer: OrderCustomerOut
+    adjustments: list[AdjustmentOut]

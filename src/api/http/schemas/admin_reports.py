@@ -68,6 +68,9 @@ class FinanceQuery(Query):
 
 
 class FinanceFiguresOut(Answer):
+    """Money moved, and apart from it finance's adjustments, which move none: `fees_waived` (late fees forgiven) and
+    `goodwill_credit` (rent and fees a goodwill credit paid; `rent`, `protection` and `fees` count money only)."""
+
     payments_received: Money
     deposits_received: Money
     deposits_deducted: Money
@@ -82,6 +85,8 @@ class FinanceFiguresOut(Answer):
     credit: Money
     stray: Money
     other_refunds: Money
+    fees_waived: Money
+    goodwill_credit: Money
     refunds: Money
     revenue: Money
 

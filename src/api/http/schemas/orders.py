@@ -119,6 +119,9 @@ class PlanOut(Answer):
 
 
 class InstallmentOut(Answer):
+    """`late_fee` is the fee charged: accrued less `fee_waived`; `paid` includes what a goodwill credit paid
+    (`credited`)."""
+
     seq: int
     due_date: date
     amount: Money
@@ -130,6 +133,8 @@ class InstallmentOut(Answer):
     owed: Money
     days_overdue: int
     status: Literal["due", "paid", "overdue"]
+    fee_waived: Money
+    credited: Money
 
 
 OrderStatus = Literal[
