@@ -74,6 +74,7 @@ class CliBehaviour:
                 "catalog",
                 "refunds",
                 "customers",
+                "adjustments",
             )
         }
 
