@@ -32,8 +32,8 @@ from projections.projection import (
 from projections.store import Instant, ViewStore, metadata, money
 
 ADJUSTMENT_EVENTS: tuple[type, ...] = (Lease.LateFeeWaived, Lease.GoodwillCredited)
-LEDGER_CHANGES: tuple[type, ...] = (*LEDGER_EVENTS, *ADJUSTMENT_EVENTS)
-"""Every lease event after which its ledger may differ: `projections.orders.LEDGER_EVENTS` and the adjustments."""
+LEDGER_CHANGES: tuple[type, ...] = LEDGER_EVENTS
+"""Every lease event after which its ledger may differ (`projections.orders.LEDGER_EVENTS`, adjustments included)."""
 
 KINDS = {Lease.LateFeeWaived: "waive_late_fee", Lease.GoodwillCredited: "goodwill_credit"}
 

@@ -120,14 +120,17 @@ LEDGER_EVENTS = (
     Lease.RenewalAgreed,
     Lease.BoughtOut,
     Lease.BalancePaid,
+    Lease.LateFeeWaived,
+    Lease.GoodwillCredited,
 )
+"""Every lease event after which its ledger may differ."""
 
 
 class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
-    version = 2
+    version = 3
     needs_ledgers = True
     tables = (orders_view, order_deposits_view)
 
@@ -187,7 +190,7 @@ class OrdersProjection(Projection):
 
     @on(*STATUS_EVENTS, Lease.ReviewQueued, Lease.CollectionStageChanged, Lease.InstallmentPaid)
     @on(Lease.OverdueAssessed, Lease.RenewalAgreed, Lease.BalancePaid, Lease.InspectionCompleted)
-    @on(Lease.StrayPaymentRefunded)
+    @on(Lease.StrayPaymentRefunded, Lease.LateFeeWaived, Lease.GoodwillCredited)
     def changed(self, batch: Batch, event: Event) -> None:
         row = batch.rows(orders_view, "id").one(event.originator_id)
         if row is None or not is_new(row, event):

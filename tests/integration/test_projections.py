@@ -261,6 +261,8 @@ class ReadModelBehaviour:
         )
         (entry,) = projections.installments.overdue(setup.views)
         assert (entry.order_id, entry.seq, entry.late_fee) == (order, 2, D("0.70"))
+        shown = projections.orders.order(setup.views, order)
+        assert shown is not None and (shown.version, shown.days_overdue) == (app.lease(order).version, 6)
         (task,) = projections.collection_tasks.collection_tasks(setup.views, ("sms",))
         assert (task.overdue_amount, task.late_fees) == (D("200.70"), D("0.70"))
 
