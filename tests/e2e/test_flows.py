@@ -388,6 +388,27 @@ class Flows(MainFlow):
         assert api.get("/v1/admin/overdue", who=api.staff(Role.FINANCE)) == []
         assert api.order(who, order["id"])["collection_stage"] is None
 
+    def test_before_the_daily_job_runs_an_order_shows_todays_figures_and_a_payment_asks_for_them(
+        self, api: Api, world: World
+    ) -> None:
+        who = api.customer()
+        order = api.leasing(who, api.order_body(world.sku_id))  # installment 2 of 200.00 falls due on 28 February
+        api.move_clock(local(2026, 3, 10))  # 7 days overdue after the grace days; no daily job has run
+        second = api.get(f"/v1/orders/{order['id']}/installments", who=who)[1]
+        assert (second["days_overdue"], second["late_fee"], second["owed"], second["status"]) == (
+            7,
+            "1.40",
+            "201.40",
+            "overdue",
+        )
+        for shown in (
+            api.order(who, order["id"]),
+            api.get(f"/v1/admin/orders/{order['id']}", who=api.staff(Role.FINANCE)),
+        ):
+            assert (shown["days_overdue"], shown["installments"][1]["owed"]) == (7, "201.40")
+        assert api.pay(who, order["id"], "installments")["amount"] == "201.40"
+        assert api.get(f"/v1/orders/{order['id']}/installments", who=who)[1]["status"] == "paid"
+
     def test_a_delayed_notification_recomputes_the_fees_as_if_it_arrived_on_time(self, api: Api, world: World) -> None:
         who = api.customer()
         order = api.leasing(who, api.order_body(world.sku_id))

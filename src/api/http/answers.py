@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from uuid import UUID
 
@@ -16,7 +17,9 @@ from api.http.schemas.catalog import CategoryNode, ProductOut
 from api.http.schemas.common import CENT, Row
 from api.http.schemas.me import CreditLineOut
 from api.http.schemas.orders import OrderOut
+from leasecore.application import LeaseApplication
 from leasecore.errors import NotFound
+from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
 from projections import catalog
 from projections.catalog import ProductView
 from projections.credit_lines import CreditLineView
@@ -25,15 +28,46 @@ from projections.orders import OrderView
 from projections.store import ViewStore
 
 
-def order(views: ViewStore, order_id: UUID, customer_id: UUID | None = None) -> OrderOut:
+def order(app: LeaseApplication, views: ViewStore, order_id: UUID, customer_id: UUID | None = None) -> OrderOut:
     """The order with its installments; 404 when there is none, or it is another customer's."""
     found = projections.orders.order(views, order_id)
     if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise NotFound("order", order_id)
-    return order_out(found, projections.installments.installments(views, order_id))
+    return order_out(app, found, projections.installments.installments(views, order_id))
 
 
-def admin_order(views: ViewStore, order_id: UUID) -> AdminOrderOut:
+def as_of_today(
+    app: LeaseApplication, view: OrderView, installments: Sequence[InstallmentView]
+) -> tuple[OrderView, Sequence[InstallmentView]]:
+    """The order's days overdue and its installments' status, late fee and what is owed as of the clock's day,
+    even before the daily job has assessed that day: the lease assesses them as the payment routes do, so the
+    amount shown is the amount a payment asks for. Only when the read model shows the lease as it stands (its
+    rows equal the lease's last ledger); otherwise, and for orders that pay no rent, as the read model has it."""
+    if not installments or LeaseStatus(view.status) not in RENT_PAYABLE:
+        return view, installments
+    lease = app.get(Lease, view.id, "order", to_change=False)
+    shown = [(row.seq, row.owed, row.late_fee, row.days_overdue, row.status) for row in installments]
+    stored = [(b.seq, b.owed, b.late_fee, b.days_overdue, b.status.value) for b in lease.ledger.balances]
+    if shown != stored:
+        return view, installments
+    today = lease.assessed(app.clock.now())
+    if today.balances == lease.ledger.balances:
+        return view, installments
+    by_seq = {balance.seq: balance for balance in today.balances}
+    current = [
+        replace(
+            row,
+            late_fee=by_seq[row.seq].late_fee,
+            owed=by_seq[row.seq].owed,
+            days_overdue=by_seq[row.seq].days_overdue,
+            status=by_seq[row.seq].status.value,
+        )
+        for row in installments
+    ]
+    return replace(view, days_overdue=today.days_overdue), current
+
+
+def admin_order(app: LeaseApplication, views: ViewStore, order_id: UUID) -> AdminOrderOut:
     """Any customer's order with its installments, its delivery address, who placed it and finance's adjustments."""
     found = projections.orders.order(views, order_id)
     if found is None:
@@ -44,7 +78,7 @@ def admin_order(views: ViewStore, order_id: UUID) -> AdminOrderOut:
         "name": person.name if person else None,
         "phone": person.phone if person else None,
     }
-    installments = projections.installments.installments(views, order_id)
+    found, installments = as_of_today(app, found, projections.installments.installments(views, order_id))
     adjustments = projections.adjustments.adjustments(views, order_id)
     return AdminOrderOut.model_validate(
         Row(found, installments=installments, customer=customer, adjustments=adjustments), from_attributes=True
@@ -59,8 +93,9 @@ def owned(views: ViewStore, order_id: UUID, customer_id: UUID) -> OrderView:
     return found
 
 
-def order_out(view: OrderView, installments: Sequence[InstallmentView]) -> OrderOut:
-    """An order's row with its installments, which another read model holds."""
+def order_out(app: LeaseApplication, view: OrderView, installments: Sequence[InstallmentView]) -> OrderOut:
+    """An order's row with its installments, which another read model holds, as of today (`as_of_today`)."""
+    view, installments = as_of_today(app, view, installments)
     return OrderOut.model_validate(Row(view, installments=installments), from_attributes=True)
 
 

@@ -44,5 +44,5 @@ def get_customer(call: Call[None, None]) -> schemas.CustomerDetailOut:
     line = projections.credit_lines.credit_line(call.views, call.id)
     page = projections.orders.orders(call.views, customer_id=call.id, limit=DETAIL_ORDERS)
     installments = projections.installments.installments
-    orders = [answers.order_out(order, installments(call.views, order.id)) for order in page.items]
+    orders = [answers.order_out(call.app, order, installments(call.views, order.id)) for order in page.items]
     return schemas.CustomerDetailOut.model_validate(Row(found, credit_line=line, orders=orders), from_attributes=True)

@@ -49,7 +49,7 @@ def approve(call: Call[schemas.Decision, None]) -> OrderOut:
     """The reviewer passes the order; it goes on to the contract."""
     call.app.approve(call.id, call.username, call.body.reason)
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.post(
@@ -64,7 +64,7 @@ def reject(call: Call[schemas.Rejection, None]) -> OrderOut:
     """Refunds the checkout and releases the waiver and the units; the reason is required."""
     call.app.reject(call.id, call.username, call.body.reason)
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.post(
@@ -78,7 +78,7 @@ def ship(call: Call[schemas.Shipment, None]) -> OrderOut:
     """A specific unit (serial / IMEI) goes out with a carrier and a tracking number."""
     call.app.ship(call.id, call.body.serials, call.body.carrier.strip(), call.body.tracking_no.strip())
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.post("/v1/admin/orders/{id}/returned", access=WAREHOUSE, answer=OrderOut, summary="Record a returned device")
@@ -86,7 +86,7 @@ def record_return(call: Call[None, None]) -> OrderOut:
     """The device shipped back (return or swap) has arrived; the order waits for inspection."""
     call.app.record_return(call.id)
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.post(
@@ -102,7 +102,7 @@ def inspect(call: Call[schemas.Inspection, None]) -> OrderOut:
     deposit, refunds the rest and settles; if the deposit does not cover it, the order waits for a payment."""
     call.app.complete_inspection(call.id, call.body.damage_fee, call.body.notes)
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.post(
@@ -125,7 +125,7 @@ def adjust(call: Call[schemas.AdjustmentIn, None]) -> schemas.AdminOrderOut:
     else:
         call.app.grant_goodwill_credit(call.id, body.amount, body.reason.strip(), staff_name)
     call.written()
-    return answers.admin_order(call.views, call.id)
+    return answers.admin_order(call.app, call.views, call.id)
 
 
 @endpoints.get(
@@ -151,13 +151,16 @@ def list_all_orders(call: Call[None, OrdersFileQuery]) -> Answered | Response:
             query,
             key=lambda view: view.id,
         )
-        rows = (answers.order_out(view, ()) for view in views)
+        rows = (answers.order_out(call.app, view, ()) for view in views)
         content = exports.table("orders", OrderOut, rows, leave_out={"installments", "settlement"})
         return exports.download(query.format, content, f"orders-{call.app.local_today()}")
     page = projections.orders.orders(
         call.views, customer_id=query.customer_id, status=query.status, limit=query.limit, offset=query.offset
     )
-    items = [answers.order_out(view, projections.installments.installments(call.views, view.id)) for view in page.items]
+    items = [
+        answers.order_out(call.app, view, projections.installments.installments(call.views, view.id))
+        for view in page.items
+    ]
     return Answered(items, {"X-Total-Count": str(page.total)})
 
 
@@ -165,4 +168,4 @@ def list_all_orders(call: Call[None, OrdersFileQuery]) -> Answered | Response:
 def get_any_order(call: Call[None, None]) -> schemas.AdminOrderOut:
     """Any customer's order, with its installments, its delivery address and who placed it (the verified name and
     the phone they log in with)."""
-    return answers.admin_order(call.views, call.id)
+    return answers.admin_order(call.app, call.views, call.id)

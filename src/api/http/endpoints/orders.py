@@ -57,7 +57,7 @@ def place_order(call: Call[schemas.PlaceOrder, None]) -> Answered:
     """Reserves the credit waiver on the customer's line and the units for the plan's dates; pay `due_now` next."""
     order_id = call.app.place_order(call.customer_id, order_request(call.body))
     call.written()
-    return Answered(answers.order(call.views, order_id), {"Location": f"/v1/orders/{order_id}"})
+    return Answered(answers.order(call.app, call.views, order_id), {"Location": f"/v1/orders/{order_id}"})
 
 
 @endpoints.get(
@@ -72,14 +72,17 @@ def list_orders(call: Call[None, schemas.OrdersQuery]) -> Answered:
         limit=call.query.limit,
         offset=call.query.offset,
     )
-    items = [answers.order_out(view, projections.installments.installments(call.views, view.id)) for view in page.items]
+    items = [
+        answers.order_out(call.app, view, projections.installments.installments(call.views, view.id))
+        for view in page.items
+    ]
     return Answered(items, {"X-Total-Count": str(page.total)})
 
 
 @endpoints.get("/v1/orders/{id}", access=CUSTOMER, answer=schemas.OrderOut, summary="One of my orders")
 def get_order(call: Call[None, None]) -> schemas.OrderOut:
     """The order with its installments; another customer's order answers 404."""
-    return answers.order(call.views, call.id, call.customer_id)
+    return answers.order(call.app, call.views, call.id, call.customer_id)
 
 
 @endpoints.post(
@@ -95,7 +98,7 @@ def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
     answers.owned(call.views, call.id, call.customer_id)
     call.app.cancel(call.id, call.body.reason or "cancelled by the customer")
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.post(
@@ -119,7 +122,7 @@ def confirm_receipt(call: Call[None, None]) -> schemas.OrderOut:
     answers.owned(call.views, call.id, call.customer_id)
     call.app.confirm_receipt(call.id)
     call.written()
-    return answers.order(call.views, call.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.get(
@@ -129,12 +132,10 @@ def confirm_receipt(call: Call[None, None]) -> schemas.OrderOut:
     summary="The order's installments",
 )
 def installments(call: Call[None, None]) -> list[schemas.InstallmentOut]:
-    """Each installment: due date, amount, paid, late fee and status (due, paid, overdue)."""
-    answers.owned(call.views, call.id, call.customer_id)
-    return [
-        schemas.InstallmentOut.model_validate(item, from_attributes=True)
-        for item in projections.installments.installments(call.views, call.id)
-    ]
+    """Each installment: due date, amount, paid, late fee and status (due, paid, overdue), as of today."""
+    order = answers.owned(call.views, call.id, call.customer_id)
+    _, current = answers.as_of_today(call.app, order, projections.installments.installments(call.views, call.id))
+    return [schemas.InstallmentOut.model_validate(item, from_attributes=True) for item in current]
 
 
 @endpoints.post(
@@ -164,7 +165,7 @@ def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
     else:
         app.buy_out_with_deposit(order.id)
     call.written()
-    return answers.order(call.views, order.id)
+    return answers.order(call.app, call.views, order.id)
 
 
 @endpoints.get("/v1/orders/{id}/tracking", access=CUSTOMER, answer=schemas.TrackingOut, summary="Where the parcel is")
