@@ -65,17 +65,26 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=160, help="orders placed at each level (default 160)")
     parser.add_argument("--health", type=int, default=2000, help="health requests at each level (default 2000)")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="server processes to compare, e.g. 1,2 (default 1); more than one runs on PostgreSQL only",
+    )
     args = parser.parse_args()
     results: dict[str, list[tuple[Measured, Measured]]] = {}
     for backend in args.backends.split(","):
-        with database(backend, args.postgres_url, "bench_http") as url:
-            if url is None:
-                print(f"{backend}: skipped (unreachable)", file=sys.stderr)
+        for workers in (int(n) for n in args.workers.split(",")):
+            if workers > 1 and backend != "postgres":
                 continue
-            results[backend] = run(url, args.orders, args.health)
+            with database(backend, args.postgres_url, "bench_http") as url:
+                if url is None:
+                    print(f"{backend}: skipped (unreachable)", file=sys.stderr)
+                    continue
+                label = backend if workers == 1 else f"{backend}×{workers}"
+                results[label] = run(url, args.orders, args.health, workers)
     print()
     print(
-        f"{'backend':<9} {'clients':>7} {'route':<12} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'backend':<11} {'clients':>7} {'route':<12} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'errors':>6} {'order/health':>12}"
     )
     for backend, rows in results.items():
@@ -83,21 +92,21 @@ def main() -> int:
             for measured in (health, order):
                 ratio = f"{order.rate / health.rate:12.3f}" if measured is order and health.rate else " " * 12
                 print(
-                    f"{backend:<9} {measured.clients:>7} {measured.route:<12} {measured.requests:>8} "
+                    f"{backend:<11} {measured.clients:>7} {measured.route:<12} {measured.requests:>8} "
                     f"{measured.rate:>8.1f} {measured.percentile(0.5):>8.1f} {measured.percentile(0.99):>8.1f} "
                     f"{measured.errors:>6} {ratio}"
                 )
     return 0
 
 
-def run(url: str, orders: int, health: int) -> list[tuple[Measured, Measured]]:
-    """One server on one database: set up, then every level, health first."""
+def run(url: str, orders: int, health: int, workers: int = 1) -> list[tuple[Measured, Measured]]:
+    """One server (of `workers` processes) on one database: set up, then every level, health first."""
     leasecore = [sys.executable, "-m", "api.cli"]
     subprocess.run([*leasecore, "demo", "--database-url", url], check=True, capture_output=True)
     port = free_port()
     env = {**os.environ, "LEASECORE_LOG_LEVEL": "warning"}
     server = subprocess.Popen(
-        [*leasecore, "serve", "--port", str(port), "--database-url", url],
+        [*leasecore, "serve", "--port", str(port), "--database-url", url, "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
