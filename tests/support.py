@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,6 +16,12 @@ from leasecore.lease.quote import OrderRequest
 from leasecore.values import Address, DepositMode, LongTerm, Plan
 
 START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 on 31 January in Shanghai
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
+    """An instant at `hour` o'clock on a day in Shanghai, where the tests' billing days are."""
+    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
 
 BILLING: dict[str, Any] = {
     "timezone": "Asia/Shanghai",

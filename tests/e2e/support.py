@@ -47,6 +47,11 @@ def money(value: Any) -> Decimal:
     return Decimal(value)
 
 
+def figures(document: dict[str, Any], *names: str) -> tuple[Decimal, ...]:
+    """The named amounts of an answer, each written as the contract writes money."""
+    return tuple(money(document[name]) for name in names)
+
+
 @dataclass
 class Customer:
     phone: str

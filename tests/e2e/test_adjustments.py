@@ -5,28 +5,21 @@ apart from the money received; only finance and admin may make them, and bad one
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
 from leasecore.staff import Role
-from tests.e2e.support import Api, Customer, World, money, running
+from tests.e2e.support import Api, Customer, World, figures, money, running
+from tests.support import local
 
-SHANGHAI = timezone(timedelta(hours=8))
 ROUTE = "/v1/admin/orders/{}/adjustments"
 WAIVER = {"kind": "waive_late_fee", "seq": 2, "amount": "0.50", "reason": "first time late"}
 CREDIT = {"kind": "goodwill_credit", "amount": "100.00", "reason": "the courier lost a week"}
 
 
-def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
-
-
-def figures(document: dict[str, Any], *names: str) -> tuple[D, ...]:
-    """The named amounts, each written as the contract writes money."""
-    return tuple(money(document[name]) for name in names)
 
 
 class Adjustments:

@@ -4,24 +4,14 @@ flow on PostgreSQL too."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal as D
-from typing import Any
 
 import pytest
 
 from leasecore.staff import Role
-from tests.e2e.support import Api, World, money, running
-
-SHANGHAI = timezone(timedelta(hours=8))
-
-
-def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
-
-
-def figures(document: dict[str, Any], *names: str) -> tuple[D, ...]:
-    return tuple(money(document[name]) for name in names)
+from tests.e2e.support import Api, World, figures, money, running
+from tests.support import local
 
 
 class MainFlow:

@@ -4,25 +4,15 @@ phone, name or id, an order with its address and customer, the settlement statem
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
 from leasecore.staff import Role
-from tests.e2e.support import Api, Customer, World, id_number, money, running
-
-SHANGHAI = timezone(timedelta(hours=8))
-
-
-def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
-
-
-def figures(document: dict[str, Any], *names: str) -> tuple[D, ...]:
-    """The named amounts, each written as the contract writes money."""
-    return tuple(money(document[name]) for name in names)
+from tests.e2e.support import Api, Customer, World, figures, id_number, running
+from tests.support import local
 
 
 class StaffViews:

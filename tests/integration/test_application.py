@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal as D
 from uuid import uuid4
 
@@ -17,13 +17,7 @@ from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue, Unav
 from leasecore.lease import Lease, LeaseStatus
 from leasecore.money.deposit import Deposit
 from leasecore.values import DepositMode, LongTerm, ShortTerm
-from tests.support import START, World, build_world, close
-
-SHANGHAI = timezone(timedelta(hours=8))
-
-
-def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+from tests.support import START, World, build_world, close, local
 
 
 class ApplicationBehaviour:

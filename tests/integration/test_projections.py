@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 from uuid import UUID
@@ -34,14 +34,10 @@ from projections import read_models
 from projections.ledgers import LeaseLedgers
 from projections.projection import Batch
 from projections.store import ViewStore, metadata
-from tests.support import START, World, build_world
+from tests.support import SHANGHAI, START, World, build_world, local
 
-SHANGHAI = timezone(timedelta(hours=8))
 VIEWS = [table for table in metadata.sorted_tables if table.name.endswith("_view")]
 
-
-def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
 
 
 def snapshot(views: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
