@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.demo import DOCUMENTS
 from api.http.schemas.common import Answer, Body, Money, PageQuery, Query, QueryDate, QueryInstant, Row, not_before
 from api.http.schemas.me import CreditLineOut
 
@@ -163,19 +164,7 @@ class CreditLevelDoc(Body):
 class CreditLevelsDoc(Body):
     """credit-levels: score bands and the revolving quota each level is granted."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "levels": [
-                        {"name": "A", "min_score": 750, "max_score": 950, "quota": "12000.00"},
-                        {"name": "B", "min_score": 650, "max_score": 749, "quota": "6000.00"},
-                        {"name": "C", "min_score": 350, "max_score": 649, "quota": "0.00"},
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENTS["credit-levels"]]})
 
     levels: list[CreditLevelDoc]
 
@@ -190,21 +179,7 @@ class WaiverBandDoc(Body):
 class WaiverPolicyDoc(Body):
     """waiver-policy: who gets a waiver and how much per order (a band's `waiver` is an amount, `share` a fraction)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "min_score": 600,
-                    "bands": [
-                        {"min_score": 600, "max_score": 699, "waiver": "1500.00"},
-                        {"min_score": 700, "max_score": 950, "share": "1.00"},
-                    ],
-                    "per_order_cap": "8000.00",
-                    "per_unit_cap": "5000.00",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENTS["waiver-policy"]]})
 
     min_score: int
     bands: list[WaiverBandDoc]
@@ -229,24 +204,7 @@ class BillingDoc(Body):
     days before a due date its reminder goes out (`remind_before_days`, 0 to 28, default 3)."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "timezone": "Asia/Shanghai",
-                    "grace_days": 3,
-                    "late_fee": {"daily_rate": "0.0005", "fixed_per_day": "0.00", "cap_share": "0.20"},
-                    "collection_stages": [
-                        {"after_days": 1, "action": "sms"},
-                        {"after_days": 15, "action": "call"},
-                        {"after_days": 31, "action": "agency"},
-                    ],
-                    "unpaid_timeout_minutes": 30,
-                    "early_buyout_discount_share": "0.10",
-                    "daily_job_at": "02:00",
-                    "remind_before_days": 3,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{**DOCUMENTS["billing"], "daily_job_at": "02:00", "remind_before_days": 3}]}
     )
 
     timezone: str
@@ -263,7 +221,7 @@ class ScoringRulesDoc(Body):
     """scoring-rules: "bureau" or the built-in rule engine ("rules"), its range, weighted dimensions and rules."""
 
     model_config = ConfigDict(
-        extra="allow", json_schema_extra={"examples": [{"source": "bureau", "range": [350, 950], "dimensions": []}]}
+        extra="allow", json_schema_extra={"examples": [DOCUMENTS["scoring-rules"]]}
     )
 
     source: Literal["bureau", "rules"]
