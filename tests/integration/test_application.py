@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal as D
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from api.bootstrap import application
 from leasecore.audit import replay
-from leasecore.catalog import UnitStatus
+from leasecore.catalog import StockUnit, UnitStatus
 from leasecore.clock import SettableClock
 from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue, Unavailable
 from leasecore.lease import Lease, LeaseStatus
@@ -120,6 +120,31 @@ class ApplicationBehaviour:
         again = app.place_order(customer, world.request(dates, mode=DepositMode.FULL))
         (held,) = app.units_held(again)
         assert app.stock_unit(world.sku_id, held).holds(again)
+
+    def test_orders_one_after_another_load_only_the_unit_each_books(self, world: World) -> None:
+        """Without a stock index, an order tries the SKU's units in a random order, those this process booked
+        itself last: each of five orders for a SKU of five units loads exactly the unit it books, and a unit
+        freed by a cancellation is the next order's first try."""
+        app = world.app
+        loaded: list[str] = []
+        load = app.stock_unit
+
+        def counting(sku_id: UUID, serial: str) -> StockUnit:
+            loaded.append(serial)
+            return load(sku_id, serial)
+
+        app.stock_unit = counting  # type: ignore[method-assign]
+        orders = []
+        for _ in range(5):
+            loaded.clear()
+            orders.append(app.place_order(world.customer(score=None), world.request(mode=DepositMode.FULL)))
+            assert loaded == list(app.units_held(orders[-1]))
+        assert sorted(serial for order in orders for serial in app.units_held(order)) == world.serials
+        freed = app.units_held(orders[2])
+        app.cancel(orders[2])
+        loaded.clear()
+        again = app.place_order(world.customer(score=None), world.request(mode=DepositMode.FULL))
+        assert loaded == list(app.units_held(again)) == list(freed)
 
     def test_cancelling_before_shipping_refunds_and_releases_everything(self, world: World) -> None:
         app, clock = world.app, world.clock

@@ -4,11 +4,16 @@ shipping, releasing and selling them, and letting go of everything an order hold
 Each unit is its own aggregate, so an order loads and writes only the units it takes. Which units to
 try comes from the stock index (a read model) when there is one; the index may lag behind the log,
 so every unit it offers is checked on its aggregate before it is booked, and a refusal for want of
-stock is given only on an index that has read the whole log, or after every unit was checked."""
+stock is given only on an index that has read the whole log, or after every unit was checked.
+
+Units this process booked itself are tried last (the index may not show them taken yet): only the order
+of the tries, never whether a unit is free, comes from memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+import random
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -30,6 +35,15 @@ class StockCommands(Commands):
     """Stock units and the holds an order keeps on them."""
 
     stock_index: StockIndex | None = None
+
+    @functools.cached_property
+    def _booked_here(self) -> dict[UUID, set[str]]:
+        """Per SKU, the serials this process booked and has not seen released: likely taken, so tried last."""
+        return {}
+
+    def _likely_taken_last(self, sku_id: UUID, serials: Iterable[str]) -> list[str]:
+        taken = self._booked_here.get(sku_id, set())
+        return sorted(serials, key=taken.__contains__)
 
     @command
     def receive_units(self, sku_id: UUID, serials: list[str]) -> None:
@@ -80,6 +94,7 @@ class StockCommands(Commands):
         for unit in self._free_candidates(sku_id, quantity, start, end):
             unit.book(order_id, start, end, now)
             booked.append(unit)
+            self._booked_here.setdefault(sku_id, set()).add(unit.serial)
             if len(booked) == quantity:
                 return booked
         raise Unavailable(f"only {len(booked)} unit(s) free for those dates, {quantity} asked")
@@ -93,7 +108,7 @@ class StockCommands(Commands):
         if self.stock_index is not None:
             for _ in range(INDEX_ROUNDS):
                 offered = self.stock_index.free_units(sku_id, start, end, quantity + CANDIDATES, tried)
-                for serial in offered.serials:
+                for serial in self._likely_taken_last(sku_id, offered.serials):
                     tried.add(serial)
                     unit = self._unit_or_none(sku_id, serial)
                     if unit is not None and unit.is_free(start, end):
@@ -102,7 +117,8 @@ class StockCommands(Commands):
                     if offered.position >= (self.recorder.max_notification_id() or 0):
                         return  # the index offered every unit it knows free, and it knows the whole log
                     break
-        for serial in self.inventory(sku_id, to_change=False).serials:
+        register = self.inventory(sku_id, to_change=False).serials
+        for serial in self._likely_taken_last(sku_id, random.sample(register, len(register))):
             if serial not in tried:
                 unit = self._unit_or_none(sku_id, serial)
                 if unit is not None and unit.is_free(start, end):
@@ -133,6 +149,7 @@ class StockCommands(Commands):
             if serial not in serials:
                 unit = self.stock_unit(lease.sku_id, serial)
                 unit.release(lease.id, now)
+                self._booked_here.get(lease.sku_id, set()).discard(serial)
                 changed.append(unit)
         return changed
 
@@ -146,6 +163,7 @@ class StockCommands(Commands):
         units = [self.stock_unit(lease.sku_id, serial) for serial in self._units_held(lease)]
         for unit in units:
             unit.release(lease.id, now)
+            self._booked_here.get(lease.sku_id, set()).discard(unit.serial)
         return units
 
     def _sell_units(self, lease: Lease, now: datetime) -> list[StockUnit]:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from leasecore.copies import CopiedBySharing
 from leasecore.errors import InvalidInput, InvalidState, Unavailable
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import Plan, ShortTerm, derived_id
@@ -168,10 +169,11 @@ class Inventory(Aggregate):
         self.units[serial] = replace(self.units[serial], retired=True)
 
 
-class StockUnit(Aggregate):
+class StockUnit(CopiedBySharing, Aggregate):
     """One unit (serial / IMEI) of a SKU and the orders that hold it: never two orders on it for
     overlapping dates. Its history grows with the orders this one device serves, not with the SKU's,
-    so orders for one SKU touch different aggregates and rarely conflict."""
+    so orders for one SKU touch different aggregates and rarely conflict. Its state is one frozen `Unit`,
+    replaced by each event, so its copy shares it."""
 
     Snapshot = TaggedSnapshot
 
