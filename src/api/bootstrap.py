@@ -68,7 +68,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
     if database_url in ("memory", "memory:", "memory://"):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if database_url.startswith(("sqlite:", "postgresql")):
-        return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": database_url}
+        return {"PERSISTENCE_MODULE": "api.eventstore:EventStore", "SQLALCHEMY_URL": database_url}
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///path or postgresql+psycopg2://…")
 
 

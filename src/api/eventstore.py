@@ -1,0 +1,211 @@
+"""The event store on SQLite or PostgreSQL: `eventsourcing-sqlalchemy`, with a lean path for loading an aggregate.
+
+Every command loads a few aggregates, each with one `select_events` (the aggregate cache asks only for the
+events after the version it keeps), and saves once. The library runs each read through an ORM session in a
+transaction it then rolls back: on PostgreSQL three round trips (BEGIN, SELECT, ROLLBACK) and the ORM's
+statement building for one indexed read; and it saves through the ORM's unit of work. A single SELECT is
+atomic on its own, so outside a transaction these recorders run it on a connection in autocommit mode, as one
+plain string per shape of query: one round trip, no ORM; inside a transaction (a save that reads what it
+checks) they read through that transaction. A save inserts its rows in one statement returning their
+positions, still under the library's table lock (PostgreSQL) or write lock (SQLite).
+
+Select it with `PERSISTENCE_MODULE=api.eventstore:EventStore` (what `api.bootstrap.persistence_env` sets).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.utils import Environment
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore, transactions
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyAggregateRecorder, SQLAlchemyApplicationRecorder
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+
+class Reads:
+    """Autocommit connections for single-statement reads, beside the library's engine for writes; inside an
+    open transaction, that transaction's connection."""
+
+    def __init__(self, datastore: SQLAlchemyDatastore) -> None:
+        assert isinstance(datastore.engine, Engine), "the event store needs an engine of its own"
+        writes = datastore.engine
+        self.engine = create_engine(writes.url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=16)
+        self.sqlite = writes.dialect.name == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
+
+    def parameter(self, originator_id: UUID | str) -> object:
+        """An originator id as the column stores it: 16 bytes on SQLite, the uuid type on PostgreSQL."""
+        uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        return uuid.bytes if self.sqlite else str(uuid)
+
+    def originator_id(self, stored: UUID | bytes | str) -> UUID:
+        if isinstance(stored, UUID):
+            return stored
+        return UUID(bytes=bytes(stored)) if isinstance(stored, bytes | memoryview) else UUID(stored)
+
+    def rows(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        transaction = transactions.get(None)
+        if transaction is not None:
+            return [tuple(row) for row in transaction.session.connection().exec_driver_sql(sql, parameters)]
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _bytes(state: bytes | memoryview) -> bytes:
+    return bytes(state) if isinstance(state, memoryview) else state
+
+
+class LeanReads(SQLAlchemyAggregateRecorder):
+    """`select_events` as one prepared string per shape of query, in one autocommit round trip when no
+    transaction is open."""
+
+    reads: Reads
+
+    @functools.cached_property
+    def table(self) -> str:
+        return str(self.events_record_cls.__table__.fullname)
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        parameters: tuple[object, ...] = (self.reads.parameter(originator_id),)
+        if gt is not None:
+            parameters += (gt,)
+        if lte is not None:
+            parameters += (lte,)
+        sql = self._select_events_sql(gt is not None, lte is not None, desc, limit)
+        return [
+            StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=_bytes(state))
+            for version, topic, state in self.reads.rows(sql, parameters)
+        ]
+
+    @functools.cache  # noqa: B019 — a handful of shapes per recorder, for the recorder's life
+    def _select_events_sql(self, gt: bool, lte: bool, desc: bool, limit: int | None) -> str:
+        mark = self.reads.mark
+        sql = f"SELECT originator_version, topic, state FROM {self.table} WHERE originator_id = {mark}"
+        if gt:
+            sql += f" AND originator_version > {mark}"
+        if lte:
+            sql += f" AND originator_version <= {mark}"
+        sql += " ORDER BY originator_version" + (" DESC" if desc else "")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql
+
+
+class AggregateRecorder(LeanReads):
+    """Snapshots (and any aggregate-only table)."""
+
+
+class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
+    """The events and their notification log: reads as above; a save inserts its rows in one statement that
+    returns their positions, without the ORM's unit of work."""
+
+    def _insert_stored_events(self, session: Session, stored_events: Sequence[StoredEvent], **_: Any) -> list[int]:
+        if not stored_events:
+            return []
+        self._lock_table(session)
+        table = self.events_record_cls.__table__
+        insert = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        rows = [
+            {
+                "originator_id": event.originator_id,
+                "originator_version": event.originator_version,
+                "topic": event.topic,
+                "state": event.state,
+            }
+            for event in stored_events
+        ]
+        positions = [position for (position,) in session.connection().execute(insert, rows)]
+        self._notify_channel(session)
+        return positions
+
+    def max_notification_id(self) -> int | None:
+        rows = self.reads.rows(f"SELECT MAX(id) FROM {self.table}", ())
+        return rows[0][0] if rows else None
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        mark = self.reads.mark
+        clauses: list[str] = []
+        parameters: tuple[object, ...] = ()
+        if start is not None:
+            clauses.append(f"id >= {mark}" if inclusive_of_start else f"id > {mark}")
+            parameters += (start,)
+        if stop is not None:
+            clauses.append(f"id <= {mark}")
+            parameters += (stop,)
+        if topics:
+            clauses.append(f"topic IN ({', '.join(mark for _ in topics)})")
+            parameters += tuple(topics)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            f"SELECT id, originator_id, originator_version, topic, state FROM {self.table}{where}"
+            f" ORDER BY id LIMIT {int(limit)}"
+        )
+        return [
+            Notification(
+                id=position,
+                originator_id=self.reads.originator_id(originator_id),
+                originator_version=version,
+                topic=topic,
+                state=_bytes(state),
+            )
+            for position, originator_id, version, topic, state in self.reads.rows(sql, parameters)
+        ]
+
+
+class EventStore(SQLAlchemyFactory):
+    """`eventsourcing-sqlalchemy` with the recorders above, sharing one pool of read connections."""
+
+    aggregate_recorder_class = AggregateRecorder
+    application_recorder_class = ApplicationRecorder
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        self.reads = Reads(self.datastore)
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        recorder = super().aggregate_recorder(purpose)
+        assert isinstance(recorder, AggregateRecorder)
+        recorder.reads = self.reads
+        return recorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        assert isinstance(recorder, ApplicationRecorder)
+        recorder.reads = self.reads
+        return recorder
+
+    def close(self) -> None:
+        self.reads.close()
+        super().close()
