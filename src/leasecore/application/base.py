@@ -90,6 +90,20 @@ class _Running(threading.local):
     configured: Configured | None = None
 
 
+class _Collected(ProcessingEvent[UUID]):
+    """The events a save collects, as the library collects them but without its runtime Protocol checks on
+    every object saved (a tenth of a command's time on Python 3.11): the commands save aggregates."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            elif obj is not None:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class Commands(Application[UUID]):
     """Loading, configuration and the steps shared by the platform's commands."""
 
@@ -280,9 +294,13 @@ class Commands(Application[UUID]):
             self._configuration_checked = max(self._configuration_checked, position)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save as ever, remembering on this thread where in the log the last save landed; a save of a
-        configuration document drops the copy in memory."""
-        recordings = super().save(*objs, **kwargs)
+        """Save as the library does (collect, record, snapshot, notify), remembering on this thread where in the
+        log the last save landed; a save of a configuration document drops the copy in memory."""
+        processing_event = _Collected()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
         if recordings:
             self._saved.position = max(recording.notification.id for recording in recordings)
             if any(isinstance(obj, Configuration) for obj in objs):

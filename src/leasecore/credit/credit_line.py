@@ -8,13 +8,15 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from leasecore.copies import CopiedBySharing
 from leasecore.errors import InvalidInput, Overdue, QuotaExceeded
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.values import ZERO, derived_id, total
 
 
-class CreditLine(Aggregate):
-    """A customer's revolving deposit-waiver quota; every unsettled order occupies its waiver."""
+class CreditLine(CopiedBySharing, Aggregate):
+    """A customer's revolving deposit-waiver quota; every unsettled order occupies its waiver. Its events
+    reassign its attributes (a new `reserved` mapping each time), so its copy out of the cache shares them."""
 
     Snapshot = TaggedSnapshot
 
@@ -99,7 +101,7 @@ class CreditLine(Aggregate):
 
     @event(WaiverReserved)
     def _reserved(self, order_id: UUID, amount: Decimal, timestamp: datetime) -> None:
-        self.reserved[order_id] = amount
+        self.reserved = {**self.reserved, order_id: amount}
 
     class WaiverReleased(Aggregate.Event):
         order_id: UUID
@@ -107,7 +109,7 @@ class CreditLine(Aggregate):
 
     @event(WaiverReleased)
     def _released(self, order_id: UUID, amount: Decimal, timestamp: datetime) -> None:
-        del self.reserved[order_id]
+        self.reserved = {held: kept for held, kept in self.reserved.items() if held != order_id}
 
     class OverdueMarked(Aggregate.Event):
         order_id: UUID
