@@ -1,7 +1,7 @@
 """The HTTP layer's own small tables, in the read models' database: settings (the token key, the sandbox
 clock), one-time codes, rate-limit events, idempotency records, refund outcomes, the outbox of text
-messages and the daily job's runs. They are not business events, and several service processes
-share them."""
+messages, the daily job's runs and the back office's sessions. They are not business events, and several
+service processes share them."""
 
 from __future__ import annotations
 
@@ -130,6 +130,21 @@ api_daily_runs = Table(
 )
 """The daily job's runs, one per business day: `running` until it is `done`, or `failed` saying why; a day not
 `done` (its process died, or the job failed) is run again."""
+
+api_web_sessions = Table(
+    "api_web_sessions",
+    api_metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Index("ix_api_web_sessions_expires", "expires_at"),
+    Index("ix_api_web_sessions_username", "username"),
+)
+"""The back office's sessions (`api.web.sessions`): the SHA-256 of the random id its cookie carries (a copy of
+the table opens no session), the member of staff, the session's CSRF token and when it ends; logging out deletes
+the row, so the cookie stops working on every process at once."""
 
 
 class ApiStore:

@@ -1,4 +1,5 @@
-"""`create_app(service)`: the Starlette application of the HTTP contract (API.md)."""
+"""`create_app(service)`: the Starlette application of the HTTP contract (API.md), and the back office's screens
+at `/admin/`."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 
 from api.bootstrap import Service, Settings, build_service
 from api.http.endpoint import problem_response
 from api.http.errors import ApiError
 from api.http.routes import routes, spec
+from api.web.admin import admin_app
 
 SLUGS = {404: "not-found", 405: "method-not-allowed"}
 
 
 def create_app(service: Service, *, manage: bool = False) -> Starlette:
-    """The app over a wired service, with the OpenAPI document of what it serves; `manage` starts its background
-    work with the app and closes it after."""
+    """The app over a wired service, with the OpenAPI document of what it serves and the back office under
+    `/admin/`; `manage` starts its background work with the app and closes it after."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -33,7 +36,7 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
                 service.close()
 
     app = Starlette(
-        routes=routes(sandbox=service.settings.sandbox),
+        routes=[*routes(sandbox=service.settings.sandbox), Mount("/admin", admin_app(service), name="admin")],
         exception_handlers={HTTPException: _http_problem, Exception: _unexpected},
         lifespan=lifespan,
     )

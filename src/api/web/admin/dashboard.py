@@ -1,0 +1,163 @@
+"""The dashboard: today's work by order status, overdue orders by days overdue, deposits held against those waived by
+credit, the quota in use, units by status and the rent collected per day; every figure from the read models' queries
+the JSON API answers from, each shown to the roles the API shows it to, and each a link to the list behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from starlette.responses import Response
+
+import projections.collection_tasks
+import projections.credit_lines
+import projections.finance
+import projections.orders
+import projections.stock
+from api.http.endpoints import admin_catalog, admin_orders, admin_reports
+from api.web.admin.console import Page, Pages, Screen
+from api.web.charts import bar_chart
+from api.web.formatting import money, number
+from leasecore.lease import LeaseStatus
+from leasecore.lease.billing import CollectionAction
+
+pages = Pages()
+
+WORK = (
+    LeaseStatus.PENDING_REVIEW,
+    LeaseStatus.PENDING_CONTRACT,
+    LeaseStatus.PENDING_SHIPMENT,
+    LeaseStatus.SHIPPED,
+    LeaseStatus.RETURNING,
+    LeaseStatus.INSPECTING,
+    LeaseStatus.PENDING_SETTLEMENT,
+)
+BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))
+"""Days overdue, the usual M1, M2, M3 and beyond."""
+SCAN = 500
+SCAN_LIMIT = 5000
+"""Lists summed here are read in pages of SCAN rows, at most SCAN_LIMIT rows (then the figure says "at least")."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A figure, what it counts, and the list behind it (None while that list's screen is not built)."""
+
+    label: str
+    value: str
+    href: str | None = None
+    note: str | None = None
+    key: str = ""
+
+
+@pages.get("/", access=admin_orders.EVERYONE)
+def dashboard(page: Page) -> Response:
+    """Each panel only for the roles that may see its figures through the API."""
+    today = page.app.local_today()
+    context: dict[str, object] = {
+        "today": page.t("dashboard.today", date=today.isoformat(), zone=page.zone().key),
+        "work": work(page),
+        "overdue": overdue(page) if page.may(admin_reports.COLLECTORS) else None,
+        "money": deposits_and_credit(page),
+        "units": units(page) if page.may(admin_catalog.EDITORS) else None,
+        "chart": None,
+    }
+    if page.may(admin_reports.FINANCE):
+        report = projections.finance.finance_report(page.views, today - timedelta(days=29), today)
+        rent = {entry.day: entry.figures.rent for entry in report.days}
+        points = [(day, rent.get(day, Decimal(0))) for day in (today - timedelta(days=29 - n) for n in range(30))]
+        context["chart"] = bar_chart(points)
+    return page.render("admin/dashboard.html", **context)
+
+
+def work(page: Page) -> list[Tile]:
+    """Orders waiting on staff or on the customer, by status, each a link to that tab of the order list."""
+    tiles = []
+    for status in WORK:
+        total = projections.orders.orders(page.views, status=status, limit=1).total
+        href = page.link("orders", "/orders", status=status.value)
+        tiles.append(Tile(page.t(f"dash.{status.value}"), number(total), href, key=status.value))
+    return tiles
+
+
+def overdue(page: Page) -> list[Tile]:
+    """Orders overdue today by how long, with what they owe; from the collection tasks, longest overdue first."""
+    counts = [0] * len(BUCKETS)
+    amounts = [Decimal(0)] * len(BUCKETS)
+    stages = [action.value for action in CollectionAction]
+    read, complete = 0, True
+    while True:
+        tasks = projections.collection_tasks.collection_tasks(page.views, stages, limit=SCAN, offset=read)
+        for task in tasks:
+            for index, (low, high) in enumerate(BUCKETS):
+                if task.days_overdue >= low and (high is None or task.days_overdue <= high):
+                    counts[index] += 1
+                    amounts[index] += task.overdue_amount
+        read += len(tasks)
+        if len(tasks) < SCAN:
+            break
+        if read >= SCAN_LIMIT:
+            complete = False
+            break
+    href = page.link("orders", "/orders", status="overdue")
+    return [
+        Tile(
+            page.t(f"bucket.{low}"),
+            page.t("dashboard.orders_unit", count=number(count)) if complete else f"≥ {number(count)}",
+            href,
+            note=money(amount),
+            key=f"overdue-{low}",
+        )
+        for (low, _), count, amount in zip(BUCKETS, counts, amounts, strict=True)
+    ]
+
+
+def deposits_and_credit(page: Page) -> list[Tile]:
+    """Deposits held (finance) against what credit waived, the quota granted and what is left (risk and finance)."""
+    tiles = []
+    if page.may(admin_reports.FINANCE):
+        held = projections.finance.deposits_held(page.views)
+        tiles.append(Tile(page.t("money.deposits_held"), money(held), key="deposits-held"))
+    if page.may(admin_reports.CREDIT):
+        quota = reserved = available = Decimal(0)
+        read, complete = 0, True
+        while True:
+            lines = projections.credit_lines.credit_lines(page.views, limit=SCAN, offset=read)
+            for line in lines:
+                quota, reserved, available = quota + line.quota, reserved + line.reserved, available + line.available
+            read += len(lines)
+            if len(lines) < SCAN:
+                break
+            if read >= SCAN_LIMIT:
+                complete = False
+                break
+
+        def shown(amount: Decimal) -> str:
+            return money(amount) if complete else page.t("dashboard.at_least", value=money(amount))
+
+        link = page.link("customers", "/customers")
+        tiles += [
+            Tile(page.t("money.deposits_waived"), shown(reserved), link, key="quota-in-use"),
+            Tile(page.t("money.quota"), shown(quota), link, key="quota"),
+            Tile(page.t("money.available"), shown(available), link, key="quota-available"),
+        ]
+    return tiles
+
+
+def units(page: Page) -> list[Tile]:
+    """Every SKU's units added up by status (the stock read model, as `GET /v1/admin/skus/{id}/units` counts them)."""
+    levels = projections.stock.stock(page.views, page.app.local_today())
+    figures = {
+        "units": sum(level.units for level in levels),
+        "available": sum(level.available for level in levels),
+        "in_stock": sum(level.in_stock for level in levels),
+        "leased": sum(level.leased for level in levels),
+        "sold": sum(level.sold for level in levels),
+        "retired": sum(level.retired for level in levels),
+    }
+    link = page.link("stock", "/stock")
+    return [Tile(page.t(f"unit.{name}"), number(value), link, key=f"units-{name}") for name, value in figures.items()]
+
+
+screen = Screen("dashboard", "nav.dashboard", "/", admin_orders.EVERYONE, pages)

@@ -1,0 +1,457 @@
+"""Orders: the list by status tab (overdue from the collection tasks), found by order id, customer phone or name, a
+page at a time newest first, the customer on every row; and the order page with its timeline, installments,
+payments, refunds, adjustments, settlement statement and the actions its state allows (approve and reject here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+import projections.catalog
+import projections.collection_tasks
+import projections.customers
+import projections.orders
+import projections.refunds
+from api.http import answers
+from api.http.endpoint import Access
+from api.http.endpoints import admin_orders, admin_reports
+from api.http.schemas import admin_orders as schemas
+from api.processes import refunds
+from api.web.admin.console import Page, Pages, Screen
+from api.web.formatting import money
+from api.web.i18n import known
+from leasecore.audit import RecordedEvent, replay
+from leasecore.errors import InvalidInput
+from leasecore.lease import RENT_PAYABLE, LeaseStatus
+from leasecore.lease.billing import CollectionAction
+from projections.customers import CustomerView
+from projections.orders import OrderView
+
+pages = Pages()
+PER_PAGE = 20
+OVERDUE = "overdue"
+TABS = (
+    LeaseStatus.PENDING_PAYMENT,
+    LeaseStatus.PENDING_REVIEW,
+    LeaseStatus.PENDING_CONTRACT,
+    LeaseStatus.PENDING_SHIPMENT,
+    LeaseStatus.SHIPPED,
+    LeaseStatus.LEASING,
+    LeaseStatus.RETURNING,
+    LeaseStatus.INSPECTING,
+    LeaseStatus.PENDING_SETTLEMENT,
+    LeaseStatus.BOUGHT_OUT,
+    LeaseStatus.SETTLED,
+    LeaseStatus.REJECTED,
+    LeaseStatus.CANCELLED,
+)
+"""The tabs in the order of an order's life (待审核, 待发货, 待收货, 租用中, 待归还, 检测中, 已完成, 已买断 …); the open
+ones show how many orders they hold."""
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    href: str
+    current: bool
+    count: int | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """An order as its list row shows it, with who placed it."""
+
+    id: UUID
+    status: str
+    customer_name: str | None
+    customer_phone: str | None
+    product: str
+    plan: str
+    deposit: Decimal
+    waiver: Decimal
+    channel: str
+    placed: str
+    days_overdue: int
+    overdue_amount: Decimal | None = None
+    late_fees: Decimal | None = None
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    pages: int | None
+    total: int | None
+    first: str | None
+    prev: str | None
+    next: str | None
+    last: str | None
+
+
+@pages.get("/orders", access=admin_orders.EVERYONE)
+def order_list(page: Page) -> Response:
+    """The orders of a tab (all by default), of one customer when a search finds one, newest first."""
+    query = page.query
+    status = query.get("status", "")
+    if status == OVERDUE and not page.may(admin_reports.COLLECTORS):
+        status = ""
+    if status not in {tab.value for tab in TABS} | {OVERDUE}:
+        status = ""
+    number = _page_number(query.get("page"))
+    q = query.get("q", "").strip()[:64]
+    customer = _customer(page, query.get("customer"))
+    matches: list[CustomerView] = []
+    if q and customer is None:
+        found = _search(page, q)
+        if isinstance(found, Response):
+            return found
+        if len(found) == 1:
+            customer = found[0]
+        matches = found if len(found) > 1 else []
+    searching = bool(q) and customer is None
+    rows: list[Row] = []
+    paging = Paging(1, None, None, None, None, None, None)
+    if not searching:
+        rows, paging = _rows(page, status, customer, number)
+    return page.render(
+        "admin/orders.html",
+        tabs=_tabs(page, status, customer),
+        status=status,
+        q=q,
+        customer=customer,
+        matches=matches,
+        nothing_found=searching and not matches,
+        rows=rows,
+        paging=paging,
+        overdue_tab=status == OVERDUE,
+    )
+
+
+def _page_number(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and 0 < int(text) <= 100_000 else 1
+
+
+def _customer(page: Page, text: str | None) -> CustomerView | None:
+    try:
+        return projections.customers.customer(page.views, UUID(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _search(page: Page, q: str) -> list[CustomerView] | Response:
+    """An order id opens the order; a customer id, a phone (its beginning) or a name (any part) finds customers."""
+    try:
+        wanted = UUID(q)
+    except ValueError:
+        return projections.customers.customers(page.views, q, limit=20).items
+    if projections.orders.order(page.views, wanted) is not None:
+        return page.redirect(f"/orders/{wanted}", whole_page=True)
+    found = projections.customers.customer(page.views, wanted)
+    return [found] if found else []
+
+
+def _tabs(page: Page, status: str, customer: CustomerView | None) -> list[Tab]:
+    customer_id = customer.customer_id if customer else None
+    keep = {"customer": str(customer_id) if customer_id else None}
+    tabs = [Tab("", page.t("orders.all"), page.url("/orders", **keep), status == "", None)]
+    for item in TABS:
+        count = (
+            None
+            if item.is_final or item is LeaseStatus.BOUGHT_OUT
+            else projections.orders.orders(page.views, customer_id=customer_id, status=item, limit=1).total
+        )
+        href = page.url("/orders", status=item.value, **keep)
+        tabs.append(Tab(item.value, page.t(f"status.{item.value}"), href, status == item.value, count))
+    if page.may(admin_reports.COLLECTORS):
+        href = page.url("/orders", status=OVERDUE)
+        tabs.append(Tab(OVERDUE, page.t("orders.overdue"), href, status == OVERDUE, None))
+    return tabs
+
+
+def _rows(page: Page, status: str, customer: CustomerView | None, number: int) -> tuple[list[Row], Paging]:
+    customer_id = customer.customer_id if customer else None
+    offset = (number - 1) * PER_PAGE
+    names = _Names(page)
+    keep = {"status": status or None, "customer": str(customer_id) if customer_id else None}
+    if status == OVERDUE and customer_id is None:
+        stages = [action.value for action in CollectionAction]
+        tasks = projections.collection_tasks.collection_tasks(page.views, stages, limit=PER_PAGE + 1, offset=offset)
+        rows = []
+        for task in tasks[:PER_PAGE]:
+            view = projections.orders.order(page.views, task.order_id)
+            if view is not None:
+                rows.append(
+                    names.row(view, overdue_amount=task.overdue_amount, late_fees=task.late_fees, stage=task.stage)
+                )
+        more = len(tasks) > PER_PAGE
+        return rows, Paging(
+            number,
+            None,
+            None,
+            page.url("/orders", **keep) if number > 1 else None,
+            page.url("/orders", page=number - 1, **keep) if number > 1 else None,
+            page.url("/orders", page=number + 1, **keep) if more else None,
+            None,
+        )
+    if status == OVERDUE:
+        found = projections.orders.orders(page.views, customer_id=customer_id, limit=200)
+        overdue = [view for view in found.items if view.days_overdue > 0]
+        return [names.row(view) for view in overdue], Paging(1, 1, len(overdue), None, None, None, None)
+    result = projections.orders.orders(
+        page.views, customer_id=customer_id, status=status or None, limit=PER_PAGE, offset=offset
+    )
+    pages = max(1, -(-result.total // PER_PAGE))
+    return [names.row(view) for view in result.items], Paging(
+        number,
+        pages,
+        result.total,
+        page.url("/orders", **keep) if number > 1 else None,
+        page.url("/orders", page=number - 1, **keep) if number > 1 else None,
+        page.url("/orders", page=number + 1, **keep) if number < pages else None,
+        page.url("/orders", page=pages, **keep) if number < pages else None,
+    )
+
+
+class _Names:
+    """Who placed each order and what it rents, looked up once per page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.customers: dict[UUID, CustomerView | None] = {}
+        self.products: dict[UUID, str] = {}
+
+    def row(self, view: OrderView, **extra: Any) -> Row:
+        if view.customer_id not in self.customers:
+            self.customers[view.customer_id] = projections.customers.customer(self.page.views, view.customer_id)
+        person = self.customers[view.customer_id]
+        return Row(
+            id=view.id,
+            status=view.status,
+            customer_name=person.name if person else None,
+            customer_phone=person.phone if person else None,
+            product=self.product(view.product_id),
+            plan=plan_text(self.page, view.plan.kind, view.plan.months, view.plan.start, view.plan.end),
+            deposit=view.deposit,
+            waiver=view.waiver,
+            channel=self.page.t(f"channel.{view.channel}") if known(f"channel.{view.channel}") else view.channel,
+            placed=self.page.time(view.created_at),
+            days_overdue=view.days_overdue,
+            **extra,
+        )
+
+    def product(self, product_id: UUID) -> str:
+        if product_id not in self.products:
+            found = projections.catalog.product(self.page.views, product_id)
+            self.products[product_id] = found.details.name if found else str(product_id)[:8]
+        return self.products[product_id]
+
+
+def plan_text(page: Page, kind: str, months: int | None, start: Any, end: Any) -> str:
+    if kind == "long":
+        return page.t("plan.long", months=months)
+    return page.t("plan.short", start=start, end=end)
+
+
+# The order page.
+
+
+@dataclass(frozen=True)
+class Moment:
+    """An event of the order's life as staff read it: when, what, and the facts that matter."""
+
+    version: int
+    at: str
+    title: str
+    details: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the order's state allows: done here (a form), in another screen (a link), or not built yet."""
+
+    key: str
+    label: str
+    access: Access
+    href: str | None = None
+    form: bool = False
+
+
+SHOWN_FIELDS = (
+    "amount",
+    "refund",
+    "reviewer",
+    "reason",
+    "reasons",
+    "carrier",
+    "tracking_no",
+    "unit_serials",
+    "start",
+    "months",
+    "stage",
+    "days_overdue",
+    "damage_fee",
+    "liability",
+    "notes",
+    "balance",
+    "contract_id",
+    "deposit",
+    "waiver",
+    "channel",
+    "paid_at",
+    "as_of",
+    "shipped_back_on",
+    "new_order_id",
+    "from_deposit",
+    "seq",
+    "staff",
+)
+"""The facts of an event the timeline shows; the rest (addresses, terms, schedules, ledgers) are on the page."""
+
+
+@pages.get("/orders/{id}", access=admin_orders.EVERYONE)
+def order_page(page: Page) -> Response:
+    """The order as `GET /v1/admin/orders/{id}` answers it, with its events, payments and refunds."""
+    return _order_page(page, page.path_id)
+
+
+def _order_page(page: Page, order_id: UUID, status: int = 200, **errors: str) -> Response:
+    order = answers.admin_order(page.app, page.views, order_id)
+    product = projections.catalog.product(page.views, order.product_id)
+    sku = next((item for item in product.skus if item.id == order.sku_id), None) if product else None
+    return page.render(
+        "admin/order.html",
+        status,
+        order=order,
+        product=product.details.name if product else str(order.product_id),
+        specs=" / ".join(sku.specs.values()) if sku else str(order.sku_id),
+        plan=plan_text(page, order.plan.kind, order.plan.months, order.plan.start, order.plan.end),
+        timeline=timeline(page, order_id),
+        payments=projections.refunds.payments(page.views, order_id),
+        refunds=refunds.refunds(page.views, order_id=order_id),
+        actions=actions(page, order_id, LeaseStatus(order.status)),
+        errors=errors,
+        reason=page.form.get("reason", ""),
+        settlement_rows=_settlement_rows(order.settlement),
+    )
+
+
+def timeline(page: Page, order_id: UUID) -> list[Moment]:
+    """Every event of the order's lease, oldest first, in words (the audit replay's events)."""
+    return [_moment(page, event) for event in replay(page.app, order_id).events]
+
+
+def _moment(page: Page, event: RecordedEvent) -> Moment:
+    name = event.type.rpartition(".")[2]
+    title = page.t(f"event.{name}") if known(f"event.{name}") else name
+    details = [
+        (page.t(f"field.{key}"), _shown(page, key, event.fields[key]))
+        for key in SHOWN_FIELDS
+        if key in event.fields and event.fields[key] not in (None, "", (), [])
+    ]
+    return Moment(event.version, page.time(event.timestamp), title, details)
+
+
+def _shown(page: Page, key: str, value: Any) -> str:
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, datetime):
+        return page.time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "；".join(str(item) for item in value)
+    if key == "stage" and known(f"stage.{value}"):
+        return page.t(f"stage.{value}")
+    if key == "channel" and known(f"channel.{value}"):
+        return page.t(f"channel.{value}")
+    return str(value)
+
+
+def actions(page: Page, order_id: UUID, status: LeaseStatus) -> list[Action]:
+    """What the state allows, and who does it (the API's role for each command)."""
+    found: list[Action] = []
+    if status is LeaseStatus.PENDING_REVIEW:
+        found += [
+            Action("approve", page.t("action.approve"), admin_orders.REVIEWERS, form=True),
+            Action("reject", page.t("action.reject"), admin_orders.REVIEWERS, form=True),
+        ]
+    if status is LeaseStatus.PENDING_SHIPMENT:
+        found.append(_elsewhere(page, "ship", "shipping", f"/shipping/{order_id}", admin_orders.WAREHOUSE))
+    if status is LeaseStatus.RETURNING:
+        found.append(_elsewhere(page, "record_return", "shipping", f"/shipping/{order_id}", admin_orders.WAREHOUSE))
+    if status is LeaseStatus.INSPECTING:
+        found.append(_elsewhere(page, "inspect", "shipping", f"/shipping/{order_id}", admin_orders.WAREHOUSE))
+    if status in RENT_PAYABLE:
+        found.append(_elsewhere(page, "adjust", "collections", f"/collections/{order_id}", admin_orders.FINANCE))
+    return found
+
+
+def _elsewhere(page: Page, key: str, screen: str, path: str, access: Access) -> Action:
+    return Action(key, page.t(f"action.{key}"), access, href=page.link(screen, path))
+
+
+def _settlement_rows(settlement: Any) -> list[tuple[str, str]]:
+    if settlement is None:
+        return []
+    names = (
+        "damage_fee",
+        "liability",
+        "deposit_paid",
+        "rent_deducted",
+        "fees_deducted",
+        "damage_deducted",
+        "buyout_deducted",
+        "deposit_refunded",
+        "waiver_released",
+        "credit_refunded",
+    )
+    return [(f"settle.{name}", money(getattr(settlement, name))) for name in names]
+
+
+@pages.post("/orders/{id}/approve", access=admin_orders.REVIEWERS)
+def approve(page: Page) -> Response:
+    """The reviewer passes the order (`POST /v1/admin/orders/{id}/approve`); it goes on to the contract."""
+    order_id = page.path_id
+    try:
+        decision = schemas.Decision.model_validate({"reason": page.form.get("reason", "").strip()})
+    except ValidationError as error:
+        return _order_page(page, order_id, 422, approve=_first(error))
+    assert page.user is not None
+    page.app.approve(order_id, page.user.username, decision.reason)
+    page.service.written()
+    return page.redirect(f"/orders/{order_id}", done="approved")
+
+
+@pages.post("/orders/{id}/reject", access=admin_orders.REVIEWERS)
+def reject(page: Page) -> Response:
+    """A rejection needs a reason (`POST /v1/admin/orders/{id}/reject`): the checkout is refunded, the waiver and
+    the units released."""
+    order_id = page.path_id
+    reason = page.form.get("reason", "").strip()
+    if not reason:
+        return _order_page(page, order_id, 422, reject=page.t("action.reason_required"))
+    try:
+        decision = schemas.Rejection.model_validate({"reason": reason})
+    except ValidationError as error:
+        return _order_page(page, order_id, 422, reject=_first(error))
+    assert page.user is not None
+    try:
+        page.app.reject(order_id, page.user.username, decision.reason)
+    except InvalidInput as error:
+        return _order_page(page, order_id, 422, reject=error.message)
+    page.service.written()
+    return page.redirect(f"/orders/{order_id}", done="rejected")
+
+
+def _first(error: ValidationError) -> str:
+    return str(error.errors()[0]["msg"])
+
+
+screen = Screen("orders", "nav.orders", "/orders", admin_orders.EVERYONE, pages)
