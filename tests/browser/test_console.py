@@ -114,6 +114,13 @@ def test_the_cookie_is_http_only_and_lax_and_secure_behind_https(service: Servic
     assert "Secure" in proxied
 
 
+def test_a_part_of_a_page_htmx_asks_for_after_the_session_ended_sends_the_whole_page_to_the_login(
+    service: Service,
+) -> None:
+    answer = client(create_app(service)).get("/admin/", headers={"HX-Request": "true"})
+    assert (answer.status_code, answer.headers["HX-Redirect"]) == (204, "/admin/login?next=%2Fadmin%2F")
+
+
 def test_a_logout_without_the_token_is_refused_and_the_session_goes_on(service: Service) -> None:
     http = client(create_app(service))
     log_in(http, "admin")

@@ -262,6 +262,8 @@ def respond(console: Console, route: PageRoute) -> Callable[[Request], Any]:
         if session is None or user is None:
             target = with_query(page.base + "/login", {}, next=_here(request))
             response: Response = RedirectResponse(target, status_code=303)
+            if request.headers.get("hx-request") == "true":
+                response = Response(status_code=204, headers={"HX-Redirect": target})
             if request.cookies.get(COOKIE):
                 clear_cookie(request, response, COOKIE)
             return response
