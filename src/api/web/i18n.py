@@ -1,5 +1,6 @@
 """The words of the screens in Chinese (the default) and English: one table, each entry both languages, so neither
-can lack a word the other has."""
+can lack a word the other has. The frame's words and those several screens share are here; a screen's own words
+live in its module, added with `add(WORDS)` when it is imported (a key may be added only once)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
-MESSAGES: Mapping[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "app.title": ("租赁管理后台", "Leasecore back office"),
     "app.skip": ("跳到正文", "Skip to content"),
     "app.signed_in": ("当前用户", "Signed in as"),
@@ -315,6 +316,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "field.seq": ("期数", "installment"),
     "field.staff": ("操作人", "by"),
 }
+
+
+def add(words: Mapping[str, tuple[str, str]]) -> None:
+    """A screen's own words join the table; a key already there is a mistake, refused at import."""
+    clashes = sorted(set(words) & set(MESSAGES))
+    if clashes:
+        raise ValueError(f"words defined twice: {', '.join(clashes)}")
+    MESSAGES.update(words)
 
 
 def language(requested: str | None) -> str:
