@@ -4,7 +4,7 @@ address and, once settled, its settlement statement (what the deposit paid went 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    or_,
     select,
 )
 
@@ -90,6 +91,9 @@ orders_view = Table(
     Column("settled_at", Instant),
     Column("created_at", Instant, nullable=False),
     Column("updated_at", Instant, nullable=False),
+    Index("ix_orders_view_created", "created_at", "id"),
+    Index("ix_orders_view_tracking", "tracking_no"),
+    Index("ix_orders_view_return_tracking", "return_tracking_no"),
     Index("ix_orders_view_customer", "customer_id", "created_at"),
     Index("ix_orders_view_status", "status", "created_at"),
     Index("ix_orders_view_customer_status", "customer_id", "status", "created_at"),
@@ -108,6 +112,16 @@ order_deposits_view = Table(
     money("refunded"),
 )
 """Each order's deposit as its own events tell it: paid, deducted, refunded."""
+
+order_serials_view = Table(
+    "order_serials_view",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("serial", String(64), primary_key=True),
+    Index("ix_order_serials_view_serial", "serial"),
+)
+"""The units each order holds or held (booked at placing, then those shipped), so staff find an order by the
+serial or IMEI in their hand."""
 
 STATUS_EVENTS = tuple(getattr(Lease, name) for name in STATUS_AFTER)
 """The lease events that move an order's status (`leasecore.lease`'s state machine says where to)."""
@@ -130,14 +144,15 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
-    version = 3
+    version = 4
     needs_ledgers = True
-    tables = (orders_view, order_deposits_view)
+    tables = (orders_view, order_deposits_view, order_serials_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
         ids = [event.originator_id for event in events]
         batch.rows(orders_view, "id").prefetch(ids)
         batch.rows(order_deposits_view, "deposit_id").prefetch(ids)
+        batch.rows(order_serials_view, "order_id").prefetch(ids)
 
     @on(Lease.OrderPlaced)
     def placed(self, batch: Batch, event: Event) -> None:
@@ -187,6 +202,7 @@ class OrdersProjection(Projection):
                 )
             ],
         )
+        _hold(batch, event.originator_id, event.booked_units)
 
     @on(*STATUS_EVENTS, Lease.ReviewQueued, Lease.CollectionStageChanged, Lease.InstallmentPaid)
     @on(Lease.OverdueAssessed, Lease.RenewalAgreed, Lease.BalancePaid, Lease.InspectionCompleted)
@@ -202,6 +218,8 @@ class OrdersProjection(Projection):
         if isinstance(event, LEDGER_EVENTS):
             row["days_overdue"] = batch.ledger(event).days_overdue
         _apply(row, event)
+        if isinstance(event, Lease.Shipped):
+            _hold(batch, event.originator_id, event.unit_serials)
 
     @on(Deposit.Required)
     def deposit_required(self, batch: Batch, event: Event) -> None:
@@ -227,6 +245,13 @@ class OrdersProjection(Projection):
         row["version"] = event.originator_version
         column = {Deposit.Paid: "paid", Deposit.Deducted: "deducted", Deposit.Refunded: "refunded"}[type(event)]
         row[column] += event.amount
+
+
+def _hold(batch: Batch, order_id: UUID, serials: Sequence[str]) -> None:
+    """The order's units are these (those shipped replace those booked)."""
+    batch.rows(order_serials_view, "order_id").put(
+        order_id, [{"order_id": order_id, "serial": serial} for serial in dict.fromkeys(serials)]
+    )
 
 
 def _apply(row: Row, event: Event) -> None:
@@ -364,28 +389,73 @@ def order(views: ViewStore, order_id: UUID) -> OrderView | None:
     return _order(row) if row else None
 
 
+SORTS = {
+    "newest": (orders_view.c.created_at.desc(), orders_view.c.id.desc()),
+    "oldest": (orders_view.c.created_at.asc(), orders_view.c.id.asc()),
+    "overdue": (orders_view.c.days_overdue.desc(), orders_view.c.created_at.desc(), orders_view.c.id.desc()),
+}
+"""How a list may be ordered; each ends on the order id, so pages never repeat or skip a row of equal time."""
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What staff narrow a list by; every field optional, all of them together."""
+
+    customer_id: UUID | None = None
+    status: LeaseStatus | str | None = None
+    channel: str | None = None
+    product_id: UUID | None = None
+    placed_from: datetime | None = None
+    """Placed at or after this instant."""
+    placed_before: datetime | None = None
+    """Placed before this instant."""
+    serial: str | None = None
+    """Holds or held this unit."""
+    tracking_no: str | None = None
+    """Shipped out or back under this tracking number."""
+
+    def conditions(self) -> list[Any]:
+        table = orders_view.c
+        conditions: list[Any] = []
+        if self.customer_id is not None:
+            conditions.append(table.customer_id == self.customer_id)
+        if self.status is not None:
+            conditions.append(table.status == LeaseStatus(self.status).value)
+        if self.channel is not None:
+            conditions.append(table.channel == self.channel)
+        if self.product_id is not None:
+            conditions.append(table.product_id == self.product_id)
+        if self.placed_from is not None:
+            conditions.append(table.created_at >= self.placed_from)
+        if self.placed_before is not None:
+            conditions.append(table.created_at < self.placed_before)
+        if self.serial is not None:
+            held = select(order_serials_view.c.order_id).where(order_serials_view.c.serial == self.serial)
+            conditions.append(table.id.in_(held))
+        if self.tracking_no is not None:
+            conditions.append(or_(table.tracking_no == self.tracking_no, table.return_tracking_no == self.tracking_no))
+        return conditions
+
+
 def orders(
     views: ViewStore,
     *,
     customer_id: UUID | None = None,
     status: LeaseStatus | str | None = None,
+    where: OrderFilter | None = None,
+    sort: str = "newest",
     limit: int = 50,
     offset: int = 0,
 ) -> Page[OrderView]:
-    """Newest first; by customer, by status, or both."""
+    """Newest first unless sorted otherwise (`SORTS`); by customer, by status, or by anything `where` names."""
     check_page(limit, offset)
-    conditions = []
-    if customer_id is not None:
-        conditions.append(orders_view.c.customer_id == customer_id)
-    if status is not None:
-        conditions.append(orders_view.c.status == LeaseStatus(status).value)
-    query = (
-        _with_deposits()
-        .where(*conditions)
-        .order_by(orders_view.c.created_at.desc(), orders_view.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
+    if sort not in SORTS:
+        raise ValueError(f"sort is one of {', '.join(SORTS)}")
+    where = where or OrderFilter()
+    if customer_id is not None or status is not None:
+        where = replace(where, customer_id=customer_id or where.customer_id, status=status or where.status)
+    conditions = where.conditions()
+    query = _with_deposits().where(*conditions).order_by(*SORTS[sort]).limit(limit).offset(offset)
     with views.read() as connection:
         items = [_order(row) for row in connection.execute(query).mappings()]
         total = connection.execute(select(func.count()).select_from(orders_view).where(*conditions)).scalar_one()

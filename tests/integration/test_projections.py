@@ -3,6 +3,7 @@ properties: a rebuild equals the incrementally built tables, whatever the batch 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -120,8 +121,9 @@ class ReadModelBehaviour:
         app.ship(order, ["IMEI0003"], "SF Express", "SF100")
         app.confirm_receipt(order)
         setup.caught_up()
-        view = projections.orders.order(setup.views, order)
-        assert view is not None
+        found = projections.orders.order(setup.views, order)
+        assert found is not None
+        view = found
         assert (view.status, view.unit_serial, view.carrier, view.tracking_no, view.contract_id) == (
             "leasing",
             "IMEI0003",
@@ -148,6 +150,43 @@ class ReadModelBehaviour:
         assert (first.total, second.total) == (3, 3)
         with pytest.raises(ValueError):
             projections.orders.orders(setup.views, limit=0)
+
+    def test_staff_find_orders_by_serial_tracking_channel_product_and_dates_in_a_stable_order(
+        self, setup: Setup
+    ) -> None:
+        app, world = setup.platform.app, setup.world
+        customer = world.customer()
+        at_once = [app.place_order(customer, world.request(mode=DepositMode.FULL)) for _ in range(2)]
+        world.clock.advance(timedelta(days=1))
+        h5 = app.place_order(customer, world.request(mode=DepositMode.FULL, channel="h5"))
+        setup.caught_up()
+        booked = app.units_held(h5)[0]
+        find = functools.partial(projections.orders.orders, setup.views)
+        where = projections.orders.OrderFilter
+        assert [o.id for o in find(where=where(serial=booked)).items] == [h5]
+        assert [o.id for o in find(where=where(channel="h5")).items] == [h5]
+        assert find(where=where(product_id=world.product_id)).total == 3
+        assert find(where=where(product_id=UUID(int=1))).total == 0
+        assert [o.id for o in find(where=where(placed_before=START + timedelta(hours=1))).items] == sorted(
+            at_once, reverse=True
+        )
+        assert [o.id for o in find(where=where(placed_from=START + timedelta(hours=1))).items] == [h5]
+        assert [o.id for o in find(sort="oldest").items] == [*sorted(at_once), h5]
+        assert [o.id for o in find(sort="newest", limit=1, offset=1).items] == [max(at_once)]
+
+        placed = projections.orders.order(setup.views, h5)
+        assert placed is not None
+        app.pay_checkout(h5, "chk-h5", placed.due_now, world.clock.now())
+        app.record_contract(h5, "contract-h5")
+        held = {serial for order in [*at_once, h5] for serial in app.units_held(order)}
+        other = next(serial for serial in world.serials if serial not in held)
+        app.ship(h5, [other], "SF Express", "SF777")
+        setup.caught_up()
+        assert [o.id for o in find(where=where(serial=other)).items] == [h5]
+        assert find(where=where(serial=booked)).total == 0
+        assert [o.id for o in find(where=where(tracking_no="SF777", customer_id=customer)).items] == [h5]
+        with pytest.raises(ValueError):
+            find(sort="sideways")
 
     def test_the_overdue_ledger_shows_a_late_installment_with_its_exact_late_fee(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world
