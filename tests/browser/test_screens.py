@@ -149,6 +149,40 @@ def test_every_order_row_shows_its_customer_and_search_finds_orders_by_phone_nam
     expect(page.get_by_test_id("status")).to_have_text("租用中")
 
 
+def test_staff_find_orders_by_serial_and_tracking_number_and_narrow_and_sort_the_list(
+    console: Console, world: World, page: Page
+) -> None:
+    admin = console.api.staff(Role.ADMIN)
+    leasing = console.api.get(f"/v1/admin/orders/{world.leasing}", who=admin)
+    log_in(page, console, "operator")
+    page.goto(f"{console.admin}/orders")
+    search = page.get_by_label("搜索订单")
+    search.fill(leasing["unit_serial"])
+    search.press("Enter")
+    expect(page.locator("[data-found-by]")).to_contain_text(leasing["unit_serial"])
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator(f'tr[data-order="{world.leasing}"] [data-col="customer"]')).to_have_text("韩梅梅")
+    search.fill(leasing["tracking_no"])
+    search.press("Enter")
+    expect(page.locator("[data-found-by]")).to_contain_text(leasing["tracking_no"])
+    expect(page.locator("tbody tr")).to_have_count(1)
+
+    page.goto(f"{console.admin}/orders")
+    page.get_by_label("排序").select_option("oldest")
+    page.get_by_role("button", name="应用").click()
+    expect(page.locator("tbody tr").first).to_have_attribute("data-order", world.to_ship)
+    expect(page.locator(".summary")).to_contain_text("下单时间从旧到新")
+    page.get_by_label("渠道").select_option("h5")
+    page.get_by_role("button", name="应用").click()
+    expect(page.locator(".empty")).to_be_visible()
+    page.get_by_label("渠道").select_option("")
+    page.get_by_label("下单日期从").fill((START + timedelta(days=2)).date().isoformat())
+    page.get_by_role("button", name="应用").click()
+    expect(page.locator("tbody tr")).to_have_count(3)  # Li's two and Mallory's, placed on the third day
+    page.goto(f"{console.admin}/orders?from=31-01-2026")
+    expect(page.get_by_role("alert")).to_have_text("日期格式应为 YYYY-MM-DD")
+
+
 def test_the_order_page_tells_the_orders_story_with_its_installments_and_payments(
     console: Console, world: World, page: Page, tmp_path: Path
 ) -> None:

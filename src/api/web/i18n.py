@@ -92,7 +92,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit.sold": ("已售（买断）", "Sold (bought out)"),
     "unit.retired": ("已报废", "Retired"),
     "orders.search": ("搜索订单", "Search orders"),
-    "orders.search_hint": ("订单号、客户手机号或姓名", "Order id, customer phone or name"),
+    "orders.search_hint": ("订单号、手机号、姓名、序列号或运单号", "Order id, phone, name, serial or tracking no."),
     "orders.search_submit": ("搜索", "Search"),
     "orders.clear": ("清除筛选", "Clear filters"),
     "orders.tabs": ("按状态", "By status"),

@@ -1,11 +1,12 @@
 """Orders: the list by status tab (overdue from the collection tasks), found by order id, customer phone or name, a
-page at a time newest first, the customer on every row; and the order page with its timeline, installments,
+unit's serial or a tracking number, narrowed by channel, product and the days placed, a page at a time newest first
+(or oldest, or most overdue), the customer on every row; and the order page with its timeline, installments,
 payments, refunds, adjustments, settlement statement and the actions its state allows (approve and reject here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -23,15 +24,16 @@ from api.http.endpoint import Access
 from api.http.endpoints import admin_orders, admin_reports
 from api.http.schemas import admin_orders as schemas
 from api.processes import refunds
+from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
-from api.web.formatting import money
+from api.web.formatting import billing_zone, money
 from api.web.i18n import known
 from leasecore.audit import RecordedEvent, replay
 from leasecore.errors import InvalidInput
 from leasecore.lease import RENT_PAYABLE, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from projections.customers import CustomerView
-from projections.orders import OrderView
+from projections.orders import SORTS, OrderFilter, OrderView
 
 pages = Pages()
 PER_PAGE = 20
@@ -53,6 +55,40 @@ TABS = (
 )
 """The tabs in the order of an order's life (待审核, 待发货, 待收货, 租用中, 待归还, 检测中, 已完成, 已买断 …); the open
 ones show how many orders they hold."""
+
+
+CHANNELS = ("app", "h5", "alipay_mini", "wechat_mini")
+WORDS = {
+    "orders.filters": ("筛选", "Filters"),
+    "orders.channel": ("渠道", "Channel"),
+    "orders.product": ("商品", "Product"),
+    "orders.placed_from": ("下单日期从", "Placed from"),
+    "orders.placed_to": ("至", "to"),
+    "orders.sort": ("排序", "Sort"),
+    "orders.any": ("全部", "Any"),
+    "orders.apply": ("应用", "Apply"),
+    "orders.sort.newest": ("下单时间从新到旧", "Newest first"),
+    "orders.sort.oldest": ("下单时间从旧到新", "Oldest first"),
+    "orders.sort.overdue": ("逾期天数从多到少", "Most overdue first"),
+    "orders.found_by_unit": ("持有或曾持有序列号 {q} 的订单", "Orders holding or that held serial {q}"),
+    "orders.found_by_tracking": ("运单号为 {q} 的订单", "Orders shipped under tracking number {q}"),
+    "orders.bad_date": ("日期格式应为 YYYY-MM-DD", "dates are YYYY-MM-DD"),
+}
+i18n.add(WORDS)
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """The filters of the list as asked (the form's values) and as the read model takes them."""
+
+    where: OrderFilter
+    sort: str
+    values: dict[str, str]
+    error: str | None = None
+    found_by: str | None = None
+
+    def keep(self) -> dict[str, str | None]:
+        return {name: value or None for name, value in self.values.items()}
 
 
 @dataclass(frozen=True)
@@ -115,13 +151,20 @@ def order_list(page: Page) -> Response:
         if len(found) == 1:
             customer = found[0]
         matches = found if len(found) > 1 else []
-    searching = bool(q) and customer is None
+    narrowed = _narrowed(page)
+    if q and customer is None and not matches:
+        narrowed = _by_unit_or_tracking(page, q, narrowed)
+    searching = bool(q) and customer is None and narrowed.found_by is None
     rows: list[Row] = []
     paging = Paging(1, None, None, None, None, None, None)
     if not searching:
-        rows, paging = _rows(page, status, customer, number)
+        rows, paging = _rows(page, status, customer, number, narrowed)
     return page.render(
         "admin/orders.html",
+        narrowed=narrowed,
+        channels=CHANNELS,
+        products=[(str(product.id), product.details.name) for product in projections.catalog.products(page.views)],
+        sorts=list(SORTS),
         tabs=_tabs(page, status, customer),
         status=status,
         q=q,
@@ -132,6 +175,43 @@ def order_list(page: Page) -> Response:
         paging=paging,
         overdue_tab=status == OVERDUE,
     )
+
+
+def _narrowed(page: Page) -> Narrowed:
+    """Channel, product, the days placed (in the billing timezone) and the sort the form asked for; a day that is
+    not a date is named, not guessed."""
+    query = page.query
+    values = {name: query.get(name, "").strip()[:40] for name in ("channel", "product", "from", "to", "sort")}
+    channel = values["channel"] if values["channel"] in CHANNELS else None
+    try:
+        product_id = UUID(values["product"]) if values["product"] else None
+    except ValueError:
+        product_id, values["product"] = None, ""
+    zone = billing_zone(page.app)
+    bounds: dict[str, datetime | None] = {"from": None, "to": None}
+    error = None
+    for name in bounds:
+        if values[name]:
+            try:
+                day = date.fromisoformat(values[name])
+            except ValueError:
+                error = page.t("orders.bad_date")
+                continue
+            bounds[name] = datetime.combine(day + timedelta(days=1 if name == "to" else 0), time(), zone)
+    sort = values["sort"] if values["sort"] in SORTS else "newest"
+    where = OrderFilter(
+        channel=channel, product_id=product_id, placed_from=bounds["from"], placed_before=bounds["to"]
+    )
+    return Narrowed(where, sort, values, error)
+
+
+def _by_unit_or_tracking(page: Page, q: str, narrowed: Narrowed) -> Narrowed:
+    """A search that names no customer may name a unit's serial or a tracking number."""
+    by_unit, by_tracking = replace(narrowed.where, serial=q), replace(narrowed.where, tracking_no=q)
+    for where, found_by in ((by_unit, "orders.found_by_unit"), (by_tracking, "orders.found_by_tracking")):
+        if projections.orders.orders(page.views, where=where, limit=1).total:
+            return replace(narrowed, where=where, found_by=page.t(found_by, q=q))
+    return narrowed
 
 
 def _page_number(text: str | None) -> int:
@@ -175,12 +255,17 @@ def _tabs(page: Page, status: str, customer: CustomerView | None) -> list[Tab]:
     return tabs
 
 
-def _rows(page: Page, status: str, customer: CustomerView | None, number: int) -> tuple[list[Row], Paging]:
+def _rows(
+    page: Page, status: str, customer: CustomerView | None, number: int, narrowed: Narrowed
+) -> tuple[list[Row], Paging]:
     customer_id = customer.customer_id if customer else None
     offset = (number - 1) * PER_PAGE
     names = _Names(page)
-    keep = {"status": status or None, "customer": str(customer_id) if customer_id else None}
-    if status == OVERDUE and customer_id is None:
+    keep = {"status": status or None, "customer": str(customer_id) if customer_id else None, **narrowed.keep()}
+    if narrowed.found_by is not None:
+        keep["q"] = page.query.get("q", "").strip()[:64]
+    filtered = narrowed.found_by is not None or narrowed.where != OrderFilter()
+    if status == OVERDUE and customer_id is None and not filtered:
         stages = [action.value for action in CollectionAction]
         tasks = projections.collection_tasks.collection_tasks(page.views, stages, limit=PER_PAGE + 1, offset=offset)
         rows = []
@@ -201,11 +286,19 @@ def _rows(page: Page, status: str, customer: CustomerView | None, number: int) -
             None,
         )
     if status == OVERDUE:
-        found = projections.orders.orders(page.views, customer_id=customer_id, limit=200)
+        found = projections.orders.orders(
+            page.views, customer_id=customer_id, where=narrowed.where, sort="overdue", limit=200
+        )
         overdue = [view for view in found.items if view.days_overdue > 0]
         return [names.row(view) for view in overdue], Paging(1, 1, len(overdue), None, None, None, None)
     result = projections.orders.orders(
-        page.views, customer_id=customer_id, status=status or None, limit=PER_PAGE, offset=offset
+        page.views,
+        customer_id=customer_id,
+        status=status or None,
+        where=narrowed.where,
+        sort=narrowed.sort,
+        limit=PER_PAGE,
+        offset=offset,
     )
     pages = max(1, -(-result.total // PER_PAGE))
     return [names.row(view) for view in result.items], Paging(
