@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    func,
     select,
 )
 
@@ -33,7 +34,7 @@ from projections.projection import (
     is_new,
     on,
 )
-from projections.store import Instant, ViewStore, metadata, money
+from projections.store import Instant, ViewStore, fen_total, from_fen, metadata, money
 
 collection_tasks_view = Table(
     "collection_tasks_view",
@@ -137,6 +138,34 @@ def collection_tasks(
     )
     with views.read() as connection:
         return [build(CollectionTask, row) for row in connection.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Orders overdue from `low` to `high` days (no upper end when None): how many, and what they owe."""
+
+    low: int
+    high: int | None
+    orders: int
+    overdue_amount: Decimal
+
+
+def buckets(
+    views: ViewStore, bounds: Sequence[tuple[int, int | None]], stages: Sequence[str] = ("sms", "call", "agency")
+) -> list[Bucket]:
+    """Open orders at these collection stages counted and summed by days overdue: a query a bucket, each a range
+    of the stage index, however many orders."""
+    table = collection_tasks_view.c
+    found = []
+    with views.read() as connection:
+        for low, high in bounds:
+            conditions = [table.stage.in_(list(stages)), table.order_status.not_in(FINAL), table.days_overdue >= low]
+            if high is not None:
+                conditions.append(table.days_overdue <= high)
+            query = select(func.count(), fen_total(table.overdue_amount)).where(*conditions)
+            orders, amount = connection.execute(query).one()
+            found.append(Bucket(low, high, int(orders), from_fen(amount)))
+    return found
 
 
 FINAL = tuple(status.value for status in LeaseStatus if status.is_final)

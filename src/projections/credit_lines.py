@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    func,
     select,
 )
 
@@ -31,7 +32,7 @@ from projections.projection import (
     is_new,
     on,
 )
-from projections.store import Instant, ViewStore, metadata, money
+from projections.store import Instant, ViewStore, fen_total, from_fen, metadata, money
 
 credit_lines_view = Table(
     "credit_lines_view",
@@ -142,3 +143,22 @@ def credit_lines(
     )
     with views.read() as connection:
         return [build(CreditLineView, row) for row in connection.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class CreditTotals:
+    """Every credit line added up: quota granted, waivers reserved by open orders, what is left to use."""
+
+    lines: int
+    quota: Decimal
+    reserved: Decimal
+    available: Decimal
+
+
+def credit_totals(views: ViewStore) -> CreditTotals:
+    """One query, however many customers."""
+    table = credit_lines_view.c
+    query = select(func.count(), fen_total(table.quota), fen_total(table.reserved), fen_total(table.available))
+    with views.read() as connection:
+        lines, quota, reserved, available = connection.execute(query.select_from(credit_lines_view)).one()
+    return CreditTotals(int(lines), from_fen(quota), from_fen(reserved), from_fen(available))

@@ -46,7 +46,7 @@ from projections.projection import (
     is_new,
     on,
 )
-from projections.store import ViewStore, metadata, money
+from projections.store import ViewStore, fen_total, from_fen, metadata, money
 
 finance_view = Table(
     "finance_view",
@@ -319,9 +319,9 @@ def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
 
 def deposits_held(views: ViewStore) -> Decimal:
     """Deposits held right now, over every order."""
-    query = select(finance_deposits_view.c.held).where(finance_deposits_view.c.held != 0)
+    query = select(fen_total(finance_deposits_view.c.held))
     with views.read() as connection:
-        return sum((held for (held,) in connection.execute(query)), ZERO)
+        return from_fen(connection.execute(query).scalar_one())
 
 
 def _held_change(row: Any) -> Decimal:

@@ -11,9 +11,24 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, Dialect, Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    Numeric,
+    cast,
+    create_engine,
+    event,
+    func,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -114,3 +129,13 @@ class Instant(TypeDecorator[datetime]):
 
 def money(name: str, **kwargs: Any) -> Column[Any]:
     return Column(name, Numeric(14, 2), nullable=False, **kwargs)
+
+
+def fen_total(column: ColumnElement[Any]) -> ColumnElement[int]:
+    """The exact sum of a money column in integer fen, summed by the database. SQLite keeps `Numeric` as binary
+    floating point, so summing yuan there drifts over many rows; each amount is turned into whole fen first."""
+    return func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0)
+
+
+def from_fen(fen: int | None) -> Decimal:
+    return (Decimal(int(fen or 0)) / 100).quantize(Decimal("0.01"))

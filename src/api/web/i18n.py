@@ -68,7 +68,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dashboard.no_rent": ("近 30 天没有租金收入", "No rent collected in the last 30 days"),
     "dashboard.chart_data": ("图表数据", "Chart data"),
     "dashboard.day": ("日期", "Day"),
-    "dashboard.at_least": ("至少 {value}", "at least {value}"),
     "dashboard.orders_unit": ("{count} 笔", "{count}"),
     "dash.pending_review": ("待审核", "To review"),
     "dash.pending_contract": ("待签约", "Awaiting contract"),

@@ -35,9 +35,6 @@ WORK = (
 )
 BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))
 """Days overdue, the usual M1, M2, M3 and beyond."""
-SCAN = 500
-SCAN_LIMIT = 5000
-"""Lists summed here are read in pages of SCAN rows, at most SCAN_LIMIT rows (then the figure says "at least")."""
 
 
 @dataclass(frozen=True)
@@ -83,33 +80,17 @@ def work(page: Page) -> list[Tile]:
 
 def overdue(page: Page) -> list[Tile]:
     """Orders overdue today by how long, with what they owe; from the collection tasks, longest overdue first."""
-    counts = [0] * len(BUCKETS)
-    amounts = [Decimal(0)] * len(BUCKETS)
     stages = [action.value for action in CollectionAction]
-    read, complete = 0, True
-    while True:
-        tasks = projections.collection_tasks.collection_tasks(page.views, stages, limit=SCAN, offset=read)
-        for task in tasks:
-            for index, (low, high) in enumerate(BUCKETS):
-                if task.days_overdue >= low and (high is None or task.days_overdue <= high):
-                    counts[index] += 1
-                    amounts[index] += task.overdue_amount
-        read += len(tasks)
-        if len(tasks) < SCAN:
-            break
-        if read >= SCAN_LIMIT:
-            complete = False
-            break
     href = page.link("orders", "/orders", status="overdue")
     return [
         Tile(
-            page.t(f"bucket.{low}"),
-            page.t("dashboard.orders_unit", count=number(count)) if complete else f"≥ {number(count)}",
+            page.t(f"bucket.{bucket.low}"),
+            page.t("dashboard.orders_unit", count=number(bucket.orders)),
             href,
-            note=money(amount),
-            key=f"overdue-{low}",
+            note=money(bucket.overdue_amount),
+            key=f"overdue-{bucket.low}",
         )
-        for (low, _), count, amount in zip(BUCKETS, counts, amounts, strict=True)
+        for bucket in projections.collection_tasks.buckets(page.views, BUCKETS, stages)
     ]
 
 
@@ -120,27 +101,12 @@ def deposits_and_credit(page: Page) -> list[Tile]:
         held = projections.finance.deposits_held(page.views)
         tiles.append(Tile(page.t("money.deposits_held"), money(held), key="deposits-held"))
     if page.may(admin_reports.CREDIT):
-        quota = reserved = available = Decimal(0)
-        read, complete = 0, True
-        while True:
-            lines = projections.credit_lines.credit_lines(page.views, limit=SCAN, offset=read)
-            for line in lines:
-                quota, reserved, available = quota + line.quota, reserved + line.reserved, available + line.available
-            read += len(lines)
-            if len(lines) < SCAN:
-                break
-            if read >= SCAN_LIMIT:
-                complete = False
-                break
-
-        def shown(amount: Decimal) -> str:
-            return money(amount) if complete else page.t("dashboard.at_least", value=money(amount))
-
+        totals = projections.credit_lines.credit_totals(page.views)
         link = page.link("customers", "/customers")
         tiles += [
-            Tile(page.t("money.deposits_waived"), shown(reserved), link, key="quota-in-use"),
-            Tile(page.t("money.quota"), shown(quota), link, key="quota"),
-            Tile(page.t("money.available"), shown(available), link, key="quota-available"),
+            Tile(page.t("money.deposits_waived"), money(totals.reserved), link, key="quota-in-use"),
+            Tile(page.t("money.quota"), money(totals.quota), link, key="quota"),
+            Tile(page.t("money.available"), money(totals.available), link, key="quota-available"),
         ]
     return tiles
 

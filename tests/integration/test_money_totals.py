@@ -1,0 +1,94 @@
+"""Totals the back office shows over every row (deposits held, quota, waivers in use, overdue by bucket) are summed by
+the database and still exact to the fen: SQLite keeps `Numeric` as binary floating point, so a plain SUM drifts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, insert, select
+
+from projections.collection_tasks import buckets, collection_tasks_view
+from projections.credit_lines import credit_lines_view, credit_totals
+from projections.store import ViewStore, metadata
+from tests.support import START
+
+AMOUNTS = st.decimals(min_value=0, max_value=Decimal("99999999.99"), places=2, allow_nan=False, allow_infinity=False)
+SHARED_STORE = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25)
+"""Each example empties the tables it fills, so the examples share one store."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def views(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[ViewStore]:
+    url = f"sqlite:///{tmp_path}/views.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    store = ViewStore.for_database(url)
+    with store.begin() as connection:
+        metadata.create_all(connection, tables=[credit_lines_view, collection_tasks_view])
+    yield store
+    store.close()
+
+
+@SHARED_STORE
+@given(st.lists(st.tuples(AMOUNTS, AMOUNTS), min_size=0, max_size=60))
+def test_credit_totals_are_the_exact_sums(views: ViewStore, lines: list[tuple[Decimal, Decimal]]) -> None:
+    rows = [
+        {
+            "customer_id": uuid4(),
+            "credit_line_id": uuid4(),
+            "version": 1,
+            "quota": quota + reserved,
+            "reserved": reserved,
+            "available": quota,
+            "reservations": 1,
+            "overdue_orders": 0,
+            "blocked": False,
+            "updated_at": START,
+        }
+        for quota, reserved in lines
+    ]
+    with views.begin() as connection:
+        connection.execute(delete(credit_lines_view))
+        if rows:
+            connection.execute(insert(credit_lines_view), rows)
+    totals = credit_totals(views)
+    assert totals.lines == len(lines)
+    assert totals.reserved == sum((reserved for _, reserved in lines), Decimal("0.00"))
+    assert totals.available == sum((quota for quota, _ in lines), Decimal("0.00"))
+    assert totals.quota == totals.available + totals.reserved
+
+
+@SHARED_STORE
+@given(st.lists(st.tuples(st.integers(0, 200), AMOUNTS, st.sampled_from(["sms", "call", None])), max_size=60))
+def test_overdue_buckets_count_and_sum_the_open_orders_at_a_stage(
+    views: ViewStore, tasks: list[tuple[int, Decimal, str | None]]
+) -> None:
+    rows = [
+        {
+            "order_id": uuid4(),
+            "version": 1,
+            "customer_id": uuid4(),
+            "contact_name": "韩梅梅",
+            "contact_phone": "13900000001",
+            "order_status": "leasing",
+            "stage": stage,
+            "days_overdue": days,
+            "overdue_amount": amount,
+            "late_fees": Decimal("0.00"),
+            "updated_at": START,
+        }
+        for days, amount, stage in tasks
+    ]
+    with views.begin() as connection:
+        connection.execute(delete(collection_tasks_view))
+        if rows:
+            connection.execute(insert(collection_tasks_view), rows)
+        assert connection.execute(select(func.count()).select_from(collection_tasks_view)).scalar_one() == len(rows)
+    bounds = ((1, 30), (31, 60), (61, None))
+    found = buckets(views, bounds, ("sms", "call"))
+    for bucket, (low, high) in zip(found, bounds, strict=True):
+        inside = [(d, a) for d, a, s in tasks if s is not None and d >= low and (high is None or d <= high)]
+        assert (bucket.orders, bucket.overdue_amount) == (len(inside), sum((a for _, a in inside), Decimal("0.00")))
