@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate
 from leasecore.application.base import command
 from leasecore.application.orders import OrderCommands
 from leasecore.errors import InvalidState, Refused
-from leasecore.lease.lease import BuyoutQuote, Lease, LeaseStatus, PaymentSource
+from leasecore.lease.lease import BuyoutQuote, Lease, LeaseStatus, PaymentSource, SettlementForecast
 from leasecore.lease.quote import OrderRequest
 from leasecore.values import ZERO
 
@@ -46,6 +46,13 @@ class EndOfTermCommands(OrderCommands):
         now = self.clock.now()
         lease.complete_inspection(damage_fee, notes, now)
         self.save(lease, *self._settle(lease, now))
+
+    def inspection_forecast(self, order_id: UUID, damage_fee: Decimal) -> SettlementForecast:
+        """What completing the inspection with `damage_fee` now would charge and settle, by the rules the command
+        itself follows (`Lease.inspection`, then the deposit netted as `_settle` nets it), changing nothing."""
+        lease = self.lease(order_id)
+        held = self.deposit(order_id).held
+        return lease.settlement_forecast(lease.inspection(damage_fee), held, self.clock.now())
 
     @command
     def pay_balance(self, order_id: UUID, ref: str, amount: Decimal, paid_at: datetime) -> None:

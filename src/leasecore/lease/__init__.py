@@ -9,10 +9,12 @@ from leasecore.lease.lease import (
     Allocation,
     BuyoutQuote,
     Charges,
+    Inspection,
     Lease,
     LeaseStatus,
     LeaseTerms,
     PaymentSource,
+    SettlementForecast,
     status_after,
 )
 
@@ -25,9 +27,11 @@ __all__ = [
     "Allocation",
     "BuyoutQuote",
     "Charges",
+    "Inspection",
     "Lease",
     "LeaseStatus",
     "LeaseTerms",
     "PaymentSource",
+    "SettlementForecast",
     "status_after",
 ]

@@ -140,6 +140,56 @@ class Charges:
 
 
 @dataclass(frozen=True)
+class Inspection:
+    """What an inspection finds and charges (验机): the damage fee, the excess protection caps the liability at
+    (None without protection), the customer's liability, and the days a short-term unit came back late."""
+
+    damage_fee: Decimal
+    excess: Decimal | None
+    liability: Decimal
+    late_days: int
+    charges: Charges
+
+
+@dataclass(frozen=True)
+class SettlementForecast:
+    """Settlement after an inspection, worked out before it is confirmed: the rent and fees still owed and the
+    charges unpaid (this inspection's included) come out of the deposit held, at most what it holds (as settling
+    takes them: rent and fees first, then damage, late return, buyout); the rest of the deposit is refunded, what
+    it does not cover is the balance the customer pays, and money paid beyond what was owed is refunded apart."""
+
+    inspection: Inspection
+    rent_owed: Decimal
+    charges_owed: Charges
+    deposit_held: Decimal
+    credit: Decimal
+
+    @property
+    def owed(self) -> Decimal:
+        return self.rent_owed + self.charges_owed.total
+
+    @property
+    def deducted(self) -> Decimal:
+        return min(self.owed, self.deposit_held)
+
+    @property
+    def rent_deducted(self) -> Decimal:
+        return min(self.deducted, self.rent_owed)
+
+    @property
+    def charges_deducted(self) -> Charges:
+        return self.charges_owed.pay(self.deducted - self.rent_deducted)
+
+    @property
+    def deposit_refunded(self) -> Decimal:
+        return self.deposit_held - self.deducted
+
+    @property
+    def balance(self) -> Decimal:
+        return self.owed - self.deducted
+
+
+@dataclass(frozen=True)
 class Allocation:
     """Where one payment went: rent side (including any credit) and charges; refs the source."""
 
@@ -512,8 +562,14 @@ class Lease(Aggregate):
         self._device_returned(timestamp=now)
 
     def complete_inspection(self, damage_fee: Decimal, notes: str, now: datetime) -> Charges:
-        """Inspection sets the damage fee (损坏费); protection caps the liability at the excess;
-        a short-term unit shipped back after its end date owes daily rent per day late."""
+        """Inspection sets the damage fee (损坏费) and charges what `inspection` finds."""
+        found = self.inspection(damage_fee)
+        self._inspected(damage_fee, found.liability, found.late_days, found.charges, notes, timestamp=now)
+        return found.charges
+
+    def inspection(self, damage_fee: Decimal) -> Inspection:
+        """What an inspection finding `damage_fee` would charge, changing nothing: protection caps the liability at
+        the excess; a short-term unit shipped back after its end date owes daily rent per day late."""
         self._require(LeaseStatus.INSPECTING, action="complete the inspection")
         if damage_fee < ZERO or damage_fee != money(damage_fee):
             raise InvalidInput("damage_fee", "must be an amount ≥ 0")
@@ -524,8 +580,12 @@ class Lease(Aggregate):
             late_days = max(0, (self.shipped_back_on - self.plan.end).days)
         late_return = money(self.terms.daily_rent * late_days * self.quantity)
         charges = Charges(damage=liability, late_return=late_return)
-        self._inspected(damage_fee, liability, late_days, charges, notes, timestamp=now)
-        return charges
+        return Inspection(damage_fee, excess, liability, late_days, charges)
+
+    def settlement_forecast(self, inspection: Inspection, deposit_held: Decimal, now: datetime) -> SettlementForecast:
+        """What settling right after `inspection` would do with the deposit held, changing nothing."""
+        unpaid = self.charges - self.charges_paid + inspection.charges
+        return SettlementForecast(inspection, self.assessed(now).owed, unpaid, deposit_held, self.credit(now))
 
     def buyout_quote(self, now: datetime) -> BuyoutQuote:
         """At term end the buyout price; earlier, plus the unpaid rent less the discount on it."""
