@@ -16,7 +16,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from api.web import assets
-from api.web.admin import dashboard, login, orders
+from api.web.admin import (
+    audit,
+    configuration,
+    customers,
+    dashboard,
+    login,
+    orders,
+    staff,
+)
 from api.web.admin.console import Console, Page, Screen, language
 from api.web.pages import STATIC, SecurityHeaders
 from api.web.sessions import WebSessions
@@ -28,7 +36,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCREENS: tuple[Screen, ...] = (dashboard.screen, orders.screen)
+SCREENS: tuple[Screen, ...] = (
+    dashboard.screen,
+    orders.screen,
+    configuration.screen,
+    customers.screen,
+    audit.screen,
+    staff.screen,
+)
 """Built so far, in the navigation's order: Dashboard, Orders, then Review, Shipping & returns, Stock & catalog,
 Configuration, Overdue & collections, Finance, Customers, Audit, Staff as they are built."""
 
