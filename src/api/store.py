@@ -1,7 +1,7 @@
 """The HTTP layer's own small tables, in the read models' database: settings (the token key, the sandbox
 clock), one-time codes, rate-limit events, idempotency records, refund outcomes, the outbox of text
-messages, the daily job's runs and the back office's sessions. They are not business events, and several
-service processes share them."""
+messages, the daily job's runs, the back office's sessions, inspection photos and why units were retired.
+They are not business events, and several service processes share them."""
 
 from __future__ import annotations
 
@@ -145,6 +145,31 @@ api_web_sessions = Table(
 """The back office's sessions (`api.web.sessions`): the SHA-256 of the random id its cookie carries (a copy of
 the table opens no session), the member of staff, the session's CSRF token and when it ends; logging out deletes
 the row, so the cookie stops working on every process at once."""
+
+api_inspection_photos = Table(
+    "api_inspection_photos",
+    api_metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("order_id", Uuid, primary_key=True),
+    Column("content_type", String(32), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_at", Instant, nullable=False),
+    Column("uploaded_by", String(64), nullable=False),
+    Index("ix_api_inspection_photos_order", "order_id", "uploaded_at"),
+)
+"""Photos taken at an order's inspection (the back office's shipping screen), by their SHA-256, checked to be
+PNG, JPEG or WebP; that screen shows them with the order. The inspection's event keeps only their count."""
+
+api_unit_retirements = Table(
+    "api_unit_retirements",
+    api_metadata,
+    Column("sku_id", Uuid, primary_key=True),
+    Column("serial", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("retired_by", String(64), nullable=False),
+    Column("retired_at", Instant, nullable=False),
+)
+"""Why and by whom a unit was retired in the back office (the unit's `UnitRetired` event says only that it was)."""
 
 
 class ApiStore:

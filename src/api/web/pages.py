@@ -4,6 +4,8 @@ Content-Security-Policy without inline scripts), form bodies, and safe redirects
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message as MimeHeaders
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -18,6 +20,7 @@ from api.web.formatting import day, money, number
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 MAX_FORM = 64 * 1024
+MAX_UPLOAD = 32 * 1024 * 1024
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -88,17 +91,71 @@ class SecurityHeaders:
 
 async def read_form(request: Request) -> dict[str, str]:
     """An `application/x-www-form-urlencoded` body (what a plain HTML form posts) as its last value per name;
-    anything else, or a body over 64 KiB, reads as no fields."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+    a `multipart/form-data` one (a form with a file input) the same, its files kept for `uploads`; anything else,
+    or a body over 64 KiB (32 MiB with files), reads as no fields."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind == "multipart/form-data":
+        return await _read_multipart(request)
+    if kind != "application/x-www-form-urlencoded":
         return {}
+    body = await _body(request, MAX_FORM)
+    if body is None:
+        return {}
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=200))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a form posted: its field, the name the browser gave it (not to be trusted), its bytes."""
+
+    field: str
+    filename: str
+    content: bytes
+
+
+def uploads(request: Request, name: str) -> list[Upload]:
+    """The files posted under `name` (a file input left empty posts none)."""
+    found: list[Upload] = getattr(request.state, "uploads", [])
+    return [item for item in found if item.field == name and (item.filename or item.content)]
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_FORM:
-            return {}
+        if size > limit:
+            return None
         chunks.append(chunk)
-    body = b"".join(chunks).decode("utf-8", errors="replace")
-    return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=200))
+    return b"".join(chunks)
+
+
+async def _read_multipart(request: Request) -> dict[str, str]:
+    header = MimeHeaders()
+    header["content-type"] = request.headers["content-type"]
+    boundary = header.get_param("boundary")
+    body = await _body(request, MAX_UPLOAD)
+    if not isinstance(boundary, str) or not boundary or body is None:
+        return {}
+    fields: dict[str, str] = {}
+    files: list[Upload] = []
+    for part in (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:201]:
+        if part.startswith(b"--"):
+            break
+        head, _, content = part.partition(b"\r\n\r\n")
+        headers = MimeHeaders()
+        for line in head.decode("utf-8", errors="replace").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip()] = value.strip()
+        field = headers.get_param("name", header="content-disposition")
+        filename = headers.get_param("filename", header="content-disposition")
+        if not isinstance(field, str):
+            continue
+        if isinstance(filename, str):
+            files.append(Upload(field, filename, content))
+        else:
+            fields[field] = content.decode("utf-8", errors="replace")
+    request.state.uploads = files
+    return fields
 
 
 def safe_next(target: str | None, base: str) -> str:

@@ -23,7 +23,9 @@ from api.web.admin import (
     dashboard,
     login,
     orders,
+    shipping,
     staff,
+    stock,
 )
 from api.web.admin.console import Console, Page, Screen, language
 from api.web.pages import STATIC, SecurityHeaders
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 SCREENS: tuple[Screen, ...] = (
     dashboard.screen,
     orders.screen,
+    shipping.screen,
+    stock.screen,
     configuration.screen,
     customers.screen,
     audit.screen,
