@@ -98,6 +98,19 @@ class RefundDispatcher:
                     sent += 1
         return sent
 
+    def retry(self, refund_id: str) -> bool:
+        """Send a failed refund again now rather than at its next turn, even after its last attempt (the same
+        derived id goes to the provider, so it refunds at most once). False, and nothing sent, for a refund that
+        is not known or has not failed."""
+        with self._lock:
+            query = _with_outcomes().where(refunds_view.c.refund_id == refund_id)
+            with self.views.read() as connection:
+                row = connection.execute(query).mappings().first()
+            if row is None or row["state"] != "failed" or row["payment_id"] is None or not self._claim(row):
+                return False
+            self._send(row)
+            return True
+
     def wake(self) -> None:
         """New instructions may be there (the runner applied a batch): send them now."""
         self._wake.set()
