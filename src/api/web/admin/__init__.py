@@ -18,11 +18,14 @@ from starlette.staticfiles import StaticFiles
 from api.web import assets
 from api.web.admin import (
     audit,
+    collections,
     configuration,
     customers,
     dashboard,
+    finance,
     login,
     orders,
+    review,
     shipping,
     staff,
     stock,
@@ -41,9 +44,12 @@ log = logging.getLogger(__name__)
 SCREENS: tuple[Screen, ...] = (
     dashboard.screen,
     orders.screen,
+    review.screen,
     shipping.screen,
     stock.screen,
     configuration.screen,
+    collections.screen,
+    finance.screen,
     customers.screen,
     audit.screen,
     staff.screen,

@@ -1,0 +1,297 @@
+"""Overdue and collections (逾期与催收): overdue orders by days overdue and by the billing document's collection
+stages, the overdue ledger `GET /v1/admin/overdue` answers (a page at a time, as CSV or XLSX too), the collection
+tasks of `GET /v1/admin/collections`, and finance's waiver of a late fee with a reason
+(`POST /v1/admin/orders/{id}/adjustments`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+import projections.collection_tasks
+import projections.customers
+import projections.installments
+from api.http import answers, exports
+from api.http.endpoints import admin_orders, admin_reports
+from api.http.schemas import admin_orders as order_schemas
+from api.http.schemas import admin_reports as schemas
+from api.web import i18n
+from api.web.admin.console import Page, Pages, Screen
+from api.web.formatting import number
+from leasecore.errors import InvalidInput
+from leasecore.lease import RENT_PAYABLE, LeaseStatus
+from leasecore.lease.billing import CollectionAction
+from leasecore.values import ZERO
+from projections.collection_tasks import CollectionTask
+from projections.customers import CustomerView
+from projections.installments import OverdueEntry
+
+pages = Pages()
+PER_PAGE = 20
+BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))
+"""Days overdue: M1, M2, M3 and beyond, as the dashboard counts them."""
+SCAN = 500
+SCAN_LIMIT = 5000
+"""The buckets add up the collection tasks SCAN at a time, at most SCAN_LIMIT (then a count says "at least")."""
+STAGES = tuple(action.value for action in CollectionAction)
+FORMATS = ("csv", "xlsx")
+
+WORDS: dict[str, tuple[str, str]] = {
+    "coll.by_days": ("逾期订单（按逾期天数）", "Overdue orders by days overdue"),
+    "coll.by_stage": ("逾期订单（按催收阶段）", "Overdue orders by collection stage"),
+    "coll.orders": ("{count} 笔", "{count}"),
+    "coll.at_least": ("至少 {count} 笔", "at least {count}"),
+    "coll.tile_owed": ("欠款", "Owed"),
+    "coll.tile_fees": ("含未付滞纳金", "incl. unpaid late fees"),
+    "coll.ledger": ("逾期账单（按期）", "The overdue ledger (by installment)"),
+    "coll.ledger_hint": ("逾期天数从多到少排列", "Longest overdue first"),
+    "coll.ledger_empty": ("没有逾期的账单", "Nothing is overdue"),
+    "coll.tasks": ("催收任务（电话与委外阶段）", "Collection tasks (call and agency stages)"),
+    "coll.tasks_empty": ("没有处于电话或委外阶段的订单", "No order is at the call or agency stage"),
+    "coll.export": ("导出", "Export"),
+    "coll.export_csv": ("导出 CSV", "Export CSV"),
+    "coll.export_xlsx": ("导出 Excel", "Export XLSX"),
+    "coll.installment": ("期数", "Installment"),
+    "coll.due_date": ("应还日", "Due"),
+    "coll.amount": ("本期应还", "Installment amount"),
+    "coll.owed": ("逾期欠款（含滞纳金）", "Owed (late fees included)"),
+    "coll.late_fee": ("滞纳金", "Late fee"),
+    "coll.contact": ("联系人", "Contact"),
+    "coll.stage_since": ("进入阶段", "Stage since"),
+    "coll.waive": ("减免滞纳金", "Waive the late fee"),
+    "coll.missing": (
+        "记录通话结果和手动发送提醒短信尚无对应的接口：提醒短信由每日任务在进入催收阶段时自动发送。",
+        "Recording a call's outcome and sending a reminder by hand have no API command yet: the daily job sends "
+        "a reminder when an order reaches a collection stage.",
+    ),
+    "coll.adjust_title": ("减免滞纳金：订单 {id}", "Waive a late fee: order {id}"),
+    "coll.adjust_lead": (
+        "减免的滞纳金不再收取（之后每天的滞纳金另计）。必须填写理由，并记录操作人。",
+        "A waived fee is never charged again (later days accrue their own). A reason is required; who waived it "
+        "is recorded.",
+    ),
+    "coll.unpaid_fee": ("未付滞纳金", "Unpaid late fee"),
+    "coll.no_fees": ("此订单没有未付的滞纳金", "This order has no unpaid late fee"),
+    "coll.not_payable": ("订单不在付租阶段，不能减免", "The order is not paying rent: nothing to waive"),
+    "coll.seq": ("减免哪一期", "Installment"),
+    "coll.seq_option": ("第 {seq} 期（未付滞纳金 {fee}）", "No. {seq} (unpaid fee {fee})"),
+    "coll.waive_amount": ("减免金额（元）", "Amount to waive (CNY)"),
+    "coll.waive_reason": ("减免理由", "Reason for the waiver"),
+    "coll.waive_confirm": (
+        "确定减免这笔滞纳金？减免后不再收取。",
+        "Waive this late fee? It will not be charged again.",
+    ),
+    "coll.reason_required": ("减免必须填写理由", "A waiver needs a reason"),
+    "coll.back": ("返回逾期与催收", "Back to overdue & collections"),
+    "coll.open_order": ("订单详情", "Order page"),
+    "flash.fee_waived": ("滞纳金已减免", "The late fee is waived"),
+}
+i18n.add(WORDS)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    label: str
+    orders: str
+    amount: Decimal
+    late_fees: Decimal
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    entry: OverdueEntry
+    customer: CustomerView | None
+
+
+@pages.get("/collections", access=admin_reports.COLLECTORS)
+def overview(page: Page) -> Response:
+    """The buckets, a page of the overdue ledger and a page of the collection tasks."""
+    ledger_page = _number(page.query.get("page"))
+    tasks_page = _number(page.query.get("tasks"))
+    entries = projections.installments.overdue(page.views, limit=PER_PAGE + 1, offset=(ledger_page - 1) * PER_PAGE)
+    tasks = projections.collection_tasks.collection_tasks(
+        page.views, limit=PER_PAGE + 1, offset=(tasks_page - 1) * PER_PAGE
+    )
+    people = _People(page)
+    by_days, by_stage = buckets(page)
+    return page.render(
+        "admin/collections.html",
+        by_days=by_days,
+        by_stage=by_stage,
+        ledger=[LedgerRow(entry, people.get(entry.customer_id)) for entry in entries[:PER_PAGE]],
+        ledger_page=ledger_page,
+        ledger_prev=_link(page, ledger_page - 1, tasks_page) if ledger_page > 1 else None,
+        ledger_next=_link(page, ledger_page + 1, tasks_page) if len(entries) > PER_PAGE else None,
+        tasks=[(task, people.get(task.customer_id)) for task in tasks[:PER_PAGE]],
+        tasks_page=tasks_page,
+        tasks_prev=_link(page, ledger_page, tasks_page - 1) if tasks_page > 1 else None,
+        tasks_next=_link(page, ledger_page, tasks_page + 1) if len(tasks) > PER_PAGE else None,
+        may_waive=page.may(admin_orders.FINANCE),
+    )
+
+
+def _number(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and 0 < int(text) <= 100_000 else 1
+
+
+def _link(page: Page, ledger_page: int, tasks_page: int) -> str:
+    return page.url(
+        "/collections", page=ledger_page if ledger_page > 1 else None, tasks=tasks_page if tasks_page > 1 else None
+    )
+
+
+class _People:
+    """Each customer looked up once per page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.found: dict[UUID, CustomerView | None] = {}
+
+    def get(self, customer_id: UUID) -> CustomerView | None:
+        if customer_id not in self.found:
+            self.found[customer_id] = projections.customers.customer(self.page.views, customer_id)
+        return self.found[customer_id]
+
+
+@dataclass
+class _Sum:
+    orders: int = 0
+    amount: Decimal = ZERO
+    late_fees: Decimal = ZERO
+
+    def add(self, task: CollectionTask) -> None:
+        self.orders += 1
+        self.amount += task.overdue_amount
+        self.late_fees += task.late_fees
+
+
+def buckets(page: Page) -> tuple[list[Bucket], list[Bucket]]:
+    """Overdue orders (every collection stage) by days overdue and by stage, with what they owe and their unpaid
+    late fees."""
+    days = {low: _Sum() for low, _ in BUCKETS}
+    stages = {stage: _Sum() for stage in STAGES}
+    read, complete = 0, True
+    while True:
+        tasks = projections.collection_tasks.collection_tasks(page.views, STAGES, limit=SCAN, offset=read)
+        for task in tasks:
+            for low, high in BUCKETS:
+                if task.days_overdue >= low and (high is None or task.days_overdue <= high):
+                    days[low].add(task)
+            if task.stage in stages:
+                stages[task.stage].add(task)
+        read += len(tasks)
+        if len(tasks) < SCAN:
+            break
+        if read >= SCAN_LIMIT:
+            complete = False
+            break
+
+    def bucket(key: str, label: str, found: _Sum) -> Bucket:
+        orders = page.t("coll.orders" if complete else "coll.at_least", count=number(found.orders))
+        return Bucket(key, label, orders, found.amount, found.late_fees)
+
+    return (
+        [bucket(f"days-{low}", page.t(f"bucket.{low}"), found) for low, found in days.items()],
+        [bucket(f"stage-{stage}", page.t(f"stage.{stage}"), found) for stage, found in stages.items()],
+    )
+
+
+@pages.get("/collections/overdue/export", access=admin_reports.COLLECTORS)
+def export_overdue(page: Page) -> Response:
+    """The overdue ledger as `GET /v1/admin/overdue?format=csv|xlsx` answers it: every row the list pages through."""
+    query = admin_reports.OverdueFileQuery.model_validate({"format": _format(page)})
+    entries = exports.pages(
+        lambda limit, offset: projections.installments.overdue(page.views, limit=limit, offset=offset),
+        query,
+        key=lambda entry: (entry.order_id, entry.seq),
+    )
+    rows = (schemas.OverdueOut.model_validate(entry, from_attributes=True) for entry in entries)
+    content = exports.table("overdue", schemas.OverdueOut, rows)
+    return exports.download(query.format, content, f"overdue-{page.app.local_today()}")
+
+
+@pages.get("/collections/tasks/export", access=admin_reports.COLLECTORS)
+def export_tasks(page: Page) -> Response:
+    """The collection tasks as `GET /v1/admin/collections?format=csv|xlsx` answers them."""
+    query = admin_reports.CollectionsFileQuery.model_validate({"format": _format(page)})
+    tasks = exports.pages(
+        lambda limit, offset: projections.collection_tasks.collection_tasks(page.views, limit=limit, offset=offset),
+        query,
+        key=lambda task: task.order_id,
+    )
+    rows = (schemas.CollectionTaskOut.model_validate(task, from_attributes=True) for task in tasks)
+    content = exports.table("collections", schemas.CollectionTaskOut, rows)
+    return exports.download(query.format, content, f"collections-{page.app.local_today()}")
+
+
+def _format(page: Page) -> str:
+    wanted = page.query.get("format", "csv")
+    return wanted if wanted in FORMATS else "csv"
+
+
+# Waiving a late fee.
+
+
+@pages.get("/collections/{id}", access=admin_orders.FINANCE)
+def adjust_page(page: Page) -> Response:
+    """An order's unpaid late fees, each installment's, and the form that waives one."""
+    return _adjust_page(page, page.path_id)
+
+
+def _adjust_page(page: Page, order_id: UUID, status: int = 200, **errors: str) -> Response:
+    order = answers.admin_order(page.app, page.views, order_id)
+    fees = [
+        (item.seq, item.late_fee - item.fee_paid) for item in order.installments if item.late_fee - item.fee_paid > 0
+    ]
+    wanted = page.form.get("seq") or page.query.get("seq") or (str(fees[0][0]) if fees else "")
+    default = next((fee for seq, fee in fees if str(seq) == wanted), ZERO)
+    return page.render(
+        "admin/collections_adjust.html",
+        status,
+        order=order,
+        fees=fees,
+        payable=LeaseStatus(order.status) in RENT_PAYABLE,
+        chosen=wanted,
+        amount=page.form.get("amount", str(default) if default else ""),
+        reason=page.form.get("reason", ""),
+        errors=errors,
+        short=str(order.id)[:8],
+    )
+
+
+@pages.post("/collections/{id}/waive", access=admin_orders.FINANCE)
+def waive(page: Page) -> Response:
+    """Finance waives at most the unpaid late fee of one installment, with a reason (the API's command); the order
+    page then shows the fee gone."""
+    order_id = page.path_id
+    reason = page.form.get("reason", "").strip()
+    if not reason:
+        return _adjust_page(page, order_id, 422, reason=page.t("coll.reason_required"))
+    seq = page.form.get("seq", "").strip()
+    fields = {
+        "kind": "waive_late_fee",
+        "seq": int(seq) if seq.isdigit() else seq,
+        "amount": page.form.get("amount", "").strip(),
+    }
+    try:
+        body = order_schemas.AdjustmentIn.model_validate({**fields, "reason": reason})
+    except ValidationError as error:
+        found = error.errors()[0]
+        field = str(found["loc"][0]) if found["loc"] else "amount"
+        return _adjust_page(page, order_id, 422, **{field: str(found["msg"])})
+    assert page.user is not None and body.seq is not None
+    try:
+        page.app.waive_late_fee(order_id, body.seq, body.amount, body.reason.strip(), page.user.username)
+    except InvalidInput as error:
+        field = error.field if error.field in ("seq", "amount", "reason") else "amount"
+        return _adjust_page(page, order_id, 422, **{field: error.message})
+    page.service.written()
+    return page.redirect(f"/orders/{order_id}", done="fee_waived")
+
+
+screen = Screen("collections", "nav.collections", "/collections", admin_reports.COLLECTORS, pages)
