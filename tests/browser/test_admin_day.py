@@ -67,9 +67,12 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     expect(field).to_have_value(str(before["document"]["min_score"]))
 
     field.fill("2000")
+    page.get_by_label("分数段与免押金额 第 1 行 免押金额").fill("-5")
     page.get_by_role("button", name="保存为新版本").click()
     expect(page.locator('[data-error="min_score"]')).to_have_text("must lie in the score range 350–950")
     expect(page.get_by_label("最低免押分数")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator('[data-error="bands[0].waiver"]')).to_have_text("must be ≥ 0")
+    page.get_by_label("分数段与免押金额 第 1 行 免押金额").fill("1500.00")
     assert api.get("/v1/admin/config/waiver-policy", who=admin)["version"] == version
 
     page.get_by_label("最低免押分数").fill("700")

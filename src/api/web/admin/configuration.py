@@ -7,7 +7,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.responses import Response
@@ -23,6 +24,7 @@ pages = Pages()
 NAMES = ("waiver-policy", "credit-levels", "scoring-rules", "billing")
 """The documents in the order staff look for them: who gets a waiver first, the billing rules last."""
 HISTORY_PER_PAGE = 20
+MAX_ROWS = 50
 WHOLE_NUMBER = re.compile(r"^-?\d{1,12}$")
 
 WORDS: dict[str, tuple[str, str]] = {
@@ -48,6 +50,19 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "config.save": ("保存为新版本", "Save as a new version"),
     "config.json_hint": ("JSON 格式", "JSON"),
+    "config.table_hint": (
+        "清空一行即删除该行；在最后的空行填写即新增一行。",
+        "Empty a row to remove it; fill in the empty last row to add one.",
+    ),
+    "config.cell": ("{table} 第 {row} 行 {column}", "{table}, row {row}, {column}"),
+    "config.column.min_score": ("最低分", "Min score"),
+    "config.column.max_score": ("最高分", "Max score"),
+    "config.column.waiver": ("免押金额", "Waiver"),
+    "config.column.share": ("免押比例（0–1）", "Share (0–1)"),
+    "config.column.name": ("等级", "Level"),
+    "config.column.quota": ("额度", "Quota"),
+    "config.column.after_days": ("逾期天数", "Days overdue"),
+    "config.column.action": ("动作（sms/call/agency）", "Action (sms/call/agency)"),
     "config.invalid_json": ("不是有效的 JSON：{error}", "Not valid JSON: {error}"),
     "config.errors": ("未保存：请修改标出的设置", "Not saved: correct the settings marked"),
     "config.stale": (
@@ -100,13 +115,21 @@ i18n.add(WORDS)
 @dataclass(frozen=True)
 class Field:
     """A setting of a document as the form shows it: its name in the document (`late_fee.daily_rate`), its text, and
-    how it is read back (a whole number, text, or JSON for a list or an object)."""
+    how it is read back (a whole number, text, JSON for a list or an object, or a table of such fields)."""
 
     name: str
     label: str
     text: str
     kind: str
     error: str | None = None
+    columns: tuple[str, ...] = ()
+    cells: tuple[tuple[Field, ...], ...] = ()
+    """A table's column headings and its rows of cells."""
+
+    @property
+    def key(self) -> str:
+        """A cell's key in its row's object (`min_score` of `bands[0].min_score`)."""
+        return self.name.rpartition(".")[2]
 
     @property
     def dom_id(self) -> str:
@@ -241,14 +264,16 @@ def _number(text: str | None) -> int:
 # The form.
 
 
-def _fields(page: Page, document: dict[str, Any], form: Any) -> list[Field]:
-    """A field per setting: whole numbers and text as inputs, an object of them as one input each, lists as JSON;
-    showing what was posted when `form` is given."""
+def _fields(page: Page, document: dict[str, Any], form: Mapping[str, str] | None) -> list[Field]:
+    """A field per setting: whole numbers and text as inputs, an object of them as one input each, a list of such
+    objects as a table (a row each, and an empty one to add), any other list or object as JSON; showing what was
+    posted when `form` is given."""
     fields = []
     for key, value in document.items():
         if isinstance(value, dict) and value and all(_simple(item) for item in value.values()):
-            for sub, item in value.items():
-                fields.append(_field(page, f"{key}.{sub}", item, form))
+            fields += [_field(page, f"{key}.{sub}", item, form) for sub, item in value.items()]
+        elif _tabular(value):
+            fields.append(_table(page, key, value, form))
         else:
             fields.append(_field(page, key, value, form))
     return fields
@@ -258,8 +283,19 @@ def _simple(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool)
 
 
-def _field(page: Page, name: str, value: Any, form: Any) -> Field:
-    label = page.t(f"config.f.{name}") if i18n.known(f"config.f.{name}") else name
+def _tabular(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(row, dict) and all(_simple(item) or item is None for item in row.values()) for row in value)
+    )
+
+
+def _label(page: Page, name: str) -> str:
+    return page.t(f"config.f.{name}") if i18n.known(f"config.f.{name}") else name
+
+
+def _field(page: Page, name: str, value: Any, form: Mapping[str, str] | None) -> Field:
     if isinstance(value, int) and not isinstance(value, bool):
         kind, text = "int", str(value)
     elif isinstance(value, str):
@@ -268,24 +304,70 @@ def _field(page: Page, name: str, value: Any, form: Any) -> Field:
         kind, text = "json", json.dumps(value, indent=2, ensure_ascii=False)
     if form is not None:
         text = str(form.get(name, ""))
-    return Field(name, label, text, kind)
+    return Field(name, _label(page, name), text, kind)
+
+
+def _table(page: Page, name: str, rows: list[dict[str, Any]], form: Mapping[str, str] | None) -> Field:
+    """A list of objects as rows of cells named `bands[0].min_score`, as the platform names them in its errors; the
+    rows posted (an emptied row is left out) or the document's, then an empty row to add one."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    kinds = {key: "int" if any(_whole(row.get(key)) for row in rows) else "text" for key in columns}
+    if form is None:
+        texts = [["" if row.get(key) is None else str(row.get(key)) for key in columns] for row in rows]
+    else:
+        texts = []
+        for index in range(MAX_ROWS):
+            names = [f"{name}[{index}].{key}" for key in columns]
+            if not any(cell in form for cell in names):
+                break
+            texts.append([str(form.get(cell, "")).strip() for cell in names])
+        texts = [row for row in texts if any(row)]
+    texts.append(["" for _ in columns])
+    label = _label(page, name)
+    cells = tuple(
+        tuple(
+            Field(
+                f"{name}[{index}].{key}",
+                page.t("config.cell", table=label, row=index + 1, column=_column(page, key)),
+                text,
+                kinds[key],
+            )
+            for key, text in zip(columns, row, strict=True)
+        )
+        for index, row in enumerate(texts)
+    )
+    return Field(name, label, "", "table", columns=tuple(_column(page, key) for key in columns), cells=cells)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _column(page: Page, key: str) -> str:
+    return page.t(f"config.column.{key}") if i18n.known(f"config.column.{key}") else key
 
 
 def _read(page: Page, fields: list[Field]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """The document the form describes; a whole number that is not one is sent as text, for the platform to name."""
+    """The document the form describes; a whole number that is not one is sent as text, for the platform to name;
+    an empty cell leaves its key out (a band has a `waiver` or a `share`)."""
     document: dict[str, Any] = {}
     errors: list[tuple[str, str]] = []
     for field in fields:
-        text = field.text.strip()
-        value: Any = text
-        if field.kind == "int" and WHOLE_NUMBER.match(text):
-            value = int(text)
-        elif field.kind == "json":
+        if field.kind == "table":
+            rows = []
+            for row in field.cells:
+                if any(cell.text.strip() for cell in row):
+                    rows.append({cell.key: _value(cell) for cell in row if cell.text.strip()})
+            document[field.name] = rows
+            continue
+        if field.kind == "json":
             try:
-                value = json.loads(text)
+                value = json.loads(field.text)
             except ValueError as error:
                 errors.append((field.name, page.t("config.invalid_json", error=str(error))))
                 continue
+        else:
+            value = _value(field)
         key, _, sub = field.name.partition(".")
         if sub:
             document.setdefault(key, {})[sub] = value
@@ -294,27 +376,32 @@ def _read(page: Page, fields: list[Field]) -> tuple[dict[str, Any], list[tuple[s
     return document, errors
 
 
+def _value(field: Field) -> Any:
+    text = field.text.strip()
+    return int(text) if field.kind == "int" and WHOLE_NUMBER.match(text) else text
+
+
 def _place(fields: list[Field], errors: list[tuple[str, str]]) -> tuple[list[Field], list[str]]:
-    """Each error next to the field it names (`bands[0].waiver` is the `bands` field's), the rest above the form."""
-    by_field: dict[str, list[str]] = {}
+    """Each error next to the field or cell it names; one about a row or a whole list goes above its table; the rest
+    above the form."""
+    names = [cell.name for field in fields for row in field.cells for cell in row] + [field.name for field in fields]
+    found: dict[str, list[str]] = {}
     general = []
     for path, message in errors:
-        owner = next((field.name for field in fields if field.name == path), None)
+        owner = next((name for name in names if name == path), None)
         if owner is None:
-            owner = next(
-                (field.name for field in fields if path.startswith((f"{field.name}[", f"{field.name}."))), None
-            )
+            owner = next((name for name in names if path.startswith((f"{name}[", f"{name}."))), None)
         if owner is None:
             general.append(f"{path}: {message}")
             continue
-        by_field.setdefault(owner, []).append(message if path == owner else f"{path}: {message}")
-    placed = [
-        Field(field.name, field.label, field.text, field.kind, "；".join(by_field[field.name]))
-        if field.name in by_field
-        else field
-        for field in fields
-    ]
-    return placed, general
+        found.setdefault(owner, []).append(message if path == owner else f"{path}: {message}")
+
+    def marked(field: Field) -> Field:
+        cells = tuple(tuple(marked(cell) for cell in row) for row in field.cells)
+        error = "；".join(found[field.name]) if field.name in found else None
+        return replace(field, error=error, cells=cells)
+
+    return [marked(field) for field in fields], general
 
 
 # The diff.
