@@ -3,7 +3,8 @@ order with a reason (the order page shows it), approves one from the keyboard, a
 that confirms them (a third, rejected meanwhile, is reported, not approved), and the count on screen drops each time.
 Finance finds an overdue order in its bucket with the API's figures, waives its late fee with a reason (the order
 page shows the fee gone), downloads the overdue list whose rows are the screen's, and sends a failed refund again
-until it is refunded. No screen has a serious accessibility problem."""
+until it is refunded. An operator sees the overdue ledger but cannot waive or open finance; a reviewer sees neither.
+No screen has a serious accessibility problem."""
 
 from __future__ import annotations
 
@@ -312,3 +313,31 @@ def test_finance_waives_a_late_fee_exports_the_overdue_list_and_retries_a_refund
         assert {r["state"] for r in api.refunds(world.to_cancel)} == {"accepted"}
     finally:
         refunds.gateways = real
+
+
+def test_each_role_sees_only_the_risk_and_money_screens_it_may_use(console: Console, world: World, page: Page) -> None:
+    log_in(page, console, "operator")
+    nav = page.get_by_role("navigation", name="主导航")
+    expect(nav.get_by_role("link", name="逾期与催收")).to_be_visible()
+    for hidden in ("审核", "财务"):
+        expect(nav.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
+    page.goto(f"{console.admin}/collections")
+    expect(page.locator(f'[data-testid="overdue"] tr[data-order="{world.overdue}"]')).to_be_visible()
+    expect(page.get_by_role("link", name="减免滞纳金")).to_have_count(0)
+    for path in (f"/collections/{world.overdue}", "/finance", "/review"):
+        assert opened(page, f"{console.admin}{path}") == 403
+    page.get_by_role("button", name="退出登录").click()
+
+    log_in(page, console, "risk")
+    for hidden in ("逾期与催收", "财务"):
+        expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name=hidden)).to_have_count(0)
+    for path in ("/collections", "/collections/overdue/export?format=csv", "/finance/refunds/export?format=csv"):
+        assert opened(page, f"{console.admin}{path}") == 403
+    expect(page.get_by_test_id("problem")).to_contain_text("财务")
+
+
+def opened(page: Page, url: str) -> int:
+    """The status the page at `url` answered with."""
+    response = page.goto(url)
+    assert response is not None
+    return response.status

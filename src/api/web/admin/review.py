@@ -149,6 +149,12 @@ def _page_number(text: str | None) -> int:
     return int(text) if text and text.isdigit() and 0 < int(text) <= 10_000 else 1
 
 
+def _kept_page(page: Page) -> int | None:
+    """The queue's page the reviewer decided on, to go back to."""
+    number = _page_number(page.query.get("page"))
+    return number if number > 1 else None
+
+
 def _card(page: Page, item: ReviewItem) -> Card:
     order = projections.orders.order(page.views, item.order_id)
     product = projections.catalog.product(page.views, order.product_id) if order else None
@@ -191,7 +197,7 @@ def approve(page: Page) -> Response:
     assert page.user is not None
     page.app.approve(order_id, page.user.username, decision.reason)
     page.service.written()
-    return page.redirect("/review", done="review_approved")
+    return page.redirect("/review", done="review_approved", page=_kept_page(page))
 
 
 @pages.post("/review/{id}/reject", access=admin_orders.REVIEWERS)
@@ -212,7 +218,7 @@ def reject(page: Page) -> Response:
     except InvalidInput as error:
         return _queue(page, 422, {key: error.message})
     page.service.written()
-    return page.redirect("/review", done="review_rejected")
+    return page.redirect("/review", done="review_rejected", page=_kept_page(page))
 
 
 @pages.get("/review/confirm", access=admin_orders.REVIEWERS)
