@@ -118,9 +118,13 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     row.get_by_role("link").last.click()
     unit = page.get_by_label("选择设备（序列号）")
     expect(unit).to_have_value(held[0])
-    unit.select_option(pick)
+    page.get_by_label("或扫码 / 输入序列号").fill("NO-SUCH-UNIT")  # a scan wins over the list
     page.get_by_label("承运商").fill("顺丰速运")
     page.get_by_label("运单号").fill("SF2026013101")
+    page.get_by_role("button", name="确认发货").click()
+    expect(page.locator("#unit-error")).to_have_text("NO-SUCH-UNIT is not a unit of this SKU")  # the server's own words
+    page.get_by_label("或扫码 / 输入序列号").fill("")
+    page.get_by_label("选择设备（序列号）").select_option(pick)
     page.get_by_role("button", name="确认发货").click()
     expect(page.locator(".flash")).to_have_text("已发货，订单已移出待发货队列。")
     expect(page.locator(f'tr[data-order="{order_id}"]')).to_have_count(0)
@@ -196,10 +200,14 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.body() == png()
 
-    # Retire a free unit, for a reason (the confirmation is accepted).
+    # Retire a free unit, for a reason (the confirmation is accepted); the server insists on the reason.
     page.goto(f"{console.admin}/stock/skus/{sku_id}")
     retired_before = int(page.locator('[data-count="retired"] strong').inner_text())
     page.get_by_label("设备", exact=True).select_option(spare)
+    page.get_by_label("停用原因（必填）").evaluate("field => field.removeAttribute('required')")
+    page.get_by_role("button", name="停用").click()
+    expect(page.locator("#reason-error")).to_have_text("请填写停用原因")
+    expect(page.locator(f'tr[data-serial="{spare}"] [data-col="state"]')).to_have_attribute("data-state", "available")
     page.get_by_label("停用原因（必填）").fill("屏幕老化，不再出租")
     page.get_by_role("button", name="停用").click()
     expect(page.locator(".flash")).to_have_text("设备已停用。")
@@ -207,3 +215,11 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     expect(row.locator('[data-col="state"]')).to_have_attribute("data-state", "retired")
     expect(row).to_contain_text("屏幕老化，不再出租")
     expect(page.locator('[data-count="retired"] strong')).to_have_text(str(retired_before + 1))
+
+    # In English, and usable at 1024 wide: nothing wider than the window.
+    page.set_viewport_size({"width": 1024, "height": 800})
+    for path in ("/shipping?queue=inspect", f"/shipping/{order_id}", "/stock", f"/stock/skus/{sku_id}"):
+        page.goto(f"{console.admin}{path}&lang=en" if "?" in path else f"{console.admin}{path}?lang=en")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024, path
+    expect(page.locator("h1")).to_have_text("Phone X Pro · black / 256G")
+    expect(page.locator(f'tr[data-serial="{spare}"] [data-col="state"]')).to_have_text("Retired")

@@ -54,7 +54,7 @@ WORDS = {
     "ship.empty.ship": ("没有待发货的订单。", "Nothing to ship."),
     "ship.empty.returning": ("没有归还途中的设备。", "No device on its way back."),
     "ship.empty.inspect": ("没有待检测的设备。", "Nothing to inspect."),
-    "ship.total": ("共 {total} 单，最新的在前", "{total} orders, newest first"),
+    "ship.total": ("共 {total} 单，先来的在前", "{total} orders, oldest first"),
     "ship.col.units": ("设备", "Units"),
     "ship.col.placed": ("下单时间", "Placed"),
     "ship.col.since": ("进入此队列", "In this queue since"),
@@ -130,6 +130,7 @@ WORDS = {
         "此订单需要 {count} 台设备，收到 {given} 个序列号",
         "This order needs {count} units, got {given}",
     ),
+    "err.serial_unknown": ("此 SKU 没有序列号为 {serial} 的设备", "This SKU has no unit {serial}"),
     "err.damage_fee": ("请填写 0 或以上的金额，最多两位小数", "An amount of 0 or more, at most two decimals"),
     "flash.shipped": ("已发货，订单已移出待发货队列。", "Shipped: the order has left the to-ship queue."),
     "flash.returned": ("已确认收到设备，订单进入待检测。", "Recorded back: the order waits for inspection."),
@@ -174,7 +175,8 @@ def queue(page: Page) -> Response:
     if key not in QUEUES:
         key = "ship"
     number = _page_number(page.query.get("page"))
-    found = projections.orders.orders(page.views, status=QUEUES[key], limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
+    offset = (number - 1) * PER_PAGE
+    found = projections.orders.orders(page.views, status=QUEUES[key], sort="oldest", limit=PER_PAGE, offset=offset)
     names = _Names(page)
     pages_count = max(1, -(-found.total // PER_PAGE))
     return page.render(
@@ -371,6 +373,10 @@ def ship(page: Page) -> Response:
     except InvalidInput as error:
         field = {"unit_serial": "unit", "unit_serials": "unit"}.get(error.field, error.field)
         return _order_page(page, order_id, 422, errors={field: error.message})
+    except NotFound as error:
+        if error.kind != "unit":
+            raise
+        return _order_page(page, order_id, 422, errors={"unit": page.t("err.serial_unknown", serial=error.id)})
     page.service.written()
     return page.redirect("/shipping", queue="ship", done="shipped")
 
