@@ -60,6 +60,8 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     version = before["version"]
 
     log_in(page, console, "admin")
+    scanner = new_context(browser, bypass_csp=True).new_page()
+    log_in(scanner, console, "admin")
     page.locator('nav.side [data-nav="config"]').click()
     page.get_by_role("link", name="免押政策").click()
     expect(page.get_by_test_id("version")).to_have_text(f"当前版本 {version}")
@@ -88,7 +90,7 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     expect(diff.locator('tr[data-change="removed"]')).to_contain_text("删除")
     expect(diff.locator('tr[data-change="added"]')).to_contain_text('"min_score": 700')
     expect(diff.locator('tr[data-change="added"]')).to_contain_text("新增")
-    assert serious_violations_of(browser, console, page.url) == []
+    assert serious_violations_at(scanner, page.url) == []
     screenshot(page, "configuration", tmp_path)
 
     after = quote(console, han)
@@ -100,6 +102,7 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     page.get_by_label("搜索客户").press("Enter")
     rows = page.locator("table.customers tbody tr")
     expect(rows).to_have_count(1)
+    assert serious_violations_at(scanner, page.url) == []
     rows.get_by_role("link", name="韩梅梅").click()
     answer = api.get(f"/v1/admin/customers/{han.customer_id}", who=admin)
     line = answer["credit_line"]
@@ -112,7 +115,7 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     status = next(item["status"] for item in answer["orders"] if item["id"] == placed)
     expect(page.locator(f'tr[data-order="{placed}"]')).to_contain_text(translate("zh", f"status.{status}"))
     expect(page.get_by_test_id("conversations")).to_be_visible()
-    assert serious_violations_of(browser, console, page.url) == []
+    assert serious_violations_at(scanner, page.url) == []
     screenshot(page, "customer", tmp_path)
 
     page.locator('nav.side [data-nav="audit"]').click()
@@ -127,7 +130,7 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     assert {"deposit", "credit_line", "customer", "payment"} <= kinds
     for kind in kinds:
         expect(page.locator(f'[data-testid="related"] [data-kind="{kind}"]').first).to_be_visible()
-    assert serious_violations_of(browser, console, page.url) == []
+    assert serious_violations_at(scanner, page.url) == []
     screenshot(page, "audit", tmp_path)
     events.locator('tr[data-version="1"] a').click()
     expect(page.get_by_test_id("as-of")).to_contain_text("版本 1")
@@ -135,6 +138,7 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     expect(events.locator("tbody tr")).to_have_count(1)
 
     page.locator('nav.side [data-nav="staff"]').click()
+    assert serious_violations_at(scanner, page.url) == []
     page.get_by_label("用户名").fill("li.risk")
     page.get_by_label("初始密码").fill("short")
     page.get_by_role("group", name="角色", exact=True).get_by_label("风控").check()
@@ -157,6 +161,7 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     expect(reviewer.get_by_label("最低免押分数")).to_have_value("700")
     expect(reviewer.get_by_role("button", name="保存为新版本")).to_have_count(0)
     reviewer.context.close()
+    scanner.context.close()
 
 
 def test_an_operator_sees_neither_the_configuration_nor_the_staff(console: Console, page: Page) -> None:
@@ -171,13 +176,7 @@ def test_an_operator_sees_neither_the_configuration_nor_the_staff(console: Conso
     assert posted.status == 403
 
 
-def serious_violations_of(browser: Browser, console: Console, url: str) -> list[str]:
-    """axe's serious findings on the page at `url`, seen by an admin in a context that lets axe in."""
-    context = new_context(browser, bypass_csp=True)
-    try:
-        scanned = context.new_page()
-        log_in(scanned, console, "admin")
-        scanned.goto(url)
-        return serious_violations(scanned)
-    finally:
-        context.close()
+def serious_violations_at(scanner: Page, url: str) -> list[str]:
+    """axe's serious findings on the page at `url`, opened by the admin's scanner (a context that lets axe in)."""
+    scanner.goto(url)
+    return serious_violations(scanner)

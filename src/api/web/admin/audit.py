@@ -170,8 +170,9 @@ def audit(page: Page) -> Response:
     except InvalidInput as error:
         return page.render("admin/audit.html", 422, form=form, errors={error.field: error.message}, found=None)
     except NotFound as error:
+        where = "at" if form["at"] else "version" if form["version"] else "id"
         detail = page.t("audit.not_found", detail=str(error))
-        return page.render("admin/audit.html", 404, form=form, errors={"id": detail}, found=None)
+        return page.render("admin/audit.html", 404, form=form, errors={where: detail}, found=None)
     return _replayed(page, form, found)
 
 
