@@ -161,6 +161,18 @@ def test_an_admin_edits_the_waiver_policy_finds_a_customer_audits_an_order_and_a
     expect(reviewer.get_by_label("最低免押分数")).to_have_value("700")
     expect(reviewer.get_by_role("button", name="保存为新版本")).to_have_count(0)
     reviewer.context.close()
+
+    account = page.locator('tr[data-account="li.risk"]')
+    account.get_by_label("财务").check()
+    account.get_by_role("button", name="保存角色").click()
+    expect(page.locator(".flash")).to_have_text("角色已更新")
+    expect(page.locator('tr[data-account="li.risk"] [data-col="roles"]')).to_have_text("风控、财务")
+    mine = page.locator('tr[data-account="admin"]')
+    mine.get_by_label("管理员").uncheck()
+    mine.get_by_label("运营").check()
+    mine.get_by_role("button", name="保存角色").click()
+    expect(page.locator('tr[data-account="admin"] .error')).to_have_text("不能取消自己的管理员角色")
+    expect(page.locator('tr[data-account="admin"] [data-col="roles"]')).to_have_text("管理员")
     scanner.context.close()
 
 
