@@ -3,7 +3,7 @@ repeated or known serial refuses the whole paste), an order shipped on one of th
 unit is leased to it), its return recorded, its inspection with damage under protection and a photo (a text file
 named .png is refused next to the field) previewed with the settlement's figures and confirmed (the order page shows
 the same figures), a unit retired with a reason; the shipping and stock screens have no serious accessibility
-problem."""
+problem. The operator also adds a category and a SKU priced for every term of its product."""
 
 from __future__ import annotations
 
@@ -215,6 +215,35 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     expect(row.locator('[data-col="state"]')).to_have_attribute("data-state", "retired")
     expect(row).to_contain_text("屏幕老化，不再出租")
     expect(page.locator('[data-count="retired"] strong')).to_have_text(str(retired_before + 1))
+
+    # A category and a SKU priced for every term of its product (a missing deposit is refused next to its field).
+    page.goto(f"{console.admin}/stock")
+    page.get_by_text("新增品类", exact=True).first.click()
+    page.get_by_label("品类名称").fill("游戏机")
+    page.get_by_label("上级品类").select_option(label="Digital")
+    page.get_by_role("button", name="新增品类").click()
+    expect(page.locator(".flash")).to_have_text("已新增品类。")
+    expect(page.locator('[data-testid="categories"]')).to_contain_text("游戏机")
+    page.get_by_role("link", name="新增 SKU · Phone X Pro").click()
+    page.get_by_label("规格（每行一项，如 颜色: 黑色）").fill("colour: blue\nstorage：1T")
+    page.get_by_label("市场价（元）").fill("12999")
+    prices = {"6 期月租（元）": "559", "6 期到期买断价（元）": "8200", "12 期月租（元）": "459"}
+    prices |= {"12 期到期买断价（元）": "5500", "续租月租（元）": "399", "短租日租（元）": "69"}
+    for label, value in prices.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="新增 SKU").click()
+    expect(page.locator("#deposit-error")).to_have_text("请填写金额，最多两位小数")
+    expect(page.get_by_label("12 期月租（元）")).to_have_value("459")
+    assert serious_violations(page) == []
+    page.get_by_label("押金（元）").fill("8000.00")
+    page.get_by_role("button", name="新增 SKU").click()
+    expect(page.locator(".flash")).to_have_text("已新增 SKU，请入库设备。")
+    expect(page.locator("h1")).to_have_text("Phone X Pro · blue / 1T")
+    expect(page.locator('[data-count="available"] strong')).to_have_text("0")
+    page.goto(f"{console.admin}/stock")
+    new_row = page.locator("tr[data-sku]", has_text="blue / 1T")
+    expect(new_row).to_contain_text("12 期：¥459.00 / ¥5,500.00")
+    expect(new_row.locator("td").nth(2)).to_have_text("¥8,000.00")
 
     # In English, and usable at 1024 wide: nothing wider than the window.
     page.set_viewport_size({"width": 1024, "height": 800})

@@ -1,6 +1,7 @@
 """Stock and catalog: the categories, each product with its plans, protection, channels and SKUs (prices per term,
 units by status), and per SKU its units with where each is and the order it is with; receiving many units by
-pasting their serials (all or none), and retiring a unit with a reason. Listing a new product goes through the API
+pasting their serials (all or none), and retiring a unit with a reason; adding a category, and a SKU priced for
+every plan of its product. Listing a new product, with its plans and protection, goes through the API
 (`POST /v1/admin/products`, see /docs)."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
@@ -17,6 +19,8 @@ from starlette.responses import Response
 import projections.catalog
 import projections.stock
 from api.http.endpoints import admin_catalog
+from api.http.errors import ApiError
+from api.http.schemas import admin_catalog as schemas
 from api.http.schemas.common import Serial
 from api.store import api_unit_retirements, upsert
 from api.web import i18n
@@ -36,8 +40,8 @@ WORDS = {
     "stock.categories": ("品类", "Categories"),
     "stock.products": ("商品", "Products"),
     "stock.new_product": (
-        "上架新商品或新增 SKU 请用接口 POST /v1/admin/products（见接口文档）。",
-        "List a new product or SKU through the API, POST /v1/admin/products (see the API docs).",
+        "品类和 SKU 可在此新增；上架新商品（方案、保障、渠道）请用接口 POST /v1/admin/products。",
+        "Add categories and SKUs here; list a new product (plans, protection, channels) with POST /v1/admin/products.",
     ),
     "stock.api_docs": ("接口文档", "API docs"),
     "stock.brand": ("品牌", "Brand"),
@@ -99,6 +103,26 @@ WORDS = {
     "err.serials_refused": ("以下序列号未入库，整批均未入库：", "Nothing was received; fix these serials:"),
     "err.reason_required": ("请填写停用原因", "Give a reason"),
     "err.unit_required": ("请选择设备", "Pick a unit"),
+    "stock.add_category": ("新增品类", "Add a category"),
+    "stock.category_name": ("品类名称", "Category name"),
+    "stock.category_parent": ("上级品类", "Parent category"),
+    "stock.category_root": ("（顶级）", "(top level)"),
+    "stock.category_submit": ("新增品类", "Add the category"),
+    "stock.new_sku": ("新增 SKU", "Add a SKU"),
+    "stock.new_sku_title": ("为 {product} 新增 SKU", "A new SKU of {product}"),
+    "stock.specs": ("规格（每行一项，如 颜色: 黑色）", "Specs (one a line, e.g. colour: black)"),
+    "stock.market_value": ("市场价（元）", "Market value (¥)"),
+    "stock.deposit": ("押金（元）", "Deposit (¥)"),
+    "stock.rent_for": ("{months} 期月租（元）", "Monthly rent, {months} months (¥)"),
+    "stock.buyout_for": ("{months} 期到期买断价（元）", "Buyout at the end of {months} months (¥)"),
+    "stock.renewal_rent": ("续租月租（元）", "Renewal rent a month (¥)"),
+    "stock.daily_rent": ("短租日租（元）", "Daily rent, short-term (¥)"),
+    "stock.sku_submit": ("新增 SKU", "Add the SKU"),
+    "stock.prices_legend": ("各期价格", "Prices per term"),
+    "err.specs_line": ("「{line}」应写成 名称: 值", "“{line}” should read name: value"),
+    "err.money": ("请填写金额，最多两位小数", "An amount, at most two decimals"),
+    "flash.category_added": ("已新增品类。", "Category added."),
+    "flash.sku_added": ("已新增 SKU，请入库设备。", "SKU added: receive its units."),
     "flash.received": ("已入库。", "Units received."),
     "flash.retired": ("设备已停用。", "The unit is retired."),
 }
@@ -119,6 +143,10 @@ class CategoryGroup:
 @pages.get("/stock", access=admin_catalog.EDITORS)
 def catalog(page: Page) -> Response:
     """The catalog as the API lists it, category by category, each SKU with its stock."""
+    return _catalog(page)
+
+
+def _catalog(page: Page, status: int = 200, errors: dict[str, str] | None = None) -> Response:
     groups = _groups(
         projections.catalog.categories(page.views),
         projections.catalog.products(page.views),
@@ -126,9 +154,12 @@ def catalog(page: Page) -> Response:
     levels = {level.sku_id: level for level in projections.stock.stock(page.views, page.app.local_today())}
     return page.render(
         "admin/stock.html",
+        status,
         groups=groups,
         levels=levels,
         docs=page.base.rsplit("/admin", 1)[0] + "/docs",
+        errors=errors or {},
+        form=page.form,
         channel_name=lambda channel: page.t(f"channel.{channel}") if i18n.known(f"channel.{channel}") else channel,
     )
 
@@ -289,6 +320,118 @@ def retire(page: Page) -> Response:
         upsert(connection, api_unit_retirements, row, ("sku_id", "serial"))
     page.service.written()
     return page.redirect(f"/stock/skus/{sku_id}", done="retired")
+
+
+# Catalog editing: a category, a SKU.
+
+
+@pages.post("/stock/categories", access=admin_catalog.EDITORS)
+def add_category(page: Page) -> Response:
+    """A new category at the root or under a live parent (`POST /v1/admin/categories`)."""
+    parent = page.form.get("parent_id", "").strip()
+    try:
+        parent_id = UUID(parent) if parent else None
+    except ValueError:
+        return _catalog(page, 422, {"parent_id": page.t("error.not_found_detail")})
+    try:
+        body = schemas.NewCategory.model_validate({"name": page.form.get("name", "").strip(), "parent_id": parent_id})
+    except ValidationError as error:
+        return _catalog(page, 422, _field_errors(error))
+    try:
+        page.app.add_category(body.name.strip(), body.parent_id)
+    except (InvalidInput, NotFound, InvalidState) as error:
+        field = error.field if isinstance(error, InvalidInput) else "parent_id"
+        return _catalog(page, 422, {"name" if field == "name" else "parent_id": str(getattr(error, "message", error))})
+    page.service.written()
+    return page.redirect("/stock", done="category_added")
+
+
+@pages.get("/stock/products/{id}/skus", access=admin_catalog.EDITORS)
+def new_sku(page: Page) -> Response:
+    """The form for a SKU priced for every plan the product offers."""
+    return _new_sku(page, _product(page))
+
+
+def _product(page: Page) -> ProductView:
+    found = projections.catalog.product(page.views, page.path_id)
+    if found is None:
+        raise NotFound("product", page.path_id)
+    return found
+
+
+def _new_sku(page: Page, product: ProductView, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+    return page.render(
+        "admin/sku_new.html",
+        status,
+        product=product,
+        terms=product.long_term.terms if product.long_term else (),
+        errors=errors or {},
+        form=page.form,
+    )
+
+
+@pages.post("/stock/products/{id}/skus", access=admin_catalog.EDITORS)
+def add_sku(page: Page) -> Response:
+    """A SKU with its specs and prices (`POST /v1/admin/products/{id}/skus`); it starts with no units."""
+    product = _product(page)
+    specs, bad = parse_specs(page.form.get("specs", ""))
+    if bad is not None:
+        return _new_sku(page, product, 422, {"specs": page.t("err.specs_line", line=bad)})
+    terms = product.long_term.terms if product.long_term else ()
+    body: dict[str, Any] = {
+        "specs": specs,
+        "market_value": page.form.get("market_value", "").strip(),
+        "deposit": page.form.get("deposit", "").strip(),
+        "monthly_rent": {str(months): page.form.get(f"rent_{months}", "").strip() for months in terms},
+        "buyout_price": {str(months): page.form.get(f"buyout_{months}", "").strip() for months in terms},
+        "renewal_monthly_rent": page.form.get("renewal_rent", "").strip() or None,
+        "daily_rent": page.form.get("daily_rent", "").strip() or None,
+    }
+    try:
+        sku = admin_catalog.sku(schemas.SkuIn.model_validate(body), uuid4())
+    except ValidationError as error:
+        return _new_sku(page, product, 422, _field_errors(error, money=page.t("err.money")))
+    except ApiError as error:
+        return _new_sku(page, product, 422, {"specs": error.detail})
+    try:
+        page.app.add_sku(product.id, sku)
+    except InvalidInput as error:
+        field = {"monthly_rent": f"rent_{terms[0]}" if terms else "specs", "renewal_monthly_rent": "renewal_rent"}
+        return _new_sku(page, product, 422, {field.get(error.field, error.field): error.message})
+    page.service.written()
+    return page.redirect(f"/stock/skus/{sku.id}", done="sku_added")
+
+
+def parse_specs(text: str) -> tuple[dict[str, str], str | None]:
+    """`name: value` a line (a full-width colon or `=` will do); the first line that is neither, if any."""
+    specs: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = re.split(r"[:：=]", line, maxsplit=1)
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            return specs, line.strip()
+        specs[parts[0].strip()] = parts[1].strip()
+    return specs, None
+
+
+FORM_FIELDS = {"monthly_rent": "rent_{}", "buyout_price": "buyout_{}", "renewal_monthly_rent": "renewal_rent"}
+
+
+def _field_errors(error: ValidationError, *, money: str | None = None) -> dict[str, str]:
+    """Pydantic's errors by form field: `monthly_rent.12` is `rent_12`; money fields say what money looks like."""
+    found: dict[str, str] = {}
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        if not loc:
+            continue
+        name = FORM_FIELDS.get(loc[0], loc[0])
+        field = name.format(loc[1]) if "{}" in name and len(loc) > 1 else name
+        message = str(item["msg"])
+        if money and field not in ("specs", "name", "parent_id"):
+            message = money
+        found.setdefault(field, message)
+    return found
 
 
 def _unit_states(units: list[UnitState]) -> dict[str, int]:
