@@ -391,8 +391,9 @@ def record_return(page: Page) -> Response:
 
 @pages.post("/shipping/{id}/inspect", access=admin_orders.WAREHOUSE)
 def inspect(page: Page) -> Response:
-    """Two steps: the fee, notes and photos give a settlement preview (the photos are kept); confirming it completes
-    the inspection (`POST /v1/admin/orders/{id}/inspection`) with the photo count in its notes, and settles."""
+    """Two steps: the fee, notes and photos give a settlement preview (the photos are kept with the order, with any
+    an earlier preview kept); confirming it completes the inspection (`POST /v1/admin/orders/{id}/inspection`) with
+    the photo count in its notes, and settles."""
     order_id = page.path_id
     try:
         body = schemas.Inspection.model_validate(
@@ -423,8 +424,8 @@ def inspect(page: Page) -> Response:
         forecast = page.app.inspection_forecast(order_id, body.damage_fee)
     except InvalidInput as error:
         return _order_page(page, order_id, 422, errors={error.field: error.message})
-    hashes = _keep_photos(page, order_id, files)
-    return _order_page(page, order_id, forecast=forecast, photos=hashes)
+    _keep_photos(page, order_id, files)
+    return _order_page(page, order_id, forecast=forecast, photos=photo_hashes(page, order_id))
 
 
 def _field_errors(error: ValidationError, names: dict[str, str]) -> dict[str, str]:
