@@ -29,7 +29,8 @@ ORDERS_PER_PAGE = 20
 WORDS: dict[str, tuple[str, str]] = {
     "customers.search": ("搜索客户", "Search customers"),
     "customers.search_hint": ("手机号、姓名或客户编号开头", "Phone, name or the start of a customer id"),
-    "customers.total": ("共 {total} 位客户", "{total} customers"),
+    "customers.total": ("共 {total} 位客户", "Customers: {total}"),
+    "customers.sorted": ("按注册时间从新到旧排列", "Newest first"),
     "customers.empty": ("没有匹配「{q}」的客户", "No customer matches “{q}”"),
     "customers.none": ("还没有客户", "No customers yet"),
     "customers.pages": ("客户分页", "Customer pages"),
