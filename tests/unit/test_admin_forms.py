@@ -4,6 +4,9 @@ photos judged by their bytes, pasted serials split and checked all at once, SKU 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.types import Message
@@ -11,6 +14,15 @@ from starlette.types import Message
 from api.web.admin.shipping import photo_type
 from api.web.admin.stock import parse_serials, parse_specs, serial_problems
 from api.web.pages import read_form, uploads
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """On a thread of its own: a browser test in the same process may hold this thread's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--not-the-boundary\r\n"
 
@@ -46,13 +58,13 @@ def test_a_multipart_form_gives_its_fields_and_keeps_its_files_byte_for_byte() -
         )
     )
     request = _request(body + b"--XyZ--\r\n", "multipart/form-data; boundary=XyZ")
-    fields = asyncio.run(read_form(request))
+    fields = _run(read_form(request))
     assert fields == {"csrf": "token", "notes": "玻璃碎裂"}
     assert [(item.filename, item.content) for item in uploads(request, "photos")] == [("back.png", PNG)]
 
 
 def test_a_multipart_form_without_a_boundary_reads_as_nothing() -> None:
-    assert asyncio.run(read_form(_request(_part("csrf", b"token"), "multipart/form-data"))) == {}
+    assert _run(read_form(_request(_part("csrf", b"token"), "multipart/form-data"))) == {}
 
 
 def test_a_photo_is_judged_by_its_bytes_not_its_name() -> None:
