@@ -118,6 +118,7 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     row.get_by_role("link").last.click()
     unit = page.get_by_label("选择设备（序列号）")
     expect(unit).to_have_value(held[0])
+    assert serious_violations(page) == []
     page.get_by_label("或扫码 / 输入序列号").fill("NO-SUCH-UNIT")  # a scan wins over the list
     page.get_by_label("承运商").fill("顺丰速运")
     page.get_by_label("运单号").fill("SF2026013101")
@@ -178,6 +179,7 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     expect(preview).to_contain_text("已上传 1 张照片")
     expect(preview.locator("img")).to_have_js_property("naturalWidth", 2)
     screenshot(page, "inspect", tmp_path)
+    assert serious_violations(page) == []
     assert api.order(who, order_id)["status"] == "inspecting"  # a preview changes nothing
     preview.get_by_role("button", name="确认检测并结算").click()
     expect(page.locator(".flash")).to_have_text("检测已确认，订单已结算或等待补缴。")
