@@ -11,6 +11,7 @@ import pytest
 from adapters.errors import ProviderError
 from adapters.payments.sandbox import SandboxPayments
 from leasecore.ports import RefundReceipt
+from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
 
 
@@ -64,3 +65,24 @@ def test_a_failed_refund_is_sent_again_at_once_and_only_a_failed_one(api: Api, w
     assert api.service.refunds.retry(one) is False
     assert down.calls == calls
     assert real.payment(checkout["payment_id"]).refunded == D(refunds[0]["amount"])
+
+
+def test_finance_retries_a_failed_refund_over_http(api: Api, world: World) -> None:
+    who: Customer = api.customer()
+    order = api.place(who, api.order_body(world.sku_id))
+    api.pay(who, order["id"], "checkout")
+    assert api.service.sandboxes is not None
+    down = Down(api.service.sandboxes.payments)
+    api.service.refunds.gateways = {"sandbox": down}  # type: ignore[dict-item]
+    api.post(f"/v1/orders/{order['id']}/cancel", who=who)
+    one = api.refunds(order["id"])[0]
+    route = "/v1/admin/refunds/{}/retry"
+    finance = api.staff(Role.FINANCE)
+
+    assert api.post(route.format("rf-no-such-refund"), 404, who=finance)["type"] == "/problems/not-found"
+    assert api.post(route.format(one["refund_id"]), who=finance)["state"] == "failed"
+    down.down = False
+    answer = api.post(route.format(one["refund_id"]), who=finance)
+    assert (answer["refund_id"], answer["state"], answer["amount"]) == (one["refund_id"], "accepted", one["amount"])
+    problem = api.post(route.format(one["refund_id"]), 409, who=finance)
+    assert problem["state"] == "accepted"

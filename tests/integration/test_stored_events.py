@@ -65,6 +65,7 @@ UNCAPTURED |= {
     f"Lease.{name}": "finance's adjustments came after the capture (contract 1.1); tested with the ledger"
     for name in ("LateFeeWaived", "GoodwillCredited")
 }
+UNCAPTURED["Lease.CallRecorded"] = "collection calls came after the capture; no earlier event makes one"
 ADDED_TO_LEDGERS: dict[str, Any] = {
     "goodwill": {"rent": "0.00", "protection": "0.00", "fees": "0.00", "credit": "0.00"},
 }

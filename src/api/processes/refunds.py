@@ -47,6 +47,13 @@ def refunds(views: ViewStore, *, order_id: UUID | None = None, limit: int = 100,
         return [_record(row) for row in connection.execute(query.limit(limit).offset(offset)).mappings()]
 
 
+def refund(views: ViewStore, refund_id: str) -> RefundRecord | None:
+    """One refund instruction with what the provider answered; None when there is no such refund."""
+    with views.read() as connection:
+        row = connection.execute(_with_outcomes().where(refunds_view.c.refund_id == refund_id)).mappings().first()
+    return _record(row) if row is not None else None
+
+
 def _with_outcomes() -> Any:
     outcomes = api_refund_outcomes.c
     return select(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from leasecore.application.adjustments import AdjustmentCommands
 from leasecore.application.base import Commands, command
 from leasecore.application.catalog import CatalogCommands
+from leasecore.application.collections import CollectionCommands
 from leasecore.application.configuration import ConfigurationCommands
 from leasecore.application.credit import CreditCommands
 from leasecore.application.daily import DailyJob, DailyReport
@@ -22,6 +23,7 @@ class LeaseApplication(
     ConfigurationCommands,
     PaymentCommands,
     AdjustmentCommands,
+    CollectionCommands,
     DailyJob,
 ):
     """The credit rental platform's commands. Several aggregates changed by one command are

@@ -54,6 +54,16 @@ class LeaseStatus(Enum):
         return self in (LeaseStatus.REJECTED, LeaseStatus.CANCELLED, LeaseStatus.SETTLED)
 
 
+class CallOutcome(Enum):
+    """What came of a collection call (催收电话)."""
+
+    REACHED = "reached"
+    PROMISED = "promised"
+    NO_ANSWER = "no_answer"
+    REFUSED = "refused"
+    WRONG_NUMBER = "wrong_number"
+
+
 CANCELLABLE = (
     LeaseStatus.PENDING_PAYMENT,
     LeaseStatus.PENDING_REVIEW,
@@ -233,6 +243,9 @@ class Lease(Aggregate):
     adjustments: tuple[Adjustment, ...] = ()
     """Fee waivers and goodwill credits, in the order finance made them; none until the first (so a lease
     replayed from a snapshot taken before adjustments existed has none)."""
+    calls_recorded: int = 0
+    """Collection calls recorded on the order (the calls themselves are its `CallRecorded` events); none until the
+    first, as for a snapshot taken before calls were recorded."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -683,6 +696,25 @@ class Lease(Aggregate):
             raise InvalidInput("amount", f"exceeds the rent and late fees still owed, {owed}")
         self._goodwill_credited(amount, reason, staff, timestamp=now)
 
+    # Collections.
+
+    def record_call(
+        self, outcome: CallOutcome, notes: str, promised_on: date | None, staff: str, now: datetime
+    ) -> None:
+        """Collections (催收) records a call about the order while it pays rent: what came of it, in notes of at most
+        500 characters; a promise to pay (承诺还款) names its day, today or later, and only a promise names one."""
+        self._require(*RENT_PAYABLE, action="record a collection call")
+        notes = notes.strip()
+        if len(notes) > 500:
+            raise InvalidInput("notes", "at most 500 characters")
+        if outcome is CallOutcome.PROMISED and promised_on is None:
+            raise InvalidInput("promised_on", "a promise to pay names the day it will be paid")
+        if outcome is not CallOutcome.PROMISED and promised_on is not None:
+            raise InvalidInput("promised_on", "only a promise to pay names a day")
+        if promised_on is not None and promised_on < self.local_date(now):
+            raise InvalidInput("promised_on", f"must be today ({self.local_date(now).isoformat()}) or later")
+        self._call_recorded(outcome.value, notes, promised_on, staff, timestamp=now)
+
     # Guards.
 
     def require(self, *allowed: LeaseStatus, action: str) -> None:
@@ -1023,6 +1055,21 @@ class Lease(Aggregate):
     def _goodwill_credited(self, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
         self.adjustments = (*self.adjustments, GoodwillCredit(amount, timestamp, len(self.receipts)))
         self._reassess(timestamp)
+
+    class CallRecorded(Event):
+        """`staff` called the customer about the order: `outcome` (a `CallOutcome`), their `notes`, and for a
+        promise to pay the day promised. Nothing the order owes changes."""
+
+        outcome: str
+        notes: str
+        promised_on: date | None
+        staff: str
+
+    @event(CallRecorded)
+    def _call_recorded(
+        self, outcome: str, notes: str, promised_on: date | None, staff: str, timestamp: datetime
+    ) -> None:
+        self.calls_recorded = self.calls_recorded + 1
 
 
 def _adjustment_reason(reason: str) -> str:

@@ -12,6 +12,7 @@ from api.http.endpoint import Answered, Call, Endpoints, staff
 from api.http.schemas import admin_orders as schemas
 from api.http.schemas.common import PageQuery
 from api.http.schemas.orders import OrderOut
+from leasecore.lease import CallOutcome
 from leasecore.staff import Role
 
 endpoints = Endpoints("back office: orders")
@@ -19,6 +20,7 @@ REVIEWERS = staff(Role.RISK)
 WAREHOUSE = staff(Role.OPERATOR, Role.ADMIN)
 FINANCE = staff(Role.FINANCE, Role.ADMIN)
 EVERYONE = staff(Role.OPERATOR, Role.RISK, Role.FINANCE, Role.ADMIN)
+COLLECTORS = staff(Role.FINANCE, Role.OPERATOR, Role.ADMIN)
 
 
 class OrdersFileQuery(schemas.AdminOrdersQuery, exports.FileQuery):
@@ -126,6 +128,34 @@ def adjust(call: Call[schemas.AdjustmentIn, None]) -> schemas.AdminOrderOut:
         call.app.grant_goodwill_credit(call.id, body.amount, body.reason.strip(), staff_name)
     call.written()
     return answers.admin_order(call.app, call.views, call.id)
+
+
+@endpoints.post(
+    "/v1/admin/orders/{id}/calls",
+    access=COLLECTORS,
+    body=schemas.CallIn,
+    answer=schemas.CallOut,
+    status=201,
+    idempotent=True,
+    summary="Record a collection call",
+)
+def record_call(call: Call[schemas.CallIn, None]) -> schemas.CallOut:
+    """Collections (催收) records what came of a call to the customer while the order pays rent (leasing to
+    settlement, else 409): the outcome, notes, and for a promise to pay the day promised. It changes nothing the
+    order owes; the order's events (`GET /v1/admin/audit/{id}`) keep every call with who made it."""
+    body = call.body
+    outcome = CallOutcome(body.outcome)
+    call.app.record_call(call.id, outcome, body.notes, body.promised_on, call.username)
+    call.written()
+    notes = body.notes.strip()
+    return schemas.CallOut(
+        order_id=call.id,
+        outcome=body.outcome,
+        notes=notes,
+        promised_on=body.promised_on,
+        staff=call.username,
+        made_at=call.app.lease(call.id).modified_on,
+    )
 
 
 @endpoints.get(

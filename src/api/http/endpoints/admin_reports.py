@@ -18,6 +18,7 @@ from api.http.schemas.common import PageQuery
 from api.processes import refunds
 from api.replays import related_to, replay_document
 from leasecore.audit import replay
+from leasecore.errors import InvalidState, NotFound
 from leasecore.staff import Role
 
 endpoints = Endpoints("back office: reports")
@@ -168,6 +169,28 @@ def refund_list(call: Call[None, RefundsFileQuery]) -> list[schemas.RefundOut] |
         return exports.download(query.format, content, f"refunds-{call.app.local_today()}")
     rows = refunds.refunds(call.views, order_id=query.order_id, limit=query.limit, offset=query.offset)
     return [schemas.RefundOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@endpoints.post(
+    "/v1/admin/refunds/{refund_id}/retry",
+    access=FINANCE,
+    answer=schemas.RefundOut,
+    path_types={"refund_id": str},
+    summary="Retry a failed refund now",
+)
+def retry_refund(call: Call[None, None]) -> schemas.RefundOut:
+    """Sends a failed refund to its provider again now rather than at its next turn, even after its last attempt,
+    under the same refund id (the provider refunds it once however often it is asked); answers the refund as it
+    then stands. 404 for an unknown refund, 409 for one that has not failed."""
+    refund_id: str = call.path["refund_id"]
+    found = refunds.refund(call.views, refund_id)
+    if found is None:
+        raise NotFound("refund", refund_id)
+    if found.state != "failed":
+        raise InvalidState(f"refund {refund_id}", found.state, "retry it")
+    call.service.refunds.retry(refund_id)
+    again = refunds.refund(call.views, refund_id)
+    return schemas.RefundOut.model_validate(again or found, from_attributes=True)
 
 
 @endpoints.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -99,6 +100,36 @@ class AdjustmentIn(Body):
         if kind == "goodwill_credit" and seq is not None:
             raise ValueError("a goodwill credit is for the whole order: leave seq out")
         return seq
+
+
+class CallIn(Body):
+    """What came of a call to the customer about the order: `outcome`, `notes` (optional), and for `promised` the
+    day the customer promised to pay (`promised_on`, today or later in the billing timezone; only a promise names
+    one)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"outcome": "promised", "notes": "will pay on Friday after payday", "promised_on": "2026-03-13"},
+                {"outcome": "no_answer", "notes": "rang twice, no answer"},
+            ]
+        }
+    )
+
+    outcome: Literal["reached", "promised", "no_answer", "refused", "wrong_number"]
+    notes: Annotated[str, StringConstraints(max_length=500, pattern=NOTES_PATTERN)] = ""
+    promised_on: date | None = None
+
+
+class CallOut(Answer):
+    """A collection call recorded on the order: by `staff`, at `made_at`."""
+
+    order_id: UUID
+    outcome: Literal["reached", "promised", "no_answer", "refused", "wrong_number"]
+    notes: str
+    promised_on: date | None
+    staff: str
+    made_at: AwareDatetime
 
 
 class AdjustmentOut(Answer):
