@@ -3,13 +3,14 @@ order with a reason (the order page shows it), approves one from the keyboard, a
 that confirms them (a third, rejected meanwhile, is reported, not approved), and the count on screen drops each time.
 Finance finds an overdue order in its bucket with the API's figures, waives its late fee with a reason (the order
 page shows the fee gone), downloads the overdue list whose rows are the screen's, and sends a failed refund again
-until it is refunded. An operator sees the overdue ledger but cannot waive or open finance; a reviewer sees neither.
-No screen has a serious accessibility problem."""
+until it is refunded. An operator records a call's outcome (a promise to pay with its day) but can neither waive nor
+open finance; a reviewer sees neither. No screen has a serious accessibility problem."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -322,9 +323,30 @@ def test_each_role_sees_only_the_risk_and_money_screens_it_may_use(console: Cons
     for hidden in ("审核", "财务"):
         expect(nav.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
     page.goto(f"{console.admin}/collections")
-    expect(page.locator(f'[data-testid="overdue"] tr[data-order="{world.overdue}"]')).to_be_visible()
+    row = page.locator(f'[data-testid="overdue"] tr[data-order="{world.overdue}"]')
+    expect(row).to_be_visible()
     expect(page.get_by_role("link", name="减免滞纳金")).to_have_count(0)
-    for path in (f"/collections/{world.overdue}", "/finance", "/review"):
+    owed = row.locator('[data-col="amount"]').inner_text()
+    row.get_by_role("link", name="记录通话结果").click()
+    page.wait_for_url(f"**/admin/collections/{world.overdue}?seq=2")
+    expect(page.get_by_role("button", name="减免滞纳金")).to_have_count(0)
+    expect(page.get_by_text("还没有电话记录")).to_be_visible()
+    page.get_by_label("通话结果", exact=True).select_option("promised")
+    page.get_by_role("button", name="保存通话记录").click()
+    expect(page.locator("#promised-error")).to_contain_text("promise to pay names the day")
+    page.get_by_label("承诺还款日（仅承诺还款时填写）").fill("2026-03-25")
+    page.get_by_label("通话备注（可选）").fill("发薪日后还款")
+    page.get_by_role("button", name="保存通话记录").click()
+    page.wait_for_url(f"**/admin/collections/{world.overdue}?done=call_recorded")
+    expect(page.get_by_test_id("calls").locator("tbody tr")).to_have_text(
+        [re.compile(r"承诺还款\s*2026-03-25\s*发薪日后还款\s*operator")]
+    )
+    assert serious_violations(page) == []
+    audit = console.api.get(f"/v1/admin/audit/{world.overdue}", who=console.api.staff(Role.ADMIN))
+    assert [e["fields"]["outcome"] for e in audit["events"] if e["type"].endswith("CallRecorded")] == ["promised"]
+    page.goto(f"{console.admin}/collections")
+    expect(row.locator('[data-col="amount"]')).to_have_text(owed)
+    for path in ("/finance", "/review"):
         assert opened(page, f"{console.admin}{path}") == 403
     page.get_by_role("button", name="退出登录").click()
 

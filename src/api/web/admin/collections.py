@@ -1,11 +1,12 @@
 """Overdue and collections (逾期与催收): overdue orders by days overdue and by the billing document's collection
 stages, the overdue ledger `GET /v1/admin/overdue` answers (a page at a time, as CSV or XLSX too), the collection
-tasks of `GET /v1/admin/collections`, and finance's waiver of a late fee with a reason
-(`POST /v1/admin/orders/{id}/adjustments`)."""
+tasks of `GET /v1/admin/collections`, a call's outcome recorded (`POST /v1/admin/orders/{id}/calls`) and finance's
+waiver of a late fee with a reason (`POST /v1/admin/orders/{id}/adjustments`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
@@ -22,8 +23,9 @@ from api.http.schemas import admin_reports as schemas
 from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
 from api.web.formatting import number
+from leasecore.audit import replay
 from leasecore.errors import InvalidInput
-from leasecore.lease import RENT_PAYABLE, LeaseStatus
+from leasecore.lease import RENT_PAYABLE, CallOutcome, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from leasecore.values import ZERO
 from projections.collection_tasks import CollectionTask
@@ -64,11 +66,29 @@ WORDS: dict[str, tuple[str, str]] = {
     "coll.stage_since": ("进入阶段", "Stage since"),
     "coll.waive": ("减免滞纳金", "Waive the late fee"),
     "coll.missing": (
-        "记录通话结果和手动发送提醒短信尚无对应的接口：提醒短信由每日任务在进入催收阶段时自动发送。",
-        "Recording a call's outcome and sending a reminder by hand have no API command yet: the daily job sends "
-        "a reminder when an order reaches a collection stage.",
+        "手动发送提醒短信尚无对应的接口：提醒短信由每日任务在进入催收阶段时自动发送。",
+        "Sending a reminder by hand has no API command yet: the daily job sends a reminder when an order reaches "
+        "a collection stage.",
     ),
-    "coll.adjust_title": ("减免滞纳金：订单 {id}", "Waive a late fee: order {id}"),
+    "coll.handle": ("处理", "Handle"),
+    "coll.calls": ("催收电话记录", "Collection calls"),
+    "coll.no_calls": ("还没有电话记录", "No calls recorded yet"),
+    "coll.record_call": ("记录通话结果", "Record a call"),
+    "coll.outcome": ("通话结果", "Outcome"),
+    "coll.promised_on": ("承诺还款日（仅承诺还款时填写）", "Day promised (for a promise to pay only)"),
+    "coll.call_notes": ("通话备注（可选）", "Notes (optional)"),
+    "coll.call_at": ("时间", "When"),
+    "coll.call_by": ("催收员", "By"),
+    "coll.save_call": ("保存通话记录", "Save the call"),
+    "coll.bad_day": ("日期格式应为 YYYY-MM-DD", "A day is YYYY-MM-DD"),
+    "outcome.reached": ("已接通", "Reached"),
+    "outcome.promised": ("承诺还款", "Promised to pay"),
+    "outcome.no_answer": ("无人接听", "No answer"),
+    "outcome.refused": ("拒绝还款", "Refused to pay"),
+    "outcome.wrong_number": ("号码错误", "Wrong number"),
+    "event.CallRecorded": ("催收电话", "Collection call"),
+    "flash.call_recorded": ("通话结果已记录", "The call is recorded"),
+    "coll.adjust_title": ("催收处理：订单 {id}", "Collections: order {id}"),
     "coll.adjust_lead": (
         "减免的滞纳金不再收取（之后每天的滞纳金另计）。必须填写理由，并记录操作人。",
         "A waived fee is never charged again (later days accrue their own). A reason is required; who waived it "
@@ -237,9 +257,10 @@ def _format(page: Page) -> str:
 # Waiving a late fee.
 
 
-@pages.get("/collections/{id}", access=admin_orders.FINANCE)
+@pages.get("/collections/{id}", access=admin_reports.COLLECTORS)
 def adjust_page(page: Page) -> Response:
-    """An order's unpaid late fees, each installment's, and the form that waives one."""
+    """An order in collections: its installments and unpaid late fees, the calls made about it and the form that
+    records one, and for finance the form that waives a fee."""
     return _adjust_page(page, page.path_id)
 
 
@@ -261,7 +282,62 @@ def _adjust_page(page: Page, order_id: UUID, status: int = 200, **errors: str) -
         reason=page.form.get("reason", ""),
         errors=errors,
         short=str(order.id)[:8],
+        calls=calls(page, order_id),
+        outcomes=[outcome.value for outcome in CallOutcome],
+        may_waive=page.may(admin_orders.FINANCE),
+        may_call=page.may(admin_orders.COLLECTORS),
     )
+
+
+@dataclass(frozen=True)
+class Call:
+    at: str
+    outcome: str
+    promised_on: str | None
+    notes: str
+    staff: str
+
+
+def calls(page: Page, order_id: UUID) -> list[Call]:
+    """The calls recorded on the order, newest first: its `CallRecorded` events, as the audit replays them."""
+    found = [
+        Call(
+            page.time(event.timestamp),
+            str(event.fields["outcome"]),
+            event.fields["promised_on"].isoformat() if event.fields.get("promised_on") else None,
+            str(event.fields.get("notes", "")),
+            str(event.fields.get("staff", "")),
+        )
+        for event in replay(page.app, order_id).events
+        if event.type.rpartition(".")[2] == "CallRecorded"
+    ]
+    return found[::-1]
+
+
+@pages.post("/collections/{id}/call", access=admin_orders.COLLECTORS)
+def record_call(page: Page) -> Response:
+    """What came of a call, as `POST /v1/admin/orders/{id}/calls` records it; a promise names its day."""
+    order_id = page.path_id
+    day = page.form.get("promised_on", "").strip()
+    try:
+        promised_on = date.fromisoformat(day) if day else None
+    except ValueError:
+        return _adjust_page(page, order_id, 422, promised_on=page.t("coll.bad_day"))
+    fields = {"outcome": page.form.get("outcome", ""), "notes": page.form.get("notes", ""), "promised_on": promised_on}
+    try:
+        body = order_schemas.CallIn.model_validate(fields)
+    except ValidationError as error:
+        found = error.errors()[0]
+        field = str(found["loc"][0]) if found["loc"] else "outcome"
+        return _adjust_page(page, order_id, 422, **{field: str(found["msg"])})
+    assert page.user is not None
+    try:
+        page.app.record_call(order_id, CallOutcome(body.outcome), body.notes, body.promised_on, page.user.username)
+    except InvalidInput as error:
+        field = error.field if error.field in ("outcome", "notes", "promised_on") else "notes"
+        return _adjust_page(page, order_id, 422, **{field: error.message})
+    page.service.written()
+    return page.redirect(f"/collections/{order_id}", done="call_recorded")
 
 
 @pages.post("/collections/{id}/waive", access=admin_orders.FINANCE)
