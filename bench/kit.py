@@ -22,17 +22,9 @@ from leasecore.values import Address, DepositMode, LongTerm
 
 POSTGRES_URL = os.environ.get("LEASECORE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)
-TARGET = 0.3
-ORDERS_PER_SKU = 20
-ORDERS_PER_CUSTOMER = 10
 SKUS_PER_PRODUCT = 4
-WARM_UP = 10
 SERIALS_PER_CALL = 500
 D = Decimal
-
-START = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)
-SKUS_PER_PRODUCT = 4
-SERIALS_PER_CALL = 500
 
 
 @contextmanager

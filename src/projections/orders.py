@@ -462,6 +462,14 @@ def orders(
     return Page(items, int(total), limit, offset)
 
 
+def status_counts(views: ViewStore, where: OrderFilter | None = None) -> dict[str, int]:
+    """How many orders each status holds (of a customer, or however `where` narrows them): one query."""
+    conditions = (where or OrderFilter()).conditions()
+    query = select(orders_view.c.status, func.count()).where(*conditions).group_by(orders_view.c.status)
+    with views.read() as connection:
+        return {status: int(count) for status, count in connection.execute(query)}
+
+
 def _with_deposits() -> Select[Any]:
     deposits = order_deposits_view.c
     return select(

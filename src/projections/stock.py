@@ -65,12 +65,27 @@ units_view = Table(
     Column("leased_to", Uuid),
     Column("sold_to", Uuid),
     Column("retired", Boolean, nullable=False),
+    Column("held", Integer, nullable=False),
     Column("version", Integer, nullable=False),
     Index("ix_units_view_serial", "sku_id", "serial", unique=True),
     Index("ix_units_view_inventory", "inventory_id"),
 )
-"""One row per unit; `version` is its `StockUnit`'s (0 while a unit received under stock v1 has not taken
-over its state from the SKU's register)."""
+"""One row per unit; `held` is how many orders hold it (booked or shipped); `version` is its `StockUnit`'s (0
+while a unit received under stock v1 has not taken over its state from the SKU's register)."""
+
+unit_counts_view = Table(
+    "unit_counts_view",
+    metadata,
+    Column("sku_id", Uuid, primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("units", Integer, nullable=False),
+)
+"""Per SKU, how many units are in each `UNIT_STATES`, kept as units change, so a count over all stock reads a
+few rows a SKU instead of every unit."""
+
+UNIT_STATES = ("available", "booked", "leased", "sold", "retired")
+"""A unit's state for counting: in stock and held by no order, in stock and held (booked, not shipped yet), with a
+customer, bought out, retired."""
 
 bookings_view = Table(
     "bookings_view",
@@ -114,8 +129,8 @@ class StockProjection(Projection):
     its bookings. Events stored under stock v1, when the register kept every booking, still apply."""
 
     name = "stock"
-    version = 3
-    tables = (stock_view, units_view, bookings_view)
+    version = 4
+    tables = (stock_view, units_view, bookings_view, unit_counts_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
         stock = batch.rows(stock_view, "inventory_id")
@@ -125,7 +140,13 @@ class StockProjection(Projection):
             row = stock.one(event.originator_id) if isinstance(event, REGISTER_EVENTS) else None
             if row is not None:
                 wanted.update(StockUnit.create_id(row["sku_id"], serial) for serial in _serials(event))
-        batch.rows(units_view, "unit_id").prefetch(wanted)
+        units = batch.rows(units_view, "unit_id")
+        units.prefetch(wanted)
+        skus = {event.sku_id for event in events if isinstance(event, StockUnit.Received)}
+        registers = (stock.one(event.originator_id) for event in events if isinstance(event, REGISTER_EVENTS))
+        skus.update(row["sku_id"] for row in registers if row is not None)
+        skus.update(row["sku_id"] for row in (units.one(unit_id) for unit_id in wanted) if row is not None)
+        batch.rows(unit_counts_view, "sku_id").prefetch(skus)
         batch.rows(bookings_view, "order_id").prefetch(
             event.order_id for event in events if hasattr(event, "order_id")
         )
@@ -180,6 +201,7 @@ class StockProjection(Projection):
         row = batch.rows(units_view, "unit_id").one(event.originator_id)
         if row is None:
             shelf.receive(event.serial, Inventory.create_id(event.sku_id), version=event.originator_version)
+            shelf.restate()
         elif is_new(row, event):
             row["version"] = event.originator_version
 
@@ -191,7 +213,7 @@ class StockProjection(Projection):
             return
         unit["version"] = event.originator_version
         shelf = _Shelf(batch, unit["sku_id"])
-        shelf.touched.append(unit)
+        shelf.touch(unit)
         if isinstance(event, StockUnit.TakenOver):
             shelf.take_over(unit, event.unit)
         elif isinstance(event, StockUnit.Booked):
@@ -220,14 +242,22 @@ class _Shelf:
         self.batch, self.sku_id = batch, sku_id
         self.units = batch.rows(units_view, "unit_id")
         self.bookings = batch.rows(bookings_view, "order_id")
+        self.counts = batch.rows(unit_counts_view, "sku_id")
         self.touched: list[Row] = []
+        self.before: dict[UUID, str | None] = {}
+
+    def touch(self, row: Row) -> Row:
+        """A unit this event changes, its state before noted for the counts."""
+        if row["unit_id"] not in self.before:
+            self.before[row["unit_id"]] = _state(row)
+            self.touched.append(row)
+        return row
 
     def unit(self, serial: str) -> Row:
         row = self.units.one(StockUnit.create_id(self.sku_id, serial))
         if row is None:
             raise LookupError(f"unit {serial} of SKU {self.sku_id} was never received")
-        self.touched.append(row)
-        return row
+        return self.touch(row)
 
     def receive(self, serial: str, inventory_id: UUID, *, version: int) -> None:
         unit_id = StockUnit.create_id(self.sku_id, serial)
@@ -241,9 +271,12 @@ class _Shelf:
             inventory_id=inventory_id,
             status=UnitStatus.IN_STOCK.value,
             retired=False,
+            held=0,
             version=version,
         )
         self.units.put(unit_id, [row])
+        self.before[unit_id] = None
+        self.touched.append(row)
 
     def book(self, unit: Row, order_id: UUID, start: date, end: date | None, *, shipped: bool = False) -> None:
         booking = blank(
@@ -257,6 +290,8 @@ class _Shelf:
             shipped=shipped,
         )
         others = [row for row in self.bookings.get(order_id) if row["serial"] != unit["serial"]]
+        if len(others) == len(self.bookings.get(order_id)):
+            unit["held"] += 1
         self.bookings.put(order_id, [*others, booking])
 
     def ship(self, unit: Row, order_id: UUID, start: date, end: date | None) -> None:
@@ -266,6 +301,8 @@ class _Shelf:
     def release(self, unit: Row, order_id: UUID) -> None:
         """The order lets go of this unit: its booking goes, and its lease if it had one."""
         kept = [row for row in self.bookings.get(order_id) if row["serial"] != unit["serial"]]
+        if len(kept) < len(self.bookings.get(order_id)):
+            unit["held"] -= 1
         self.bookings.put(order_id, kept)
         if unit["leased_to"] == order_id:
             unit["leased_to"] = None
@@ -287,8 +324,31 @@ class _Shelf:
             self.book(row, booking.order_id, booking.start, booking.end, shipped=booking.order_id == unit.leased_to)
 
     def restate(self) -> None:
+        """Each changed unit's status, and the SKU's counts moved from its state before to its state now."""
         for unit in self.touched:
             unit["status"] = _status(unit).value
+            before, after = self.before[unit["unit_id"]], _state(unit)
+            if before != after:
+                self._count(unit["sku_id"], before, -1)
+                self._count(unit["sku_id"], after, +1)
+        self.touched, self.before = [], {}
+
+    def _count(self, sku_id: UUID, state: str | None, change: int) -> None:
+        if state is None:
+            return
+        rows = self.counts.get(sku_id)
+        row = next((row for row in rows if row["state"] == state), None)
+        if row is None:
+            self.counts.put(sku_id, [*rows, {"sku_id": sku_id, "state": state, "units": change}])
+        else:
+            row["units"] += change
+
+
+def _state(unit: Row) -> str:
+    status = _status(unit)
+    if status is UnitStatus.IN_STOCK:
+        return "booked" if unit["held"] else "available"
+    return {UnitStatus.LEASED: "leased", UnitStatus.SOLD: "sold", UnitStatus.RETIRED: "retired"}[status]
 
 
 def _status(unit: Row) -> UnitStatus:
@@ -371,6 +431,15 @@ def stock(views: ViewStore, on: date, *, sku_ids: Iterable[UUID] | None = None) 
         query = query.where(stock_view.c.sku_id.in_(list(sku_ids)))
     with views.read() as connection:
         return [StockLevel(*row[:2], *(int(value) for value in row[2:])) for row in connection.execute(query)]
+
+
+def unit_counts(views: ViewStore) -> dict[str, int]:
+    """Every SKU's units added up by state (`UNIT_STATES`): a few rows a SKU, however many units."""
+    table = unit_counts_view.c
+    query = select(table.state, func.sum(table.units)).group_by(table.state)
+    with views.read() as connection:
+        found = {state: int(units or 0) for state, units in connection.execute(query)}
+    return {state: found.get(state, 0) for state in UNIT_STATES}
 
 
 def units(views: ViewStore, sku_id: UUID) -> list[UnitView]:

@@ -3,6 +3,7 @@ properties: a rebuild equals the incrementally built tables, whatever the batch 
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import projections.orders
 import projections.review_queue
 import projections.stock
 from api.bootstrap import Platform, bootstrap
-from leasecore.catalog import UnitStatus
+from leasecore.catalog import StockUnit, UnitStatus
 from leasecore.clock import SettableClock
 from leasecore.errors import InvalidInput, InvalidState, Refused
 from leasecore.lease import LeaseStatus
@@ -732,6 +733,15 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
     assert {u.serial: (u.status, u.leased_to) for u in projections.stock.units(views, history.world.sku_id)} == {
         unit.serial: (unit.status.value, unit.leased_to) for unit in app.stock_units(history.world.sku_id)
     }
+    states = collections.Counter(_state(unit) for unit in app.stock_units(history.world.sku_id))
+    assert projections.stock.unit_counts(views) == {state: states[state] for state in projections.stock.UNIT_STATES}
+
+
+def _state(unit: StockUnit) -> str:
+    """A unit's state for counting, from its aggregate."""
+    if unit.status is UnitStatus.IN_STOCK:
+        return "booked" if unit.bookings else "available"
+    return str(unit.status.value)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, format_decimal
+from babel import Locale
+from babel.numbers import format_decimal
 
 from leasecore.application import LeaseApplication
 from leasecore.errors import LeaseError
@@ -16,11 +17,15 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 CENT = Decimal("0.01")
 
 
+ZH_CN = Locale.parse("zh_CN")
+CURRENCY_PATTERN = ZH_CN.currency_formats["standard"]
+
+
 def money(amount: Decimal | None) -> str:
-    """`¥1,299.00`: two places, grouped, in yuan; nothing as a dash."""
+    """`¥1,299.00`: two places, grouped, in yuan (Babel's zh_CN currency pattern, parsed once); nothing as a dash."""
     if amount is None:
         return "—"
-    return str(format_currency(amount.quantize(CENT), "CNY", locale="zh_CN"))
+    return str(CURRENCY_PATTERN.apply(amount.quantize(CENT), ZH_CN, currency="CNY"))
 
 
 def number(value: int) -> str:

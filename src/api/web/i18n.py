@@ -87,6 +87,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit.units": ("设备总数", "All units"),
     "unit.available": ("可租", "Available"),
     "unit.in_stock": ("在库", "In stock"),
+    "unit.booked": ("已预订", "Booked"),
     "unit.leased": ("租出", "Leased"),
     "unit.sold": ("已售（买断）", "Sold (bought out)"),
     "unit.retired": ("已报废", "Retired"),

@@ -140,6 +140,7 @@ class Page:
     session: WebSession | None = None
     form: Mapping[str, str] = field(default_factory=dict)
     screen: str = ""
+    _zone: ZoneInfo | None = field(default=None, init=False, repr=False)
 
     @property
     def service(self) -> Service:
@@ -191,7 +192,10 @@ class Page:
         return self.url(path, **query)
 
     def zone(self) -> ZoneInfo:
-        return billing_zone(self.app)
+        """The billing timezone, read from the configuration once per request (a list shows many times)."""
+        if self._zone is None:
+            self._zone = billing_zone(self.app)
+        return self._zone
 
     def time(self, instant: Any) -> str:
         return local_time(instant, self.zone())

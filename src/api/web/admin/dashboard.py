@@ -71,8 +71,9 @@ def dashboard(page: Page) -> Response:
 def work(page: Page) -> list[Tile]:
     """Orders waiting on staff or on the customer, by status, each a link to that tab of the order list."""
     tiles = []
+    counts = projections.orders.status_counts(page.views)
     for status in WORK:
-        total = projections.orders.orders(page.views, status=status, limit=1).total
+        total = counts.get(status.value, 0)
         href = page.link("orders", "/orders", status=status.value)
         tiles.append(Tile(page.t(f"dash.{status.value}"), number(total), href, key=status.value))
     return tiles
@@ -112,16 +113,10 @@ def deposits_and_credit(page: Page) -> list[Tile]:
 
 
 def units(page: Page) -> list[Tile]:
-    """Every SKU's units added up by status (the stock read model, as `GET /v1/admin/skus/{id}/units` counts them)."""
-    levels = projections.stock.stock(page.views, page.app.local_today())
-    figures = {
-        "units": sum(level.units for level in levels),
-        "available": sum(level.available for level in levels),
-        "in_stock": sum(level.in_stock for level in levels),
-        "leased": sum(level.leased for level in levels),
-        "sold": sum(level.sold for level in levels),
-        "retired": sum(level.retired for level in levels),
-    }
+    """Every SKU's units added up by state: available, booked (held by an order not shipped yet), leased, sold,
+    retired (the stock read model's counts, kept as units change)."""
+    counts = projections.stock.unit_counts(page.views)
+    figures = {"units": sum(counts.values()), **counts}
     link = page.link("stock", "/stock")
     return [Tile(page.t(f"unit.{name}"), number(value), link, key=f"units-{name}") for name, value in figures.items()]
 

@@ -5,6 +5,7 @@ payments, refunds, adjustments, settlement statement and the actions its state a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -241,12 +242,9 @@ def _tabs(page: Page, status: str, customer: CustomerView | None) -> list[Tab]:
     customer_id = customer.customer_id if customer else None
     keep = {"customer": str(customer_id) if customer_id else None}
     tabs = [Tab("", page.t("orders.all"), page.url("/orders", **keep), status == "", None)]
+    counts = projections.orders.status_counts(page.views, OrderFilter(customer_id=customer_id))
     for item in TABS:
-        count = (
-            None
-            if item.is_final or item is LeaseStatus.BOUGHT_OUT
-            else projections.orders.orders(page.views, customer_id=customer_id, status=item, limit=1).total
-        )
+        count = None if item.is_final or item is LeaseStatus.BOUGHT_OUT else counts.get(item.value, 0)
         href = page.url("/orders", status=item.value, **keep)
         tabs.append(Tab(item.value, page.t(f"status.{item.value}"), href, status == item.value, count))
     if page.may(admin_reports.COLLECTORS):
@@ -301,6 +299,7 @@ def _rows(
         offset=offset,
     )
     pages = max(1, -(-result.total // PER_PAGE))
+    names.know(result.items)
     return [names.row(view) for view in result.items], Paging(
         number,
         pages,
@@ -320,9 +319,15 @@ class _Names:
         self.customers: dict[UUID, CustomerView | None] = {}
         self.products: dict[UUID, str] = {}
 
+    def know(self, views: Sequence[OrderView]) -> None:
+        """Look up, in one query, the customers of these orders not yet known."""
+        missing = {view.customer_id for view in views} - set(self.customers)
+        found = projections.customers.customers_by_id(self.page.views, missing)
+        self.customers.update({customer_id: found.get(customer_id) for customer_id in missing})
+
     def row(self, view: OrderView, **extra: Any) -> Row:
         if view.customer_id not in self.customers:
-            self.customers[view.customer_id] = projections.customers.customer(self.page.views, view.customer_id)
+            self.know([view])
         person = self.customers[view.customer_id]
         return Row(
             id=view.id,
