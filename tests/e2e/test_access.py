@@ -33,6 +33,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/orders/{id}/inspection"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/orders/{id}/adjustments"): {FINANCE, ADMIN},
     ("POST", "/v1/admin/orders/{id}/calls"): {FINANCE, OPERATOR, ADMIN},
+    ("POST", "/v1/admin/orders/{id}/reminders"): {FINANCE, OPERATOR, ADMIN},
     ("GET", "/v1/admin/orders"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/orders/{id}"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/overdue"): {FINANCE, OPERATOR, ADMIN},

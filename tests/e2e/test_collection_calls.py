@@ -83,3 +83,25 @@ def test_no_call_is_recorded_on_an_order_not_paying_rent(api: Api, world: World)
     order = api.place(who, api.order_body(world.sku_id))
     problem = api.post(ROUTE.format(order["id"]), 409, who=api.staff(Role.ADMIN), json={"outcome": "reached"})
     assert problem["state"] == "pending_payment"
+
+
+def test_staff_send_a_reminder_of_what_is_overdue_once_per_installment(api: Api, world: World) -> None:
+    who = api.customer()
+    order_id = api.leasing(who, api.order_body(world.sku_id))["id"]
+    route = "/v1/admin/orders/{}/reminders"
+    operator = api.staff(Role.OPERATOR)
+    assert api.post(route.format(order_id), 409, who=operator)["type"] == "/problems/refused"  # nothing overdue
+    api.move_clock(local(2026, 3, 9))
+    api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})
+    owed = api.get(f"/v1/admin/orders/{order_id}", who=operator)["installments"][1]["owed"]
+
+    sent = api.post(route.format(order_id), 201, who=operator)
+    assert (sent["order_id"], sent["kind"], sent["phone"]) == (order_id, "manual", who.phone)
+    assert f"{owed} CNY is overdue by 6 day(s)" in sent["text"] and sent["text"].endswith("reply if you need help.")
+    again = api.post(route.format(order_id), 409, who=api.staff(Role.FINANCE))
+    assert "installment 2" in again["detail"]
+    api.service.messages.dispatch()
+    texts = [m["text"] for m in api.get("/v1/sandbox/sms", params={"phone": who.phone})]
+    assert texts.count(sent["text"]) == 1
+    listed = api.get("/v1/admin/messages", who=operator, params={"order_id": order_id})
+    assert [(m["kind"], m["state"]) for m in listed if m["message_id"] == sent["message_id"]] == [("manual", "sent")]

@@ -10,6 +10,7 @@ import pytest
 
 from leasecore.errors import InvalidInput, InvalidState
 from leasecore.lease import CallOutcome, Lease
+from leasecore.lease.reminders import ReminderKind, manual_notice
 from tests.unit.test_lease import SIX_DAYS_LATE, overdue_six_days, placed
 
 
@@ -53,3 +54,18 @@ def test_a_call_is_recorded_only_while_the_order_pays_rent() -> None:
     lease = placed()
     with pytest.raises(InvalidState, match="record a collection call"):
         lease.record_call(CallOutcome.REACHED, "", None, "ops-1", SIX_DAYS_LATE)
+
+
+def test_a_reminder_sent_by_hand_says_what_is_overdue_about_the_oldest_installment() -> None:
+    lease = overdue_six_days()
+    notice = manual_notice(lease.assessed(SIX_DAYS_LATE))
+    assert notice is not None
+    assert (notice.kind, notice.seq, notice.amount, notice.late_fee, notice.days_overdue) == (
+        ReminderKind.MANUAL,
+        2,
+        D("201.20"),
+        D("1.20"),
+        6,
+    )
+    assert notice.text(lease.id).endswith("Please pay in the app, or reply if you need help.")
+    assert manual_notice(lease.assessed(lease.placed_at)) is None

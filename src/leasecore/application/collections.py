@@ -1,4 +1,5 @@
-"""Collections (催收) by hand: the calls staff make about an order, recorded on its lease."""
+"""Collections (催收) by hand: the calls staff make about an order, recorded on its lease, and the reminders they
+send."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from datetime import date
 from uuid import UUID
 
 from leasecore.application.base import Commands, command
-from leasecore.lease import CallOutcome
+from leasecore.errors import Refused
+from leasecore.lease import RENT_PAYABLE, CallOutcome
+from leasecore.lease.reminders import Reminder, ReminderKind, manual_notice
 
 
 class CollectionCommands(Commands):
@@ -20,3 +23,19 @@ class CollectionCommands(Commands):
         lease = self.lease(order_id)
         lease.record_call(outcome, notes, promised_on, staff, self.clock.now())
         self.save(lease)
+
+    @command
+    def send_reminder(self, order_id: UUID) -> Reminder:
+        """Staff send the customer a reminder of what is overdue on an order still paying rent, at most once per
+        overdue installment (the daily job sends its own at each collection stage); the outbox sends it."""
+        lease = self.lease(order_id)
+        lease.require(*RENT_PAYABLE, action="send a reminder")
+        now = self.clock.now()
+        notice = manual_notice(lease.assessed(now))
+        if notice is None:
+            raise Refused(f"nothing is overdue on order {order_id}: there is nothing to remind of")
+        if Reminder.create_id(order_id, notice.seq, ReminderKind.MANUAL.value) in self.repository:
+            raise Refused(f"a reminder about installment {notice.seq} was already sent; it goes once per installment")
+        reminder = Reminder.queue(order_id, lease.customer_id, self.customer(lease.customer_id).phone, notice, now)
+        self.save(reminder)
+        return reminder

@@ -20,12 +20,13 @@ from leasecore.values import ZERO, derived_id, total
 
 
 class ReminderKind(Enum):
-    """Why a reminder goes out: an installment falls due soon, or collections reached a stage."""
+    """Why a reminder goes out: an installment falls due soon, collections reached a stage, or staff sent one."""
 
     DUE = "due"
     COLLECTION_SMS = "collection_sms"
     COLLECTION_CALL = "collection_call"
     COLLECTION_AGENCY = "collection_agency"
+    MANUAL = "manual"
 
     @classmethod
     def at_stage(cls, action: str) -> ReminderKind:
@@ -55,6 +56,7 @@ class Notice:
             ReminderKind.COLLECTION_SMS: "Please pay in the app to stop late fees.",
             ReminderKind.COLLECTION_CALL: "Please pay in the app; our collections team will call you.",
             ReminderKind.COLLECTION_AGENCY: "Please pay in the app; the debt has been passed to a collection agency.",
+            ReminderKind.MANUAL: "Please pay in the app, or reply if you need help.",
         }[self.kind]
         return (
             f"[leasecore] Order {order}: {self.amount} CNY is overdue by {self.days_overdue} day(s), "
@@ -74,12 +76,21 @@ def due_notices(ledger: Ledger, first: date, last: date) -> list[Notice]:
 def collection_notice(ledger: Ledger, action: str) -> Notice | None:
     """The reminder of a collection stage: everything overdue with its unpaid late fees, about the oldest
     overdue installment; None when nothing is overdue."""
+    return _overdue_notice(ledger, ReminderKind.at_stage(action))
+
+
+def manual_notice(ledger: Ledger) -> Notice | None:
+    """The reminder staff send by hand: what is overdue, as a stage's reminder says it; None when nothing is."""
+    return _overdue_notice(ledger, ReminderKind.MANUAL)
+
+
+def _overdue_notice(ledger: Ledger, kind: ReminderKind) -> Notice | None:
     overdue = [b for b in ledger.balances if b.status is InstallmentStatus.OVERDUE]
     if not overdue:
         return None
     oldest = min(overdue, key=lambda b: b.seq)
     return Notice(
-        ReminderKind.at_stage(action),
+        kind,
         oldest.seq,
         oldest.due_date,
         total(b.owed for b in overdue),

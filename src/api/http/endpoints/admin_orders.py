@@ -10,8 +10,10 @@ import projections.review_queue
 from api.http import answers, exports
 from api.http.endpoint import Answered, Call, Endpoints, staff
 from api.http.schemas import admin_orders as schemas
+from api.http.schemas.admin_jobs import MessageOut
 from api.http.schemas.common import PageQuery
 from api.http.schemas.orders import OrderOut
+from api.processes import outbox
 from leasecore.lease import CallOutcome
 from leasecore.staff import Role
 
@@ -156,6 +158,24 @@ def record_call(call: Call[schemas.CallIn, None]) -> schemas.CallOut:
         staff=call.username,
         made_at=call.app.lease(call.id).modified_on,
     )
+
+
+@endpoints.post(
+    "/v1/admin/orders/{id}/reminders",
+    access=COLLECTORS,
+    answer=MessageOut,
+    status=201,
+    summary="Send a reminder of what is overdue",
+)
+def send_reminder(call: Call[None, None]) -> MessageOut:
+    """Queues a text message to the customer of what is overdue on the order (kind `manual`), at most once per
+    overdue installment, while the order pays rent; 409 when nothing is overdue or one was sent already. The outbox
+    sends it as it sends the daily job's reminders; answers it as `GET /v1/admin/messages` lists it."""
+    reminder = call.app.send_reminder(call.id)
+    call.service.messages.collect()
+    call.service.messages.wake()
+    found = next(m for m in outbox.messages(call.service.store, order_id=call.id) if m.message_id == reminder.id)
+    return MessageOut.model_validate(found, from_attributes=True)
 
 
 @endpoints.get(

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 from api.http.schemas.common import Answer, PageQuery, Query
 
 MessageState = Literal["pending", "sent", "failed"]
-MessageKind = Literal["due", "collection_sms", "collection_call", "collection_agency"]
+MessageKind = Literal["due", "collection_sms", "collection_call", "collection_agency", "manual"]
 
 
 class MessagesQuery(Query):
