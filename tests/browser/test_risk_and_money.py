@@ -3,8 +3,8 @@ order with a reason (the order page shows it), approves one from the keyboard, a
 that confirms them (a third, rejected meanwhile, is reported, not approved), and the count on screen drops each time.
 Finance finds an overdue order in its bucket with the API's figures, waives its late fee with a reason (the order
 page shows the fee gone), downloads the overdue list whose rows are the screen's, and sends a failed refund again
-until it is refunded. An operator records a call's outcome (a promise to pay with its day) but can neither waive nor
-open finance; a reviewer sees neither. No screen has a serious accessibility problem."""
+until it is refunded. An operator records a call's outcome (a promise to pay with its day) and sends a reminder (once)
+but can neither waive nor open finance; a reviewer sees neither. No screen has a serious accessibility problem."""
 
 from __future__ import annotations
 
@@ -341,6 +341,17 @@ def test_each_role_sees_only_the_risk_and_money_screens_it_may_use(console: Cons
     expect(page.get_by_test_id("calls").locator("tbody tr")).to_have_text(
         [re.compile(r"承诺还款\s*2026-03-25\s*发薪日后还款\s*operator")]
     )
+    page.get_by_role("button", name="发送提醒短信").click()
+    page.wait_for_url(f"**/admin/collections/{world.overdue}?done=reminder_sent")
+    manual = page.get_by_test_id("messages").locator('tr[data-kind="manual"]')
+    expect(manual).to_contain_text("手动提醒")
+    console.service.messages.dispatch()
+    page.reload()
+    expect(manual.locator('[data-col="state"]')).to_have_text("已发送")
+    sms = console.api.get("/v1/sandbox/sms", params={"phone": world.zhao.phone})
+    assert [m["text"] for m in sms if m["text"] in manual.inner_text()] != []
+    page.get_by_role("button", name="发送提醒短信").click()
+    expect(page.locator("#remind-error")).to_contain_text("already sent")
     assert serious_violations(page) == []
     audit = console.api.get(f"/v1/admin/audit/{world.overdue}", who=console.api.staff(Role.ADMIN))
     assert [e["fields"]["outcome"] for e in audit["events"] if e["type"].endswith("CallRecorded")] == ["promised"]

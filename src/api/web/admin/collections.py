@@ -1,7 +1,8 @@
 """Overdue and collections (逾期与催收): overdue orders by days overdue and by the billing document's collection
 stages, the overdue ledger `GET /v1/admin/overdue` answers (a page at a time, as CSV or XLSX too), the collection
-tasks of `GET /v1/admin/collections`, a call's outcome recorded (`POST /v1/admin/orders/{id}/calls`) and finance's
-waiver of a late fee with a reason (`POST /v1/admin/orders/{id}/adjustments`)."""
+tasks of `GET /v1/admin/collections`, a call's outcome recorded (`POST /v1/admin/orders/{id}/calls`), a reminder
+sent (`POST /v1/admin/orders/{id}/reminders`) and finance's waiver of a late fee with a reason
+(`POST /v1/admin/orders/{id}/adjustments`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from api.http import answers, exports
 from api.http.endpoints import admin_orders, admin_reports
 from api.http.schemas import admin_orders as order_schemas
 from api.http.schemas import admin_reports as schemas
+from api.processes import outbox
 from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
 from api.web.formatting import number
 from leasecore.audit import replay
-from leasecore.errors import InvalidInput
+from leasecore.errors import InvalidInput, Refused
 from leasecore.lease import RENT_PAYABLE, CallOutcome, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from leasecore.values import ZERO
@@ -65,11 +67,27 @@ WORDS: dict[str, tuple[str, str]] = {
     "coll.contact": ("联系人", "Contact"),
     "coll.stage_since": ("进入阶段", "Stage since"),
     "coll.waive": ("减免滞纳金", "Waive the late fee"),
-    "coll.missing": (
-        "手动发送提醒短信尚无对应的接口：提醒短信由每日任务在进入催收阶段时自动发送。",
-        "Sending a reminder by hand has no API command yet: the daily job sends a reminder when an order reaches "
-        "a collection stage.",
+    "coll.remind": ("发送提醒短信", "Send a reminder"),
+    "coll.remind_hint": (
+        "向客户发送逾期金额（含滞纳金）的提醒短信；每期逾期账单只能手动发送一次，催收阶段变化时系统会自动发送。",
+        "Texts the customer what is overdue, late fees included; once per overdue installment by hand (the daily "
+        "job sends one at each collection stage).",
     ),
+    "coll.remind_confirm": ("确定向客户发送逾期提醒短信？", "Send the customer a reminder of what is overdue?"),
+    "coll.messages": ("短信记录", "Text messages"),
+    "coll.no_messages": ("还没有发给客户的短信", "No text messages to the customer yet"),
+    "coll.message_kind": ("类型", "Kind"),
+    "coll.message_state": ("状态", "State"),
+    "coll.message_text": ("内容", "Text"),
+    "kind.due": ("到期提醒", "Due soon"),
+    "kind.collection_sms": ("催收：短信阶段", "Collections: SMS stage"),
+    "kind.collection_call": ("催收：电话阶段", "Collections: call stage"),
+    "kind.collection_agency": ("催收：委外阶段", "Collections: agency stage"),
+    "kind.manual": ("手动提醒", "Sent by staff"),
+    "msgstate.pending": ("待发送", "Pending"),
+    "msgstate.sent": ("已发送", "Sent"),
+    "msgstate.failed": ("发送失败", "Failed"),
+    "flash.reminder_sent": ("提醒短信已加入发送队列", "The reminder is queued to be sent"),
     "coll.handle": ("处理", "Handle"),
     "coll.calls": ("催收电话记录", "Collection calls"),
     "coll.no_calls": ("还没有电话记录", "No calls recorded yet"),
@@ -283,6 +301,7 @@ def _adjust_page(page: Page, order_id: UUID, status: int = 200, **errors: str) -
         errors=errors,
         short=str(order.id)[:8],
         calls=calls(page, order_id),
+        messages=_messages(page, order_id),
         outcomes=[outcome.value for outcome in CallOutcome],
         may_waive=page.may(admin_orders.FINANCE),
         may_call=page.may(admin_orders.COLLECTORS),
@@ -312,6 +331,26 @@ def calls(page: Page, order_id: UUID) -> list[Call]:
         if event.type.rpartition(".")[2] == "CallRecorded"
     ]
     return found[::-1]
+
+
+def _messages(page: Page, order_id: UUID) -> list[outbox.Message]:
+    """The order's text messages as `GET /v1/admin/messages?order_id` lists them (the log's reminders taken in
+    first)."""
+    page.service.messages.collect()
+    return outbox.messages(page.service.store, order_id=order_id, limit=50)
+
+
+@pages.post("/collections/{id}/remind", access=admin_orders.COLLECTORS)
+def send_reminder(page: Page) -> Response:
+    """A reminder of what is overdue (`POST /v1/admin/orders/{id}/reminders`); a refusal shows by the button."""
+    order_id = page.path_id
+    try:
+        page.app.send_reminder(order_id)
+    except Refused as error:
+        return _adjust_page(page, order_id, 409, remind=str(error))
+    page.service.written()
+    page.service.messages.wake()
+    return page.redirect(f"/collections/{order_id}", done="reminder_sent")
 
 
 @pages.post("/collections/{id}/call", access=admin_orders.COLLECTORS)
