@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    case,
     func,
     select,
 )
@@ -153,19 +154,22 @@ class Bucket:
 def buckets(
     views: ViewStore, bounds: Sequence[tuple[int, int | None]], stages: Sequence[str] = ("sms", "call", "agency")
 ) -> list[Bucket]:
-    """Open orders at these collection stages counted and summed by days overdue: a query a bucket, each a range
-    of the stage index, however many orders."""
+    """Open orders at these collection stages counted and summed by days overdue (`bounds`: ascending, each
+    `(low, high)`, the last maybe open-ended): one query over the stage index, however many orders."""
     table = collection_tasks_view.c
-    found = []
+    lows = [low for low, _ in bounds]
+    bucket = case(
+        *((table.days_overdue <= high, low) for low, high in bounds if high is not None),
+        else_=bounds[-1][0] if bounds[-1][1] is None else None,
+    ).label("low")
+    query = (
+        select(bucket, func.count(), fen_total(table.overdue_amount))
+        .where(table.stage.in_(list(stages)), table.order_status.not_in(FINAL), table.days_overdue >= lows[0])
+        .group_by(bucket)
+    )
     with views.read() as connection:
-        for low, high in bounds:
-            conditions = [table.stage.in_(list(stages)), table.order_status.not_in(FINAL), table.days_overdue >= low]
-            if high is not None:
-                conditions.append(table.days_overdue <= high)
-            query = select(func.count(), fen_total(table.overdue_amount)).where(*conditions)
-            orders, amount = connection.execute(query).one()
-            found.append(Bucket(low, high, int(orders), from_fen(amount)))
-    return found
+        found = {low: (int(orders), from_fen(amount)) for low, orders, amount in connection.execute(query)}
+    return [Bucket(low, high, *found.get(low, (0, ZERO))) for low, high in bounds]
 
 
 FINAL = tuple(status.value for status in LeaseStatus if status.is_final)

@@ -3,6 +3,7 @@ the billing timezone."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ ZH_CN = Locale.parse("zh_CN")
 CURRENCY_PATTERN = ZH_CN.currency_formats["standard"]
 
 
+@functools.lru_cache(maxsize=4096)
 def money(amount: Decimal | None) -> str:
     """`¥1,299.00`: two places, grouped, in yuan (Babel's zh_CN currency pattern, parsed once); nothing as a dash."""
     if amount is None:

@@ -164,7 +164,7 @@ def order_list(page: Page) -> Response:
         "admin/orders.html",
         narrowed=narrowed,
         channels=CHANNELS,
-        products=[(str(product.id), product.details.name) for product in projections.catalog.products(page.views)],
+        products=[(str(product_id), name) for product_id, name in _product_names(page).items()],
         sorts=list(SORTS),
         tabs=_tabs(page, status, customer),
         status=status,
@@ -311,13 +311,20 @@ def _rows(
     )
 
 
+def _product_names(page: Page) -> dict[UUID, str]:
+    """The products' names, read once per request (the filter's picker and every row's product)."""
+    names: dict[UUID, str] | None = getattr(page.request.state, "product_names", None)
+    if names is None:
+        names = page.request.state.product_names = projections.catalog.product_names(page.views)
+    return names
+
+
 class _Names:
     """Who placed each order and what it rents, looked up once per page."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.customers: dict[UUID, CustomerView | None] = {}
-        self.products: dict[UUID, str] = {}
 
     def know(self, views: Sequence[OrderView]) -> None:
         """Look up, in one query, the customers of these orders not yet known."""
@@ -345,10 +352,7 @@ class _Names:
         )
 
     def product(self, product_id: UUID) -> str:
-        if product_id not in self.products:
-            found = projections.catalog.product(self.page.views, product_id)
-            self.products[product_id] = found.details.name if found else str(product_id)[:8]
-        return self.products[product_id]
+        return _product_names(self.page).get(product_id) or str(product_id)[:8]
 
 
 def plan_text(page: Page, kind: str, months: int | None, start: Any, end: Any) -> str:
