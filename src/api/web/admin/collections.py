@@ -30,7 +30,6 @@ from leasecore.errors import InvalidInput, Refused
 from leasecore.lease import RENT_PAYABLE, CallOutcome, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from leasecore.values import ZERO
-from projections.collection_tasks import CollectionTask
 from projections.customers import CustomerView
 from projections.installments import OverdueEntry
 
@@ -38,9 +37,6 @@ pages = Pages()
 PER_PAGE = 20
 BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))
 """Days overdue: M1, M2, M3 and beyond, as the dashboard counts them."""
-SCAN = 500
-SCAN_LIMIT = 5000
-"""The buckets add up the collection tasks SCAN at a time, at most SCAN_LIMIT (then a count says "at least")."""
 STAGES = tuple(action.value for action in CollectionAction)
 FORMATS = ("csv", "xlsx")
 
@@ -48,9 +44,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "coll.by_days": ("逾期订单（按逾期天数）", "Overdue orders by days overdue"),
     "coll.by_stage": ("逾期订单（按催收阶段）", "Overdue orders by collection stage"),
     "coll.orders": ("{count} 笔", "{count}"),
-    "coll.at_least": ("至少 {count} 笔", "at least {count}"),
-    "coll.tile_owed": ("欠款", "Owed"),
-    "coll.tile_fees": ("含未付滞纳金", "incl. unpaid late fees"),
+    "coll.tile_owed": ("欠款（含滞纳金）", "Owed, late fees included"),
     "coll.ledger": ("逾期账单（按期）", "The overdue ledger (by installment)"),
     "coll.ledger_hint": ("逾期天数从多到少排列", "Longest overdue first"),
     "coll.ledger_empty": ("没有逾期的账单", "Nothing is overdue"),
@@ -137,7 +131,6 @@ class Bucket:
     label: str
     orders: str
     amount: Decimal
-    late_fees: Decimal
 
 
 @dataclass(frozen=True)
@@ -196,47 +189,24 @@ class _People:
         return self.found[customer_id]
 
 
-@dataclass
-class _Sum:
-    orders: int = 0
-    amount: Decimal = ZERO
-    late_fees: Decimal = ZERO
-
-    def add(self, task: CollectionTask) -> None:
-        self.orders += 1
-        self.amount += task.overdue_amount
-        self.late_fees += task.late_fees
-
-
 def buckets(page: Page) -> tuple[list[Bucket], list[Bucket]]:
-    """Overdue orders (every collection stage) by days overdue and by stage, with what they owe and their unpaid
-    late fees."""
-    days = {low: _Sum() for low, _ in BUCKETS}
-    stages = {stage: _Sum() for stage in STAGES}
-    read, complete = 0, True
-    while True:
-        tasks = projections.collection_tasks.collection_tasks(page.views, STAGES, limit=SCAN, offset=read)
-        for task in tasks:
-            for low, high in BUCKETS:
-                if task.days_overdue >= low and (high is None or task.days_overdue <= high):
-                    days[low].add(task)
-            if task.stage in stages:
-                stages[task.stage].add(task)
-        read += len(tasks)
-        if len(tasks) < SCAN:
-            break
-        if read >= SCAN_LIMIT:
-            complete = False
-            break
+    """Open overdue orders (every collection stage) by days overdue and by stage, with what they owe: the
+    collection tasks' grouped counts, as the dashboard's, however many orders."""
+    views = page.views
+    by_days = [
+        Bucket(f"days-{found.low}", page.t(f"bucket.{found.low}"), _orders(page, found.orders), found.overdue_amount)
+        for found in projections.collection_tasks.buckets(views, BUCKETS, STAGES)
+    ]
+    by_stage = []
+    for stage in STAGES:
+        found = projections.collection_tasks.buckets(views, BUCKETS, (stage,))
+        orders, amount = sum(item.orders for item in found), sum((item.overdue_amount for item in found), ZERO)
+        by_stage.append(Bucket(f"stage-{stage}", page.t(f"stage.{stage}"), _orders(page, orders), amount))
+    return by_days, by_stage
 
-    def bucket(key: str, label: str, found: _Sum) -> Bucket:
-        orders = page.t("coll.orders" if complete else "coll.at_least", count=number(found.orders))
-        return Bucket(key, label, orders, found.amount, found.late_fees)
 
-    return (
-        [bucket(f"days-{low}", page.t(f"bucket.{low}"), found) for low, found in days.items()],
-        [bucket(f"stage-{stage}", page.t(f"stage.{stage}"), found) for stage, found in stages.items()],
-    )
+def _orders(page: Page, count: int) -> str:
+    return page.t("coll.orders", count=number(count))
 
 
 @pages.get("/collections/overdue/export", access=admin_reports.COLLECTORS)
