@@ -17,6 +17,7 @@ from sqlalchemy import (
     Uuid,
     case,
     func,
+    literal,
     select,
 )
 
@@ -158,10 +159,9 @@ def buckets(
     `(low, high)`, the last maybe open-ended): one query over the stage index, however many orders."""
     table = collection_tasks_view.c
     lows = [low for low, _ in bounds]
-    bucket = case(
-        *((table.days_overdue <= high, low) for low, high in bounds if high is not None),
-        else_=bounds[-1][0] if bounds[-1][1] is None else None,
-    ).label("low")
+    closed = [(table.days_overdue <= high, low) for low, high in bounds if high is not None]
+    beyond = bounds[-1][0] if bounds[-1][1] is None else None
+    bucket = (case(*closed, else_=beyond) if closed else literal(beyond)).label("low")
     query = (
         select(bucket, func.count(), fen_total(table.overdue_amount))
         .where(table.stage.in_(list(stages)), table.order_status.not_in(FINAL), table.days_overdue >= lows[0])

@@ -87,8 +87,11 @@ def test_overdue_buckets_count_and_sum_the_open_orders_at_a_stage(
         if rows:
             connection.execute(insert(collection_tasks_view), rows)
         assert connection.execute(select(func.count()).select_from(collection_tasks_view)).scalar_one() == len(rows)
-    bounds = ((1, 30), (31, 60), (61, None))
-    found = buckets(views, bounds, ("sms", "call"))
-    for bucket, (low, high) in zip(found, bounds, strict=True):
-        inside = [(d, a) for d, a, s in tasks if s is not None and d >= low and (high is None or d <= high)]
-        assert (bucket.orders, bucket.overdue_amount) == (len(inside), sum((a for _, a in inside), Decimal("0.00")))
+    for bounds in (((1, 30), (31, 60), (61, None)), ((1, None),), ((5, 10), (11, 20))):
+        found = buckets(views, bounds, ("sms", "call"))
+        for bucket, (low, high) in zip(found, bounds, strict=True):
+            inside = [(d, a) for d, a, s in tasks if s is not None and d >= low and (high is None or d <= high)]
+            assert (bucket.orders, bucket.overdue_amount) == (
+                len(inside),
+                sum((a for _, a in inside), Decimal("0.00")),
+            )
