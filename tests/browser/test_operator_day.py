@@ -194,6 +194,7 @@ def test_an_operator_receives_ships_takes_back_inspects_and_retires(
     assert settlement["押金抵扣损坏"] == money(EXCESS)
     assert settlement["退还押金"] == money(deposit - EXCESS)
     expect(page.locator('[data-testid="timeline"]')).to_contain_text("后盖玻璃碎裂（检测照片 1 张）")
+    expect(page.locator('[data-testid="photos"] img')).to_have_count(1)
     page.goto(f"{console.admin}/shipping/{order_id}")
     photos = page.locator('[data-testid="photos"] img')
     expect(photos).to_have_count(1)

@@ -26,6 +26,7 @@ from api.http.endpoints import admin_orders, admin_reports
 from api.http.schemas import admin_orders as schemas
 from api.processes import refunds
 from api.web import i18n
+from api.web.admin import shipping
 from api.web.admin.console import Page, Pages, Screen
 from api.web.formatting import billing_zone, money
 from api.web.i18n import known
@@ -441,6 +442,7 @@ def _order_page(page: Page, order_id: UUID, status: int = 200, **errors: str) ->
         errors=errors,
         reason=page.form.get("reason", ""),
         settlement_rows=_settlement_rows(order.settlement),
+        photos=shipping.photo_hashes(page, order_id),
     )
 
 
