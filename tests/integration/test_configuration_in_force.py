@@ -12,8 +12,9 @@ import pytest
 from api.bootstrap import application
 from leasecore.application import LeaseApplication
 from leasecore.clock import SettableClock
+from leasecore.credit.customer import IdentityCheck
 from leasecore.values import DepositMode
-from tests.support import BILLING, START, World, build_world, close
+from tests.support import BILLING, CREDIT_LEVELS, SCORING_RULES, START, World, build_world, close
 
 
 class Reads:
@@ -69,6 +70,25 @@ class ConfigurationInForceBehaviour:
 
         app.place_order(customer, world.request(mode=DepositMode.FULL))
         assert reads.count == 2 and app.conflicts == conflicts + 1
+
+
+    def test_a_refusal_decided_under_a_stale_copy_is_decided_again_under_the_documents_in_force(
+        self, database_url: str
+    ) -> None:
+        clock = SettableClock(START)
+        app, other = application(database_url, clock=clock), application(database_url, clock=clock)
+        try:
+            app.configure("scoring-rules", SCORING_RULES, "risk")
+            assert other.score_range() == (350, 950)  # read outside a command: the copy now lacks credit levels
+            customer = other.register_customer("13900000055")
+            other.record_identity(customer, IdentityCheck("Zhao Lei", "11010519491231002X", verified=True))
+            app.configure("credit-levels", CREDIT_LEVELS, "risk")
+            conflicts = other.conflicts
+            line = other.grant_credit(customer, 720, "bureau", {})
+            assert (line.level, other.conflicts) == ("B", conflicts + 1)
+        finally:
+            close(app)
+            close(other)
 
 
 class TestOnMemoryIsNotShared:

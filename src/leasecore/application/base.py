@@ -30,7 +30,7 @@ from leasecore.configuration import DOCUMENT_NAMES, Configuration, Configured
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer
 from leasecore.credit.policy import CreditLevels, WaiverPolicy
-from leasecore.errors import Busy, NotFound, Refused
+from leasecore.errors import Busy, LeaseError, NotFound, Refused
 from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import Lease
 from leasecore.money.deposit import Deposit
@@ -74,6 +74,14 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
                     if attempt >= app.retries:
                         raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))
+                except LeaseError:
+                    # A refusal decided under a configuration that has changed since is run again under the
+                    # documents in force (a save is checked in its transaction; a refusal saves nothing).
+                    if not (outermost and running.configured is not None and app.configuration_changed()):
+                        raise
+                    app.count_conflict()
+                    if attempt >= app.retries:
+                        raise
             raise AssertionError("unreachable")
         finally:
             running.depth -= 1
@@ -234,15 +242,48 @@ class Commands(Application[UUID]):
         A command uses the copy kept in memory, read from the store once per version, and its save checks,
         in the save's own transaction, that no document has changed since: if one has, the save is refused
         as a conflict and the command runs again under the new version. So a command never acts on a stale
-        version, and no command reads the documents again. Outside a command they are read from the store."""
+        version, and no command reads the documents again. Outside a command (a query, a screen) the copy serves
+        when the log shows no document changed since it was read, else the documents are read anew."""
         if not self._running.depth:
-            return self._read_configured()
+            return self._current_configured()
         if self._running.configured is None:
             configured = self._configuration
             if configured is None:
                 configured = self._configuration = self._read_configured()
             self._running.configured = configured
         return self._running.configured
+
+    def configuration_changed(self) -> bool:
+        """Whether a configuration event was stored after the copy in memory was read (then the copy is dropped)."""
+        with self._configuration_lock:
+            since = self._configuration_checked
+        changed = bool(
+            self.recorder.select_notifications(since, 1, topics=CONFIGURATION_TOPICS, inclusive_of_start=False)
+        )
+        if changed:
+            with self._configuration_lock:
+                self._configuration = None
+        return changed
+
+    def _current_configured(self) -> Configured:
+        """The copy in memory if no configuration event was stored since it was read (two short queries: the
+        log's head, then configuration events up to it), else the documents read anew and kept."""
+        with self._configuration_lock:
+            configured, since = self._configuration, self._configuration_checked
+        if configured is not None:
+            head = self.recorder.max_notification_id() or 0
+            changed = head > since and self.recorder.select_notifications(
+                since, 1, stop=head, topics=CONFIGURATION_TOPICS, inclusive_of_start=False
+            )
+            if not changed:
+                with self._configuration_lock:
+                    if self._configuration is configured:
+                        self._configuration_checked = max(self._configuration_checked, head)
+                return configured
+        configured = self._read_configured()
+        with self._configuration_lock:
+            self._configuration = configured
+        return configured
 
     def _read_configured(self) -> Configured:
         checked = self.recorder.max_notification_id() or 0
