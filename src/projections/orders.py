@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
 )
 
 from leasecore.lease import AUTOMATIC, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
@@ -113,6 +114,14 @@ order_deposits_view = Table(
 )
 """Each order's deposit as its own events tell it: paid, deducted, refunded."""
 
+order_counts_view = Table(
+    "order_counts_view",
+    metadata,
+    Column("status", String(24), primary_key=True),
+    Column("orders", Integer, nullable=False),
+)
+"""How many orders each status holds, kept as orders move, so a count over all orders reads a dozen rows."""
+
 order_serials_view = Table(
     "order_serials_view",
     metadata,
@@ -144,15 +153,16 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
-    version = 4
+    version = 5
     needs_ledgers = True
-    tables = (orders_view, order_deposits_view, order_serials_view)
+    tables = (orders_view, order_deposits_view, order_serials_view, order_counts_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
         ids = [event.originator_id for event in events]
         batch.rows(orders_view, "id").prefetch(ids)
         batch.rows(order_deposits_view, "deposit_id").prefetch(ids)
         batch.rows(order_serials_view, "order_id").prefetch(ids)
+        batch.rows(order_counts_view, "status").prefetch(status.value for status in LeaseStatus)
 
     @on(Lease.OrderPlaced)
     def placed(self, batch: Batch, event: Event) -> None:
@@ -203,6 +213,7 @@ class OrdersProjection(Projection):
             ],
         )
         _hold(batch, event.originator_id, event.booked_units)
+        _count(batch, LeaseStatus.PENDING_PAYMENT.value, +1)
 
     @on(*STATUS_EVENTS, Lease.ReviewQueued, Lease.CollectionStageChanged, Lease.InstallmentPaid)
     @on(Lease.OverdueAssessed, Lease.RenewalAgreed, Lease.BalancePaid, Lease.InspectionCompleted)
@@ -213,7 +224,9 @@ class OrdersProjection(Projection):
             return
         row["version"], row["updated_at"] = event.originator_version, event.timestamp
         status = status_after(event)
-        if status is not None:
+        if status is not None and status.value != row["status"]:
+            _count(batch, row["status"], -1)
+            _count(batch, status.value, +1)
             row["status"] = status.value
         if isinstance(event, LEDGER_EVENTS):
             row["days_overdue"] = batch.ledger(event).days_overdue
@@ -245,6 +258,15 @@ class OrdersProjection(Projection):
         row["version"] = event.originator_version
         column = {Deposit.Paid: "paid", Deposit.Deducted: "deducted", Deposit.Refunded: "refunded"}[type(event)]
         row[column] += event.amount
+
+
+def _count(batch: Batch, status: str, change: int) -> None:
+    rows = batch.rows(order_counts_view, "status")
+    row = rows.one(status)
+    if row is None:
+        rows.put(status, [{"status": status, "orders": change}])
+    else:
+        row["orders"] += change
 
 
 def _hold(batch: Batch, order_id: UUID, serials: Sequence[str]) -> None:
@@ -437,6 +459,36 @@ class OrderFilter:
         return conditions
 
 
+COUNT_CAP = 10_000
+"""A narrowed list is counted up to this many (then "10,000+"): counting further would cost more than the page."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A row's place in the newest- or oldest-first order (when placed, then its id): a page starts after one, or
+    ends before one, at the cost of its own rows however deep it is."""
+
+    placed: datetime
+    order_id: UUID
+
+    def __str__(self) -> str:
+        return f"{self.placed.isoformat()}~{self.order_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor | None:
+        """A cursor from its text; None for text that is not one."""
+        placed, _, order_id = text.partition("~")
+        try:
+            instant = datetime.fromisoformat(placed)
+            return cls(instant, UUID(order_id)) if instant.tzinfo is not None else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def of(cls, view: OrderView) -> Cursor:
+        return cls(view.created_at, view.id)
+
+
 def orders(
     views: ViewStore,
     *,
@@ -446,28 +498,61 @@ def orders(
     sort: str = "newest",
     limit: int = 50,
     offset: int = 0,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
 ) -> Page[OrderView]:
-    """Newest first unless sorted otherwise (`SORTS`); by customer, by status, or by anything `where` names."""
+    """Newest first unless sorted otherwise (`SORTS`); by customer, by status, or by anything `where` names. A page
+    is `limit` rows from `offset`, or (newest or oldest first) the rows right after the cursor `after` or right
+    before `before`. `total` counts every order so narrowed (by status alone: from the kept counts), up to
+    `COUNT_CAP` + 1 when narrowed otherwise."""
     check_page(limit, offset)
     if sort not in SORTS:
         raise ValueError(f"sort is one of {', '.join(SORTS)}")
+    if (after or before) and (sort == "overdue" or offset):
+        raise ValueError("a cursor pages newest or oldest first, without an offset")
     where = where or OrderFilter()
     if customer_id is not None or status is not None:
         where = replace(where, customer_id=customer_id or where.customer_id, status=status or where.status)
     conditions = where.conditions()
-    # The page's ids first, from the orders alone (an index walk however deep the page), then their deposits:
-    # joining before the offset would join every row skipped.
-    page = select(orders_view.c.id).where(*conditions).order_by(*SORTS[sort]).limit(limit).offset(offset)
-    query = _with_deposits().where(orders_view.c.id.in_(page.scalar_subquery())).order_by(*SORTS[sort])
+    order_by = SORTS[sort]
+    table = orders_view.c
+    key = tuple_(table.created_at, table.id)
+    newest = sort == "newest"
+    if after is not None:
+        conditions.append(key < (after.placed, after.order_id) if newest else key > (after.placed, after.order_id))
+    if before is not None:
+        conditions.append(key > (before.placed, before.order_id) if newest else key < (before.placed, before.order_id))
+        order_by = SORTS["oldest" if newest else "newest"]
+    # The page's ids first, from the orders alone (an index walk), then their deposits: joining before the offset
+    # would join every row skipped.
+    page = select(table.id).where(*conditions).order_by(*order_by).limit(limit).offset(offset)
+    query = _with_deposits().where(table.id.in_(page.scalar_subquery())).order_by(*order_by)
     with views.read() as connection:
         items = [_order(row) for row in connection.execute(query).mappings()]
-        total = connection.execute(select(func.count()).select_from(orders_view).where(*conditions)).scalar_one()
-    return Page(items, int(total), limit, offset)
+    if before is not None:
+        items.reverse()
+    return Page(items, count(views, where), limit, offset)
+
+
+def count(views: ViewStore, where: OrderFilter) -> int:
+    """How many orders `where` admits: exact from the kept counts when it names a status or nothing, else counted
+    up to `COUNT_CAP` + 1."""
+    if replace(where, status=None) == OrderFilter():
+        counts = status_counts(views)
+        return counts.get(LeaseStatus(where.status).value, 0) if where.status else sum(counts.values())
+    narrowed = select(orders_view.c.id).where(*where.conditions()).limit(COUNT_CAP + 1).subquery()
+    with views.read() as connection:
+        return int(connection.execute(select(func.count()).select_from(narrowed)).scalar_one())
 
 
 def status_counts(views: ViewStore, where: OrderFilter | None = None) -> dict[str, int]:
-    """How many orders each status holds (of a customer, or however `where` narrows them): one query."""
-    conditions = (where or OrderFilter()).conditions()
+    """How many orders each status holds: over all orders from the kept counts (a dozen rows), or of a customer or
+    however else `where` narrows them in one query."""
+    if where is None or where == OrderFilter():
+        with views.read() as connection:
+            rows = connection.execute(select(order_counts_view.c.status, order_counts_view.c.orders))
+            return {status: int(orders) for status, orders in rows if orders}
+    conditions = where.conditions()
     query = select(orders_view.c.status, func.count()).where(*conditions).group_by(orders_view.c.status)
     with views.read() as connection:
         return {status: int(count) for status, count in connection.execute(query)}

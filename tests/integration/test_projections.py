@@ -174,6 +174,16 @@ class ReadModelBehaviour:
         assert [o.id for o in find(where=where(placed_from=START + timedelta(hours=1))).items] == [h5]
         assert [o.id for o in find(sort="oldest").items] == [*sorted(at_once), h5]
         assert [o.id for o in find(sort="newest", limit=1, offset=1).items] == [max(at_once)]
+        cursor = projections.orders.Cursor
+        newest = [o.id for o in find().items]
+        after_first = find(limit=5, after=cursor.of(find(limit=1).items[0])).items
+        assert [o.id for o in after_first] == newest[1:]
+        assert [o.id for o in find(limit=1, before=cursor.of(after_first[0])).items] == newest[:1]
+        assert [o.id for o in find(sort="oldest", limit=2, after=cursor.of(after_first[-1])).items] == newest[1::-1]
+        assert cursor.parse(str(cursor.of(after_first[0]))) == cursor.of(after_first[0])
+        assert cursor.parse("yesterday~nobody") is None
+        with pytest.raises(ValueError):
+            find(sort="overdue", after=cursor.of(after_first[0]))
 
         placed = projections.orders.order(setup.views, h5)
         assert placed is not None
@@ -733,6 +743,9 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
     assert {u.serial: (u.status, u.leased_to) for u in projections.stock.units(views, history.world.sku_id)} == {
         unit.serial: (unit.status.value, unit.leased_to) for unit in app.stock_units(history.world.sku_id)
     }
+    statuses = collections.Counter(app.lease(order).status.value for order in history.orders)
+    assert projections.orders.status_counts(views) == dict(statuses)
+    assert projections.orders.orders(views, limit=1).total == len(history.orders)
     states = collections.Counter(_state(unit) for unit in app.stock_units(history.world.sku_id))
     assert projections.stock.unit_counts(views) == {state: states[state] for state in projections.stock.UNIT_STATES}
 

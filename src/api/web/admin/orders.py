@@ -35,7 +35,7 @@ from leasecore.errors import InvalidInput
 from leasecore.lease import RENT_PAYABLE, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from projections.customers import CustomerView
-from projections.orders import SORTS, OrderFilter, OrderView
+from projections.orders import SORTS, Cursor, OrderFilter, OrderView
 
 pages = Pages()
 PER_PAGE = 20
@@ -124,13 +124,22 @@ class Row:
 
 @dataclass(frozen=True)
 class Paging:
-    page: int
+    page: int | None
     pages: int | None
     total: int | None
     first: str | None
     prev: str | None
     next: str | None
     last: str | None
+
+    @property
+    def total_text(self) -> str:
+        """The count as shown: grouped, and "10,000+" past what a narrowed list counts."""
+        if self.total is None:
+            return ""
+        if self.total > projections.orders.COUNT_CAP:
+            return f"{projections.orders.COUNT_CAP:,}+"
+        return f"{self.total:,}"
 
 
 @pages.get("/orders", access=admin_orders.EVERYONE)
@@ -290,6 +299,21 @@ def _rows(
         )
         overdue = [view for view in found.items if view.days_overdue > 0]
         return [names.row(view) for view in overdue], Paging(1, 1, len(overdue), None, None, None, None)
+    if narrowed.sort == "overdue":
+        return _numbered(page, names, customer_id, status, narrowed, number, keep)
+    return _by_cursor(page, names, customer_id, status, narrowed, keep)
+
+
+def _numbered(
+    page: Page,
+    names: _Names,
+    customer_id: UUID | None,
+    status: str,
+    narrowed: Narrowed,
+    number: int,
+    keep: dict[str, str | None],
+) -> tuple[list[Row], Paging]:
+    """Pages by number (most overdue first has no cursor)."""
     result = projections.orders.orders(
         page.views,
         customer_id=customer_id,
@@ -297,7 +321,7 @@ def _rows(
         where=narrowed.where,
         sort=narrowed.sort,
         limit=PER_PAGE,
-        offset=offset,
+        offset=(number - 1) * PER_PAGE,
     )
     pages = max(1, -(-result.total // PER_PAGE))
     names.know(result.items)
@@ -309,6 +333,55 @@ def _rows(
         page.url("/orders", page=number - 1, **keep) if number > 1 else None,
         page.url("/orders", page=number + 1, **keep) if number < pages else None,
         page.url("/orders", page=pages, **keep) if number < pages else None,
+    )
+
+
+def _by_cursor(
+    page: Page,
+    names: _Names,
+    customer_id: UUID | None,
+    status: str,
+    narrowed: Narrowed,
+    keep: dict[str, str | None],
+) -> tuple[list[Row], Paging]:
+    """Newest or oldest first, a page after or before a row's cursor, or the last page: each costs its own rows
+    however deep in the list it is. One row more than a page tells whether there is more that way."""
+    query = page.query
+    after, before = Cursor.parse(query.get("after", "")), Cursor.parse(query.get("before", ""))
+    last = query.get("last") == "1" and after is None and before is None
+    sort = narrowed.sort
+    if last:
+        sort = "oldest" if narrowed.sort == "newest" else "newest"
+    result = projections.orders.orders(
+        page.views,
+        customer_id=customer_id,
+        status=status or None,
+        where=narrowed.where,
+        sort=sort,
+        limit=PER_PAGE + 1,
+        after=after,
+        before=before,
+    )
+    items = result.items
+    if last:
+        more_before, more_after = len(items) > PER_PAGE, False
+        items = list(reversed(items[:PER_PAGE]))
+    elif before is not None:
+        more_before, more_after = len(items) > PER_PAGE, True
+        items = items[-PER_PAGE:]
+    else:
+        more_before, more_after = after is not None, len(items) > PER_PAGE
+        items = items[:PER_PAGE]
+    names.know(items)
+    at_start = not more_before
+    return [names.row(view) for view in items], Paging(
+        1 if at_start else None,
+        None,
+        result.total,
+        None if at_start else page.url("/orders", **keep),
+        page.url("/orders", before=str(Cursor.of(items[0])), **keep) if items and more_before else None,
+        page.url("/orders", after=str(Cursor.of(items[-1])), **keep) if items and more_after else None,
+        page.url("/orders", last=1, **keep) if more_after else None,
     )
 
 
