@@ -6,7 +6,7 @@ payments, refunds, adjustments, settlement statement and the actions its state a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,7 +35,7 @@ from leasecore.errors import InvalidInput
 from leasecore.lease import RENT_PAYABLE, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from projections.customers import CustomerView
-from projections.orders import SORTS, Cursor, OrderFilter, OrderView
+from projections.orders import SORTS, Cursor, OrderFilter, OrderView, SettlementView
 
 pages = Pages()
 PER_PAGE = 20
@@ -575,20 +575,10 @@ def _elsewhere(page: Page, key: str, screen: str, path: str, access: Access) -> 
 
 
 def _settlement_rows(settlement: Any) -> list[tuple[str, str]]:
+    """The statement's figures in the order the read model declares them (when it settled is shown apart)."""
     if settlement is None:
         return []
-    names = (
-        "damage_fee",
-        "liability",
-        "deposit_paid",
-        "rent_deducted",
-        "fees_deducted",
-        "damage_deducted",
-        "buyout_deducted",
-        "deposit_refunded",
-        "waiver_released",
-        "credit_refunded",
-    )
+    names = [field.name for field in fields(SettlementView) if field.name != "settled_at"]
     return [(f"settle.{name}", money(getattr(settlement, name))) for name in names]
 
 
