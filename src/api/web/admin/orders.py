@@ -155,16 +155,17 @@ def order_list(page: Page) -> Response:
     q = query.get("q", "").strip()[:64]
     customer = _customer(page, query.get("customer"))
     matches: list[CustomerView] = []
+    narrowed = _narrowed(page)
     if q and customer is None:
-        found = _search(page, q)
+        found = _search(page, q, narrowed)
         if isinstance(found, Response):
             return found
-        if len(found) == 1:
+        if isinstance(found, Narrowed):
+            narrowed = found
+        elif len(found) == 1:
             customer = found[0]
-        matches = found if len(found) > 1 else []
-    narrowed = _narrowed(page)
-    if q and customer is None and not matches:
-        narrowed = _by_unit_or_tracking(page, q, narrowed)
+        else:
+            matches = found
     searching = bool(q) and customer is None and narrowed.found_by is None
     rows: list[Row] = []
     paging = Paging(1, None, None, None, None, None, None)
@@ -236,16 +237,22 @@ def _customer(page: Page, text: str | None) -> CustomerView | None:
         return None
 
 
-def _search(page: Page, q: str) -> list[CustomerView] | Response:
-    """An order id opens the order; a customer id, a phone (its beginning) or a name (any part) finds customers."""
+def _search(page: Page, q: str, narrowed: Narrowed) -> list[CustomerView] | Narrowed | Response:
+    """An order id opens the order, a customer id finds its customer; then, each only if the one before found
+    nothing, a unit's serial or a tracking number (indexed), a phone or id by its beginning (indexed), a name by
+    any part of it (the one search that reads every customer)."""
     try:
         wanted = UUID(q)
     except ValueError:
-        return projections.customers.customers(page.views, q, limit=20).items
+        by_unit = _by_unit_or_tracking(page, q, narrowed)
+        if by_unit.found_by is not None:
+            return by_unit
+        found = projections.customers.customers(page.views, q, limit=20, names=False).items
+        return found or projections.customers.customers(page.views, q, limit=20).items
     if projections.orders.order(page.views, wanted) is not None:
         return page.redirect(f"/orders/{wanted}", whole_page=True)
-    found = projections.customers.customer(page.views, wanted)
-    return [found] if found else []
+    customer = projections.customers.customer(page.views, wanted)
+    return [customer] if customer else []
 
 
 def _tabs(page: Page, status: str, customer: CustomerView | None) -> list[Tab]:
