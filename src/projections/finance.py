@@ -318,10 +318,14 @@ def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
 
 
 def deposits_held(views: ViewStore) -> Decimal:
-    """Deposits held right now, over every order."""
-    query = select(fen_total(finance_deposits_view.c.held))
+    """Deposits held right now: what every day received less what it deducted and refunded (a row a day, however
+    many orders)."""
+    table = finance_view.c
+    moved = (table.deposits_received, table.deposits_deducted, table.deposits_refunded)
+    query = select(*(fen_total(column) for column in moved))
     with views.read() as connection:
-        return from_fen(connection.execute(query).scalar_one())
+        received, deducted, refunded = connection.execute(query).one()
+    return from_fen(received - deducted - refunded)
 
 
 def _held_change(row: Any) -> Decimal:

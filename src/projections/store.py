@@ -137,5 +137,10 @@ def fen_total(column: ColumnElement[Any]) -> ColumnElement[int]:
     return func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0)
 
 
+def money_of(stored: Decimal | float | None) -> Decimal:
+    """A money column's value read back exact to the fen (SQLite keeps `Numeric` as binary floating point)."""
+    return Decimal(str(stored or 0)).quantize(Decimal("0.01"))
+
+
 def from_fen(fen: int | None) -> Decimal:
     return (Decimal(int(fen or 0)) / 100).quantize(Decimal("0.01"))

@@ -727,6 +727,13 @@ def assert_views_match_the_aggregates(platform: Platform, history: History) -> N
             open_orders,
             len(person.orders),
         )
+    lines = [app.credit_line(customer) for customer in history.customers]
+    assert projections.credit_lines.credit_totals(views) == projections.credit_lines.CreditTotals(
+        len(lines),
+        sum((line.quota for line in lines), ZERO),
+        sum((line.reserved_total for line in lines), ZERO),
+        sum((line.available for line in lines), ZERO),
+    )
     totals = projections.finance.finance_report(views, date(2000, 1, 1), date(2100, 1, 1)).totals
     money_in, booked = conserved(totals)
     assert money_in == booked

@@ -55,6 +55,7 @@ ADDED_VIEWS: dict[str, str] = {
     "order_deposits_view": "the orders read model's deposits (for the settlement statement) came after the capture",
     "adjustments_view": "finance's adjustments (contract 1.1) came after the capture; no earlier event makes one",
     "unit_counts_view": "the stock read model's counts per SKU and state came after the capture",
+    "credit_totals_view": "the credit lines' kept totals came after the capture",
     "order_counts_view": "the orders read model's counts per status came after the capture",
     "order_serials_view": "the orders read model's serials (staff find an order by a unit) came after the capture",
 }
