@@ -184,6 +184,10 @@ class ReadModelBehaviour:
         assert cursor.parse("yesterday~nobody") is None
         with pytest.raises(ValueError):
             find(sort="overdue", after=cursor.of(after_first[0]))
+        rows = projections.orders.order_rows(setup.views, sort="oldest", limit=2, after=cursor.of(after_first[-1]))
+        assert [row.id for row in rows.items] == newest[1::-1] and rows.total == 3
+        person = app.customer(customer)
+        assert {(row.customer_name, row.customer_phone) for row in rows.items} == {(person.name, person.phone)}
 
         placed = projections.orders.order(setup.views, h5)
         assert placed is not None

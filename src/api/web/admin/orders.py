@@ -35,7 +35,7 @@ from leasecore.errors import InvalidInput
 from leasecore.lease import RENT_PAYABLE, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from projections.customers import CustomerView
-from projections.orders import SORTS, Cursor, OrderFilter, OrderView, SettlementView
+from projections.orders import SORTS, Cursor, OrderFilter, OrderRow, OrderView, SettlementView
 
 pages = Pages()
 PER_PAGE = 20
@@ -321,18 +321,15 @@ def _numbered(
     keep: dict[str, str | None],
 ) -> tuple[list[Row], Paging]:
     """Pages by number (most overdue first has no cursor)."""
-    result = projections.orders.orders(
+    result = projections.orders.order_rows(
         page.views,
-        customer_id=customer_id,
-        status=status or None,
-        where=narrowed.where,
+        where=_with(narrowed.where, customer_id, status),
         sort=narrowed.sort,
         limit=PER_PAGE,
         offset=(number - 1) * PER_PAGE,
     )
     pages = max(1, -(-result.total // PER_PAGE))
-    names.know(result.items)
-    return [names.row(view) for view in result.items], Paging(
+    return [names.listed(item) for item in result.items], Paging(
         number,
         pages,
         result.total,
@@ -359,11 +356,9 @@ def _by_cursor(
     sort = narrowed.sort
     if last:
         sort = "oldest" if narrowed.sort == "newest" else "newest"
-    result = projections.orders.orders(
+    result = projections.orders.order_rows(
         page.views,
-        customer_id=customer_id,
-        status=status or None,
-        where=narrowed.where,
+        where=_with(narrowed.where, customer_id, status),
         sort=sort,
         limit=PER_PAGE + 1,
         after=after,
@@ -379,9 +374,8 @@ def _by_cursor(
     else:
         more_before, more_after = after is not None, len(items) > PER_PAGE
         items = items[:PER_PAGE]
-    names.know(items)
     at_start = not more_before
-    return [names.row(view) for view in items], Paging(
+    return [names.listed(item) for item in items], Paging(
         1 if at_start else None,
         None,
         result.total,
@@ -390,6 +384,11 @@ def _by_cursor(
         page.url("/orders", after=str(Cursor.of(items[-1])), **keep) if items and more_after else None,
         page.url("/orders", last=1, **keep) if more_after else None,
     )
+
+
+def _with(where: OrderFilter, customer_id: UUID | None, status: str) -> OrderFilter:
+    """The list's filter with the customer found and the tab's status."""
+    return replace(where, customer_id=customer_id or where.customer_id, status=status or where.status)
 
 
 def _product_names(page: Page) -> dict[UUID, str]:
@@ -430,6 +429,22 @@ class _Names:
             placed=self.page.time(view.created_at),
             days_overdue=view.days_overdue,
             **extra,
+        )
+
+    def listed(self, item: OrderRow) -> Row:
+        """A row of a list query, which brings its customer along."""
+        return Row(
+            id=item.id,
+            status=item.status,
+            customer_name=item.customer_name,
+            customer_phone=item.customer_phone,
+            product=self.product(item.product_id),
+            plan=plan_text(self.page, item.plan.kind, item.plan.months, item.plan.start, item.plan.end),
+            deposit=item.deposit,
+            waiver=item.waiver,
+            channel=self.page.t(f"channel.{item.channel}") if known(f"channel.{item.channel}") else item.channel,
+            placed=self.page.time(item.created_at),
+            days_overdue=item.days_overdue,
         )
 
     def product(self, product_id: UUID) -> str:
