@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -196,6 +197,10 @@ class Page:
         if self._zone is None:
             self._zone = billing_zone(self.app)
         return self._zone
+
+    def today(self) -> date:
+        """Today in the billing timezone, by the service's clock."""
+        return self.app.clock.now().astimezone(self.zone()).date()
 
     def time(self, instant: Any) -> str:
         return local_time(instant, self.zone())

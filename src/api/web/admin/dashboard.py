@@ -51,17 +51,19 @@ class Tile:
 @pages.get("/", access=admin_orders.EVERYONE)
 def dashboard(page: Page) -> Response:
     """Each panel only for the roles that may see its figures through the API."""
-    today = page.app.local_today()
+    today = page.today()
+    report = None
+    if page.may(admin_reports.FINANCE):
+        report = projections.finance.finance_report(page.views, today - timedelta(days=29), today)
     context: dict[str, object] = {
         "today": page.t("dashboard.today", date=today.isoformat(), zone=page.zone().key),
         "work": work(page),
         "overdue": overdue(page) if page.may(admin_reports.COLLECTORS) else None,
-        "money": deposits_and_credit(page),
+        "money": deposits_and_credit(page, report),
         "units": units(page) if page.may(admin_catalog.EDITORS) else None,
         "chart": None,
     }
-    if page.may(admin_reports.FINANCE):
-        report = projections.finance.finance_report(page.views, today - timedelta(days=29), today)
+    if report is not None:
         rent = {entry.day: entry.figures.rent for entry in report.days}
         points = [(day, rent.get(day, Decimal(0))) for day in (today - timedelta(days=29 - n) for n in range(30))]
         context["chart"] = bar_chart(points)
@@ -95,11 +97,12 @@ def overdue(page: Page) -> list[Tile]:
     ]
 
 
-def deposits_and_credit(page: Page) -> list[Tile]:
-    """Deposits held (finance) against what credit waived, the quota granted and what is left (risk and finance)."""
+def deposits_and_credit(page: Page, report: projections.finance.FinanceReport | None) -> list[Tile]:
+    """Deposits held (finance: today's balance in the finance report) against what credit waived, the quota granted
+    and what is left (risk and finance)."""
     tiles = []
-    if page.may(admin_reports.FINANCE):
-        held = projections.finance.deposits_held(page.views)
+    if report is not None:
+        held = report.totals.deposits_held
         tiles.append(Tile(page.t("money.deposits_held"), money(held), key="deposits-held"))
     if page.may(admin_reports.CREDIT):
         totals = projections.credit_lines.credit_totals(page.views)

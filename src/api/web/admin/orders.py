@@ -221,7 +221,7 @@ def _by_unit_or_tracking(page: Page, q: str, narrowed: Narrowed) -> Narrowed:
     """A search that names no customer may name a unit's serial or a tracking number."""
     by_unit, by_tracking = replace(narrowed.where, serial=q), replace(narrowed.where, tracking_no=q)
     for where, found_by in ((by_unit, "orders.found_by_unit"), (by_tracking, "orders.found_by_tracking")):
-        if projections.orders.orders(page.views, where=where, limit=1).total:
+        if projections.orders.count(page.views, where):
             return replace(narrowed, where=where, found_by=page.t(found_by, q=q))
     return narrowed
 
