@@ -301,15 +301,17 @@ def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
     """Each day's movements from `start` to `end`, and their totals; deposits held at each day's end."""
     if end < start:
         raise ValueError("the report ends on or after its start")
-    query = select(finance_view).where(finance_view.c.day <= end).order_by(finance_view.c.day)
+    table = finance_view.c
+    query = select(finance_view).where(table.day >= start, table.day <= end).order_by(table.day)
+    moved = (table.deposits_received, table.deposits_deducted, table.deposits_refunded)
+    before = select(*(fen_total(column) for column in moved)).where(table.day < start)
     with views.read() as connection:
         rows = list(connection.execute(query).mappings())
-    opening = sum((_held_change(row) for row in rows if row["day"] < start), ZERO)
+        received, deducted, refunded = connection.execute(before).one()
+    opening = from_fen(received - deducted - refunded)
     held, days = opening, []
     totals = dict.fromkeys(_MOVEMENTS, ZERO)
     for row in rows:
-        if row["day"] < start:
-            continue
         held += _held_change(row)
         days.append(FinanceDay(row["day"], FinanceFigures(deposits_held=held, **{n: row[n] for n in _MOVEMENTS})))
         for name in _MOVEMENTS:

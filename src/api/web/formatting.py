@@ -30,6 +30,7 @@ def money(amount: Decimal | None) -> str:
     return str(CURRENCY_PATTERN.apply(amount.quantize(CENT), ZH_CN, currency="CNY"))
 
 
+@functools.lru_cache(maxsize=4096)
 def number(value: int) -> str:
     return str(format_decimal(value, locale="zh_CN"))
 
