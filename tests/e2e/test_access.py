@@ -46,6 +46,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/jobs/daily"): {ADMIN},
     ("GET", "/v1/admin/jobs"): {OPERATOR, FINANCE, ADMIN},
     ("GET", "/v1/admin/messages"): {OPERATOR, FINANCE, ADMIN},
+    ("POST", "/v1/admin/messages/{id}/resend"): {OPERATOR, FINANCE, ADMIN},
     ("GET", "/v1/admin/config/{name}"): {ADMIN, RISK, FINANCE},
     ("PUT", "/v1/admin/config/{name}"): {ADMIN},
 }

@@ -5,6 +5,7 @@ naming the field, an order not paying rent is 409, and the same `Idempotency-Key
 from __future__ import annotations
 
 from collections.abc import Iterator
+from uuid import uuid4
 
 import pytest
 
@@ -105,3 +106,27 @@ def test_staff_send_a_reminder_of_what_is_overdue_once_per_installment(api: Api,
     assert texts.count(sent["text"]) == 1
     listed = api.get("/v1/admin/messages", who=operator, params={"order_id": order_id})
     assert [(m["kind"], m["state"]) for m in listed if m["message_id"] == sent["message_id"]] == [("manual", "sent")]
+
+
+def test_staff_send_a_failed_message_again_and_only_a_failed_one(api: Api, world: World) -> None:
+    who = api.customer()
+    order_id = api.leasing(who, api.order_body(world.sku_id))["id"]
+    operator = api.staff(Role.OPERATOR)
+    api.move_clock(local(2026, 3, 9))
+    api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})
+    sandboxes = api.service.sandboxes
+    assert sandboxes is not None
+    sandboxes.sms.fail_phone(who.phone)
+    sent = api.post(f"/v1/admin/orders/{order_id}/reminders", 201, who=operator)
+    api.service.messages.dispatch()
+    listed = api.get("/v1/admin/messages", who=operator, params={"order_id": order_id, "state": "failed"})
+    assert sent["message_id"] in {m["message_id"] for m in listed}
+    sandboxes.sms.restore_phone(who.phone)
+
+    again = api.post(f"/v1/admin/messages/{sent['message_id']}/resend", 200, who=api.staff(Role.FINANCE))
+    assert again["state"] == "sent" and again["detail"].startswith("sent again, asked by ")
+    texts = [m["text"] for m in api.get("/v1/sandbox/sms", params={"phone": who.phone})]
+    assert texts.count(sent["text"]) == 1
+    refused = api.post(f"/v1/admin/messages/{sent['message_id']}/resend", 409, who=operator)
+    assert refused["state"] == "sent"
+    api.post(f"/v1/admin/messages/{uuid4()}/resend", 404, who=operator)

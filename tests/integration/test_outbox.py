@@ -152,6 +152,22 @@ def test_a_send_the_provider_did_not_answer_is_never_repeated(outbox: Outbox) ->
     assert outbox.sender().dispatch() == 0 and outbox.sms.messages() == []
 
 
+def test_staff_send_a_message_failed_for_good_again_and_only_a_failed_one(outbox: Outbox) -> None:
+    outbox.overdue_orders()
+    assert outbox.sender(NoAnswer()).dispatch() == 0
+    (message,) = messages(outbox.store)
+    sender = outbox.sender()
+    assert message.state == "failed" and sender.dispatch() == 0  # perhaps sent: never again by itself
+    assert sender.resend(message.message_id, "finance")
+    assert outbox.states() == [("pending", 1)]
+    assert sender.dispatch() == 1
+    (again,) = messages(outbox.store)
+    assert (again.state, again.attempts, again.detail) == ("sent", 2, "sent again, asked by finance")
+    assert [sms.text for sms in outbox.sms.messages()] == [message.text]
+    assert not sender.resend(message.message_id, "finance")  # sent: nothing to send again
+    assert sender.dispatch() == 0 and len(outbox.sms.messages()) == 1
+
+
 def test_the_list_filters_by_order_and_state(outbox: Outbox) -> None:
     first, second = outbox.overdue_orders(2)
     outbox.sms.fail_next()

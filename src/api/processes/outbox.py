@@ -19,6 +19,11 @@ How often a message goes out, and why:
 - **Refusals are retried.** When the provider refused or could not be reached the message was not sent: it is
   `failed` and tried again at `retry_at`, after a backoff doubling from `retry_after` to `max_backoff`, up to
   `max_attempts` attempts; the last failure stays `failed`.
+- **Staff decide the rest.** A message `failed` for good (its attempts spent, or maybe sent) goes out again only
+  when a member of staff asks (`resend`, `POST /v1/admin/messages/{id}/resend`), knowing the customer may get it
+  twice; the message says who asked.
+- **Kept.** Sent and failed messages stay in the outbox: a collection reminder is a record of what the customer
+  was told and when.
 
 Times here are real elapsed time (`clock`), not the sandbox's business clock: a provider's outage lasts real time.
 """
@@ -80,6 +85,12 @@ def messages(
         query = query.where(table.state == state)
     with store.read() as connection:
         return [_message(row) for row in connection.execute(query.limit(limit).offset(offset)).mappings()]
+
+
+def message(store: ApiStore, message_id: UUID) -> Message | None:
+    with store.read() as connection:
+        row = connection.execute(select(api_outbox).where(api_outbox.c.message_id == message_id)).mappings().first()
+    return _message(row) if row else None
 
 
 def _message(row: Any) -> Message:
@@ -157,6 +168,22 @@ class MessageSender:
                     added += insert_ignore(connection, api_outbox, row, ("message_id",))
                 upsert(connection, api_settings, {"name": POSITION, "value": str(page[-1].id)}, ("name",))
 
+    def resend(self, message_id: UUID, by: str) -> bool:
+        """A message `failed` (for good or awaiting its next turn) goes out again now, at a member of staff's request:
+        back to `pending`, the request noted in its `detail`. False, and nothing changed, for any other message."""
+        table = api_outbox.c
+        again = {"state": "pending", "retry_at": None, "detail": f"sent again, asked by {by}"}
+        with self.store.begin() as connection:
+            moved = connection.execute(
+                update(api_outbox)
+                .where(table.message_id == message_id, table.state == "failed")
+                .values(updated_at=self.clock.now(), **again)
+            )
+        if moved.rowcount != 1:
+            return False
+        self.wake()
+        return True
+
     def wake(self) -> None:
         """New reminders may be in the log (the runner applied a batch): send them now."""
         self._background.wake()
@@ -213,7 +240,8 @@ class MessageSender:
             self._record(row["message_id"], state="failed", detail=detail, retry_at=retry_at)
             return 0
         now = self.clock.now()
-        self._record(row["message_id"], state="sent", provider_id=provider_id, sent_at=now, detail=None)
+        asked = row["detail"] if (row["detail"] or "").startswith("sent again") else None  # who asked stays on it
+        self._record(row["message_id"], state="sent", provider_id=provider_id, sent_at=now, detail=asked)
         return 1
 
     def _record(self, message_id: UUID, **values: Any) -> None:

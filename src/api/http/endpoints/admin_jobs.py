@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.http.endpoint import Call, Endpoints, staff
 from api.http.schemas import admin_jobs as schemas
 from api.processes import outbox, scheduler
+from leasecore.errors import InvalidState, NotFound
 from leasecore.staff import Role
 
 endpoints = Endpoints("back office: jobs")
@@ -43,3 +44,24 @@ def messages(call: Call[None, schemas.MessagesQuery]) -> list[schemas.MessageOut
         call.service.store, order_id=query.order_id, state=query.state, limit=query.limit, offset=query.offset
     )
     return [schemas.MessageOut.model_validate(message, from_attributes=True) for message in found]
+
+
+@endpoints.post(
+    "/v1/admin/messages/{id}/resend",
+    access=WATCHERS,
+    answer=schemas.MessageOut,
+    summary="Send a failed message again",
+)
+def resend(call: Call[None, None]) -> schemas.MessageOut:
+    """A message `failed` (its attempts spent, or perhaps sent already: `detail` says which) goes out again now, as a
+    member of staff decides, knowing the customer may receive it twice; answers the message as it then stands
+    (`pending`, or `sent` once the outbox has sent it). 404 for an unknown message, 409 for one that has not
+    failed."""
+    found = outbox.message(call.service.store, call.id)
+    if found is None:
+        raise NotFound("message", call.id)
+    if not call.service.messages.resend(call.id, call.username):
+        raise InvalidState(f"message {call.id}", found.state, "send it again")
+    call.service.messages.dispatch()
+    again = outbox.message(call.service.store, call.id)
+    return schemas.MessageOut.model_validate(again or found, from_attributes=True)
