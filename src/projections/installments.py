@@ -27,7 +27,9 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    and_,
     func,
+    or_,
     select,
     true,
 )
@@ -216,18 +218,29 @@ def installments(views: ViewStore, order_id: UUID) -> list[InstallmentView]:
 
 
 def overdue(
-    views: ViewStore, *, customer_id: UUID | None = None, limit: int = 100, offset: int = 0
+    views: ViewStore,
+    *,
+    customer_id: UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    late_if_due_before: date | None = None,
 ) -> list[OverdueEntry]:
-    """Overdue installments of orders still paying rent, longest overdue first."""
+    """Overdue installments of orders still paying rent, longest overdue first (earliest due first: the same order
+    for unpaid installments). With `late_if_due_before`, also those still unpaid that fell due before that day,
+    which the daily job has not marked overdue yet (the days overdue and late fees shown are then as last
+    assessed: `api.http.answers.overdue_today` brings them to today)."""
     check_page(limit, offset)
     table = installments_view.c
-    conditions = [table.status == "overdue", table.collectible == true()]
+    late = table.status == "overdue"
+    if late_if_due_before is not None:
+        late = or_(late, and_(table.status == "due", table.due_date < late_if_due_before))
+    conditions = [late, table.collectible == true()]
     if customer_id is not None:
         conditions.append(table.customer_id == customer_id)
     query = (
         select(installments_view)
         .where(*conditions)
-        .order_by(table.days_overdue.desc(), table.order_id, table.seq)
+        .order_by(table.due_date, table.order_id, table.seq)
         .limit(limit)
         .offset(offset)
     )

@@ -378,7 +378,7 @@ class Flows(MainFlow):
         assert api.get("/v1/admin/overdue", who=api.staff(Role.FINANCE)) == []
         assert api.order(who, order["id"])["collection_stage"] is None
 
-    def test_before_the_daily_job_runs_an_order_shows_todays_figures_and_a_payment_asks_for_them(
+    def test_before_the_daily_job_runs_an_order_and_the_overdue_ledger_show_todays_figures_and_a_payment_asks_them(
         self, api: Api, world: World
     ) -> None:
         who = api.customer()
@@ -396,6 +396,12 @@ class Flows(MainFlow):
             api.get(f"/v1/admin/orders/{order['id']}", who=api.staff(Role.FINANCE)),
         ):
             assert (shown["days_overdue"], shown["installments"][1]["owed"]) == (7, "201.40")
+        ledger = api.get("/v1/admin/overdue", who=api.staff(Role.FINANCE))  # staff see it too, job or no job
+        assert [
+            (entry["seq"], entry["days_overdue"], entry["amount"], entry["late_fee"])
+            for entry in ledger
+            if entry["order_id"] == order["id"]
+        ] == [(2, 7, "200.00", "1.40")]
         assert api.pay(who, order["id"], "installments")["amount"] == "201.40"
         assert api.get(f"/v1/orders/{order['id']}/installments", who=who)[1]["status"] == "paid"
 

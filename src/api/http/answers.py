@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 import projections.adjustments
@@ -18,12 +18,13 @@ from api.http.schemas.common import CENT, Row
 from api.http.schemas.me import CreditLineOut
 from api.http.schemas.orders import OrderOut
 from leasecore.application import LeaseApplication
-from leasecore.errors import NotFound
+from leasecore.errors import LeaseError, NotFound
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
+from leasecore.lease.ledger import Balance
 from projections import catalog
 from projections.catalog import ProductView
 from projections.credit_lines import CreditLineView
-from projections.installments import InstallmentView
+from projections.installments import InstallmentView, OverdueEntry
 from projections.orders import OrderView
 from projections.store import ViewStore
 
@@ -34,6 +35,36 @@ def order(app: LeaseApplication, views: ViewStore, order_id: UUID, customer_id: 
     if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise NotFound("order", order_id)
     return order_out(app, found, projections.installments.installments(views, order_id))
+
+
+def overdue_today(
+    app: LeaseApplication, views: ViewStore, *, customer_id: UUID | None = None, limit: int = 100, offset: int = 0
+) -> list[OverdueEntry]:
+    """The overdue ledger as of the clock's day, even before the daily job has assessed it: installments the job
+    marked overdue and those still unpaid past the grace days of the billing document in force, each brought to
+    today by its lease (days overdue, late fee), as the payment routes assess them. An installment whose own
+    lease, quoted under longer grace days, is not late yet is left out."""
+    now = app.clock.now()
+    today = app.local_today()
+    try:
+        grace = app.billing_policy().late_fee_rule.grace_days
+    except LeaseError:
+        grace = 0
+    cutoff = today - timedelta(days=grace)
+    rows = projections.installments.overdue(
+        views, customer_id=customer_id, limit=limit, offset=offset, late_if_due_before=cutoff
+    )
+    assessed: dict[UUID, dict[int, Balance]] = {}
+    current = []
+    for row in rows:
+        if row.order_id not in assessed:
+            lease = app.get(Lease, row.order_id, "order", to_change=False)
+            assessed[row.order_id] = {balance.seq: balance for balance in lease.assessed(now).balances}
+        balance = assessed[row.order_id].get(row.seq)
+        if balance is None or balance.days_overdue <= 0:
+            continue
+        current.append(replace(row, days_overdue=balance.days_overdue, late_fee=balance.late_fee))
+    return current
 
 
 def as_of_today(

@@ -11,7 +11,7 @@ import projections.collection_tasks
 import projections.credit_lines
 import projections.finance
 import projections.installments
-from api.http import exports
+from api.http import answers, exports
 from api.http.endpoint import Call, Endpoints, staff
 from api.http.schemas import admin_reports as schemas
 from api.http.schemas.common import PageQuery
@@ -55,22 +55,23 @@ class RefundsFileQuery(schemas.RefundsQuery, exports.FileQuery):
     summary="The overdue ledger",
 )
 def overdue(call: Call[None, OverdueFileQuery]) -> list[schemas.OverdueOut] | Response:
-    """Installments unpaid past their grace days on orders still paying rent, longest overdue first; as a file
-    (`format=csv` or `xlsx`) every one the filters match."""
+    """Installments unpaid past their grace days on orders still paying rent, longest overdue first, their days
+    overdue and late fees as of today even before the daily job has run; as a file (`format=csv` or `xlsx`) every
+    one the filters match."""
     query = call.query
     if query.format != "json":
         entries = exports.pages(
-            lambda limit, offset: projections.installments.overdue(
-                call.views, customer_id=query.customer_id, limit=limit, offset=offset
+            lambda limit, offset: answers.overdue_today(
+                call.app, call.views, customer_id=query.customer_id, limit=limit, offset=offset
             ),
             query,
             key=lambda entry: (entry.order_id, entry.seq),
         )
-        answers = (schemas.OverdueOut.model_validate(entry, from_attributes=True) for entry in entries)
-        content = exports.table("overdue", schemas.OverdueOut, answers)
+        shown = (schemas.OverdueOut.model_validate(entry, from_attributes=True) for entry in entries)
+        content = exports.table("overdue", schemas.OverdueOut, shown)
         return exports.download(query.format, content, f"overdue-{call.app.local_today()}")
-    rows = projections.installments.overdue(
-        call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset
+    rows = answers.overdue_today(
+        call.app, call.views, customer_id=query.customer_id, limit=query.limit, offset=query.offset
     )
     return [schemas.OverdueOut.model_validate(row, from_attributes=True) for row in rows]
 
@@ -139,8 +140,8 @@ def collections(call: Call[None, CollectionsFileQuery]) -> list[schemas.Collecti
             query,
             key=lambda task: task.order_id,
         )
-        answers = (schemas.CollectionTaskOut.model_validate(task, from_attributes=True) for task in tasks)
-        content = exports.table("collections", schemas.CollectionTaskOut, answers)
+        shown = (schemas.CollectionTaskOut.model_validate(task, from_attributes=True) for task in tasks)
+        content = exports.table("collections", schemas.CollectionTaskOut, shown)
         return exports.download(query.format, content, f"collections-{call.app.local_today()}")
     rows = projections.collection_tasks.collection_tasks(call.views, limit=query.limit, offset=query.offset)
     return [schemas.CollectionTaskOut.model_validate(row, from_attributes=True) for row in rows]
@@ -164,8 +165,8 @@ def refund_list(call: Call[None, RefundsFileQuery]) -> list[schemas.RefundOut] |
             query,
             key=lambda record: record.refund_id,
         )
-        answers = (schemas.RefundOut.model_validate(record, from_attributes=True) for record in records)
-        content = exports.table("refunds", schemas.RefundOut, answers)
+        shown = (schemas.RefundOut.model_validate(record, from_attributes=True) for record in records)
+        content = exports.table("refunds", schemas.RefundOut, shown)
         return exports.download(query.format, content, f"refunds-{call.app.local_today()}")
     rows = refunds.refunds(call.views, order_id=query.order_id, limit=query.limit, offset=query.offset)
     return [schemas.RefundOut.model_validate(row, from_attributes=True) for row in rows]

@@ -144,7 +144,7 @@ def overview(page: Page) -> Response:
     """The buckets, a page of the overdue ledger and a page of the collection tasks."""
     ledger_page = _number(page.query.get("page"))
     tasks_page = _number(page.query.get("tasks"))
-    entries = projections.installments.overdue(page.views, limit=PER_PAGE + 1, offset=(ledger_page - 1) * PER_PAGE)
+    entries = answers.overdue_today(page.app, page.views, limit=PER_PAGE + 1, offset=(ledger_page - 1) * PER_PAGE)
     tasks = projections.collection_tasks.collection_tasks(
         page.views, limit=PER_PAGE + 1, offset=(tasks_page - 1) * PER_PAGE
     )
@@ -214,7 +214,7 @@ def export_overdue(page: Page) -> Response:
     """The overdue ledger as `GET /v1/admin/overdue?format=csv|xlsx` answers it: every row the list pages through."""
     query = admin_reports.OverdueFileQuery.model_validate({"format": _format(page)})
     entries = exports.pages(
-        lambda limit, offset: projections.installments.overdue(page.views, limit=limit, offset=offset),
+        lambda limit, offset: answers.overdue_today(page.app, page.views, limit=limit, offset=offset),
         query,
         key=lambda entry: (entry.order_id, entry.seq),
     )
