@@ -405,6 +405,19 @@ class Flows(MainFlow):
         assert api.pay(who, order["id"], "installments")["amount"] == "201.40"
         assert api.get(f"/v1/orders/{order['id']}/installments", who=who)[1]["status"] == "paid"
 
+    def test_collection_tasks_show_todays_days_and_fees_between_daily_jobs(self, api: Api, world: World) -> None:
+        who = api.customer()
+        order = api.leasing(who, api.order_body(world.sku_id))
+        finance = api.staff(Role.FINANCE)
+        api.move_clock(local(2026, 3, 20))
+        api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})  # 17 days overdue: the call stage
+        api.move_clock(local(2026, 3, 23))  # three days on, no job since
+        (task,) = [t for t in api.get("/v1/admin/collections", who=finance) if t["order_id"] == order["id"]]
+        shown = api.get(f"/v1/admin/orders/{order['id']}", who=finance)
+        second = shown["installments"][1]
+        assert (task["stage"], task["days_overdue"]) == ("call", shown["days_overdue"]) and task["days_overdue"] == 20
+        assert (task["overdue_amount"], task["late_fees"]) == (second["owed"], second["late_fee"])
+
     def test_a_delayed_notification_recomputes_the_fees_as_if_it_arrived_on_time(self, api: Api, world: World) -> None:
         who = api.customer()
         order = api.leasing(who, api.order_body(world.sku_id))

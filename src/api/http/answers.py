@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import projections.adjustments
+import projections.collection_tasks
 import projections.customers
 import projections.installments
 import projections.orders
@@ -20,9 +21,11 @@ from api.http.schemas.orders import OrderOut
 from leasecore.application import LeaseApplication
 from leasecore.errors import LeaseError, NotFound
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
-from leasecore.lease.ledger import Balance
+from leasecore.lease.ledger import Balance, InstallmentStatus
+from leasecore.values import total
 from projections import catalog
 from projections.catalog import ProductView
+from projections.collection_tasks import CollectionTask
 from projections.credit_lines import CreditLineView
 from projections.installments import InstallmentView, OverdueEntry
 from projections.orders import OrderView
@@ -64,6 +67,32 @@ def overdue_today(
         if balance is None or balance.days_overdue <= 0:
             continue
         current.append(replace(row, days_overdue=balance.days_overdue, late_fee=balance.late_fee))
+    return current
+
+
+def collection_tasks_today(
+    app: LeaseApplication,
+    views: ViewStore,
+    stages: Sequence[str] = ("call", "agency"),
+    *,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CollectionTask]:
+    """The orders at these collection stages (the stage is the daily job's to set), each with its days overdue,
+    overdue amount and unpaid late fees as of today, assessed by its lease as a payment would be."""
+    now = app.clock.now()
+    current = []
+    for task in projections.collection_tasks.collection_tasks(views, stages, limit=limit, offset=offset):
+        ledger = app.get(Lease, task.order_id, "order", to_change=False).assessed(now)
+        overdue = [b for b in ledger.balances if b.status is InstallmentStatus.OVERDUE]
+        current.append(
+            replace(
+                task,
+                days_overdue=ledger.days_overdue,
+                overdue_amount=total(b.owed for b in overdue),
+                late_fees=total(b.late_fee - b.fee_paid for b in ledger.balances),
+            )
+        )
     return current
 
 

@@ -136,14 +136,14 @@ def collections(call: Call[None, CollectionsFileQuery]) -> list[schemas.Collecti
     query = call.query
     if query.format != "json":
         tasks = exports.pages(
-            lambda limit, offset: projections.collection_tasks.collection_tasks(call.views, limit=limit, offset=offset),
+            lambda limit, offset: answers.collection_tasks_today(call.app, call.views, limit=limit, offset=offset),
             query,
             key=lambda task: task.order_id,
         )
         shown = (schemas.CollectionTaskOut.model_validate(task, from_attributes=True) for task in tasks)
         content = exports.table("collections", schemas.CollectionTaskOut, shown)
         return exports.download(query.format, content, f"collections-{call.app.local_today()}")
-    rows = projections.collection_tasks.collection_tasks(call.views, limit=query.limit, offset=query.offset)
+    rows = answers.collection_tasks_today(call.app, call.views, limit=query.limit, offset=query.offset)
     return [schemas.CollectionTaskOut.model_validate(row, from_attributes=True) for row in rows]
 
 

@@ -145,9 +145,7 @@ def overview(page: Page) -> Response:
     ledger_page = _number(page.query.get("page"))
     tasks_page = _number(page.query.get("tasks"))
     entries = answers.overdue_today(page.app, page.views, limit=PER_PAGE + 1, offset=(ledger_page - 1) * PER_PAGE)
-    tasks = projections.collection_tasks.collection_tasks(
-        page.views, limit=PER_PAGE + 1, offset=(tasks_page - 1) * PER_PAGE
-    )
+    tasks = answers.collection_tasks_today(page.app, page.views, limit=PER_PAGE + 1, offset=(tasks_page - 1) * PER_PAGE)
     people = _People(page)
     by_days, by_stage = buckets(page)
     return page.render(
@@ -228,7 +226,7 @@ def export_tasks(page: Page) -> Response:
     """The collection tasks as `GET /v1/admin/collections?format=csv|xlsx` answers them."""
     query = admin_reports.CollectionsFileQuery.model_validate({"format": _format(page)})
     tasks = exports.pages(
-        lambda limit, offset: projections.collection_tasks.collection_tasks(page.views, limit=limit, offset=offset),
+        lambda limit, offset: answers.collection_tasks_today(page.app, page.views, limit=limit, offset=offset),
         query,
         key=lambda task: task.order_id,
     )

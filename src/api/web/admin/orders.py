@@ -282,7 +282,7 @@ def _rows(
     filtered = narrowed.found_by is not None or narrowed.where != OrderFilter()
     if status == OVERDUE and customer_id is None and not filtered:
         stages = [action.value for action in CollectionAction]
-        tasks = projections.collection_tasks.collection_tasks(page.views, stages, limit=PER_PAGE + 1, offset=offset)
+        tasks = answers.collection_tasks_today(page.app, page.views, stages, limit=PER_PAGE + 1, offset=offset)
         rows = []
         for task in tasks[:PER_PAGE]:
             view = projections.orders.order(page.views, task.order_id)
