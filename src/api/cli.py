@@ -276,6 +276,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise
     print(f"leasecore {settings.mode} mode on {_safe_url(settings.database_url)} ({applied:,} events caught up)")
     print(f"serving {base}  docs {base}/docs  OpenAPI {base}/openapi.json  ({args.workers} process(es))")
+    print(f"back office {base}/admin/ (staff log in with their accounts)")
     if settings.sandbox:
         print(f"sandbox routes under {base}/v1/sandbox/; demo staff: admin / {DEMO_PASSWORD} (see `leasecore demo`)")
     sys.stdout.flush()
