@@ -305,6 +305,7 @@ def _rows(
             page.views, customer_id=customer_id, where=narrowed.where, sort="overdue", limit=200
         )
         overdue = [view for view in found.items if view.days_overdue > 0]
+        names.know(overdue)
         return [names.row(view) for view in overdue], Paging(1, 1, len(overdue), None, None, None, None)
     if narrowed.sort == "overdue":
         return _numbered(page, names, customer_id, status, narrowed, number, keep)
@@ -416,35 +417,27 @@ class _Names:
         if view.customer_id not in self.customers:
             self.know([view])
         person = self.customers[view.customer_id]
-        return Row(
-            id=view.id,
-            status=view.status,
-            customer_name=person.name if person else None,
-            customer_phone=person.phone if person else None,
-            product=self.product(view.product_id),
-            plan=plan_text(self.page, view.plan.kind, view.plan.months, view.plan.start, view.plan.end),
-            deposit=view.deposit,
-            waiver=view.waiver,
-            channel=self.page.t(f"channel.{view.channel}") if known(f"channel.{view.channel}") else view.channel,
-            placed=self.page.time(view.created_at),
-            days_overdue=view.days_overdue,
-            **extra,
-        )
+        return self._row(view, person.name if person else None, person.phone if person else None, **extra)
 
     def listed(self, item: OrderRow) -> Row:
         """A row of a list query, which brings its customer along."""
+        return self._row(item, item.customer_name, item.customer_phone)
+
+    def _row(self, order: OrderView | OrderRow, name: str | None, phone: str | None, **extra: Any) -> Row:
+        plan, channel = order.plan, order.channel
         return Row(
-            id=item.id,
-            status=item.status,
-            customer_name=item.customer_name,
-            customer_phone=item.customer_phone,
-            product=self.product(item.product_id),
-            plan=plan_text(self.page, item.plan.kind, item.plan.months, item.plan.start, item.plan.end),
-            deposit=item.deposit,
-            waiver=item.waiver,
-            channel=self.page.t(f"channel.{item.channel}") if known(f"channel.{item.channel}") else item.channel,
-            placed=self.page.time(item.created_at),
-            days_overdue=item.days_overdue,
+            id=order.id,
+            status=order.status,
+            customer_name=name,
+            customer_phone=phone,
+            product=self.product(order.product_id),
+            plan=plan_text(self.page, plan.kind, plan.months, plan.start, plan.end),
+            deposit=order.deposit,
+            waiver=order.waiver,
+            channel=self.page.t(f"channel.{channel}") if known(f"channel.{channel}") else channel,
+            placed=self.page.time(order.created_at),
+            days_overdue=order.days_overdue,
+            **extra,
         )
 
     def product(self, product_id: UUID) -> str:
