@@ -8,7 +8,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
 from leasecore.catalog import (
     CATEGORY_TREE_ID,
@@ -257,13 +257,17 @@ class Commands(Application[UUID]):
         """Whether a configuration event was stored after the copy in memory was read (then the copy is dropped)."""
         with self._configuration_lock:
             since = self._configuration_checked
-        changed = bool(
-            self.recorder.select_notifications(since, 1, topics=CONFIGURATION_TOPICS, inclusive_of_start=False)
-        )
+        changed = bool(self._configuration_events(since))
         if changed:
             with self._configuration_lock:
                 self._configuration = None
         return changed
+
+    def _configuration_events(self, since: int, *, limit: int = 1, stop: int | None = None) -> Sequence[Notification]:
+        """Configuration events stored after position `since` (up to `stop`), oldest first."""
+        return self.recorder.select_notifications(
+            since, limit, stop=stop, topics=CONFIGURATION_TOPICS, inclusive_of_start=False
+        )
 
     def _current_configured(self) -> Configured:
         """The copy in memory if no configuration event was stored since it was read (two short queries: the
@@ -272,9 +276,7 @@ class Commands(Application[UUID]):
             configured, since = self._configuration, self._configuration_checked
         if configured is not None:
             head = self.recorder.max_notification_id() or 0
-            changed = head > since and self.recorder.select_notifications(
-                since, 1, stop=head, topics=CONFIGURATION_TOPICS, inclusive_of_start=False
-            )
+            changed = head > since and self._configuration_events(since, stop=head)
             if not changed:
                 with self._configuration_lock:
                     if self._configuration is configured:
@@ -320,13 +322,7 @@ class Commands(Application[UUID]):
         and on SQLite took the write lock, so every event before this save's is committed and none can be
         added until it commits: the log is checked up to this save's own position."""
         since = self._configuration_checked
-        changes = [
-            notification
-            for notification in self.recorder.select_notifications(
-                since, 10, topics=CONFIGURATION_TOPICS, inclusive_of_start=False
-            )
-            if notification.originator_id not in writing
-        ]
+        changes = [n for n in self._configuration_events(since, limit=10) if n.originator_id not in writing]
         if changes:
             self._configuration = None
             raise IntegrityError(f"the configuration changed (event {changes[0].id}) while a command used it")
