@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
+    Connection,
     Date,
     Integer,
     Table,
@@ -303,12 +304,9 @@ def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
         raise ValueError("the report ends on or after its start")
     table = finance_view.c
     query = select(finance_view).where(table.day >= start, table.day <= end).order_by(table.day)
-    moved = (table.deposits_received, table.deposits_deducted, table.deposits_refunded)
-    before = select(*(fen_total(column) for column in moved)).where(table.day < start)
     with views.read() as connection:
         rows = list(connection.execute(query).mappings())
-        received, deducted, refunded = connection.execute(before).one()
-    opening = from_fen(received - deducted - refunded)
+        opening = _held_before(connection, start)
     held, days = opening, []
     totals = dict.fromkeys(_MOVEMENTS, ZERO)
     for row in rows:
@@ -322,11 +320,18 @@ def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
 def deposits_held(views: ViewStore) -> Decimal:
     """Deposits held right now: what every day received less what it deducted and refunded (a row a day, however
     many orders)."""
+    with views.read() as connection:
+        return _held_before(connection, None)
+
+
+def _held_before(connection: Connection, day: date | None) -> Decimal:
+    """Deposits held at the start of `day` (now, without one): one sum in fen over the days before."""
     table = finance_view.c
     moved = (table.deposits_received, table.deposits_deducted, table.deposits_refunded)
     query = select(*(fen_total(column) for column in moved))
-    with views.read() as connection:
-        received, deducted, refunded = connection.execute(query).one()
+    if day is not None:
+        query = query.where(table.day < day)
+    received, deducted, refunded = connection.execute(query).one()
     return from_fen(received - deducted - refunded)
 
 
