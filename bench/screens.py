@@ -39,6 +39,7 @@ from uuid import UUID
 from kit import POSTGRES_URL, START, database, list_skus, order_request, verified_customer
 from starlette.testclient import TestClient
 
+import projections.orders
 from api.bootstrap import Service, Settings, bootstrap, build_service
 from api.cli import DEMO_PASSWORD, demo_accounts
 from api.http.app import create_app
@@ -131,8 +132,6 @@ def found(url: str) -> Seeded:
     """What a kept database holds: its order count and an order from its middle."""
     platform = bootstrap(url)
     try:
-        import projections.orders
-
         applied = platform.runner.catch_up()  # read models whose code changed since are rebuilt first
         print(f"read models caught up: {applied:,} events", file=sys.stderr)
 
@@ -182,8 +181,6 @@ def timed(url: str, seeded: Seeded, repeat: int) -> dict[str, float]:
 
 def deep_cursor(service: Service, offset: int) -> str:
     """The cursor a member of staff reaches that page by, following "next" links (found here by offset)."""
-    import projections.orders
-
     row = projections.orders.orders(service.views, limit=1, offset=offset).items[0]
     return str(projections.orders.Cursor.of(row))
 
