@@ -4,26 +4,13 @@ short, or there is none, with protection or without."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
 
 import pytest
 
-from api.bootstrap import application
-from leasecore.clock import SettableClock
 from leasecore.lease import LeaseStatus
 from leasecore.values import DepositMode, LongTerm
-from tests.support import START, World, build_world, close, local
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    clock = SettableClock(START)
-    app = application("memory:", clock=clock)
-    try:
-        yield build_world(app, clock)
-    finally:
-        close(app)
+from tests.support import World, local
 
 
 @pytest.mark.parametrize(

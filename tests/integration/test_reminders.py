@@ -4,14 +4,11 @@ due or overdue and its late fee, each once per order, installment and kind howev
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal as D
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from api.bootstrap import application
 from leasecore.application import LeaseApplication
@@ -26,16 +23,6 @@ PHONE = "13700000007"
 
 def local(month: int, day: int, hour: int = 10) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    clock = SettableClock(START)
-    app = application("memory:", clock=clock)
-    try:
-        yield build_world(app, clock)
-    finally:
-        close(app)
 
 
 def laptop(world: World) -> UUID:
