@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import (
     Column,
+    Date,
     Index,
     Integer,
     String,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     select,
 )
 
-from leasecore.lease import Lease, LeaseStatus, status_after
+from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import InstallmentStatus
 from leasecore.values import ZERO, total
 from projections.adjustments import LEDGER_CHANGES
@@ -50,17 +51,22 @@ collection_tasks_view = Table(
     Column("stage", String(16)),
     Column("stage_since", Instant),
     Column("days_overdue", Integer, nullable=False),
+    Column("overdue_from", Date),
     money("overdue_amount"),
     money("late_fees"),
     Column("updated_at", Instant, nullable=False),
-    Index("ix_collection_tasks_view_stage", "stage", "days_overdue"),
+    Index("ix_collection_tasks_view_stage", "stage", "overdue_from"),
+    Index("ix_collection_tasks_view_overdue", "overdue_from"),
 )
+"""`days_overdue`, `overdue_amount` and `late_fees` as the lease was last assessed (by the daily job or a payment);
+`overdue_from`, the first day its oldest unpaid installment is overdue while it pays rent, counts days to any day."""
 
 
 class CollectionTasksProjection(Projection):
     """An order's stage (sms, call, agency or none), days overdue, overdue amount and unpaid fees."""
 
     name = "collection_tasks"
+    version = 2
     needs_ledgers = True
     tables = (collection_tasks_view,)
 
@@ -100,13 +106,15 @@ class CollectionTasksProjection(Projection):
             ledger = batch.ledger(event)
             balances = ledger.balances
             overdue = [b for b in balances if b.status is InstallmentStatus.OVERDUE]
-            row["days_overdue"] = ledger.days_overdue
+            row["days_overdue"], row["overdue_from"] = ledger.days_overdue, ledger.overdue_from
             row["overdue_amount"] = total(b.owed for b in overdue)
             row["late_fees"] = total(b.late_fee - b.fee_paid for b in balances)
         if isinstance(event, Lease.CollectionStageChanged):
             if event.stage != row["stage"]:
                 row["stage_since"] = event.timestamp if event.stage else None
             row["stage"], row["days_overdue"] = event.stage, event.days_overdue
+        if LeaseStatus(row["order_status"]) not in RENT_PAYABLE:
+            row["overdue_from"] = None
 
 
 # Queries.
@@ -134,7 +142,7 @@ def collection_tasks(
     query = (
         select(collection_tasks_view)
         .where(table.stage.in_(list(stages)), table.order_status.not_in(FINAL))
-        .order_by(table.days_overdue.desc(), table.order_id)
+        .order_by(table.overdue_from.asc().nulls_last(), table.days_overdue.desc(), table.order_id)
         .limit(limit)
         .offset(offset)
     )
@@ -153,20 +161,28 @@ class Bucket:
 
 
 def buckets(
-    views: ViewStore, bounds: Sequence[tuple[int, int | None]], stages: Sequence[str] = ("sms", "call", "agency")
+    views: ViewStore,
+    bounds: Sequence[tuple[int, int | None]],
+    today: date,
+    stages: Sequence[str] | None = None,
 ) -> list[Bucket]:
-    """Open orders at these collection stages counted and summed by days overdue (`bounds`: ascending, each
-    `(low, high)`, the last maybe open-ended): one query over the stage index, however many orders."""
+    """Open orders counted and summed by how many days overdue they are on `today`, whether or not the daily job
+    has assessed that day (`bounds`: ascending, each `(low, high)`, the last maybe open-ended); at these collection
+    stages only when `stages` is given. One query over an index, however many orders. The amounts are as the
+    leases were last assessed."""
     table = collection_tasks_view.c
-    lows = [low for low, _ in bounds]
-    closed = [(table.days_overdue <= high, low) for low, high in bounds if high is not None]
+
+    def first_day(days: int) -> date:
+        """The latest `overdue_from` of an order at least this many days overdue today."""
+        return today - timedelta(days=days - 1)
+
+    closed = [(table.overdue_from >= first_day(high), low) for low, high in bounds if high is not None]
     beyond = bounds[-1][0] if bounds[-1][1] is None else None
     bucket = (case(*closed, else_=beyond) if closed else literal(beyond)).label("low")
-    query = (
-        select(bucket, func.count(), fen_total(table.overdue_amount))
-        .where(table.stage.in_(list(stages)), table.order_status.not_in(FINAL), table.days_overdue >= lows[0])
-        .group_by(bucket)
-    )
+    conditions = [table.overdue_from <= first_day(bounds[0][0]), table.order_status.not_in(FINAL)]
+    if stages is not None:
+        conditions.append(table.stage.in_(list(stages)))
+    query = select(bucket, func.count(), fen_total(table.overdue_amount)).where(*conditions).group_by(bucket)
     with views.read() as connection:
         found = {low: (int(orders), from_fen(amount)) for low, orders, amount in connection.execute(query)}
     return [Bucket(low, high, *found.get(low, (0, ZERO))) for low, high in bounds]

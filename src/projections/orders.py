@@ -29,7 +29,8 @@ from sqlalchemy import (
     tuple_,
 )
 
-from leasecore.lease import AUTOMATIC, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
+from leasecore.lease import AUTOMATIC, RENT_PAYABLE, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
+from leasecore.lease.ledger import days_overdue_on
 from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO, ShortTerm, add_months
 from projections.customers import customers_view
@@ -78,6 +79,7 @@ orders_view = Table(
     Column("swapped_to", Uuid),
     Column("collection_stage", String(16)),
     Column("days_overdue", Integer, nullable=False),
+    Column("overdue_from", Date),
     Column("reason", Text),
     Column("review_reasons", JSON, nullable=False),
     Column("address_name", String(64), nullable=False),
@@ -98,6 +100,7 @@ orders_view = Table(
     Index("ix_orders_view_return_tracking", "return_tracking_no"),
     Index("ix_orders_view_customer", "customer_id", "created_at"),
     Index("ix_orders_view_status", "status", "created_at"),
+    Index("ix_orders_view_overdue", "overdue_from"),
     Index("ix_orders_view_customer_status", "customer_id", "status", "created_at"),
 )
 """`rent_deducted`, `fees_deducted`, `damage_deducted`: what the deposit paid at settlement (rent with protection
@@ -154,7 +157,7 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
-    version = 5
+    version = 6
     needs_ledgers = True
     tables = (orders_view, order_deposits_view, order_serials_view, order_counts_view)
 
@@ -230,8 +233,11 @@ class OrdersProjection(Projection):
             _count(batch, status.value, +1)
             row["status"] = status.value
         if isinstance(event, LEDGER_EVENTS):
-            row["days_overdue"] = batch.ledger(event).days_overdue
+            ledger = batch.ledger(event)
+            row["days_overdue"], row["overdue_from"] = ledger.days_overdue, ledger.overdue_from
         _apply(row, event)
+        if LeaseStatus(row["status"]) not in RENT_PAYABLE:
+            row["overdue_from"] = None
         if isinstance(event, Lease.Shipped):
             _hold(batch, event.originator_id, event.unit_serials)
 
@@ -392,6 +398,9 @@ class OrderView:
     swapped_to: UUID | None
     collection_stage: str | None
     days_overdue: int
+    """As the lease was last assessed (by the daily job, or a payment); `days_overdue_on` counts to any day."""
+    overdue_from: date | None
+    """The first day its oldest unpaid installment is overdue, while it pays rent; None otherwise."""
     reason: str | None
     review_reasons: tuple[str, ...]
     """Why review was automatic, or why it was not (the reasons a reviewer saw)."""
@@ -405,6 +414,14 @@ class OrderView:
     def unit_serial(self) -> str | None:
         return self.unit_serials[0] if self.unit_serials else None
 
+    def days_overdue_on(self, day: date) -> int:
+        """Days overdue on `day` (the clock's), whether or not the daily job has assessed that day yet."""
+        return _days_overdue(self.overdue_from, self.days_overdue, day)
+
+
+def _days_overdue(overdue_from: date | None, assessed: int, day: date) -> int:
+    return days_overdue_on(overdue_from, day) if overdue_from is not None else assessed
+
 
 def order(views: ViewStore, order_id: UUID) -> OrderView | None:
     with views.read() as connection:
@@ -415,7 +432,12 @@ def order(views: ViewStore, order_id: UUID) -> OrderView | None:
 SORTS = {
     "newest": (orders_view.c.created_at.desc(), orders_view.c.id.desc()),
     "oldest": (orders_view.c.created_at.asc(), orders_view.c.id.asc()),
-    "overdue": (orders_view.c.days_overdue.desc(), orders_view.c.created_at.desc(), orders_view.c.id.desc()),
+    "overdue": (
+        orders_view.c.overdue_from.asc().nulls_last(),
+        orders_view.c.days_overdue.desc(),
+        orders_view.c.created_at.desc(),
+        orders_view.c.id.desc(),
+    ),
 }
 """How a list may be ordered; each ends on the order id, so pages never repeat or skip a row of equal time."""
 
@@ -532,6 +554,11 @@ class OrderRow:
     channel: str
     created_at: datetime
     days_overdue: int
+    overdue_from: date | None
+
+    def days_overdue_on(self, day: date) -> int:
+        """Days overdue on `day` (the clock's), whether or not the daily job has assessed that day yet."""
+        return _days_overdue(self.overdue_from, self.days_overdue, day)
 
 
 def order_rows(
@@ -566,6 +593,7 @@ def order_rows(
             table.channel,
             table.created_at,
             table.days_overdue,
+            table.overdue_from,
         )
         .select_from(orders_view.outerjoin(customers_view, people.customer_id == table.customer_id))
         .where(table.id.in_(ids))
@@ -586,6 +614,7 @@ def order_rows(
                 row.channel,
                 row.created_at,
                 row.days_overdue,
+                row.overdue_from,
             )
             for row in connection.execute(query)
         ]

@@ -41,7 +41,6 @@ from tests.support import SHANGHAI, START, World, build_world, local
 VIEWS = [table for table in metadata.sorted_tables if table.name.endswith("_view")]
 
 
-
 def snapshot(views: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every view, in primary-key order."""
     with views.read() as connection:
@@ -248,6 +247,39 @@ class ReadModelBehaviour:
         assert (task.overdue_amount, task.late_fees) == (D("203.40"), D("3.40"))  # 17 days × 0.20
         assert (task.contact_name, task.contact_phone) == ("Han Meimei", "13900000000")
         assert projections.collection_tasks.collection_tasks(setup.views, ("agency",)) == []
+
+    def test_lists_and_buckets_count_days_overdue_to_today_whether_or_not_the_daily_job_has_run(
+        self, setup: Setup
+    ) -> None:
+        app, views = setup.platform.app, setup.views
+        customer = setup.world.customer()
+        order = setup.world.leasing(customer)  # installment 2 falls due on 28 February; three grace days
+        setup.caught_up()
+        bounds = ((1, 30), (31, None))
+        (row,) = projections.orders.order_rows(views, where=projections.orders.OrderFilter(customer_id=customer)).items
+        assert row.overdue_from == date(2026, 3, 4)
+        assert [row.days_overdue_on(day) for day in (date(2026, 3, 3), date(2026, 3, 4), date(2026, 4, 5))] == [
+            0,
+            1,
+            33,
+        ]
+        assert [b.orders for b in projections.collection_tasks.buckets(views, bounds, date(2026, 3, 3))] == [0, 0]
+        assert [b.orders for b in projections.collection_tasks.buckets(views, bounds, date(2026, 3, 10))] == [1, 0]
+        assert [b.orders for b in projections.collection_tasks.buckets(views, bounds, date(2026, 4, 5))] == [0, 1]
+        assert projections.collection_tasks.buckets(views, bounds, date(2026, 4, 5), ("call",))[1].orders == 0
+
+        setup.world.clock.set(local(2026, 3, 10))  # the job runs: the stored days agree with the count
+        app.run_daily()
+        setup.caught_up()
+        view = projections.orders.order(views, order)
+        assert view is not None and (view.days_overdue, view.days_overdue_on(date(2026, 3, 10))) == (7, 7)
+        app.pay_installments(order, "late-2", D("201.40"), setup.world.clock.now())
+        setup.caught_up()  # paid: the next unpaid installment, due 31 March, is the one to count from
+        view = projections.orders.order(views, order)
+        assert (
+            view is not None and view.overdue_from == date(2026, 4, 4) and view.days_overdue_on(date(2026, 3, 10)) == 0
+        )
+        assert [b.orders for b in projections.collection_tasks.buckets(views, bounds, date(2026, 3, 10))] == [0, 0]
 
     def test_finance_books_a_lease_from_checkout_to_settlement_on_its_days(self, setup: Setup) -> None:
         app, world = setup.platform.app, setup.world

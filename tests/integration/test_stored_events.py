@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -74,7 +74,8 @@ ADDED_TO_LEDGERS: dict[str, Any] = {
 }
 ADDED_TO_BALANCES: dict[str, Any] = {"fee_waived": "0.00", "credited": "0.00"}
 """Figures a lease's ledger gained with finance's adjustments (contract 1.1), zero for an order that never had
-one: what goodwill credits paid, and each installment's fees waived and goodwill credited."""
+one: what goodwill credits paid, and each installment's fees waived and goodwill credited. Each balance also
+gained the first day it is overdue if unpaid (its due date and the grace days of the lease's terms)."""
 
 
 def as_replayed_today(kind: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +83,11 @@ def as_replayed_today(kind: str, state: dict[str, Any]) -> dict[str, Any]:
     state = {**state, **ADDED_BY_UPCASTERS.get(kind, {})}
     if kind == "Lease":
         ledger = state["ledger"]
-        balances = [{**balance, **ADDED_TO_BALANCES} for balance in ledger["balances"]]
+        grace = timedelta(days=state["terms"]["late_fee"]["grace_days"] + 1)
+        balances = [
+            {**balance, **ADDED_TO_BALANCES, "overdue_from": str(date.fromisoformat(balance["due_date"]) + grace)}
+            for balance in ledger["balances"]
+        ]
         state["ledger"] = {**ledger, **ADDED_TO_LEDGERS, "balances": balances}
     return state
 

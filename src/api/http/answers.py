@@ -105,6 +105,8 @@ def as_of_today(
     rows equal the lease's last ledger); otherwise, and for orders that pay no rent, as the read model has it."""
     if not installments or LeaseStatus(view.status) not in RENT_PAYABLE:
         return view, installments
+    if view.days_overdue == 0 and view.days_overdue_on(app.local_today()) == 0:
+        return view, installments  # nothing was overdue, nor is yet: no fee has accrued since
     lease = app.get(Lease, view.id, "order", to_change=False)
     shown = [(row.seq, row.owed, row.late_fee, row.days_overdue, row.status) for row in installments]
     stored = [(b.seq, b.owed, b.late_fee, b.days_overdue, b.status.value) for b in lease.ledger.balances]

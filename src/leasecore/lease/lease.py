@@ -314,7 +314,10 @@ class Lease(Aggregate):
         self.receipts: tuple[Receipt, ...] = ()
         self.ledger = Ledger(
             as_of=terms.late_fee.local_date(timestamp),
-            balances=tuple(Balance(i.seq, i.due_date, i.rent, i.protection) for i in schedule),
+            balances=tuple(
+                Balance(i.seq, i.due_date, i.rent, i.protection, overdue_from=terms.late_fee.first_overdue_day(i))
+                for i in schedule
+            ),
         )
         self.charges = self.charges_paid = Charges()
         self.unapplied = ZERO

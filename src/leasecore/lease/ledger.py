@@ -112,6 +112,8 @@ class Balance:
     days_overdue: int = 0
     fee_waived: Decimal = ZERO
     credited: Decimal = ZERO
+    overdue_from: date | None = None
+    """The first day it is overdue if still unpaid (the due date, then the grace days); None before it is billed."""
 
     @property
     def amount(self) -> Decimal:
@@ -195,6 +197,12 @@ class Ledger:
     def days_overdue(self) -> int:
         return max((b.days_overdue for b in self.balances if b.owed > ZERO), default=0)
 
+    @property
+    def overdue_from(self) -> date | None:
+        """The first day the oldest unpaid installment is overdue: with no payment meanwhile, the ledger is
+        `days_overdue_on(overdue_from, day)` days overdue on any later day, whether or not it was assessed then."""
+        return min((b.overdue_from for b in self.balances if b.owed > ZERO and b.overdue_from), default=None)
+
     def owed_by(self, day: date) -> Decimal:
         """What is owed on installments due on or before `day`."""
         return total(b.owed for b in self.balances if b.due_date <= day)
@@ -271,7 +279,13 @@ class _Row:
             days_overdue=max(0, overdue_for) if owed > ZERO else 0,
             fee_waived=self.waived,
             credited=self.credited,
+            overdue_from=self.first_overdue,
         )
+
+
+def days_overdue_on(overdue_from: date | None, day: date) -> int:
+    """Days overdue on `day` of what became overdue on `overdue_from` (0 before then, or when nothing is owed)."""
+    return max(0, (day - overdue_from).days + 1) if overdue_from is not None else 0
 
 
 def assess(

@@ -190,14 +190,14 @@ class _People:
 def buckets(page: Page) -> tuple[list[Bucket], list[Bucket]]:
     """Open overdue orders (every collection stage) by days overdue and by stage, with what they owe: the
     collection tasks' grouped counts, as the dashboard's, however many orders."""
-    views = page.views
+    views, today = page.views, page.app.local_today()
     by_days = [
         Bucket(f"days-{found.low}", page.t(f"bucket.{found.low}"), _orders(page, found.orders), found.overdue_amount)
-        for found in projections.collection_tasks.buckets(views, BUCKETS, STAGES)
+        for found in projections.collection_tasks.buckets(views, BUCKETS, today)
     ]
     by_stage = []
     for stage in STAGES:
-        found = projections.collection_tasks.buckets(views, BUCKETS, (stage,))
+        found = projections.collection_tasks.buckets(views, BUCKETS, today, (stage,))
         orders, amount = sum(item.orders for item in found), sum((item.overdue_amount for item in found), ZERO)
         by_stage.append(Bucket(f"stage-{stage}", page.t(f"stage.{stage}"), _orders(page, orders), amount))
     return by_days, by_stage

@@ -117,7 +117,7 @@ def customer_page(page: Page) -> Response:
         page.views, customer_id=customer_id, limit=ORDERS_PER_PAGE, offset=(number - 1) * ORDERS_PER_PAGE
     )
     names: dict[UUID, str] = {}
-    rows = []
+    rows, today = [], page.app.local_today()
     for view in orders.items:
         if view.product_id not in names:
             product = projections.catalog.product(page.views, view.product_id)
@@ -131,7 +131,7 @@ def customer_page(page: Page) -> Response:
                 view.deposit,
                 view.waiver,
                 page.time(view.created_at),
-                view.days_overdue,
+                view.days_overdue_on(today),
             )
         )
     return page.render(

@@ -20,7 +20,6 @@ from api.web.admin.console import Page, Pages, Screen
 from api.web.charts import bar_chart
 from api.web.formatting import money, number
 from leasecore.lease import LeaseStatus
-from leasecore.lease.billing import CollectionAction
 
 pages = Pages()
 
@@ -82,8 +81,8 @@ def work(page: Page) -> list[Tile]:
 
 
 def overdue(page: Page) -> list[Tile]:
-    """Orders overdue today by how long, with what they owe; from the collection tasks, longest overdue first."""
-    stages = [action.value for action in CollectionAction]
+    """Orders overdue today by how long (whether or not the daily job has run today), with what they owe as last
+    assessed; from the collection tasks."""
     href = page.link("orders", "/orders", status="overdue")
     return [
         Tile(
@@ -93,7 +92,7 @@ def overdue(page: Page) -> list[Tile]:
             note=money(bucket.overdue_amount),
             key=f"overdue-{bucket.low}",
         )
-        for bucket in projections.collection_tasks.buckets(page.views, BUCKETS, stages)
+        for bucket in projections.collection_tasks.buckets(page.views, BUCKETS, page.app.local_today())
     ]
 
 

@@ -304,7 +304,8 @@ def _rows(
         found = projections.orders.orders(
             page.views, customer_id=customer_id, where=narrowed.where, sort="overdue", limit=200
         )
-        overdue = [view for view in found.items if view.days_overdue > 0]
+        today = page.app.local_today()
+        overdue = [view for view in found.items if view.days_overdue_on(today) > 0]
         names.know(overdue)
         return [names.row(view) for view in overdue], Paging(1, 1, len(overdue), None, None, None, None)
     if narrowed.sort == "overdue":
@@ -404,7 +405,7 @@ class _Names:
     """Who placed each order and what it rents, looked up once per page."""
 
     def __init__(self, page: Page) -> None:
-        self.page = page
+        self.page, self.today = page, page.app.local_today()
         self.customers: dict[UUID, CustomerView | None] = {}
 
     def know(self, views: Sequence[OrderView]) -> None:
@@ -436,7 +437,7 @@ class _Names:
             waiver=order.waiver,
             channel=self.page.t(f"channel.{channel}") if known(f"channel.{channel}") else channel,
             placed=self.page.time(order.created_at),
-            days_overdue=order.days_overdue,
+            days_overdue=order.days_overdue_on(self.today),
             **extra,
         )
 

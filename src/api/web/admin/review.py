@@ -173,11 +173,11 @@ def _history(page: Page, customer_id: UUID, order_id: UUID) -> History:
     from the installments `GET /v1/admin/customers/{id}` answers with)."""
     found = projections.orders.orders(page.views, customer_id=customer_id, limit=HISTORY + 1)
     others = [view for view in found.items if view.id != order_id][:HISTORY]
-    shown = []
+    shown, today = [], page.app.local_today()
     for view in others:
         installments = projections.installments.installments(page.views, view.id)
         fees = total(item.late_fee for item in installments) if installments else ZERO
-        shown.append(Earlier(view.id, view.status, page.time(view.created_at), view.days_overdue, fees))
+        shown.append(Earlier(view.id, view.status, page.time(view.created_at), view.days_overdue_on(today), fees))
     return History(
         orders=max(found.total - 1, 0),
         overdue_now=sum(1 for item in shown if item.days_overdue > 0),
