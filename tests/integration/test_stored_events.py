@@ -69,6 +69,10 @@ UNCAPTURED |= {
     for name in ("LateFeeWaived", "GoodwillCredited")
 }
 UNCAPTURED["Lease.CallRecorded"] = "collection calls came after the capture; no earlier event makes one"
+UNCAPTURED |= {
+    f"Conversation.{name}": "customer service came after the capture (contract 1.1); no earlier event makes one"
+    for name in ("Opened", "CustomerWrote", "StaffAnswered", "Closed")
+}
 ADDED_TO_LEDGERS: dict[str, Any] = {
     "goodwill": {"rent": "0.00", "protection": "0.00", "fees": "0.00", "credit": "0.00"},
 }

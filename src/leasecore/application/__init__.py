@@ -12,6 +12,7 @@ from leasecore.application.credit import CreditCommands
 from leasecore.application.daily import DailyJob, DailyReport
 from leasecore.application.payments import PaymentCommands
 from leasecore.application.staff import StaffCommands
+from leasecore.application.support import SupportCommands
 
 __all__ = ["Commands", "DailyReport", "LeaseApplication", "command"]
 
@@ -24,6 +25,7 @@ class LeaseApplication(
     PaymentCommands,
     AdjustmentCommands,
     CollectionCommands,
+    SupportCommands,
     DailyJob,
 ):
     """The credit rental platform's commands. Several aggregates changed by one command are
