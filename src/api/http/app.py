@@ -20,13 +20,14 @@ from api.http.endpoint import problem_response
 from api.http.errors import ApiError
 from api.http.routes import routes, spec
 from api.web.admin import admin_app
+from api.web.mobile import mobile_app
 
 SLUGS = {404: "not-found", 405: "method-not-allowed"}
 
 
 def create_app(service: Service, *, manage: bool = False) -> Starlette:
-    """The app over a wired service, with the OpenAPI document of what it serves and the back office under
-    `/admin/`; `manage` starts its background work with the app and closes it after."""
+    """The app over a wired service, with the OpenAPI document of what it serves, the back office under `/admin/`
+    and the customer's app under `/m/`; `manage` starts its background work with the app and closes it after."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -39,7 +40,11 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
                 service.close()
 
     app = Starlette(
-        routes=[*routes(sandbox=service.settings.sandbox), Mount("/admin", admin_app(service), name="admin")],
+        routes=[
+            *routes(sandbox=service.settings.sandbox),
+            Mount("/admin", admin_app(service), name="admin"),
+            Mount("/m", mobile_app(service), name="mobile"),
+        ],
         exception_handlers={HTTPException: _http_problem, Exception: _unexpected},
         lifespan=lifespan,
     )

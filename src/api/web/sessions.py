@@ -88,22 +88,24 @@ class WebSessions:
             connection.execute(delete(api_web_sessions).where(api_web_sessions.c.username == username))
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None, *, path: str = "/admin"
+) -> None:
     """HttpOnly and SameSite=Lax, Secure when the request came over HTTPS (directly or behind a proxy that says so),
-    scoped to the back office."""
+    scoped to the back office (or the customer's app, `path="/m"`)."""
     response.set_cookie(
         name,
         value,
         max_age=max_age,
-        path="/admin",
+        path=path,
         httponly=True,
         samesite="lax",
         secure=over_https(request),
     )
 
 
-def clear_cookie(request: Request, response: Response, name: str) -> None:
-    response.delete_cookie(name, path="/admin", httponly=True, samesite="lax", secure=over_https(request))
+def clear_cookie(request: Request, response: Response, name: str, *, path: str = "/admin") -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=over_https(request))
 
 
 def over_https(request: Request) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -23,7 +24,7 @@ from leasecore.lease.lease import AUTOMATIC, Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest, Quote, make_quote
 from leasecore.money.deposit import Deposit
 from leasecore.ports import SignedContract, TrackingStatus
-from leasecore.values import DepositMode
+from leasecore.values import ZERO, DepositMode
 
 
 class OrderCommands(StockCommands):
@@ -32,6 +33,22 @@ class OrderCommands(StockCommands):
     def quote(self, customer_id: UUID, request: OrderRequest) -> Quote:
         """Every figure of an order for this customer now, without placing it."""
         return self._quote(customer_id, request, self.clock.now())[0]
+
+    def quote_for_visitor(self, request: OrderRequest) -> Quote:
+        """What anyone not logged in is quoted: the whole deposit, since a waiver needs the customer's credit."""
+        configured = self.configured()
+        product = self.product(self.inventory(request.sku_id, to_change=False).product_id, to_change=False)
+        billing = configured.billing()
+        return make_quote(
+            product,
+            product.sku(request.sku_id),
+            replace(request, deposit_mode=DepositMode.FULL),
+            today=billing.late_fee_rule.local_date(self.clock.now()),
+            score=None,
+            available_quota=ZERO,
+            waiver_policy=configured.waiver_policy(),
+            billing=billing,
+        )
 
     def _quote(
         self, customer_id: UUID, request: OrderRequest, now: datetime

@@ -1,0 +1,67 @@
+"""The customer's app at `/m/`: a mobile web page (H5) for the whole lease, as the operator's app, Alipay's or
+WeChat's web view shows it. One module per part of the customer's path, each a `Pages`; `MODULES` are served, in
+order. The pages call the same commands and queries as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from api.web import assets
+from api.web.mobile import account, catalog, words
+from api.web.mobile.frame import TTL, MobilePage, Shop, error_page, language
+from api.web.pages import STATIC, SecurityHeaders
+from api.web.sessions import WebSessions
+from leasecore.clock import SystemClock
+
+if TYPE_CHECKING:
+    from api.bootstrap import Service
+    from leasecore.ports import Clock
+
+MODULES: tuple[ModuleType, ...] = (catalog, account)
+"""Each has `pages`; those built so far."""
+
+assert words.WORDS  # the frame's words are added on import
+
+
+def mobile_app(service: Service, *, clock: Clock | None = None, modules: Sequence[ModuleType] = MODULES) -> Starlette:
+    """The customer's app over a wired service; its sessions expire by `clock` (the system's, as tokens do)."""
+    shop = Shop(service, WebSessions(service.store, clock or SystemClock(), TTL), [])
+    for module in modules:
+        shop.pages.extend(module.pages.items)
+    assets.htmx()
+    app = Starlette(
+        routes=[
+            *shop.routes(),
+            Route("/assets/htmx.min.js", htmx, methods=["GET"], name="htmx"),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.shop = shop
+    return app
+
+
+async def htmx(request: Request) -> Response:
+    content = assets.htmx()
+    if content is None:
+        raise HTTPException(404)
+    return Response(content, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    page = MobilePage(request, request.app.state.shop, language(request))
+    if error.status_code == 404:
+        return error_page(page, 404, page.t("m.error.not_found"), page.t("m.error.not_found_detail"))
+    return error_page(page, error.status_code, page.t("m.error.refused"), str(error.detail))
