@@ -5,6 +5,7 @@ from __future__ import annotations
 from projections.adjustments import AdjustmentsProjection
 from projections.catalog import CatalogProjection
 from projections.collection_tasks import CollectionTasksProjection
+from projections.conversations import ConversationsProjection
 from projections.credit_lines import CreditLinesProjection
 from projections.customers import CustomersProjection
 from projections.finance import FinanceProjection
@@ -30,4 +31,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         RefundsProjection(),
         CustomersProjection(),
         AdjustmentsProjection(),
+        ConversationsProjection(),
     ]

@@ -58,6 +58,8 @@ ADDED_VIEWS: dict[str, str] = {
     "credit_totals_view": "the credit lines' kept totals came after the capture",
     "order_counts_view": "the orders read model's counts per status came after the capture",
     "order_serials_view": "the orders read model's serials (staff find an order by a unit) came after the capture",
+    "conversations_view": "customer service (contract 1.1) came after the capture; no earlier event makes one",
+    "conversation_messages_view": "customer service (contract 1.1) came after the capture; no earlier event makes one",
 }
 """Read models' tables the capture's code did not have, with why; built from the old events like the others."""
 UNCAPTURED: dict[str, str] = {
