@@ -38,9 +38,10 @@ def log_in_by_sms(page: Page, shop: Console, phone: str) -> None:
         page.goto(m(shop, "/login"))
     page.get_by_label("手机号").fill(phone)
     page.get_by_role("button", name="获取验证码").tap()
+    page.get_by_test_id("code-sent").wait_for()
     page.get_by_label("短信验证码").fill(shop.api.code(phone))
     page.get_by_role("button", name="登录", exact=True).tap()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/m/login" not in url)
 
 
 def transferred(page: Page) -> int:

@@ -1,6 +1,7 @@
 """The customer's app at `/m/`: a mobile web page (H5) for the whole lease, as the operator's app, Alipay's or
 WeChat's web view shows it. One module per part of the customer's path, each a `Pages`; `MODULES` are served, in
-order. The pages call the same commands and queries as the API."""
+order. The pages call the same commands and queries as the API, and go out gzipped: a phone on a weak network
+loads a page and its files in well under 300 KB."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -45,7 +47,7 @@ def mobile_app(service: Service, *, clock: Clock | None = None, modules: Sequenc
             Route("/assets/htmx.min.js", htmx, methods=["GET"], name="htmx"),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.shop = shop
