@@ -49,6 +49,10 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/messages/{id}/resend"): {OPERATOR, FINANCE, ADMIN},
     ("GET", "/v1/admin/config/{name}"): {ADMIN, RISK, FINANCE},
     ("PUT", "/v1/admin/config/{name}"): {ADMIN},
+    ("GET", "/v1/admin/conversations"): {OPERATOR, ADMIN},
+    ("GET", "/v1/admin/conversations/{id}"): {OPERATOR, ADMIN},
+    ("POST", "/v1/admin/conversations/{id}/messages"): {OPERATOR, ADMIN},
+    ("POST", "/v1/admin/conversations/{id}/close"): {OPERATOR, ADMIN},
 }
 PUBLIC_ROUTES = {
     ("GET", "/v1/health"),
@@ -92,7 +96,7 @@ def status(api: Api, route: Endpoint, headers: dict[str, str]) -> int:
 
 def test_the_table_names_every_route() -> None:
     served = {(route.method, route.path) for route in endpoints(sandbox=True)}
-    customer = {key for key in served if key[1].startswith(("/v1/me", "/v1/orders", "/v1/quotes"))}
+    customer = {key for key in served if key[1].startswith(("/v1/me", "/v1/orders", "/v1/quotes", "/v1/conversations"))}
     sandbox = {key for key in served if key[1].startswith("/v1/sandbox/")}
     assert served == set(STAFF_ROUTES) | PUBLIC_ROUTES | customer | sandbox
     for route in endpoints(sandbox=True):

@@ -10,12 +10,14 @@ from starlette.routing import BaseRoute, Route
 from api.http.endpoint import Endpoint, asgi
 from api.http.endpoints import (
     admin_catalog,
+    admin_conversations,
     admin_customers,
     admin_jobs,
     admin_orders,
     admin_reports,
     auth,
     catalog,
+    conversations,
     me,
     orders,
     payments,
@@ -36,6 +38,8 @@ RESOURCES = (
     admin_customers,
     admin_reports,
     admin_jobs,
+    conversations,
+    admin_conversations,
     sandbox,
 )
 
