@@ -185,3 +185,19 @@ def test_pages_are_made_for_a_thumb_and_light_on_the_network(browser: Browser, s
         assert small == [], path
         assert transferred(page) < 300_000, path
         context.close()
+
+
+def test_the_fee_rules_page_says_the_configured_rule_with_an_example_the_ledger_charges(
+    browser: Browser, shop: Console
+) -> None:
+    """The demo's billing: 3 grace days, 0.05% a day, capped at 20%: an installment of 1,000.00 ten days late has
+    accrued 5.00."""
+    billing = shop.service.app.billing_policy()
+    context = phone_context(browser)
+    page = context.new_page()
+    page.goto(m(shop, "/rules#late-fees"))
+    rules = page.get_by_test_id("late-fees")
+    expect(rules).to_contain_text(f"{billing.grace_days} 天宽限期")
+    expect(page.get_by_test_id("example")).to_contain_text(f"滞纳金为 {money(Decimal('5.00'))}")
+    expect(page.get_by_test_id("example")).to_contain_text(f"最多 {money(Decimal('200.00'))}")
+    context.close()
