@@ -29,6 +29,7 @@ from api.web.admin import (
     shipping,
     staff,
     stock,
+    support,
 )
 from api.web.admin.console import Console, Page, Screen, language
 from api.web.pages import STATIC, SecurityHeaders
@@ -51,6 +52,7 @@ SCREENS: tuple[Screen, ...] = (
     collections.screen,
     finance.screen,
     customers.screen,
+    support.screen,
     audit.screen,
     staff.screen,
 )
