@@ -246,6 +246,44 @@ def test_a_payment_that_fails_at_the_provider_leaves_the_order_to_pay_again(brow
     page.context.close()
 
 
+def test_an_order_sent_to_review_says_why(browser: Browser, shop: Console) -> None:
+    """A score under the waiver policy's minimum (600) sends a paid order to a person, and the order says so."""
+    who = customer(shop.api, "周杰", score=550)
+    order_id = order(shop.api, who, shop.skus[EARPHONES], deposit_mode="full")
+    answer = shop.api.order(who, order_id)
+    assert answer["status"] == "pending_review" and answer["review_reasons"]
+    page = logged_in(browser, shop, who)
+    page.goto(m(shop, f"/orders/{order_id}"))
+    expect(page.get_by_test_id("status")).to_have_text("待审核")
+    review = page.get_by_test_id("review")
+    expect(review).to_contain_text("您的订单正在人工审核")
+    assert review.locator("li").all_inner_texts() == answer["review_reasons"]
+    assert steps(page, "done") == ["OrderPlaced", "CheckoutPaid", "ReviewQueued"]
+    page.context.close()
+
+
+def test_outside_sandbox_mode_the_pay_page_leaves_the_provider_to_the_app(browser: Browser, shop: Console) -> None:
+    """With no sandbox provider's cashier to send the customer to, the payment is asked all the same and its
+    parameters are shown as what a provider's SDK would take; the sandbox cashier's page is not there."""
+    who = customer(shop.api, "吴磊", phone=new_phone())
+    order_id = order(shop.api, who, shop.skus[EARPHONES], paid=False)
+    page = logged_in(browser, shop, who)
+    page.goto(m(shop, f"/orders/{order_id}/pay?purpose=checkout"))
+    sandboxes, shop.service.sandboxes = shop.service.sandboxes, None
+    try:
+        page.get_by_test_id("pay-now").tap()
+        expect(page.get_by_test_id("pay-params")).to_contain_text("JS SDK")
+        payments = shop.api.get(f"/v1/orders/{order_id}/payments", who=who)
+        assert [(p["purpose"], p["status"]) for p in payments] == [("checkout", "pending")]
+        page.get_by_test_id("pay-params").locator("summary").tap()
+        expect(page.get_by_test_id("pay-params")).to_contain_text(payments[0]["payment_id"])  # in the pay_url
+        answer = page.goto(m(shop, f"/pay/{payments[0]['payment_id']}"))
+        assert answer is not None and answer.status == 404
+    finally:
+        shop.service.sandboxes = sandboxes
+    page.context.close()
+
+
 def test_cancelling_asks_once_more_and_says_what_is_refunded(browser: Browser, shop: Console) -> None:
     who = customer(shop.api, "王芳", phone=new_phone())
     order_id = order(shop.api, who, shop.skus[EARPHONES])
