@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 
 import projections.customers
+from adapters.identity.sandbox import SandboxIdentity
 from api.web.formatting import money
 from leasecore.staff import Role
 from leasecore.values import add_months
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.slow
 
 PHONE_X = "phone-x/256-black"
 DRONE = "drone-mini/fly-more"
+WATCH = "watch-10/46-black"
+PHONE_X_WHITE = "phone-x/512-white"
 LATE = datetime(2026, 3, 8, 2, 0, tzinfo=UTC)
 """10:00 on 8 March in Shanghai: installment 2 (due 28 February) is 5 days past its 3 days' grace."""
 
@@ -94,6 +97,12 @@ def assert_made_for_a_thumb(browser: Browser, shop: Console, logged_in: BrowserC
         context.close()
 
 
+def submit_photos(page: Page) -> None:
+    page.get_by_label("身份证人像面照片").set_input_files(upload("card.png", png()))
+    page.get_by_label("本人自拍照").set_input_files(upload("selfie.png", png(3, 3)))
+    page.get_by_test_id("identity-form").get_by_role("button", name="提交认证").tap()
+
+
 def test_a_new_customer_verifies_with_photos_and_sees_the_credit_line_the_api_answers(
     browser: Browser, shop: Console, tmp_path: Path
 ) -> None:
@@ -125,9 +134,18 @@ def test_a_new_customer_verifies_with_photos_and_sees_the_credit_line_the_api_an
     assert projections.customers.customer(shop.service.views, who.customer_id).identity_status == "unverified"  # type: ignore[union-attr]
 
     screenshot(page, "m-identity", tmp_path)
-    page.get_by_label("身份证人像面照片").set_input_files(upload("card.png", png()))
-    page.get_by_label("本人自拍照").set_input_files(upload("selfie.png", png(3, 3)))
-    page.get_by_test_id("identity-form").get_by_role("button", name="提交认证").tap()
+
+    # the provider finds the selfie is not the card's face: the reason, and the form again
+    identity = shop.service.app.identity
+    assert isinstance(identity, SandboxIdentity)
+    identity.fail_face_match(who.id_number)
+    submit_photos(page)
+    expect(page.get_by_test_id("identity-rejected")).to_contain_text("认证未通过")
+    expect(page.get_by_test_id("identity-rejected")).to_contain_text("selfie does not match the ID card photo")
+    identity.pass_face_match(who.id_number)
+    page.get_by_label("真实姓名").fill("韩梅梅")
+    page.get_by_label("身份证号").fill(who.id_number)
+    submit_photos(page)
 
     # verified, then evaluated at once: the credit result, equal to the API's line and the customers read model
     expect(page).to_have_url(re.compile(r"/m/me/credit\?done=identity_verified$"))
@@ -225,6 +243,9 @@ def test_bills_late_fees_buyout_return_and_settlement_are_the_apis(
     page.get_by_label("自定义还款金额（元）").fill("99999")
     page.get_by_role("button", name="还这个金额").tap()
     expect(page.locator('[data-error="amount"]')).to_contain_text("不能超过剩余应还的")
+    page.get_by_label("自定义还款金额（元）").fill("100")
+    page.get_by_role("button", name="还这个金额").tap()
+    expect(page).to_have_url(re.compile(rf"/m/orders/{order_id}/pay\?purpose=installments&amount=100\.00$"))
     completed = api.post(f"/v1/sandbox/payments/{payment['payment_id']}/complete", json={"outcome": "success"})
     assert completed["status"] == "succeeded"
 
@@ -259,8 +280,10 @@ def test_bills_late_fees_buyout_return_and_settlement_are_the_apis(
         ),
     )
     page.goto(m(shop, f"/orders/{drone['id']}/end"))
-    page.get_by_role("button", name="下一步").first.tap()  # no tracking number: the browser asks for it
-    expect(page).to_have_url(m(shop, f"/orders/{drone['id']}/end"))
+    tracking = page.get_by_label("寄回快递运单号")
+    tracking.evaluate("input => input.removeAttribute('required')")  # the server asks for it too
+    page.locator("#return").get_by_role("button", name="下一步").tap()
+    expect(page.locator('[data-error="return.tracking_no"]')).to_have_text("请填写寄回快递的运单号（1–64 个字符）")
     page.get_by_label("寄回快递运单号").fill("SF1234567890")
     page.locator("#return").get_by_role("button", name="下一步").tap()
     expect(page.get_by_test_id("will")).to_contain_text("运单号 SF1234567890")
@@ -340,4 +363,37 @@ def test_a_renewal_is_confirmed_with_its_rent_and_adds_the_installments(browser:
     assert [row["amount"] for row in renewed["installments"][6:]] == ["299.00"] * 3
     assert renewed["plan"]["end"] == new_end.isoformat()
     expect(page.get_by_test_id("bills").locator("li[data-seq]")).to_have_count(9)
+    context.close()
+
+
+def test_a_swap_is_confirmed_with_the_new_orders_quote_and_places_it(browser: Browser, shop: Console) -> None:
+    api = shop.api
+    who = customer(api, "赵敏", score=720)
+    leased = api.leasing(who, api.order_body(shop.skus[WATCH], {"kind": "long", "months": 6}))
+    order_id = leased["id"]
+    api.pay(who, order_id, "installments", "945.00")  # the five installments left, paid ahead
+    ends = date.fromisoformat(leased["plan"]["end"])
+    api.move_clock(datetime.combine(ends - timedelta(days=5), time(10), ZoneInfo("Asia/Shanghai")))
+
+    context = phone_context(browser)
+    page = context.new_page()
+    log_in_at(page, shop, f"/orders/{order_id}/end", who.phone)
+    page.get_by_label("换成").select_option(str(shop.skus[PHONE_X_WHITE]))
+    page.locator("#swap").get_by_label("寄回快递运单号").fill("YT-2026-0001")
+    page.locator("#swap").get_by_role("button", name="下一步").tap()
+    # the new order as the API quotes it now: the watch's waiver still holds 2,500 of the 6,000 quota
+    body = api.order_body(shop.skus[PHONE_X_WHITE], {"kind": "long", "months": 6})
+    quote = api.post("/v1/quotes", who=who, json={k: v for k, v in body.items() if k != "address"})
+    expect(page.get_by_test_id("will")).to_contain_text(
+        f"月租 {money(Decimal(quote['installments'][0]['rent']))}，押金 {money(Decimal(quote['deposit']))}，"
+        f"信用免押 {money(Decimal(quote['waiver']))}，需支付 {money(Decimal(quote['due_now']))} 后发货"
+    )
+    assert api.order(who, order_id)["status"] == "leasing"
+    page.get_by_role("button", name="确认办理").tap()
+    expect(page).to_have_url(re.compile(r"/m/orders/[0-9a-f-]{36}\?done=swapped$"))
+    old = api.order(who, order_id)
+    assert (old["status"], old["return_tracking_no"]) == ("returning", "YT-2026-0001")
+    assert page.url.endswith(f"/m/orders/{old['swapped_to']}?done=swapped")
+    new = api.order(who, old["swapped_to"])
+    assert (new["status"], new["swapped_from"], new["due_now"]) == ("pending_payment", order_id, quote["due_now"])
     context.close()

@@ -143,8 +143,13 @@ i18n.add(WORDS)
 
 @pages.get("/me/identity")
 def identity_form(page: MobilePage) -> Response:
-    """The form, or the verified identity; a rejected one shows why it failed."""
-    return _identity_page(page, next_path=page.query.get("next", ""))
+    """The form, or the verified identity (a verified customer sent here on the way somewhere goes on there); a
+    rejected one shows why it failed."""
+    next_path = page.query.get("next", "")
+    person = projections.customers.customer(page.views, page.me)
+    if next_path and person is not None and person.identity_status == "verified":
+        return RedirectResponse(safe_next(next_path, page.base), status_code=303)
+    return _identity_page(page, next_path=next_path)
 
 
 @pages.post("/me/identity")
