@@ -56,6 +56,10 @@ WORDS = {
         "到期前 7 天（{opens} 起）可以归还、续租或换机；买断随时可以。",
         "Return, renewal and swap open 7 days before the term ends ({opens}); a buyout is possible any time.",
     ),
+    "m.end.opens_short": (
+        "到期前 7 天（{opens} 起）可以归还。",
+        "A return opens 7 days before the rental ends ({opens}).",
+    ),
     "m.end.closed.overdue": (
         "您有逾期未付的账单，请先还清再办理。",
         "An installment is overdue: pay it first.",
