@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal as D
+from uuid import uuid4
 
 import pytest
 
+from adapters.payments.sandbox import SandboxPayments
 from api.bootstrap import application
 from leasecore.clock import SettableClock
 from leasecore.errors import InvalidInput, InvalidState, Refused
@@ -46,6 +48,21 @@ class PaymentBehaviour:
             app.complete_payment(payment.id, "T-2", D("700.00"), world.clock.now())
         with pytest.raises(InvalidState, match="pending_contract"):
             app.request_payment(order, PaymentPurpose.CHECKOUT, "sandbox")
+
+    def test_a_payment_asked_twice_under_one_key_is_one_payment(self, world: World) -> None:
+        """A form sent twice (a double tap, a reload) names the same payment: the provider is asked for it again,
+        no second payment is recorded; the key cannot name another order's or another purpose's payment."""
+        app = world.app
+        app.gateways = {"sandbox": SandboxPayments(world.clock)}
+        order = app.place_order(world.customer(), world.request())
+        key = uuid4()
+        first = app.collect(order, PaymentPurpose.CHECKOUT, payment_id=key)
+        again = app.collect(order, PaymentPurpose.CHECKOUT, payment_id=key)
+        assert (first.payment_id, again.payment_id, again.amount) == (str(key), str(key), D("700.00"))
+        assert [type(e).__name__ for e in app.events.get(key)] == ["Requested"]
+        other = app.place_order(world.customer(), world.request())
+        with pytest.raises(InvalidInput, match="payment_id"):
+            app.collect(other, PaymentPurpose.CHECKOUT, payment_id=key)
 
     def test_an_installments_payment_may_be_partial_and_defaults_to_what_is_due_now(self, world: World) -> None:
         app, clock = world.app, world.clock

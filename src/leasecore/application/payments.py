@@ -69,15 +69,28 @@ class PaymentCommands(EndOfTermCommands):
         return payment
 
     def collect(
-        self, order_id: UUID, purpose: PaymentPurpose, *, provider: str | None = None, amount: Decimal | None = None
+        self,
+        order_id: UUID,
+        purpose: PaymentPurpose,
+        *,
+        provider: str | None = None,
+        amount: Decimal | None = None,
+        payment_id: UUID | None = None,
     ) -> PaymentRequest:
         """A payment recorded at the platform's price and asked of the chosen provider (the first configured
-        by default); the answer carries what the app hands the provider."""
+        by default); the answer carries what the app hands the provider. Asked again under the same
+        `payment_id` (a form sent twice), it is the same payment asked again, never a second one."""
         provider = provider or next(iter(self.gateways), None)
         gateway = self.gateways.get(provider or "")
         if provider is None or gateway is None:
             raise InvalidInput("provider", f"choose one of: {', '.join(self.gateways) or 'none configured'}")
-        payment = self.request_payment(order_id, purpose, provider, amount)
+        if payment_id is not None and payment_id in self.repository:
+            payment = self.payment(payment_id)
+            if payment.order_id != order_id or payment.purpose is not purpose:
+                raise InvalidInput("payment_id", "names another payment")
+            gateway = self.gateways.get(payment.provider, gateway)
+        else:
+            payment = self.request_payment(order_id, purpose, provider, amount, payment_id)
         subject = f"leasecore order {str(order_id)[:8]}: {purpose.value}"
         return gateway.create_payment(str(payment.id), payment.amount, subject, self.notify_url(provider))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import urlencode
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from starlette.responses import RedirectResponse, Response
 
@@ -91,7 +91,9 @@ def pay(page: MobilePage) -> Response:
     the customer goes on to the sandbox provider's page."""
     order = answers.owned(page.views, page.path_id(), page.me)
     asked = _asked(page, page.form)
-    request = page.app.collect(order.id, PaymentPurpose(asked.purpose), provider=None, amount=asked.amount)
+    request = page.app.collect(
+        order.id, PaymentPurpose(asked.purpose), provider=None, amount=asked.amount, payment_id=_key(page)
+    )
     page.service.written()
     target = _target(page, page.form.get("next"), order.id)
     if page.service.sandboxes is not None:
@@ -181,7 +183,16 @@ def _pay_page(
         sandbox=page.service.sandboxes is not None,
         next=_target(page, page.query.get("next") or page.form.get("next"), order.id),
         provider_request=provider_request,
+        payment_key=page.form.get("payment_key") or uuid4(),
     )
+
+
+def _key(page: MobilePage) -> UUID | None:
+    """The form's one-time key, the payment's id: a form sent twice asks one payment."""
+    try:
+        return UUID(page.form.get("payment_key", ""))
+    except ValueError:
+        return None
 
 
 def _sandbox_payment(page: MobilePage) -> tuple[Payment, Sandboxes]:
