@@ -78,16 +78,23 @@ def replay(
         aggregate: Aggregate = app.repository.get(aggregate_id, version=events[-1].originator_version)
     except AggregateNotFoundError:
         raise NotFound("aggregate", aggregate_id) from None
-    recorded = tuple(
-        RecordedEvent(
-            version=e.originator_version,
-            type=type(e).__qualname__,
-            timestamp=e.timestamp,
-            fields={k: v for k, v in vars(e).items() if k not in BOOKKEEPING},
-        )
-        for e in events
-    )
+    recorded = tuple(_recorded(e) for e in events)
     return Replay(aggregate_id, type(aggregate).__name__, aggregate.version, events[-1].timestamp, recorded, aggregate)
+
+
+def history(app: Application[UUID], aggregate_id: UUID) -> tuple[RecordedEvent, ...]:
+    """The aggregate's events, oldest first, as `replay` records them, without rebuilding the aggregate (a
+    timeline needs only these)."""
+    return tuple(_recorded(e) for e in app.events.get(aggregate_id))
+
+
+def _recorded(event: Any) -> RecordedEvent:
+    return RecordedEvent(
+        version=event.originator_version,
+        type=type(event).__qualname__,
+        timestamp=event.timestamp,
+        fields={k: v for k, v in vars(event).items() if k not in BOOKKEEPING},
+    )
 
 
 @dataclass(frozen=True)

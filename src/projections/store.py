@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,6 +43,7 @@ class ViewStore:
         self.engine = engine
         self.reader = reader or engine
         self._lock: threading.RLock | None = threading.RLock() if shared_connection else None
+        self._reading = threading.local()
 
     @classmethod
     def for_database(cls, database_url: str) -> ViewStore:
@@ -78,10 +79,25 @@ class ViewStore:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for queries; on PostgreSQL each statement commits by itself, so a read that wrote
-        nothing costs no BEGIN and no ROLLBACK round trip (and no liveness ping on checkout)."""
+        """A connection for queries, each statement on its own (no BEGIN, no ROLLBACK, no lock held between
+        statements; on PostgreSQL no liveness ping on checkout either). Reads nested in one (a page asking a dozen
+        questions) share its connection: one checkout for all of them."""
+        current: Connection | None = getattr(self._reading, "connection", None)
+        if current is not None:
+            yield current
+            return
         with self._locked(), self.reader.connect() as connection:
-            yield connection
+            connection.execution_options(leasecore_autocommit=True)
+            self._reading.connection = connection
+            try:
+                yield connection
+            finally:
+                self._reading.connection = None
+
+    def reading(self) -> AbstractContextManager[object]:
+        """A span whose reads share one connection (a page's many questions): `read()` held open. Not for the
+        in-memory store, whose one connection is shared by lock: holding it would stall the read models' writer."""
+        return nullcontext() if self._lock is not None else self.read()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -93,7 +109,8 @@ class ViewStore:
 
 
 def _begin_explicitly(engine: Engine) -> None:
-    """pysqlite's own transaction handling is switched off; we say BEGIN (IMMEDIATE for writes)."""
+    """pysqlite's own transaction handling is switched off; we say BEGIN (IMMEDIATE for writes), and nothing for
+    reads."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -101,8 +118,10 @@ def _begin_explicitly(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get("leasecore_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("leasecore_autocommit", False):
+            return  # a read: each statement its own transaction, so no lock outlives a statement
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("leasecore_immediate", False) else "BEGIN")
 
 
 metadata = MetaData()

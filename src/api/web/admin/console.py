@@ -284,7 +284,7 @@ def respond(console: Console, route: PageRoute) -> Callable[[Request], Any]:
             if not session.accepts(page.form.get("csrf")):
                 return forbidden(page, page.t("error.csrf"))
         try:
-            response = await run_in_threadpool(route.handler, page)
+            response = await run_in_threadpool(_handle, route.handler, page)
         except LeaseError as error:
             response = refused(page, error)
         except Exception:
@@ -295,6 +295,14 @@ def respond(console: Console, route: PageRoute) -> Callable[[Request], Any]:
 
     endpoint.__name__ = route.handler.__name__
     return endpoint
+
+
+def _handle(handler: Handler, page: Page) -> Response:
+    """A page that only reads asks all its questions over one connection."""
+    if page.request.method != "GET":
+        return handler(page)
+    with page.views.reading():
+        return handler(page)
 
 
 def forbidden(page: Page, detail: str) -> Response:

@@ -30,7 +30,7 @@ from api.web.admin import shipping
 from api.web.admin.console import Page, Pages, Screen
 from api.web.formatting import billing_zone, money
 from api.web.i18n import known
-from leasecore.audit import RecordedEvent, replay
+from leasecore.audit import RecordedEvent, history
 from leasecore.errors import InvalidInput
 from leasecore.lease import RENT_PAYABLE, LeaseStatus
 from leasecore.lease.billing import CollectionAction
@@ -536,8 +536,8 @@ def _order_page(page: Page, order_id: UUID, status: int = 200, **errors: str) ->
 
 
 def timeline(page: Page, order_id: UUID) -> list[Moment]:
-    """Every event of the order's lease, oldest first, in words (the audit replay's events)."""
-    return [_moment(page, event) for event in replay(page.app, order_id).events]
+    """Every event of the order's lease, oldest first, in words (the events the audit replays)."""
+    return [_moment(page, event) for event in history(page.app, order_id)]
 
 
 def _moment(page: Page, event: RecordedEvent) -> Moment:

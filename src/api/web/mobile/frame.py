@@ -275,7 +275,7 @@ def respond(shop: Shop, route: PageRoute) -> Callable[[Request], Any]:
             if not expected or not hmac.compare_digest(expected.encode(), page.form.get("csrf", "").encode()):
                 return error_page(page, 403, page.t("m.error.expired"), page.t("m.error.csrf"))
         try:
-            response = await run_in_threadpool(route.handler, page)
+            response = await run_in_threadpool(_handle, route.handler, page)
         except LeaseError as error:
             response = refused(page, error)
         except Exception:
@@ -288,6 +288,14 @@ def respond(shop: Shop, route: PageRoute) -> Callable[[Request], Any]:
 
     endpoint.__name__ = route.handler.__name__
     return endpoint
+
+
+def _handle(handler: Handler, page: MobilePage) -> Response:
+    """A page that only reads asks all its questions over one connection."""
+    if page.request.method != "GET":
+        return handler(page)
+    with page.views.reading():
+        return handler(page)
 
 
 def _to_login(page: MobilePage, request: Request) -> Response:
