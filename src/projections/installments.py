@@ -217,6 +217,17 @@ def installments(views: ViewStore, order_id: UUID) -> list[InstallmentView]:
         return [build(InstallmentView, row) for row in connection.execute(query).mappings()]
 
 
+def installments_of(views: ViewStore, order_ids: Sequence[UUID]) -> dict[UUID, list[InstallmentView]]:
+    """The installments of each of these orders, in one query (a list of orders shows them all)."""
+    table = installments_view.c
+    query = select(installments_view).where(table.order_id.in_(list(order_ids))).order_by(table.order_id, table.seq)
+    found: dict[UUID, list[InstallmentView]] = {order_id: [] for order_id in order_ids}
+    with views.read() as connection:
+        for row in connection.execute(query).mappings():
+            found[row["order_id"]].append(build(InstallmentView, row))
+    return found
+
+
 def overdue(
     views: ViewStore,
     *,

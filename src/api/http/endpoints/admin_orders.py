@@ -207,10 +207,8 @@ def list_all_orders(call: Call[None, OrdersFileQuery]) -> Answered | Response:
     page = projections.orders.orders(
         call.views, customer_id=query.customer_id, status=query.status, limit=query.limit, offset=query.offset
     )
-    items = [
-        answers.order_out(call.app, view, projections.installments.installments(call.views, view.id))
-        for view in page.items
-    ]
+    schedules = projections.installments.installments_of(call.views, [view.id for view in page.items])
+    items = [answers.order_out(call.app, view, schedules[view.id]) for view in page.items]
     return Answered(items, {"X-Total-Count": str(page.total)})
 
 

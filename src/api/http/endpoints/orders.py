@@ -72,10 +72,8 @@ def list_orders(call: Call[None, schemas.OrdersQuery]) -> Answered:
         limit=call.query.limit,
         offset=call.query.offset,
     )
-    items = [
-        answers.order_out(call.app, view, projections.installments.installments(call.views, view.id))
-        for view in page.items
-    ]
+    schedules = projections.installments.installments_of(call.views, [view.id for view in page.items])
+    items = [answers.order_out(call.app, view, schedules[view.id]) for view in page.items]
     return Answered(items, {"X-Total-Count": str(page.total)})
 
 

@@ -24,7 +24,7 @@ from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
 from leasecore.errors import InvalidInput, LeaseError
 from leasecore.lease import LeaseStatus
-from leasecore.values import ZERO, total
+from leasecore.values import total
 from projections.customers import CustomerView
 from projections.orders import OrderView
 from projections.review_queue import ReviewItem
@@ -174,9 +174,9 @@ def _history(page: Page, customer_id: UUID, order_id: UUID) -> History:
     found = projections.orders.orders(page.views, customer_id=customer_id, limit=HISTORY + 1)
     others = [view for view in found.items if view.id != order_id][:HISTORY]
     shown, today = [], page.app.local_today()
+    schedules = projections.installments.installments_of(page.views, [view.id for view in others])
     for view in others:
-        installments = projections.installments.installments(page.views, view.id)
-        fees = total(item.late_fee for item in installments) if installments else ZERO
+        fees = total(item.late_fee for item in schedules[view.id])
         shown.append(Earlier(view.id, view.status, page.time(view.created_at), view.days_overdue_on(today), fees))
     return History(
         orders=max(found.total - 1, 0),

@@ -244,9 +244,10 @@ def my_orders(page: MobilePage) -> Response:
     number = _page_number(page.query.get("page"))
     found = projections.orders.orders(page.views, customer_id=page.me, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
     names = projections.catalog.product_names(page.views)
+    schedules = projections.installments.installments_of(page.views, [view.id for view in found.items])
     cards = []
     for view in found.items:
-        order = answers.order_out(page.app, view, projections.installments.installments(page.views, view.id))
+        order = answers.order_out(page.app, view, schedules[view.id])
         name = names.get(order.product_id, "")
         cards.append(OrderCard(order, name, plan_text(page, order.plan), due(order)))
     pages_in_all = max(1, -(-found.total // PER_PAGE))
