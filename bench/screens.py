@@ -1,4 +1,5 @@
-"""How fast the back office's screens answer at a real size, against a trivial page of the same server.
+"""How fast the back office's screens and the customer's pages answer at a real size, against a trivial page of
+the same server.
 
 Seeds `--orders` orders (default 100,000) through the application — phones stocked for them, verified
 customers with ten orders each, a third of the orders paid (so they wait for their contract), the rest
@@ -11,7 +12,12 @@ each alike:
   * `dashboard`: today's work, overdue buckets, deposits, quota, units, 30 days of rent;
   * `orders, first page` and `orders, deep page` (page 4/5 of the way through the list);
   * `orders, search by phone`, `orders, search by serial`;
-  * `order page`: one order with its timeline, installments and money.
+  * `order page`: one order with its timeline, installments and money;
+
+and the customer's app (`/m/`) on a phone, as the customer of an order from the middle of the list:
+
+  * `m: home`: the catalog; `m: product`: a product page with the customer's own quote (credit waiver);
+  * `m: my orders`: their orders; `m: order page`: that order; `m: bills`: its installments as of today.
 
 and prints each median and its ratio to the trivial page; the issue's target is ≤ 3× for each, and no
 screen's cost growing with the number of orders beyond its page (run it at two sizes, `--orders 10000`
@@ -43,8 +49,10 @@ import projections.orders
 from api.bootstrap import Service, Settings, bootstrap, build_service
 from api.cli import DEMO_PASSWORD, demo_accounts
 from api.http.app import create_app
+from api.web.mobile.frame import COOKIE, CUSTOMER, TTL
+from api.web.sessions import WebSessions
 from leasecore.application import LeaseApplication
-from leasecore.clock import SettableClock
+from leasecore.clock import SettableClock, SystemClock
 
 TARGET = 3.0
 ORDERS_PER_CUSTOMER = 10
@@ -57,6 +65,8 @@ class Seeded:
     phone: str
     serial: str
     order_id: UUID
+    customer_id: UUID
+    product_id: UUID
 
 
 def main() -> int:
@@ -117,8 +127,7 @@ def seed(url: str, orders: int, days: int) -> Seeded:
                 print(f"placed {n + 1:,} orders ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         applied = platform.runner.catch_up()
         print(f"read models caught up: {applied:,} events ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-        middle = placed[len(placed) // 2]
-        return Seeded(orders, app.customer(app.lease(middle).customer_id).phone, app.units_held(middle)[0], middle)
+        return seeded(app, orders, placed[len(placed) // 2])
     finally:
         platform.close()
 
@@ -137,10 +146,15 @@ def found(url: str) -> Seeded:
 
         everything = projections.orders.orders(platform.views, limit=1)
         middle = projections.orders.orders(platform.views, limit=1, offset=everything.total // 2).items[0]
-        app = platform.app
-        return Seeded(everything.total, app.customer(middle.customer_id).phone, app.units_held(middle.id)[0], middle.id)
+        return seeded(platform.app, everything.total, middle.id)
     finally:
         platform.close()
+
+
+def seeded(app: LeaseApplication, orders: int, middle: UUID) -> Seeded:
+    lease = app.lease(middle)
+    phone, serial = app.customer(lease.customer_id).phone, app.units_held(middle)[0]
+    return Seeded(orders, phone, serial, middle, lease.customer_id, lease.product_id)
 
 
 def timed(url: str, seeded: Seeded, repeat: int) -> dict[str, float]:
@@ -149,8 +163,9 @@ def timed(url: str, seeded: Seeded, repeat: int) -> dict[str, float]:
     try:
         service.platform.runner.catch_up()
         app = create_app(service)
-        with TestClient(app) as anonymous, TestClient(app) as admin:
+        with TestClient(app) as anonymous, TestClient(app) as admin, TestClient(app) as phone:
             log_in(admin)
+            log_in_customer(service, phone, seeded.customer_id)
             deep = max(1, seeded.orders * 4 // 5 // 20)
             cursor = deep_cursor(service, (deep - 1) * 20)
             routes = {
@@ -161,6 +176,11 @@ def timed(url: str, seeded: Seeded, repeat: int) -> dict[str, float]:
                 "orders, search by phone": (admin, f"/admin/orders?q={seeded.phone}"),
                 "orders, search by serial": (admin, f"/admin/orders?q={seeded.serial}"),
                 "order page": (admin, f"/admin/orders/{seeded.order_id}"),
+                "m: home": (anonymous, "/m/"),
+                "m: product": (phone, f"/m/products/{seeded.product_id}"),
+                "m: my orders": (phone, "/m/orders"),
+                "m: order page": (phone, f"/m/orders/{seeded.order_id}"),
+                "m: bills": (phone, f"/m/orders/{seeded.order_id}/bills"),
             }
             for client, path in routes.values():
                 for _ in range(2):
@@ -195,6 +215,12 @@ def log_in(client: TestClient) -> None:
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
+
+
+def log_in_customer(service: Service, client: TestClient, customer_id: UUID) -> None:
+    """A session of the customer's app, as logging in by SMS code opens one (the code is the login's own test)."""
+    session_id, _ = WebSessions(service.store, SystemClock(), TTL).open(f"{CUSTOMER}{customer_id}")
+    client.cookies.set(COOKIE, session_id, path="/m")
 
 
 def check(response: object, path: str) -> None:
