@@ -29,6 +29,11 @@ EARPHONES = "earphones-pro/usb-c"
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     with serving(tmp_path_factory.mktemp("shop")) as running:
+        serials = [f"EP-M-{n:03d}" for n in range(20)]  # the demo's five earphones would not last the module
+        operator = running.api.staff(Role.OPERATOR)
+        running.api.post(
+            f"/v1/admin/skus/{running.skus[EARPHONES]}/units", 201, who=operator, json={"serials": serials}
+        )
         yield running
 
 
