@@ -19,7 +19,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from api.web import assets
-from api.web.mobile import account, bills, catalog, checkout, identity, orders, payments, rules, term_end, words
+from api.web.mobile import (
+    account,
+    bills,
+    catalog,
+    checkout,
+    identity,
+    orders,
+    payments,
+    rules,
+    support,
+    term_end,
+    words,
+)
 from api.web.mobile.frame import TTL, MobilePage, Shop, error_page, language
 from api.web.pages import STATIC, SecurityHeaders
 from api.web.sessions import WebSessions
@@ -29,7 +41,18 @@ if TYPE_CHECKING:
     from api.bootstrap import Service
     from leasecore.ports import Clock
 
-MODULES: tuple[ModuleType, ...] = (catalog, account, rules, checkout, orders, payments, identity, bills, term_end)
+MODULES: tuple[ModuleType, ...] = (
+    catalog,
+    account,
+    rules,
+    checkout,
+    orders,
+    payments,
+    identity,
+    bills,
+    term_end,
+    support,
+)
 """Each has `pages`; those built so far."""
 
 assert words.WORDS  # the frame's words are added on import
