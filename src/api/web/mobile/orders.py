@@ -424,7 +424,7 @@ def actions(page: MobilePage, order: OrderOut) -> list[Action]:
         found.append(Action("end", page.t("m.order.end"), page.url(f"{base}/end")))
     if order.settlement is not None:
         found.append(Action("settlement", page.t("m.order.settlement"), page.url(f"{base}/settlement")))
-    found.append(Action("help", page.t("m.order.help"), page.url("/help")))
+    found.append(Action("help", page.t("m.order.help"), page.url("/help/new", order=str(order.id))))
     if status in CANCELLABLE:
         found.append(Action("cancel", page.t("m.order.cancel"), page.url(f"{base}/cancel")))
     return found
