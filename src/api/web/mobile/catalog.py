@@ -149,18 +149,26 @@ def product(page: MobilePage) -> Response:
         problem=problem,
         calendar=_calendar(page, found, choice),
         checkout=page.url("/checkout", **choice.query()),
+        here=page.url(f"/products/{found.id}", **choice.query()),
     )
 
 
 @pages.get("/products/{id}/quote", login=False)
 def quote_part(page: MobilePage) -> Response:
-    """The quote alone, for the product page to swap in as the customer picks (htmx); the page works without it."""
+    """The quote alone, for the product page to swap in as the customer picks (mobile.js); the page works without it."""
     found = _product(page)
     choice = choose(page, found)
     quote, problem = quote_for(page, found, choice)
     checkout = page.url("/checkout", **choice.query())
+    here = page.url(f"/products/{found.id}", **choice.query())
     return page.render(
-        "mobile/_quote_part.html", product=found, choice=choice, quote=quote, problem=problem, checkout=checkout
+        "mobile/_quote_part.html",
+        product=found,
+        choice=choice,
+        quote=quote,
+        problem=problem,
+        checkout=checkout,
+        here=here,
     )
 
 
