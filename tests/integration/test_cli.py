@@ -75,6 +75,7 @@ class CliBehaviour:
                 "refunds",
                 "customers",
                 "adjustments",
+                "conversations",
             )
         }
 
