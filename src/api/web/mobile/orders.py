@@ -5,6 +5,7 @@ API's own (`GET /v1/orders`, `GET /v1/orders/{id}`, its tracking), the commands 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,8 @@ from leasecore.lease.lease import CANCELLABLE, STATUS_AFTER
 from leasecore.ports import TrackingStatus
 from leasecore.values import ZERO, total
 from projections.catalog import ProductView
-from projections.orders import OrderView
+from projections.installments import InstallmentView
+from projections.orders import OrderView, PlanView
 
 pages = Pages()
 
@@ -221,7 +223,7 @@ class Due:
 
 @dataclass(frozen=True)
 class OrderCard:
-    order: OrderOut
+    order: OrderView
     product: str
     plan: str
     due: Due | None
@@ -240,16 +242,18 @@ class Action:
 
 @pages.get("/orders")
 def my_orders(page: MobilePage) -> Response:
-    """The customer's orders newest first, as `GET /v1/orders` answers them, a page at a time."""
+    """The customer's orders newest first, as `GET /v1/orders` answers them, a page at a time; only orders paying
+    rent read their installments (in one query), and only an overdue one is assessed as of today."""
     number = _page_number(page.query.get("page"))
     found = projections.orders.orders(page.views, customer_id=page.me, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
     names = projections.catalog.product_names(page.views)
-    schedules = projections.installments.installments_of(page.views, [view.id for view in found.items])
+    paying = [view.id for view in found.items if LeaseStatus(view.status) in RENT_PAYABLE]
+    schedules = projections.installments.installments_of(page.views, paying)
     cards = []
     for view in found.items:
-        order = answers.order_out(page.app, view, schedules[view.id])
-        name = names.get(order.product_id, "")
-        cards.append(OrderCard(order, name, plan_text(page, order.plan), due(order)))
+        view, installments = answers.as_of_today(page.app, view, schedules.get(view.id, []))
+        plan = plan_text(page, view.plan)
+        cards.append(OrderCard(view, names.get(view.product_id, ""), plan, due(view, installments)))
     pages_in_all = max(1, -(-found.total // PER_PAGE))
     return page.render("mobile/orders.html", cards=cards, number=number, pages_in_all=pages_in_all)
 
@@ -355,7 +359,7 @@ def _contract_page(page: MobilePage, view: OrderView, status: int = 200, **conte
     )
 
 
-def plan_text(page: MobilePage, plan: schemas.PlanOut) -> str:
+def plan_text(page: MobilePage, plan: schemas.PlanOut | PlanView) -> str:
     """`12 个月`, or the first and last day of a short-term rental and how many days that is."""
     if plan.kind == "long" or plan.start is None or plan.end is None:
         return page.t("m.months", months=plan.months)
@@ -369,13 +373,13 @@ def specs_text(product: ProductView | None, sku_id: UUID) -> str:
     return " · ".join(sku.specs.values()) if sku else ""
 
 
-def due(order: OrderOut) -> Due | None:
+def due(order: OrderView, installments: Sequence[InstallmentView]) -> Due | None:
     """The first payment while it is owed, else the oldest installment not paid (as of today), else nothing."""
     if order.status == LeaseStatus.PENDING_PAYMENT.value:
         return Due(order.due_now, None, 0)
     if LeaseStatus(order.status) not in RENT_PAYABLE:
         return None
-    unpaid = next((item for item in order.installments if item.status != "paid" and item.owed > ZERO), None)
+    unpaid = next((item for item in installments if item.status != "paid" and item.owed > ZERO), None)
     return Due(unpaid.owed, unpaid.due_date, unpaid.days_overdue) if unpaid else None
 
 
