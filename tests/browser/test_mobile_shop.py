@@ -152,14 +152,15 @@ def test_logging_in_with_a_wrong_code_says_so_next_to_the_code(browser: Browser,
     page.goto(m(shop, "/login"))
     page.get_by_label("手机号").fill("13800")
     page.get_by_role("button", name="获取验证码").tap()
-    expect(page.locator('[data-error="phone"]')).to_be_visible()
+    expect(page.locator('[data-error="phone"]')).to_have_text("请填写正确的手机号（6–15 位数字）")
     phone = new_phone()
     page.get_by_label("手机号").fill(phone)
     page.get_by_role("button", name="获取验证码").tap()
     expect(page.get_by_test_id("code-sent")).to_be_visible()
     page.get_by_label("短信验证码").fill("000000" if shop.api.code(phone) != "000000" else "111111")
     page.get_by_role("button", name="登录", exact=True).tap()
-    expect(page.locator('[data-error="code"]')).to_contain_text("wrong code")
+    expect(page.locator('[data-error="code"]')).to_contain_text("验证码不正确")
+    expect(page.locator('[data-error="code"]')).to_contain_text("attempt(s) left")
     context.close()
 
 

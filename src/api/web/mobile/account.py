@@ -26,6 +26,9 @@ WORDS = {
     "m.login.submit": ("登录", "Log in"),
     "m.login.other_phone": ("换一个手机号", "Use another number"),
     "m.login.too_many": ("发送太频繁，请稍后再试", "Too many codes sent; please try again later"),
+    "m.login.bad_phone": ("请填写正确的手机号（6–15 位数字）", "Give your phone number: 6 to 15 digits"),
+    "m.login.bad_code": ("验证码是短信里的 6 位数字", "The code is the 6 digits in the text message"),
+    "m.login.wrong_code": ("验证码不正确或已失效，请重新获取", "That code is wrong or has expired: ask for a new one"),
     "m.login.agree": (
         "登录即表示同意《用户协议》和《隐私政策》",
         "By logging in you accept the terms of use and the privacy policy",
@@ -63,7 +66,7 @@ def send_code(page: MobilePage) -> Response:
         body = page.parse(schemas.OtpRequest, {"phone": phone})
         page.service.codes.send(body.phone)
     except FormInvalid as invalid:
-        return page.render("mobile/login.html", 422, next=target, phone=phone, sent=None, errors=invalid.errors)
+        return page.render("mobile/login.html", 422, next=target, phone=phone, sent=None, errors=_words(page, invalid))
     except ApiError as error:
         message = page.t("m.login.too_many") if error.status == 429 else error.detail
         return page.render(
@@ -84,14 +87,21 @@ def log_in(page: MobilePage) -> Response:
         body = page.parse(schemas.Login, {"phone": phone, "code": code})
         page.service.codes.redeem(body.phone, body.code)
     except FormInvalid as invalid:
-        return page.render("mobile/login.html", 422, next=target, phone=phone, sent=sent, errors=invalid.errors)
+        return page.render("mobile/login.html", 422, next=target, phone=phone, sent=sent, errors=_words(page, invalid))
     except ApiError as error:
+        wrong = f"{page.t('m.login.wrong_code')}（{error.detail}）"
         return page.render(
-            "mobile/login.html", error.status, next=target, phone=phone, sent=sent, errors={"code": error.detail}
+            "mobile/login.html", error.status, next=target, phone=phone, sent=sent, errors={"code": wrong}
         )
     customer_id = page.app.register_customer(body.phone)
     page.service.written()
     return page.log_in(customer_id, target)
+
+
+def _words(page: MobilePage, invalid: FormInvalid) -> dict[str, str]:
+    """The login form's mistakes in the page's words (the API's rules, said for a phone)."""
+    said = {"phone": page.t("m.login.bad_phone"), "code": page.t("m.login.bad_code")}
+    return {field: said.get(field, message) for field, message in invalid.errors.items()}
 
 
 @pages.post("/logout")
