@@ -8,8 +8,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from leasecore.errors import InvalidInput
+from leasecore.errors import InvalidInput, InvalidState, Refused
 from leasecore.values import derived_id
+
+REASON_LENGTH = 200
+"""How long a reason for disabling an account may be."""
 
 
 class Role(Enum):
@@ -20,7 +23,8 @@ class Role(Enum):
 
 
 class StaffAccount(Aggregate):
-    """A back-office account; the password is kept only as a one-way hash made outside the core."""
+    """A back-office account; the password is kept only as a one-way hash made outside the core. A disabled account
+    keeps its roles and history but opens nothing until it is enabled again."""
 
     @staticmethod
     def create_id(username: str) -> UUID:
@@ -59,3 +63,45 @@ class StaffAccount(Aggregate):
     @event(Changed)
     def _changed(self, roles: tuple[Role, ...], password_hash: str, timestamp: datetime) -> None:
         self.roles, self.password_hash = tuple(roles), password_hash
+
+    def disable(self, by: str, reason: str, now: datetime) -> None:
+        """Nobody disables their own account (they would lock themselves out); the reason is kept with who gave it."""
+        why = reason.strip()
+        if not why:
+            raise InvalidInput("reason", "say why the account is disabled")
+        if len(why) > REASON_LENGTH:
+            raise InvalidInput("reason", f"at most {REASON_LENGTH} characters")
+        if by.strip().lower() == self.username.lower():
+            raise Refused("you cannot disable your own account; another admin can")
+        if self.disabled:
+            raise InvalidState(f"staff account {self.username}", "disabled", "disable it")
+        self._disabled(by, why, timestamp=now)
+
+    class Disabled(Aggregate.Event):
+        """`by` (a member of staff's username) disabled the account, for `reason`."""
+
+        by: str
+        reason: str
+
+    @event(Disabled)
+    def _disabled(self, by: str, reason: str, timestamp: datetime) -> None:
+        self.disabled = True
+
+    def enable(self, by: str, now: datetime) -> None:
+        """A disabled account may log in again, with the roles it had."""
+        if not self.disabled:
+            raise InvalidState(f"staff account {self.username}", "enabled", "enable it")
+        self._enabled(by, timestamp=now)
+
+    class Enabled(Aggregate.Event):
+        """`by` (a member of staff's username) enabled the account again."""
+
+        by: str
+
+    @event(Enabled)
+    def _enabled(self, by: str, timestamp: datetime) -> None:
+        self.disabled = False
+
+    @property
+    def is_enabled_admin(self) -> bool:
+        return Role.ADMIN in self.roles and not self.disabled

@@ -14,6 +14,7 @@ from projections.orders import OrdersProjection
 from projections.projection import Projection
 from projections.refunds import RefundsProjection
 from projections.review_queue import ReviewQueueProjection
+from projections.staff import StaffProjection
 from projections.stock import StockProjection
 
 
@@ -32,4 +33,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         CustomersProjection(),
         AdjustmentsProjection(),
         ConversationsProjection(),
+        StaffProjection(),
     ]

@@ -76,6 +76,7 @@ class CliBehaviour:
                 "customers",
                 "adjustments",
                 "conversations",
+                "staff",
             )
         }
 

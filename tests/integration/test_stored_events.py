@@ -60,6 +60,7 @@ ADDED_VIEWS: dict[str, str] = {
     "order_serials_view": "the orders read model's serials (staff find an order by a unit) came after the capture",
     "conversations_view": "customer service (contract 1.1) came after the capture; no earlier event makes one",
     "conversation_messages_view": "customer service (contract 1.1) came after the capture; no earlier event makes one",
+    "staff_view": "the staff accounts' read model came after the capture (built from the old accounts' events)",
 }
 """Read models' tables the capture's code did not have, with why; built from the old events like the others."""
 UNCAPTURED: dict[str, str] = {
@@ -74,6 +75,10 @@ UNCAPTURED["Lease.CallRecorded"] = "collection calls came after the capture; no 
 UNCAPTURED |= {
     f"Conversation.{name}": "customer service came after the capture (contract 1.1); no earlier event makes one"
     for name in ("Opened", "CustomerWrote", "StaffAnswered", "Closed")
+}
+UNCAPTURED |= {
+    f"StaffAccount.{name}": "disabling staff accounts came after the capture; no earlier event makes one"
+    for name in ("Disabled", "Enabled")
 }
 ADDED_TO_LEDGERS: dict[str, Any] = {
     "goodwill": {"rent": "0.00", "protection": "0.00", "fees": "0.00", "credit": "0.00"},
