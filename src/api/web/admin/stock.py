@@ -1,13 +1,13 @@
 """Stock and catalog: the categories, each product with its plans, protection, channels and SKUs (prices per term,
 units by status), and per SKU its units with where each is and the order it is with; receiving many units by
-pasting their serials (all or none), and retiring a unit with a reason; adding a category, and a SKU priced for
-every plan of its product. Listing a new product, with its plans and protection, goes through the API
-(`POST /v1/admin/products`, see /docs)."""
+pasting their serials (all or none), and retiring a unit with a reason; adding a category, listing a new product
+with its channels, plans and protection (the body `POST /v1/admin/products` takes, checked by its schema), and a
+SKU priced for every plan of its product."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,7 +25,7 @@ from api.http.schemas.common import Serial
 from api.store import api_unit_retirements, upsert
 from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
-from leasecore.catalog import Sku
+from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku
 from leasecore.errors import InvalidInput, InvalidState, NotFound
 from projections.catalog import CategoryView, ProductView
 from projections.stock import StockLevel, UnitState
@@ -39,9 +39,9 @@ WORDS = {
     "stock.title": ("库存与商品", "Stock & catalog"),
     "stock.categories": ("品类", "Categories"),
     "stock.products": ("商品", "Products"),
-    "stock.new_product": (
-        "品类和 SKU 可在此新增；上架新商品（方案、保障、渠道）请用接口 POST /v1/admin/products。",
-        "Add categories and SKUs here; list a new product (plans, protection, channels) with POST /v1/admin/products.",
+    "stock.intro": (
+        "品类、商品和 SKU 均可在此新增；接口（POST /v1/admin/…）做同样的事。",
+        "Add categories, products and SKUs here; the API (POST /v1/admin/…) does the same.",
     ),
     "stock.api_docs": ("接口文档", "API docs"),
     "stock.brand": ("品牌", "Brand"),
@@ -121,7 +121,39 @@ WORDS = {
     "stock.prices_legend": ("各期价格", "Prices per term"),
     "err.specs_line": ("「{line}」应写成 名称: 值", "“{line}” should read name: value"),
     "err.money": ("请填写金额，最多两位小数", "An amount, at most two decimals"),
+    "stock.new_product": ("新建商品", "List a new product"),
+    "stock.product_details": ("商品信息", "The product"),
+    "stock.category": ("品类", "Category"),
+    "stock.category_pick": ("请选择", "Pick one"),
+    "stock.product_name": ("商品名称", "Name"),
+    "stock.description": ("商品描述", "Description"),
+    "stock.images": ("图片地址（每行一个）", "Image addresses (one a line)"),
+    "stock.images_hint": (
+        "以 https:// 开头，或以 / 开头的站内路径；第一张为封面",
+        "https:// addresses or paths on this site (starting with /); the first is the cover",
+    ),
+    "stock.terms": ("长租期数（月，以逗号分隔）", "Long-term terms (months, comma separated)"),
+    "stock.terms_hint": ("如 6, 12；不提供长租请留空", "e.g. 6, 12; leave empty for no long-term"),
+    "stock.min_days": ("短租最短天数", "Short-term: fewest days"),
+    "stock.max_days": ("短租最长天数", "Short-term: most days"),
+    "stock.days_hint": ("不提供短租请两项都留空", "Leave both empty for no short-term"),
+    "stock.protection_offered": ("提供意外保障", "Protection offered"),
+    "stock.protection_mandatory_box": ("必须购买意外保障", "Protection is mandatory"),
+    "stock.protection_monthly": ("保障费（元 / 月）", "Protection a month (¥)"),
+    "stock.protection_daily": ("保障费（元 / 天）", "Protection a day (¥)"),
+    "stock.protection_excess": ("免赔额（元，客户损坏赔付上限）", "Damage excess (¥, the most a customer pays)"),
+    "stock.product_submit": ("新建商品", "List the product"),
+    "stock.product_next": ("新建后为它新增 SKU、入库设备。", "Next: add its SKUs and receive their units."),
+    "stock.item": ("第 {n} 项：", "item {n}: "),
+    "err.category_required": ("请选择品类", "Pick a category"),
+    "err.image": (
+        "第 {n} 行「{line}」不是 https:// 地址或站内路径",
+        "line {n}, “{line}”, is neither an https:// address nor a path on this site",
+    ),
+    "err.terms": ("请填写月数，以逗号分隔，如 6, 12", "Months, comma separated, e.g. 6, 12"),
+    "err.days": ("请填写天数（整数）", "A whole number of days"),
     "flash.category_added": ("已新增品类。", "Category added."),
+    "flash.product_listed": ("已新建商品，请为它新增 SKU。", "Product listed: add its SKUs."),
     "flash.sku_added": ("已新增 SKU，请入库设备。", "SKU added: receive its units."),
     "flash.received": ("已入库。", "Units received."),
     "flash.retired": ("设备已停用。", "The unit is retired."),
@@ -344,6 +376,143 @@ def add_category(page: Page) -> Response:
         return _catalog(page, 422, {"name" if field == "name" else "parent_id": str(getattr(error, "message", error))})
     page.service.written()
     return page.redirect("/stock", done="category_added")
+
+
+# Listing a product: its details, where it is sold, its plans and protection; its SKUs come next, one by one.
+
+CHANNELS = ("app", "h5", "alipay_mini", "wechat_mini")
+PRODUCT_FIELDS = {
+    "long_term": "terms",
+    "long_term.terms": "terms",
+    "short_term": "min_days",
+    "short_term.min_days": "min_days",
+    "short_term.max_days": "max_days",
+    "protection.offered": "protection_offered",
+    "protection.mandatory": "protection_mandatory",
+    "protection.monthly": "protection_monthly",
+    "protection.daily": "protection_daily",
+    "protection.damage_excess": "protection_excess",
+}
+"""Where a field of the API's body (as pydantic or the domain names it) sits on the form."""
+MONEY_FIELDS = ("protection_monthly", "protection_daily", "protection_excess")
+PRODUCT_FORM = ("category_id", "name", "brand", "description", "images", "channels", *PRODUCT_FIELDS.values())
+"""The new product form's fields; an error about anything else is shown above them."""
+IMAGE = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\\]*)?|/(?![/\\])[^\s\\]*")
+"""An image the customer's browser fetches: over https, or from this site (`//host` and `/\\host` are other sites)."""
+WHOLE = re.compile(r"[0-9]{1,4}")
+
+
+@pages.get("/stock/products/new", access=admin_catalog.EDITORS)
+def new_product(page: Page) -> Response:
+    """The form for a new product: its details, where it is sold, its plans and its protection."""
+    return _new_product(page)
+
+
+def _new_product(page: Page, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+    groups = _groups(projections.catalog.categories(page.views), [])
+    return page.render(
+        "admin/product_new.html",
+        status,
+        categories=[group for group in groups if group.category],
+        channels=CHANNELS,
+        errors=errors or {},
+        form=page.form,
+    )
+
+
+@pages.post("/stock/products/new", access=admin_catalog.EDITORS)
+def list_new_product(page: Page) -> Response:
+    """The product as `POST /v1/admin/products` lists it (its body, checked by its schema, then the same command),
+    without SKUs; then on to its first SKU."""
+    body, errors = listing_body(page.form, page.t)
+    try:
+        listing = schemas.ProductIn.model_validate(body)
+    except ValidationError as error:
+        return _new_product(page, 422, {**product_errors(error, page.t), **errors})
+    if errors:
+        return _new_product(page, 422, errors)
+    try:
+        product_id = page.app.list_product(*listed(listing))
+    except InvalidInput as error:
+        return _new_product(page, 422, {_on_form(error.field): error.message})
+    page.service.written()
+    return page.redirect(f"/stock/products/{product_id}/skus", done="product_listed")
+
+
+def listing_body(form: Mapping[str, str], t: Callable[..., str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The body `POST /v1/admin/products` takes, read from the form (images a line each, the channels ticked, terms
+    as "6, 12", short-term days, protection), and what the form itself could not read, by field: that part is left
+    out of the body, for the schema to check the rest."""
+    problems: dict[str, str] = {}
+    body: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "brand": form.get("brand", "").strip(),
+        "description": form.get("description", "").strip(),
+        "images": [line.strip() for line in form.get("images", "").splitlines() if line.strip()],
+        "channels": [channel for channel in CHANNELS if form.get(f"channel_{channel}")],
+        "protection": {
+            "offered": bool(form.get("protection_offered")),
+            "mandatory": bool(form.get("protection_mandatory")),
+            "monthly": form.get("protection_monthly", "").strip() or "0.00",
+            "daily": form.get("protection_daily", "").strip() or "0.00",
+            "damage_excess": form.get("protection_excess", "").strip() or "0.00",
+        },
+    }
+    try:
+        body["category_id"] = UUID(form.get("category_id", "").strip())
+    except ValueError:
+        problems["category_id"] = t("err.category_required")
+    for number, line in enumerate(body["images"], 1):
+        if not IMAGE.fullmatch(line):
+            problems["images"] = t("err.image", n=number, line=line[:80])
+            break
+    terms = [item for item in re.split(r"[\s,，、;；]+", form.get("terms", "")) if item]
+    if terms and all(WHOLE.fullmatch(item) for item in terms):
+        body["long_term"] = {"terms": [int(item) for item in terms]}
+    elif terms:
+        problems["terms"] = t("err.terms")
+    days = {key: form.get(key, "").strip() for key in ("min_days", "max_days")}
+    if any(days.values()):
+        problems |= {key: t("err.days") for key, text in days.items() if not WHOLE.fullmatch(text)}
+        if not problems.keys() & days.keys():
+            body["short_term"] = {key: int(text) for key, text in days.items()}
+    return body, problems
+
+
+def product_errors(error: ValidationError, t: Callable[..., str]) -> dict[str, str]:
+    """Pydantic's errors by form field (`short_term.max_days` is `max_days`, an item of a list says which), money
+    saying what money looks like; one the form has no field for goes above it."""
+    found: dict[str, str] = {}
+    for item in error.errors():
+        field = _on_form(".".join(part for part in item["loc"] if isinstance(part, str)))
+        place = next((part for part in item["loc"] if isinstance(part, int)), None)
+        message = t("err.money") if field in MONEY_FIELDS else str(item["msg"])
+        if place is not None:
+            message = t("stock.item", n=place + 1) + message
+        found.setdefault(field, message)
+    return found
+
+
+def _on_form(path: str) -> str:
+    """The form field showing an error about `path` of the API's body; `form` (above the fields) when none does."""
+    field = PRODUCT_FIELDS.get(path, path)
+    return field if field in PRODUCT_FORM else "form"
+
+
+def listed(body: schemas.ProductIn) -> tuple[ProductDetails, LongTermOffer | None, ShortTermOffer | None, Protection]:
+    """The domain's terms of a product, built from the API's body as its route builds them."""
+    details = ProductDetails(
+        body.category_id,
+        body.name.strip(),
+        body.brand.strip(),
+        body.description,
+        tuple(body.images),
+        tuple(body.channels),
+    )
+    offer = body.protection
+    protection = Protection(offer.offered, offer.mandatory, offer.monthly, offer.daily, offer.damage_excess)
+    long_term, short_term = admin_catalog.plans(body)
+    return details, long_term, short_term, protection
 
 
 @pages.get("/stock/products/{id}/skus", access=admin_catalog.EDITORS)
