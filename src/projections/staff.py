@@ -1,6 +1,6 @@
 """The back-office accounts as the Staff screen lists them and as every door checks them: each account's roles,
 whether it is disabled (by whom, when and why), when it was created and last changed. A staff token is checked
-against it on every use (`is_disabled`: one read by primary key)."""
+against it on every use (`admits`: one read by primary key)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ staff_view = Table(
     Column("disabled_reason", Text),
     Column("disabled_by", String(64)),
     Column("disabled_at", Instant),
+    Column("disabled_version", Integer),
     Column("created_at", Instant, nullable=False),
     Column("updated_at", Instant, nullable=False),
 )
 """One row per account, keyed by the account's id (derived from its username in any case). `roles`: their values,
-in the order `Role` declares them; `disabled_*`: the latest disabling, null while the account is enabled."""
+in the order `Role` declares them; `disabled_*`: the latest disabling, null while the account is enabled, but for
+`disabled_version`, the account's version at its latest disabling, kept once it is enabled again (a token issued
+before it stays refused)."""
 
 ROLE_ORDER = tuple(Role)
 
@@ -73,6 +76,7 @@ class StaffProjection(Projection):
         if row is not None:
             row["disabled"], row["disabled_reason"] = True, event.reason
             row["disabled_by"], row["disabled_at"] = event.by, event.timestamp
+            row["disabled_version"] = event.originator_version
 
     @on(StaffAccount.Enabled)
     def enabled(self, batch: Batch, event: Event) -> None:
@@ -127,11 +131,19 @@ def staff_account(views: ViewStore, username: str) -> StaffView | None:
     return None if row is None else _view(row)
 
 
-def is_disabled(views: ViewStore, username: str) -> bool:
-    """Whether the account of this username is disabled (False for a username with no account)."""
-    query = select(staff_view.c.disabled).where(staff_view.c.account_id == StaffAccount.create_id(username))
+def admits(views: ViewStore, username: str, version: int) -> bool:
+    """Whether a token issued to this username when its account stood at `version` may still act: never while the
+    account is disabled, nor after, when it was issued before the latest disabling. A username with no account is
+    admitted (its token is left to its signature)."""
+    query = select(staff_view.c.disabled, staff_view.c.disabled_version).where(
+        staff_view.c.account_id == StaffAccount.create_id(username)
+    )
     with views.read() as connection:
-        return bool(connection.execute(query).scalar())
+        row = connection.execute(query).first()
+    if row is None:
+        return True
+    disabled, disabled_version = row
+    return not disabled and version >= (disabled_version or 0)
 
 
 def _view(row: Any) -> StaffView:

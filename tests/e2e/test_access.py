@@ -53,6 +53,10 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/v1/admin/conversations/{id}"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/conversations/{id}/messages"): {OPERATOR, ADMIN},
     ("POST", "/v1/admin/conversations/{id}/close"): {OPERATOR, ADMIN},
+    ("GET", "/v1/admin/staff"): {ADMIN},
+    ("POST", "/v1/admin/staff/{username}/disable"): {ADMIN},
+    ("POST", "/v1/admin/staff/{username}/enable"): {ADMIN},
+    ("POST", "/v1/admin/staff/{username}/unlock"): {ADMIN},
 }
 PUBLIC_ROUTES = {
     ("GET", "/v1/health"),

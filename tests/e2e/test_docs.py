@@ -177,7 +177,7 @@ def path_to(path: str, name: str, world: World, order_id: str) -> str:
     """The path with the ids of the world (an order for an order's `{id}`); made-up ids where none can exist."""
     ids = {"/v1/admin/products/": world.product_id, "/v1/admin/skus/": world.sku_id}
     own = next((str(value) for prefix, value in ids.items() if path.startswith(prefix)), order_id)
-    values = {"id": own, "provider": "sandbox", "name": name, "payment_id": str(uuid4())}
+    values = {"id": own, "provider": "sandbox", "name": name, "payment_id": str(uuid4()), "username": "no.one"}
     return re.sub(r"{(\w+)}", lambda match: values[match.group(1)], path)
 
 

@@ -69,9 +69,9 @@ class StaffAccountsBehaviour:
             START,
             later,
         )
-        assert projections.staff.is_disabled(views, "wang.ops") and projections.staff.is_disabled(views, "WANG.OPS")
-        assert not projections.staff.is_disabled(views, "boss")
-        assert not projections.staff.is_disabled(views, "nobody")
+        assert not projections.staff.admits(views, "wang.ops", 1) and not projections.staff.admits(views, "WANG.OPS", 1)
+        assert projections.staff.admits(views, "boss", 1)
+        assert projections.staff.admits(views, "nobody", 0)
 
         self.later(platform, 30)
         app.enable_staff_account("Wang.Ops", "boss")
@@ -81,7 +81,8 @@ class StaffAccountsBehaviour:
         assert (enabled.disabled_reason, enabled.disabled_by, enabled.disabled_at) == (None, None, None)
         assert (enabled.created_at, enabled.updated_at) == (START, START + timedelta(hours=1))
         assert enabled.roles == frozenset({Role.OPERATOR, Role.FINANCE})
-        assert not projections.staff.is_disabled(views, "wang.ops")
+        assert not projections.staff.admits(views, "wang.ops", 1), "a token from before the disabling"
+        assert projections.staff.admits(views, "wang.ops", 3), "a token from a login after the enabling"
 
     def test_a_role_change_shows_and_keeps_the_account_disabled(self, platform: Platform) -> None:
         app, views = platform.app, platform.views

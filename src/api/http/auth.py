@@ -6,20 +6,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 import jwt
 from sqlalchemy import delete, func, select, update
 
+import projections.staff
 from api.http.errors import ApiError
 from api.http.security import hash_password, verify_password
 from api.store import ApiStore, api_otp_codes, api_rate_events, upsert
 from leasecore.errors import NotFound
 from leasecore.ports import Clock, SmsSender
 from leasecore.staff import Role, StaffAccount
+
+if TYPE_CHECKING:
+    from projections.store import ViewStore
 
 ISSUER = "leasecore"
 ALGORITHM = "HS256"
@@ -32,6 +37,8 @@ class Principal:
     kind: str
     subject: str
     roles: frozenset[Role] = field(default_factory=frozenset)
+    account_version: int = 0
+    """A staff token's account's version when it was issued (0 in a token from before it was recorded)."""
 
     @property
     def customer_id(self) -> UUID:
@@ -64,8 +71,16 @@ class Tokens:
     def for_customer(self, customer_id: UUID) -> tuple[str, datetime]:
         return self._issue("customer", str(customer_id), (), self._policy.customer_token_ttl)
 
-    def for_staff(self, username: str, roles: tuple[Role, ...]) -> tuple[str, datetime]:
-        return self._issue("staff", username, tuple(role.value for role in roles), self._policy.staff_token_ttl)
+    def for_staff(self, username: str, roles: tuple[Role, ...], account_version: int = 0) -> tuple[str, datetime]:
+        """A staff token carries the roles and the account's version at login: one issued before the account's latest
+        disabling is refused even once the account is enabled again."""
+        return self._issue(
+            "staff",
+            username,
+            tuple(role.value for role in roles),
+            self._policy.staff_token_ttl,
+            {"ver": account_version},
+        )
 
     def principal(self, authorization: str | None) -> Principal:
         """The holder of an `Authorization: Bearer …` token; 401 when missing, forged or expired."""
@@ -98,10 +113,15 @@ class Tokens:
                 roles = frozenset(Role(role) for role in claims.get("roles", ()))
             except (TypeError, ValueError):
                 raise _unauthorized("the token is not valid") from None
-            return Principal("staff", subject, roles)
+            version = claims.get("ver", 0)
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise _unauthorized("the token is not valid")
+            return Principal("staff", subject, roles, version)
         raise _unauthorized("the token is not valid")
 
-    def _issue(self, kind: str, subject: str, roles: tuple[str, ...], ttl: timedelta) -> tuple[str, datetime]:
+    def _issue(
+        self, kind: str, subject: str, roles: tuple[str, ...], ttl: timedelta, more: dict[str, Any] | None = None
+    ) -> tuple[str, datetime]:
         now = self._clock.now()
         expires = now + ttl
         claims: dict[str, Any] = {
@@ -114,6 +134,7 @@ class Tokens:
         }
         if kind == "staff":
             claims["roles"] = list(roles)
+        claims.update(more or {})
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires
 
 
@@ -229,6 +250,49 @@ class StaffPasswords:
                 connection.execute(api_rate_events.insert().values(kind="login", subject=subject, at=now))
             raise _unauthorized("wrong username or password")
         return tuple(account.roles)
+
+    def locked_until(self, usernames: Iterable[str]) -> dict[str, datetime]:
+        """Those of these accounts locked out now, and until when: the lock lifts once fewer than the allowed
+        failures are left in the window, that is when the latest failures' oldest one leaves it."""
+        now = self._clock.now()
+        named = {username.lower(): username for username in usernames}
+        query = (
+            select(api_rate_events.c.subject, api_rate_events.c.at)
+            .where(
+                api_rate_events.c.kind == "login",
+                api_rate_events.c.subject.in_(list(named)),
+                api_rate_events.c.at > now - self._policy.staff_failure_window,
+            )
+            .order_by(api_rate_events.c.subject, api_rate_events.c.at.desc())
+        )
+        failures: dict[str, list[datetime]] = {}
+        with self._store.read() as connection:
+            for subject, at in connection.execute(query):
+                failures.setdefault(subject, []).append(at)
+        limit = self._policy.staff_failures
+        return {
+            named[subject]: times[limit - 1] + self._policy.staff_failure_window
+            for subject, times in failures.items()
+            if len(times) >= limit
+        }
+
+    def unlock(self, username: str) -> None:
+        """An admin lets the account try again at once: its failed logins are forgotten."""
+        with self._store.begin() as connection:
+            connection.execute(
+                delete(api_rate_events).where(
+                    api_rate_events.c.kind == "login", api_rate_events.c.subject == username.lower()
+                )
+            )
+
+
+def refuse_disabled(views: ViewStore, principal: Principal) -> Principal:
+    """A staff token opens nothing once its account is disabled, from its next use on, and a token issued before the
+    account's latest disabling never again: the account's state as the staff read model has it (one read by primary
+    key). A token whose username has no account is left to its signature."""
+    if principal.kind == "staff" and not projections.staff.admits(views, principal.subject, principal.account_version):
+        raise _unauthorized("the token is no longer valid; log in again")
+    return principal
 
 
 def staff_account_or_none(find: Any, username: str) -> StaffAccount | None:

@@ -21,7 +21,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.http.auth import Principal
+from api.http.auth import Principal, refuse_disabled
 from api.http.errors import ApiError, from_validation, invalid, problem_for
 from api.http.idempotency import HEADER, Stored, check_key, fingerprint
 from leasecore.staff import Role
@@ -199,7 +199,9 @@ def asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
     async def respond(request: Request) -> Response:
         service: Service = request.app.state.service
         try:
-            principal = authenticate(endpoint.access, service, request.headers.get("authorization"))
+            principal = await run_in_threadpool(
+                authenticate, endpoint.access, service, request.headers.get("authorization")
+            )
             path = _path(endpoint, request.path_params)
             query = _query(endpoint, request)
             raw = await _read(request)
@@ -217,10 +219,11 @@ def asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
 
 
 def authenticate(access: Access, service: Service, authorization: str | None) -> Principal | None:
-    """The caller, if the route needs one: 401 without a valid token, 403 for the wrong kind or roles."""
+    """The caller, if the route needs one: 401 without a valid token or with a disabled account's, 403 for the wrong
+    kind or roles."""
     if access.kind == "public":
         return None
-    principal = service.tokens.principal(authorization)
+    principal = refuse_disabled(service.views, service.tokens.principal(authorization))
     if access.kind == "customer" and principal.kind != "customer":
         raise ApiError(403, "forbidden", "this route is for customers; log in with POST /v1/auth/login")
     if access.kind == "staff":

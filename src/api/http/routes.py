@@ -15,6 +15,7 @@ from api.http.endpoints import (
     admin_jobs,
     admin_orders,
     admin_reports,
+    admin_staff,
     auth,
     catalog,
     conversations,
@@ -40,6 +41,7 @@ RESOURCES = (
     admin_jobs,
     conversations,
     admin_conversations,
+    admin_staff,
     sandbox,
 )
 

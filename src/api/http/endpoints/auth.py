@@ -44,9 +44,10 @@ def log_in(call: Call[schemas.Login, None]) -> schemas.CustomerToken:
     summary="Staff log in",
 )
 def staff_log_in(call: Call[schemas.StaffLogin, None]) -> schemas.StaffToken:
-    """Username and password (argon2); the token carries the account's roles. Repeated failures answer 429."""
+    """Username and password (argon2); the token carries the account's roles. A disabled account answers 401 as a
+    wrong password does. Repeated failures answer 429."""
     account = staff_account_or_none(call.app.staff_account, call.body.username)
     roles = call.service.passwords.check(account, call.body.username, call.body.password)
     assert account is not None
-    token, expires_at = call.service.tokens.for_staff(account.username, roles)
+    token, expires_at = call.service.tokens.for_staff(account.username, roles, account.version)
     return schemas.StaffToken(token=token, username=account.username, roles=list(roles), expires_at=expires_at)
