@@ -23,7 +23,7 @@ from adapters.amounts import parse_yuan
 from adapters.china_time import SHANGHAI
 from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
-from adapters.settings import optional, required, secret
+from adapters.settings import RSA_PRIVATE_KEY, RSA_PUBLIC_KEY, ProviderSettings, optional, required, secret
 from leasecore.ports import Acknowledgement, Clock, InvalidSignature, PaymentNotification
 
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -217,6 +217,15 @@ class AlipayConfig:
             alipay_public_key_pem=secret(settings, "alipay_public_key"),
             gateway_url=optional(settings, "gateway_url", GATEWAY_URL),
         )
+
+
+SETTINGS = ProviderSettings(
+    "支付宝",
+    required=("app_id",),
+    secrets={"app_private_key": RSA_PRIVATE_KEY, "alipay_public_key": RSA_PUBLIC_KEY},
+    gateway_url=GATEWAY_URL,
+)
+"""An Alipay open-platform app's settings: its id, its key, Alipay's public key, and the gateway."""
 
 
 class AlipayClient:

@@ -11,6 +11,8 @@ Configuration comes from the environment:
 | `LEASECORE_SECRET_KEY` | the token signing key (default: one made once and kept in the database) |
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
 | `LEASECORE_SANDBOX_KEY` | a PEM file keeping the sandbox payment provider's RSA key across restarts |
+
+Each provider's settings, and how to add a provider, are in docs/providers.md.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
-from adapters.payments import gateways_from_config
+from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
+from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
@@ -217,7 +220,7 @@ def _providers(text: str) -> dict[str, Any]:
         raise ValueError(f"LEASECORE_PROVIDERS is not JSON: {error}") from None
     if not isinstance(providers, dict) or not all(isinstance(value, dict) for value in providers.values()):
         raise ValueError('LEASECORE_PROVIDERS is an object like {"payments": {"alipay": {...}}, "sms": {...}}')
-    unknown = set(providers) - {"payments", "sms", "bureau"}
+    unknown = set(providers) - set(CAPABILITIES)
     if unknown:
         raise ValueError(f"LEASECORE_PROVIDERS names unknown capabilities: {', '.join(sorted(unknown))}")
     return providers
@@ -240,6 +243,8 @@ class Service:
     refunds: RefundDispatcher
     messages: MessageSender
     scheduler: DailyScheduler
+    payment_methods: tuple[PaymentMethod, ...] = ()
+    """How a customer may pay: the configured providers, the first the default."""
     read_timeout: float = 5.0
 
     @property
@@ -298,7 +303,10 @@ def build_service(
     every sandbox provider; production mode on the system clock with the configured providers (ports with
     no real provider configured keep their local sandbox, and a warning says so). Tokens, one-time codes,
     login lockouts and idempotency records expire by `real_clock` (the system's), never by moving the
-    sandbox clock."""
+    sandbox clock. Production mode refuses to start, naming every problem at once, on a provider configuration
+    it cannot serve (`ProviderConfigurationError`)."""
+    if not settings.sandbox:
+        check_providers(settings.providers)
     policy = policy or AuthPolicy()
     real_clock = real_clock or SystemClock()
     clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
@@ -311,15 +319,17 @@ def build_service(
     gateways: dict[str, PaymentGateway]
     if settings.sandbox:
         gateways = {sandboxes.payments.provider: sandboxes.payments}
+        methods = payment_methods({sandboxes.payments.provider: {"kind": "sandbox"}})
         sms: SmsSender = sandboxes.sms
         bureau: CreditBureau = sandboxes.bureau
     else:
         gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
+        methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
-        kept = [name for name in ("sms", "bureau") if name not in settings.providers]
+        kept = [name for name in ("sms", "bureau") if not settings.providers.get(name)]
         log.warning(
             "production mode: %s still on the local sandbox (no real provider configured)",
-            ", ".join([*kept, "identity", "logistics", "esign"]),
+            ", ".join([*_sandbox_payments(settings), *kept, "identity", "logistics", "esign"]),
         )
     public_url = settings.public_url
     ports = Ports(
@@ -352,6 +362,7 @@ def build_service(
             scheduler=DailyScheduler(
                 platform.app, platform.runner, store, refresh=lambda: restore_sandbox_clock(clock, store)
             ),
+            payment_methods=tuple(methods),
         )
         platform.runner.listeners.append(service.refunds.wake)
         platform.runner.listeners.append(service.messages.wake)
@@ -382,6 +393,12 @@ def restore_sandbox_clock(clock: Clock, store: ApiStore) -> None:
 def _deliver(intake: list[Service], body: bytes, headers: Mapping[str, str]) -> None:
     """The sandbox provider's notification, handed to the notify route's own code with its exact bytes."""
     intake[0].receive_notification("sandbox", body, headers)
+
+
+def _sandbox_payments(settings: Settings) -> list[str]:
+    """Payment providers configured as the sandbox kind: no customer's money moves through them."""
+    configured = settings.providers.get("payments") or {}
+    return [f"payments.{name}" for name, entry in configured.items() if entry.get("kind", name) == "sandbox"]
 
 
 def _sms(settings: Settings, clock: Clock) -> SmsSender | None:

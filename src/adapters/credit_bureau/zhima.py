@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 
+from adapters import alipay_openapi
 from adapters.alipay_openapi import AlipayClient, AlipayConfig
 from adapters.credit_bureau.sandbox import require_score
 from adapters.errors import BureauError
@@ -17,6 +19,9 @@ from leasecore.ports import BureauScore, Clock
 PROVIDER = "zhima"
 SCORE_METHOD = "zhima.credit.score.get"
 PRODUCT_CODE = "w1010100100000000001"
+
+SETTINGS = replace(alipay_openapi.SETTINGS, display_name="芝麻信用")
+"""Sesame credit is asked through an Alipay open-platform app, configured as one."""
 
 
 class ZhimaBureau:

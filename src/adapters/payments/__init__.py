@@ -1,7 +1,8 @@
 """Payment providers chosen by configuration; the sandbox when nothing is configured.
 
 The configuration maps each provider's name (the `{provider}` of `/v1/payments/notify/{provider}`) to its
-settings; `kind` names the implementation and defaults to the name, so one kind may serve several names.
+settings; `kind` names the implementation and defaults to the name, so one kind may serve several names. Each kind
+is registered with what its settings must hold (its module's `SETTINGS`), checked before production starts.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 
 import httpx
 
+from adapters.payments import alipay, sandbox, wechatpay
 from adapters.payments.alipay import AlipayConfig, AlipayGateway
 from adapters.payments.sandbox import Deliver, SandboxPayments
 from adapters.payments.wechatpay import WeChatPayConfig, WeChatPayGateway
+from adapters.settings import ProviderSettings
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock, PaymentGateway
 
@@ -52,16 +55,47 @@ def wechatpay_gateway(name: str, settings: Mapping[str, Any], context: GatewayCo
     return WeChatPayGateway(config, http_client=context.http_client, clock=context.clock, provider=name)
 
 
-PROVIDER_KINDS: dict[str, GatewayFactory] = {
-    "sandbox": sandbox_gateway,
-    "alipay": alipay_gateway,
-    "wechatpay": wechatpay_gateway,
+@dataclass(frozen=True)
+class ProviderKind:
+    """An implementation of the payment port: how to build its gateway, and what its settings must hold."""
+
+    build: GatewayFactory
+    settings: ProviderSettings
+
+
+PROVIDER_KINDS: dict[str, ProviderKind] = {
+    "sandbox": ProviderKind(sandbox_gateway, sandbox.SETTINGS),
+    "alipay": ProviderKind(alipay_gateway, alipay.SETTINGS),
+    "wechatpay": ProviderKind(wechatpay_gateway, wechatpay.SETTINGS),
 }
 
 
-def register_provider_kind(kind: str, factory: GatewayFactory) -> None:
-    """A new kind of provider becomes configurable without touching this module."""
-    PROVIDER_KINDS[kind] = factory
+def register_provider_kind(kind: str, factory: GatewayFactory, settings: ProviderSettings | None = None) -> None:
+    """A new kind of provider becomes configurable without touching this module; without its `settings` declared,
+    the check before production accepts whatever it is given."""
+    PROVIDER_KINDS[kind] = ProviderKind(factory, settings or ProviderSettings(kind, closed=False))
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    """A way a customer may pay: the provider's configured name and the name a customer knows it by."""
+
+    provider: str
+    name: str
+
+
+def payment_methods(config: Mapping[str, Mapping[str, Any]]) -> list[PaymentMethod]:
+    """The configured providers in their configured order (the first is the default), each under its
+    `display_name`, else its kind's own name."""
+    return [PaymentMethod(name, _display_name(name, settings)) for name, settings in config.items()]
+
+
+def _display_name(name: str, settings: Mapping[str, Any]) -> str:
+    given = settings.get("display_name")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    kind = PROVIDER_KINDS.get(str(settings.get("kind", name)))
+    return kind.settings.display_name if kind is not None else name
 
 
 def gateways_from_config(
@@ -75,23 +109,27 @@ def gateways_from_config(
     context = GatewayContext(clock or SystemClock(), http_client, deliver)
     if not config:
         return {"sandbox": sandbox_gateway("sandbox", {}, context)}
-    return {name: _factory(name, settings)(name, settings, context) for name, settings in config.items()}
+    return {name: _kind(name, settings).build(name, settings, context) for name, settings in config.items()}
 
 
-def _factory(name: str, settings: Mapping[str, Any]) -> GatewayFactory:
+def _kind(name: str, settings: Mapping[str, Any]) -> ProviderKind:
     kind = settings.get("kind", name)
-    factory = PROVIDER_KINDS.get(kind) if isinstance(kind, str) else None
-    if factory is None:
+    found = PROVIDER_KINDS.get(kind) if isinstance(kind, str) else None
+    if found is None:
         known = ", ".join(sorted(PROVIDER_KINDS))
         raise ValueError(f"payment provider {name!r} is of unknown kind {kind!r}; known kinds: {known}")
-    return factory
+    return found
 
 
 __all__ = [
+    "PROVIDER_KINDS",
     "AlipayGateway",
     "GatewayContext",
+    "PaymentMethod",
+    "ProviderKind",
     "SandboxPayments",
     "WeChatPayGateway",
     "gateways_from_config",
+    "payment_methods",
     "register_provider_kind",
 ]

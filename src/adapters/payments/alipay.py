@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 
 from adapters import alipay_openapi
-from adapters.alipay_openapi import AlipayConfig
+from adapters.alipay_openapi import SETTINGS, AlipayConfig
 from adapters.amounts import require_cents, require_positive, yuan_string
 from adapters.errors import ProviderError
 from adapters.keys import load_public_key
@@ -67,4 +67,4 @@ class AlipayGateway:
         return RefundReceipt(refund_id, self.provider, amount, answer.succeeded, reason)
 
 
-__all__ = ["AlipayConfig", "AlipayGateway"]
+__all__ = ["SETTINGS", "AlipayConfig", "AlipayGateway"]

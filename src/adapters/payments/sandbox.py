@@ -26,6 +26,7 @@ from adapters.amounts import require_cents, require_positive, yuan_string
 from adapters.china_time import SHANGHAI
 from adapters.errors import DeliveryFailed, PaymentStateConflict, UnknownPayment
 from adapters.keys import generate_private_key, load_or_create_private_key, public_key_pem
+from adapters.settings import ProviderSettings
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock, PaymentNotification, PaymentRequest, RefundReceipt
 
@@ -33,6 +34,9 @@ PROVIDER = "sandbox"
 SANDBOX_APP_ID = "2021000000000000"
 PAY_URL = "https://sandbox.leasecore.invalid/pay"
 ZERO = Decimal("0.00")
+
+SETTINGS = ProviderSettings("沙箱支付", optional=("key_path", "app_id"))
+"""The sandbox needs nothing; `key_path` keeps its RSA key across restarts (made there when missing)."""
 
 Outcome = Literal["success", "fail"]
 Deliver = Callable[[bytes, Mapping[str, str]], None]

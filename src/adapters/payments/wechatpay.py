@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from adapters.amounts import from_fen, require_cents, require_positive, to_fen
 from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
-from adapters.settings import optional, required, secret
+from adapters.settings import RSA_PRIVATE_KEY, RSA_PUBLIC_KEY, KeyMaterial, ProviderSettings, optional, required, secret
 from leasecore.clock import SystemClock
 from leasecore.ports import Acknowledgement, Clock, InvalidSignature, PaymentNotification, PaymentRequest, RefundReceipt
 
@@ -125,9 +125,22 @@ class WeChatPayConfig:
                 required(settings, "platform_serial_no"): secret(settings, "platform_public_key"),
             },
             apiv3_key=secret(settings, "apiv3_key").strip(),
-            base_url=optional(settings, "base_url", BASE_URL),
+            base_url=SETTINGS.gateway(settings),
             refund_notify_url=optional(settings, "refund_notify_url", ""),
         )
+
+
+APIV3_KEY = KeyMaterial("not a 32-byte APIv3 key", lambda text: _apiv3_key(text.strip()))
+
+SETTINGS = ProviderSettings(
+    "微信支付",
+    required=("mchid", "appid", "merchant_serial_no", "platform_serial_no"),
+    secrets={"merchant_private_key": RSA_PRIVATE_KEY, "platform_public_key": RSA_PUBLIC_KEY, "apiv3_key": APIV3_KEY},
+    gateway_url=BASE_URL,
+    gateway_aliases=("base_url",),
+    optional=("refund_notify_url",),
+)
+"""A WeChat Pay merchant's settings; `base_url` is the older name of `gateway_url`."""
 
 
 @dataclass(frozen=True)

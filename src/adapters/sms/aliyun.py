@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters.errors import SmsFailed, SmsUnconfirmed
-from adapters.settings import optional, required, secret
+from adapters.settings import TEXT_SECRET, ProviderSettings, optional, required, secret
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock
 
@@ -65,8 +65,19 @@ class AliyunSmsConfig:
             sign_name=required(settings, "sign_name"),
             template_code=required(settings, "template_code"),
             template_param=optional(settings, "template_param", "content"),
-            endpoint=optional(settings, "endpoint", ENDPOINT),
+            endpoint=SETTINGS.gateway(settings),
         )
+
+
+SETTINGS = ProviderSettings(
+    "阿里云短信",
+    required=("access_key_id", "sign_name", "template_code"),
+    secrets={"access_key_secret": TEXT_SECRET},
+    gateway_url=ENDPOINT,
+    gateway_aliases=("endpoint",),
+    optional=("template_param",),
+)
+"""An Aliyun access key and an approved signature and template; `endpoint` is the older name of `gateway_url`."""
 
 
 class AliyunSms:
