@@ -22,6 +22,21 @@ class Role(Enum):
     ADMIN = "admin"
 
 
+class OwnAccount(Refused):
+    """Nobody disables their own account: they would lock themselves out."""
+
+    def __init__(self) -> None:
+        super().__init__("you cannot disable your own account; another admin can")
+
+
+class LastEnabledAdmin(Refused):
+    """The last enabled admin stays enabled, so someone can always manage the accounts."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"{username} is the last enabled admin; give another account the admin role first")
+        self.username = username
+
+
 class StaffAccount(Aggregate):
     """A back-office account; the password is kept only as a one-way hash made outside the core. A disabled account
     keeps its roles and history but opens nothing until it is enabled again."""
@@ -72,7 +87,7 @@ class StaffAccount(Aggregate):
         if len(why) > REASON_LENGTH:
             raise InvalidInput("reason", f"at most {REASON_LENGTH} characters")
         if by.strip().lower() == self.username.lower():
-            raise Refused("you cannot disable your own account; another admin can")
+            raise OwnAccount
         if self.disabled:
             raise InvalidState(f"staff account {self.username}", "disabled", "disable it")
         self._disabled(by, why, timestamp=now)

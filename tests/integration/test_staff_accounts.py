@@ -13,8 +13,8 @@ from sqlalchemy import select
 import projections.staff
 from api.bootstrap import Platform, bootstrap
 from leasecore.clock import SettableClock
-from leasecore.errors import InvalidInput, InvalidState, NotFound, Refused
-from leasecore.staff import Role, StaffAccount
+from leasecore.errors import InvalidInput, InvalidState, NotFound
+from leasecore.staff import LastEnabledAdmin, OwnAccount, Role, StaffAccount
 from projections import read_models
 from projections.projection import Batch
 from projections.staff import StaffView, staff_view
@@ -95,22 +95,22 @@ class StaffAccountsBehaviour:
 
     def test_nobody_disables_their_own_account(self, platform: Platform) -> None:
         app = platform.app
-        with pytest.raises(Refused, match="you cannot disable your own account"):
+        with pytest.raises(OwnAccount, match="you cannot disable your own account"):
             app.disable_staff_account("boss", "BOSS", "testing")
         assert not app.staff_account("boss").disabled
 
     def test_the_last_enabled_admin_stays_enabled(self, platform: Platform) -> None:
         app = platform.app
-        with pytest.raises(Refused, match="boss is the last enabled admin; give another account the admin role"):
+        with pytest.raises(LastEnabledAdmin, match="boss is the last enabled admin; give another account the admin"):
             app.disable_staff_account("boss", "someone", "testing")
         app.save_staff_account("deputy", (Role.ADMIN, Role.RISK), "hash-deputy")
         app.disable_staff_account("deputy", "boss", "on leave")
-        with pytest.raises(Refused, match="boss is the last enabled admin"):
+        with pytest.raises(LastEnabledAdmin, match="boss is the last enabled admin"):
             app.disable_staff_account("boss", "someone", "testing")
         app.enable_staff_account("deputy", "boss")
         app.disable_staff_account("boss", "deputy", "handed over")
         assert app.staff_account("boss").disabled
-        with pytest.raises(Refused, match="deputy is the last enabled admin"):
+        with pytest.raises(LastEnabledAdmin, match="deputy is the last enabled admin"):
             app.disable_staff_account("deputy", "someone", "testing")
         app.disable_staff_account("wang.ops", "deputy", "an operator is never the last admin")
 

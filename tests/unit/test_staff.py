@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leasecore.errors import InvalidInput, InvalidState, Refused
-from leasecore.staff import REASON_LENGTH, Role, StaffAccount
+from leasecore.errors import InvalidInput, InvalidState
+from leasecore.staff import REASON_LENGTH, OwnAccount, Role, StaffAccount
 
 NOW = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 
@@ -51,7 +51,7 @@ def test_a_reason_is_at_most_its_length() -> None:
 @pytest.mark.parametrize("by", ["Boss", "boss", " BOSS "])
 def test_nobody_disables_their_own_account_whatever_the_case(by: str) -> None:
     boss = account("boss", Role.ADMIN)
-    with pytest.raises(Refused, match="you cannot disable your own account"):
+    with pytest.raises(OwnAccount, match="you cannot disable your own account"):
         boss.disable(by, "testing", NOW)
     assert not boss.disabled
 

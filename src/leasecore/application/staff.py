@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from uuid import UUID
 
 from leasecore.application.base import Commands, command
-from leasecore.errors import NotFound, Refused
-from leasecore.staff import Role, StaffAccount
+from leasecore.errors import NotFound
+from leasecore.staff import LastEnabledAdmin, Role, StaffAccount
 from leasecore.topics import stored_topics
 
 CREATED_TOPICS = stored_topics(StaffAccount.Created)
@@ -38,7 +38,7 @@ class StaffCommands(Commands):
         if was_enabled_admin and not any(
             other.is_enabled_admin for other in self.staff_accounts() if other.id != account.id
         ):
-            raise Refused(f"{account.username} is the last enabled admin; give another account the admin role first")
+            raise LastEnabledAdmin(account.username)
         self.save(account)
 
     @command
