@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    exists,
     func,
     or_,
     select,
@@ -663,6 +664,14 @@ def count(views: ViewStore, where: OrderFilter) -> int:
     narrowed = select(orders_view.c.id).where(*where.conditions()).limit(COUNT_CAP + 1).subquery()
     with views.read() as connection:
         return int(connection.execute(select(func.count()).select_from(narrowed)).scalar_one())
+
+
+def any_of(views: ViewStore, *wheres: OrderFilter) -> list[bool]:
+    """Whether each filter admits any order, asked in one round trip (a search trying a serial, then a tracking
+    number)."""
+    found = [exists(select(orders_view.c.id).where(*where.conditions())) for where in wheres]
+    with views.read() as connection:
+        return [bool(hit) for hit in connection.execute(select(*found)).one()]
 
 
 def status_counts(views: ViewStore, where: OrderFilter | None = None) -> dict[str, int]:

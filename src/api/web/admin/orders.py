@@ -220,8 +220,11 @@ def _narrowed(page: Page) -> Narrowed:
 def _by_unit_or_tracking(page: Page, q: str, narrowed: Narrowed) -> Narrowed:
     """A search that names no customer may name a unit's serial or a tracking number."""
     by_unit, by_tracking = replace(narrowed.where, serial=q), replace(narrowed.where, tracking_no=q)
-    for where, found_by in ((by_unit, "orders.found_by_unit"), (by_tracking, "orders.found_by_tracking")):
-        if projections.orders.count(page.views, where):
+    hits = projections.orders.any_of(page.views, by_unit, by_tracking)
+    for hit, where, found_by in zip(
+        hits, (by_unit, by_tracking), ("orders.found_by_unit", "orders.found_by_tracking"), strict=True
+    ):
+        if hit:
             return replace(narrowed, where=where, found_by=page.t(found_by, q=q))
     return narrowed
 
