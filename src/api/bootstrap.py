@@ -331,6 +331,12 @@ def build_service(
             "production mode: %s still on the local sandbox (no real provider configured)",
             ", ".join([*_sandbox_payments(settings), *kept, "identity", "logistics", "esign"]),
         )
+        if not settings.public_url.startswith("https://"):
+            log.warning(
+                "production mode: providers are told to notify %s/v1/payments/notify/{provider}; set "
+                "LEASECORE_PUBLIC_URL to the https address they reach this service at",
+                settings.public_url,
+            )
     public_url = settings.public_url
     ports = Ports(
         bureau=bureau,

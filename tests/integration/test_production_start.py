@@ -4,6 +4,7 @@ line naming every problem and no secret, nothing listening, the database untouch
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.keys import generate_private_key, private_key_pem, public_key_pem
 from adapters.providers import ProviderConfigurationError
 from api.bootstrap import Settings, build_service
 from api.cli import main
@@ -66,6 +68,33 @@ def test_build_service_refuses_before_opening_the_database(tmp_path: Path, provi
         build_service(settings)
     assert str(refused.value) == f"production mode refuses the provider configuration: {expected(providers)}"
     assert not database.exists()
+
+
+def test_production_says_at_start_what_still_runs_on_a_sandbox(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "app.pem").write_bytes(private_key_pem(generate_private_key()))
+    (tmp_path / "alipay.pem").write_bytes(public_key_pem(generate_private_key().public_key()))
+    alipay = {
+        "app_id": "2021004100000001",
+        "app_private_key_path": str(tmp_path / "app.pem"),
+        "alipay_public_key_path": str(tmp_path / "alipay.pem"),
+    }
+    providers = {"payments": {"alipay": alipay, "cashier": {"kind": "sandbox"}}, "sms": {}}
+    with caplog.at_level(logging.WARNING, logger="api.bootstrap"):
+        service = build_service(Settings(database_url=sqlite_url, mode="production", providers=providers))
+    try:
+        methods = [(method.provider, method.name) for method in service.payment_methods]
+        assert methods == [("alipay", "支付宝"), ("cashier", "沙箱支付")]
+        assert list(service.app.gateways) == ["alipay", "cashier"]
+    finally:
+        service.close()
+    assert [record.getMessage() for record in caplog.records] == [
+        "production mode: payments.cashier, sms, bureau, identity, logistics, esign still on the local sandbox "
+        "(no real provider configured)",
+        "production mode: providers are told to notify http://127.0.0.1:8000/v1/payments/notify/{provider}; set "
+        "LEASECORE_PUBLIC_URL to the https address they reach this service at",
+    ]
 
 
 def test_sandbox_mode_ignores_the_provider_configuration(sqlite_url: str, providers: dict[str, object]) -> None:

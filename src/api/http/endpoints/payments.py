@@ -12,6 +12,20 @@ from leasecore.money.payments import PaymentPurpose
 endpoints = Endpoints("payments")
 
 
+@endpoints.get(
+    "/v1/payment-methods",
+    access=PUBLIC,
+    answer=list[schemas.PaymentMethodOut],
+    summary="Ways to pay",
+)
+def payment_methods(call: Call[None, None]) -> list[schemas.PaymentMethodOut]:
+    """The configured payment providers, the default first: a checkout page offers them before anyone pays, so no
+    token is needed. In sandbox mode the sandbox provider alone."""
+    return [
+        schemas.PaymentMethodOut.model_validate(method, from_attributes=True) for method in call.service.payment_methods
+    ]
+
+
 @endpoints.post(
     "/v1/orders/{id}/payments",
     access=CUSTOMER,
@@ -23,7 +37,8 @@ endpoints = Endpoints("payments")
 )
 def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     """The platform prices `checkout`, `buyout` and `damage` itself; `installments` may give an `amount`
-    (a partial payment), by default everything due now. The answer carries what the app hands the provider."""
+    (a partial payment), by default everything due now. `provider` chooses one of `GET /v1/payment-methods` (the
+    first by default; another is 422). The answer carries what the app hands the provider."""
     answers.owned(call.views, call.id, call.customer_id)
     body = call.body
     asked = call.app.collect(call.id, PaymentPurpose(body.purpose), provider=body.provider, amount=body.amount)

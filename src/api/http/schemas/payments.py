@@ -14,7 +14,13 @@ ProviderName = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 
 class PaymentIn(Body):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"purpose": "checkout"}, {"purpose": "installments", "amount": "329.00"}]}
+        json_schema_extra={
+            "examples": [
+                {"purpose": "checkout"},
+                {"purpose": "installments", "amount": "329.00"},
+                {"purpose": "checkout", "provider": "sandbox"},
+            ]
+        }
     )
 
     purpose: Literal["checkout", "installments", "buyout", "damage"]
@@ -27,3 +33,12 @@ class PaymentOut(Answer):
     provider: str
     amount: Money
     pay_params: dict[str, str]
+
+
+class PaymentMethodOut(Answer):
+    """A way to pay: the `provider` to name in a payment, and the name a customer knows it by."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"provider": "alipay", "name": "支付宝"}]})
+
+    provider: str
+    name: str
