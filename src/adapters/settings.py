@@ -35,7 +35,7 @@ def optional(settings: Mapping[str, Any], name: str, default: str) -> str:
 
 def secret(settings: Mapping[str, Any], name: str) -> str:
     """Key material given inline as `name`, or read from the file named by `name_path`."""
-    if settings.get(name):
+    if _given(settings.get(name)):
         return required(settings, name)
     path = settings.get(f"{name}_path")
     if not isinstance(path, str) or not path:
@@ -160,17 +160,21 @@ def _secret_problems(settings: Mapping[str, Any], name: str, material: KeyMateri
 
 def _file_problem(path: Path, material: KeyMaterial, inline_name: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
+        data = path.read_bytes()
+    except (OSError, ValueError) as error:
         if _looks_like_key_material(str(path)):
             return f"is key material, not a path (give it as {inline_name})"
         return _unreadable(path, error)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return f"{material.wrong} ({path})"
     return "" if _reads_as(material, text) else f"{material.wrong} ({path})"
 
 
-def _unreadable(path: Path, error: OSError) -> str:
+def _unreadable(path: Path, error: OSError | ValueError) -> str:
+    if not isinstance(error, OSError):
+        return "must be a file path"
     if isinstance(error, FileNotFoundError):
         return f"file not found ({path})"
     if isinstance(error, IsADirectoryError):
@@ -181,7 +185,7 @@ def _unreadable(path: Path, error: OSError) -> str:
 
 
 def _given(value: Any) -> Any:
-    """Blank text is no value at all, as `secret` reads it."""
+    """Blank text is no value at all."""
     return None if isinstance(value, str) and not value.strip() else value
 
 

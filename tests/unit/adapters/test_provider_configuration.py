@@ -143,6 +143,7 @@ def test_a_key_file_that_cannot_be_read_or_is_not_the_right_key_is_named(
                 alipay_public_key_path=str(keys / "binary.der"),
             ),
             "wechatpay": wechatpay(keys, apiv3_key_path=str(keys / "short.key")),
+            "wechatpay_hk": wechatpay(keys, kind="wechatpay", merchant_private_key_path="/etc/keys/\0.pem"),
         }
     }
     private = "an RSA private key (unencrypted PEM or base64)"
@@ -155,6 +156,7 @@ def test_a_key_file_that_cannot_be_read_or_is_not_the_right_key_is_named(
         f"payments.alipay_mo.app_private_key_path: not {private} ({keys / 'encrypted.pem'})",
         f"payments.alipay_mo.alipay_public_key_path: not {public} ({keys / 'binary.der'})",
         f"payments.wechatpay.apiv3_key_path: not a 32-byte APIv3 key ({keys / 'short.key'})",
+        "payments.wechatpay_hk.merchant_private_key_path: must be a file path",
     ]
 
 
@@ -232,6 +234,13 @@ def test_key_material_may_be_given_inline(keys: Path, merchant_key: rsa.RSAPriva
         "sms": aliyun(keys, access_key_secret_path=None, access_key_secret=ACCESS_KEY_SECRET),
     }
     assert configuration_problems(config) == []
+
+
+def test_a_blank_inline_secret_is_no_secret_and_its_file_is_read(keys: Path) -> None:
+    """What the check passes, the adapter reads: both take the file when the inline value is blank."""
+    settings = aliyun(keys, access_key_secret=" ")
+    assert configuration_problems({"payments": {"sandbox": {}}, "sms": settings}) == []
+    assert AliyunSmsConfig.from_settings(settings).access_key_secret == ACCESS_KEY_SECRET
 
 
 def test_every_provider_takes_a_gateway_url_defaulting_to_its_production_address(keys: Path) -> None:
