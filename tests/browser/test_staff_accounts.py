@@ -108,7 +108,9 @@ def test_the_admin_disables_the_operator_unlocks_finance_and_enables_the_operato
     operator.context.close()
 
 
-def test_a_disabling_without_a_reason_is_refused_next_to_its_field(console: Console, browser: Browser) -> None:
+def test_a_disabling_without_a_reason_or_of_ones_own_account_is_refused_in_words(
+    console: Console, browser: Browser
+) -> None:
     context = new_context(browser, javascript=False)
     page = context.new_page()
     log_in(page, console, "admin")
@@ -121,4 +123,12 @@ def test_a_disabling_without_a_reason_is_refused_next_to_its_field(console: Cons
     expect(row.get_by_role("alert")).to_have_text("请填写停用原因")
     expect(row.get_by_label("停用 risk 的原因")).to_have_attribute("aria-invalid", "true")
     expect(row.locator('[data-col="state"] .status')).to_have_text("可登录")
+
+    csrf = page.locator('input[name="csrf"]').first.get_attribute("value") or ""
+    own = page.request.post(f"{console.admin}/staff/admin/disable", form={"csrf": csrf, "reason": "testing"})
+    assert own.status == 409
+    page.set_content(own.text())
+    expect(page.locator('tr[data-account="admin"]').get_by_role("alert")).to_have_text("不能停用自己的账号")
+    forged = page.request.post(f"{console.admin}/staff/risk/disable", form={"csrf": "forged", "reason": "testing"})
+    assert forged.status == 403
     context.close()

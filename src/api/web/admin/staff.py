@@ -151,11 +151,11 @@ def disable(page: Page) -> Response:
     its API tokens are refused. Not one's own account, nor the last enabled admin."""
     account = _account(page)
     assert page.user is not None
-    key = f"disable:{account.username}"
+    key, reason = f"disable:{account.username}", page.form.get("reason", "")
     try:
-        admin_staff.disable(page.service, account.username, page.user.username, page.form.get("reason", ""))
-    except InvalidInput:
-        return _staff_page(page, 422, errors={key: page.t("staff.need_reason")})
+        admin_staff.disable(page.service, account.username, page.user.username, reason)
+    except InvalidInput as error:
+        return _staff_page(page, 422, errors={key: error.message if reason.strip() else page.t("staff.need_reason")})
     except OwnAccount:
         return _staff_page(page, 409, errors={key: page.t("staff.own_disable")})
     except LastEnabledAdmin:
