@@ -430,6 +430,20 @@ def order(views: ViewStore, order_id: UUID) -> OrderView | None:
     return _order(row) if row else None
 
 
+def serials_of(views: ViewStore, order_ids: Sequence[UUID]) -> dict[UUID, list[str]]:
+    """The units each order holds (booked until it ships, then those shipped) or held, for a page of orders in one
+    query; an order holding none is left out."""
+    if not order_ids:
+        return {}
+    table = order_serials_view.c
+    query = select(table.order_id, table.serial).where(table.order_id.in_(order_ids))
+    found: dict[UUID, list[str]] = {}
+    with views.read() as connection:
+        for order_id, serial in connection.execute(query.order_by(table.order_id, table.serial)):
+            found.setdefault(order_id, []).append(serial)
+    return found
+
+
 SORTS = {
     "newest": (orders_view.c.created_at.desc(), orders_view.c.id.desc()),
     "oldest": (orders_view.c.created_at.asc(), orders_view.c.id.asc()),

@@ -1,7 +1,8 @@
 """Shipping and returns: the warehouse's three queues (to ship, coming back, to inspect), each order with who placed
-it, what it rents and when; shipping with a serial picked from the SKU's free units or scanned, a carrier and a
-tracking number; recording a device back; and the inspection with its damage fee, notes and photos, the settlement
-worked out by the domain's own rules (`inspection_forecast`) and shown before it is confirmed."""
+it, what it rents, the units it holds and when; shipping the unit held for it (picked already), another of the SKU's
+free units or one scanned, with a carrier and a tracking number; recording a device back; and the inspection with
+its damage fee, notes and photos, the settlement worked out by the domain's own rules (`inspection_forecast`) and
+shown before it is confirmed."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ WORDS = {
     "ship.empty.inspect": ("没有待检测的设备。", "Nothing to inspect."),
     "ship.total": ("共 {total} 单，先来的在前", "{total} orders, oldest first"),
     "ship.col.units": ("设备", "Units"),
+    "ship.col.held": ("预留设备", "Unit held"),
     "ship.col.placed": ("下单时间", "Placed"),
     "ship.col.since": ("进入此队列", "In this queue since"),
     "ship.col.return_tracking": ("退回单号", "Return tracking no."),
@@ -163,6 +165,7 @@ class Row:
     quantity: int
     protection: bool
     units: tuple[str, ...]
+    """Those it holds: booked for it until it ships, then those shipped."""
     return_tracking_no: str | None
     placed: str
     since: str
@@ -177,7 +180,7 @@ def queue(page: Page) -> Response:
     number = _page_number(page.query.get("page"))
     offset = (number - 1) * PER_PAGE
     found = projections.orders.orders(page.views, status=QUEUES[key], sort="oldest", limit=PER_PAGE, offset=offset)
-    names = _Names(page)
+    names = _Names(page, projections.orders.serials_of(page.views, [view.id for view in found.items]))
     pages_count = max(1, -(-found.total // PER_PAGE))
     return page.render(
         "admin/shipping.html",
@@ -208,10 +211,11 @@ def _tabs(page: Page, current: str) -> list[QueueTab]:
 
 
 class _Names:
-    """Who placed each order and what it rents, looked up once per page."""
+    """Who placed each order, what it rents and the units it holds, looked up once per page."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, serials: dict[UUID, list[str]]) -> None:
         self.page = page
+        self.serials = serials
         self.customers: dict[UUID, Any] = {}
         self.products: dict[UUID, Any] = {}
 
@@ -228,7 +232,7 @@ class _Names:
             specs=specs,
             quantity=view.quantity,
             protection=view.protection,
-            units=view.unit_serials,
+            units=tuple(self.serials.get(view.id, ())) or view.unit_serials,
             return_tracking_no=view.return_tracking_no,
             placed=self.page.time(view.created_at),
             since=self.page.time(view.updated_at),
