@@ -9,6 +9,10 @@ import os
 from functools import cache
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
 log = logging.getLogger(__name__)
 
 HTMX = "htmx.org/dist/htmx.min.js"
@@ -39,3 +43,11 @@ def htmx() -> bytes | None:
         log.warning("node_modules/%s is missing (run `make` or `npm ci`): the back office serves no htmx", HTMX)
         return None
     return path.read_bytes()
+
+
+async def htmx_file(request: Request) -> Response:
+    """htmx as npm installed it, for an app to serve (404 when it is not installed: the pages work without it)."""
+    content = htmx()
+    if content is None:
+        raise HTTPException(404)
+    return Response(content, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from email.message import Message as MimeHeaders
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -15,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.formatting import day, money, number
+from api.web import i18n
+from api.web.formatting import billing_zone, day, local_time, money, number
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from api.bootstrap import Service
+    from leasecore.application import LeaseApplication
+    from projections.store import ViewStore
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -57,6 +66,57 @@ def environment() -> Environment:
 
 
 TEMPLATE_ENV = environment()
+
+
+class PageBasics:
+    """What a page of either app (the back office, the customer's) reads of its request and its service: where the
+    app is mounted, the query without the language, its words, links, the billing timezone (read once a request),
+    the clock's day and instants shown in that timezone. A page class gives `request`, `lang`, `service` and a
+    `_zone` of None."""
+
+    request: Request
+    lang: str
+    _zone: ZoneInfo | None
+
+    @property
+    def service(self) -> Service:
+        raise NotImplementedError
+
+    @property
+    def app(self) -> LeaseApplication:
+        return self.service.app
+
+    @property
+    def views(self) -> ViewStore:
+        return self.service.views
+
+    @property
+    def base(self) -> str:
+        """Where the app is mounted (`/admin`, `/m`)."""
+        return str(self.request.scope.get("root_path", "")).rstrip("/")
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        return {key: value for key, value in self.request.query_params.items() if key != "lang"}
+
+    def t(self, key: str, **values: object) -> str:
+        return i18n.translate(self.lang, key, **values)
+
+    def url(self, path: str, **query: str | int | None) -> str:
+        return with_query(self.base + path, {}, **query)
+
+    def zone(self) -> ZoneInfo:
+        """The billing timezone, read from the configuration once per request (a list shows many times)."""
+        if self._zone is None:
+            self._zone = billing_zone(self.app)
+        return self._zone
+
+    def today(self) -> date:
+        """Today in the billing timezone, by the service's clock (the sandbox's when it is moved)."""
+        return self.app.clock.now().astimezone(self.zone()).date()
+
+    def time(self, instant: Any) -> str:
+        return local_time(instant, self.zone())
 
 
 def html(template: str, context: Mapping[str, Any], status: int = 200) -> HTMLResponse:

@@ -69,7 +69,7 @@ def admin_app(service: Service, *, clock: Clock | None = None, screens: Sequence
         routes=[
             *login.routes,
             *console.routes(),
-            Route("/assets/htmx.min.js", htmx, methods=["GET"], name="htmx"),
+            Route("/assets/htmx.min.js", assets.htmx_file, methods=["GET"], name="htmx"),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
@@ -77,14 +77,6 @@ def admin_app(service: Service, *, clock: Clock | None = None, screens: Sequence
     )
     app.state.console = console
     return app
-
-
-async def htmx(request: Request) -> Response:
-    """htmx as npm installed it (404 when it is not installed: the pages work without it)."""
-    content = assets.htmx()
-    if content is None:
-        raise HTTPException(404)
-    return Response(content, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -19,8 +18,7 @@ from starlette.routing import Route
 from api.http.endpoint import Access
 from api.http.errors import problem_for
 from api.web import assets, i18n
-from api.web.formatting import billing_zone, local_time
-from api.web.pages import html, read_form, with_query
+from api.web.pages import PageBasics, html, read_form, with_query
 from api.web.sessions import COOKIE, LANG_COOKIE, WebSession, WebSessions, clear_cookie, set_cookie
 from leasecore.errors import LeaseError, NotFound
 from leasecore.staff import Role
@@ -29,8 +27,6 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from api.bootstrap import Service
-    from leasecore.application import LeaseApplication
-    from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +127,7 @@ class Console:
 
 
 @dataclass
-class Page:
+class Page(PageBasics):
     """One request as a screen's handler sees it: who asks, in which language, the form posted, and how to answer."""
 
     request: Request
@@ -148,35 +144,12 @@ class Page:
         return self.console.service
 
     @property
-    def app(self) -> LeaseApplication:
-        return self.console.service.app
-
-    @property
-    def views(self) -> ViewStore:
-        return self.console.service.views
-
-    @property
-    def base(self) -> str:
-        """Where the back office is mounted (`/admin`)."""
-        return str(self.request.scope.get("root_path", "")).rstrip("/")
-
-    @property
-    def query(self) -> Mapping[str, str]:
-        return {key: value for key, value in self.request.query_params.items() if key != "lang"}
-
-    @property
     def path_id(self) -> UUID:
         """The `{id}` of the path; an id that is not a UUID names nothing (404)."""
         try:
             return UUID(str(self.request.path_params["id"]))
         except ValueError:
             raise NotFound("page", self.request.path_params["id"]) from None
-
-    def t(self, key: str, **values: object) -> str:
-        return i18n.translate(self.lang, key, **values)
-
-    def url(self, path: str, **query: str | int | None) -> str:
-        return with_query(self.base + path, {}, **query)
 
     def language_link(self, lang: str) -> str:
         """This page in the other language (which is then remembered)."""
@@ -191,19 +164,6 @@ class Page:
         if screen is None or not self.may(screen.access):
             return None
         return self.url(path, **query)
-
-    def zone(self) -> ZoneInfo:
-        """The billing timezone, read from the configuration once per request (a list shows many times)."""
-        if self._zone is None:
-            self._zone = billing_zone(self.app)
-        return self._zone
-
-    def today(self) -> date:
-        """Today in the billing timezone, by the service's clock."""
-        return self.app.clock.now().astimezone(self.zone()).date()
-
-    def time(self, instant: Any) -> str:
-        return local_time(instant, self.zone())
 
     def role_names(self, roles: frozenset[Role]) -> str:
         return "、".join(self.t(f"role.{role.value}") for role in ROLE_ORDER if role in roles)

@@ -67,7 +67,7 @@ def mobile_app(service: Service, *, clock: Clock | None = None, modules: Sequenc
     app = Starlette(
         routes=[
             *shop.routes(),
-            Route("/assets/htmx.min.js", htmx, methods=["GET"], name="htmx"),
+            Route("/assets/htmx.min.js", assets.htmx_file, methods=["GET"], name="htmx"),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
@@ -75,13 +75,6 @@ def mobile_app(service: Service, *, clock: Clock | None = None, modules: Sequenc
     )
     app.state.shop = shop
     return app
-
-
-async def htmx(request: Request) -> Response:
-    content = assets.htmx()
-    if content is None:
-        raise HTTPException(404)
-    return Response(content, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -25,8 +25,7 @@ from starlette.routing import Route
 
 from api.http.errors import from_validation, problem_for
 from api.web import assets, i18n
-from api.web.formatting import billing_zone, local_time
-from api.web.pages import html, read_form, safe_next, with_query
+from api.web.pages import PageBasics, html, read_form, safe_next
 from api.web.sessions import LANG_COOKIE, WebSession, WebSessions, clear_cookie, set_cookie
 from leasecore.errors import InvalidInput, LeaseError, NotFound
 
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from api.bootstrap import Service
-    from leasecore.application import LeaseApplication
-    from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +117,7 @@ class Shop:
 
 
 @dataclass
-class MobilePage:
+class MobilePage(PageBasics):
     """One request as a page's handler sees it: the customer (None for a visitor), the form posted, the language."""
 
     request: Request
@@ -137,26 +134,10 @@ class MobilePage:
         return self.shop.service
 
     @property
-    def app(self) -> LeaseApplication:
-        return self.shop.service.app
-
-    @property
-    def views(self) -> ViewStore:
-        return self.shop.service.views
-
-    @property
     def me(self) -> UUID:
         """The logged-in customer (pages that need one are only reached logged in)."""
         assert self.customer_id is not None
         return self.customer_id
-
-    @property
-    def base(self) -> str:
-        return str(self.request.scope.get("root_path", "")).rstrip("/")
-
-    @property
-    def query(self) -> Mapping[str, str]:
-        return {key: value for key, value in self.request.query_params.items() if key != "lang"}
 
     def path_id(self, name: str = "id") -> UUID:
         """A `{id}` of the path; one that is not a UUID names nothing (404)."""
@@ -164,24 +145,6 @@ class MobilePage:
             return UUID(str(self.request.path_params[name]))
         except ValueError:
             raise NotFound("page", self.request.path_params[name]) from None
-
-    def t(self, key: str, **values: object) -> str:
-        return i18n.translate(self.lang, key, **values)
-
-    def url(self, path: str, **query: str | int | None) -> str:
-        return with_query(self.base + path, {}, **query)
-
-    def zone(self) -> ZoneInfo:
-        if self._zone is None:
-            self._zone = billing_zone(self.app)
-        return self._zone
-
-    def today(self) -> date:
-        """Today in the billing timezone, by the service's clock (the sandbox's when it is moved)."""
-        return self.app.clock.now().astimezone(self.zone()).date()
-
-    def time(self, instant: Any) -> str:
-        return local_time(instant, self.zone())
 
     def parse(self, schema: type[Model], fields: Mapping[str, Any]) -> Model:
         """The form's fields as the API's body schema reads them: the same rules, the same words for each field
