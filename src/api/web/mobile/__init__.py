@@ -15,10 +15,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from api.web import assets
 from api.web.mobile import (
     account,
     bills,
@@ -63,11 +62,9 @@ def mobile_app(service: Service, *, clock: Clock | None = None, modules: Sequenc
     shop = Shop(service, WebSessions(service.store, clock or SystemClock(), TTL), [])
     for module in modules:
         shop.pages.extend(module.pages.items)
-    assets.htmx()
     app = Starlette(
         routes=[
             *shop.routes(),
-            Route("/assets/htmx.min.js", assets.htmx_file, methods=["GET"], name="htmx"),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],

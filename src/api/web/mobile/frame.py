@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from api.http.errors import from_validation, problem_for
-from api.web import assets, i18n
+from api.web import i18n
 from api.web.pages import PageBasics, html, read_form, safe_next
 from api.web.sessions import LANG_COOKIE, WebSession, WebSessions, clear_cookie, set_cookie
 from leasecore.errors import InvalidInput, LeaseError, NotFound
@@ -175,7 +175,6 @@ class MobilePage(PageBasics):
                 "base": self.base,
                 "html_lang": i18n.HTML_LANG[self.lang],
                 "csrf": token,
-                "htmx": assets.htmx() is not None,
                 "flash": flash,
                 "errors": {},
                 **context,
