@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -52,6 +53,27 @@ class RefundReceipt:
     reason: str = ""
 
 
+class PaymentState(Enum):
+    """Where the provider says a payment stands when asked."""
+
+    PAID = "paid"
+    NOT_PAID = "not_paid"
+    """Still payable, or never opened by the customer (the provider knows no such trade yet)."""
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class PaymentQuery:
+    """The provider's answer when asked about a payment: its state and, once paid, the transaction that paid it."""
+
+    payment_id: str
+    provider: str
+    state: PaymentState
+    transaction_id: str | None = None
+    amount: Decimal | None = None
+    paid_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class Acknowledgement:
     """What a provider expects back once its notification is recorded."""
@@ -74,6 +96,10 @@ class PaymentGateway(Protocol):
         ...
 
     def refund(self, payment_id: str, refund_id: str, amount: Decimal) -> RefundReceipt: ...
+
+    def query_payment(self, payment_id: str) -> PaymentQuery:
+        """Ask the provider where a payment stands, for when its notification never came."""
+        ...
 
 
 class InvalidSignature(Exception):

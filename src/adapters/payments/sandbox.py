@@ -28,7 +28,7 @@ from adapters.errors import DeliveryFailed, PaymentStateConflict, UnknownPayment
 from adapters.keys import generate_private_key, load_or_create_private_key, public_key_pem
 from adapters.settings import ProviderSettings
 from leasecore.clock import SystemClock
-from leasecore.ports import Clock, PaymentNotification, PaymentRequest, RefundReceipt
+from leasecore.ports import Clock, PaymentNotification, PaymentQuery, PaymentRequest, PaymentState, RefundReceipt
 
 PROVIDER = "sandbox"
 SANDBOX_APP_ID = "2021000000000000"
@@ -150,6 +150,29 @@ class SandboxPayments:
         else:
             self._post(self.payment(payment_id).notify_url, body, headers)
         return body, headers
+
+    def settle_unnotified(self, payment_id: str, outcome: Outcome, paid_at: datetime | None = None) -> SandboxPayment:
+        """Settle the payment as the provider would, but lose its notification on the way: the money moved and
+        the merchant was never told, until it asks (`query_payment`)."""
+        instant = _aware(paid_at) if paid_at is not None else self._clock.now()
+        with self._lock:
+            payment = _settle(self._payment(payment_id), outcome, instant)
+            self._payments[payment_id] = payment
+            return payment
+
+    def query_payment(self, payment_id: str) -> PaymentQuery:
+        """What the sandbox's records say; a payment it never created is not paid, as Alipay says of a trade
+        the customer never opened (ACQ.TRADE_NOT_EXIST)."""
+        with self._lock:
+            payment = self._payments.get(payment_id)
+        if payment is None:
+            return PaymentQuery(payment_id, self.provider, PaymentState.NOT_PAID)
+        if payment.status is SandboxPaymentStatus.PAID:
+            return PaymentQuery(
+                payment_id, self.provider, PaymentState.PAID, payment.trade_no, payment.amount, payment.settled_at
+            )
+        state = PaymentState.CLOSED if payment.status is SandboxPaymentStatus.CLOSED else PaymentState.NOT_PAID
+        return PaymentQuery(payment_id, self.provider, state)
 
     def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
         """Authentic only when signed by this sandbox's key for this app; anything else raises `InvalidSignature`."""

@@ -1,4 +1,5 @@
-"""WeChat Pay API v3 (微信支付): signed requests, APP/JSAPI prepay, verified and decrypted callbacks, refunds.
+"""WeChat Pay API v3 (微信支付): signed requests, APP/JSAPI prepay, verified and decrypted callbacks, refunds and
+order queries.
 
 Requests are signed SHA256withRSA over `METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n` with the merchant key; answers
 and callbacks are verified over `TIMESTAMP\\nNONCE\\nBODY\\n` with the platform key named by `Wechatpay-Serial`, and
@@ -30,7 +31,16 @@ from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
 from adapters.settings import RSA_PRIVATE_KEY, RSA_PUBLIC_KEY, KeyMaterial, ProviderSettings, optional, required, secret
 from leasecore.clock import SystemClock
-from leasecore.ports import Acknowledgement, Clock, InvalidSignature, PaymentNotification, PaymentRequest, RefundReceipt
+from leasecore.ports import (
+    Acknowledgement,
+    Clock,
+    InvalidSignature,
+    PaymentNotification,
+    PaymentQuery,
+    PaymentRequest,
+    PaymentState,
+    RefundReceipt,
+)
 
 PROVIDER = "wechatpay"
 BASE_URL = "https://api.mch.weixin.qq.com"
@@ -40,6 +50,17 @@ APIV3_KEY_BYTES = 32
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 ACCEPTED_REFUND_STATUSES = frozenset({"SUCCESS", "PROCESSING"})
 REFUNDABLE_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
+QUERIED_STATES = {
+    "SUCCESS": PaymentState.PAID,
+    "REFUND": PaymentState.PAID,
+    "NOTPAY": PaymentState.NOT_PAID,
+    "USERPAYING": PaymentState.NOT_PAID,
+    "PAYERROR": PaymentState.NOT_PAID,
+    "CLOSED": PaymentState.CLOSED,
+    "REVOKED": PaymentState.CLOSED,
+}
+"""A queried order's trade_state: paid (refunded later is still paid), not (yet) paid, or closed unpaid."""
+NO_SUCH_ORDER = "ORDER_NOT_EXIST"
 SIGNATURE_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
 
 ACKNOWLEDGEMENT = Acknowledgement(200, '{"code":"SUCCESS","message":"OK"}', "application/json")
@@ -225,6 +246,36 @@ class WeChatPayGateway:
         if status not in ACCEPTED_REFUND_STATUSES:
             return self._refused(refund_id, amount, f"refund status {status}")
         return RefundReceipt(refund_id, self.provider, amount, accepted=True)
+
+    def query_payment(self, payment_id: str) -> PaymentQuery:
+        """The order by our out_trade_no, its answer signed by the platform: paid, closed, or not paid (an
+        order WeChat Pay does not know was never paid)."""
+        order = self._request("GET", f"/v3/pay/transactions/out-trade-no/{out_trade_no(payment_id)}", query=True)
+        if not order.ok:
+            if order.payload.get("code") == NO_SUCH_ORDER:
+                return PaymentQuery(payment_id, self.provider, PaymentState.NOT_PAID)
+            raise ProviderError(f"WeChat Pay refused the query of {payment_id}: {order.reason}")
+        return self._queried(payment_id, order.payload)
+
+    def _queried(self, payment_id: str, transaction: Mapping[str, Any]) -> PaymentQuery:
+        if transaction.get("mchid", self.config.mchid) != self.config.mchid:
+            raise ProviderError(f"WeChat Pay answered for mchid {transaction.get('mchid')}, not ours")
+        trade_state = str(transaction.get("trade_state", ""))
+        state = QUERIED_STATES.get(trade_state)
+        if state is None:
+            raise ProviderError(f"WeChat Pay's trade_state {trade_state!r} for {payment_id} is not one we know")
+        if state is not PaymentState.PAID:
+            return PaymentQuery(payment_id, self.provider, state)
+        transaction_id = transaction.get("transaction_id")
+        amount = transaction.get("amount")
+        total = amount.get("total") if isinstance(amount, dict) else None
+        if not isinstance(transaction_id, str) or not transaction_id or not isinstance(total, int):
+            raise ProviderError(f"WeChat Pay says {payment_id} is paid but names no transaction_id or amount.total")
+        try:
+            paid_at = _rfc3339(transaction.get("success_time"))
+        except MalformedNotification as error:
+            raise ProviderError(f"WeChat Pay's success_time for {payment_id}: {error}") from error
+        return PaymentQuery(payment_id, self.provider, PaymentState.PAID, transaction_id, from_fen(total), paid_at)
 
     def _order(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> dict[str, Any]:
         return {
