@@ -35,6 +35,7 @@ from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
 from api.processes.refunds import RefundDispatcher
 from api.processes.scheduler import DailyScheduler
@@ -229,7 +230,8 @@ def _providers(text: str) -> dict[str, Any]:
 @dataclass
 class Service:
     """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds;
-    and its background work: the daily job's scheduler and the outbox of text messages."""
+    and its background work: the daily job's scheduler, the outbox of text messages and the janitor asking
+    providers about payments whose notification never came."""
 
     settings: Settings
     platform: Platform
@@ -243,6 +245,7 @@ class Service:
     refunds: RefundDispatcher
     messages: MessageSender
     scheduler: DailyScheduler
+    janitor: PaymentJanitor
     payment_methods: tuple[PaymentMethod, ...] = ()
     """How a customer may pay: the configured providers, the first the default."""
     read_timeout: float = 5.0
@@ -274,17 +277,20 @@ class Service:
         if isinstance(self.clock, SandboxClock):
             self.store.put_setting(CLOCK_OFFSET, str(self.clock.offset.total_seconds()))
         self.scheduler.wake()
+        self.janitor.wake()
         return self.clock.now()
 
     def start(self) -> None:
-        """Follow the event log, send refunds and text messages, and run the daily job when its time comes, in the
-        background (a long-running server)."""
+        """Follow the event log, send refunds and text messages, run the daily job when its time comes, and ask
+        providers about payments left pending, in the background (a long-running server)."""
         self.platform.runner.start()
         self.refunds.start()
         self.messages.start()
         self.scheduler.start()
+        self.janitor.start()
 
     def close(self) -> None:
+        self.janitor.stop()
         self.scheduler.stop()
         self.messages.stop()
         self.refunds.stop()
@@ -367,6 +373,9 @@ def build_service(
             messages=MessageSender(platform.app, store, sms, clock=real_clock),
             scheduler=DailyScheduler(
                 platform.app, platform.runner, store, refresh=lambda: restore_sandbox_clock(clock, store)
+            ),
+            janitor=PaymentJanitor(
+                platform.app, platform.views, store, refresh=lambda: restore_sandbox_clock(clock, store)
             ),
             payment_methods=tuple(methods),
         )

@@ -1,4 +1,4 @@
-"""The `leasecore` command line: demo, admin, audit, projections, jobs and serve.
+"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments and serve.
 
 Exit status 0 on success, 2 on bad arguments, 1 on any other failure with a one-line reason
 on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
@@ -32,6 +32,7 @@ from rich.text import Text
 from api.bootstrap import Platform, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
+from api.processes.janitor import Sweep
 from api.replays import jsonable, related_to, replay_document
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.application.base import DEFAULT_TIMEZONE
@@ -136,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     daily.add_argument("--as-of", type=_date, help="the day to assess (default today in the billing timezone)")
     daily.set_defaults(run=_daily)
+
+    payments = commands.add_parser("payments", help="payments through the providers")
+    payment_actions = payments.add_subparsers(dest="action", required=True)
+    sweep = payment_actions.add_parser(
+        "sweep", parents=[common], help="ask the providers about the payments due a check (lost notifications), once"
+    )
+    sweep.set_defaults(run=_sweep_payments)
 
     serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
@@ -255,6 +263,19 @@ def _daily(args: argparse.Namespace) -> int:
         platform.runner.catch_up()
     _print_daily(report, sys.stdout)
     return 0
+
+
+def _sweep_payments(args: argparse.Namespace) -> int:
+    """The janitor's sweep by hand, with the configured providers; exit status 1 when a provider failed to answer."""
+    service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
+    try:
+        service.platform.runner.catch_up()
+        sweep = service.janitor.sweep()
+        service.platform.runner.catch_up()
+    finally:
+        service.close()
+    _print_sweep(sweep, sys.stdout)
+    return 1 if sweep.errors else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -500,6 +521,19 @@ def _print_daily(report: DailyReport, stream: TextIO) -> None:
     for order_id, stage in report.stage_changes:
         stream.write(f"    {order_id} → {stage or 'none'}\n")
     stream.write(f"reminders queued: {len(report.reminders)}\n")
+
+
+def _print_sweep(sweep: Sweep, stream: TextIO) -> None:
+    stream.write(
+        f"asked the providers about {sweep.asked} pending payment(s): {len(sweep.succeeded)} paid, "
+        f"{len(sweep.failed)} closed, {sweep.still_pending} still pending, {len(sweep.errors)} unanswered\n"
+    )
+    for payment_id in sweep.succeeded:
+        stream.write(f"    {'paid':<10} {payment_id}\n")
+    for payment_id in sweep.failed:
+        stream.write(f"    {'closed':<10} {payment_id}\n")
+    for payment_id, reason in sweep.errors.items():
+        stream.write(f"    {'unanswered':<10} {payment_id}: {reason}\n")
 
 
 def _reason(error: BaseException) -> str:

@@ -172,6 +172,19 @@ api_unit_retirements = Table(
 """Why and by whom a unit was retired in the back office (the unit's `UnitRetired` event says only that it was)."""
 
 
+api_payment_checks = Table(
+    "api_payment_checks",
+    api_metadata,
+    Column("payment_id", Uuid, primary_key=True),
+    Column("checks", Integer, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("detail", Text),
+    Column("checked_at", Instant, nullable=False),
+    Column("next_check_at", Instant, nullable=False),
+)
+"""The janitor's asking of providers about pending payments (`api.processes.janitor`): how often, what the last
+answer made of the payment (`pending`, `succeeded`, `failed`, or `error` saying why) and when to ask next."""
+
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""
 

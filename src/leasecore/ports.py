@@ -73,6 +73,10 @@ class PaymentQuery:
     amount: Decimal | None = None
     paid_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.state is PaymentState.PAID and (not self.transaction_id or self.amount is None or not self.paid_at):
+            raise ValueError(f"a paid answer about {self.payment_id} names its transaction, amount and time")
+
 
 @dataclass(frozen=True)
 class Acknowledgement:

@@ -13,8 +13,8 @@ from leasecore.application.base import command
 from leasecore.application.end_of_term import EndOfTermCommands
 from leasecore.errors import InvalidInput, NotFound, Refused
 from leasecore.lease.lease import RENT_PAYABLE, Lease, LeaseStatus
-from leasecore.money.payments import Payment, PaymentPurpose
-from leasecore.ports import Acknowledgement, InvalidSignature, PaymentRequest
+from leasecore.money.payments import Payment, PaymentPurpose, PaymentStatus
+from leasecore.ports import Acknowledgement, InvalidSignature, PaymentRequest, PaymentState
 from leasecore.values import ZERO, money
 
 
@@ -113,6 +113,23 @@ class PaymentCommands(EndOfTermCommands):
         else:
             self.fail_payment(payment_id, f"closed by {provider} unpaid")
         return gateway.acknowledgement
+
+    def settle_pending(self, payment_id: UUID) -> PaymentStatus:
+        """A payment still pending (its notification lost, or not yet sent) settled by asking its provider: paid
+        is recorded as the notification would have been, once per provider transaction; closed fails it; not paid
+        leaves it pending. A payment already settled is not asked about again. Returns its status after."""
+        payment = self.payment(payment_id)
+        if payment.status is not PaymentStatus.PENDING:
+            return payment.status
+        gateway = self.gateways.get(payment.provider)
+        if gateway is None:
+            raise NotFound("payment provider", payment.provider)
+        answer = gateway.query_payment(str(payment_id))
+        if answer.state is PaymentState.PAID and answer.transaction_id and answer.amount is not None and answer.paid_at:
+            payment = self.complete_payment(payment_id, answer.transaction_id, answer.amount, answer.paid_at)
+        elif answer.state is PaymentState.CLOSED:
+            payment = self.fail_payment(payment_id, f"closed by {payment.provider} unpaid")
+        return payment.status
 
     def _amount_due(self, lease: Lease, purpose: PaymentPurpose, now: datetime) -> Decimal:
         """What the order owes now for checkout, buyout or damage; refused when there is nothing."""
