@@ -50,5 +50,10 @@ def local_time(instant: datetime | None, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+def percent(share: Decimal) -> str:
+    """A share as a percentage without trailing zeros: 0.0005 → `0.05`."""
+    return f"{(share * 100).normalize():f}"
+
+
 def day(value: date | None) -> str:
     return value.isoformat() if value is not None else "—"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +18,7 @@ import projections.installments
 from api.http import answers
 from api.http.schemas.payments import PaymentIn
 from api.web import i18n
-from api.web.formatting import day, money
+from api.web.formatting import day, money, percent
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages
 from leasecore.lease import RENT_PAYABLE, Lease
 from leasecore.lease.ledger import LateFeeRule
@@ -125,11 +124,6 @@ def fee_rule(page: MobilePage, rule: LateFeeRule) -> str:
     return page.t(
         "m.bills.rule", grace=rule.grace_days, rate=percent(rule.daily_rate), fixed=fixed, cap=percent(rule.cap_share)
     )
-
-
-def percent(share: Decimal) -> str:
-    """A share as a percentage without trailing zeros: 0.0005 → 0.05."""
-    return f"{(share * 100).normalize():f}"
 
 
 def when(page: MobilePage, row: InstallmentView, today: date, rule: LateFeeRule) -> str:

@@ -19,7 +19,7 @@ from api.http import answers
 from api.http.schemas import me as schemas
 from api.web import i18n
 from api.web.admin.shipping import MAX_PHOTO, PHOTO_TYPES, photo_type
-from api.web.formatting import money
+from api.web.formatting import money, percent
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages
 from api.web.pages import safe_next, uploads
 from leasecore.credit.customer import Customer
@@ -284,13 +284,9 @@ def _rules(page: MobilePage, policy: WaiverPolicy) -> list[str]:
         if item.waiver is not None:
             rules.append(page.t("m.credit.rule_amount", low=low, high=high, amount=money(item.waiver)))
         elif item.share is not None:
-            rules.append(page.t("m.credit.rule_share", low=low, high=high, share=_percent(item.share)))
+            rules.append(page.t("m.credit.rule_share", low=low, high=high, share=percent(item.share)))
     rules.append(page.t("m.credit.rule_caps", order=money(policy.per_order_cap), unit=money(policy.per_unit_cap)))
     return rules
-
-
-def _percent(share: Decimal) -> str:
-    return f"{(share * 100).normalize():f}"
 
 
 def _images(page: MobilePage) -> tuple[dict[str, str], dict[str, bytes]]:

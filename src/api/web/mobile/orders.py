@@ -22,7 +22,7 @@ from api.http import answers
 from api.http.schemas import orders as schemas
 from api.http.schemas.orders import OrderOut
 from api.web import i18n
-from api.web.formatting import day, money
+from api.web.formatting import day, money, percent
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages, error_page
 from leasecore.errors import LeaseError
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
@@ -350,9 +350,9 @@ def _contract_page(page: MobilePage, view: OrderView, status: int = 200, **conte
     fee_rule = page.t(
         "m.contract.fee_rule_fixed" if rule.fixed_per_day else "m.contract.fee_rule",
         grace=rule.grace_days,
-        rate=_percent(rule.daily_rate),
+        rate=percent(rule.daily_rate),
         fixed=money(rule.fixed_per_day),
-        cap=_percent(rule.cap_share),
+        cap=percent(rule.cap_share),
     )
     return page.render(
         "mobile/contract.html", status, order=order, text=contract_text(lease), fee_rule=fee_rule, **context
@@ -441,7 +441,3 @@ def _paid(view: OrderView) -> Decimal:
 
 def _page_number(text: str | None) -> int:
     return int(text) if text and text.isdigit() and 0 < int(text) < 100_000 else 1
-
-
-def _percent(share: Decimal) -> str:
-    return f"{(share * 100).normalize():f}"

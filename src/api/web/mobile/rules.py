@@ -11,6 +11,7 @@ from decimal import Decimal
 from starlette.responses import Response
 
 from api.web import i18n
+from api.web.formatting import percent
 from api.web.mobile.frame import MobilePage, Pages
 from leasecore.errors import LeaseError
 from leasecore.lease.billing import BillingPolicy
@@ -113,14 +114,10 @@ def late_fees(billing: BillingPolicy) -> LateFees:
     (balance,) = assess([installment], [], rule, ten_days_late).balances
     return LateFees(
         billing.grace_days,
-        _percent(billing.daily_rate),
+        percent(billing.daily_rate),
         "" if billing.fixed_per_day == ZERO else str(billing.fixed_per_day),
-        _percent(billing.cap_share),
+        percent(billing.cap_share),
         EXAMPLE,
         balance.late_fee,
         rule.cap(installment),
     )
-
-
-def _percent(share: Decimal) -> str:
-    return f"{(share * 100).normalize():f}"

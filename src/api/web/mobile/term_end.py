@@ -20,8 +20,7 @@ import projections.catalog
 from api.http import answers
 from api.http.schemas.orders import EndOfTerm
 from api.web import i18n
-from api.web.formatting import day, money
-from api.web.mobile.bills import percent
+from api.web.formatting import day, money, percent
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages
 from leasecore.errors import InvalidInput, LeaseError, Overdue
 from leasecore.lease import END_OF_TERM_WINDOW, BuyoutQuote, Lease, LeaseStatus
