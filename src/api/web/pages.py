@@ -3,6 +3,7 @@ Content-Security-Policy without inline scripts), form bodies, and safe redirects
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -68,7 +69,7 @@ def environment() -> Environment:
 TEMPLATE_ENV = environment()
 
 
-class PageBasics:
+class PageBasics(ABC):
     """What a page of either app (the back office, the customer's) reads of its request and its service: where the
     app is mounted, the query without the language, its words, links, the billing timezone (read once a request),
     the clock's day and instants shown in that timezone. A page class gives `request`, `lang`, `service` and a
@@ -79,8 +80,8 @@ class PageBasics:
     _zone: ZoneInfo | None
 
     @property
-    def service(self) -> Service:
-        raise NotImplementedError
+    @abstractmethod
+    def service(self) -> Service: ...
 
     @property
     def app(self) -> LeaseApplication:
