@@ -212,9 +212,7 @@ class OverdueEntry:
 
 
 def installments(views: ViewStore, order_id: UUID) -> list[InstallmentView]:
-    query = select(installments_view).where(installments_view.c.order_id == order_id).order_by(installments_view.c.seq)
-    with views.read() as connection:
-        return [build(InstallmentView, row) for row in connection.execute(query).mappings()]
+    return installments_of(views, [order_id])[order_id]
 
 
 def installments_of(views: ViewStore, order_ids: Sequence[UUID]) -> dict[UUID, list[InstallmentView]]:
