@@ -16,11 +16,13 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     select,
 )
 
 from leasecore.lease import Lease
 from projections.orders import LEDGER_EVENTS
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -98,6 +100,11 @@ class AdjustmentView:
 
 def adjustments(views: ViewStore, order_id: UUID) -> list[AdjustmentView]:
     """The order's adjustments, oldest first."""
-    query = select(adjustments_view).where(adjustments_view.c.order_id == order_id).order_by(adjustments_view.c.version)
-    with views.read() as connection:
-        return [build(AdjustmentView, row) for row in connection.execute(query).mappings()]
+    return [build(AdjustmentView, row) for row in _ADJUSTMENTS.all(views, order_id=order_id)]
+
+
+_ADJUSTMENTS = Prepared(
+    select(adjustments_view)
+    .where(adjustments_view.c.order_id == bindparam("order_id"))
+    .order_by(adjustments_view.c.version)
+)

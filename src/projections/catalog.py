@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Uuid, select
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Uuid, bindparam, select
 
 from leasecore.catalog import (
     CategoryTree,
@@ -23,6 +23,7 @@ from leasecore.catalog import (
     Sku,
     TermPrice,
 )
+from projections.prepared import Prepared
 from projections.projection import Batch, Event, Projection, blank, is_new, on
 from projections.store import Instant, ViewStore, metadata
 
@@ -194,22 +195,24 @@ def products(
 def product_names(views: ViewStore, *, include_retired: bool = True) -> dict[UUID, str]:
     """Every product's name by id, oldest listed first, without reading the products' documents: for pickers and
     for naming what a list's rows rent."""
-    table = catalog_products_view.c
-    query = select(table.id, table.name).order_by(table.listed_at, table.id)
-    if not include_retired:
-        query = query.where(table.retired.is_(False))
-    with views.read() as connection:
-        return {product_id: name for product_id, name in connection.execute(query)}
+    query = _PRODUCT_NAMES if include_retired else _LISTED_PRODUCT_NAMES
+    return {product_id: name for product_id, name in query.tuples(views)}
+
+
+_PRODUCT_NAMES = Prepared(
+    select(catalog_products_view.c.id, catalog_products_view.c.name).order_by(
+        catalog_products_view.c.listed_at, catalog_products_view.c.id
+    )
+)
+_LISTED_PRODUCT_NAMES = Prepared(_PRODUCT_NAMES.statement.where(catalog_products_view.c.retired.is_(False)))
 
 
 def product(views: ViewStore, product_id: UUID) -> ProductView | None:
-    with views.read() as connection:
-        row = (
-            connection.execute(select(catalog_products_view).where(catalog_products_view.c.id == product_id))
-            .mappings()
-            .first()
-        )
+    row = _PRODUCT.first(views, product_id=product_id)
     return _product(row) if row else None
+
+
+_PRODUCT = Prepared(select(catalog_products_view).where(catalog_products_view.c.id == bindparam("product_id")))
 
 
 def _product(row: Any) -> ProductView:

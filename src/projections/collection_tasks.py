@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -9,6 +10,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import (
+    BindParameter,
     Column,
     Date,
     Index,
@@ -16,9 +18,12 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    bindparam,
     case,
+    false,
     func,
     literal,
+    or_,
     select,
 )
 
@@ -27,6 +32,7 @@ from leasecore.lease.ledger import InstallmentStatus
 from leasecore.values import ZERO, total
 from projections.adjustments import LEDGER_CHANGES
 from projections.orders import STATUS_EVENTS
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -170,22 +176,36 @@ def buckets(
     has assessed that day (`bounds`: ascending, each `(low, high)`, the last maybe open-ended); at these collection
     stages only when `stages` is given. One query over an index, however many orders. The amounts are as the
     leases were last assessed."""
+    bounds, stages = tuple(bounds), tuple(stages) if stages is not None else None
+    days = {f"day_{days}": today - timedelta(days=days - 1) for days in _bucket_days(bounds)}
+    found = {
+        low: (int(orders), from_fen(amount))
+        for low, orders, amount in _buckets_query(bounds, stages).tuples(views, **days)
+    }
+    return [Bucket(low, high, *found.get(low, (0, ZERO))) for low, high in bounds]
+
+
+def _bucket_days(bounds: tuple[tuple[int, int | None], ...]) -> set[int]:
+    return {bounds[0][0], *(high for _, high in bounds if high is not None)}
+
+
+@functools.cache
+def _buckets_query(bounds: tuple[tuple[int, int | None], ...], stages: tuple[str, ...] | None) -> Prepared:
+    """The buckets' one query for these bounds and stages (a screen asks with the same ones every time); the
+    first day of each bound, which moves with today, a parameter `day_N`: the latest `overdue_from` of an order
+    at least N days overdue."""
     table = collection_tasks_view.c
 
-    def first_day(days: int) -> date:
-        """The latest `overdue_from` of an order at least this many days overdue today."""
-        return today - timedelta(days=days - 1)
+    def first_day(days: int) -> BindParameter[date]:
+        return bindparam(f"day_{days}", type_=Date)
 
     closed = [(table.overdue_from >= first_day(high), low) for low, high in bounds if high is not None]
     beyond = bounds[-1][0] if bounds[-1][1] is None else None
     bucket = (case(*closed, else_=beyond) if closed else literal(beyond)).label("low")
-    conditions = [table.overdue_from <= first_day(bounds[0][0]), table.order_status.not_in(FINAL)]
+    conditions = [table.overdue_from <= first_day(bounds[0][0]), *(table.order_status != status for status in FINAL)]
     if stages is not None:
-        conditions.append(table.stage.in_(list(stages)))
-    query = select(bucket, func.count(), fen_total(table.overdue_amount)).where(*conditions).group_by(bucket)
-    with views.read() as connection:
-        found = {low: (int(orders), from_fen(amount)) for low, orders, amount in connection.execute(query)}
-    return [Bucket(low, high, *found.get(low, (0, ZERO))) for low, high in bounds]
+        conditions.append(or_(false(), *(table.stage == stage for stage in stages)))
+    return Prepared(select(bucket, func.count(), fen_total(table.overdue_amount)).where(*conditions).group_by(bucket))
 
 
 FINAL = tuple(status.value for status in LeaseStatus if status.is_final)

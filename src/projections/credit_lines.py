@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 from leasecore.credit.credit_line import CreditLine
 from leasecore.values import ZERO
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -186,8 +187,12 @@ class CreditTotals:
 
 def credit_totals(views: ViewStore) -> CreditTotals:
     """One row, however many customers: the totals the projection keeps."""
-    with views.read() as connection:
-        row = connection.execute(select(credit_totals_view).where(credit_totals_view.c.scope == "all")).first()
+    row = _TOTALS.first(views)
     if row is None:
         return CreditTotals(0, ZERO, ZERO, ZERO)
-    return CreditTotals(int(row.lines), money_of(row.quota), money_of(row.reserved), money_of(row.available))
+    return CreditTotals(
+        int(row["lines"]), money_of(row["quota"]), money_of(row["reserved"]), money_of(row["available"])
+    )
+
+
+_TOTALS = Prepared(select(credit_totals_view).where(credit_totals_view.c.scope == "all"))

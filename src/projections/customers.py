@@ -10,12 +10,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Uuid, and_, func, or_, select
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Uuid, and_, bindparam, func, or_, select
 
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer, IdentityStatus
 from leasecore.lease import Lease
 from leasecore.values import ZERO
+from projections.prepared import Prepared
 from projections.projection import Batch, Event, Page, Projection, Row, blank, build, check_page, is_new, on
 from projections.store import Instant, ViewStore, metadata, money
 
@@ -193,10 +194,11 @@ class CustomerView:
 
 
 def customer(views: ViewStore, customer_id: UUID) -> CustomerView | None:
-    query = select(customers_view).where(customers_view.c.customer_id == customer_id)
-    with views.read() as connection:
-        row = connection.execute(query).mappings().first()
+    row = _CUSTOMER.first(views, customer_id=customer_id)
     return build(CustomerView, row) if row else None
+
+
+_CUSTOMER = Prepared(select(customers_view).where(customers_view.c.customer_id == bindparam("customer_id")))
 
 
 def customers_by_id(views: ViewStore, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerView]:
@@ -212,10 +214,34 @@ def customers_by_id(views: ViewStore, customer_ids: Iterable[UUID]) -> dict[UUID
 def _prefix(column: Any, text: str) -> Any:
     """Values beginning with `text`, as a range of the column's index (SQLite reads no index for a LIKE on a
     case-sensitive column)."""
-    last = ord(text[-1])
-    if last >= 0x10FFFF:
+    found = _prefix_range(text)
+    if found is None:
         return column.startswith(text, autoescape=True)
-    return and_(column >= text, column < text[:-1] + chr(last + 1))
+    return and_(column >= found[0], column < found[1])
+
+
+def _prefix_range(text: str) -> tuple[str, str] | None:
+    """The values beginning with `text` as `[from, to)`; None when its last character has no next one."""
+    last = ord(text[-1])
+    return None if last >= 0x10FFFF else (text, text[:-1] + chr(last + 1))
+
+
+def _by_prefix(table: Any) -> Any:
+    """A phone or an id beginning with what was typed, as ranges of their indexes (`_prefix_range`)."""
+    return or_(
+        and_(table.phone >= bindparam("phone_from"), table.phone < bindparam("phone_to")),
+        and_(table.id_text >= bindparam("id_from"), table.id_text < bindparam("id_to")),
+    )
+
+
+_BY_PREFIX = Prepared(
+    select(customers_view)
+    .where(_by_prefix(customers_view.c))
+    .order_by(customers_view.c.registered_at.desc(), customers_view.c.customer_id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_COUNT_BY_PREFIX = Prepared(select(func.count()).select_from(customers_view).where(_by_prefix(customers_view.c)))
 
 
 def customers(
@@ -225,6 +251,12 @@ def customers(
     `names`, only the phone and id indexes are read: a search that can stop there need not scan every name."""
     check_page(limit, offset)
     table = customers_view.c
+    phones, ids = (_prefix_range(q), _prefix_range(q.lower())) if q else (None, None)
+    if phones and ids and not names:
+        found = {"phone_from": phones[0], "phone_to": phones[1], "id_from": ids[0], "id_to": ids[1]}
+        items = [build(CustomerView, row) for row in _BY_PREFIX.all(views, **found, limit=limit, offset=offset)]
+        [(total,)] = _COUNT_BY_PREFIX.tuples(views, **found)
+        return Page(items, int(total), limit, offset)
     conditions = []
     if q:
         matches = [_prefix(table.phone, q), _prefix(table.id_text, q.lower())]

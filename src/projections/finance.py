@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Uuid,
+    bindparam,
     select,
 )
 
@@ -38,6 +39,7 @@ from leasecore.lease.ledger import Ledger
 from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO
 from projections.adjustments import LEDGER_CHANGES
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -302,10 +304,8 @@ def finance_report(views: ViewStore, start: date, end: date) -> FinanceReport:
     """Each day's movements from `start` to `end`, and their totals; deposits held at each day's end."""
     if end < start:
         raise ValueError("the report ends on or after its start")
-    table = finance_view.c
-    query = select(finance_view).where(table.day >= start, table.day <= end).order_by(table.day)
     with views.read() as connection:
-        rows = list(connection.execute(query).mappings())
+        rows = _DAYS.rows(connection, start=start, end=end)
         opening = _held_before(connection, start)
     held, days = opening, []
     totals = dict.fromkeys(_MOVEMENTS, ZERO)
@@ -326,13 +326,21 @@ def deposits_held(views: ViewStore) -> Decimal:
 
 def _held_before(connection: Connection, day: date | None) -> Decimal:
     """Deposits held at the start of `day` (now, without one): one sum in fen over the days before."""
-    table = finance_view.c
-    moved = (table.deposits_received, table.deposits_deducted, table.deposits_refunded)
-    query = select(*(fen_total(column) for column in moved))
-    if day is not None:
-        query = query.where(table.day < day)
-    received, deducted, refunded = connection.execute(query).one()
+    if day is None:
+        [(received, deducted, refunded)] = _HELD.values(connection)[1]
+    else:
+        [(received, deducted, refunded)] = _HELD_BEFORE.values(connection, day=day)[1]
     return from_fen(received - deducted - refunded)
+
+
+_DAYS = Prepared(
+    select(finance_view)
+    .where(finance_view.c.day >= bindparam("start"), finance_view.c.day <= bindparam("end"))
+    .order_by(finance_view.c.day)
+)
+_MOVED = (finance_view.c.deposits_received, finance_view.c.deposits_deducted, finance_view.c.deposits_refunded)
+_HELD = Prepared(select(*(fen_total(column) for column in _MOVED)))
+_HELD_BEFORE = Prepared(_HELD.statement.where(finance_view.c.day < bindparam("day")))
 
 
 def _held_change(row: Any) -> Decimal:

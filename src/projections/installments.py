@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -39,6 +40,7 @@ from leasecore.lease.ledger import Balance
 from leasecore.values import ZERO
 from projections.adjustments import ADJUSTMENT_EVENTS, LEDGER_CHANGES
 from projections.orders import STATUS_EVENTS, orders_view
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -212,7 +214,14 @@ class OverdueEntry:
 
 
 def installments(views: ViewStore, order_id: UUID) -> list[InstallmentView]:
-    return installments_of(views, [order_id])[order_id]
+    return [build(InstallmentView, row) for row in _INSTALLMENTS.all(views, order_id=order_id)]
+
+
+_INSTALLMENTS = Prepared(
+    select(installments_view)
+    .where(installments_view.c.order_id == bindparam("order_id"))
+    .order_by(installments_view.c.seq)
+)
 
 
 def installments_of(views: ViewStore, order_ids: Sequence[UUID]) -> dict[UUID, list[InstallmentView]]:

@@ -3,7 +3,8 @@ address and, once settled, its settlement statement (what the deposit paid went 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     exists,
     func,
     or_,
@@ -35,6 +37,7 @@ from leasecore.lease.ledger import days_overdue_on
 from leasecore.money.deposit import Deposit
 from leasecore.values import ZERO, ShortTerm, add_months
 from projections.customers import customers_view
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -425,8 +428,7 @@ def _days_overdue(overdue_from: date | None, assessed: int, day: date) -> int:
 
 
 def order(views: ViewStore, order_id: UUID) -> OrderView | None:
-    with views.read() as connection:
-        row = connection.execute(_with_deposits().where(orders_view.c.id == order_id)).mappings().first()
+    row = _ORDER.first(views, order_id=order_id)
     return _order(row) if row else None
 
 
@@ -474,27 +476,41 @@ class OrderFilter:
     tracking_no: str | None = None
     """Shipped out or back under this tracking number."""
 
+    def parameters(self) -> dict[str, Any]:
+        """The values it narrows by, by field (the status as stored); the fields left out admit every order."""
+        values = {name: value for name in _NARROWING if (value := getattr(self, name)) is not None}
+        if "status" in values:
+            values["status"] = LeaseStatus(values["status"]).value
+        return values
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """The fields it narrows by: filters of one shape share one prepared statement."""
+        return tuple(self.parameters())
+
     def conditions(self) -> list[Any]:
-        table = orders_view.c
-        conditions: list[Any] = []
-        if self.customer_id is not None:
-            conditions.append(table.customer_id == self.customer_id)
-        if self.status is not None:
-            conditions.append(table.status == LeaseStatus(self.status).value)
-        if self.channel is not None:
-            conditions.append(table.channel == self.channel)
-        if self.product_id is not None:
-            conditions.append(table.product_id == self.product_id)
-        if self.placed_from is not None:
-            conditions.append(table.created_at >= self.placed_from)
-        if self.placed_before is not None:
-            conditions.append(table.created_at < self.placed_before)
-        if self.serial is not None:
-            held = select(order_serials_view.c.order_id).where(order_serials_view.c.serial == self.serial)
-            conditions.append(table.id.in_(held))
-        if self.tracking_no is not None:
-            conditions.append(or_(table.tracking_no == self.tracking_no, table.return_tracking_no == self.tracking_no))
-        return conditions
+        """The filter's conditions on the orders, its values written in."""
+        return [_NARROWING[name](value) for name, value in self.parameters().items()]
+
+
+_NARROWING: dict[str, Callable[[Any], Any]] = {
+    "customer_id": lambda value: orders_view.c.customer_id == value,
+    "status": lambda value: orders_view.c.status == value,
+    "channel": lambda value: orders_view.c.channel == value,
+    "product_id": lambda value: orders_view.c.product_id == value,
+    "placed_from": lambda value: orders_view.c.created_at >= value,
+    "placed_before": lambda value: orders_view.c.created_at < value,
+    "serial": lambda value: orders_view.c.id.in_(
+        select(order_serials_view.c.order_id).where(order_serials_view.c.serial == value)
+    ),
+    "tracking_no": lambda value: or_(orders_view.c.tracking_no == value, orders_view.c.return_tracking_no == value),
+}
+"""Each field of `OrderFilter` as a condition on its value: the value itself, or a `bindparam` named after the field."""
+
+
+def _named(shape: Iterable[str], prefix: str = "") -> list[Any]:
+    """The conditions of a filter of this shape, each value a parameter named after its field (and `prefix`)."""
+    return [_NARROWING[name](bindparam(prefix + name)) for name in shape]
 
 
 COUNT_CAP = 10_000
@@ -544,10 +560,9 @@ def orders(
     before `before`. `total` counts every order so narrowed (by status alone: from the kept counts), up to
     `COUNT_CAP` + 1 when narrowed otherwise."""
     where = _where(where, customer_id, status)
-    ids, order_by = _page(where, sort, limit, offset, after, before)
-    query = _with_deposits().where(orders_view.c.id.in_(ids)).order_by(*order_by)
-    with views.read() as connection:
-        items = [_order(row) for row in connection.execute(query).mappings()]
+    parameters = _page(where, sort, limit, offset, after, before)
+    query = _listing(where.shape, sort, _direction(after, before), rows=False)
+    items = [_order(row) for row in query.all(views, **parameters)]
     if before is not None:
         items.reverse()
     return Page(items, count(views, where), limit, offset)
@@ -589,50 +604,43 @@ def order_rows(
     """`orders()` for a list screen: the same rows in the same order, each with only what a row shows and who
     placed it (joined from the customers read model)."""
     where = where or OrderFilter()
-    ids, order_by = _page(where, sort, limit, offset, after, before)
-    table, people = orders_view.c, customers_view.c
-    query = (
-        select(
-            table.id,
-            table.status,
-            table.customer_id,
-            people.name,
-            people.phone,
-            table.product_id,
-            table.plan_kind,
-            table.months,
-            table.plan_start,
-            table.plan_end,
-            table.deposit,
-            table.waiver,
-            table.channel,
-            table.created_at,
-            table.days_overdue,
-            table.overdue_from,
+    parameters = _page(where, sort, limit, offset, after, before)
+    query = _listing(where.shape, sort, _direction(after, before), rows=True)
+    items = [
+        OrderRow(
+            id,
+            status,
+            customer_id,
+            name,
+            phone,
+            product_id,
+            PlanView(plan_kind, months, plan_start, plan_end),
+            deposit,
+            waiver,
+            channel,
+            created_at,
+            days_overdue,
+            overdue_from,
         )
-        .select_from(orders_view.outerjoin(customers_view, people.customer_id == table.customer_id))
-        .where(table.id.in_(ids))
-        .order_by(*order_by)
-    )
-    with views.read() as connection:
-        items = [
-            OrderRow(
-                row.id,
-                row.status,
-                row.customer_id,
-                row.name,
-                row.phone,
-                row.product_id,
-                PlanView(row.plan_kind, row.months, row.plan_start, row.plan_end),
-                row.deposit,
-                row.waiver,
-                row.channel,
-                row.created_at,
-                row.days_overdue,
-                row.overdue_from,
-            )
-            for row in connection.execute(query)
-        ]
+        for (
+            id,
+            status,
+            customer_id,
+            name,
+            phone,
+            product_id,
+            plan_kind,
+            months,
+            plan_start,
+            plan_end,
+            deposit,
+            waiver,
+            channel,
+            created_at,
+            days_overdue,
+            overdue_from,
+        ) in query.tuples(views, **parameters)
+    ]
     if before is not None:
         items.reverse()
     return Page(items, count(views, where), limit, offset)
@@ -647,26 +655,69 @@ def _where(where: OrderFilter | None, customer_id: UUID | None, status: LeaseSta
 
 def _page(
     where: OrderFilter, sort: str, limit: int, offset: int, after: Cursor | None, before: Cursor | None
-) -> tuple[Any, tuple[Any, ...]]:
-    """The page's ids (from the orders alone: an index walk however deep; joining before the offset would join
-    every row skipped) and the order to show them in (reversed when paging back before a cursor)."""
+) -> dict[str, Any]:
+    """The parameters of a page's query, once they are checked: the filter's values, the cursor's, how many rows
+    from where."""
     check_page(limit, offset)
     if sort not in SORTS:
         raise ValueError(f"sort is one of {', '.join(SORTS)}")
     if (after or before) and (sort == "overdue" or offset):
         raise ValueError("a cursor pages newest or oldest first, without an offset")
-    conditions = where.conditions()
-    order_by = SORTS[sort]
-    table = orders_view.c
+    cursor = after or before
+    at = {"cursor_placed": cursor.placed, "cursor_id": cursor.order_id} if cursor is not None else {}
+    return {**where.parameters(), **at, "limit": limit, "offset": offset}
+
+
+def _direction(after: Cursor | None, before: Cursor | None) -> str | None:
+    return "after" if after is not None else "before" if before is not None else None
+
+
+@functools.lru_cache(maxsize=512)
+def _listing(shape: tuple[str, ...], sort: str, direction: str | None, *, rows: bool) -> Prepared:
+    """A page of orders narrowed by a filter of this shape, sorted so, after or before a cursor or from an offset:
+    whole orders, or (`rows`) what a list's row shows with its customer. The page's ids come from the orders alone
+    (an index walk however deep; joining before the offset would join every row skipped), then their rows, in the
+    order shown (reversed when paging back before a cursor)."""
+    table, people = orders_view.c, customers_view.c
+    conditions, order_by = _named(shape), SORTS[sort]
     key = tuple_(table.created_at, table.id)
+    cursor = tuple_(bindparam("cursor_placed", type_=Instant()), bindparam("cursor_id", type_=Uuid()))
     newest = sort == "newest"
-    if after is not None:
-        conditions.append(key < (after.placed, after.order_id) if newest else key > (after.placed, after.order_id))
-    if before is not None:
-        conditions.append(key > (before.placed, before.order_id) if newest else key < (before.placed, before.order_id))
+    if direction == "after":
+        conditions.append(key < cursor if newest else key > cursor)
+    if direction == "before":
+        conditions.append(key > cursor if newest else key < cursor)
         order_by = SORTS["oldest" if newest else "newest"]
-    page = select(table.id).where(*conditions).order_by(*order_by).limit(limit).offset(offset)
-    return page.scalar_subquery(), order_by
+    ids = select(table.id).where(*conditions).order_by(*order_by)
+    page = ids.limit(bindparam("limit")).offset(bindparam("offset")).scalar_subquery()
+    if not rows:
+        return Prepared(_with_deposits().where(table.id.in_(page)).order_by(*order_by))
+    shown = [getattr(table, name) for name in _ROW_COLUMNS]
+    return Prepared(
+        select(*shown[:3], people.name, people.phone, *shown[3:])
+        .select_from(orders_view.outerjoin(customers_view, people.customer_id == table.customer_id))
+        .where(table.id.in_(page))
+        .order_by(*order_by)
+    )
+
+
+_ROW_COLUMNS = (
+    "id",
+    "status",
+    "customer_id",
+    "product_id",
+    "plan_kind",
+    "months",
+    "plan_start",
+    "plan_end",
+    "deposit",
+    "waiver",
+    "channel",
+    "created_at",
+    "days_overdue",
+    "overdue_from",
+)
+"""The orders' columns a list's row shows (the customer's name and phone come between the third and the fourth)."""
 
 
 def count(views: ViewStore, where: OrderFilter) -> int:
@@ -675,30 +726,44 @@ def count(views: ViewStore, where: OrderFilter) -> int:
     if replace(where, status=None) == OrderFilter():
         counts = status_counts(views)
         return counts.get(LeaseStatus(where.status).value, 0) if where.status else sum(counts.values())
-    narrowed = select(orders_view.c.id).where(*where.conditions()).limit(COUNT_CAP + 1).subquery()
-    with views.read() as connection:
-        return int(connection.execute(select(func.count()).select_from(narrowed)).scalar_one())
+    [(found,)] = _counting(where.shape).tuples(views, **where.parameters())
+    return int(found)
+
+
+@functools.lru_cache(maxsize=256)
+def _counting(shape: tuple[str, ...]) -> Prepared:
+    narrowed = select(orders_view.c.id).where(*_named(shape)).limit(COUNT_CAP + 1).subquery()
+    return Prepared(select(func.count()).select_from(narrowed))
 
 
 def any_of(views: ViewStore, *wheres: OrderFilter) -> list[bool]:
     """Whether each filter admits any order, asked in one round trip (a search trying a serial, then a tracking
     number)."""
-    found = [exists(select(orders_view.c.id).where(*where.conditions())) for where in wheres]
-    with views.read() as connection:
-        return [bool(hit) for hit in connection.execute(select(*found)).one()]
+    parameters = {f"f{n}_{name}": value for n, where in enumerate(wheres) for name, value in where.parameters().items()}
+    [hits] = _asking_any_of(tuple(where.shape for where in wheres)).tuples(views, **parameters)
+    return [bool(hit) for hit in hits]
+
+
+@functools.lru_cache(maxsize=64)
+def _asking_any_of(shapes: tuple[tuple[str, ...], ...]) -> Prepared:
+    table = orders_view.c
+    return Prepared(
+        select(*(exists(select(table.id).where(*_named(shape, f"f{n}_"))) for n, shape in enumerate(shapes)))
+    )
 
 
 def status_counts(views: ViewStore, where: OrderFilter | None = None) -> dict[str, int]:
     """How many orders each status holds: over all orders from the kept counts (a dozen rows), or of a customer or
     however else `where` narrows them in one query."""
     if where is None or where == OrderFilter():
-        with views.read() as connection:
-            rows = connection.execute(select(order_counts_view.c.status, order_counts_view.c.orders))
-            return {status: int(orders) for status, orders in rows if orders}
-    conditions = where.conditions()
-    query = select(orders_view.c.status, func.count()).where(*conditions).group_by(orders_view.c.status)
-    with views.read() as connection:
-        return {status: int(count) for status, count in connection.execute(query)}
+        return {status: int(orders) for status, orders in _STATUS_COUNTS.tuples(views) if orders}
+    return {status: int(count) for status, count in _counting_statuses(where.shape).tuples(views, **where.parameters())}
+
+
+@functools.lru_cache(maxsize=256)
+def _counting_statuses(shape: tuple[str, ...]) -> Prepared:
+    table = orders_view.c
+    return Prepared(select(table.status, func.count()).where(*_named(shape)).group_by(table.status))
 
 
 def _with_deposits() -> Select[Any]:
@@ -706,6 +771,12 @@ def _with_deposits() -> Select[Any]:
     return select(
         orders_view, deposits.paid.label("deposit_paid"), deposits.refunded.label("deposit_refunded")
     ).select_from(orders_view.outerjoin(order_deposits_view, deposits.order_id == orders_view.c.id))
+
+
+_ORDER = Prepared(_with_deposits().where(orders_view.c.id == bindparam("order_id")))
+
+
+_STATUS_COUNTS = Prepared(select(order_counts_view.c.status, order_counts_view.c.orders))
 
 
 def _order(row: Any) -> OrderView:

@@ -16,13 +16,14 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import Column, Index, Integer, Numeric, String, Table, Text, Uuid, select
+from sqlalchemy import Column, Index, Integer, Numeric, String, Table, Text, Uuid, bindparam, select
 
 from leasecore.lease import Lease
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment, PaymentStatus
 from leasecore.money.refunds import Refundable, allocate, refund_id
 from leasecore.values import ZERO
+from projections.prepared import Prepared
 from projections.projection import Batch, Event, Projection, Row, blank, build, on
 from projections.store import Instant, ViewStore, metadata, money
 
@@ -229,9 +230,11 @@ class PaymentRecord:
 
 def payments(views: ViewStore, order_id: UUID) -> list[PaymentRecord]:
     """An order's payments, oldest first, with what has been refunded of each."""
-    table = refund_payments_view.c
-    query = (
-        select(refund_payments_view).where(table.order_id == order_id).order_by(table.requested_at, table.payment_id)
-    )
-    with views.read() as connection:
-        return [build(PaymentRecord, row) for row in connection.execute(query).mappings()]
+    return [build(PaymentRecord, row) for row in _PAYMENTS.all(views, order_id=order_id)]
+
+
+_PAYMENTS = Prepared(
+    select(refund_payments_view)
+    .where(refund_payments_view.c.order_id == bindparam("order_id"))
+    .order_by(refund_payments_view.c.requested_at, refund_payments_view.c.payment_id)
+)

@@ -31,6 +31,7 @@ from leasecore.catalog import Inventory, StockUnit, Unit, UnitStatus
 from leasecore.lease import LeaseStatus
 from leasecore.ports import FreeUnits
 from projections.orders import orders_view
+from projections.prepared import Prepared
 from projections.projection import (
     Batch,
     Event,
@@ -147,9 +148,7 @@ class StockProjection(Projection):
         skus.update(row["sku_id"] for row in registers if row is not None)
         skus.update(row["sku_id"] for row in (units.one(unit_id) for unit_id in wanted) if row is not None)
         batch.rows(unit_counts_view, "sku_id").prefetch(skus)
-        batch.rows(bookings_view, "order_id").prefetch(
-            event.order_id for event in events if hasattr(event, "order_id")
-        )
+        batch.rows(bookings_view, "order_id").prefetch(event.order_id for event in events if hasattr(event, "order_id"))
 
     @on(Inventory.Opened)
     def opened(self, batch: Batch, event: Event) -> None:
@@ -435,11 +434,13 @@ def stock(views: ViewStore, on: date, *, sku_ids: Iterable[UUID] | None = None) 
 
 def unit_counts(views: ViewStore) -> dict[str, int]:
     """Every SKU's units added up by state (`UNIT_STATES`): a few rows a SKU, however many units."""
-    table = unit_counts_view.c
-    query = select(table.state, func.sum(table.units)).group_by(table.state)
-    with views.read() as connection:
-        found = {state: int(units or 0) for state, units in connection.execute(query)}
+    found = {state: int(units or 0) for state, units in _UNIT_COUNTS.tuples(views)}
     return {state: found.get(state, 0) for state in UNIT_STATES}
+
+
+_UNIT_COUNTS = Prepared(
+    select(unit_counts_view.c.state, func.sum(unit_counts_view.c.units)).group_by(unit_counts_view.c.state)
+)
 
 
 def units(views: ViewStore, sku_id: UUID) -> list[UnitView]:

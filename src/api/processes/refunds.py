@@ -14,10 +14,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from api.store import ApiStore, api_refund_outcomes, insert_ignore
 from leasecore.ports import PaymentGateway
+from projections.prepared import Prepared
 from projections.refunds import refunds_view
 from projections.store import ViewStore
 
@@ -40,9 +41,9 @@ class RefundRecord:
 
 def refunds(views: ViewStore, *, order_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[RefundRecord]:
     """Refund instructions with what the provider answered, newest first."""
-    query = _with_outcomes().order_by(refunds_view.c.created_at.desc(), refunds_view.c.refund_id)
     if order_id is not None:
-        query = query.where(refunds_view.c.order_id == order_id)
+        return [_record(row) for row in _ORDER_REFUNDS.all(views, order_id=order_id, limit=limit, offset=offset)]
+    query = _with_outcomes().order_by(refunds_view.c.created_at.desc(), refunds_view.c.refund_id)
     with views.read() as connection:
         return [_record(row) for row in connection.execute(query.limit(limit).offset(offset)).mappings()]
 
@@ -59,6 +60,15 @@ def _with_outcomes() -> Any:
     return select(
         refunds_view, outcomes.state, outcomes.detail, outcomes.attempts, outcomes.updated_at.label("sent_at")
     ).select_from(refunds_view.outerjoin(api_refund_outcomes, outcomes.refund_id == refunds_view.c.refund_id))
+
+
+_ORDER_REFUNDS = Prepared(
+    _with_outcomes()
+    .where(refunds_view.c.order_id == bindparam("order_id"))
+    .order_by(refunds_view.c.created_at.desc(), refunds_view.c.refund_id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
 
 
 def _record(row: Any) -> RefundRecord:

@@ -61,6 +61,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: a restart picks up a change, as it does for the code
     )
     env.filters.update(money=money, number=number, day=day)
     return env

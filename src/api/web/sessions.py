@@ -10,12 +10,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.store import ApiStore, api_web_sessions
 from leasecore.ports import Clock
+from projections.prepared import Prepared
 
 COOKIE = "leasecore_admin"
 LOGIN_CSRF_COOKIE = "leasecore_admin_login"
@@ -65,12 +66,7 @@ class WebSessions:
         """The session of a cookie's id, unless it has ended or was never opened."""
         if not session_id or len(session_id) > 128:
             return None
-        with self._store.read() as connection:
-            row = (
-                connection.execute(select(api_web_sessions).where(api_web_sessions.c.id_hash == _hash(session_id)))
-                .mappings()
-                .first()
-            )
+        row = _SESSION.first(self._store, id_hash=_hash(session_id))
         if row is None or row["expires_at"] <= self._clock.now():
             return None
         return WebSession(row["username"], row["csrf_token"], row["expires_at"])
@@ -115,3 +111,6 @@ def over_https(request: Request) -> bool:
 
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+_SESSION = Prepared(select(api_web_sessions).where(api_web_sessions.c.id_hash == bindparam("id_hash")))

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from starlette.responses import Response
 
 import projections.catalog
@@ -31,6 +31,7 @@ from api.web.pages import Upload, uploads
 from leasecore.audit import replay
 from leasecore.errors import InvalidInput, NotFound
 from leasecore.lease import LeaseStatus, SettlementForecast
+from projections.prepared import Prepared
 
 pages = Pages()
 PER_PAGE = 20
@@ -496,12 +497,14 @@ def _kept_photos(page: Page, order_id: UUID, text: str) -> list[str]:
 
 def photo_hashes(page: Page, order_id: UUID) -> list[str]:
     """The order's inspection photos, oldest first."""
-    table = api_inspection_photos.c
-    with page.service.store.read() as connection:
-        rows = connection.execute(
-            select(table.sha256).where(table.order_id == order_id).order_by(table.uploaded_at, table.sha256)
-        )
-        return [row[0] for row in rows]
+    return [sha256 for (sha256,) in _PHOTO_HASHES.tuples(page.service.store, order_id=order_id)]
+
+
+_PHOTO_HASHES = Prepared(
+    select(api_inspection_photos.c.sha256)
+    .where(api_inspection_photos.c.order_id == bindparam("order_id"))
+    .order_by(api_inspection_photos.c.uploaded_at, api_inspection_photos.c.sha256)
+)
 
 
 @pages.get("/shipping/{id}/photos/{sha256}", access=admin_orders.EVERYONE)
