@@ -45,15 +45,17 @@ SUCCESS = "Success"
 
 @dataclass(frozen=True)
 class Action:
-    """One API 3.0 action: the service it belongs to (its host and its signing scope), its version and name."""
+    """One API 3.0 action: the service it belongs to (its host and its signing scope), its version and name, and
+    the request members an error message must never echo."""
 
     service: str
     version: str
     name: str
+    private: tuple[str, ...] = ()
 
 
-ID_CARD_OCR = Action("ocr", "2018-11-19", "IDCardOCR")
-IMAGE_RECOGNITION = Action("faceid", "2018-03-01", "ImageRecognition")
+ID_CARD_OCR = Action("ocr", "2018-11-19", "IDCardOCR", private=("ImageBase64",))
+IMAGE_RECOGNITION = Action("faceid", "2018-03-01", "ImageRecognition", private=("IdCard", "ImageBase64"))
 
 PERSON_NOT_VERIFIED = {
     "FailedOperation.CompareLowSimilarity": "selfie does not match the ID card photo",
@@ -206,7 +208,11 @@ class TencentIdentity:
             raise IdentityProviderError(
                 f"Tencent Cloud {action.name} is unreachable: {type(error).__name__}"
             ) from error
-        return _answer(action, response, accepted or {})
+        try:
+            return _answer(action, response, accepted or {})
+        except IdentityProviderError as error:
+            hidden = [str(request[member]) for member in action.private if request.get(member)]
+            raise IdentityProviderError(_redacted(str(error), hidden), error.code) from None
 
     def headers(self, action: Action, url: str, payload: bytes) -> dict[str, str]:
         """The signed headers: the host signed is the one the URL names, so a gateway elsewhere verifies too."""
@@ -228,7 +234,7 @@ class TencentIdentity:
         return headers
 
     def _face_problem(self, face: Answer) -> str | None:
-        result = str(face.fields.get("Result", ""))
+        result = str(face.fields.get("Result", SUCCESS))
         if result != SUCCESS:
             return PERSON_NOT_VERIFIED[result]
         similarity = _similarity(face.fields.get("Sim"))
@@ -268,6 +274,12 @@ def _response(action: Action, response: httpx.Response) -> dict[str, Any]:
             f"Tencent Cloud {action.name} answered HTTP {response.status_code} without Response"
         )
     return fields
+
+
+def _redacted(text: str, hidden: list[str]) -> str:
+    for value in hidden:
+        text = text.replace(value, "…")
+    return text
 
 
 def _error(error: object) -> tuple[str, str]:

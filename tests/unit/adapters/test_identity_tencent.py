@@ -191,6 +191,13 @@ def test_an_error_about_the_request_raises_naming_tencents_code(
     assert ID_NUMBER not in str(raised.value)
 
 
+def test_an_error_message_echoing_the_id_number_is_not_passed_on(peer: TencentPeer, clock: SettableClock):
+    peer.errors["ImageRecognition"] = ("InvalidParameterValue", f"IdCard {ID_NUMBER} is not accepted")
+    with pytest.raises(IdentityProviderError) as raised:
+        verifier(peer, clock).verify(NAME, ID_NUMBER, CARD, SELFIE)
+    assert "IdCard … is not accepted" in str(raised.value) and ID_NUMBER not in str(raised.value)
+
+
 def test_an_unknown_business_result_is_an_error_not_a_verdict(peer: TencentPeer, clock: SettableClock):
     peer.face_answers(0, result="FailedOperation.LifePhotoDetectNoFaces", description="未能检测到完整人脸")
     with pytest.raises(IdentityProviderError) as raised:
