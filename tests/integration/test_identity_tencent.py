@@ -16,6 +16,8 @@ from adapters.identity.tencent import TencentIdentity
 from adapters.providers import ProviderConfigurationError
 from api.bootstrap import Service, Settings, build_service
 from api.http.app import create_app
+from api.web.mobile.frame import COOKIE, CUSTOMER
+from api.web.sessions import WebSessions
 from leasecore.clock import SystemClock
 from leasecore.credit.customer import Customer
 from tests.peers.tencent import TencentPeer
@@ -29,6 +31,7 @@ SECRET_KEY = "leasecore-integration-secret-0000"
 NAME = "韩梅梅"
 ID_NUMBER = "11010519491231002X"
 PAYMENTS = {"cashier": {"kind": "sandbox"}}
+JPEG = b"\xff\xd8\xff\xe0 a photo"
 
 
 def identity(tmp_path: Path, **changes: Any) -> dict[str, Any]:
@@ -112,3 +115,19 @@ def test_a_face_that_does_not_match_is_rejected_and_a_provider_error_is_a_502(se
     events = list(service.app.events.get(customer_id))
     assert [type(event) for event in events] == [Customer.Registered, Customer.IdentityRejected]
     assert (events[1].reason, events[1].provider) == (reason, "tencent")
+
+
+def test_the_mobile_screen_shows_over_the_form_that_the_provider_could_not_check(service: Service, peer: TencentPeer):
+    customer_id = service.app.register_customer("13900000003")
+    session_id, session = WebSessions(service.store, SystemClock()).open(f"{CUSTOMER}{customer_id}")
+    http = TestClient(create_app(service), raise_server_exceptions=False, cookies={COOKIE: session_id})
+    peer.errors["IDCardOCR"] = ("FailedOperation.ImageBlur", "图片模糊")
+    form = {"csrf": session.csrf_token, "name": NAME, "id_number": ID_NUMBER, "next": ""}
+    photos = {"id_card_image": ("card.jpg", JPEG), "selfie_image": ("me.jpg", JPEG)}
+    page = http.post("/m/me/identity", data=form, files=photos)
+    assert page.status_code == 502 and 'data-testid="identity-unchecked"' in page.text
+    assert "FailedOperation.ImageBlur" in page.text and 'data-testid="identity-form"' in page.text
+    assert [type(event) for event in service.app.events.get(customer_id)] == [Customer.Registered]
+    del peer.errors["IDCardOCR"]
+    http.post("/m/me/identity", data=form, files=photos)
+    assert service.app.customer(customer_id).is_verified
