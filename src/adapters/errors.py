@@ -41,6 +41,15 @@ class BureauError(ProviderError):
     """The credit bureau could not answer with a score."""
 
 
+class IdentityProviderError(ProviderError):
+    """The identity provider could not check a person (unreachable, a bad image, no quota): nothing is decided.
+    `code` is the provider's own error code when it gave one."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class ParcelStateConflict(AdapterError):
     """A parcel cannot go back a stage, nor move once delivered."""
 

@@ -1,10 +1,10 @@
 """Every provider the service can be configured with, by capability, and the check run before production starts.
 
 The configuration (`LEASECORE_PROVIDERS`) is `{"payments": {name: settings, …}, "sms": settings, "bureau": settings}`:
-payments may have several providers, each named as customers choose it (its kind defaults to its name); SMS and the
-credit bureau have one, its kind defaulting to the only one there is. The check names every missing, unreadable or
-unknown setting at once, by its place in the configuration (`payments.alipay.app_private_key_path`), with file
-paths but never a secret's value.
+payments may have several providers, each named as customers choose it (its kind defaults to its name); SMS, the
+credit bureau and identity have one each, its kind defaulting to the only one there is. The check names every missing,
+unreadable or unknown setting at once, by its place in the configuration (`payments.alipay.app_private_key_path`),
+with file paths but never a secret's value.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.credit_bureau import zhima
+from adapters.identity import tencent
 from adapters.payments import PROVIDER_KINDS
 from adapters.settings import ProviderSettings
 from adapters.sms import aliyun
@@ -37,8 +38,9 @@ CAPABILITIES: dict[str, Capability] = {
     "payments": Capability(lambda: {kind: entry.settings for kind, entry in PROVIDER_KINDS.items()}),
     "sms": Capability(lambda: {"aliyun": aliyun.SETTINGS}, default_kind="aliyun"),
     "bureau": Capability(lambda: {"zhima": zhima.SETTINGS}, default_kind="zhima"),
+    "identity": Capability(lambda: {"tencent": tencent.SETTINGS}, default_kind="tencent"),
 }
-"""The capabilities `LEASECORE_PROVIDERS` configures; identity, logistics and e-signature have sandboxes only."""
+"""The capabilities `LEASECORE_PROVIDERS` configures; logistics and e-signature have sandboxes only."""
 
 
 class ProviderConfigurationError(ValueError):

@@ -28,6 +28,7 @@ from typing import Any
 
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
+from adapters.identity.tencent import TencentIdentity, TencentIdentityConfig
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
@@ -47,6 +48,7 @@ from leasecore.ports import (
     Acknowledgement,
     Clock,
     CreditBureau,
+    IdentityVerifier,
     PaymentGateway,
     Ports,
     SmsSender,
@@ -328,14 +330,16 @@ def build_service(
         methods = payment_methods({sandboxes.payments.provider: {"kind": "sandbox"}})
         sms: SmsSender = sandboxes.sms
         bureau: CreditBureau = sandboxes.bureau
+        identity: IdentityVerifier = sandboxes.identity
     else:
         gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
         methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
-        kept = [name for name in ("sms", "bureau") if not settings.providers.get(name)]
+        identity = _identity(settings, clock) or sandboxes.identity
+        kept = [name for name in ("sms", "bureau", "identity") if not settings.providers.get(name)]
         log.warning(
             "production mode: %s still on the local sandbox (no real provider configured)",
-            ", ".join([*_sandbox_payments(settings), *kept, "identity", "logistics", "esign"]),
+            ", ".join([*_sandbox_payments(settings), *kept, "logistics", "esign"]),
         )
         if not settings.public_url.startswith("https://"):
             log.warning(
@@ -347,7 +351,7 @@ def build_service(
     ports = Ports(
         bureau=bureau,
         sms=sms,
-        identity=sandboxes.identity,
+        identity=identity,
         esign=sandboxes.esign,
         logistics=sandboxes.logistics,
         gateways=gateways,
@@ -434,3 +438,13 @@ def _bureau(settings: Settings, clock: Clock) -> CreditBureau | None:
     if kind != "zhima":
         raise ValueError(f"unknown credit bureau kind {kind!r} (known: zhima)")
     return ZhimaBureau(AlipayConfig.from_settings(config), clock=clock)
+
+
+def _identity(settings: Settings, clock: Clock) -> IdentityVerifier | None:
+    config = settings.providers.get("identity")
+    if not config:
+        return None
+    kind = config.get("kind", "tencent")
+    if kind != "tencent":
+        raise ValueError(f"unknown identity provider kind {kind!r} (known: tencent)")
+    return TencentIdentity(TencentIdentityConfig.from_settings(config), clock=clock)

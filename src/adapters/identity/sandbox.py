@@ -44,15 +44,9 @@ class SandboxIdentity:
         return IdentityCheck(name.strip(), number, True, None, valid_until, PROVIDER, reference)
 
     def _reason(self, name: str, number: str, id_card_image: bytes, selfie_image: bytes, today: date) -> str | None:
-        if not name.strip():
-            return "name is empty"
-        problem = id_number_problem(number, today)
+        problem = submission_problem(name, number, id_card_image, selfie_image, today)
         if problem is not None:
             return problem
-        if not id_card_image:
-            return "ID card image is empty"
-        if not selfie_image:
-            return "selfie image is empty"
         with self._lock:
             if number in self._face_mismatches:
                 return "selfie does not match the ID card photo"
@@ -62,6 +56,20 @@ class SandboxIdentity:
         with self._lock:
             self._checks += 1
             return f"sandbox-idv-{self._checks:06d}"
+
+
+def submission_problem(name: str, number: str, id_card_image: bytes, selfie_image: bytes, today: date) -> str | None:
+    """What makes a submission uncheckable by any provider (an empty name or image, an invalid ID number), or None."""
+    if not name.strip():
+        return "name is empty"
+    problem = id_number_problem(number, today)
+    if problem is not None:
+        return problem
+    if not id_card_image:
+        return "ID card image is empty"
+    if not selfie_image:
+        return "selfie image is empty"
+    return None
 
 
 def card_valid_until(born: date, issued: date) -> date | None:

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 import projections.catalog
 import projections.credit_lines
 import projections.customers
+from adapters.errors import AdapterError
 from api.http import answers
 from api.http.schemas import me as schemas
 from api.web import i18n
@@ -68,6 +69,11 @@ WORDS = {
         "An ID number is 17 digits followed by a digit or X",
     ),
     "m.identity.invalid.id_number_rule": ("身份证号无效：{problem}", "Not a valid ID number: {problem}"),
+    "m.identity.unchecked": ("暂时无法完成认证", "Your identity could not be checked"),
+    "m.identity.unchecked_hint": (
+        "请重新拍摄清晰、完整的身份证人像面和本人自拍照后再试。",
+        "Retake clear, whole photos of the ID card's picture side and of yourself, then try again.",
+    ),
     "m.identity.image.missing": ("请拍摄或选择一张照片", "Take or choose a photo"),
     "m.identity.image.size": (
         "「{name}」有 {size} MB，照片最大 5 MB",
@@ -155,7 +161,8 @@ def identity_form(page: MobilePage) -> Response:
 @pages.post("/me/identity")
 def submit_identity(page: MobilePage) -> Response:
     """The identity to the provider as the API sends it, then the credit evaluated at once; then the credit result
-    (or where the customer was going). Every field wrong is named at once; a rejection says why."""
+    (or where the customer was going). Every field wrong is named at once; a rejection says why, and a provider
+    that could not check (a photo it cannot read) says so over the form, to be sent again."""
     name, id_number = page.form.get("name", "").strip(), page.form.get("id_number", "").strip().upper()
     next_path = page.form.get("next", "")
     errors, images = _images(page)
@@ -171,6 +178,8 @@ def submit_identity(page: MobilePage) -> Response:
     except InvalidInput as error:
         errors = {error.field: page.t("m.identity.invalid.id_number_rule", problem=error.message)}
         return _identity_page(page, 422, next_path=next_path, name=name, id_number=id_number, errors=errors)
+    except AdapterError as error:
+        return _identity_page(page, 502, next_path=next_path, name=name, id_number=id_number, failure=str(error))
     page.service.written()
     if not check.verified:
         return _identity_page(page, next_path=next_path, name=name, id_number=id_number)
@@ -318,6 +327,7 @@ def _identity_page(
     name: str = "",
     id_number: str = "",
     errors: Mapping[str, str] | None = None,
+    failure: str = "",
 ) -> Response:
     person = projections.customers.customer(page.views, page.me)
     reason = None
@@ -332,4 +342,5 @@ def _identity_page(
         name=name,
         id_number=id_number,
         errors=errors or {},
+        failure=failure,
     )
