@@ -4,6 +4,7 @@ payment whose notification was lost, is listed, and nothing else."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal as D
@@ -11,9 +12,10 @@ from decimal import Decimal as D
 import pytest
 
 from adapters.payments.sandbox import SandboxPayments
+from api.cli import DEMO_PASSWORD, demo_accounts
 from leasecore.ports import BillLine, RecordKind
 from leasecore.staff import Role
-from tests.e2e.support import START, Api, Customer, World, running
+from tests.e2e.support import START, Api, Customer, TestClient, World, running
 
 DAY = "2026-01-31"
 NEXT_MORNING = START + timedelta(days=1, hours=1)  # 11:00 on 1 February in Shanghai
@@ -114,6 +116,35 @@ def test_a_payment_whose_notification_was_lost_differs_in_status(
     assert [(d["kind"], d["reference"], d["platform_status"], d["provider_amount"]) for d in differences] == [
         ("status_differs", payment["payment_id"], "pending", payment["amount"])
     ]
+
+
+def test_the_finance_screen_shows_the_latest_differences(api: Api, world: World, sandbox: SandboxPayments) -> None:
+    paid_and_refunded(api, world)
+    stray = BillLine(RecordKind.PAYMENT, "f00dbabe-0000-4000-8000-000000000002", D("66.00"), "2026013122008888")
+    assert api.service.reconciler is not None
+    api.service.reconciler.sources = {"sandbox": WithStrayLine(sandbox, stray)}
+    api.move_clock(NEXT_MORNING)
+    demo_accounts(api.service.app)
+    api.service.written()
+    http = signed_in(api)
+    assert "没有对账差异" in http.get("/admin/finance").text
+    reconciliation(api)
+
+    screen = http.get("/admin/finance").text
+
+    assert re.findall(r'data-difference="(\w+)" data-reference="([^"]+)"', screen) == [
+        ("missing_on_platform", stray.reference)
+    ]
+    assert "渠道已收款，平台无记录" in screen and "¥66.00" in screen
+
+
+def signed_in(api: Api) -> TestClient:
+    form = api.http.get("/admin/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token
+    fields = {"csrf": token.group(1), "username": "finance", "password": DEMO_PASSWORD, "next": "/admin/"}
+    assert api.http.post("/admin/login", data=fields, follow_redirects=False).status_code == 303
+    return api.http
 
 
 def test_a_day_not_over_or_not_a_date_is_refused_naming_the_field(api: Api) -> None:
