@@ -164,6 +164,7 @@ class Reconciler:
         }
         differences = api_reconciliation_differences.c
         with self.store.begin() as connection:
+            self.store.lock(connection, "leasecore-reconciliation", run.day.isoformat(), run.provider)
             upsert(connection, api_reconciliations, row, ("day", "provider"))
             connection.execute(
                 delete(api_reconciliation_differences).where(
