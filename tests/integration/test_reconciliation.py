@@ -125,6 +125,18 @@ def test_yesterday_is_reconciled_by_itself_once_the_bills_are_made_and_once(book
     assert reconciler.catch_up() == []
 
 
+def test_a_bill_not_made_yet_is_asked_for_again_an_hour_later(books: Books) -> None:
+    down = Altered(books.sandbox, down=True)
+    reconciler = books.reconciler(down)
+    books.clock.set(NEXT_MORNING + timedelta(minutes=30))
+    assert [run.state for run in reconciler.catch_up()] == ["failed"]
+    down.down = False
+    books.clock.set(NEXT_MORNING + timedelta(minutes=89))
+    assert reconciler.catch_up() == []
+    books.clock.set(NEXT_MORNING + timedelta(minutes=90))
+    assert [run.state for run in reconciler.catch_up()] == ["done"]
+
+
 def test_the_command_line_reconciles_a_day_and_says_what_differs(
     sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
