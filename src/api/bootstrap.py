@@ -30,6 +30,7 @@ from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
 from adapters.identity.tencent import TencentIdentity, TencentIdentityConfig
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
+from adapters.payments.bills import bill_sources
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
@@ -38,6 +39,7 @@ from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
 from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
+from api.processes.reconciliation import Reconciler
 from api.processes.refunds import RefundDispatcher
 from api.processes.scheduler import DailyScheduler
 from api.store import ApiStore
@@ -251,6 +253,8 @@ class Service:
     payment_methods: tuple[PaymentMethod, ...] = ()
     """How a customer may pay: the configured providers, the first the default."""
     read_timeout: float = 5.0
+    reconciler: Reconciler | None = None
+    """Sets each provider's daily bill against the records (None only for a service wired by hand)."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -280,6 +284,8 @@ class Service:
             self.store.put_setting(CLOCK_OFFSET, str(self.clock.offset.total_seconds()))
         self.scheduler.wake()
         self.janitor.wake()
+        if self.reconciler is not None:
+            self.reconciler.wake()
         return self.clock.now()
 
     def start(self) -> None:
@@ -290,8 +296,12 @@ class Service:
         self.messages.start()
         self.scheduler.start()
         self.janitor.start()
+        if self.reconciler is not None:
+            self.reconciler.start()
 
     def close(self) -> None:
+        if self.reconciler is not None:
+            self.reconciler.stop()
         self.janitor.stop()
         self.scheduler.stop()
         self.messages.stop()
@@ -382,6 +392,13 @@ def build_service(
                 platform.app, platform.views, store, refresh=lambda: restore_sandbox_clock(clock, store)
             ),
             payment_methods=tuple(methods),
+            reconciler=Reconciler(
+                platform.views,
+                store,
+                bill_sources(gateways, clock),
+                clock,
+                refresh=lambda: restore_sandbox_clock(clock, store),
+            ),
         )
         platform.runner.listeners.append(service.refunds.wake)
         platform.runner.listeners.append(service.messages.wake)

@@ -1,4 +1,4 @@
-"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments and serve.
+"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments, reconcile and serve.
 
 Exit status 0 on success, 2 on bad arguments, 1 on any other failure with a one-line reason
 on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
@@ -33,6 +33,7 @@ from api.bootstrap import Platform, Settings, bootstrap, build_service, business
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
 from api.processes.janitor import Sweep
+from api.processes.reconciliation import ReconciliationRun, UnknownProvider
 from api.replays import jsonable, related_to, replay_document
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.application.base import DEFAULT_TIMEZONE
@@ -144,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
         "sweep", parents=[common], help="ask the providers about the payments due a check (lost notifications), once"
     )
     sweep.set_defaults(run=_sweep_payments)
+
+    reconcile = commands.add_parser(
+        "reconcile", parents=[common], help="set the providers' bills of a day against the records (again)"
+    )
+    reconcile.add_argument("--date", type=_date, required=True, help="the providers' day (Beijing time), YYYY-MM-DD")
+    reconcile.add_argument("--provider", help="one configured payment provider (default each that makes bills)")
+    reconcile.set_defaults(run=_reconcile)
 
     serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
@@ -276,6 +284,28 @@ def _sweep_payments(args: argparse.Namespace) -> int:
         service.close()
     _print_sweep(sweep, sys.stdout)
     return 1 if sweep.errors else 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """The day reconciled again with the configured providers, replacing what was kept; exit status 1 when the
+    bills and the records differ or a bill could not be had."""
+    service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
+    try:
+        reconciler = service.reconciler
+        assert reconciler is not None
+        if args.date > reconciler.last_day():
+            raise UsageError(
+                f"the bills of {args.date} are made once the day is over: {reconciler.last_day()} at the latest"
+            )
+        try:
+            service.platform.runner.catch_up()
+            runs = reconciler.run(args.date, args.provider)
+        except UnknownProvider as error:
+            raise UsageError(str(error)) from None
+    finally:
+        service.close()
+    _print_reconciliation(runs, sys.stdout)
+    return 1 if any(run.state != "done" or run.differences for run in runs) else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -534,6 +564,22 @@ def _print_sweep(sweep: Sweep, stream: TextIO) -> None:
         stream.write(f"    {'closed':<10} {payment_id}\n")
     for payment_id, reason in sweep.errors.items():
         stream.write(f"    {'unanswered':<10} {payment_id}: {reason}\n")
+
+
+def _print_reconciliation(runs: Sequence[ReconciliationRun], stream: TextIO) -> None:
+    for run in runs:
+        if run.state != "done":
+            stream.write(f"{run.provider} {run.day}: no bill: {run.detail}\n")
+            continue
+        stream.write(f"{run.provider} {run.day}: {run.compared} compared, {len(run.differences)} difference(s)\n")
+        for found in run.differences:
+            platform = f"{found.platform_amount} {found.platform_status.value}" if found.platform_status else "none"
+            provider = found.provider_amount if found.provider_amount is not None else "none"
+            trade = f" ({found.provider_reference})" if found.provider_reference else ""
+            stream.write(
+                f"    {found.kind.value:<20} {found.record_kind.value:<8} {found.reference}{trade}: "
+                f"platform {platform}, provider {provider}\n"
+            )
 
 
 def _reason(error: BaseException) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -184,6 +185,37 @@ api_payment_checks = Table(
 )
 """The janitor's asking of providers about pending payments (`api.processes.janitor`): how often, what the last
 answer made of the payment (`pending`, `succeeded`, `failed`, or `error` saying why) and when to ask next."""
+
+api_reconciliations = Table(
+    "api_reconciliations",
+    api_metadata,
+    Column("day", Date, primary_key=True),
+    Column("provider", String(64), primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("compared", Integer, nullable=False),
+    Column("differences", Integer, nullable=False),
+    Column("ran_at", Instant, nullable=False),
+    Column("detail", Text),
+)
+"""Each provider's bill of a day set against the platform's records (`api.processes.reconciliation`): `done` with
+how many movements were compared and how many differ, or `failed` saying why (the bill could not be had)."""
+
+api_reconciliation_differences = Table(
+    "api_reconciliation_differences",
+    api_metadata,
+    Column("day", Date, primary_key=True),
+    Column("provider", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(24), nullable=False),
+    Column("record_kind", String(12), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("provider_reference", String(128), nullable=False),
+    Column("platform_amount", Numeric(14, 2)),
+    Column("provider_amount", Numeric(14, 2)),
+    Column("platform_status", String(12)),
+)
+"""The differences a reconciliation found, the most serious first; a run again replaces its day's."""
+
 
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""

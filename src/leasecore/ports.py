@@ -198,3 +198,37 @@ class Ports:
     gateways: Mapping[str, PaymentGateway] = field(default_factory=dict)
     notify_url: Callable[[str], str] = field(default=lambda provider: f"/v1/payments/notify/{provider}")
     """Where a provider sends its notifications (the service's public URL in front)."""
+
+
+class RecordKind(Enum):
+    """What kind of money movement a bill line or a platform record is: money taken, given back, frozen on the
+    customer's account, taken from a freeze, or released from it."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+    FREEZE = "freeze"
+    CAPTURE = "capture"
+    UNFREEZE = "unfreeze"
+
+
+@dataclass(frozen=True)
+class BillLine:
+    """One money movement on a provider's daily bill, named by the platform's own id for it (the payment id a
+    trade was opened with, the refund id a refund was asked with) and by the provider's trade number."""
+
+    kind: RecordKind
+    reference: str
+    amount: Decimal
+    provider_reference: str = ""
+    at: datetime | None = None
+
+
+class BillSource(Protocol):
+    """A payment provider's daily statement of what it moved for the merchant (对账单)."""
+
+    provider: str
+
+    def daily_bill(self, day: date) -> list[BillLine]:
+        """Every movement of `day` (the provider's own day, Beijing time), once the provider has made the bill;
+        a bill not yet made, or refused, raises."""
+        ...

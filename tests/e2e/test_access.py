@@ -41,6 +41,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/v1/admin/credit-lines"): {RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/reports/finance"): {FINANCE, ADMIN},
     ("GET", "/v1/admin/refunds"): {FINANCE, ADMIN},
+    ("GET", "/v1/admin/reconciliation"): {FINANCE, ADMIN},
     ("POST", "/v1/admin/refunds/{refund_id}/retry"): {FINANCE, ADMIN},
     ("GET", "/v1/admin/audit/{id}"): {ADMIN, FINANCE},
     ("POST", "/v1/admin/jobs/daily"): {ADMIN},

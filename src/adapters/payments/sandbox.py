@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -28,7 +28,16 @@ from adapters.errors import DeliveryFailed, PaymentStateConflict, UnknownPayment
 from adapters.keys import generate_private_key, load_or_create_private_key, public_key_pem
 from adapters.settings import ProviderSettings
 from leasecore.clock import SystemClock
-from leasecore.ports import Clock, PaymentNotification, PaymentQuery, PaymentRequest, PaymentState, RefundReceipt
+from leasecore.ports import (
+    BillLine,
+    Clock,
+    PaymentNotification,
+    PaymentQuery,
+    PaymentRequest,
+    PaymentState,
+    RecordKind,
+    RefundReceipt,
+)
 
 PROVIDER = "sandbox"
 SANDBOX_APP_ID = "2021000000000000"
@@ -72,6 +81,7 @@ class SandboxPayment:
 class _Refund:
     payment_id: str
     receipt: RefundReceipt
+    at: datetime | None = None
 
 
 class SandboxPayments:
@@ -192,8 +202,24 @@ class SandboxPayments:
             payment = self._payments[payment_id]
             self._payments[payment_id] = replace(payment, refunded=payment.refunded + amount)
             receipt = RefundReceipt(refund_id, self.provider, amount, accepted=True)
-            self._refunds[refund_id] = _Refund(payment_id, receipt)
+            self._refunds[refund_id] = _Refund(payment_id, receipt, self._clock.now())
             return receipt
+
+    def daily_bill(self, day: date) -> list[BillLine]:
+        """The sandbox's bill of `day` (Beijing time) made from its own records, as Alipay's lists them: each
+        payment on the day it was paid, each refund on the day it was accepted."""
+        with self._lock:
+            payments = [
+                BillLine(RecordKind.PAYMENT, paid.payment_id, paid.amount, paid.trade_no, paid.settled_at)
+                for paid in self._payments.values()
+                if paid.status is SandboxPaymentStatus.PAID
+            ]
+            refunds = [
+                BillLine(RecordKind.REFUND, refund.receipt.refund_id, refund.receipt.amount, at=refund.at)
+                for refund in self._refunds.values()
+                if refund.receipt.accepted
+            ]
+        return [line for line in payments + refunds if line.at and line.at.astimezone(SHANGHAI).date() == day]
 
     def _payment(self, payment_id: str) -> SandboxPayment:
         try:

@@ -14,6 +14,7 @@ from api.http.endpoints import (
     admin_customers,
     admin_jobs,
     admin_orders,
+    admin_reconciliation,
     admin_reports,
     admin_staff,
     auth,
@@ -42,6 +43,7 @@ RESOURCES = (
     conversations,
     admin_conversations,
     admin_staff,
+    admin_reconciliation,
     sandbox,
 )
 

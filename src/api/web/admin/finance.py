@@ -1,6 +1,7 @@
 """Finance (财务): the report `GET /v1/admin/reports/finance` answers for a range of days, with the rent collected
 per day drawn as SVG; the refunds of `GET /v1/admin/refunds` with what each provider answered, a failed one sent
-again from here; reconciliation (not built: it needs the providers' bills); each list as CSV or XLSX."""
+again from here; the latest differences reconciliation found between the providers' bills and the records (as
+`GET /v1/admin/reconciliation` lists them per day); each list as CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import projections.finance
 from api.http import exports
 from api.http.endpoints import admin_reports
 from api.http.schemas import admin_reports as schemas
-from api.processes import refunds
+from api.processes import reconciliation, refunds
 from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
 from api.web.charts import bar_chart
@@ -68,10 +69,28 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "fin.reconciliation": ("对账差异", "Reconciliation differences"),
     "fin.reconciliation_empty": (
-        "对账尚未上线：需要支付渠道的对账单（账单接入后在此列出差异）。",
-        "Reconciliation is not built yet: it arrives with the payment providers' bills, and the differences "
-        "will be listed here.",
+        "没有对账差异：每天 10:30 后核对前一日各支付渠道的对账单，差异在此列出。",
+        "No differences: each payment provider's bill of the day before is checked after 10:30 every day, and what "
+        "differs is listed here.",
     ),
+    "fin.reconciliation_hint": (
+        "最近对账发现的差异，最严重的在前；某日详情见 GET /v1/admin/reconciliation?date=。",
+        "The latest differences reconciliation found, the most serious first; a day's in full at "
+        "GET /v1/admin/reconciliation?date=.",
+    ),
+    "recon.reference": ("平台单号", "Platform id"),
+    "recon.provider_reference": ("渠道单号", "Provider's number"),
+    "recon.platform_amount": ("平台金额", "Platform"),
+    "recon.provider_amount": ("渠道金额", "Provider"),
+    "recon.missing_on_platform": ("渠道已收款，平台无记录", "Provider moved money the platform never recorded"),
+    "recon.status_differs": ("平台状态不符", "Platform records another state"),
+    "recon.amount_differs": ("金额不符", "Amounts differ"),
+    "recon.missing_at_provider": ("渠道账单无此笔", "Not on the provider's bill"),
+    "recon.payment": ("付款", "Payment"),
+    "recon.refund": ("退款", "Refund"),
+    "recon.freeze": ("冻结", "Freeze"),
+    "recon.capture": ("冻结转支付", "Capture"),
+    "recon.unfreeze": ("解冻", "Unfreeze"),
     "fin.too_long": ("最多 {days} 天", "at most {days} days"),
     "fin.payments_received": ("收款合计", "Payments received"),
     "fin.rent_collected": ("租金收入（含保障费）", "Rent collected (with protection)"),
@@ -133,6 +152,7 @@ def overview(page: Page) -> Response:
         refunds_page=number,
         refunds_prev=page.url("/finance", refunds=number - 1 if number > 2 else None, **keep) if number > 1 else None,
         refunds_next=page.url("/finance", refunds=number + 1, **keep) if len(found) > PER_PAGE else None,
+        differences=reconciliation.latest_differences(page.service.store, limit=PER_PAGE),
     )
 
 
