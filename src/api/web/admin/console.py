@@ -220,41 +220,46 @@ def remember_language(request: Request, response: Response) -> Response:
 
 def respond(console: Console, route: PageRoute) -> Callable[[Request], Any]:
     """The Starlette endpoint of a page: a session (else the login page), the roles (else 403), on POST the session's
-    CSRF token (else 403), then the handler in a worker thread; a refusal of the domain answers its status with the
-    server's message, an unknown id 404."""
+    CSRF token (else 403), then the handler; a refusal of the domain answers its status with the server's message,
+    an unknown id 404. All of it but reading the form runs in one worker thread: a hop costs more than the session
+    lookup it would carry."""
     screen = next((s.key for s in console.screens if route in s.pages.items), "")
 
     async def endpoint(request: Request) -> Response:
         page = Page(request, console, language(request), screen=screen)
-        session = await run_in_threadpool(console.sessions.find, request.cookies.get(COOKIE))
-        user = await run_in_threadpool(console.user, session) if session else None
-        if session is None or user is None:
-            target = with_query(page.base + "/login", {}, next=_here(request))
-            response: Response = RedirectResponse(target, status_code=303)
-            if request.headers.get("hx-request") == "true":
-                response = Response(status_code=204, headers={"HX-Redirect": target})
-            if request.cookies.get(COOKIE):
-                clear_cookie(request, response, COOKIE)
-            return response
-        page.session, page.user = session, user
-        if not user.may(route.access):
-            return remember_language(request, forbidden(page, page.t("error.roles", roles=_roles(page, route.access))))
         if route.method == "POST":
             page.form = await read_form(request)
-            if not session.accepts(page.form.get("csrf")):
-                return forbidden(page, page.t("error.csrf"))
-        try:
-            response = await run_in_threadpool(_handle, route.handler, page)
-        except LeaseError as error:
-            response = refused(page, error)
-        except Exception:
-            log.exception("the back office's page %s %s failed", request.method, request.url.path)
-            detail = page.t("error.unexpected_detail")
-            response = page.render("admin/error.html", 500, title=page.t("error.unexpected"), detail=detail)
-        return remember_language(request, response)
+        return remember_language(request, await run_in_threadpool(_serve, console, route, page))
 
     endpoint.__name__ = route.handler.__name__
     return endpoint
+
+
+def _serve(console: Console, route: PageRoute, page: Page) -> Response:
+    request = page.request
+    session = console.sessions.find(request.cookies.get(COOKIE))
+    user = console.user(session) if session else None
+    if session is None or user is None:
+        target = with_query(page.base + "/login", {}, next=_here(request))
+        response: Response = RedirectResponse(target, status_code=303)
+        if request.headers.get("hx-request") == "true":
+            response = Response(status_code=204, headers={"HX-Redirect": target})
+        if request.cookies.get(COOKIE):
+            clear_cookie(request, response, COOKIE)
+        return response
+    page.session, page.user = session, user
+    if not user.may(route.access):
+        return forbidden(page, page.t("error.roles", roles=_roles(page, route.access)))
+    if route.method == "POST" and not session.accepts(page.form.get("csrf")):
+        return forbidden(page, page.t("error.csrf"))
+    try:
+        return _handle(route.handler, page)
+    except LeaseError as error:
+        return refused(page, error)
+    except Exception:
+        log.exception("the back office's page %s %s failed", request.method, request.url.path)
+        detail = page.t("error.unexpected_detail")
+        return page.render("admin/error.html", 500, title=page.t("error.unexpected"), detail=detail)
 
 
 def _handle(handler: Handler, page: Page) -> Response:

@@ -220,29 +220,15 @@ def language(request: Request) -> str:
 
 def respond(shop: Shop, route: PageRoute) -> Callable[[Request], Any]:
     """The Starlette endpoint of a page: the session (a page that needs one sends a visitor to log in first), on POST
-    the CSRF token (the session's, or a visitor's cookie's), then the handler in a worker thread; a form's mistakes
-    are the handler's to show, a refusal of the domain answers its status with the server's message."""
+    the CSRF token (the session's, or a visitor's cookie's), then the handler; a form's mistakes are the handler's to
+    show, a refusal of the domain answers its status with the server's message. All of it but reading the form runs
+    in one worker thread: a hop costs more than the session lookup it would carry."""
 
     async def endpoint(request: Request) -> Response:
         page = MobilePage(request, shop, language(request), tab=_tab(shop, request))
-        page.session = await run_in_threadpool(shop.sessions.find, request.cookies.get(COOKIE))
-        page.customer_id = customer_of(page.session)
-        if page.customer_id is None:
-            page.session = None
-            if route.login:
-                return _to_login(page, request)
         if route.method == "POST":
             page.form = await read_form(request)
-            expected = page.session.csrf_token if page.session else request.cookies.get(FORM_COOKIE, "")
-            if not expected or not hmac.compare_digest(expected.encode(), page.form.get("csrf", "").encode()):
-                return error_page(page, 403, page.t("m.error.expired"), page.t("m.error.csrf"))
-        try:
-            response = await run_in_threadpool(_handle, route.handler, page)
-        except LeaseError as error:
-            response = refused(page, error)
-        except Exception:
-            log.exception("the customer's page %s %s failed", request.method, request.url.path)
-            response = error_page(page, 500, page.t("m.error.unexpected"), page.t("m.error.unexpected_detail"))
+        response = await run_in_threadpool(_serve, shop, route, page)
         requested = request.query_params.get("lang")
         if requested in i18n.LANGUAGES:
             set_cookie(request, response, LANG_COOKIE, requested, 365 * 24 * 3600, path=PATH)
@@ -250,6 +236,27 @@ def respond(shop: Shop, route: PageRoute) -> Callable[[Request], Any]:
 
     endpoint.__name__ = route.handler.__name__
     return endpoint
+
+
+def _serve(shop: Shop, route: PageRoute, page: MobilePage) -> Response:
+    request = page.request
+    page.session = shop.sessions.find(request.cookies.get(COOKIE))
+    page.customer_id = customer_of(page.session)
+    if page.customer_id is None:
+        page.session = None
+        if route.login:
+            return _to_login(page, request)
+    if route.method == "POST":
+        expected = page.session.csrf_token if page.session else request.cookies.get(FORM_COOKIE, "")
+        if not expected or not hmac.compare_digest(expected.encode(), page.form.get("csrf", "").encode()):
+            return error_page(page, 403, page.t("m.error.expired"), page.t("m.error.csrf"))
+    try:
+        return _handle(route.handler, page)
+    except LeaseError as error:
+        return refused(page, error)
+    except Exception:
+        log.exception("the customer's page %s %s failed", request.method, request.url.path)
+        return error_page(page, 500, page.t("m.error.unexpected"), page.t("m.error.unexpected_detail"))
 
 
 def _handle(handler: Handler, page: MobilePage) -> Response:
