@@ -1,4 +1,4 @@
-"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments and serve.
+"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments, logistics and serve.
 
 Exit status 0 on success, 2 on bad arguments, 1 on any other failure with a one-line reason
 on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
@@ -33,6 +33,7 @@ from api.bootstrap import Platform, Settings, bootstrap, build_service, business
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
 from api.processes.janitor import Sweep
+from api.processes.parcels import ParcelSweep
 from api.replays import jsonable, related_to, replay_document
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.application.base import DEFAULT_TIMEZONE
@@ -144,6 +145,15 @@ def _parser() -> argparse.ArgumentParser:
         "sweep", parents=[common], help="ask the providers about the payments due a check (lost notifications), once"
     )
     sweep.set_defaults(run=_sweep_payments)
+
+    logistics = commands.add_parser("logistics", help="parcels through the tracking service")
+    logistics_actions = logistics.add_subparsers(dest="action", required=True)
+    parcels = logistics_actions.add_parser(
+        "sweep",
+        parents=[common],
+        help="subscribe shipped parcels not subscribed yet, and ask about those out too long (lost pushes), once",
+    )
+    parcels.set_defaults(run=_sweep_parcels)
 
     serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
@@ -275,6 +285,19 @@ def _sweep_payments(args: argparse.Namespace) -> int:
     finally:
         service.close()
     _print_sweep(sweep, sys.stdout)
+    return 1 if sweep.errors else 0
+
+
+def _sweep_parcels(args: argparse.Namespace) -> int:
+    """The parcel watcher's sweep by hand, with the configured tracking service; exit status 1 when it failed."""
+    service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
+    try:
+        service.platform.runner.catch_up()
+        sweep = service.parcels.sweep()
+        service.platform.runner.catch_up()
+    finally:
+        service.close()
+    _print_parcel_sweep(sweep, sys.stdout)
     return 1 if sweep.errors else 0
 
 
@@ -534,6 +557,19 @@ def _print_sweep(sweep: Sweep, stream: TextIO) -> None:
         stream.write(f"    {'closed':<10} {payment_id}\n")
     for payment_id, reason in sweep.errors.items():
         stream.write(f"    {'unanswered':<10} {payment_id}: {reason}\n")
+
+
+def _print_parcel_sweep(sweep: ParcelSweep, stream: TextIO) -> None:
+    stream.write(
+        f"subscribed {len(sweep.subscribed)} parcel(s); asked about {len(sweep.asked)} out too long: "
+        f"{len(sweep.delivered)} delivered (receipt confirmed), {len(sweep.errors)} failed\n"
+    )
+    for order_id in sweep.subscribed:
+        stream.write(f"    {'subscribed':<10} {order_id}\n")
+    for order_id in sweep.delivered:
+        stream.write(f"    {'delivered':<10} {order_id}\n")
+    for order_id, reason in sweep.errors.items():
+        stream.write(f"    {'failed':<10} {order_id}: {reason}\n")
 
 
 def _reason(error: BaseException) -> str:

@@ -19,6 +19,7 @@ from api.http.endpoints import (
     auth,
     catalog,
     conversations,
+    logistics,
     me,
     orders,
     payments,
@@ -43,6 +44,7 @@ RESOURCES = (
     admin_conversations,
     admin_staff,
     sandbox,
+    logistics,
 )
 
 
