@@ -237,8 +237,9 @@ def _providers(text: str) -> dict[str, Any]:
 @dataclass
 class Service:
     """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds;
-    and its background work: the daily job's scheduler, the outbox of text messages and the janitor asking
-    providers about payments whose notification never came."""
+    and its background work: the daily job's scheduler, the outbox of text messages, the janitor asking
+    providers about payments whose notification never came, and the parcel watcher (subscribing shipped parcels at
+    the tracking service, asking about those whose push never came)."""
 
     settings: Settings
     platform: Platform
@@ -409,8 +410,8 @@ def build_service(
             payment_methods=tuple(methods),
         )
         platform.runner.listeners.append(service.refunds.wake)
-        platform.runner.listeners.append(service.parcels.wake)
         platform.runner.listeners.append(service.messages.wake)
+        platform.runner.listeners.append(service.parcels.wake)
     except BaseException:
         platform.close()
         raise

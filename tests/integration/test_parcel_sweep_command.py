@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.bootstrap import bootstrap
+from api.bootstrap import Settings, bootstrap
 from api.cli import main
 from leasecore.clock import SettableClock
 from leasecore.lease import LeaseStatus
@@ -42,3 +42,11 @@ def test_the_command_line_sweeps_once_and_says_what_it_found(
     )
     assert main(["logistics", "sweep", "--database-url", sqlite_url]) == 0
     assert capsys.readouterr().out.startswith("subscribed 0 parcel(s); asked about 0 out too long")
+
+
+def test_how_long_a_parcel_may_be_out_before_it_is_asked_about_is_configured_in_hours() -> None:
+    assert Settings.from_env({}).parcel_query_after == timedelta(hours=24)
+    assert Settings.from_env({"LEASECORE_PARCEL_QUERY_HOURS": "36"}).parcel_query_after == timedelta(hours=36)
+    for wrong in ("soon", "0", "-3"):
+        with pytest.raises(ValueError, match="LEASECORE_PARCEL_QUERY_HOURS"):
+            Settings.from_env({"LEASECORE_PARCEL_QUERY_HOURS": wrong})

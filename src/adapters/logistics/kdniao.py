@@ -173,7 +173,9 @@ class KdniaoLogistics:
 
     provider = PROVIDER
 
-    def __init__(self, config: KdniaoConfig, *, http_client: httpx.Client | None = None, clock: Clock | None = None):
+    def __init__(
+        self, config: KdniaoConfig, *, http_client: httpx.Client | None = None, clock: Clock | None = None
+    ) -> None:
         self.config = config
         self._http = http_client or httpx.Client(timeout=config.timeout)
         self._clock = clock or SystemClock()
