@@ -4,6 +4,8 @@ about parcels out for more than a day. Tampered pushes are 400 and change nothin
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID
@@ -11,6 +13,7 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import Settings, build_service
+from api.processes.parcels import ParcelWatcher
 from leasecore.clock import SettableClock
 from leasecore.lease.lease import LeaseStatus
 from leasecore.staff import Role
@@ -190,3 +193,17 @@ def test_production_with_kdniao_no_longer_warns_that_logistics_is_a_sandbox(
 ) -> None:
     (warning,) = [r.getMessage() for r in caplog.get_records("setup") if "still on the local sandbox" in r.getMessage()]
     assert warning.startswith("production mode: payments.sandbox, sms, bureau, identity, esign still on")
+
+
+def test_two_processes_sweeping_at_once_subscribe_a_parcel_once(api: Api, world: World, peer: KdniaoPeer) -> None:
+    order_id = shipped(api, world, "SF1000000008")
+    service = api.service
+    other = ParcelWatcher(service.app, service.views, service.store, callback_url=lambda provider: "https://other")
+    peer.delay = 0.5
+    first = threading.Thread(target=service.parcels.sweep)
+    first.start()
+    time.sleep(0.2)
+    assert other.sweep().subscribed == []
+    first.join()
+    assert len(peer.requests("8008")) == 1 and peer.subscriptions[("SF", "SF1000000008")].startswith("https://api.")
+    assert order_id not in other.sweep().subscribed

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, or_, select
 
 from api.processes.background import Background
 from api.store import ApiStore, api_parcel_watch, upsert
@@ -127,7 +127,7 @@ class ParcelWatcher:
     def _to_subscribe(self, now: datetime) -> list[Any]:
         shipped, watch = orders_view.c, api_parcel_watch.c
         query = (
-            select(shipped.id, shipped.carrier, shipped.tracking_no, watch.subscribe_attempts)
+            select(shipped.id, shipped.carrier, shipped.tracking_no)
             .select_from(orders_view.outerjoin(api_parcel_watch, watch.order_id == shipped.id))
             .where(
                 shipped.status == SHIPPED,
@@ -158,20 +158,24 @@ class ParcelWatcher:
             return list(connection.execute(query).mappings())
 
     def _subscribe(self, logistics: Logistics, row: Any, now: datetime, sweep: ParcelSweep) -> None:
-        order_id, attempts = row["id"], (row["subscribe_attempts"] or 0) + 1
+        order_id = row["id"]
+        if not self._claim(order_id, "next_subscribe_at", now, now + self.retry_after):
+            return
         try:
             logistics.subscribe(row["carrier"], row["tracking_no"], self.callback_url(logistics.provider))
         except Exception as error:
             reason = str(error) or type(error).__name__
             log.warning("subscribing the parcel of order %s failed; trying again later: %s", order_id, reason)
             sweep.errors[order_id] = reason
-            self._record(order_id, subscribe_attempts=attempts, next_subscribe_at=now + self.retry_after, detail=reason)
+            self._record(order_id, detail=reason)
             return
         sweep.subscribed.append(order_id)
-        self._record(order_id, subscribe_attempts=attempts, subscribed_at=now, next_subscribe_at=None, detail=None)
+        self._record(order_id, subscribed_at=now, next_subscribe_at=None, detail=None)
 
     def _ask(self, row: Any, now: datetime, sweep: ParcelSweep) -> None:
         order_id = row["id"]
+        if not self._claim(order_id, "next_query_at", now, now + self.query_every):
+            return
         sweep.asked.append(order_id)
         detail = None
         try:
@@ -183,14 +187,33 @@ class ParcelWatcher:
             detail = str(error) or type(error).__name__
             log.warning("asking about the parcel of order %s failed; asking again later: %s", order_id, detail)
             sweep.errors[order_id] = detail
-        self._record(order_id, queried_at=now, next_query_at=now + self.query_every, detail=detail)
+        self._record(order_id, queried_at=now, detail=detail)
+
+    def _claim(self, order_id: UUID, due: str, now: datetime, next_time: datetime) -> bool:
+        """Take the parcel's subscription or query (`due` names when it is next due) for this sweep, unless another
+        process took it first: it is made due again at `next_time` before the call, so a sweep that read the same
+        row skips it, and a subscription counts its attempt."""
+        with self.store.begin() as connection:
+            self.store.lock(connection, "leasecore-parcel-watch", str(order_id))
+            row = _watch_row(connection, order_id)
+            taken = row[due] is not None and row[due] > now
+            if taken or (due == "next_subscribe_at" and row["subscribed_at"] is not None):
+                return False
+            attempts = row["subscribe_attempts"] + (due == "next_subscribe_at")
+            upsert(connection, api_parcel_watch, {**row, due: next_time, "subscribe_attempts": attempts}, ("order_id",))
+        return True
 
     def _record(self, order_id: UUID, **changes: Any) -> None:
         with self.store.begin() as connection:
-            row = (
-                connection.execute(select(api_parcel_watch).where(api_parcel_watch.c.order_id == order_id))
-                .mappings()
-                .first()
-            )
-            kept = dict(row) if row else {"order_id": order_id, "subscribe_attempts": 0}
-            upsert(connection, api_parcel_watch, {**kept, **changes}, ("order_id",))
+            upsert(connection, api_parcel_watch, {**_watch_row(connection, order_id), **changes}, ("order_id",))
+
+
+def _watch_row(connection: Connection, order_id: UUID) -> dict[str, Any]:
+    """The parcel watcher's row of the order, or a blank one."""
+    row = connection.execute(select(api_parcel_watch).where(api_parcel_watch.c.order_id == order_id)).mappings().first()
+    if row is None:
+        return {column.name: None for column in api_parcel_watch.columns} | {
+            "order_id": order_id,
+            "subscribe_attempts": 0,
+        }
+    return dict(row)
