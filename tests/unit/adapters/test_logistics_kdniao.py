@@ -214,3 +214,24 @@ def drop(body: bytes, name: str) -> bytes:
 def resign(peer: KdniaoPeer, request_data: str) -> bytes:
     sign = kdniao.data_sign(request_data, peer.app_key)
     return urlencode({"RequestData": request_data, "RequestType": "101", "DataSign": sign}).encode()
+
+
+def test_sf_parcels_carry_the_warehouse_phone_digits_when_configured(peer: KdniaoPeer) -> None:
+    config = KdniaoConfig.from_settings(
+        {
+            "e_business_id": E_BUSINESS_ID,
+            "app_key": APP_KEY,
+            "gateway_url": peer.gateway_url,
+            "sf_customer_name": "6688",
+        }
+    )
+    logistics = KdniaoLogistics(config)
+    peer.parcels[("SF", "SF11")] = Parcel("3")
+    peer.parcels[("JD", "JD11")] = Parcel("3")
+    logistics.track("顺丰速运", "SF11")
+    logistics.track("京东物流", "JD11")
+    logistics.subscribe("SF", "SF11", CALLBACK)
+    sent = [json.loads(request.form["RequestData"]) for request in peer.received]
+    assert [request.get("CustomerName") for request in sent] == ["6688", None, "6688"]
+    adapter(peer).track("SF", "SF11")
+    assert "CustomerName" not in json.loads(peer.received[-1].form["RequestData"])
