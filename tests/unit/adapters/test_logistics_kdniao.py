@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from adapters.errors import ProviderError
+from adapters.errors import DeliveryFailed, ProviderError
 from adapters.logistics import kdniao
 from adapters.logistics.kdniao import SETTINGS, KdniaoConfig, KdniaoLogistics, KdniaoRefused, data_sign, shipper_code
 from adapters.logistics.sandbox import SANDBOX_APP_KEY, SandboxLogistics
 from leasecore.ports import InvalidSignature
+from tests.peers import LoopbackPeer, PeerAnswer, PeerRequest
 from tests.peers.kdniao import APP_KEY, E_BUSINESS_ID, KdniaoPeer, Parcel, delivered
 
 CALLBACK = "https://api.leasecore.test/v1/logistics/notify/kdniao"
@@ -235,3 +236,21 @@ def test_sf_parcels_carry_the_warehouse_phone_digits_when_configured(peer: Kdnia
     assert [request.get("CustomerName") for request in sent] == ["6688", None, "6688"]
     adapter(peer).track("SF", "SF11")
     assert "CustomerName" not in json.loads(peer.received[-1].form["RequestData"])
+
+
+def test_the_sandbox_carrier_posts_its_push_to_the_callback_when_not_handed_in_process(clock: object) -> None:
+    with LoopbackPeer() as service:
+        taken: list[bytes] = []
+
+        @service.route("POST", "/v1/logistics/notify/sandbox")
+        def notify(request: PeerRequest) -> PeerAnswer:
+            taken.append(request.body)
+            return PeerAnswer(200 if len(taken) == 1 else 503)
+
+        sandbox = SandboxLogistics(clock)  # type: ignore[arg-type]
+        sandbox.subscribe("SF", "SF12", service.url + "/v1/logistics/notify/sandbox")
+        sandbox.mark_in_transit("SF", "SF12")
+        with pytest.raises(DeliveryFailed, match="HTTP 503"):
+            sandbox.mark_delivered("SF", "SF12")
+    assert [status.delivered for body in taken for status in sandbox.verify_push(body, {})] == [False, True]
+    assert sandbox.track("SF", "SF12").delivered  # the parcel moved; only the push failed
