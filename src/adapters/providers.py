@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.credit_bureau import zhima
 from adapters.identity import tencent
+from adapters.logistics import kdniao
 from adapters.payments import PROVIDER_KINDS
 from adapters.settings import ProviderSettings
 from adapters.sms import aliyun
@@ -39,8 +40,9 @@ CAPABILITIES: dict[str, Capability] = {
     "sms": Capability(lambda: {"aliyun": aliyun.SETTINGS}, default_kind="aliyun"),
     "bureau": Capability(lambda: {"zhima": zhima.SETTINGS}, default_kind="zhima"),
     "identity": Capability(lambda: {"tencent": tencent.SETTINGS}, default_kind="tencent"),
+    "logistics": Capability(lambda: {"kdniao": kdniao.SETTINGS}, default_kind="kdniao"),
 }
-"""The capabilities `LEASECORE_PROVIDERS` configures; logistics and e-signature have sandboxes only."""
+"""The capabilities `LEASECORE_PROVIDERS` configures; e-signature has its sandbox only."""
 
 
 class ProviderConfigurationError(ValueError):

@@ -32,13 +32,15 @@ def build_sandboxes(
     payments_key_path: Path | str | None = None,
     deliver: Deliver | None = None,
     http_client: httpx.Client | None = None,
+    deliver_push: Deliver | None = None,
 ) -> Sandboxes:
-    """All sandboxes sharing the clock; the payments key is kept at `payments_key_path` when given."""
+    """All sandboxes sharing the clock; the payments key is kept at `payments_key_path` when given. `deliver` hands
+    the payment notifications to the service, `deliver_push` the carrier's parcel pushes."""
     return Sandboxes(
         payments=SandboxPayments(clock, key_path=payments_key_path, deliver=deliver, http_client=http_client),
         bureau=SandboxBureau(),
         identity=SandboxIdentity(clock),
         sms=SandboxSms(clock),
-        logistics=SandboxLogistics(clock),
+        logistics=SandboxLogistics(clock, deliver=deliver_push, http_client=http_client),
         esign=SandboxESignature(clock),
     )

@@ -11,6 +11,7 @@ Configuration comes from the environment:
 | `LEASECORE_SECRET_KEY` | the token signing key (default: one made once and kept in the database) |
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
 | `LEASECORE_SANDBOX_KEY` | a PEM file keeping the sandbox payment provider's RSA key across restarts |
+| `LEASECORE_PARCEL_QUERY_HOURS` | how long a parcel may be out before its carrier is asked about it (default 24) |
 
 Each provider's settings, and how to add a provider, are in docs/providers.md.
 """
@@ -29,6 +30,7 @@ from typing import Any
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
 from adapters.identity.tencent import TencentIdentity, TencentIdentityConfig
+from adapters.logistics.kdniao import KdniaoConfig, KdniaoLogistics
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
 from adapters.payments.bills import bill_sources
 from adapters.providers import CAPABILITIES, check_providers
@@ -39,6 +41,7 @@ from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
 from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
+from api.processes.parcels import QUERY_AFTER, ParcelWatcher
 from api.processes.reconciliation import Reconciler
 from api.processes.refunds import RefundDispatcher
 from api.processes.scheduler import DailyScheduler
@@ -51,6 +54,7 @@ from leasecore.ports import (
     Clock,
     CreditBureau,
     IdentityVerifier,
+    Logistics,
     PaymentGateway,
     Ports,
     SmsSender,
@@ -182,6 +186,8 @@ class Settings:
     secret_key: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     sandbox_key_path: str | None = None
+    parcel_query_after: timedelta = QUERY_AFTER
+    """How long a parcel may be out before its carrier is asked whether it was delivered (its push lost)."""
 
     @property
     def sandbox(self) -> bool:
@@ -210,6 +216,7 @@ class Settings:
             secret_key=env.get("LEASECORE_SECRET_KEY") or None,
             public_url=(public_url or env.get("LEASECORE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             sandbox_key_path=env.get("LEASECORE_SANDBOX_KEY") or None,
+            parcel_query_after=_hours(env.get("LEASECORE_PARCEL_QUERY_HOURS"), QUERY_AFTER),
         )
 
 
@@ -234,8 +241,9 @@ def _providers(text: str) -> dict[str, Any]:
 @dataclass
 class Service:
     """What the HTTP layer calls: the platform (its application holds the ports), auth, idempotency, refunds;
-    and its background work: the daily job's scheduler, the outbox of text messages and the janitor asking
-    providers about payments whose notification never came."""
+    and its background work: the daily job's scheduler, the outbox of text messages, the janitor asking
+    providers about payments whose notification never came, and the parcel watcher (subscribing shipped parcels at
+    the tracking service, asking about those whose push never came)."""
 
     settings: Settings
     platform: Platform
@@ -250,6 +258,7 @@ class Service:
     messages: MessageSender
     scheduler: DailyScheduler
     janitor: PaymentJanitor
+    parcels: ParcelWatcher
     payment_methods: tuple[PaymentMethod, ...] = ()
     """How a customer may pay: the configured providers, the first the default."""
     read_timeout: float = 5.0
@@ -270,6 +279,12 @@ class Service:
         self.written()
         return acknowledgement
 
+    def receive_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Acknowledgement:
+        """A parcel-tracking push; the receipts it confirmed are then shown by the read models."""
+        acknowledgement = self.parcels.receive_push(provider, body, headers)
+        self.written()
+        return acknowledgement
+
     def written(self) -> None:
         """Read your writes: every read model shows what was just saved."""
         self.platform.read_your_writes(self.read_timeout)
@@ -286,6 +301,7 @@ class Service:
         self.janitor.wake()
         if self.reconciler is not None:
             self.reconciler.wake()
+        self.parcels.wake()
         return self.clock.now()
 
     def start(self) -> None:
@@ -298,8 +314,10 @@ class Service:
         self.janitor.start()
         if self.reconciler is not None:
             self.reconciler.start()
+        self.parcels.start()
 
     def close(self) -> None:
+        self.parcels.stop()
         if self.reconciler is not None:
             self.reconciler.stop()
         self.janitor.stop()
@@ -333,6 +351,7 @@ def build_service(
         clock,
         payments_key_path=settings.sandbox_key_path,
         deliver=lambda body, headers: _deliver(deliver, body, headers),
+        deliver_push=lambda body, headers: _deliver_push(deliver, body, headers),
     )
     gateways: dict[str, PaymentGateway]
     if settings.sandbox:
@@ -341,15 +360,17 @@ def build_service(
         sms: SmsSender = sandboxes.sms
         bureau: CreditBureau = sandboxes.bureau
         identity: IdentityVerifier = sandboxes.identity
+        logistics: Logistics = sandboxes.logistics
     else:
         gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
         methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
         identity = _identity(settings, clock) or sandboxes.identity
-        kept = [name for name in ("sms", "bureau", "identity") if not settings.providers.get(name)]
+        logistics = _logistics(settings, clock) or sandboxes.logistics
+        kept = [name for name in ("sms", "bureau", "identity", "logistics") if not settings.providers.get(name)]
         log.warning(
             "production mode: %s still on the local sandbox (no real provider configured)",
-            ", ".join([*_sandbox_payments(settings), *kept, "logistics", "esign"]),
+            ", ".join([*_sandbox_payments(settings), *kept, "esign"]),
         )
         if not settings.public_url.startswith("https://"):
             log.warning(
@@ -363,7 +384,7 @@ def build_service(
         sms=sms,
         identity=identity,
         esign=sandboxes.esign,
-        logistics=sandboxes.logistics,
+        logistics=logistics,
         gateways=gateways,
         notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
     )
@@ -391,6 +412,14 @@ def build_service(
             janitor=PaymentJanitor(
                 platform.app, platform.views, store, refresh=lambda: restore_sandbox_clock(clock, store)
             ),
+            parcels=ParcelWatcher(
+                platform.app,
+                platform.views,
+                store,
+                callback_url=lambda provider: f"{public_url}/v1/logistics/notify/{provider}",
+                refresh=lambda: restore_sandbox_clock(clock, store),
+                query_after=settings.parcel_query_after,
+            ),
             payment_methods=tuple(methods),
             reconciler=Reconciler(
                 platform.views,
@@ -402,6 +431,7 @@ def build_service(
         )
         platform.runner.listeners.append(service.refunds.wake)
         platform.runner.listeners.append(service.messages.wake)
+        platform.runner.listeners.append(service.parcels.wake)
     except BaseException:
         platform.close()
         raise
@@ -429,6 +459,11 @@ def restore_sandbox_clock(clock: Clock, store: ApiStore) -> None:
 def _deliver(intake: list[Service], body: bytes, headers: Mapping[str, str]) -> None:
     """The sandbox provider's notification, handed to the notify route's own code with its exact bytes."""
     intake[0].receive_notification("sandbox", body, headers)
+
+
+def _deliver_push(intake: list[Service], body: bytes, headers: Mapping[str, str]) -> None:
+    """The sandbox carrier's push, handed to the logistics notify route's own code with its exact bytes."""
+    intake[0].receive_push("sandbox", body, headers)
 
 
 def _sandbox_payments(settings: Settings) -> list[str]:
@@ -465,3 +500,25 @@ def _identity(settings: Settings, clock: Clock) -> IdentityVerifier | None:
     if kind != "tencent":
         raise ValueError(f"unknown identity provider kind {kind!r} (known: tencent)")
     return TencentIdentity(TencentIdentityConfig.from_settings(config), clock=clock)
+
+
+def _logistics(settings: Settings, clock: Clock) -> Logistics | None:
+    config = settings.providers.get("logistics")
+    if not config:
+        return None
+    kind = config.get("kind", "kdniao")
+    if kind != "kdniao":
+        raise ValueError(f"unknown logistics provider kind {kind!r} (known: kdniao)")
+    return KdniaoLogistics(KdniaoConfig.from_settings(config), clock=clock)
+
+
+def _hours(text: str | None, default: timedelta) -> timedelta:
+    if not text:
+        return default
+    try:
+        hours = float(text)
+    except ValueError:
+        raise ValueError(f"LEASECORE_PARCEL_QUERY_HOURS is a number of hours, not {text!r}") from None
+    if not 0 < hours < 24 * 365:
+        raise ValueError(f"LEASECORE_PARCEL_QUERY_HOURS is a number of hours above 0, not {text!r}")
+    return timedelta(hours=hours)

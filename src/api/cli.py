@@ -1,4 +1,4 @@
-"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments, reconcile and serve.
+"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments, reconcile, logistics and serve.
 
 Exit status 0 on success, 2 on bad arguments, 1 on any other failure with a one-line reason
 on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
@@ -33,6 +33,7 @@ from api.bootstrap import Platform, Settings, bootstrap, build_service, business
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
 from api.processes.janitor import Sweep
+from api.processes.parcels import ParcelSweep
 from api.processes.reconciliation import ReconciliationRun, UnknownProvider
 from api.replays import jsonable, related_to, replay_document
 from leasecore.application import DailyReport, LeaseApplication
@@ -152,6 +153,14 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--date", type=_date, required=True, help="the providers' day (Beijing time), YYYY-MM-DD")
     reconcile.add_argument("--provider", help="one configured payment provider (default each that makes bills)")
     reconcile.set_defaults(run=_reconcile)
+    logistics = commands.add_parser("logistics", help="parcels through the tracking service")
+    logistics_actions = logistics.add_subparsers(dest="action", required=True)
+    parcels = logistics_actions.add_parser(
+        "sweep",
+        parents=[common],
+        help="subscribe shipped parcels not subscribed yet, and ask about those out too long (lost pushes), once",
+    )
+    parcels.set_defaults(run=_sweep_parcels)
 
     serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
@@ -306,6 +315,17 @@ def _reconcile(args: argparse.Namespace) -> int:
         service.close()
     _print_reconciliation(runs, sys.stdout)
     return 1 if any(run.state != "done" or run.differences for run in runs) else 0
+def _sweep_parcels(args: argparse.Namespace) -> int:
+    """The parcel watcher's sweep by hand, with the configured tracking service; exit status 1 when it failed."""
+    service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
+    try:
+        service.platform.runner.catch_up()
+        sweep = service.parcels.sweep()
+        service.platform.runner.catch_up()
+    finally:
+        service.close()
+    _print_parcel_sweep(sweep, sys.stdout)
+    return 1 if sweep.errors else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -580,6 +600,17 @@ def _print_reconciliation(runs: Sequence[ReconciliationRun], stream: TextIO) -> 
                 f"    {found.kind.value:<20} {found.record_kind.value:<8} {found.reference}{trade}: "
                 f"platform {platform}, provider {provider}\n"
             )
+def _print_parcel_sweep(sweep: ParcelSweep, stream: TextIO) -> None:
+    stream.write(
+        f"subscribed {len(sweep.subscribed)} parcel(s); asked about {len(sweep.asked)} out too long: "
+        f"{len(sweep.delivered)} delivered (receipt confirmed), {len(sweep.errors)} failed\n"
+    )
+    for order_id in sweep.subscribed:
+        stream.write(f"    {'subscribed':<10} {order_id}\n")
+    for order_id in sweep.delivered:
+        stream.write(f"    {'delivered':<10} {order_id}\n")
+    for order_id, reason in sweep.errors.items():
+        stream.write(f"    {'failed':<10} {order_id}: {reason}\n")
 
 
 def _reason(error: BaseException) -> str:

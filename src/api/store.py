@@ -216,6 +216,20 @@ api_reconciliation_differences = Table(
 )
 """The differences a reconciliation found, the most serious first; a run again replaces its day's."""
 
+api_parcel_watch = Table(
+    "api_parcel_watch",
+    api_metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("subscribed_at", Instant),
+    Column("subscribe_attempts", Integer, nullable=False),
+    Column("next_subscribe_at", Instant),
+    Column("queried_at", Instant),
+    Column("next_query_at", Instant),
+    Column("detail", Text),
+)
+"""The parcel watcher's work on each shipped order (`api.processes.parcels`): when its parcel was subscribed at the
+carrier's tracking service (or when to try again, after how many attempts), when the carrier was last asked about it
+and when next; `detail` says why the last call failed."""
 
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""

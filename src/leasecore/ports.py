@@ -145,7 +145,24 @@ class TrackingStatus:
 
 
 class Logistics(Protocol):
+    """A parcel-tracking service (快递鸟, the sandbox): asked where a parcel is, or told to push its changes to
+    `/v1/logistics/notify/{provider}` and answered as it expects there."""
+
+    provider: str
+
     def track(self, carrier: str, tracking_no: str) -> TrackingStatus: ...
+
+    def subscribe(self, carrier: str, tracking_no: str, callback_url: str) -> None:
+        """Ask the service to push the parcel's changes to `callback_url`; raises when it refuses or is unreachable."""
+        ...
+
+    def verify_push(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingStatus]:
+        """The parcels a push reports; raise `InvalidSignature` when it is not authentic."""
+        ...
+
+    def push_acknowledgement(self) -> Acknowledgement:
+        """What the service expects back once a push is taken."""
+        ...
 
 
 @dataclass(frozen=True)

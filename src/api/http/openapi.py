@@ -57,6 +57,15 @@ NOTIFICATION_JSON = {
 }
 """What providers post to /v1/payments/notify/{provider}: Alipay's signed form (the sandbox provider's too), WeChat
 Pay's JSON envelope. Their signatures are made up, so the service answers these 400: not authentic."""
+PUSH_FORM = (
+    "RequestData=%7B%22EBusinessID%22%3A%221237100%22%2C%22PushTime%22%3A%222026-02-01+14%3A03%3A00%22%2C%22Count%22"
+    "%3A%221%22%2C%22Data%22%3A%5B%7B%22ShipperCode%22%3A%22SF%22%2C%22LogisticCode%22%3A%22SF1234567890%22%2C"
+    "%22Success%22%3Atrue%2C%22State%22%3A%223%22%2C%22StateEx%22%3A%22301%22%2C%22Traces%22%3A%5B%7B%22AcceptTime"
+    "%22%3A%222026-02-01+14%3A02%3A11%22%2C%22AcceptStation%22%3A%22%E5%B7%B2%E7%AD%BE%E6%94%B6%22%7D%5D%7D%5D%7D"
+    "&RequestType=101&DataSign=Zm9yZ2VkIHNpZ25hdHVyZQ%3D%3D"
+)
+"""What a tracking service posts to /v1/logistics/notify/{provider}: Kdniao's push of a parcel signed for. Its
+signature is made up, so the service answers it 400: not authentic."""
 INTRO = """JSON in and out. Money is a decimal string in CNY with two places ("1299.00"); dates are YYYY-MM-DD and
 instants RFC 3339 with an offset. Send `Authorization: Bearer <token>`: customers log in with a phone and an SMS
 code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username and password
@@ -157,6 +166,9 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
 def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
     """The body's schema; its examples are the model's (`examples` in its schema), except where the body is not one
     model: a provider's notification, and a configuration document, one example per document named in the path."""
+    if endpoint.body is Raw and endpoint.path.startswith("/v1/logistics/"):
+        push = {"schema": {"type": "string"}, "example": PUSH_FORM}
+        return {"required": True, "content": {"application/x-www-form-urlencoded": push}}
     if endpoint.body is Raw:
         form = {"schema": {"type": "string"}, "example": NOTIFICATION_FORM}
         return {

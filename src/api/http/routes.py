@@ -20,6 +20,7 @@ from api.http.endpoints import (
     auth,
     catalog,
     conversations,
+    logistics,
     me,
     orders,
     payments,
@@ -45,6 +46,7 @@ RESOURCES = (
     admin_staff,
     admin_reconciliation,
     sandbox,
+    logistics,
 )
 
 

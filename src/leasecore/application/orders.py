@@ -219,3 +219,14 @@ class OrderCommands(StockCommands):
         lease = self.lease(order_id)
         lease.confirm_receipt(self.clock.now())
         self.save(lease)
+
+    @command
+    def confirm_delivery(self, order_id: UUID) -> bool:
+        """The carrier's word that the parcel was signed for confirms receipt, once: an order no longer shipped (the
+        customer confirmed first, or an earlier push did) stays as it is. True when this call confirmed it."""
+        lease = self.lease(order_id)
+        if lease.status is not LeaseStatus.SHIPPED:
+            return False
+        lease.confirm_receipt(self.clock.now())
+        self.save(lease)
+        return True
