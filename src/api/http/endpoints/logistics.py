@@ -19,7 +19,7 @@ endpoints = Endpoints("logistics")
     path_types={"provider": ProviderName},
     summary="A parcel-tracking push",
 )
-def notify(call: Call[bytes, None]) -> Response:
+def tracking_push(call: Call[bytes, None]) -> Response:
     """The tracking service's signed push (Kdniao: a form of `RequestData`, `RequestType` 101 and `DataSign`):
     verified (tampered, unsigned or for another account: 400, nothing changed), then each parcel signed for
     confirms the receipt of the order shipped under its tracking number; an order already leasing stays as it is,
