@@ -81,6 +81,8 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
             inputs.append(((index, "query"), "validation", TypeAdapter(endpoint.query).core_schema))
         if endpoint.answer is not None and endpoint.media_type == JSON:
             inputs.append(((index, "answer"), "serialization", endpoint.adapter.core_schema))
+        for status, model in endpoint.also.items():
+            inputs.append(((index, status), "serialization", TypeAdapter(model).core_schema))
         for name in endpoint.parameters:
             inputs.append(((index, name), "validation", TypeAdapter(endpoint.path_type(name)).core_schema))
     inputs.append((("problem", ""), "serialization", TypeAdapter(Problem).core_schema))
@@ -196,6 +198,9 @@ def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[st
         if endpoint.answer is not None and str(endpoint.answer).startswith("list[") and endpoint.query is not None:
             success["headers"] = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "how many in all"}}
         responses[str(endpoint.status)] = success
+    for status, model in endpoint.also.items():
+        description = (getattr(model, "__doc__", None) or endpoint.summary).strip().splitlines()[0]
+        responses[str(status)] = {"description": description, "content": {JSON: {"schema": found[(index, status)]}}}
     for status in _error_statuses(endpoint):
         responses[str(status)] = {"$ref": RESPONSE_REF.format(name=ERRORS[status][0])}
     return responses

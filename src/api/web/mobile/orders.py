@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 import projections.catalog
 import projections.installments
@@ -28,7 +28,7 @@ from leasecore.errors import LeaseError
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
 from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import CANCELLABLE, STATUS_AFTER
-from leasecore.ports import TrackingStatus
+from leasecore.ports import SigningSession, TrackingStatus
 from leasecore.values import ZERO, total
 from projections.catalog import ProductView
 from projections.installments import InstallmentView
@@ -319,17 +319,21 @@ def contract(page: MobilePage) -> Response:
 @pages.post("/orders/{id}/contract")
 def sign(page: MobilePage) -> Response:
     """As `POST /v1/orders/{id}/contract/sign`, once the customer has said they read and accept it; a second tap
-    after signing only shows the order."""
+    after signing only shows the order. A provider whose signer signs on its own page gets the customer sent there,
+    and sends them back to the order once signed (the order moves on when the provider calls back)."""
     view = answers.owned(page.views, page.path_id(), page.me)
     if view.contract_id is not None:
         return page.redirect(f"/orders/{view.id}", done="contract_signed")
     if page.form.get("agree") != "1":
         return _contract_page(page, view, 422, errors={"agree": page.t("m.contract.must_agree")})
+    back = str(page.request.base_url).rstrip("/") + page.url(f"/orders/{view.id}")
     try:
-        page.app.sign_contract(view.id)
+        signed = page.app.sign_contract(view.id, return_url=back)
     except AdapterError as error:
         return error_page(page, 502, page.t("m.contract.signing_failed"), str(error))
     page.service.written()
+    if isinstance(signed, SigningSession) and signed.sign_url:
+        return RedirectResponse(signed.sign_url, status_code=303)
     return page.redirect(f"/orders/{view.id}", done="contract_signed")
 
 
