@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.credit_bureau import zhima
+from adapters.esign import esignbao
 from adapters.payments import PROVIDER_KINDS
 from adapters.settings import ProviderSettings
 from adapters.sms import aliyun
@@ -37,8 +38,9 @@ CAPABILITIES: dict[str, Capability] = {
     "payments": Capability(lambda: {kind: entry.settings for kind, entry in PROVIDER_KINDS.items()}),
     "sms": Capability(lambda: {"aliyun": aliyun.SETTINGS}, default_kind="aliyun"),
     "bureau": Capability(lambda: {"zhima": zhima.SETTINGS}, default_kind="zhima"),
+    "esign": Capability(lambda: {"esign": esignbao.SETTINGS}, default_kind="esign"),
 }
-"""The capabilities `LEASECORE_PROVIDERS` configures; identity, logistics and e-signature have sandboxes only."""
+"""The capabilities `LEASECORE_PROVIDERS` configures; identity and logistics have sandboxes only."""
 
 
 class ProviderConfigurationError(ValueError):

@@ -6,7 +6,7 @@ Configuration comes from the environment:
 | variable | meaning |
 |---|---|
 | `LEASECORE_DATABASE_URL` | `sqlite:///path` (default `./leasecore.db`), `postgresql+psycopg2://…` or `memory:` |
-| `LEASECORE_PROVIDERS` | JSON or `@file.json`: `{"payments": {name: settings}, "sms": {...}, "bureau": {...}}` |
+| `LEASECORE_PROVIDERS` | JSON or `@file.json`: `{"payments": {name: settings}, "sms": {...}, "esign": {...}, …}` |
 | `LEASECORE_MODE` | `sandbox` (default when no provider is configured) or `production` |
 | `LEASECORE_SECRET_KEY` | the token signing key (default: one made once and kept in the database) |
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
@@ -28,6 +28,7 @@ from typing import Any
 
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
+from adapters.esign.esignbao import EsignConfig, EsignSignature
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
@@ -47,6 +48,7 @@ from leasecore.ports import (
     Acknowledgement,
     Clock,
     CreditBureau,
+    ESignature,
     PaymentGateway,
     Ports,
     SmsSender,
@@ -328,14 +330,17 @@ def build_service(
         methods = payment_methods({sandboxes.payments.provider: {"kind": "sandbox"}})
         sms: SmsSender = sandboxes.sms
         bureau: CreditBureau = sandboxes.bureau
+        esign: ESignature = sandboxes.esign
     else:
         gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
         methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
+        esign = _esign(settings, clock) or sandboxes.esign
         kept = [name for name in ("sms", "bureau") if not settings.providers.get(name)]
+        unsigned = [] if settings.providers.get("esign") else ["esign"]
         log.warning(
             "production mode: %s still on the local sandbox (no real provider configured)",
-            ", ".join([*_sandbox_payments(settings), *kept, "identity", "logistics", "esign"]),
+            ", ".join([*_sandbox_payments(settings), *kept, "identity", "logistics", *unsigned]),
         )
         if not settings.public_url.startswith("https://"):
             log.warning(
@@ -348,10 +353,11 @@ def build_service(
         bureau=bureau,
         sms=sms,
         identity=sandboxes.identity,
-        esign=sandboxes.esign,
+        esign=esign,
         logistics=sandboxes.logistics,
         gateways=gateways,
         notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
+        signing_notify_url=lambda provider: f"{public_url}/v1/esign/notify/{provider}",
     )
     platform = bootstrap(settings.database_url, clock=clock, env=env, ports=ports)
     try:
@@ -434,3 +440,13 @@ def _bureau(settings: Settings, clock: Clock) -> CreditBureau | None:
     if kind != "zhima":
         raise ValueError(f"unknown credit bureau kind {kind!r} (known: zhima)")
     return ZhimaBureau(AlipayConfig.from_settings(config), clock=clock)
+
+
+def _esign(settings: Settings, clock: Clock) -> ESignature | None:
+    config = settings.providers.get("esign")
+    if not config:
+        return None
+    kind = config.get("kind", "esign")
+    if kind != "esign":
+        raise ValueError(f"unknown e-signature provider kind {kind!r} (known: esign)")
+    return EsignSignature(EsignConfig.from_settings(config), clock=clock)

@@ -69,6 +69,7 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/catalog/products"),
     ("GET", "/v1/catalog/products/{id}"),
     ("POST", "/v1/payments/notify/{provider}"),
+    ("POST", "/v1/esign/notify/{provider}"),
     ("GET", "/v1/payment-methods"),
 }
 

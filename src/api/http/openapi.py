@@ -57,6 +57,18 @@ NOTIFICATION_JSON = {
 }
 """What providers post to /v1/payments/notify/{provider}: Alipay's signed form (the sandbox provider's too), WeChat
 Pay's JSON envelope. Their signatures are made up, so the service answers these 400: not authentic."""
+SIGNING_CALLBACK_JSON = {
+    "action": "SIGN_FLOW_COMPLETE",
+    "signFlowId": "a7f4e2c1b0d94e3f8a6b5c4d3e2f1a0b",
+    "signFlowTitle": "租赁合同 5b0e7d3c-2f7a-4c53-9a7e-1d2f3c4b5a69",
+    "signFlowStatus": 2,
+    "statusDescription": "完成",
+    "signFlowCreateTime": 1769824685000,
+    "signFlowFinishTime": 1769824805000,
+    "timestamp": 1769824805123,
+}
+"""What e签宝 posts to /v1/esign/notify/esign when a sign flow ends, signed in its X-Tsign-Open-SIGNATURE header
+(missing here, so the service answers it 400)."""
 INTRO = """JSON in and out. Money is a decimal string in CNY with two places ("1299.00"); dates are YYYY-MM-DD and
 instants RFC 3339 with an offset. Send `Authorization: Bearer <token>`: customers log in with a phone and an SMS
 code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username and password
@@ -159,6 +171,9 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
 def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
     """The body's schema; its examples are the model's (`examples` in its schema), except where the body is not one
     model: a provider's notification, and a configuration document, one example per document named in the path."""
+    if endpoint.body is Raw and endpoint.path.startswith("/v1/esign/"):
+        callback = {"schema": {"type": "object"}, "example": SIGNING_CALLBACK_JSON}
+        return {"required": True, "content": {"application/json": callback}}
     if endpoint.body is Raw:
         form = {"schema": {"type": "string"}, "example": NOTIFICATION_FORM}
         return {
