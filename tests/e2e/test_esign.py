@@ -123,3 +123,13 @@ def test_the_sandbox_still_signs_at_once() -> None:
         order = api.order(who, order_id)
         assert order["status"] == "pending_shipment" and order["contract_id"] == signed["contract_id"]
         assert order["contract_document_id"] == f"{signed['contract_id']}.pdf" and len(order["contract_sha256"]) == 64
+
+
+def test_the_openapi_document_describes_the_signed_and_the_signing_answers(api: Api) -> None:
+    document = api.get("/openapi.json")
+    responses = document["paths"]["/v1/orders/{id}/contract/sign"]["post"]["responses"]
+    assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ContractOut"}
+    assert responses["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SigningOut"}
+    assert set(document["components"]["schemas"]["SigningOut"]["properties"]) == {"status", "flow_id", "sign_url"}
+    callback = document["paths"]["/v1/esign/notify/{provider}"]
+    assert callback["post"]["requestBody"]["content"]["application/json"]["example"]["action"] == "SIGN_FLOW_COMPLETE"

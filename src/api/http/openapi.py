@@ -214,7 +214,7 @@ def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[st
             success["headers"] = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "how many in all"}}
         responses[str(endpoint.status)] = success
     for status, model in endpoint.also.items():
-        description = (getattr(model, "__doc__", None) or endpoint.summary).strip().splitlines()[0]
+        description = " ".join((getattr(model, "__doc__", None) or endpoint.summary).split())
         responses[str(status)] = {"description": description, "content": {JSON: {"schema": found[(index, status)]}}}
     for status in _error_statuses(endpoint):
         responses[str(status)] = {"$ref": RESPONSE_REF.format(name=ERRORS[status][0])}
