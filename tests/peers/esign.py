@@ -5,6 +5,7 @@ file's bytes, and makes the completion callback signed as e签宝 signs it."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Flow:
     flow_id: str
     request: dict[str, Any]
     signed_bytes: bytes = b""
+    return_url: str = ""
 
 
 @dataclass
@@ -80,6 +82,10 @@ class EsignPeer(LoopbackPeer):
     def _answer(self, request: PeerRequest) -> PeerAnswer:
         if request.path.startswith("/oss/"):
             return self._storage(request)
+        if request.path.startswith("/sign/") and request.method == "GET":
+            return self._sign_page(request.path.removeprefix("/sign/"))
+        if not request.path.startswith("/v3/"):
+            return PeerAnswer(404, b"not found")
         refusal = self._refusal(request)
         if refusal:
             self.state.refusals.append(refusal)
@@ -105,6 +111,7 @@ class EsignPeer(LoopbackPeer):
         if flow is None:
             return _answer({"code": UNKNOWN_FLOW, "message": "流程不存在", "data": None})
         if match.group(2) == "sign-url" and request.method == "POST":
+            flow.return_url = body.get("redirectConfig", {}).get("redirectUrl", "")
             url = f"{self.url}/sign/{flow.flow_id}?account={body['operator']['psnAccount']}"
             return _ok({"url": url, "shortUrl": url})
         if match.group(2) == "file-download-url" and request.method == "GET":
@@ -112,6 +119,16 @@ class EsignPeer(LoopbackPeer):
             url = f"{self.url}/oss/download/{flow.flow_id}?Expires=3600"
             return _ok({"files": [{"fileId": f"{file_id}-signed", "fileName": "contract.pdf", "downloadUrl": url}]})
         return _answer({"code": 405, "message": "method not allowed", "data": None}, status=405)
+
+    def _sign_page(self, flow_id: str) -> PeerAnswer:
+        """The signer's page: the flow's title, and the way back the platform asked for."""
+        flow = self.state.flows[flow_id]
+        title = html.escape(flow.request["signFlowConfig"]["signFlowTitle"])
+        page = (
+            f"<!doctype html><meta charset=utf-8><title>e签宝</title><h1>{title}</h1>"
+            f'<a id="back" href="{html.escape(flow.return_url)}">签署完成，返回</a>'
+        )
+        return PeerAnswer(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
     def _storage(self, request: PeerRequest) -> PeerAnswer:
         kind, _, name = request.path.removeprefix("/oss/").partition("/")
