@@ -219,6 +219,10 @@ class ESignature(Protocol):
         """Parse and verify a completion callback; raise `InvalidSignature` when it is not authentic."""
         ...
 
+    def signing_outcome(self, flow_id: str) -> SigningOutcome:
+        """Where a flow stands when asked, for when its callback never came: final once it has ended."""
+        ...
+
     def signed_document(self, flow_id: str) -> SignedDocument:
         """The document a completed flow signed, its SHA-256 computed from the bytes fetched."""
         ...

@@ -102,6 +102,30 @@ def test_a_refused_flow_lets_the_customer_sign_again_in_a_new_flow(api: Api, pee
     assert api.order(who, order_id)["contract_id"] == second
 
 
+def test_a_lost_callback_is_made_good_when_the_customer_asks_again(api: Api, peer: EsignPeer) -> None:
+    who, order_id = approved_order(api)
+    flow_id = signing(api, who, order_id)["flow_id"]
+    peer.finish(flow_id)
+    signed = api.post(f"/v1/orders/{order_id}/contract/sign", 200, who=who)
+    assert signed["contract_id"] == flow_id
+    order = api.order(who, order_id)
+    assert order["status"] == "pending_shipment"
+    assert order["contract_sha256"] == hashlib.sha256(peer.signed_bytes(flow_id)).hexdigest()
+    version = api.service.app.lease(UUID(order_id)).version
+    body, headers = peer.callback(flow_id, timestamp_ms=ms(START))
+    api.post(NOTIFY, 200, content=body, headers=headers)
+    assert api.service.app.lease(UUID(order_id)).version == version
+
+
+def test_a_flow_refused_without_a_callback_is_replaced_when_the_customer_asks_again(api: Api, peer: EsignPeer) -> None:
+    who, order_id = approved_order(api)
+    first = signing(api, who, order_id)["flow_id"]
+    peer.finish(first, 7)
+    second = signing(api, who, order_id)["flow_id"]
+    assert second != first and len(peer.state.flows) == 2
+    assert api.order(who, order_id)["status"] == "pending_contract"
+
+
 def test_a_callback_for_a_flow_no_order_is_signing_is_acknowledged(
     api: Api, peer: EsignPeer, caplog: pytest.LogCaptureFixture
 ) -> None:

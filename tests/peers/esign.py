@@ -24,6 +24,8 @@ class Flow:
     request: dict[str, Any]
     signed_bytes: bytes = b""
     return_url: str = ""
+    status: int = 1
+    """signFlowStatus: 1 under way, 2 signed, 3 revoked, 5 expired, 7 refused."""
 
 
 @dataclass
@@ -53,10 +55,16 @@ class EsignPeer(LoopbackPeer):
         """What the signed file of a flow is: the uploaded PDF with a signature appended."""
         return self.state.flows[flow_id].signed_bytes
 
+    def finish(self, flow_id: str, status: int = 2) -> None:
+        """The signer signs (2) or refuses (7), or the flow is revoked (3) or expires (5), at e签宝."""
+        self.state.flows[flow_id].status = status
+
     def callback(
         self, flow_id: str, status: int = 2, *, timestamp_ms: int, secret: str | None = None
     ) -> tuple[bytes, dict[str, str]]:
         """The SIGN_FLOW_COMPLETE callback e签宝 posts to the flow's notifyUrl, and its headers."""
+        if flow_id in self.state.flows:
+            self.finish(flow_id, status)
         body = json.dumps(
             {
                 "action": "SIGN_FLOW_COMPLETE",
@@ -104,13 +112,17 @@ class EsignPeer(LoopbackPeer):
             signed = self.state.files[file_id] + b"%signed by " + flow_id.encode()
             self.state.flows[flow_id] = Flow(flow_id, body, signed)
             return _ok({"signFlowId": flow_id})
-        match = re.fullmatch(r"/v3/sign-flow/([^/]+)/(sign-url|file-download-url)", request.path)
+        match = re.fullmatch(r"/v3/sign-flow/([^/]+)/(sign-url|file-download-url|detail)", request.path)
         if match is None:
             return _answer({"code": 404, "message": "no such API", "data": None}, status=404)
         flow = self.state.flows.get(match.group(1))
         if flow is None:
             return _answer({"code": UNKNOWN_FLOW, "message": "流程不存在", "data": None})
+        if match.group(2) == "detail" and request.method == "GET":
+            return _ok({"signFlowId": flow.flow_id, "signFlowStatus": flow.status, "signFlowDescription": ""})
         if match.group(2) == "sign-url" and request.method == "POST":
+            if flow.status != 1:
+                return _answer({"code": 1437512, "message": "流程已结束", "data": None})
             flow.return_url = body.get("redirectConfig", {}).get("redirectUrl", "")
             url = f"{self.url}/sign/{flow.flow_id}?account={body['operator']['psnAccount']}"
             return _ok({"url": url, "shortUrl": url})

@@ -221,6 +221,11 @@ class EsignSignature:
         self._require_fresh(timestamp)
         return _outcome(body)
 
+    def signing_outcome(self, flow_id: str) -> SigningOutcome:
+        """The flow's status as e签宝's flow detail gives it: signed, ended unsigned, or still under way."""
+        data = self._call("GET", f"/v3/sign-flow/{quote(flow_id, safe='')}/detail")
+        return _flow_outcome(flow_id, data.get("signFlowStatus"), data.get("signFlowDescription"))
+
     def signed_document(self, flow_id: str) -> SignedDocument:
         """The flow's signed file: its id, and the SHA-256 of the bytes downloaded from the link e签宝 gives."""
         data = self._call("GET", f"/v3/sign-flow/{quote(flow_id, safe='')}/file-download-url")
@@ -293,11 +298,22 @@ def _outcome(body: bytes) -> SigningOutcome:
     flow_id, action = event["signFlowId"], event.get("action")
     if action != FLOW_COMPLETE:
         return SigningOutcome(flow_id, completed=False, reason=f"{action} is not the flow's end", final=False)
-    status = event.get("signFlowStatus")
-    if str(status) == str(COMPLETED):
+    outcome = _flow_outcome(flow_id, event.get("signFlowStatus"), event.get("statusDescription"))
+    if not outcome.final:
+        return SigningOutcome(
+            flow_id, completed=False, reason=f"e签宝: ended with status {event.get('signFlowStatus')}"
+        )
+    return outcome
+
+
+def _flow_outcome(flow_id: str, status: object, words: object) -> SigningOutcome:
+    """A signFlowStatus: 2 signed, 3, 5 and 7 ended unsigned, anything else still under way (not final)."""
+    number = _number(status)
+    if number == COMPLETED:
         return SigningOutcome(flow_id, completed=True)
-    words = event.get("statusDescription") or FLOW_ENDINGS.get(_number(status), f"ended with status {status}")
-    return SigningOutcome(flow_id, completed=False, reason=f"e签宝: {words}")
+    if number in FLOW_ENDINGS:
+        return SigningOutcome(flow_id, completed=False, reason=f"e签宝: {words or FLOW_ENDINGS[number]}")
+    return SigningOutcome(flow_id, completed=False, reason=f"e签宝: status {status}", final=False)
 
 
 def _number(value: object) -> int:

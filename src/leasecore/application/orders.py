@@ -24,7 +24,7 @@ from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import AUTOMATIC, Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest, Quote, make_quote
 from leasecore.money.deposit import Deposit
-from leasecore.ports import SignedContract, SigningOutcome, SigningSession, TrackingStatus
+from leasecore.ports import ESignature, SignedContract, SigningOutcome, SigningSession, TrackingStatus
 from leasecore.values import ZERO, DepositMode
 
 
@@ -201,24 +201,36 @@ class OrderCommands(StockCommands):
         e-signature provider's sign flow. A provider that signs at once (the sandbox) has the contract recorded now;
         a real one answers the page the customer signs on (which sends them to `return_url` once signed), and the
         contract is recorded when it calls back. Asking again while a flow is under way answers that flow's page
-        again, never a second contract."""
+        again, never a second contract; the provider is asked first where the flow stands, so a flow whose callback
+        never came is recorded signed, or, ended unsigned, replaced by a new one."""
         lease = self.lease(order_id)
         lease.require(LeaseStatus.PENDING_CONTRACT, action="sign the contract")
         customer = self.customer(lease.customer_id)
         esign = self.port(self.esign, "e-signature")
-        if lease.signing_flow_id is not None:
-            session = esign.resume_signing(lease.signing_flow_id, customer.phone, return_url)
-        else:
+        flow_id = lease.signing_flow_id
+        if flow_id is not None:
+            outcome = esign.signing_outcome(flow_id)
+            if outcome.final and outcome.completed:
+                return self._record_signed(esign, order_id, flow_id)
+            if outcome.final:
+                self.complete_signing(order_id, outcome)
+                flow_id = None
+        if flow_id is None:
             notify_url = self.ports.signing_notify_url(esign.provider)
             name, id_number, text = customer.name or "", customer.id_number or "", contract_text(lease)
             session = esign.start_signing(order_id, name, id_number, customer.phone, text, notify_url, return_url)
             self.record_signing_started(order_id, session.flow_id)
+        else:
+            session = esign.resume_signing(flow_id, customer.phone, return_url)
         if not session.completed:
             return session
-        document = esign.signed_document(session.flow_id)
+        return self._record_signed(esign, order_id, session.flow_id)
+
+    def _record_signed(self, esign: ESignature, order_id: UUID, flow_id: str) -> SignedContract:
+        document = esign.signed_document(flow_id)
         signed_at = self.clock.now()
-        self.record_contract(order_id, session.flow_id, document_id=document.document_id, sha256=document.sha256)
-        return SignedContract(session.flow_id, signed_at, document.url)
+        self.record_contract(order_id, flow_id, document_id=document.document_id, sha256=document.sha256)
+        return SignedContract(flow_id, signed_at, document.url)
 
     def verify_signing_callback(self, provider: str, body: bytes, headers: Mapping[str, str]) -> SigningOutcome:
         """The e-signature provider's callback, verified (`InvalidSignature` when not authentic)."""

@@ -27,7 +27,7 @@ from adapters.esign.esignbao import (
 )
 from adapters.esign.pdf import text_pdf
 from leasecore.clock import SettableClock
-from leasecore.ports import InvalidSignature
+from leasecore.ports import InvalidSignature, SigningOutcome
 from tests.peers.esign import BAD_SIGNATURE, EsignPeer
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
@@ -214,3 +214,16 @@ def test_the_pdf_is_well_formed_and_its_lines_fit_the_page() -> None:
     assert data[xref:].startswith(b"xref\n")
     assert pdf.pages == 1 and text_pdf("x\n" * 100).pages == 3
     assert text_pdf(TEXT).data == text_pdf(TEXT).data
+
+
+def test_the_flow_detail_says_where_a_flow_stands(esign: EsignSignature, peer: EsignPeer) -> None:
+    flow_id = start(esign)
+    under_way = esign.signing_outcome(flow_id)
+    assert (under_way.final, under_way.completed) == (False, False)
+    peer.finish(flow_id, 7)
+    assert esign.signing_outcome(flow_id) == SigningOutcome(
+        flow_id, completed=False, reason="e签宝: refused by the signer"
+    )
+    peer.finish(flow_id, 2)
+    assert esign.signing_outcome(flow_id) == SigningOutcome(flow_id, completed=True)
+    assert peer.received[-1].method == "GET" and peer.received[-1].path == f"/v3/sign-flow/{flow_id}/detail"
