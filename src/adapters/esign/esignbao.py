@@ -143,7 +143,9 @@ class EsignSignature:
     provider = PROVIDER
     acknowledgement = ACKNOWLEDGEMENT
 
-    def __init__(self, config: EsignConfig, *, http_client: httpx.Client | None = None, clock: Clock | None = None):
+    def __init__(
+        self, config: EsignConfig, *, http_client: httpx.Client | None = None, clock: Clock | None = None
+    ) -> None:
         self.config = config
         self._http = http_client or httpx.Client(timeout=config.timeout)
         self._clock = clock or SystemClock()
