@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.credit_bureau import zhima
+from adapters.esign import esignbao
 from adapters.identity import tencent
 from adapters.logistics import kdniao
 from adapters.payments import PROVIDER_KINDS
@@ -41,8 +42,9 @@ CAPABILITIES: dict[str, Capability] = {
     "bureau": Capability(lambda: {"zhima": zhima.SETTINGS}, default_kind="zhima"),
     "identity": Capability(lambda: {"tencent": tencent.SETTINGS}, default_kind="tencent"),
     "logistics": Capability(lambda: {"kdniao": kdniao.SETTINGS}, default_kind="kdniao"),
+    "esign": Capability(lambda: {"esign": esignbao.SETTINGS}, default_kind="esign"),
 }
-"""The capabilities `LEASECORE_PROVIDERS` configures; e-signature has its sandbox only."""
+"""The capabilities `LEASECORE_PROVIDERS` configures."""
 
 
 class ProviderConfigurationError(ValueError):

@@ -6,7 +6,7 @@ Configuration comes from the environment:
 | variable | meaning |
 |---|---|
 | `LEASECORE_DATABASE_URL` | `sqlite:///path` (default `./leasecore.db`), `postgresql+psycopg2://…` or `memory:` |
-| `LEASECORE_PROVIDERS` | JSON or `@file.json`: `{"payments": {name: settings}, "sms": {...}, "bureau": {...}}` |
+| `LEASECORE_PROVIDERS` | JSON or `@file.json`: `{"payments": {name: settings}, "sms": {...}, "esign": {...}, …}` |
 | `LEASECORE_MODE` | `sandbox` (default when no provider is configured) or `production` |
 | `LEASECORE_SECRET_KEY` | the token signing key (default: one made once and kept in the database) |
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
@@ -29,6 +29,7 @@ from typing import Any
 
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
+from adapters.esign.esignbao import EsignConfig, EsignSignature
 from adapters.identity.tencent import TencentIdentity, TencentIdentityConfig
 from adapters.logistics.kdniao import KdniaoConfig, KdniaoLogistics
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
@@ -53,6 +54,7 @@ from leasecore.ports import (
     Acknowledgement,
     Clock,
     CreditBureau,
+    ESignature,
     IdentityVerifier,
     Logistics,
     PaymentGateway,
@@ -361,16 +363,19 @@ def build_service(
         bureau: CreditBureau = sandboxes.bureau
         identity: IdentityVerifier = sandboxes.identity
         logistics: Logistics = sandboxes.logistics
+        esign: ESignature = sandboxes.esign
     else:
         gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
         methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
         identity = _identity(settings, clock) or sandboxes.identity
         logistics = _logistics(settings, clock) or sandboxes.logistics
-        kept = [name for name in ("sms", "bureau", "identity", "logistics") if not settings.providers.get(name)]
+        esign = _esign(settings, clock) or sandboxes.esign
+        named = ("sms", "bureau", "identity", "logistics", "esign")
+        kept = [name for name in named if not settings.providers.get(name)]
         log.warning(
             "production mode: %s still on the local sandbox (no real provider configured)",
-            ", ".join([*_sandbox_payments(settings), *kept, "esign"]),
+            ", ".join([*_sandbox_payments(settings), *kept]),
         )
         if not settings.public_url.startswith("https://"):
             log.warning(
@@ -383,10 +388,11 @@ def build_service(
         bureau=bureau,
         sms=sms,
         identity=identity,
-        esign=sandboxes.esign,
+        esign=esign,
         logistics=logistics,
         gateways=gateways,
         notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
+        signing_notify_url=lambda provider: f"{public_url}/v1/esign/notify/{provider}",
     )
     platform = bootstrap(settings.database_url, clock=clock, env=env, ports=ports)
     try:
@@ -522,3 +528,13 @@ def _hours(text: str | None, default: timedelta) -> timedelta:
     if not 0 < hours < 24 * 365:
         raise ValueError(f"LEASECORE_PARCEL_QUERY_HOURS is a number of hours above 0, not {text!r}")
     return timedelta(hours=hours)
+
+
+def _esign(settings: Settings, clock: Clock) -> ESignature | None:
+    config = settings.providers.get("esign")
+    if not config:
+        return None
+    kind = config.get("kind", "esign")
+    if kind != "esign":
+        raise ValueError(f"unknown e-signature provider kind {kind!r} (known: esign)")
+    return EsignSignature(EsignConfig.from_settings(config), clock=clock)

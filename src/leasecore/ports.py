@@ -172,10 +172,77 @@ class SignedContract:
     document_url: str = ""
 
 
+@dataclass(frozen=True)
+class SigningSession:
+    """A sign flow the provider opened for an order's contract: the page the signer signs on, or no page when the
+    provider signed at once (the sandbox) and the signed document can be fetched straight away."""
+
+    flow_id: str
+    sign_url: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.sign_url is None
+
+
+@dataclass(frozen=True)
+class SigningOutcome:
+    """A verified callback about a sign flow: whether it ended signed, and the provider's words when it did not. A
+    callback about a step on the way (`final=False`) changes nothing."""
+
+    flow_id: str
+    completed: bool
+    reason: str = ""
+    final: bool = True
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    """The signed contract as the provider keeps it: its id there, the SHA-256 of its bytes, where to fetch it."""
+
+    document_id: str
+    sha256: str
+    url: str = ""
+
+
 class ESignature(Protocol):
-    """Electronic contracts (电子签章)."""
+    """Electronic contracts (电子签章): signed at once (`sign`), or through the provider's sign flow, whose
+    completion the provider calls back (`start_signing`, `verify_callback`, `signed_document`)."""
+
+    provider: str
+    acknowledgement: Acknowledgement
 
     def sign(self, order_id: UUID, signer_name: str, signer_id_number: str, text: str) -> SignedContract: ...
+
+    def start_signing(
+        self,
+        order_id: UUID,
+        signer_name: str,
+        signer_id_number: str,
+        signer_phone: str,
+        text: str,
+        notify_url: str,
+        return_url: str = "",
+    ) -> SigningSession:
+        """Open a sign flow for the contract's text; the provider calls `notify_url` back when it ends, and sends the
+        signer to `return_url` once signed."""
+        ...
+
+    def resume_signing(self, flow_id: str, signer_phone: str, return_url: str = "") -> SigningSession:
+        """The signer's page for a flow already open (a sign URL expires; a second flow would be a second contract)."""
+        ...
+
+    def verify_callback(self, body: bytes, headers: Mapping[str, str]) -> SigningOutcome:
+        """Parse and verify a completion callback; raise `InvalidSignature` when it is not authentic."""
+        ...
+
+    def signing_outcome(self, flow_id: str) -> SigningOutcome:
+        """Where a flow stands when asked, for when its callback never came: final once it has ended."""
+        ...
+
+    def signed_document(self, flow_id: str) -> SignedDocument:
+        """The document a completed flow signed, its SHA-256 computed from the bytes fetched."""
+        ...
 
 
 class DailyWork(Protocol):
@@ -215,6 +282,8 @@ class Ports:
     gateways: Mapping[str, PaymentGateway] = field(default_factory=dict)
     notify_url: Callable[[str], str] = field(default=lambda provider: f"/v1/payments/notify/{provider}")
     """Where a provider sends its notifications (the service's public URL in front)."""
+    signing_notify_url: Callable[[str], str] = field(default=lambda provider: f"/v1/esign/notify/{provider}")
+    """Where the e-signature provider calls back when a sign flow ends (the service's public URL in front)."""
 
 
 class RecordKind(Enum):

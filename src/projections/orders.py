@@ -78,6 +78,9 @@ orders_view = Table(
     Column("tracking_no", String(64)),
     Column("return_tracking_no", String(64)),
     Column("contract_id", String(128)),
+    Column("signing_flow_id", String(128)),
+    Column("contract_document_id", String(128)),
+    Column("contract_sha256", String(64)),
     Column("channel", String(32), nullable=False),
     Column("swapped_from", Uuid),
     Column("swapped_to", Uuid),
@@ -106,9 +109,12 @@ orders_view = Table(
     Index("ix_orders_view_status", "status", "created_at"),
     Index("ix_orders_view_overdue", "overdue_from"),
     Index("ix_orders_view_customer_status", "customer_id", "status", "created_at"),
+    Index("ix_orders_view_signing_flow", "signing_flow_id"),
 )
 """`rent_deducted`, `fees_deducted`, `damage_deducted`: what the deposit paid at settlement (rent with protection
-and late-return days, late fees, damage liability); `buyout_deducted` what it paid toward a buyout."""
+and late-return days, late fees, damage liability); `buyout_deducted` what it paid toward a buyout.
+`signing_flow_id` is the e-signature provider's sign flow (its callback names only that); `contract_document_id`
+and `contract_sha256` the signed document there and the SHA-256 of its bytes (empty for contracts signed before)."""
 
 order_deposits_view = Table(
     "order_deposits_view",
@@ -161,7 +167,7 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
-    version = 6
+    version = 7
     needs_ledgers = True
     tables = (orders_view, order_deposits_view, order_serials_view, order_counts_view)
 
@@ -226,6 +232,7 @@ class OrdersProjection(Projection):
     @on(*STATUS_EVENTS, Lease.ReviewQueued, Lease.CollectionStageChanged, Lease.InstallmentPaid)
     @on(Lease.OverdueAssessed, Lease.RenewalAgreed, Lease.BalancePaid, Lease.InspectionCompleted)
     @on(Lease.StrayPaymentRefunded, Lease.LateFeeWaived, Lease.GoodwillCredited)
+    @on(Lease.SigningStarted, Lease.SigningAbandoned)
     def changed(self, batch: Batch, event: Event) -> None:
         row = batch.rows(orders_view, "id").one(event.originator_id)
         if row is None or not is_new(row, event):
@@ -296,6 +303,11 @@ def _apply(row: Row, event: Event) -> None:
         row["review_reasons"] = [event.reason]
     elif isinstance(event, Lease.ContractSigned):
         row["contract_id"] = event.contract_id
+        row["contract_document_id"], row["contract_sha256"] = event.document_id, event.sha256
+    elif isinstance(event, Lease.SigningStarted):
+        row["signing_flow_id"] = event.flow_id
+    elif isinstance(event, Lease.SigningAbandoned):
+        row["signing_flow_id"] = None
     elif isinstance(event, Lease.Shipped):
         row["unit_serials"] = list(event.unit_serials)
         row["carrier"], row["tracking_no"] = event.carrier, event.tracking_no
@@ -398,6 +410,11 @@ class OrderView:
     tracking_no: str | None
     return_tracking_no: str | None
     contract_id: str | None
+    signing_flow_id: str | None
+    contract_document_id: str | None
+    contract_sha256: str | None
+    """The signed document at the e-signature provider and the SHA-256 of its bytes (empty when signed before they
+    were kept, None until signed)."""
     swapped_from: UUID | None
     swapped_to: UUID | None
     collection_stage: str | None
@@ -430,6 +447,13 @@ def _days_overdue(overdue_from: date | None, assessed: int, day: date) -> int:
 def order(views: ViewStore, order_id: UUID) -> OrderView | None:
     row = _ORDER.first(views, order_id=order_id)
     return _order(row) if row else None
+
+
+def order_signing(views: ViewStore, flow_id: str) -> UUID | None:
+    """The order whose contract the e-signature provider's sign flow is for (its callback names only the flow)."""
+    with views.read() as connection:
+        found = connection.execute(select(orders_view.c.id).where(orders_view.c.signing_flow_id == flow_id)).first()
+    return found[0] if found else None
 
 
 def serials_of(views: ViewStore, order_ids: Sequence[UUID]) -> dict[UUID, list[str]]:

@@ -191,15 +191,19 @@ def test_the_order_page_tells_the_orders_story_with_its_installments_and_payment
     page.goto(f"{console.admin}/orders/{world.leasing}")
     expect(page.get_by_test_id("customer")).to_have_text(f"韩梅梅 · {world.han.phone}")
     timeline = page.get_by_test_id("timeline").locator("li .event")
-    assert timeline.all_inner_texts()[:6] == [
+    assert timeline.all_inner_texts()[:7] == [
         "客户下单",
         "首期款已支付",
         "审核通过",
+        "发起签署",
         "合同已签署",
         "已发货",
         "客户确认收货，租期开始",
     ]
     answer = console.api.get(f"/v1/admin/orders/{world.leasing}", who=console.api.staff(Role.FINANCE))
+    assert answer["contract_document_id"] and len(answer["contract_sha256"]) == 64
+    expect(page.get_by_text(answer["contract_document_id"], exact=True)).to_be_visible()
+    expect(page.get_by_text(answer["contract_sha256"], exact=True)).to_be_visible()
     installments = page.locator("table.installments tbody tr")
     expect(installments).to_have_count(len(answer["installments"]))
     first = answer["installments"][0]

@@ -71,6 +71,7 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/catalog/products/{id}"),
     ("POST", "/v1/payments/notify/{provider}"),
     ("POST", "/v1/logistics/notify/{provider}"),
+    ("POST", "/v1/esign/notify/{provider}"),
     ("GET", "/v1/payment-methods"),
 }
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.esign.esignbao import EsignSignature
 from adapters.keys import generate_private_key, private_key_pem, public_key_pem
-from adapters.providers import ProviderConfigurationError
+from adapters.providers import ProviderConfigurationError, configuration_problems
 from api.bootstrap import Settings, build_service
 from api.cli import main
 
@@ -139,3 +140,41 @@ def test_the_console_script_refuses_to_serve_and_listens_on_nothing(
     assert served.stderr == f"leasecore: production mode refuses the provider configuration: {expected(providers)}\n"
     assert "Traceback" not in served.stderr and SECRET not in served.stderr
     assert not listening(port)
+
+
+def test_a_configured_esign_signs_the_contracts_and_leaves_the_sandbox_warning(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "app.pem").write_bytes(private_key_pem(generate_private_key()))
+    (tmp_path / "alipay.pem").write_bytes(public_key_pem(generate_private_key().public_key()))
+    (tmp_path / "esign.secret").write_text("esign-app-secret\n")
+    alipay = {
+        "app_id": "2021004100000001",
+        "app_private_key_path": str(tmp_path / "app.pem"),
+        "alipay_public_key_path": str(tmp_path / "alipay.pem"),
+    }
+    esign = {"app_id": "7438000001", "app_secret_path": str(tmp_path / "esign.secret"), "timeout": "5"}
+    settings = Settings(
+        database_url=sqlite_url,
+        mode="production",
+        providers={"payments": {"alipay": alipay}, "esign": esign},
+        public_url="https://lease.example.com",
+    )
+    with caplog.at_level(logging.WARNING, logger="api.bootstrap"):
+        service = build_service(settings)
+    try:
+        port = service.app.esign
+        assert isinstance(port, EsignSignature)
+        assert (port.config.app_secret, port.config.timeout) == ("esign-app-secret", 5.0)
+        assert service.app.ports.signing_notify_url(port.provider) == "https://lease.example.com/v1/esign/notify/esign"
+    finally:
+        service.close()
+    assert [record.getMessage() for record in caplog.records] == [
+        "production mode: sms, bureau, identity, logistics still on the local sandbox (no real provider configured)"
+    ]
+
+
+def test_an_esign_without_its_secret_is_refused_by_name() -> None:
+    alipay = {"app_id": "2021004100000001", "app_private_key": "x", "alipay_public_key": "y"}
+    problems = configuration_problems({"payments": {"alipay": alipay}, "esign": {"app_id": "7438000001"}})
+    assert "esign.app_secret_path: missing" in problems

@@ -27,6 +27,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.dialects import sqlite
 
+import projections.orders
 import projections.stock
 from api.bootstrap import Platform, application, bootstrap
 from api.replays import jsonable
@@ -35,7 +36,7 @@ from leasecore.audit import state_of
 from leasecore.catalog import StockUnit, UnitStatus
 from leasecore.clock import SettableClock
 from leasecore.credit.customer import IdentityCheck
-from leasecore.lease import Lease
+from leasecore.lease import Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest
 from leasecore.values import Address, DepositMode, LongTerm
 from tests.support import START, build_world, close
@@ -49,6 +50,9 @@ RENAMED_AGGREGATES = {"Operator": {"Operator", "StaffAccount"}}
 ADDED_BY_UPCASTERS: dict[str, dict[str, Any]] = {"Lease": {"booked_units": []}}
 """State an upcaster gives an old aggregate (`Lease.OrderPlaced` v2: the units the order booked were kept on
 the SKU's inventory under stock v1)."""
+ADDED_TO_SIGNED_LEASES: dict[str, Any] = {"contract_document_id": "", "contract_sha256": ""}
+"""What `Lease.ContractSigned` v2's upcaster gives a contract signed before the signed document was kept: no
+document id and no hash."""
 ADDED_VIEWS: dict[str, str] = {
     "customers_view": "the customers read model (contract 1.1) came after the capture",
     "customer_links_view": "the customers read model (contract 1.1) came after the capture",
@@ -73,6 +77,10 @@ UNCAPTURED |= {
 }
 UNCAPTURED["Lease.CallRecorded"] = "collection calls came after the capture; no earlier event makes one"
 UNCAPTURED |= {
+    f"Lease.{name}": "sign flows at the e-signature provider came after the capture; no earlier event makes one"
+    for name in ("SigningStarted", "SigningAbandoned")
+}
+UNCAPTURED |= {
     f"Conversation.{name}": "customer service came after the capture (contract 1.1); no earlier event makes one"
     for name in ("Opened", "CustomerWrote", "StaffAnswered", "Closed")
 }
@@ -92,6 +100,8 @@ gained the first day it is overdue if unpaid (its due date and the grace days of
 def as_replayed_today(kind: str, state: dict[str, Any]) -> dict[str, Any]:
     """A recorded state with what upcasters give an old aggregate and the ledger's figures added since."""
     state = {**state, **ADDED_BY_UPCASTERS.get(kind, {})}
+    if kind == "Lease" and state.get("contract_id") is not None:
+        state.update(ADDED_TO_SIGNED_LEASES)
     if kind == "Lease":
         ledger = state["ledger"]
         grace = timedelta(days=state["terms"]["late_fee"]["grace_days"] + 1)
@@ -305,7 +315,53 @@ class StoredEventsBehaviour:
         assert (row.status, row.leased_to, row.bookings) == ("in_stock", None, ())
 
 
+    def test_a_contract_signed_as_v1_loads_signed_without_a_document_and_ships(self, platform: Platform) -> None:
+        """`Lease.ContractSigned` stored at class version 1 (no document id, no hash), as the code before sign
+        flows wrote it: the order loads signed, with an empty document id and hash, in the read model too, and
+        ships as any signed order."""
+        app, views = platform.app, platform.views
+        earlier = app.lease(FIXTURE_ORDER)
+        customer = app.register_customer("13900000078")
+        app.record_identity(customer, IdentityCheck("Wang Fang", "11010519491231002X", verified=True))
+        app.grant_credit(customer, 720, "test", {})
+        request = OrderRequest(
+            sku_id=earlier.sku_id,
+            quantity=1,
+            plan=earlier.plan,
+            protection=False,
+            deposit_mode=DepositMode.FULL,
+            channel="app",
+            address=Address("Wang Fang", "13900000078", "9 Fixture Road, Shanghai"),
+        )
+        order = app.place_order(customer, request)
+        app.pay_checkout(order, "v1-contract-checkout", app.lease(order).due_now, app.clock.now())
+        if app.lease(order).status is LeaseStatus.PENDING_REVIEW:
+            app.approve(order, "reviewer", "ok")
+        store_contract_signed_v1(app, order, "v1-signed-contract")
+
+        lease = app.lease(order)
+        assert (lease.status, lease.contract_id) == (LeaseStatus.PENDING_SHIPMENT, "v1-signed-contract")
+        assert (lease.contract_document_id, lease.contract_sha256) == ("", "")
+        platform.runner.catch_up()
+        view = projections.orders.order(views, order)
+        assert (view.contract_id, view.contract_document_id, view.contract_sha256) == ("v1-signed-contract", "", "")
+        app.ship(order, list(app.units_held(order)), "SF Express", "SF-V1-CONTRACT")
+        assert app.lease(order).status is LeaseStatus.SHIPPED
+
+
 FIXTURE_ORDER = UUID("14e5e47d-4b38-4e2c-aebf-146d34167720")
+
+
+def store_contract_signed_v1(app: LeaseApplication, order: UUID, contract_id: str) -> None:
+    """A `Lease.ContractSigned` as class version 1 stored it: the contract's id alone."""
+    lease = app.lease(order)
+    lease.sign_contract(contract_id, app.clock.now())
+    (signed,) = lease.collect_events()
+    stored_event = app.mapper.to_stored_event(signed)
+    state = app.mapper.transcoder.decode(stored_event.state)
+    assert state["class_version"] == 2
+    del state["class_version"], state["document_id"], state["sha256"]
+    app.recorder.insert_events([dataclasses.replace(stored_event, state=app.mapper.transcoder.encode(state))])
 
 
 def stock_v1_order(app: LeaseApplication, customer: UUID, request: OrderRequest, serial: str) -> UUID:

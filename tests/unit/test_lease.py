@@ -317,3 +317,48 @@ def test_only_an_order_paying_rent_can_be_adjusted():
     assert refused.value.state == "pending_payment"
     with pytest.raises(InvalidState):
         lease.waive_late_fee(1, D("0.10"), "before it started", "fin-1", T0)
+
+
+def approved() -> Lease:
+    lease = placed()
+    lease.pay_checkout("c1", lease.due_now, T0, T0)
+    lease.approve("auto", "ok", T0)
+    lease.collect_events()
+    return lease
+
+
+SHA = "ab" * 32
+
+
+def test_a_sign_flow_ends_with_the_contract_signed_and_its_document_kept():
+    lease = approved()
+    lease.start_signing("flow-1", T0)
+    assert (lease.status, lease.signing_flow_id) == (LeaseStatus.PENDING_CONTRACT, "flow-1")
+    lease.sign_contract("flow-1", T0, document_id="file-1-signed", sha256=SHA)
+    assert event_types(lease) == [Lease.SigningStarted, Lease.ContractSigned]
+    assert (lease.status, lease.contract_id) == (LeaseStatus.PENDING_SHIPMENT, "flow-1")
+    assert (lease.contract_document_id, lease.contract_sha256) == ("file-1-signed", SHA)
+
+
+def test_one_sign_flow_at_a_time_until_it_ends_unsigned():
+    lease = approved()
+    lease.start_signing("flow-1", T0)
+    with pytest.raises(Refused):
+        lease.start_signing("flow-2", T0)
+    with pytest.raises(Refused):
+        lease.abandon_signing("flow-2", "refused", T0)
+    lease.abandon_signing("flow-1", "refused by the signer", T0)
+    assert lease.signing_flow_id is None and lease.status is LeaseStatus.PENDING_CONTRACT
+    lease.start_signing("flow-2", T0)
+    assert event_types(lease) == [Lease.SigningStarted, Lease.SigningAbandoned, Lease.SigningStarted]
+
+
+def test_signing_is_refused_outside_pending_contract_and_a_malformed_hash_is_refused():
+    with pytest.raises(InvalidState):
+        placed().start_signing("flow-1", T0)
+    lease = approved()
+    with pytest.raises(InvalidInput):
+        lease.start_signing(" ", T0)
+    with pytest.raises(InvalidInput, match="sha256"):
+        lease.sign_contract("flow-1", T0, document_id="d", sha256="ABC")
+    assert event_types(lease) == []

@@ -1,9 +1,11 @@
-"""The sandbox e-signature service: one contract per order, its text fixed by a SHA-256 digest."""
+"""The sandbox e-signature service: one contract per order, its text fixed by a SHA-256 digest. Its sign flows
+complete at once: there is no page to sign on and no callback; the signed document is the text's UTF-8 bytes."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -12,9 +14,18 @@ from adapters.china_time import china_date
 from adapters.errors import SigningRefused
 from adapters.identity.gb11643 import id_number_problem, normalize_id_number
 from leasecore.clock import SystemClock
-from leasecore.ports import Clock, SignedContract
+from leasecore.ports import (
+    Acknowledgement,
+    Clock,
+    InvalidSignature,
+    SignedContract,
+    SignedDocument,
+    SigningOutcome,
+    SigningSession,
+)
 
 DOCUMENTS_URL = "https://sandbox.leasecore.invalid/contracts"
+PROVIDER = "sandbox"
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,9 @@ class SandboxContract:
 class SandboxESignature:
     """An `ESignature` port: signing an order's contract again returns the contract already signed."""
 
+    provider = PROVIDER
+    acknowledgement = Acknowledgement(200, "ok", "text/plain")
+
     def __init__(self, clock: Clock | None = None, *, documents_url: str = DOCUMENTS_URL) -> None:
         self._clock = clock or SystemClock()
         self._documents_url = documents_url.rstrip("/")
@@ -48,6 +62,44 @@ class SandboxESignature:
             self._contracts[order_id] = contract
             return contract.signed
 
+    def start_signing(
+        self,
+        order_id: UUID,
+        signer_name: str,
+        signer_id_number: str,
+        signer_phone: str,
+        text: str,
+        notify_url: str,
+        return_url: str = "",
+    ) -> SigningSession:
+        """Signed at once, as `sign`: the session is already complete, its flow the contract's id."""
+        return SigningSession(self.sign(order_id, signer_name, signer_id_number, text).contract_id)
+
+    def resume_signing(self, flow_id: str, signer_phone: str, return_url: str = "") -> SigningSession:
+        self._by_flow(flow_id)
+        return SigningSession(flow_id)
+
+    def verify_callback(self, body: bytes, headers: Mapping[str, str]) -> SigningOutcome:
+        """The sandbox signs at once and calls nobody back: any callback claiming to be its own is forged."""
+        raise InvalidSignature("the sandbox e-signature service sends no callbacks")
+
+    def signing_outcome(self, flow_id: str) -> SigningOutcome:
+        """A sandbox flow is signed the moment it opens."""
+        self._by_flow(flow_id)
+        return SigningOutcome(flow_id, completed=True)
+
+    def signed_document(self, flow_id: str) -> SignedDocument:
+        """The signed document is the contract's text in UTF-8, named by the contract's id."""
+        contract = self._by_flow(flow_id)
+        return SignedDocument(f"{flow_id}.pdf", contract.sha256, contract.signed.document_url)
+
+    def _by_flow(self, flow_id: str) -> SandboxContract:
+        with self._lock:
+            found = next((c for c in self._contracts.values() if c.signed.contract_id == flow_id), None)
+        if found is None:
+            raise SigningRefused(f"no sandbox sign flow {flow_id}")
+        return found
+
     def contract(self, order_id: UUID) -> SandboxContract:
         with self._lock:
             try:
@@ -62,7 +114,7 @@ class SandboxESignature:
     def _new_contract(self, order_id: UUID, signer_name: str, signer_id_number: str, text: str) -> SandboxContract:
         now = self._clock.now()
         number = normalize_id_number(signer_id_number)
-        _require_signable(signer_name, number, text, now)
+        require_signable(signer_name, number, text, now)
         digest = text_digest(text)
         contract_id = f"sandbox-contract-{order_id.hex}"
         url = f"{self._documents_url}/{contract_id}.pdf?sha256={digest}"
@@ -75,7 +127,7 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _require_signable(signer_name: str, id_number: str, text: str, now: datetime) -> None:
+def require_signable(signer_name: str, id_number: str, text: str, now: datetime) -> None:
     if not signer_name.strip():
         raise SigningRefused("the signer has no name")
     problem = id_number_problem(id_number, china_date(now))

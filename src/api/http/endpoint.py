@@ -137,6 +137,8 @@ class Endpoint:
     path_types: Mapping[str, Any] = field(default_factory=dict)
     media_type: str = JSON
     errors: tuple[int, ...] = ()
+    also: Mapping[int, Any] = field(default_factory=dict)
+    """Other success answers the handler may give, by status (it returns them as a `Response`), for the document."""
 
     @property
     def name(self) -> str:

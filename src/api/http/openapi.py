@@ -66,6 +66,18 @@ PUSH_FORM = (
 )
 """What a tracking service posts to /v1/logistics/notify/{provider}: Kdniao's push of a parcel signed for. Its
 signature is made up, so the service answers it 400: not authentic."""
+SIGNING_CALLBACK_JSON = {
+    "action": "SIGN_FLOW_COMPLETE",
+    "signFlowId": "a7f4e2c1b0d94e3f8a6b5c4d3e2f1a0b",
+    "signFlowTitle": "租赁合同 5b0e7d3c-2f7a-4c53-9a7e-1d2f3c4b5a69",
+    "signFlowStatus": 2,
+    "statusDescription": "完成",
+    "signFlowCreateTime": 1769824685000,
+    "signFlowFinishTime": 1769824805000,
+    "timestamp": 1769824805123,
+}
+"""What e签宝 posts to /v1/esign/notify/esign when a sign flow ends, signed in its X-Tsign-Open-SIGNATURE header
+(missing here, so the service answers it 400)."""
 INTRO = """JSON in and out. Money is a decimal string in CNY with two places ("1299.00"); dates are YYYY-MM-DD and
 instants RFC 3339 with an offset. Send `Authorization: Bearer <token>`: customers log in with a phone and an SMS
 code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username and password
@@ -90,6 +102,8 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
             inputs.append(((index, "query"), "validation", TypeAdapter(endpoint.query).core_schema))
         if endpoint.answer is not None and endpoint.media_type == JSON:
             inputs.append(((index, "answer"), "serialization", endpoint.adapter.core_schema))
+        for status, model in endpoint.also.items():
+            inputs.append(((index, status), "serialization", TypeAdapter(model).core_schema))
         for name in endpoint.parameters:
             inputs.append(((index, name), "validation", TypeAdapter(endpoint.path_type(name)).core_schema))
     inputs.append((("problem", ""), "serialization", TypeAdapter(Problem).core_schema))
@@ -169,6 +183,9 @@ def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any], definit
     if endpoint.body is Raw and endpoint.path.startswith("/v1/logistics/"):
         push = {"schema": {"type": "string"}, "example": PUSH_FORM}
         return {"required": True, "content": {"application/x-www-form-urlencoded": push}}
+    if endpoint.body is Raw and endpoint.path.startswith("/v1/esign/"):
+        callback = {"schema": {"type": "object"}, "example": SIGNING_CALLBACK_JSON}
+        return {"required": True, "content": {"application/json": callback}}
     if endpoint.body is Raw:
         form = {"schema": {"type": "string"}, "example": NOTIFICATION_FORM}
         return {
@@ -208,6 +225,9 @@ def _responses(endpoint: Endpoint, index: int, found: dict[Any, Any]) -> dict[st
         if endpoint.answer is not None and str(endpoint.answer).startswith("list[") and endpoint.query is not None:
             success["headers"] = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "how many in all"}}
         responses[str(endpoint.status)] = success
+    for status, model in endpoint.also.items():
+        description = " ".join((getattr(model, "__doc__", None) or endpoint.summary).split())
+        responses[str(status)] = {"description": description, "content": {JSON: {"schema": found[(index, status)]}}}
     for status in _error_statuses(endpoint):
         responses[str(status)] = {"$ref": RESPONSE_REF.format(name=ERRORS[status][0])}
     return responses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -18,12 +19,12 @@ from leasecore.catalog import (
 from leasecore.configuration import Configured
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer
-from leasecore.errors import InvalidInput, InvalidState, Overdue
+from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue
 from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import AUTOMATIC, Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest, Quote, make_quote
 from leasecore.money.deposit import Deposit
-from leasecore.ports import SignedContract, TrackingStatus
+from leasecore.ports import ESignature, SignedContract, SigningOutcome, SigningSession, TrackingStatus
 from leasecore.values import ZERO, DepositMode
 
 
@@ -181,22 +182,81 @@ class OrderCommands(StockCommands):
         self.save(lease, *self._release_everything(lease, "cancelled", now))
 
     @command
-    def record_contract(self, order_id: UUID, contract_id: str) -> None:
-        """The signed contract's id is kept on the order, which may then ship."""
+    def record_contract(self, order_id: UUID, contract_id: str, *, document_id: str = "", sha256: str = "") -> None:
+        """The signed contract's id is kept on the order, which may then ship; with the signed document's id at the
+        provider and the SHA-256 of its bytes when the provider gives them."""
         lease = self.lease(order_id)
-        lease.sign_contract(contract_id, self.clock.now())
+        lease.sign_contract(contract_id, self.clock.now(), document_id=document_id, sha256=sha256)
         self.save(lease)
 
-    def sign_contract(self, order_id: UUID) -> SignedContract:
-        """The verified customer signs the lease agreement, whose text the order's figures fix, through
-        the e-signature provider; the contract is then recorded on the order."""
+    @command
+    def record_signing_started(self, order_id: UUID, flow_id: str) -> None:
+        """The provider opened a sign flow for the order's contract; its end is called back."""
+        lease = self.lease(order_id)
+        lease.start_signing(flow_id, self.clock.now())
+        self.save(lease)
+
+    def sign_contract(self, order_id: UUID, return_url: str = "") -> SignedContract | SigningSession:
+        """The verified customer signs the lease agreement, whose text the order's figures fix, through the
+        e-signature provider's sign flow. A provider that signs at once (the sandbox) has the contract recorded now;
+        a real one answers the page the customer signs on (which sends them to `return_url` once signed), and the
+        contract is recorded when it calls back. Asking again while a flow is under way answers that flow's page
+        again, never a second contract; the provider is asked first where the flow stands, so a flow whose callback
+        never came is recorded signed, or, ended unsigned, replaced by a new one."""
         lease = self.lease(order_id)
         lease.require(LeaseStatus.PENDING_CONTRACT, action="sign the contract")
         customer = self.customer(lease.customer_id)
         esign = self.port(self.esign, "e-signature")
-        signed = esign.sign(order_id, customer.name or "", customer.id_number or "", contract_text(lease))
-        self.record_contract(order_id, signed.contract_id)
-        return signed
+        flow_id = lease.signing_flow_id
+        if flow_id is not None:
+            outcome = esign.signing_outcome(flow_id)
+            if outcome.final and outcome.completed:
+                return self._record_signed(esign, order_id, flow_id)
+            if outcome.final:
+                self.complete_signing(order_id, outcome)
+                flow_id = None
+        if flow_id is None:
+            notify_url = self.ports.signing_notify_url(esign.provider)
+            name, id_number, text = customer.name or "", customer.id_number or "", contract_text(lease)
+            session = esign.start_signing(order_id, name, id_number, customer.phone, text, notify_url, return_url)
+            self.record_signing_started(order_id, session.flow_id)
+        else:
+            session = esign.resume_signing(flow_id, customer.phone, return_url)
+        if not session.completed:
+            return session
+        return self._record_signed(esign, order_id, session.flow_id)
+
+    def _record_signed(self, esign: ESignature, order_id: UUID, flow_id: str) -> SignedContract:
+        document = esign.signed_document(flow_id)
+        signed_at = self.clock.now()
+        self.record_contract(order_id, flow_id, document_id=document.document_id, sha256=document.sha256)
+        return SignedContract(flow_id, signed_at, document.url)
+
+    def verify_signing_callback(self, provider: str, body: bytes, headers: Mapping[str, str]) -> SigningOutcome:
+        """The e-signature provider's callback, verified (`InvalidSignature` when not authentic)."""
+        esign = self.port(self.esign, "e-signature")
+        if esign.provider != provider:
+            raise NotFound("e-signature provider", provider)
+        return esign.verify_callback(body, headers)
+
+    @command
+    def complete_signing(self, order_id: UUID, outcome: SigningOutcome) -> bool:
+        """A sign flow's end as the provider called it back: signed, the contract is recorded with the document the
+        provider keeps; unsigned (refused, revoked, expired), the order may start another. A flow that is not the
+        order's one under way, or already recorded, changes nothing: returns whether anything was recorded."""
+        lease = self.lease(order_id)
+        if not outcome.final or lease.status is not LeaseStatus.PENDING_CONTRACT:
+            return False
+        if lease.signing_flow_id != outcome.flow_id:
+            return False
+        now = self.clock.now()
+        if outcome.completed:
+            document = self.port(self.esign, "e-signature").signed_document(outcome.flow_id)
+            lease.sign_contract(outcome.flow_id, now, document_id=document.document_id, sha256=document.sha256)
+        else:
+            lease.abandon_signing(outcome.flow_id, outcome.reason or "the sign flow ended unsigned", now)
+        self.save(lease)
+        return True
 
     def track(self, order_id: UUID) -> TrackingStatus:
         """Where the order's parcel is, as its carrier tells."""

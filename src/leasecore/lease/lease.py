@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -30,6 +31,7 @@ from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTe
 END_OF_TERM_WINDOW = timedelta(days=7)
 AUTOMATIC = "automatic"
 """The reviewer of an order automated review (自动化审批) approved."""
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class LeaseStatus(Enum):
@@ -246,6 +248,13 @@ class Lease(Aggregate):
     calls_recorded: int = 0
     """Collection calls recorded on the order (the calls themselves are its `CallRecorded` events); none until the
     first, as for a snapshot taken before calls were recorded."""
+    signing_flow_id: str | None = None
+    """The e-signature provider's sign flow under way for the contract (kept once signed); none before signing
+    started, as for a snapshot taken before sign flows existed."""
+    contract_document_id: str = ""
+    contract_sha256: str = ""
+    """The signed document's id at the provider and the SHA-256 of its bytes; empty for a contract signed before
+    they were kept."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -495,10 +504,29 @@ class Lease(Aggregate):
         self._cancelled(reason, refund, timestamp=now)
         return refund
 
-    def sign_contract(self, contract_id: str, now: datetime) -> None:
-        """The electronic contract (电子签章) is signed before anything ships."""
+    def start_signing(self, flow_id: str, now: datetime) -> None:
+        """The customer signs on the provider's page; the order waits for the sign flow's end, one flow at a time."""
+        self._require(LeaseStatus.PENDING_CONTRACT, action="start signing the contract")
+        if not flow_id.strip():
+            raise InvalidInput("flow_id", "must not be empty")
+        if self.signing_flow_id is not None:
+            raise Refused(f"sign flow {self.signing_flow_id} is already under way for order {self.id}")
+        self._signing_started(flow_id, timestamp=now)
+
+    def abandon_signing(self, flow_id: str, reason: str, now: datetime) -> None:
+        """A sign flow that ended unsigned (refused, revoked, expired) frees the order to start another."""
+        self._require(LeaseStatus.PENDING_CONTRACT, action="abandon signing the contract")
+        if flow_id != self.signing_flow_id:
+            raise Refused(f"sign flow {flow_id} is not the one under way for order {self.id}")
+        self._signing_abandoned(flow_id, reason, timestamp=now)
+
+    def sign_contract(self, contract_id: str, now: datetime, *, document_id: str = "", sha256: str = "") -> None:
+        """The electronic contract (电子签章) is signed before anything ships; the signed document's id and the
+        SHA-256 of its bytes are kept when the provider gives them."""
         self._require(LeaseStatus.PENDING_CONTRACT, action="sign the contract")
-        self._contract_signed(contract_id, timestamp=now)
+        if sha256 and not SHA256_HEX.fullmatch(sha256):
+            raise InvalidInput("sha256", "must be 64 lower-case hexadecimal digits")
+        self._contract_signed(contract_id, document_id, sha256, timestamp=now)
 
     def ship(self, unit_serials: tuple[str, ...], carrier: str, tracking_no: str, now: datetime) -> None:
         """Specific units go out with a carrier and a tracking number."""
@@ -803,12 +831,40 @@ class Lease(Aggregate):
         self.reason = reason
         self.refunded += refund
 
+    class SigningStarted(Event):
+        flow_id: str
+
+    @event(SigningStarted)
+    def _signing_started(self, flow_id: str, timestamp: datetime) -> None:
+        self.signing_flow_id = flow_id
+
+    class SigningAbandoned(Event):
+        flow_id: str
+        reason: str
+
+    @event(SigningAbandoned)
+    def _signing_abandoned(self, flow_id: str, reason: str, timestamp: datetime) -> None:
+        self.signing_flow_id = None
+
     class ContractSigned(Event):
+        """v2 adds the signed document's id at the provider and the SHA-256 of its bytes; a v1 contract has
+        neither (both empty)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["document_id"] = ""
+            state["sha256"] = ""
+
         contract_id: str
+        document_id: str
+        sha256: str
 
     @event(ContractSigned)
-    def _contract_signed(self, contract_id: str, timestamp: datetime) -> None:
+    def _contract_signed(self, contract_id: str, document_id: str, sha256: str, timestamp: datetime) -> None:
         self.contract_id = contract_id
+        self.contract_document_id, self.contract_sha256 = document_id, sha256
 
     class Shipped(Event):
         unit_serials: tuple[str, ...]

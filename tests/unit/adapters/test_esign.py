@@ -8,6 +8,7 @@ import pytest
 
 from adapters.errors import SigningRefused
 from adapters.esign.sandbox import SandboxESignature
+from leasecore.ports import InvalidSignature
 
 from .conftest import NOW
 
@@ -68,3 +69,20 @@ def test_an_unsignable_contract_is_refused_and_not_kept(esign, name, id_number, 
     with pytest.raises(KeyError):
         esign.contract(ORDER)
     assert esign.sign(ORDER, "张三", VALID, TEXT).signed_at == NOW
+
+
+def test_a_sandbox_sign_flow_is_complete_at_once_and_its_document_is_the_texts_digest(esign):
+    session = esign.start_signing(ORDER, "张三", VALID, "13900000001", TEXT, "/v1/esign/notify/sandbox")
+    assert session.completed and session.flow_id == esign.sign(ORDER, "张三", VALID, TEXT).contract_id
+    assert esign.resume_signing(session.flow_id, "13900000001").completed
+    assert esign.signing_outcome(session.flow_id).completed
+    document = esign.signed_document(session.flow_id)
+    assert document.sha256 == hashlib.sha256(TEXT.encode()).hexdigest()
+    assert document.document_id == f"{session.flow_id}.pdf"
+
+
+def test_the_sandbox_sends_no_callbacks_and_knows_no_other_flows(esign):
+    with pytest.raises(InvalidSignature):
+        esign.verify_callback(b"{}", {})
+    with pytest.raises(SigningRefused):
+        esign.signed_document("flow-from-elsewhere")

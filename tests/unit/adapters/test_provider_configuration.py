@@ -184,7 +184,7 @@ def test_an_unknown_provider_or_kind_is_named_with_the_known_ones(keys: Path) ->
         "payments.odd: unknown kind that is not text (known: alipay, sandbox, wechatpay)",
         "payments.bad: must be an object of settings",
         "sms: unknown kind 'twilio' (known: aliyun)",
-        "fax: unknown capability (known: payments, sms, bureau, identity, logistics)",
+        "fax: unknown capability (known: payments, sms, bureau, identity, logistics, esign)",
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from starlette.responses import Response
+
 import projections.installments
 import projections.orders
 import projections.refunds
@@ -9,6 +11,7 @@ from api.http import answers
 from api.http.endpoint import CUSTOMER, Answered, Call, Endpoints, require
 from api.http.schemas import orders as schemas
 from leasecore.lease.quote import OrderRequest
+from leasecore.ports import SigningSession
 from leasecore.values import Address, DepositMode, LongTerm, Plan, ShortTerm
 
 endpoints = Endpoints("orders")
@@ -103,14 +106,21 @@ def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
     "/v1/orders/{id}/contract/sign",
     access=CUSTOMER,
     answer=schemas.ContractOut,
+    also={202: schemas.SigningOut},
     idempotent=True,
     summary="Sign the lease contract",
 )
-def sign_contract(call: Call[None, None]) -> schemas.ContractOut:
-    """The contract is signed through the e-signature provider by the verified customer, then recorded."""
+def sign_contract(call: Call[None, None]) -> schemas.ContractOut | Response:
+    """The contract is signed through the e-signature provider by the verified customer, then recorded. A provider
+    that signs at once (the sandbox) answers 200 with the signed contract; one whose signer signs on its own page
+    answers 202 with that page's `sign_url` (asking again answers the same flow's page), and the contract is
+    recorded when the provider calls back."""
     answers.owned(call.views, call.id, call.customer_id)
     signed = call.app.sign_contract(call.id)
     call.written()
+    if isinstance(signed, SigningSession):
+        body = schemas.SigningOut(flow_id=signed.flow_id, sign_url=signed.sign_url or "")
+        return Response(body.model_dump_json(), 202, media_type="application/json")
     return schemas.ContractOut.model_validate(signed, from_attributes=True)
 
 

@@ -195,6 +195,10 @@ class OrderOut(Answer):
     tracking_no: str | None
     return_tracking_no: str | None
     contract_id: str | None
+    contract_document_id: str | None = Field(
+        None, description="The signed document's id at the e-signature provider (empty for older contracts)"
+    )
+    contract_sha256: str | None = Field(None, description="The SHA-256 (hex) of the signed document's bytes")
     swapped_from: UUID | None
     swapped_to: UUID | None
     collection_stage: str | None
@@ -241,6 +245,15 @@ class ContractOut(Answer):
     contract_id: str
     signed_at: AwareDatetime
     document_url: str
+
+
+class SigningOut(Answer):
+    """Signing is under way at the e-signature provider: the customer signs at `sign_url`, and the order moves on
+    to pending_shipment when the provider calls back (`POST /v1/esign/notify/{provider}`)."""
+
+    status: Literal["signing"] = "signing"
+    flow_id: str
+    sign_url: str
 
 
 class TrackingOut(Answer):

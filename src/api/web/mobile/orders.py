@@ -28,7 +28,7 @@ from leasecore.errors import LeaseError
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
 from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import CANCELLABLE, STATUS_AFTER
-from leasecore.ports import TrackingStatus
+from leasecore.ports import SigningSession, TrackingStatus
 from leasecore.values import ZERO, total
 from projections.catalog import ProductView
 from projections.installments import InstallmentView
@@ -187,6 +187,13 @@ WORDS = {
     "m.contract.must_agree": ("请先阅读合同并勾选同意", "Read the contract and tick that you accept it"),
     "m.contract.sign": ("签署合同", "Sign the contract"),
     "m.contract.signing_failed": ("签署未完成", "The contract was not signed"),
+    "m.signing.title": ("前往 e签宝 签署", "Sign at e签宝"),
+    "m.signing.lead": (
+        "合同在 e签宝 签署：点下方按钮前往，签署完成后回到本订单。",
+        "The contract is signed at e签宝: tap below to go there; once signed you come back to this order.",
+    ),
+    "m.signing.go": ("去签署", "Sign now"),
+    "m.signing.back": ("返回订单", "Back to the order"),
     "m.flash.order_cancelled": ("订单已取消", "The order is cancelled"),
     "m.flash.contract_signed": ("合同签署成功，我们将尽快发货", "Signed: we will ship it soon"),
     "m.flash.receipt_confirmed": ("已确认收货，租期从今天开始", "Receipt confirmed: the lease starts today"),
@@ -319,17 +326,22 @@ def contract(page: MobilePage) -> Response:
 @pages.post("/orders/{id}/contract")
 def sign(page: MobilePage) -> Response:
     """As `POST /v1/orders/{id}/contract/sign`, once the customer has said they read and accept it; a second tap
-    after signing only shows the order."""
+    after signing only shows the order. A provider whose signer signs on its own page gets a page that links there
+    (the pages' CSP, `form-action 'self'`, refuses a form's redirect to another site); the provider sends the
+    customer back to the order once signed, and the order moves on when it calls back."""
     view = answers.owned(page.views, page.path_id(), page.me)
     if view.contract_id is not None:
         return page.redirect(f"/orders/{view.id}", done="contract_signed")
     if page.form.get("agree") != "1":
         return _contract_page(page, view, 422, errors={"agree": page.t("m.contract.must_agree")})
+    back = str(page.request.base_url).rstrip("/") + page.url(f"/orders/{view.id}")
     try:
-        page.app.sign_contract(view.id)
+        signed = page.app.sign_contract(view.id, return_url=back)
     except AdapterError as error:
         return error_page(page, 502, page.t("m.contract.signing_failed"), str(error))
     page.service.written()
+    if isinstance(signed, SigningSession) and signed.sign_url:
+        return page.render("mobile/signing.html", order=view, sign_url=signed.sign_url)
     return page.redirect(f"/orders/{view.id}", done="contract_signed")
 
 
