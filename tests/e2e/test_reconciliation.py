@@ -149,7 +149,7 @@ def signed_in(api: Api) -> TestClient:
 
 def test_a_day_not_over_or_not_a_date_is_refused_naming_the_field(api: Api) -> None:
     finance = api.staff(Role.FINANCE)
-    for value in ("31/01/2026", "2026-02-30", DAY):
+    for value in ("31/01/2026", "2026-02-30", "0001-01-01", DAY):
         problem = api.get("/v1/admin/reconciliation", 422, who=finance, params={"date": value})
         assert [error["field"] for error in problem["errors"]] == ["date"]
     api.move_clock(NEXT_MORNING)
@@ -163,3 +163,4 @@ def test_only_finance_and_admin_see_the_reconciliation(api: Api, world: World) -
     api.get("/v1/admin/reconciliation", 403, who=customer, params={"date": DAY})
     api.get("/v1/admin/reconciliation", 403, who=api.staff(Role.OPERATOR, Role.RISK), params={"date": DAY})
     api.get("/v1/admin/reconciliation", 200, who=api.staff(Role.ADMIN), params={"date": DAY})
+

@@ -9,9 +9,16 @@ from pydantic import AwareDatetime, Field
 
 from api.http.schemas.common import Answer, Money, Query, QueryDate
 
+EARLIEST = Date(2000, 1, 1)
+"""No provider keeps a bill older than this; an earlier day is refused, not looked for."""
+
 
 class ReconciliationQuery(Query):
-    day: QueryDate = Field(alias="date", description="The providers' day (Beijing time), YYYY-MM-DD, before today.")
+    day: QueryDate = Field(
+        alias="date",
+        ge=EARLIEST,
+        description="The providers' day (Beijing time), YYYY-MM-DD, from 2000 on and before today.",
+    )
     provider: str | None = Field(default=None, max_length=64, description="One configured payment provider.")
 
 
