@@ -29,8 +29,6 @@ from urllib.parse import unquote
 from sqlalchemy import URL, Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from api.store import api_metadata
-
 EVENTS_TABLE = "leasecore_events"
 """Where eventsourcing-sqlalchemy keeps the application's events (its name, lowercased, then `_events`)."""
 
@@ -87,12 +85,6 @@ def restore(source: Path, database_url: str) -> Backup:
     else:
         events, last = _restore_postgres(source, make_url(database_url))
     return Backup(source, _dialect(database_url), events, last)
-
-
-def kept_tables() -> tuple[str, ...]:
-    """The tables holding what no event does, beside the event store: a restore without them loses sessions,
-    idempotency records, refund outcomes and the rest of the HTTP layer's state."""
-    return (EVENTS_TABLE, *sorted(api_metadata.tables))
 
 
 def _dialect(database_url: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from api.backup import EVENTS_TABLE, BackupError, back_up, restore
 from api.cli import main
+from api.store import api_metadata
 from projections.store import ViewStore
 from tests.conftest import POSTGRES_URL
 from tests.e2e.support import Api, Customer, World, running
@@ -164,6 +165,12 @@ class BackupBehaviour:
         assert events(fresh_url) == events(database_url)
 
 
+def test_the_operations_guide_says_of_every_table_the_service_keeps_whether_a_backup_must_hold_it() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    kept = [EVENTS_TABLE, *api_metadata.tables]
+    assert [name for name in kept if f"`{name}`" not in guide] == []
+
+
 class TestSqlite(BackupBehaviour):
     @pytest.fixture
     def database_url(self, tmp_path: Path) -> str:
@@ -187,6 +194,26 @@ class TestPostgres(BackupBehaviour):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
+
+    def test_a_restore_fills_an_empty_schema_of_the_dumped_name_and_refuses_a_database_holding_that_schema(
+        self, database_url: str, fresh_url: str, tmp_path: Path
+    ) -> None:
+        with running(database_url) as api:
+            api.set_up_world(units=1)
+        backup = back_up(database_url, tmp_path / "leasecore.backup")
+        dumped = sqlalchemy.make_url(database_url).query["options"]
+        assert isinstance(dumped, str)
+        schema = dumped.removeprefix("-csearch_path=")
+        same_name = sqlalchemy.make_url(fresh_url).update_query_dict({"options": dumped})
+        engine = sqlalchemy.create_engine(same_name, poolclass=sqlalchemy.pool.NullPool)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        engine.dispose()
+        with pytest.raises(BackupError, match=f"the backup's schema {schema} exists"):
+            restore(backup.path, fresh_url)
+        url = same_name.render_as_string(hide_password=False)
+        assert restore(backup.path, url).last_notification_id == backup.last_notification_id
+        assert events(url) == events(database_url)
 
     @pytest.fixture
     def fresh_url(self, postgres_url: str) -> Iterator[str]:
