@@ -20,6 +20,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ PG_TIMEOUT_SECONDS = 3600.0
 SCHEMA_ENTRY = re.compile(r"^\s*\d+;\s*\d+\s+\d+\s+SCHEMA\s+-\s+(\S+)\s")
 SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+LIBPQ_OPTIONS = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY"}
+"""The URL's connection options pg_dump and pg_restore must be told too, as libpq's variables."""
 
 
 class BackupError(Exception):
@@ -62,6 +65,8 @@ def back_up(database_url: str, target: Path) -> Backup:
     service runs; an existing file is never overwritten (a backup is kept, not replaced)."""
     if target.exists():
         raise BackupError(f"{target} exists: a backup goes to a new file, never over another")
+    if not target.parent.is_dir():
+        raise BackupError(f"no directory {target.parent} to write the backup in")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
@@ -130,7 +135,7 @@ def _restore_sqlite(source: Path, path: Path) -> tuple[int, int]:
 
 def _check_sqlite(path: Path) -> tuple[int, int]:
     """The file's integrity checked by SQLite, and its events counted: (how many, the last notification id)."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
         try:
             verdict = connection.execute("PRAGMA integrity_check").fetchone()
             if verdict is None or verdict[0] != "ok":
@@ -164,6 +169,9 @@ def _libpq_env(url: URL) -> dict[str, str]:
         "PGPASSWORD": url.password,
         "PGDATABASE": url.database,
     }
+    for option, name in LIBPQ_OPTIONS.items():
+        value = url.query.get(option)
+        given[name] = value if isinstance(value, str) else None
     env.update({name: value for name, value in given.items() if value})
     return env
 
@@ -240,9 +248,9 @@ def _restore_postgres(source: Path, url: URL) -> tuple[int, int]:
             )
         target_exists = _schema_exists(connection, target)
     entries = _restore_list(listing, keep_schema=not (dumped == target and target_exists))
-    list_file = source.with_name(source.name + ".restore-list")
-    list_file.write_text(entries, encoding="utf-8")
-    try:
+    with tempfile.TemporaryDirectory(prefix="leasecore-restore-") as work:
+        list_file = Path(work) / "restore.list"
+        list_file.write_text(entries, encoding="utf-8")
         _run(
             [
                 _tool("pg_restore"),
@@ -257,8 +265,6 @@ def _restore_postgres(source: Path, url: URL) -> tuple[int, int]:
             ],
             env,
         )
-    finally:
-        list_file.unlink(missing_ok=True)
     with _connected(url) as connection, connection.begin():
         if dumped != target:
             if target_exists:

@@ -171,6 +171,16 @@ def test_the_operations_guide_says_of_every_table_the_service_keeps_whether_a_ba
     assert [name for name in kept if f"`{name}`" not in guide] == []
 
 
+def test_an_in_memory_database_or_a_missing_directory_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backup", "--to", str(tmp_path / "b"), "--database-url", "memory:"]) == 1
+    assert capsys.readouterr().err.startswith("leasecore: cannot back up 'memory:'")
+    nowhere = tmp_path / "absent" / "b"
+    assert main(["backup", "--to", str(nowhere), "--database-url", f"sqlite:///{tmp_path}/x.db"]) == 1
+    assert capsys.readouterr().err == f"leasecore: no directory {nowhere.parent} to write the backup in\n"
+
+
 class TestSqlite(BackupBehaviour):
     @pytest.fixture
     def database_url(self, tmp_path: Path) -> str:
