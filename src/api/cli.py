@@ -1,4 +1,5 @@
-"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments, reconcile, logistics and serve.
+"""The `leasecore` command line: demo, admin, audit, projections, jobs, payments, reconcile, logistics, serve,
+backup and restore.
 
 Exit status 0 on success, 2 on bad arguments, 1 on any other failure with a one-line reason
 on standard error (LEASECORE_DEBUG=1 shows the traceback instead).
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -29,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from api.backup import back_up, restore
 from api.bootstrap import Platform, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
@@ -161,6 +164,17 @@ def _parser() -> argparse.ArgumentParser:
         help="subscribe shipped parcels not subscribed yet, and ask about those out too long (lost pushes), once",
     )
     parcels.set_defaults(run=_sweep_parcels)
+
+    backup = commands.add_parser(
+        "backup", parents=[common], help="copy the database (events, read models, api tables) while the service runs"
+    )
+    backup.add_argument("--to", dest="target", type=Path, required=True, help="the new backup file")
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser(
+        "restore", parents=[common], help="restore a backup into an empty database (then: projections rebuild)"
+    )
+    restore.add_argument("--from", dest="source", type=Path, required=True, help="the backup file")
+    restore.set_defaults(run=_restore)
 
     serve = commands.add_parser("serve", parents=[common], help="the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
@@ -326,6 +340,26 @@ def _sweep_parcels(args: argparse.Namespace) -> int:
         service.close()
     _print_parcel_sweep(sweep, sys.stdout)
     return 1 if sweep.errors else 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    url = database_url(args.database_url)
+    made = back_up(url, args.target)
+    print(
+        f"backed up {_safe_url(url)} to {made.path} ({made.size:,} bytes): "
+        f"{made.events:,} events, the last notification {made.last_notification_id:,}"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    url = database_url(args.database_url)
+    restored = restore(args.source, url)
+    print(
+        f"restored {restored.path} into {_safe_url(url)}: {restored.events:,} events, "
+        f"the last notification {restored.last_notification_id:,}; now run `leasecore projections rebuild`"
+    )
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
