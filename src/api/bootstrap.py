@@ -35,6 +35,7 @@ from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.processes.freezes import FreezeDispatcher
 from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
 from api.processes.refunds import RefundDispatcher
@@ -249,6 +250,8 @@ class Service:
     payment_methods: tuple[PaymentMethod, ...] = ()
     """How a customer may pay: the configured providers, the first the default."""
     read_timeout: float = 5.0
+    freezes: FreezeDispatcher | None = None
+    """Sends the takes from deposit freezes and the unfreezes to the providers (押金预授权)."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -285,6 +288,8 @@ class Service:
         providers about payments left pending, in the background (a long-running server)."""
         self.platform.runner.start()
         self.refunds.start()
+        if self.freezes is not None:
+            self.freezes.start()
         self.messages.start()
         self.scheduler.start()
         self.janitor.start()
@@ -294,6 +299,8 @@ class Service:
         self.scheduler.stop()
         self.messages.stop()
         self.refunds.stop()
+        if self.freezes is not None:
+            self.freezes.stop()
         self.platform.close()
 
 
@@ -380,6 +387,8 @@ def build_service(
             payment_methods=tuple(methods),
         )
         platform.runner.listeners.append(service.refunds.wake)
+        service.freezes = FreezeDispatcher(platform.app, platform.views)
+        platform.runner.listeners.append(service.freezes.wake)
         platform.runner.listeners.append(service.messages.wake)
     except BaseException:
         platform.close()
