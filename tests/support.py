@@ -23,7 +23,6 @@ def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
     """An instant at `hour` o'clock on a day in Shanghai, where the tests' billing days are."""
     return datetime(year, month, day, hour, tzinfo=SHANGHAI)
 
-
 BILLING: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
     "grace_days": 3,

@@ -185,7 +185,6 @@ api_payment_checks = Table(
 """The janitor's asking of providers about pending payments (`api.processes.janitor`): how often, what the last
 answer made of the payment (`pending`, `succeeded`, `failed`, or `error` saying why) and when to ask next."""
 
-
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""
 

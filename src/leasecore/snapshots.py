@@ -49,7 +49,7 @@ def untagged(value: Any) -> Any:
     if isinstance(value, list):
         return [untagged(item) for item in value]
     if isinstance(value, dict) and len(value) == 1:
-        ((tag, items),) = value.items()
+        (tag, items), = value.items()
         if tag == TUPLE:
             return tuple(untagged(item) for item in items)
         if tag == FROZENSET:

@@ -147,7 +147,9 @@ class StockProjection(Projection):
         skus.update(row["sku_id"] for row in registers if row is not None)
         skus.update(row["sku_id"] for row in (units.one(unit_id) for unit_id in wanted) if row is not None)
         batch.rows(unit_counts_view, "sku_id").prefetch(skus)
-        batch.rows(bookings_view, "order_id").prefetch(event.order_id for event in events if hasattr(event, "order_id"))
+        batch.rows(bookings_view, "order_id").prefetch(
+            event.order_id for event in events if hasattr(event, "order_id")
+        )
 
     @on(Inventory.Opened)
     def opened(self, batch: Batch, event: Event) -> None:

@@ -165,7 +165,6 @@ def test_pages_of_orders_are_stable_and_each_order_is_on_one(service: Service) -
     service.platform.read_your_writes()
     http = client(create_app(service))
     log_in(http, "operator")
-
     def rows(answer: httpx.Response) -> list[str]:
         return re.findall(r'<tr data-order="([0-9a-f-]+)"', answer.text)
 

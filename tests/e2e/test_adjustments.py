@@ -20,6 +20,8 @@ WAIVER = {"kind": "waive_late_fee", "seq": 2, "amount": "0.50", "reason": "first
 CREDIT = {"kind": "goodwill_credit", "amount": "100.00", "reason": "the courier lost a week"}
 
 
+
+
 class Adjustments:
     """Abstract: subclasses name the storage backend with a `database_url` fixture."""
 

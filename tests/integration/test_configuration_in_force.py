@@ -71,6 +71,7 @@ class ConfigurationInForceBehaviour:
         app.place_order(customer, world.request(mode=DepositMode.FULL))
         assert reads.count == 2 and app.conflicts == conflicts + 1
 
+
     def test_a_refusal_decided_under_a_stale_copy_is_decided_again_under_the_documents_in_force(
         self, database_url: str
     ) -> None:

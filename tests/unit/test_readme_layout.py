@@ -55,6 +55,9 @@ def test_every_package_and_module_of_the_layers_is_named_in_the_layout() -> None
     named = {name.rstrip("/") for _, names in layout() for name in names}
     packages = {path.parent.name for path in (ROOT / "src").rglob("__init__.py") if path.parent.parent.name != "src"}
     modules = {
-        path.name for folder in NAMED_MODULES_IN for path in (ROOT / folder).glob("*.py") if path.name != "__init__.py"
+        path.name
+        for folder in NAMED_MODULES_IN
+        for path in (ROOT / folder).glob("*.py")
+        if path.name != "__init__.py"
     }
     assert sorted((packages | modules) - named) == []

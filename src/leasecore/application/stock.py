@@ -182,3 +182,4 @@ class StockCommands(Commands):
         credit_line.release(lease.id, now)
         credit_line.clear_overdue(lease.id, now)
         return [deposit, credit_line, *self._release_units(lease, now)]
+

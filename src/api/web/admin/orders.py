@@ -211,7 +211,9 @@ def _narrowed(page: Page) -> Narrowed:
                 continue
             bounds[name] = datetime.combine(day + timedelta(days=1 if name == "to" else 0), time(), zone)
     sort = values["sort"] if values["sort"] in SORTS else "newest"
-    where = OrderFilter(channel=channel, product_id=product_id, placed_from=bounds["from"], placed_before=bounds["to"])
+    where = OrderFilter(
+        channel=channel, product_id=product_id, placed_from=bounds["from"], placed_before=bounds["to"]
+    )
     return Narrowed(where, sort, values, error)
 
 
