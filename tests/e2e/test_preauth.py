@@ -115,6 +115,17 @@ def test_a_preauthorized_order_freezes_pays_rent_and_settles_damage_from_the_fre
     assert figures(settled["settlement"], "damage_deducted", "deposit_paid") == (D("400.00"), D("0.00"))
     assert figures(settled["preauth"], "taken", "unfrozen", "still_frozen") == (D("400.00"), fund - 400, D("0.00"))
 
+    report = api.get("/v1/admin/reports/finance", who=api.staff(Role.FINANCE))["totals"]
+    assert figures(report, "deposits_frozen", "freezes_taken", "deposits_unfrozen", "deposits_received") == (
+        fund,
+        D("400.00"),
+        fund - 400,
+        D("0.00"),
+    )
+    money_in = figures(report, "payments_received", "deposits_deducted", "freezes_taken")
+    booked = figures(report, "rent", "protection", "fees", "damage", "late_return", "buyouts", "credit", "stray")
+    assert sum(money_in) == sum(booked)
+
     assert dispatch(api) == 2
     assert dispatch(api) == 0
     book = sandbox(api).freeze_book
