@@ -122,11 +122,14 @@ order_deposits_view = Table(
     money("taken"),
     money("unfrozen"),
     Column("pending_operations", Integer, nullable=False),
+    Column("freeze_requested_at", Instant),
     Index("ix_order_deposits_view_pending", "pending_operations"),
+    Index("ix_order_deposits_view_freeze_requested", "freeze_requested_at"),
 )
 """Each order's deposit as its own events tell it: paid, deducted, refunded; and when pre-authorized (押金预授权),
 what was to be frozen, what providers froze (`frozen`, with `credit_waived` on their own credit besides), what
-was taken from it and unfrozen, and how many takes and unfreezes the providers have yet to confirm."""
+was taken from it and unfrozen, and how many takes and unfreezes the providers have yet to confirm;
+`freeze_requested_at` when a freeze was first asked of a provider."""
 
 order_counts_view = Table(
     "order_counts_view",
@@ -282,7 +285,8 @@ class OrdersProjection(Projection):
         column = {Deposit.Paid: "paid", Deposit.Deducted: "deducted", Deposit.Refunded: "refunded"}[type(event)]
         row[column] += event.amount
 
-    @on(Deposit.FreezeRequired, Deposit.Frozen, Deposit.TakeFromFreezeRequested, Deposit.UnfreezeRequested)
+    @on(Deposit.FreezeRequired, Deposit.FreezeRequested, Deposit.Frozen)
+    @on(Deposit.TakeFromFreezeRequested, Deposit.UnfreezeRequested)
     @on(Deposit.TakenFromFreeze, Deposit.Unfrozen)
     def freeze_moved(self, batch: Batch, event: Event) -> None:
         row = batch.rows(order_deposits_view, "deposit_id").one(event.originator_id)
@@ -291,6 +295,8 @@ class OrdersProjection(Projection):
         row["version"] = event.originator_version
         if isinstance(event, Deposit.FreezeRequired):
             row["to_freeze"] = event.amount
+        elif isinstance(event, Deposit.FreezeRequested):
+            row["freeze_requested_at"] = row["freeze_requested_at"] or event.timestamp
         elif isinstance(event, Deposit.Frozen):
             row["frozen"] += event.fund_amount
             row["credit_waived"] += event.credit_amount
@@ -310,6 +316,21 @@ def orders_with_freeze_operations(views: ViewStore, limit: int = 100) -> list[UU
     """Orders whose takes from a freeze or unfreezes the provider has yet to confirm, for the dispatcher."""
     deposits = order_deposits_view.c
     query = select(deposits.order_id).where(deposits.pending_operations > 0).order_by(deposits.order_id)
+    with views.read() as connection:
+        return list(connection.execute(query.limit(limit)).scalars())
+
+
+def freezes_unnotified(views: ViewStore, asked_between: tuple[datetime, datetime], limit: int = 100) -> list[UUID]:
+    """Orders whose deposit freeze was asked of a provider between the two instants and never notified frozen,
+    for asking the provider whether its notification was lost."""
+    deposits = order_deposits_view.c
+    since, until = asked_between
+    query = (
+        select(deposits.order_id)
+        .where(deposits.frozen == 0, deposits.credit_waived == 0)
+        .where(deposits.freeze_requested_at >= since, deposits.freeze_requested_at < until)
+        .order_by(deposits.freeze_requested_at, deposits.order_id)
+    )
     with views.read() as connection:
         return list(connection.execute(query.limit(limit)).scalars())
 

@@ -177,3 +177,32 @@ def test_a_crash_between_the_provider_call_and_its_event_is_recovered_exactly_on
     assert [kind for kind, _ in book.calls] == ["unfreeze", "unfreeze"]
     held = book.freezes[freeze["out_request_no"]]
     assert (held.unfrozen, held.rest) == (D(freeze["amount"]) - D("300.00"), D("0.00"))
+
+
+def test_a_freeze_whose_notification_was_lost_is_found_by_asking_and_unfrozen_when_its_order_has_gone(
+    api: Api, world: World, who: Customer
+) -> None:
+    start = date(2026, 1, 31)
+    plan = {"kind": "short", "start": start.isoformat(), "end": (start + timedelta(days=4)).isoformat()}
+    kept, gone = (api.place(who, api.order_body(world.sku_id, plan, deposit_mode="preauth")) for _ in range(2))
+    refs = [
+        api.post(f"/v1/orders/{order['id']}/payments", 201, who=who, json={"purpose": "preauth"})["out_request_no"]
+        for order in (kept, gone)
+    ]
+    api.post(f"/v1/orders/{gone['id']}/cancel", who=who, json={})
+    for ref in refs:
+        sandbox(api).freeze_unnotified(ref, D("100.00"))
+    freezes = api.service.freezes
+    assert freezes is not None
+    assert freezes.ask_unnotified() == 0
+    api.move_clock(api.service.clock.now() + timedelta(minutes=6))
+    assert freezes.ask_unnotified() == 2
+    assert freezes.ask_unnotified() == 0
+    api.service.written()
+    assert dispatch(api) == 1
+    kept_figures = figures(api.order(who, kept["id"])["preauth"], "frozen", "credit", "still_frozen")
+    frozen = sandbox(api).freeze_book.freezes[refs[0]].fund
+    assert kept_figures == (frozen, D("100.00"), frozen)
+    gone_figures = figures(api.order(who, gone["id"])["preauth"], "frozen", "unfrozen", "still_frozen")
+    assert gone_figures == (frozen, frozen, D("0.00"))
+    assert sandbox(api).freeze_book.freezes[refs[1]].rest == D("0.00")

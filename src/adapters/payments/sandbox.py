@@ -348,6 +348,17 @@ class SandboxPayments:
             self._post(freeze.notify_url, body, headers)
         return body, headers
 
+    def freeze_unnotified(self, out_request_no: str, credit: Decimal = ZERO) -> SandboxFreeze:
+        """The customer confirms the freeze, but its notification is lost on the way: the money is frozen and the
+        merchant never told, until it asks (`query_freeze`)."""
+        book = self.freeze_book
+        with book.lock:
+            freeze = _known_freeze(book, out_request_no)
+            if freeze.frozen_at is None:
+                freeze = replace(freeze, frozen_at=self._clock.now(), credit=require_cents(credit))
+                book.freezes[out_request_no] = freeze
+            return freeze
+
     def _freeze_params(self, freeze: SandboxFreeze) -> dict[str, str]:
         assert freeze.frozen_at is not None
         return {

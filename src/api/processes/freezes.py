@@ -1,19 +1,26 @@
 """Sending takes from deposit freezes and unfreezes to the payment providers (押金预授权): each one the domain
 decided is asked under its own ref, which the provider dedupes on, and confirmed by an event once the provider has
 done it; a failed or unanswered call is asked again later with the same ref, so a crash between the provider's
-answer and the event is recovered exactly once."""
+answer and the event is recovered exactly once. A freeze asked and never notified is asked of its provider from 5
+minutes on, every 10 minutes for a day (by business time), so money frozen after a lost notification is recorded,
+and unfrozen when its order has gone."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from leasecore.application import LeaseApplication
-from projections.orders import orders_with_freeze_operations
+from projections.orders import freezes_unnotified, orders_with_freeze_operations
 from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
+
+FIRST_ASK = timedelta(minutes=5)
+ASK_EVERY = timedelta(minutes=10)
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 class FreezeDispatcher:
@@ -21,6 +28,7 @@ class FreezeDispatcher:
 
     def __init__(self, app: LeaseApplication, views: ViewStore) -> None:
         self.app, self.views = app, views
+        self._next_ask: dict[UUID, datetime] = {}
         self._lock = threading.Lock()
         self._stopping, self._wake = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
@@ -32,6 +40,22 @@ class FreezeDispatcher:
             for order_id in orders_with_freeze_operations(self.views, limit):
                 confirmed += self._send(order_id)
         return confirmed
+
+    def ask_unnotified(self, limit: int = 100) -> int:
+        """Ask the providers about freezes never notified that are due to be asked; returns how many were found
+        frozen and recorded now."""
+        now = self.app.clock.now()
+        recorded = 0
+        with self._lock:
+            for order_id in freezes_unnotified(self.views, (now - GIVE_UP_AFTER, now - FIRST_ASK), limit):
+                if self._next_ask.get(order_id, now) > now:
+                    continue
+                self._next_ask[order_id] = now + ASK_EVERY
+                try:
+                    recorded += self.app.settle_pending_freeze(order_id)
+                except Exception as error:
+                    log.warning("asking about the freeze of order %s failed; asking again later: %s", order_id, error)
+        return recorded
 
     def _send(self, order_id: UUID) -> int:
         try:
@@ -62,6 +86,7 @@ class FreezeDispatcher:
                     return
                 try:
                     self.dispatch()
+                    self.ask_unnotified()
                 except Exception as error:
                     log.warning("freeze dispatch failed; retrying: %s", error)
 

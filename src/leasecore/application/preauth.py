@@ -87,18 +87,16 @@ class PreauthCommands(PaymentCommands):
         self.save(deposit)
         return True
 
-    def settle_pending_freeze(self, order_id: UUID, provider: str | None = None) -> bool:
-        """A freeze whose notification never came, asked of its provider and recorded as the notification would
-        have been; True once the deposit is secured."""
-        deposit = self.deposit(order_id)
-        for name, out_request_no in deposit.freeze_requests.items():
-            if provider in (None, name) and deposit.securing is None:
-                _, freezer = self.freezer(name)
-                notification = freezer.query_freeze(out_request_no)
+    def settle_pending_freeze(self, order_id: UUID) -> bool:
+        """Freezes whose notification never came, asked of their providers and recorded as the notifications
+        would have been (a freeze of an order gone is unfrozen at once); True when one was recorded now."""
+        recorded = False
+        for name, out_request_no in self.deposit(order_id).freeze_requests.items():
+            if not any(freeze.provider == name for freeze in self.deposit(order_id).freezes.values()):
+                notification = self.freezer(name)[1].query_freeze(out_request_no)
                 if notification is not None:
-                    self.record_freeze(name, notification)
-                    deposit = self.deposit(order_id)
-        return deposit.is_secured
+                    recorded = self.record_freeze(name, notification) or recorded
+        return recorded
 
     def send_freeze_operations(self, order_id: UUID) -> list[FreezeOperationReceipt]:
         """Ask the providers for the order's takes and unfreezes not yet confirmed, in the order they were
