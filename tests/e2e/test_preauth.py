@@ -19,9 +19,10 @@ from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, figures, running
 
 
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with running("memory:") as api:
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    url = "memory:" if request.param == "memory" else request.getfixturevalue(f"{request.param}_url")
+    with running(url) as api:
         yield api
 
 
