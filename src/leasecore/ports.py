@@ -251,6 +251,11 @@ class DepositFreezer(Protocol):
     provider: str
     acknowledgement: Acknowledgement
 
+    @property
+    def freezes_deposits(self) -> bool:
+        """Whether this provider is set up to freeze deposits (a WeChat Pay merchant needs a Pay Score service)."""
+        ...
+
     def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest: ...
 
     def freeze_notification(self, body: bytes, headers: Mapping[str, str]) -> FreezeNotification | None:

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 
 from adapters.payments.sandbox import SandboxPayments
-from leasecore.errors import Refused
+from leasecore.errors import InvalidInput, Refused
 from leasecore.lease import LeaseStatus
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import PaymentPurpose
@@ -166,3 +166,10 @@ def test_a_crash_between_the_provider_call_and_its_event_is_recovered_exactly_on
     freeze = next(iter(gateway.freeze_book.freezes.values()))
     assert [kind for kind, _ in gateway.freeze_book.calls] == ["unfreeze", "unfreeze"]
     assert (freeze.unfrozen, freeze.rest) == (D("2000.00"), D("0.00"))
+
+
+def test_only_a_provider_set_up_to_freeze_deposits_is_offered(world: World) -> None:
+    app, gateway = world.app, sandbox(world)
+    gateway.freezes_deposits = False  # type: ignore[misc]
+    with pytest.raises(InvalidInput, match="provider"):
+        app.collect_preauth(placed(world))

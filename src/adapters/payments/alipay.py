@@ -134,6 +134,8 @@ class AlipayGateway:
 
     # Fund authorization (资金预授权): the deposit frozen, damage and arrears taken from it, the rest unfrozen.
 
+    freezes_deposits = True
+
     def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest:
         """The signed `alipay.fund.auth.order.app.freeze` order string the app hands to the Alipay SDK (online
         pre-authorization, in the rental category); nothing is sent from the server."""

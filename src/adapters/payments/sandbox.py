@@ -286,6 +286,8 @@ class SandboxPayments:
 
     # Deposit pre-authorization (押金预授权): freezes, takes and unfreezes as Alipay's fund authorization does.
 
+    freezes_deposits = True
+
     def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest:
         """A freeze awaiting the customer; asking again for the same request and amount returns the same one."""
         amount = require_positive(amount)

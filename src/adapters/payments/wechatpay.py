@@ -420,6 +420,10 @@ class WeChatPayGateway:
     # completed with what is taken from it (the rest released) or cancelled. Our out_order_no is the freeze's
     # out_request_no and stands as its auth_no; WeChat's order_id is the operation_id.
 
+    @property
+    def freezes_deposits(self) -> bool:
+        return bool(self.config.payscore_service_id)
+
     def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest:
         """A service order with the deposit as its risk fund, awaiting the customer's confirmation; asking again
         for the same out_order_no finds the order already made. The app opens WeChat's confirm page with the

@@ -26,7 +26,11 @@ class PreauthCommands(PaymentCommands):
 
     def freezer(self, provider: str | None) -> tuple[str, DepositFreezer]:
         """The chosen provider (the first configured one that freezes deposits by default)."""
-        freezers = {name: g for name, g in self.gateways.items() if isinstance(g, DepositFreezer)}
+        freezers = {
+            name: gateway
+            for name, gateway in self.gateways.items()
+            if isinstance(gateway, DepositFreezer) and gateway.freezes_deposits
+        }
         provider = provider or next(iter(freezers), None)
         freezer = freezers.get(provider or "")
         if provider is None or freezer is None:
@@ -54,7 +58,7 @@ class PreauthCommands(PaymentCommands):
     def receive_notification(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Acknowledgement:
         """A freeze notification is recorded as a freeze; any other callback as a payment's."""
         gateway = self.gateways.get(provider)
-        if isinstance(gateway, DepositFreezer):
+        if isinstance(gateway, DepositFreezer) and gateway.freezes_deposits:
             notification = gateway.freeze_notification(body, headers)
             if notification is not None:
                 self.record_freeze(provider, notification)

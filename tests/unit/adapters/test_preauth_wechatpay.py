@@ -198,3 +198,16 @@ def test_an_unfreeze_of_a_running_order_cancels_it_once(gateway, wechat):
         assert gateway.unfreeze(REF, "fu-0", D("2000.00"), "order cancelled").accepted
     assert wechat.orders[REF]["state"] == "REVOKED"
     assert [r.path.endswith("/cancel") for r in wechat.peer.received].count(True) == 1
+
+
+def test_a_merchant_without_a_pay_score_service_does_not_freeze_deposits(wechat, merchant_key, provider_key, clock):
+    config = WeChatPayConfig(
+        mchid=MCHID,
+        appid=APPID,
+        merchant_serial_no=MERCHANT_SERIAL,
+        merchant_private_key_pem=private_key_pem(merchant_key).decode(),
+        platform_public_keys={PLATFORM_SERIAL: public_key_pem(provider_key.public_key()).decode()},
+        apiv3_key=APIV3_KEY.decode(),
+        base_url=wechat.peer.url,
+    )
+    assert not WeChatPayGateway(config, clock=clock).freezes_deposits
