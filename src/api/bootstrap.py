@@ -40,6 +40,7 @@ from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.processes.freezes import FreezeDispatcher
 from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
 from api.processes.parcels import QUERY_AFTER, ParcelWatcher
@@ -266,6 +267,8 @@ class Service:
     read_timeout: float = 5.0
     reconciler: Reconciler | None = None
     """Sets each provider's daily bill against the records (None only for a service wired by hand)."""
+    freezes: FreezeDispatcher | None = None
+    """Sends the takes from deposit freezes and the unfreezes to the providers (押金预授权)."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -311,6 +314,8 @@ class Service:
         providers about payments left pending, in the background (a long-running server)."""
         self.platform.runner.start()
         self.refunds.start()
+        if self.freezes is not None:
+            self.freezes.start()
         self.messages.start()
         self.scheduler.start()
         self.janitor.start()
@@ -326,6 +331,8 @@ class Service:
         self.scheduler.stop()
         self.messages.stop()
         self.refunds.stop()
+        if self.freezes is not None:
+            self.freezes.stop()
         self.platform.close()
 
 
@@ -436,6 +443,8 @@ def build_service(
             ),
         )
         platform.runner.listeners.append(service.refunds.wake)
+        service.freezes = FreezeDispatcher(platform.app, platform.views)
+        platform.runner.listeners.append(service.freezes.wake)
         platform.runner.listeners.append(service.messages.wake)
         platform.runner.listeners.append(service.parcels.wake)
     except BaseException:

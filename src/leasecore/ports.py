@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from leasecore.credit.customer import IdentityCheck
@@ -317,4 +317,78 @@ class BillSource(Protocol):
     def daily_bill(self, day: date) -> list[BillLine]:
         """Every movement of `day` (the provider's own day, Beijing time), once the provider has made the bill;
         a bill not yet made, or refused, raises."""
+        ...
+
+
+# Deposit pre-authorization (押金预授权): a freeze asked of a payment provider, then taken from or unfrozen.
+
+
+@dataclass(frozen=True)
+class FreezeRequest:
+    """What the app hands the customer to confirm a freeze with the provider (an SDK order string, a package)."""
+
+    out_request_no: str
+    provider: str
+    amount: Decimal
+    pay_params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FreezeNotification:
+    """A verified word from the provider that it froze money: `fund_amount` really frozen, `credit_amount`
+    waived on the provider's own credit; `auth_no` and `operation_id` are its ids of the freeze."""
+
+    out_request_no: str
+    provider: str
+    auth_no: str
+    operation_id: str
+    amount: Decimal
+    fund_amount: Decimal
+    credit_amount: Decimal
+    frozen_at: datetime
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FreezeOperationReceipt:
+    """The provider's answer to a take from a freeze or an unfreeze, asked under the platform's `ref`: accepted
+    with the provider's own id of it, or refused with the provider's reason."""
+
+    ref: str
+    provider: str
+    amount: Decimal
+    accepted: bool
+    provider_ref: str = ""
+    reason: str = ""
+
+
+@runtime_checkable
+class DepositFreezer(Protocol):
+    """A payment provider that freezes a deposit (Alipay fund authorization, WeChat Pay Score), then takes damage
+    and arrears from the freeze or unfreezes it. Every call names the platform's reference, which the provider
+    dedupes on, so asking again after a lost answer is harmless."""
+
+    provider: str
+    acknowledgement: Acknowledgement
+
+    @property
+    def freezes_deposits(self) -> bool:
+        """Whether this provider is set up to freeze deposits (a WeChat Pay merchant needs a Pay Score service)."""
+        ...
+
+    def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest: ...
+
+    def freeze_notification(self, body: bytes, headers: Mapping[str, str]) -> FreezeNotification | None:
+        """A freeze notification, verified (`InvalidSignature` when not authentic); None when the callback is not
+        about a freeze (a payment's, handled as one)."""
+        ...
+
+    def take_from_freeze(
+        self, auth_no: str, ref: str, amount: Decimal, subject: str, completes: bool
+    ) -> FreezeOperationReceipt: ...
+
+    def unfreeze(self, auth_no: str, ref: str, amount: Decimal, remark: str) -> FreezeOperationReceipt: ...
+
+    def query_freeze(self, out_request_no: str) -> FreezeNotification | None:
+        """The freeze as the provider knows it, for when its notification never came; None while not frozen."""
         ...

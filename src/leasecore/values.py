@@ -51,6 +51,13 @@ class DepositMode(Enum):
 
     FULL = "full"
     WAIVER = "waiver"
+    PREAUTH = "preauth"
+    """The waiver applies, and what it leaves is frozen with the payment provider instead of paid (押金预授权)."""
+
+    @property
+    def waives(self) -> bool:
+        """Whether the platform's credit waiver applies: in every mode but the full deposit."""
+        return self is not DepositMode.FULL
 
 
 class PlanKind(Enum):

@@ -9,6 +9,10 @@ between them (a renewal turning credit into rent) is booked too. On every day an
     payments received + deposits deducted
       = deposits received + rent + protection + fees + damage + late return + buyouts + credit + stray
 
+A pre-authorized deposit (押金预授权) is frozen with the provider, not received: `deposits_frozen` is money the
+providers froze, `freezes_taken` what settlement took from it (into the equation's left side, beside payments
+received) and `deposits_unfrozen` what was given back; frozen = taken + unfrozen + still frozen.
+
 Finance's adjustments move no money, so they stand apart from that equation, each in its own column:
 `fees_waived`, the late fees forgiven, and `goodwill_credit`, the rent and fees a goodwill credit paid
 (rent, protection and fees count money only). Both are booked as the change in the order's ledger too.
@@ -70,6 +74,9 @@ finance_view = Table(
     money("other_refunds"),
     money("fees_waived"),
     money("goodwill_credit"),
+    money("deposits_frozen"),
+    money("freezes_taken"),
+    money("deposits_unfrozen"),
 )
 
 finance_orders_view = Table(
@@ -118,6 +125,7 @@ class FinanceProjection(Projection):
     """Money in, money out and what is held, per day; with each order's and each deposit's totals."""
 
     name = "finance"
+    version = 2
     needs_ledgers = True
     tables = (finance_view, finance_orders_view, finance_deposits_view)
 
@@ -212,6 +220,19 @@ class FinanceProjection(Projection):
         deposit["held"] = deposit["paid"] - deposit["deducted"] - deposit["refunded"]
         self.book(batch, event, {f"deposits_{'received' if column == 'paid' else column}": event.amount})
 
+    @on(Deposit.Frozen, Deposit.TakeFromFreezeRequested, Deposit.UnfreezeRequested)
+    def freeze_moved(self, batch: Batch, event: Event) -> None:
+        deposit = batch.rows(finance_deposits_view, "deposit_id").one(event.originator_id)
+        if deposit is None or not is_new(deposit, event):
+            return
+        deposit["version"] = event.originator_version
+        if isinstance(event, Deposit.Frozen):
+            self.book(batch, event, {"deposits_frozen": event.fund_amount})
+        elif isinstance(event, Deposit.TakeFromFreezeRequested):
+            self.book(batch, event, {"freezes_taken": event.amount})
+        else:
+            self.book(batch, event, {"deposits_unfrozen": event.amount})
+
 
 def _ledger_change(order: Row, ledger: Ledger) -> dict[str, Decimal]:
     """Rent, protection, fees and credit collected, fees waived and goodwill credited since the order's last ledger."""
@@ -273,6 +294,9 @@ class FinanceFigures:
     other_refunds: Decimal
     fees_waived: Decimal
     goodwill_credit: Decimal
+    deposits_frozen: Decimal
+    freezes_taken: Decimal
+    deposits_unfrozen: Decimal
 
     @property
     def refunds(self) -> Decimal:

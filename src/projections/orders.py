@@ -35,7 +35,7 @@ from sqlalchemy import (
 from leasecore.lease import AUTOMATIC, RENT_PAYABLE, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
 from leasecore.lease.ledger import days_overdue_on
 from leasecore.money.deposit import Deposit
-from leasecore.values import ZERO, ShortTerm, add_months
+from leasecore.values import ZERO, DepositMode, ShortTerm, add_months
 from projections.customers import customers_view
 from projections.prepared import Prepared
 from projections.projection import (
@@ -125,8 +125,20 @@ order_deposits_view = Table(
     money("paid"),
     money("deducted"),
     money("refunded"),
+    money("to_freeze"),
+    money("frozen"),
+    money("credit_waived"),
+    money("taken"),
+    money("unfrozen"),
+    Column("pending_operations", Integer, nullable=False),
+    Column("freeze_requested_at", Instant),
+    Index("ix_order_deposits_view_pending", "pending_operations"),
+    Index("ix_order_deposits_view_freeze_requested", "freeze_requested_at"),
 )
-"""Each order's deposit as its own events tell it: paid, deducted, refunded."""
+"""Each order's deposit as its own events tell it: paid, deducted, refunded; and when pre-authorized (押金预授权),
+what was to be frozen, what providers froze (`frozen`, with `credit_waived` on their own credit besides), what
+was taken from it and unfrozen, and how many takes and unfreezes the providers have yet to confirm;
+`freeze_requested_at` when a freeze was first asked of a provider."""
 
 order_counts_view = Table(
     "order_counts_view",
@@ -167,7 +179,7 @@ class OrdersProjection(Projection):
     """Orders as the API shows them: status, plan, deposit and waiver, units, collection stage."""
 
     name = "orders"
-    version = 7
+    version = 8
     needs_ledgers = True
     tables = (orders_view, order_deposits_view, order_serials_view, order_counts_view)
 
@@ -206,8 +218,8 @@ class OrdersProjection(Projection):
                     deposit_mode=event.deposit_mode.value,
                     deposit=event.deposit,
                     waiver=event.waiver,
-                    deposit_due=event.deposit - event.waiver,
-                    due_now=event.deposit - event.waiver + event.schedule[0].amount,
+                    deposit_due=_paid_at_checkout(event),
+                    due_now=_paid_at_checkout(event) + event.schedule[0].amount,
                     unit_serials=[],
                     review_reasons=[],
                     address_name=event.address.name,
@@ -265,6 +277,12 @@ class OrdersProjection(Projection):
             paid=ZERO,
             deducted=ZERO,
             refunded=ZERO,
+            to_freeze=ZERO,
+            frozen=ZERO,
+            credit_waived=ZERO,
+            taken=ZERO,
+            unfrozen=ZERO,
+            pending_operations=0,
         )
         rows.put(event.originator_id, [row])
 
@@ -276,6 +294,55 @@ class OrdersProjection(Projection):
         row["version"] = event.originator_version
         column = {Deposit.Paid: "paid", Deposit.Deducted: "deducted", Deposit.Refunded: "refunded"}[type(event)]
         row[column] += event.amount
+
+    @on(Deposit.FreezeRequired, Deposit.FreezeRequested, Deposit.Frozen)
+    @on(Deposit.TakeFromFreezeRequested, Deposit.UnfreezeRequested)
+    @on(Deposit.TakenFromFreeze, Deposit.Unfrozen)
+    def freeze_moved(self, batch: Batch, event: Event) -> None:
+        row = batch.rows(order_deposits_view, "deposit_id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"] = event.originator_version
+        if isinstance(event, Deposit.FreezeRequired):
+            row["to_freeze"] = event.amount
+        elif isinstance(event, Deposit.FreezeRequested):
+            row["freeze_requested_at"] = row["freeze_requested_at"] or event.timestamp
+        elif isinstance(event, Deposit.Frozen):
+            row["frozen"] += event.fund_amount
+            row["credit_waived"] += event.credit_amount
+        elif isinstance(event, Deposit.TakeFromFreezeRequested | Deposit.UnfreezeRequested):
+            row["taken" if isinstance(event, Deposit.TakeFromFreezeRequested) else "unfrozen"] += event.amount
+            row["pending_operations"] += 1
+        else:
+            row["pending_operations"] -= 1
+
+
+def _paid_at_checkout(event: Event) -> Decimal:
+    """The deposit paid at checkout: none when it is frozen instead (押金预授权)."""
+    return ZERO if event.deposit_mode is DepositMode.PREAUTH else event.deposit - event.waiver
+
+
+def orders_with_freeze_operations(views: ViewStore, limit: int = 100) -> list[UUID]:
+    """Orders whose takes from a freeze or unfreezes the provider has yet to confirm, for the dispatcher."""
+    deposits = order_deposits_view.c
+    query = select(deposits.order_id).where(deposits.pending_operations > 0).order_by(deposits.order_id)
+    with views.read() as connection:
+        return list(connection.execute(query.limit(limit)).scalars())
+
+
+def freezes_unnotified(views: ViewStore, asked_between: tuple[datetime, datetime], limit: int = 100) -> list[UUID]:
+    """Orders whose deposit freeze was asked of a provider between the two instants and never notified frozen,
+    for asking the provider whether its notification was lost."""
+    deposits = order_deposits_view.c
+    since, until = asked_between
+    query = (
+        select(deposits.order_id)
+        .where(deposits.frozen == 0, deposits.credit_waived == 0)
+        .where(deposits.freeze_requested_at >= since, deposits.freeze_requested_at < until)
+        .order_by(deposits.freeze_requested_at, deposits.order_id)
+    )
+    with views.read() as connection:
+        return list(connection.execute(query.limit(limit)).scalars())
 
 
 def _count(batch: Batch, status: str, change: int) -> None:
@@ -370,6 +437,18 @@ class AddressView:
 
 
 @dataclass(frozen=True)
+class PreauthView:
+    """A pre-authorized deposit: `frozen` by the provider (and `credit` waived on its own credit besides) =
+    `taken` for damage and arrears + `unfrozen` + `still_frozen`."""
+
+    frozen: Decimal
+    credit: Decimal
+    taken: Decimal
+    unfrozen: Decimal
+    still_frozen: Decimal
+
+
+@dataclass(frozen=True)
 class SettlementView:
     """What became of the deposit paid when the order settled: `deposit_paid` = `rent_deducted` +
     `fees_deducted` + `damage_deducted` + `buyout_deducted` + `deposit_refunded`. The damage fee the inspector
@@ -430,6 +509,8 @@ class OrderView:
     created_at: datetime
     updated_at: datetime
     version: int
+    preauth: PreauthView | None = None
+    """The freeze of a pre-authorized deposit (押金预授权); None in the other deposit modes."""
 
     @property
     def unit_serial(self) -> str | None:
@@ -793,7 +874,13 @@ def _counting_statuses(shape: tuple[str, ...]) -> Prepared:
 def _with_deposits() -> Select[Any]:
     deposits = order_deposits_view.c
     return select(
-        orders_view, deposits.paid.label("deposit_paid"), deposits.refunded.label("deposit_refunded")
+        orders_view,
+        deposits.paid.label("deposit_paid"),
+        deposits.refunded.label("deposit_refunded"),
+        deposits.frozen.label("deposit_frozen"),
+        deposits.credit_waived.label("deposit_credit_waived"),
+        deposits.taken.label("deposit_taken"),
+        deposits.unfrozen.label("deposit_unfrozen"),
     ).select_from(orders_view.outerjoin(order_deposits_view, deposits.order_id == orders_view.c.id))
 
 
@@ -814,8 +901,17 @@ def _order(row: Any) -> OrderView:
             "review_reasons": tuple(row["review_reasons"]),
             "address": AddressView(row["address_name"], row["address_phone"], row["address_line"]),
             "settlement": _settlement(row),
+            "preauth": _preauth(row),
         }
     )
+
+
+def _preauth(row: Any) -> PreauthView | None:
+    if row["deposit_mode"] != DepositMode.PREAUTH.value:
+        return None
+    frozen, taken, unfrozen = (row[name] or ZERO for name in ("deposit_frozen", "deposit_taken", "deposit_unfrozen"))
+    credit = row["deposit_credit_waived"] or ZERO
+    return PreauthView(frozen, credit, taken, unfrozen, frozen - taken - unfrozen)
 
 
 def _settlement(row: Any) -> SettlementView | None:

@@ -383,3 +383,30 @@ def test_order_pages_are_made_for_a_thumb_and_light_on_the_network(browser: Brow
         assert transferred(measured) < 300_000, path
         fresh.close()
     context.close()
+
+
+def test_a_preauthorized_deposit_is_frozen_at_the_sandbox_then_the_first_rent_is_paid(
+    browser: Browser, shop: Console
+) -> None:
+    """The order's first step is the freeze, not a payment: the sandbox provider's authorization page freezes the
+    deposit (part of it waived on its credit), then the first rent is paid as any checkout."""
+    who = customer(shop.api, "李雷", score=600, phone=new_phone())
+    order_id = order(shop.api, who, shop.skus[EARPHONES], paid=False, deposit_mode="preauth")
+    page = logged_in(browser, shop, who)
+    page.goto(m(shop, f"/orders/{order_id}"))
+    page.get_by_role("link", name="授权冻结押金").first.tap()
+    page.wait_for_url("**/pay?purpose=preauth")
+    page.get_by_test_id("pay-now").tap()
+    page.wait_for_url("**/m/freeze/**")
+    page.get_by_label("信用免冻结").fill("10.00")
+    page.get_by_role("button", name="确认授权").tap()
+    page.wait_for_url(f"**/m/orders/{order_id}?done=deposit_frozen")
+    preauth = shop.api.order(who, order_id)["preauth"]
+    assert (preauth["credit"], preauth["still_frozen"]) == ("10.00", preauth["frozen"])
+    page.get_by_role("link", name="去支付").first.tap()
+    page.wait_for_url("**/pay?purpose=checkout")
+    page.get_by_test_id("pay-now").tap()
+    page.get_by_role("button", name="确认支付").tap()
+    page.wait_for_url(f"**/m/orders/{order_id}?done=payment_succeeded")
+    assert shop.api.order(who, order_id)["status"] in ("pending_contract", "pending_review")
+    page.context.close()

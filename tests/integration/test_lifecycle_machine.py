@@ -1,7 +1,9 @@
 """Random lifecycles, invalid commands included, checked after every step.
 
 Only legal transitions happen; no refused command leaves an event behind; for every order
-money in − refunds = what the lease retains + the deposit held; the credit line is never
+money in + taken from the freeze − refunds = what the lease retains + the deposit held, and what the provider froze
+= taken + unfrozen + still frozen (nothing still frozen once the order ends; the provider took and unfroze exactly
+what the deposit recorded as confirmed); the credit line is never
 over-committed and each reservation is released exactly once, when the order ends; every
 aggregate replayed from its stored events equals the live object the command saved, and replayed
 as of any instant equals the state it was saved in at that instant.
@@ -10,6 +12,7 @@ as of any instant equals the state it was saved in at that instant.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal as D
 from typing import Any
@@ -21,12 +24,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from adapters.payments.sandbox import SandboxPayments
 from api.bootstrap import application
 from leasecore.audit import replay, state_of
 from leasecore.clock import SettableClock
 from leasecore.credit.credit_line import CreditLine
 from leasecore.errors import LeaseError, NotFound
 from leasecore.lease import Lease, LeaseStatus
+from leasecore.money.deposit import FreezeOperationKind
 from leasecore.values import DepositMode, LongTerm, ShortTerm
 from tests.support import START, World, build_world
 
@@ -111,8 +116,14 @@ class LeaseLifecycle(RuleBasedStateMachine):
             return recordings
 
         self.app.save = remembering_save  # type: ignore[method-assign]
-        for customer in range(3):
-            self.place(customer, 12, False, 0, 3, customer == 1, customer != 2)
+        self.provider = SandboxPayments(self.clock, deliver=self.notified)
+        self.app.gateways = {"sandbox": self.provider}
+        self.freezes: dict[UUID, str] = {}
+        for customer, mode in enumerate((DepositMode.WAIVER, DepositMode.PREAUTH, DepositMode.FULL)):
+            self.place(customer, 12, False, 0, 3, customer == 1, mode)
+
+    def notified(self, body: bytes, headers: Mapping[str, str]) -> None:
+        self.app.receive_notification("sandbox", body, headers)
 
     def remember(self, aggregate_id: UUID, now: datetime, state: dict[str, Any]) -> None:
         """The state an aggregate was saved in at the clock's instant: the last one saved at that instant."""
@@ -165,6 +176,8 @@ class LeaseLifecycle(RuleBasedStateMachine):
             lease = self.app.lease(order)
             now = self.clock.now()
             match lease.status:
+                case S.PENDING_PAYMENT if not self.app.deposit(order).is_secured:
+                    self.freeze_deposit(order, D(0))
                 case S.PENDING_PAYMENT:
                     self.pay(self.app.pay_checkout, order, lease.due_now, 0)
                 case S.PENDING_REVIEW:
@@ -222,10 +235,17 @@ class LeaseLifecycle(RuleBasedStateMachine):
         start_in=st.integers(0, 20),
         days=st.integers(3, 12),
         protection=st.booleans(),
-        waiver=st.booleans(),
+        mode=st.sampled_from(DepositMode),
     )
     def place(
-        self, customer: int, months: int, short: bool, start_in: int, days: int, protection: bool, waiver: bool
+        self,
+        customer: int,
+        months: int,
+        short: bool,
+        start_in: int,
+        days: int,
+        protection: bool,
+        mode: DepositMode,
     ) -> None:
         today = self.clock.now().date()
         plan = (
@@ -233,7 +253,6 @@ class LeaseLifecycle(RuleBasedStateMachine):
             if short
             else LongTerm(months)
         )
-        mode = DepositMode.WAIVER if waiver else DepositMode.FULL
         request = self.w.request(plan, protection=protection, mode=mode)
         before = self.app.recorder.max_notification_id()
         try:
@@ -249,6 +268,42 @@ class LeaseLifecycle(RuleBasedStateMachine):
         if order is not None:
             due = self.app.lease(order).due_now
             self.pay(self.app.pay_checkout, order, due + D("1.00") if exact == 9 else due, backdate)
+
+    def freeze_deposit(self, order: UUID, credit: D) -> None:
+        """The customer asks for the freeze and confirms it at the provider, `credit` of it waived on its credit."""
+        try:
+            request = self.app.collect_preauth(order)
+        except LeaseError:
+            return
+        self.freezes[order] = request.out_request_no
+        self.provider.freeze(request.out_request_no, min(credit, request.amount))
+
+    @rule(data=st.data(), credit=st.sampled_from([D("0"), D("0.01"), D("300.00"), D("5000.00")]), late=st.booleans())
+    def freeze(self, data: st.DataObject, credit: D, late: bool) -> None:
+        """A freeze asked and confirmed; sometimes only asked, its notification coming later (the order may have
+        been cancelled or timed out by then), and sometimes notified again."""
+        if late and self.freezes:
+            order = data.draw(st.sampled_from(sorted(self.freezes)), label="freeze notified late")
+            self.provider.freeze(self.freezes[order], min(credit, self.app.deposit(order).to_freeze))
+            return
+        order = self.choose(data, S.PENDING_PAYMENT)
+        if order is not None:
+            self.freeze_deposit(order, credit)
+
+    @rule(data=st.data())
+    def ask_for_a_freeze_only(self, data: st.DataObject) -> None:
+        order = self.choose(data, S.PENDING_PAYMENT)
+        if order is not None:
+            try:
+                self.freezes[order] = self.app.collect_preauth(order).out_request_no
+            except LeaseError:
+                pass
+
+    @rule(data=st.data())
+    def send_freeze_operations(self, data: st.DataObject) -> None:
+        if self.money_in:
+            order = data.draw(st.sampled_from(sorted(self.money_in)), label="order")
+            self.app.send_freeze_operations(order)
 
     @rule(data=st.data(), reject=st.integers(0, 3))
     def review(self, data: st.DataObject, reject: int) -> None:
@@ -370,11 +425,32 @@ class LeaseLifecycle(RuleBasedStateMachine):
             lease, deposit = self.app.lease(order), self.app.deposit(order)
             assert lease.paid_in == money_in
             kept = lease.collected().total + lease.unapplied + lease.charges_paid.total + deposit.held
-            assert money_in - lease.stray_refunded - deposit.refunded == kept
-            assert money_in - lease.refunded - deposit.refunded >= 0
+            assert money_in + deposit.taken - lease.stray_refunded - deposit.refunded == kept
+            assert money_in + deposit.taken - lease.refunded - deposit.refunded >= 0
             assert deposit.held >= 0 and deposit.deducted + deposit.refunded <= deposit.paid
             if lease.status is S.SETTLED:
                 assert deposit.held == 0 and lease.owed(self.clock.now()) == 0
+
+    @invariant()
+    def frozen_money_is_conserved(self) -> None:
+        """Frozen = taken + unfrozen + still frozen, for the deposit and for the provider alike; nothing stays frozen
+        once the order has ended, and the provider moved exactly what the deposit recorded as confirmed."""
+        held = {freeze.auth_no: freeze for freeze in self.provider.freeze_book.freezes.values() if freeze.frozen_at}
+        for order in self.money_in:
+            deposit, lease = self.app.deposit(order), self.app.lease(order)
+            assert deposit.taken + deposit.unfrozen + deposit.still_frozen == deposit.frozen
+            assert deposit.still_frozen >= 0 and deposit.frozen + deposit.waived_by_provider <= 2 * deposit.to_freeze
+            if lease.status.is_final:
+                assert deposit.still_frozen == 0
+            if lease.status not in (S.PENDING_PAYMENT, S.CANCELLED) and deposit.preauth:
+                assert deposit.is_secured
+            for auth_no, freeze in deposit.freezes.items():
+                provider = held[auth_no]
+                assert provider.fund == freeze.fund
+                assert provider.taken + provider.unfrozen + provider.rest == provider.fund
+                done = [op for op in deposit.operations.values() if op.auth_no == auth_no and op.done]
+                taken = sum((op.amount for op in done if op.kind is FreezeOperationKind.TAKE), D(0))
+                assert (provider.taken, provider.unfrozen) == (taken, sum((op.amount for op in done), D(0)) - taken)
 
     @invariant()
     def each_waiver_is_released_exactly_once_when_the_order_ends(self) -> None:

@@ -51,8 +51,9 @@ def snapshot(views: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def conserved(figures: projections.finance.FinanceFigures) -> tuple[D, D]:
-    """Both sides of: payments + deposits deducted = deposits received + everything collected + stray."""
-    money_in = figures.payments_received + figures.deposits_deducted
+    """Both sides of: payments + deposits deducted + taken from freezes = deposits received + everything collected
+    + stray."""
+    money_in = figures.payments_received + figures.deposits_deducted + figures.freezes_taken
     booked = (
         figures.deposits_received
         + figures.rent

@@ -88,6 +88,22 @@ UNCAPTURED |= {
     f"StaffAccount.{name}": "disabling staff accounts came after the capture; no earlier event makes one"
     for name in ("Disabled", "Enabled")
 }
+UNCAPTURED |= {
+    f"Deposit.{name}": "deposit pre-authorization came after the capture (contract 1.1); tested in test_preauth"
+    for name in (
+        "FreezeRequired",
+        "FreezeRequested",
+        "Frozen",
+        "TakeFromFreezeRequested",
+        "UnfreezeRequested",
+        "TakenFromFreeze",
+        "Unfrozen",
+    )
+}
+ADDED_TO_DEPOSITS: dict[str, dict[str, Any]] = {
+    "Deposit": {"to_freeze": "0.00", "freeze_requests": {}, "freezes": {}, "securing": None, "operations": {}}
+}
+"""What a deposit holds of a pre-authorization (contract 1.1): nothing frozen for a deposit paid or waived."""
 ADDED_TO_LEDGERS: dict[str, Any] = {
     "goodwill": {"rent": "0.00", "protection": "0.00", "fees": "0.00", "credit": "0.00"},
 }
@@ -99,7 +115,7 @@ gained the first day it is overdue if unpaid (its due date and the grace days of
 
 def as_replayed_today(kind: str, state: dict[str, Any]) -> dict[str, Any]:
     """A recorded state with what upcasters give an old aggregate and the ledger's figures added since."""
-    state = {**state, **ADDED_BY_UPCASTERS.get(kind, {})}
+    state = {**state, **ADDED_BY_UPCASTERS.get(kind, {}), **ADDED_TO_DEPOSITS.get(kind, {})}
     if kind == "Lease" and state.get("contract_id") is not None:
         state.update(ADDED_TO_SIGNED_LEASES)
     if kind == "Lease":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -12,11 +13,14 @@ import httpx
 from adapters import alipay_openapi
 from adapters.alipay_openapi import SETTINGS, AlipayConfig
 from adapters.amounts import parse_yuan, require_cents, require_positive, yuan_string
-from adapters.errors import ProviderError
+from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_public_key
 from leasecore.clock import SystemClock
 from leasecore.ports import (
     Clock,
+    FreezeNotification,
+    FreezeOperationReceipt,
+    FreezeRequest,
     PaymentNotification,
     PaymentQuery,
     PaymentRequest,
@@ -30,6 +34,14 @@ REFUND_METHOD = "alipay.trade.refund"
 QUERY_METHOD = "alipay.trade.query"
 NOT_PAID_STATUS = "WAIT_BUYER_PAY"
 NO_SUCH_TRADE = "ACQ.TRADE_NOT_EXIST"
+FREEZE_METHOD = "alipay.fund.auth.order.app.freeze"
+PAY_METHOD = "alipay.trade.pay"
+UNFREEZE_METHOD = "alipay.fund.auth.order.unfreeze"
+FREEZE_QUERY_METHOD = "alipay.fund.auth.operation.detail.query"
+PREAUTH_PRODUCT = "PRE_AUTH_ONLINE"
+PREAUTH_CATEGORY = "RENT_PHONE"
+"""The pre-authorization category of a phone rental, as Alipay's credit-rental scenes name it."""
+NO_SUCH_FREEZE = frozenset({"ORDER_NOT_EXIST", "AUTH_ORDER_NOT_EXIST", "AUTH_OPERATION_NOT_EXIST"})
 
 
 class AlipayGateway:
@@ -119,6 +131,83 @@ class AlipayGateway:
             return alipay_openapi.parse_alipay_time(str(text))
         except ValueError as error:
             raise ProviderError(f"Alipay's send_pay_date {text!r} is not an Alipay time") from error
+
+    # Fund authorization (资金预授权): the deposit frozen, damage and arrears taken from it, the rest unfrozen.
+
+    freezes_deposits = True
+
+    def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest:
+        """The signed `alipay.fund.auth.order.app.freeze` order string the app hands to the Alipay SDK (online
+        pre-authorization, in the rental category); nothing is sent from the server."""
+        amount = require_positive(amount)
+        biz_content = {
+            "out_order_no": out_request_no,
+            "out_request_no": out_request_no,
+            "order_title": title,
+            "amount": yuan_string(amount),
+            "product_code": PREAUTH_PRODUCT,
+            "extra_param": json.dumps({"category": PREAUTH_CATEGORY}, separators=(",", ":")),
+        }
+        params = self._client.signed_params(FREEZE_METHOD, biz_content, notify_url)
+        order_string = alipay_openapi.encode_form(params)
+        return FreezeRequest(out_request_no, self.provider, amount, {"order_string": order_string})
+
+    def freeze_notification(self, body: bytes, headers: Mapping[str, str]) -> FreezeNotification | None:
+        """A fund-authorization notification signed by Alipay for this app_id; None for a trade's."""
+        params = alipay_openapi.verify_notification(body, self._public_key)
+        if not alipay_openapi.is_freeze_notification(params):
+            return None
+        return alipay_openapi.freeze_notification(params, self.provider, self.config.app_id)
+
+    def take_from_freeze(
+        self, auth_no: str, ref: str, amount: Decimal, subject: str, completes: bool
+    ) -> FreezeOperationReceipt:
+        """`alipay.trade.pay` from the authorization, once per out_trade_no (our ref); COMPLETE also unfreezes
+        whatever the charge leaves."""
+        amount = require_positive(amount)
+        biz_content = {
+            "out_trade_no": ref,
+            "product_code": PREAUTH_PRODUCT,
+            "auth_no": auth_no,
+            "auth_confirm_mode": "COMPLETE" if completes else "NOT_COMPLETE",
+            "subject": subject,
+            "total_amount": yuan_string(amount),
+        }
+        answer = self._client.call(PAY_METHOD, biz_content)
+        if not answer.succeeded:
+            return FreezeOperationReceipt(ref, self.provider, amount, False, reason=answer.reason)
+        if answer.payload.get("out_trade_no", ref) != ref:
+            raise ProviderError(f"Alipay answered a charge of {answer.payload['out_trade_no']}, not {ref}")
+        return FreezeOperationReceipt(ref, self.provider, amount, True, str(answer.payload.get("trade_no", "")))
+
+    def unfreeze(self, auth_no: str, ref: str, amount: Decimal, remark: str) -> FreezeOperationReceipt:
+        """`alipay.fund.auth.order.unfreeze`, once per out_request_no (our ref)."""
+        amount = require_positive(amount)
+        biz_content = {"auth_no": auth_no, "out_request_no": ref, "amount": yuan_string(amount), "remark": remark}
+        answer = self._client.call(UNFREEZE_METHOD, biz_content)
+        if not answer.succeeded:
+            return FreezeOperationReceipt(ref, self.provider, amount, False, reason=answer.reason)
+        if answer.payload.get("auth_no", auth_no) != auth_no:
+            raise ProviderError(f"Alipay answered an unfreeze of {answer.payload['auth_no']}, not {auth_no}")
+        return FreezeOperationReceipt(ref, self.provider, amount, True, str(answer.payload.get("operation_id", "")))
+
+    def query_freeze(self, out_request_no: str) -> FreezeNotification | None:
+        """`alipay.fund.auth.operation.detail.query`: the freeze once it succeeded; None while the customer has not
+        confirmed it (or never opened it)."""
+        biz_content = {"out_order_no": out_request_no, "out_request_no": out_request_no, "operation_type": "FREEZE"}
+        answer = self._client.call(FREEZE_QUERY_METHOD, biz_content)
+        if not answer.succeeded:
+            if answer.payload.get("sub_code") in NO_SUCH_FREEZE:
+                return None
+            raise ProviderError(f"Alipay refused {FREEZE_QUERY_METHOD} of {out_request_no}: {answer.reason}")
+        payload = {key: str(value) for key, value in answer.payload.items() if value is not None}
+        if payload.get("status") != alipay_openapi.FREEZE_SUCCESS:
+            return None
+        params = {**payload, "app_id": self.config.app_id, "out_request_no": payload.get("out_request_no", "")}
+        try:
+            return alipay_openapi.freeze_notification(params, self.provider, self.config.app_id)
+        except MalformedNotification as error:
+            raise ProviderError(f"Alipay's answer about freeze {out_request_no} is incomplete: {error}") from error
 
 
 __all__ = ["SETTINGS", "AlipayConfig", "AlipayGateway"]

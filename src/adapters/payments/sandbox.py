@@ -31,6 +31,9 @@ from leasecore.clock import SystemClock
 from leasecore.ports import (
     BillLine,
     Clock,
+    FreezeNotification,
+    FreezeOperationReceipt,
+    FreezeRequest,
     PaymentNotification,
     PaymentQuery,
     PaymentRequest,
@@ -300,6 +303,133 @@ class SandboxPayments:
         if not response.is_success:
             raise DeliveryFailed(f"{notify_url} answered the notification with HTTP {response.status_code}")
 
+    # Deposit pre-authorization (押金预授权): freezes, takes and unfreezes as Alipay's fund authorization does.
+
+    freezes_deposits = True
+
+    def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest:
+        """A freeze awaiting the customer; asking again for the same request and amount returns the same one."""
+        amount = require_positive(amount)
+        book = self.freeze_book
+        with book.lock:
+            existing = book.freezes.get(out_request_no)
+            if existing is not None:
+                if existing.amount != amount:
+                    raise PaymentStateConflict(f"freeze {out_request_no} was asked for {existing.amount}, not {amount}")
+                return existing.request
+            now = self._clock.now()
+            biz_content = {
+                "out_order_no": out_request_no,
+                "out_request_no": out_request_no,
+                "order_title": title,
+                "amount": yuan_string(amount),
+                "product_code": "PRE_AUTH_ONLINE",
+            }
+            params = alipay_openapi.request_params(self.app_id, FREEZE_METHOD, biz_content, now, notify_url)
+            order_string = alipay_openapi.encode_form(alipay_openapi.sign_request(params, self._private_key))
+            pay_params = {
+                "pay_url": f"{self.pay_url}/freeze/{quote(out_request_no, safe='')}",
+                "order_string": order_string,
+            }
+            request = FreezeRequest(out_request_no, self.provider, amount, pay_params)
+            auth_no = self._trade_no("auth/" + out_request_no, now)
+            operation_id = self._trade_no("operation/" + out_request_no, now)
+            book.freezes[out_request_no] = SandboxFreeze(
+                out_request_no, amount, title, notify_url, auth_no, operation_id, now, request
+            )
+            return request
+
+    def freeze_notification(self, body: bytes, headers: Mapping[str, str]) -> FreezeNotification | None:
+        """A freeze notification signed by this sandbox's key; None for a payment's."""
+        params = alipay_openapi.verify_notification(body, self.public_key)
+        if not alipay_openapi.is_freeze_notification(params):
+            return None
+        return alipay_openapi.freeze_notification(params, self.provider, self.app_id)
+
+    def freeze(
+        self, out_request_no: str, credit: Decimal = ZERO, frozen_at: datetime | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The customer confirms the freeze, `credit` of it waived on the provider's own credit; the signed
+        notification is delivered as `complete` delivers a payment's. A repeat resends the first outcome."""
+        book = self.freeze_book
+        instant = _aware(frozen_at) if frozen_at is not None else self._clock.now()
+        with book.lock:
+            freeze = _known_freeze(book, out_request_no)
+            if freeze.frozen_at is None:
+                if not ZERO <= require_cents(credit) <= freeze.amount:
+                    raise ValueError(f"credit must lie between 0 and the {freeze.amount} asked")
+                freeze = replace(freeze, frozen_at=instant, credit=credit)
+                book.freezes[out_request_no] = freeze
+            params = alipay_openapi.sign_notification(self._freeze_params(freeze), self._private_key)
+        body = alipay_openapi.encode_form(params).encode("ascii")
+        headers = {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE}
+        if self._deliver is not None:
+            self._deliver(body, headers)
+        else:
+            self._post(freeze.notify_url, body, headers)
+        return body, headers
+
+    def freeze_unnotified(self, out_request_no: str, credit: Decimal = ZERO) -> SandboxFreeze:
+        """The customer confirms the freeze, but its notification is lost on the way: the money is frozen and the
+        merchant never told, until it asks (`query_freeze`)."""
+        book = self.freeze_book
+        with book.lock:
+            freeze = _known_freeze(book, out_request_no)
+            if freeze.frozen_at is None:
+                freeze = replace(freeze, frozen_at=self._clock.now(), credit=require_cents(credit))
+                book.freezes[out_request_no] = freeze
+            return freeze
+
+    def _freeze_params(self, freeze: SandboxFreeze) -> dict[str, str]:
+        assert freeze.frozen_at is not None
+        return {
+            "notify_time": alipay_openapi.format_alipay_time(self._clock.now()),
+            "notify_type": FREEZE_NOTIFY_TYPE,
+            "notify_id": uuid.uuid4().hex,
+            "app_id": self.app_id,
+            "charset": "utf-8",
+            "version": "1.0",
+            "auth_no": freeze.auth_no,
+            "operation_id": freeze.operation_id,
+            "out_order_no": freeze.out_request_no,
+            "out_request_no": freeze.out_request_no,
+            "operation_type": "FREEZE",
+            "amount": yuan_string(freeze.amount),
+            "total_freeze_amount": yuan_string(freeze.amount),
+            "credit_amount": yuan_string(freeze.credit),
+            "fund_amount": yuan_string(freeze.fund),
+            "status": "SUCCESS",
+            "gmt_trans": alipay_openapi.format_alipay_time(freeze.frozen_at),
+        }
+
+    def take_from_freeze(
+        self, auth_no: str, ref: str, amount: Decimal, subject: str, completes: bool
+    ) -> FreezeOperationReceipt:
+        """Once per ref (a repeat gets the first answer); never more than is still frozen. `completes` unfreezes
+        whatever the take leaves, as Alipay's auth_confirm_mode COMPLETE does."""
+        return _operate(self, "take", auth_no, ref, amount, completes)
+
+    def unfreeze(self, auth_no: str, ref: str, amount: Decimal, remark: str) -> FreezeOperationReceipt:
+        """Once per ref (a repeat gets the first answer); never more than is still frozen."""
+        return _operate(self, "unfreeze", auth_no, ref, amount, False)
+
+    def query_freeze(self, out_request_no: str) -> FreezeNotification | None:
+        """The freeze as the sandbox knows it; None while the customer has not confirmed it."""
+        book = self.freeze_book
+        with book.lock:
+            freeze = book.freezes.get(out_request_no)
+        if freeze is None or freeze.frozen_at is None:
+            return None
+        return alipay_openapi.freeze_notification(self._freeze_params(freeze), self.provider, self.app_id)
+
+    @property
+    def freeze_book(self) -> SandboxFreezes:
+        """The freezes this sandbox provider knows, made on first use."""
+        book = self.__dict__.get("_freeze_book")
+        if book is None:
+            book = self.__dict__.setdefault("_freeze_book", SandboxFreezes())
+        return book  # type: ignore[no-any-return]
+
 
 def _sandbox_key(key_path: Path | str | None, private_key: rsa.RSAPrivateKey | None) -> rsa.RSAPrivateKey:
     if private_key is not None:
@@ -337,3 +467,88 @@ def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ValueError("paid_at must be timezone-aware")
     return instant
+
+
+# Deposit pre-authorization (押金预授权): the sandbox freezes, takes and unfreezes as Alipay's fund authorization
+# does, and signs its freeze notification the same way.
+
+FREEZE_METHOD = "alipay.fund.auth.order.app.freeze"
+FREEZE_NOTIFY_TYPE = "fund_auth_freeze"
+
+
+@dataclass(frozen=True)
+class SandboxFreeze:
+    """What the sandbox provider knows of one freeze: asked, then frozen (part of it waived on credit)."""
+
+    out_request_no: str
+    amount: Decimal
+    title: str
+    notify_url: str
+    auth_no: str
+    operation_id: str
+    created_at: datetime
+    request: FreezeRequest
+    frozen_at: datetime | None = None
+    credit: Decimal = ZERO
+    taken: Decimal = ZERO
+    unfrozen: Decimal = ZERO
+
+    @property
+    def fund(self) -> Decimal:
+        return self.amount - self.credit
+
+    @property
+    def rest(self) -> Decimal:
+        return self.fund - self.taken - self.unfrozen if self.frozen_at else ZERO
+
+
+class SandboxFreezes:
+    """The freezes of a `SandboxPayments`; its `freeze` plays the customer confirming and the provider notifying."""
+
+    def __init__(self) -> None:
+        self.freezes: dict[str, SandboxFreeze] = {}
+        self.operations: dict[str, FreezeOperationReceipt] = {}
+        self.calls: list[tuple[str, str]] = []
+        """Every take and unfreeze asked, repeats included (kind, ref), so tests see what a retry sent."""
+        self.lock = threading.Lock()
+
+
+def _operate(
+    gateway: SandboxPayments, kind: str, auth_no: str, ref: str, amount: Decimal, completes: bool
+) -> FreezeOperationReceipt:
+    book = gateway.freeze_book
+    amount = require_cents(amount)
+    with book.lock:
+        book.calls.append((kind, ref))
+        previous = book.operations.get(ref)
+        if previous is not None:
+            return previous
+        freeze = next((f for f in book.freezes.values() if f.auth_no == auth_no), None)
+        refusal = (
+            f"no freeze {auth_no}"
+            if freeze is None
+            else f"{amount} is not between 0 and the {freeze.rest} still frozen"
+            if not ZERO < amount <= freeze.rest
+            else ""
+        )
+        if freeze is None or refusal:
+            return FreezeOperationReceipt(ref, gateway.provider, amount, False, reason=refusal)
+        if kind == "take":
+            freeze = replace(freeze, taken=freeze.taken + amount)
+            if completes:
+                freeze = replace(freeze, unfrozen=freeze.unfrozen + freeze.rest)
+        else:
+            freeze = replace(freeze, unfrozen=freeze.unfrozen + amount)
+        book.freezes[freeze.out_request_no] = freeze
+        receipt = FreezeOperationReceipt(
+            ref, gateway.provider, amount, True, gateway._trade_no(f"{kind}/{ref}", gateway._clock.now())
+        )
+        book.operations[ref] = receipt
+        return receipt
+
+
+def _known_freeze(book: SandboxFreezes, out_request_no: str) -> SandboxFreeze:
+    try:
+        return book.freezes[out_request_no]
+    except KeyError:
+        raise UnknownPayment(f"the sandbox provider knows no freeze {out_request_no}") from None

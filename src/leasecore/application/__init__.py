@@ -11,6 +11,7 @@ from leasecore.application.configuration import ConfigurationCommands
 from leasecore.application.credit import CreditCommands
 from leasecore.application.daily import DailyJob, DailyReport
 from leasecore.application.payments import PaymentCommands
+from leasecore.application.preauth import PreauthCommands
 from leasecore.application.staff import StaffCommands
 from leasecore.application.support import SupportCommands
 
@@ -22,6 +23,7 @@ class LeaseApplication(
     StaffCommands,
     CreditCommands,
     ConfigurationCommands,
+    PreauthCommands,
     PaymentCommands,
     AdjustmentCommands,
     CollectionCommands,

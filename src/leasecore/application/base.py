@@ -48,9 +48,7 @@ P2 = TypeVar("P2")
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 CONFIGURATION_TOPICS = tuple(
-    topic
-    for event_class in (Configuration.Published, Configuration.Revised)
-    for topic in stored_topics(event_class)
+    topic for event_class in (Configuration.Published, Configuration.Revised) for topic in stored_topics(event_class)
 )
 
 
@@ -378,6 +376,7 @@ class Commands(Application[UUID]):
 
     def _close(self, lease: Lease, deposit: Deposit, now: datetime) -> list[Aggregate]:
         deposit.refund("settled", now)
+        deposit.unfreeze_all("settled", now)
         lease.settle(now)
         credit_line = self._credit_line_or_new(lease.customer_id, now)
         credit_line.release(lease.id, now)

@@ -51,7 +51,8 @@ class EndOfTermCommands(OrderCommands):
         """What completing the inspection with `damage_fee` now would charge and settle, by the rules the command
         itself follows (`Lease.inspection`, then the deposit netted as `_settle` nets it), changing nothing."""
         lease = self.lease(order_id)
-        held = self.deposit(order_id).held
+        deposit = self.deposit(order_id)
+        held = deposit.held + deposit.takeable
         return lease.settlement_forecast(lease.inspection(damage_fee), held, self.clock.now())
 
     @command
@@ -82,7 +83,8 @@ class EndOfTermCommands(OrderCommands):
         return lease.is_settled
 
     def _settle(self, lease: Lease, now: datetime) -> list[Aggregate]:
-        """Net what is owed against the deposit held; settle and release the waiver when clear."""
+        """Net what is owed against the deposit held, then against the money frozen (押金预授权); settle, unfreeze
+        the rest and release the waiver when clear."""
         lease.check_settleable()
         deposit = self.deposit(lease.id)
         owed = lease.owed(now)
@@ -90,6 +92,10 @@ class EndOfTermCommands(OrderCommands):
         if take > ZERO:
             deposit.deduct(take, "settlement", now)
             lease.pay_balance(f"deposit:{deposit.id}:{deposit.version}", take, PaymentSource.DEPOSIT, now, now)
+            owed = lease.owed(now)
+        taken = deposit.take_from_freeze(owed, "damage and arrears", now)
+        if taken > ZERO:
+            lease.pay_balance(f"freeze:{deposit.id}:{deposit.version}", taken, PaymentSource.DEPOSIT, now, now)
             owed = lease.owed(now)
         if owed > ZERO:
             if lease.status is LeaseStatus.INSPECTING:

@@ -58,7 +58,7 @@ class OrderCommands(StockCommands):
         customer = self.customer(customer_id)
         product = self.product(self.inventory(request.sku_id, to_change=False).product_id, to_change=False)
         credit_line = self._credit_line_or_new(customer_id, now)
-        if request.deposit_mode is DepositMode.WAIVER and credit_line.is_blocked:
+        if request.deposit_mode.waives and credit_line.is_blocked:
             raise Overdue("no credit waiver while an order is overdue: pay it first, or choose the full deposit")
         billing = configured.billing()
         quote = make_quote(
@@ -118,6 +118,8 @@ class OrderCommands(StockCommands):
             swapped_from=swapped_from,
         )
         deposit = Deposit.require(order_id, quote.deposit, quote.waiver, now)
+        if quote.preauth:
+            deposit.require_freeze(now)
         if quote.waiver:
             credit_line.reserve(order_id, quote.waiver, now)
         customer.open_order(order_id, now)
@@ -133,10 +135,10 @@ class OrderCommands(StockCommands):
         if lease.has_payment(ref):
             return []
         now = self.clock.now()
-        if lease.status is not LeaseStatus.PENDING_PAYMENT or amount != lease.due_now:
+        deposit = self.deposit(order_id)
+        if lease.status is not LeaseStatus.PENDING_PAYMENT or amount != lease.due_now or not deposit.is_secured:
             lease.record_stray_payment(ref, amount, paid_at, now)
             return [lease]
-        deposit = self.deposit(order_id)
         deposit.pay(lease.pay_checkout(ref, amount, paid_at, now), ref, now)
         self._review(lease, now)
         return [lease, deposit]

@@ -135,6 +135,8 @@ class PaymentCommands(EndOfTermCommands):
         """What the order owes now for checkout, buyout or damage; refused when there is nothing."""
         if purpose is PaymentPurpose.CHECKOUT:
             lease.require(LeaseStatus.PENDING_PAYMENT, action="pay the checkout")
+            if not self.deposit(lease.id).is_secured:
+                raise Refused(f'freeze the deposit first: POST /v1/orders/{lease.id}/payments {{"purpose": "preauth"}}')
             return lease.due_now
         if purpose is PaymentPurpose.BUYOUT:
             _, to_pay = self.buyout_quote(lease.id)

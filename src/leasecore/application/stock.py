@@ -177,6 +177,7 @@ class StockCommands(Commands):
         """Cancelled, rejected or timed out: the checkout refunded, the waiver and the units released."""
         deposit = self.deposit(lease.id)
         deposit.refund(reason, now)
+        deposit.unfreeze_all(reason, now)
         credit_line = self._credit_line_or_new(lease.customer_id, now)
         credit_line.release(lease.id, now)
         credit_line.clear_overdue(lease.id, now)

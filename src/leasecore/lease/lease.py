@@ -395,7 +395,8 @@ class Lease(Aggregate):
 
     @property
     def deposit_due(self) -> Decimal:
-        return self.deposit - self.waiver
+        """The deposit paid at checkout: none when it is frozen with the provider instead (押金预授权)."""
+        return ZERO if self.deposit_mode is DepositMode.PREAUTH else self.deposit - self.waiver
 
     @property
     def due_now(self) -> Decimal:

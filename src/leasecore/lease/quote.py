@@ -41,10 +41,18 @@ class Quote:
     installments: tuple[Installment, ...]
     waiver_reason: str | None = None
     """Why the waiver is less than the deposit when one was asked for; None when it is what was asked."""
+    preauth: bool = False
+    """The deposit not waived is frozen with the payment provider (押金预授权), not paid at checkout."""
 
     @property
     def deposit_due(self) -> Decimal:
-        return self.deposit - self.waiver
+        """The deposit paid at checkout: what the waiver leaves, unless it is frozen instead."""
+        return ZERO if self.preauth else self.deposit - self.waiver
+
+    @property
+    def to_freeze(self) -> Decimal:
+        """What the payment provider is asked to freeze before the order proceeds (押金预授权)."""
+        return self.deposit - self.waiver if self.preauth else ZERO
 
     @property
     def rent_total(self) -> Decimal:
@@ -85,7 +93,7 @@ def make_quote(
     rates, buyout_price = _rates(sku, plan, protected, protection.monthly, protection.daily)
     deposit = money(sku.deposit * request.quantity)
     waiver, waiver_reason = ZERO, None
-    if request.deposit_mode is DepositMode.WAIVER:
+    if request.deposit_mode.waives:
         waiver, waiver_reason = waiver_policy.decide(score, deposit, request.quantity, available_quota)
     start = today if isinstance(plan, LongTerm) else plan.start
     terms = LeaseTerms(
@@ -100,7 +108,9 @@ def make_quote(
         late_fee=billing.late_fee_rule,
         early_buyout_discount_share=billing.early_buyout_discount_share,
     )
-    return Quote(terms, deposit, waiver, schedule_for(plan, start, rates, request.quantity), waiver_reason)
+    installments = schedule_for(plan, start, rates, request.quantity)
+    preauth = request.deposit_mode is DepositMode.PREAUTH
+    return Quote(terms, deposit, waiver, installments, waiver_reason, preauth)
 
 
 def _rates(sku: Sku, plan: Plan, protected: bool, monthly: Decimal, daily: Decimal) -> tuple[Rates, Decimal]:

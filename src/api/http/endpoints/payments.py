@@ -7,6 +7,7 @@ from starlette.responses import Response
 from api.http import answers
 from api.http.endpoint import CUSTOMER, PUBLIC, Call, Endpoints, Raw
 from api.http.schemas import payments as schemas
+from leasecore.money.deposit import Deposit
 from leasecore.money.payments import PaymentPurpose
 
 endpoints = Endpoints("payments")
@@ -37,13 +38,30 @@ def payment_methods(call: Call[None, None]) -> list[schemas.PaymentMethodOut]:
 )
 def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     """The platform prices `checkout`, `buyout` and `damage` itself; `installments` may give an `amount`
-    (a partial payment), by default everything due now. `provider` chooses one of `GET /v1/payment-methods` (the
-    first by default; another is 422). The answer carries what the app hands the provider."""
+    (a partial payment), by default everything due now. `preauth` asks the provider to freeze the deposit of a
+    `deposit_mode: preauth` order (its `checkout` is refused until the freeze is notified). `provider` chooses one
+    of `GET /v1/payment-methods` (the first by default; another is 422). The answer carries what the app hands
+    the provider."""
     answers.owned(call.views, call.id, call.customer_id)
     body = call.body
+    if body.purpose == "preauth":
+        return _freeze(call)
     asked = call.app.collect(call.id, PaymentPurpose(body.purpose), provider=body.provider, amount=body.amount)
     call.written()
     return schemas.PaymentOut.model_validate(asked, from_attributes=True)
+
+
+def _freeze(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
+    """The freeze of a pre-authorized deposit, as a payment answer: the deposit names it, the app confirms it."""
+    asked = call.app.collect_preauth(call.id, provider=call.body.provider)
+    call.written()
+    return schemas.PaymentOut(
+        payment_id=Deposit.create_id(call.id),
+        provider=asked.provider,
+        amount=asked.amount,
+        pay_params=asked.pay_params,
+        out_request_no=asked.out_request_no,
+    )
 
 
 @endpoints.post(
@@ -57,6 +75,6 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
 )
 def notify(call: Call[bytes, None]) -> Response:
     """The provider's signed callback: verified (tampered or unsigned: 400, nothing recorded), then recorded
-    once per provider transaction; answered as the provider expects (`success`)."""
+    once per provider transaction (a freeze's once per auth_no); answered as the provider expects (`success`)."""
     acknowledgement = call.service.receive_notification(call.path["provider"], call.body, call.headers)
     return Response(acknowledgement.body, acknowledgement.status, media_type=acknowledgement.media_type)

@@ -12,6 +12,8 @@ from api.http.errors import invalid
 from api.http.schemas import sandbox as schemas
 from api.http.schemas.orders import TrackingOut
 from leasecore.credit.identity import id_number_problem, normalize_id_number
+from leasecore.errors import NotFound
+from leasecore.money.deposit import order_of_ref
 from leasecore.money.payments import PaymentStatus
 
 endpoints = Endpoints("sandbox", sandbox=True)
@@ -117,4 +119,34 @@ def move_parcel(call: Call[schemas.ParcelMove, None]) -> TrackingOut:
     }[call.body.stage]
     return TrackingOut.model_validate(
         move(call.body.carrier, call.body.tracking_no, call.body.location), from_attributes=True
+    )
+
+
+@endpoints.post(
+    "/v1/sandbox/freezes/{out_request_no}/complete",
+    access=PUBLIC,
+    body=schemas.FreezeCompletion,
+    answer=schemas.FreezeCompletionOut,
+    path_types={"out_request_no": schemas.FreezeRef},
+    idempotent=True,
+    summary="Confirm a deposit freeze at the sandbox provider",
+)
+def complete_freeze(call: Call[schemas.FreezeCompletion, None]) -> schemas.FreezeCompletionOut:
+    """The customer confirms the freeze asked with `POST /v1/orders/{id}/payments {"purpose": "preauth"}`; the
+    sandbox provider freezes it, waiving `credit_amount` on its own credit, and sends its RSA-signed freeze
+    notification to the notify route's own code, as Alipay would; asking again resends it."""
+    out_request_no: str = call.path["out_request_no"]
+    payments = sandboxes(call).payments
+    freeze = payments.freeze_book.freezes.get(out_request_no)
+    if freeze is None:
+        raise NotFound("freeze", out_request_no)
+    require(call.body.credit_amount <= freeze.amount, "credit_amount", f"must not exceed the {freeze.amount} asked")
+    payments.freeze(out_request_no, call.body.credit_amount)
+    freeze = payments.freeze_book.freezes[out_request_no]
+    return schemas.FreezeCompletionOut(
+        out_request_no=out_request_no,
+        amount=freeze.amount,
+        fund_amount=freeze.fund,
+        credit_amount=freeze.credit,
+        secured=call.app.deposit(order_of_ref(out_request_no)).is_secured,
     )

@@ -90,6 +90,11 @@ class FinanceFiguresOut(Answer):
     goodwill_credit: Money
     refunds: Money
     revenue: Money
+    deposits_frozen: Money
+    """Pre-authorized deposits the providers froze (押金预授权): not received; `freezes_taken` of it was taken for
+    damage and arrears, `deposits_unfrozen` given back."""
+    freezes_taken: Money
+    deposits_unfrozen: Money
 
 
 class FinanceDayOut(Answer):

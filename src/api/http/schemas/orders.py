@@ -4,6 +4,7 @@ the order's payments."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
@@ -67,7 +68,7 @@ class QuoteRequest(Body):
     quantity: Annotated[int, Field(ge=1, le=20)] = 1
     plan: Plan
     protection: bool = False
-    deposit_mode: Literal["full", "waiver"]
+    deposit_mode: Literal["full", "waiver", "preauth"]
     channel: Slug = "app"
 
 
@@ -88,6 +89,8 @@ class QuoteOut(Answer):
     due_now: Money
     waiver_reason: str | None
     installments: list[InstallmentQuote]
+    to_freeze: Money = Field(default=Decimal("0.00"))
+    """`preauth`: what the provider is asked to freeze (the deposit the waiver leaves), paid by nobody at checkout."""
 
 
 class AddressIn(Body):
@@ -174,6 +177,17 @@ class SettlementOut(Answer):
     credit_refunded: Money
 
 
+class PreauthOut(Answer):
+    """A pre-authorized deposit (押金预授权): `frozen` by the provider, `credit` waived on its own credit besides;
+    `frozen` = `taken` (damage and arrears, counted in the settlement's deductions) + `unfrozen` + `still_frozen`."""
+
+    frozen: Money
+    credit: Money
+    taken: Money
+    unfrozen: Money
+    still_frozen: Money
+
+
 class OrderOut(Answer):
     id: UUID
     status: OrderStatus
@@ -183,7 +197,7 @@ class OrderOut(Answer):
     quantity: int
     plan: PlanOut
     protection: bool
-    deposit_mode: Literal["full", "waiver"]
+    deposit_mode: Literal["full", "waiver", "preauth"]
     deposit: Money
     waiver: Money
     deposit_due: Money
@@ -209,6 +223,7 @@ class OrderOut(Answer):
     settlement: SettlementOut | None
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    preauth: PreauthOut | None = None
 
 
 class OrdersQuery(Query):

@@ -19,20 +19,25 @@ class PaymentIn(Body):
                 {"purpose": "checkout"},
                 {"purpose": "installments", "amount": "329.00"},
                 {"purpose": "checkout", "provider": "sandbox"},
+                {"purpose": "preauth"},
             ]
         }
     )
 
-    purpose: Literal["checkout", "installments", "buyout", "damage"]
+    purpose: Literal["checkout", "installments", "buyout", "damage", "preauth"]
     amount: Money | None = None
     provider: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = None
 
 
 class PaymentOut(Answer):
+    """For `preauth`, `payment_id` names the order's deposit and `out_request_no` the freeze asked of the
+    provider (its notification comes to the same notify route); `amount` is what is to be frozen."""
+
     payment_id: UUID
     provider: str
     amount: Money
     pay_params: dict[str, str]
+    out_request_no: str | None = None
 
 
 class PaymentMethodOut(Answer):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
-from api.http.schemas.common import ID_NUMBER_PATTERN, LINE_PATTERN, NOTES_PATTERN, Answer, Body, Phone, Query
+from api.http.schemas.common import ID_NUMBER_PATTERN, LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Phone, Query
 
 
 class SmsQuery(Query):
@@ -74,3 +75,24 @@ class ParcelMove(Body):
     tracking_no: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
     stage: Literal["picked_up", "in_transit", "delivered"]
     location: Annotated[str, StringConstraints(max_length=64, pattern=NOTES_PATTERN)] = ""
+
+
+FreezeRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+"""A freeze's out_request_no, as the platform makes them."""
+
+
+class FreezeCompletion(Body):
+    """The customer confirms a freeze at the sandbox provider, which waives `credit_amount` of it on its own credit."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"credit_amount": "500.00"}, {}]})
+
+    credit_amount: Money = Field(default=Decimal("0.00"))
+
+
+class FreezeCompletionOut(Answer):
+    out_request_no: str
+    amount: Money
+    fund_amount: Money
+    credit_amount: Money
+    secured: bool
+    """Whether the order's deposit is now frozen, so its checkout may be paid."""

@@ -66,6 +66,8 @@ WORDS = {
     "m.quote.deposit": ("押金", "Deposit"),
     "m.quote.waiver": ("免押 {amount}", "{amount} waived by credit"),
     "m.quote.deposit_due": ("需付押金", "Deposit to pay"),
+    "m.quote.to_freeze": ("预授权冻结", "Frozen, not paid"),
+    "m.product.preauth": ("押金预授权（冻结不扣款）", "Pre-authorize the deposit (frozen, not paid)"),
     "m.quote.due_now": ("首付（今日应付）", "Due now"),
     "m.quote.installments": ("{count} 期，每期 {amount}", "{count} installments of {amount}"),
     "m.quote.visitor": ("登录并完成认证后可享信用免押", "Log in and verify to have the deposit waived on credit"),
@@ -190,6 +192,8 @@ def choose(page: MobilePage, product: ProductView) -> Choice:
         end = _day(query.get("end")) or start + timedelta(days=product.short_term.min_days - 1)
     protection = product.protection.mandatory or (product.protection.offered and query.get("protection") == "1")
     deposit_mode = DepositMode.FULL if query.get("deposit") == "full" else DepositMode.WAIVER
+    if query.get("deposit") == DepositMode.PREAUTH.value:
+        deposit_mode = DepositMode.PREAUTH
     return Choice(sku, kind, months, start, end, protection, deposit_mode)
 
 

@@ -195,6 +195,7 @@ WORDS = {
     "m.signing.go": ("去签署", "Sign now"),
     "m.signing.back": ("返回订单", "Back to the order"),
     "m.flash.order_cancelled": ("订单已取消", "The order is cancelled"),
+    "m.order.freeze": ("授权冻结押金", "Freeze the deposit"),
     "m.flash.contract_signed": ("合同签署成功，我们将尽快发货", "Signed: we will ship it soon"),
     "m.flash.receipt_confirmed": ("已确认收货，租期从今天开始", "Receipt confirmed: the lease starts today"),
 }
@@ -424,7 +425,10 @@ def actions(page: MobilePage, order: OrderOut) -> list[Action]:
     status = LeaseStatus(order.status)
     base = f"/orders/{order.id}"
     found: list[Action] = []
-    if status is LeaseStatus.PENDING_PAYMENT:
+    if status is LeaseStatus.PENDING_PAYMENT and not page.app.deposit(order.id).is_secured:
+        freeze = page.url(f"{base}/pay", purpose="preauth")
+        found.append(Action("freeze", page.t("m.order.freeze"), freeze, primary=True))
+    elif status is LeaseStatus.PENDING_PAYMENT:
         found.append(Action("pay", page.t("m.order.pay"), page.url(f"{base}/pay", purpose="checkout"), primary=True))
     if status is LeaseStatus.PENDING_CONTRACT:
         found.append(Action("sign", page.t("m.order.sign"), page.url(f"{base}/contract"), primary=True))

@@ -14,17 +14,19 @@ from starlette.responses import RedirectResponse, Response
 
 import projections.catalog
 from adapters.errors import AdapterError
+from adapters.payments.sandbox import SandboxFreeze
 from adapters.sandboxes import Sandboxes
 from api.http import answers
 from api.http.schemas.payments import PaymentIn
-from api.http.schemas.sandbox import Completion
+from api.http.schemas.sandbox import Completion, FreezeCompletion
 from api.web import i18n
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages, error_page
 from api.web.pages import safe_next
 from leasecore.errors import InvalidInput, NotFound
 from leasecore.lease import Lease, LeaseStatus
+from leasecore.money.deposit import order_of_ref
 from leasecore.money.payments import Payment, PaymentPurpose, PaymentStatus
-from leasecore.ports import PaymentRequest
+from leasecore.ports import FreezeRequest, PaymentRequest
 from leasecore.values import ZERO
 from projections.orders import OrderView
 
@@ -69,6 +71,14 @@ WORDS = {
     "m.provider.refused": ("支付未完成", "The payment did not go through"),
     "m.flash.payment_succeeded": ("支付成功", "Payment received"),
     "m.flash.payment_failed": ("支付未完成，可以重新支付", "The payment did not go through; you can pay again"),
+    "m.pay.purpose.preauth": ("押金预授权（冻结，不扣款）", "Deposit pre-authorization (frozen, not charged)"),
+    "m.freeze.title": ("沙箱资金授权", "Sandbox fund authorization"),
+    "m.freeze.amount": ("冻结金额", "Amount to freeze"),
+    "m.freeze.auth_no": ("授权号", "Authorization"),
+    "m.freeze.credit": ("信用免冻结", "Waived on credit"),
+    "m.freeze.fund": ("实际冻结", "Frozen"),
+    "m.freeze.confirm": ("确认授权", "Authorize"),
+    "m.flash.deposit_frozen": ("押金已冻结，请支付首期租金", "Deposit frozen; now pay the first rent"),
 }
 i18n.add(WORDS)
 
@@ -79,6 +89,8 @@ def pay_form(page: MobilePage) -> Response:
     amount of rent, the buyout's remainder or the balance at settlement (the amounts `POST .../payments` prices)."""
     order = answers.owned(page.views, page.path_id(), page.me)
     asked = _asked(page, page.query)
+    if asked.purpose == "preauth":
+        return _pay_page(page, order, asked, page.app.deposit(order.id).to_freeze)
     purpose = PaymentPurpose(asked.purpose)
     if purpose is PaymentPurpose.CHECKOUT and LeaseStatus(order.status) is not LeaseStatus.PENDING_PAYMENT:
         return page.redirect(f"/orders/{order.id}")
@@ -91,6 +103,8 @@ def pay(page: MobilePage) -> Response:
     the customer goes on to the sandbox provider's page."""
     order = answers.owned(page.views, page.path_id(), page.me)
     asked = _asked(page, page.form)
+    if asked.purpose == "preauth":
+        return _freeze(page, order, asked)
     request = page.app.collect(
         order.id, PaymentPurpose(asked.purpose), provider=None, amount=asked.amount, payment_id=_key(page)
     )
@@ -138,6 +152,64 @@ def complete(page: MobilePage) -> Response:
     return RedirectResponse(f"{target}{'&' if '?' in target else '?'}{urlencode({'done': done})}", status_code=303)
 
 
+def _freeze(page: MobilePage, order: OrderView, asked: PaymentIn) -> Response:
+    """The deposit's freeze asked as `POST .../payments {"purpose": "preauth"}`; in sandbox mode the customer goes
+    on to the sandbox provider's authorization page."""
+    freeze = page.app.collect_preauth(order.id)
+    page.service.written()
+    target = _target(page, page.form.get("next"), order.id)
+    if page.service.sandboxes is not None:
+        return page.redirect(f"/freeze/{freeze.out_request_no}", next=target)
+    return _pay_page(page, order, asked, freeze.amount, provider_request=freeze, status=201)
+
+
+@pages.get("/freeze/{out_request_no}")
+def freeze_page(page: MobilePage) -> Response:
+    """The sandbox provider's fund authorization: the amount, the merchant, and a button to authorize it (a part
+    may be waived on the provider's own credit)."""
+    record, sandboxes = _sandbox_freeze(page)
+    return page.render(
+        "mobile/freeze.html",
+        freeze=record,
+        app_id=sandboxes.payments.app_id,
+        next=_target(page, page.query.get("next"), order_of_ref(record.out_request_no)),
+    )
+
+
+@pages.post("/freeze/{out_request_no}")
+def confirm_freeze(page: MobilePage) -> Response:
+    """As `POST /v1/sandbox/freezes/{out_request_no}/complete`: the provider freezes the deposit and sends its signed
+    notification to the notify route; then back to the order, to pay the first rent."""
+    record, sandboxes = _sandbox_freeze(page)
+    target = _target(page, page.form.get("next"), order_of_ref(record.out_request_no))
+    try:
+        completion = page.parse(FreezeCompletion, {"credit_amount": page.form.get("credit_amount") or "0.00"})
+    except FormInvalid as invalid:
+        raise InvalidInput("credit_amount", invalid.errors.get("credit_amount", "")) from None
+    if completion.credit_amount > record.amount:
+        raise InvalidInput("credit_amount", f"must not exceed the {record.amount} asked")
+    try:
+        sandboxes.payments.freeze(record.out_request_no, completion.credit_amount)
+    except AdapterError as error:
+        return error_page(page, 409, page.t("m.provider.refused"), str(error))
+    page.service.written()
+    return RedirectResponse(f"{target}{'&' if '?' in target else '?'}{urlencode({'done': 'deposit_frozen'})}", 303)
+
+
+def _sandbox_freeze(page: MobilePage) -> tuple[SandboxFreeze, Sandboxes]:
+    """The customer's own freeze at the sandbox provider; none outside sandbox mode, nor anyone else's (404)."""
+    sandboxes = page.service.sandboxes
+    ref = str(page.request.path_params["out_request_no"])
+    record = sandboxes.payments.freeze_book.freezes.get(ref) if sandboxes is not None else None
+    if sandboxes is None or record is None:
+        raise NotFound("freeze", ref)
+    try:
+        answers.owned(page.views, order_of_ref(ref), page.me)
+    except ValueError:
+        raise NotFound("freeze", ref) from None
+    return record, sandboxes
+
+
 def _asked(page: MobilePage, fields: Mapping[str, str]) -> PaymentIn:
     """The purpose and amount as the API's body reads them (a mistake is a page in words, 422)."""
     try:
@@ -168,7 +240,7 @@ def _pay_page(
     amount: Decimal,
     *,
     status: int = 200,
-    provider_request: PaymentRequest | None = None,
+    provider_request: PaymentRequest | FreezeRequest | None = None,
 ) -> Response:
     product = projections.catalog.product(page.views, order.product_id)
     return page.render(
