@@ -29,12 +29,17 @@ from typing import Any
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
+from adapters.payments.alipay import AlipayGateway
+from adapters.payments.alipay_agreements import AlipayAgreements
+from adapters.payments.sandbox import SandboxPayments
+from adapters.payments.sandbox_agreements import SandboxAgreements
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.processes.auto_debit import AutoDebitCharger
 from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
 from api.processes.refunds import RefundDispatcher
@@ -45,6 +50,7 @@ from leasecore.clock import SystemClock
 from leasecore.errors import LeaseError
 from leasecore.ports import (
     Acknowledgement,
+    AgreementGateway,
     Clock,
     CreditBureau,
     PaymentGateway,
@@ -344,6 +350,7 @@ def build_service(
                 settings.public_url,
             )
     public_url = settings.public_url
+    agreements = agreement_gateways(gateways, clock)
     ports = Ports(
         bureau=bureau,
         sms=sms,
@@ -352,6 +359,7 @@ def build_service(
         logistics=sandboxes.logistics,
         gateways=gateways,
         notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
+        agreements=agreements,
     )
     platform = bootstrap(settings.database_url, clock=clock, env=env, ports=ports)
     try:
@@ -372,7 +380,11 @@ def build_service(
             refunds=RefundDispatcher(platform.views, store, gateways),
             messages=MessageSender(platform.app, store, sms, clock=real_clock),
             scheduler=DailyScheduler(
-                platform.app, platform.runner, store, refresh=lambda: restore_sandbox_clock(clock, store)
+                platform.app,
+                platform.runner,
+                store,
+                refresh=lambda: restore_sandbox_clock(clock, store),
+                before=AutoDebitCharger(platform.app).charge,
             ),
             janitor=PaymentJanitor(
                 platform.app, platform.views, store, refresh=lambda: restore_sandbox_clock(clock, store)
@@ -434,3 +446,15 @@ def _bureau(settings: Settings, clock: Clock) -> CreditBureau | None:
     if kind != "zhima":
         raise ValueError(f"unknown credit bureau kind {kind!r} (known: zhima)")
     return ZhimaBureau(AlipayConfig.from_settings(config), clock=clock)
+
+
+def agreement_gateways(gateways: Mapping[str, PaymentGateway], clock: Clock) -> dict[str, AgreementGateway]:
+    """The payment providers that also charge rent under agreements (auto-debit), by the same names: Alipay's
+    cycle-pay with the same app, and the sandbox over its own trades."""
+    agreements: dict[str, AgreementGateway] = {}
+    for name, gateway in gateways.items():
+        if isinstance(gateway, SandboxPayments):
+            agreements[name] = SandboxAgreements(gateway)
+        elif isinstance(gateway, AlipayGateway):
+            agreements[name] = AlipayAgreements(gateway.config, clock=clock, provider=name)
+    return agreements

@@ -198,6 +198,8 @@ class Ports:
     gateways: Mapping[str, PaymentGateway] = field(default_factory=dict)
     notify_url: Callable[[str], str] = field(default=lambda provider: f"/v1/payments/notify/{provider}")
     """Where a provider sends its notifications (the service's public URL in front)."""
+    agreements: Mapping[str, AgreementGateway] = field(default_factory=dict)
+    """The payment providers that also charge rent under an agreement (auto-debit), by the same names."""
 
 
 # Auto-debit (代扣): rent charged under an agreement the customer signed with the provider.

@@ -17,12 +17,14 @@ from api.http.endpoints import (
     admin_reports,
     admin_staff,
     auth,
+    auto_debit,
     catalog,
     conversations,
     me,
     orders,
     payments,
     sandbox,
+    sandbox_agreements,
     system,
 )
 from api.http.openapi import assets, document
@@ -43,6 +45,8 @@ RESOURCES = (
     admin_conversations,
     admin_staff,
     sandbox,
+    auto_debit,
+    sandbox_agreements,
 )
 
 

@@ -4,6 +4,7 @@ one module per concern; `LeaseApplication` is their sum."""
 from __future__ import annotations
 
 from leasecore.application.adjustments import AdjustmentCommands
+from leasecore.application.auto_debit import AutoDebitCommands
 from leasecore.application.base import Commands, command
 from leasecore.application.catalog import CatalogCommands
 from leasecore.application.collections import CollectionCommands
@@ -22,6 +23,7 @@ class LeaseApplication(
     StaffCommands,
     CreditCommands,
     ConfigurationCommands,
+    AutoDebitCommands,
     PaymentCommands,
     AdjustmentCommands,
     CollectionCommands,

@@ -1,0 +1,154 @@
+"""Rent by auto-debit in sandbox mode, with the test clock moved day by day and the daily job's scheduler charging:
+the agreement signed at the sandbox provider, the installment charged on its due date, a failure retried on days
+1, 3 and 7, a manual payment and a cancelled agreement stopping the charges, the figures on the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from leasecore.staff import Role
+from tests.e2e.support import Api, Customer, running
+from tests.support import local
+
+DUE = date(2026, 2, 28)
+"""Installment 2 of 200.00 of a lease started on 31 January."""
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    with running("memory:") as api:
+        yield api
+
+
+def signed(api: Api) -> tuple[Customer, dict[str, Any], dict[str, Any]]:
+    world = api.set_up_world()
+    who = api.customer()
+    order = api.leasing(who, api.order_body(world.sku_id))
+    asked = api.post(f"/v1/orders/{order['id']}/auto-debit", who=who, json={})
+    assert (asked["state"], asked["provider"]) == ("signing", "sandbox")
+    assert "alipay.user.agreement.page.sign" in asked["pay_params"]["sign_string"]
+    number = asked["external_agreement_no"]
+    assert api.post(f"/v1/sandbox/agreements/{number}", json={"action": "sign"})["status"] == "NORMAL"
+    agreement = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)
+    assert (agreement["state"], agreement["attempts"]) == ("active", [])
+    return who, order, agreement
+
+
+def run_day(api: Api, day: date) -> None:
+    """Business time moves to 02:30 that day, past the daily job's 02:00, and the scheduler runs what is due."""
+    api.service.set_clock(local(day.year, day.month, day.day, 2) + timedelta(minutes=30))
+    api.service.scheduler.tick()
+    api.service.written()
+
+
+def attempts(api: Api, who: Customer, order: dict[str, Any]) -> list[tuple[str, int, str]]:
+    found = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["attempts"]
+    return [(a["day"], a["number"], a["state"]) for a in found]
+
+
+def installment(api: Api, who: Customer, order: dict[str, Any], seq: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = api.get(f"/v1/orders/{order['id']}/installments", who=who)
+    return next(row for row in rows if row["seq"] == seq)
+
+
+def test_the_installment_is_charged_on_its_due_date_and_the_ledger_shows_it_paid(api: Api) -> None:
+    who, order, _ = signed(api)
+    run_day(api, DUE - timedelta(days=1))
+    assert attempts(api, who, order) == []
+
+    run_day(api, DUE)
+
+    assert attempts(api, who, order) == [("2026-02-28", 1, "succeeded")]
+    paid = installment(api, who, order, 2)
+    assert (paid["status"], paid["paid"], paid["amount"]) == ("paid", "200.00", "200.00")
+    staff = api.get(f"/v1/admin/orders/{order['id']}/auto-debit", who=api.staff(Role.FINANCE))
+    assert staff["attempts"][0]["transaction_id"] and staff["attempts"][0]["amount"] == "200.00"
+    run_day(api, DUE + timedelta(days=1))
+    assert len(attempts(api, who, order)) == 1
+
+
+def test_a_failed_charge_is_retried_on_days_1_3_and_7_with_the_providers_reason(api: Api) -> None:
+    who, order, agreement = signed(api)
+    api.post(
+        f"/v1/sandbox/agreements/{agreement['external_agreement_no']}", json={"action": "balance", "balance": "0.00"}
+    )
+
+    for offset in range(10):
+        run_day(api, DUE + timedelta(days=offset))
+
+    assert attempts(api, who, order) == [
+        ("2026-02-28", 1, "failed"),
+        ("2026-03-01", 2, "failed"),
+        ("2026-03-03", 3, "failed"),
+        ("2026-03-07", 4, "failed"),
+    ]
+    reasons = {a["reason"] for a in api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["attempts"]}
+    assert reasons == {"ACQ.BUYER_BALANCE_NOT_ENOUGH: 买家余额不足"}
+    unpaid = installment(api, who, order, 2)
+    assert (unpaid["status"], unpaid["paid"]) == ("overdue", "0.00")
+
+
+def test_a_retry_that_finds_money_pays_the_installment_and_its_late_fee(api: Api) -> None:
+    who, order, agreement = signed(api)
+    number = agreement["external_agreement_no"]
+    api.post(f"/v1/sandbox/agreements/{number}", json={"action": "balance", "balance": "0.00"})
+    for offset in range(4):
+        run_day(api, DUE + timedelta(days=offset))
+    api.post(f"/v1/sandbox/agreements/{number}", json={"action": "balance", "balance": None})
+
+    for offset in range(4, 9):
+        run_day(api, DUE + timedelta(days=offset))
+
+    assert attempts(api, who, order) == [
+        ("2026-02-28", 1, "failed"),
+        ("2026-03-01", 2, "failed"),
+        ("2026-03-03", 3, "failed"),
+        ("2026-03-07", 4, "succeeded"),
+    ]
+    paid = installment(api, who, order, 2)
+    assert (paid["status"], paid["late_fee"]) == ("paid", "0.80")  # 4 to 7 March overdue: 0.1% of 200.00 a day
+    assert paid["paid"] == "200.80"
+
+
+def test_a_manual_payment_stops_the_retries(api: Api) -> None:
+    who, order, agreement = signed(api)
+    api.post(
+        f"/v1/sandbox/agreements/{agreement['external_agreement_no']}", json={"action": "balance", "balance": "0.00"}
+    )
+    run_day(api, DUE)
+    api.pay(who, order["id"], "installments")
+
+    for offset in range(1, 10):
+        run_day(api, DUE + timedelta(days=offset))
+
+    assert attempts(api, who, order) == [("2026-02-28", 1, "failed")]
+    assert installment(api, who, order, 2)["status"] == "paid"
+
+
+def test_a_cancelled_agreement_is_not_charged_whether_cancelled_here_or_at_the_provider(api: Api) -> None:
+    who, order, _ = signed(api)
+    cancelled = api.post(f"/v1/orders/{order['id']}/auto-debit/cancel", who=who, json={})
+    assert (cancelled["state"], cancelled["cancelled_reason"]) == ("cancelled", "turned off by the customer")
+    again = api.post(f"/v1/orders/{order['id']}/auto-debit", who=who, json={})
+    assert again["external_agreement_no"] != cancelled["external_agreement_no"]
+    api.post(f"/v1/sandbox/agreements/{again['external_agreement_no']}", json={"action": "sign"})
+    api.post(f"/v1/sandbox/agreements/{again['external_agreement_no']}", json={"action": "unsign"})
+    ended = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)
+    assert (ended["state"], ended["cancelled_reason"]) == ("cancelled", "ended at sandbox by the customer")
+
+    run_day(api, DUE)
+
+    assert attempts(api, who, order) == []
+    assert installment(api, who, order, 2)["status"] == "due"
+
+
+def test_another_customers_agreement_is_not_found_and_bad_input_names_the_field(api: Api) -> None:
+    _, order, _ = signed(api)
+    stranger = api.customer()
+    api.get(f"/v1/orders/{order['id']}/auto-debit", 404, who=stranger)
+    problem = api.post(f"/v1/orders/{order['id']}/auto-debit", 422, who=stranger, json={"provider": "Not A Slug"})
+    assert "provider" in str(problem)
