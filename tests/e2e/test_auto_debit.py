@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -152,3 +153,34 @@ def test_another_customers_agreement_is_not_found_and_bad_input_names_the_field(
     api.get(f"/v1/orders/{order['id']}/auto-debit", 404, who=stranger)
     problem = api.post(f"/v1/orders/{order['id']}/auto-debit", 422, who=stranger, json={"provider": "Not A Slug"})
     assert "provider" in str(problem)
+
+
+def test_a_charge_whose_answer_was_lost_is_asked_about_and_recorded_once_never_charged_again(api: Api) -> None:
+    who, order, agreement = signed(api)
+    app = api.service.app
+    order_id = UUID(order["id"])
+    api.service.set_clock(local(2026, 2, 28, 2) + timedelta(minutes=30))
+    attempt = app.begin_auto_debit_charge(order_id, DUE)  # the process stopped after the provider charged
+    assert attempt is not None
+    gateway = app.agreement_gateway("sandbox")
+    gateway.charge_agreement(agreement["agreement_no"], str(attempt.payment_id), attempt.amount, "rent 2")
+
+    run_day(api, DUE)
+    run_day(api, DUE + timedelta(days=1))
+
+    assert attempts(api, who, order) == [("2026-02-28", 1, "succeeded")]
+    assert installment(api, who, order, 2)["paid"] == "200.00"
+    assert api.service.app.payment(attempt.payment_id).status.value == "succeeded"
+
+
+def test_a_charge_never_sent_is_sent_under_the_same_trade_on_the_next_run(api: Api) -> None:
+    who, order, _ = signed(api)
+    api.service.set_clock(local(2026, 2, 28, 2) + timedelta(minutes=30))
+    attempt = api.service.app.begin_auto_debit_charge(UUID(order["id"]), DUE)  # stopped before asking
+    assert attempt is not None
+
+    run_day(api, DUE)
+
+    assert attempts(api, who, order) == [("2026-02-28", 1, "succeeded")]
+    found = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["attempts"][0]
+    assert found["payment_id"] == str(attempt.payment_id)
