@@ -12,7 +12,7 @@ from api.http.schemas.common import NOTES_PATTERN, SLUG_PATTERN, Answer, Body, M
 
 
 class AutoDebitIn(Body):
-    model_config = ConfigDict(json_schema_extra={"examples": [{}, {"provider": "alipay"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{}, {"provider": "sandbox"}]})
 
     provider: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = None
 
