@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from api.bootstrap import application
 from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, running
 from tests.support import local
@@ -184,3 +185,36 @@ def test_a_charge_never_sent_is_sent_under_the_same_trade_on_the_next_run(api: A
     assert attempts(api, who, order) == [("2026-02-28", 1, "succeeded")]
     found = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["attempts"][0]
     assert found["payment_id"] == str(attempt.payment_id)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def stored(request: pytest.FixtureRequest) -> Iterator[tuple[Api, str]]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    with running(url) as api:
+        yield api, url
+
+
+@pytest.mark.slow
+def test_on_each_database_the_agreement_and_its_attempts_replay_from_the_stored_events(
+    stored: tuple[Api, str],
+) -> None:
+    api, url = stored
+    who, order, agreement = signed(api)
+    number = agreement["external_agreement_no"]
+    api.post(f"/v1/sandbox/agreements/{number}", json={"action": "balance", "balance": "0.00"})
+    run_day(api, DUE)
+    api.post(f"/v1/sandbox/agreements/{number}", json={"action": "balance", "balance": None})
+    run_day(api, DUE + timedelta(days=1))
+
+    fresh = application(url)
+    try:
+        replayed = fresh.auto_debit(UUID(order["id"]))
+    finally:
+        fresh.close()
+    assert [(a.day, a.number, a.state.value) for a in replayed.attempts_of(2)] == [
+        (DUE, 1, "failed"),
+        (DUE + timedelta(days=1), 2, "succeeded"),
+    ]
+    assert (replayed.state.value, replayed.agreement_no) == ("active", agreement["agreement_no"])
+    assert attempts(api, who, order) == [("2026-02-28", 1, "failed"), ("2026-03-01", 2, "succeeded")]
+    assert installment(api, who, order, 2)["status"] == "paid"
