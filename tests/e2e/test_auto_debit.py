@@ -4,6 +4,8 @@ the agreement signed at the sandbox provider, the installment charged on its due
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -12,9 +14,14 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import application
+from api.http.security import hash_password
 from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, running
 from tests.support import local
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 DUE = date(2026, 2, 28)
 """Installment 2 of 200.00 of a lease started on 31 January."""
@@ -218,3 +225,58 @@ def test_on_each_database_the_agreement_and_its_attempts_replay_from_the_stored_
     assert (replayed.state.value, replayed.agreement_no) == ("active", agreement["agreement_no"])
     assert attempts(api, who, order) == [("2026-02-28", 1, "failed"), ("2026-03-01", 2, "succeeded")]
     assert installment(api, who, order, 2)["status"] == "paid"
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def phone_session(api: Api, who: Customer) -> None:
+    """The customer logged in on the phone pages by SMS code, the way the login form does it."""
+    form = api.http.get("/m/login")
+    token = csrf(form.text)
+    assert api.http.post("/m/login/code", data={"phone": who.phone, "csrf": token}).status_code == 200
+    code = api.code(who.phone)
+    answer = api.http.post("/m/login", data={"phone": who.phone, "code": code, "csrf": token}, follow_redirects=False)
+    assert answer.status_code in (302, 303), answer.text
+
+
+def agreement_no(api: Api, who: Customer, order: dict[str, Any]) -> str:
+    number: str = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["agreement_no"]
+    return number
+
+
+def back_office(api: Api) -> Any:
+    """A finance clerk logged in to the back office's console."""
+    api.service.app.save_staff_account("clerk", (Role.FINANCE,), hash_password("auto-debit-clerk"))
+    console = TestClient(api.http.app, base_url="http://testserver")
+    token = csrf(console.get("/admin/login").text)
+    form = {"username": "clerk", "password": "auto-debit-clerk", "csrf": token}
+    assert console.post("/admin/login", data=form, follow_redirects=False).status_code in (302, 303)
+    return console
+
+
+def test_on_the_phone_the_customer_turns_it_on_signs_sees_a_charge_and_turns_it_off(api: Api) -> None:
+    world = api.set_up_world()
+    who = api.customer()
+    order = api.leasing(who, api.order_body(world.sku_id))
+    phone_session(api, who)
+    page = f"/m/orders/{order['id']}/auto-debit"
+    assert 'data-state="none"' in api.http.get(page).text
+    token = csrf(api.http.get(page).text)
+
+    assert 'data-testid="sandbox-sign"' in api.http.post(page, data={"csrf": token}).text
+    api.http.post(f"{page}/sandbox-sign", data={"csrf": token})
+    assert 'data-state="active"' in api.http.get(page).text
+    run_day(api, DUE)
+    shown = api.http.get(page).text
+    assert 'data-status="succeeded"' in shown and "200.00" in shown
+    staff_page = back_office(api).get(f"/admin/orders/{order['id']}")
+    assert 'data-testid="auto-debit" data-state="active"' in staff_page.text
+    assert '<tr data-status="succeeded">' in staff_page.text and agreement_no(api, who, order) in staff_page.text
+
+    api.http.post(f"{page}/cancel", data={"csrf": token})
+    assert 'data-state="cancelled"' in api.http.get(page).text
+    assert api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["state"] == "cancelled"
