@@ -384,7 +384,7 @@ def build_service(
                 platform.runner,
                 store,
                 refresh=lambda: restore_sandbox_clock(clock, store),
-                before=AutoDebitCharger(platform.app).charge,
+                before=AutoDebitCharger(platform.app, platform.views).charge,
             ),
             janitor=PaymentJanitor(
                 platform.app, platform.views, store, refresh=lambda: restore_sandbox_clock(clock, store)

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
+import projections.auto_debits
 from leasecore.application import LeaseApplication
 from leasecore.money.auto_debit import Attempt, AutoDebit
 from leasecore.ports import AgreementGateway, ChargeResult, PaymentState
+from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +37,13 @@ class ChargeRun:
 class AutoDebitCharger:
     """Charges the installments due under active agreements, each attempt exactly once at the provider."""
 
-    def __init__(self, app: LeaseApplication) -> None:
-        self.app = app
+    def __init__(self, app: LeaseApplication, views: ViewStore) -> None:
+        self.app, self.views = app, views
 
     def charge(self, day: date) -> ChargeRun:
         """Every active agreement's charge of `day`; one order's trouble does not hold up the others."""
         run = ChargeRun(day)
-        for order_id in list(self.app.auto_debit_orders()):
+        for order_id in projections.auto_debits.active_orders(self.views):
             try:
                 self.charge_order(order_id, day, run)
             except Exception as error:

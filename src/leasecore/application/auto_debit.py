@@ -3,7 +3,7 @@ recorded before the provider is asked and settled by its answer (the calls thems
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from uuid import UUID
 
@@ -22,7 +22,6 @@ from leasecore.ports import (
     ChargeResult,
     InvalidSignature,
 )
-from leasecore.topics import stored_topics
 from leasecore.values import ZERO
 
 SIGNABLE = (
@@ -131,22 +130,6 @@ class AutoDebitCommands(PaymentCommands):
         if changed:
             self.save(debit)
         return debit
-
-    # Charging, for the scheduled process.
-
-    def auto_debit_orders(self) -> Iterator[UUID]:
-        """Orders whose agreement is active, read from the event log."""
-        topics = list(stored_topics(AutoDebit.Signed))
-        position, seen = 0, set()
-        while page := self.recorder.select_notifications(position, 500, topics=topics, inclusive_of_start=False):
-            for notification in page:
-                debit_id = UUID(str(notification.originator_id))
-                if debit_id not in seen:
-                    seen.add(debit_id)
-                    debit = self.get(AutoDebit, debit_id, "auto-debit agreement", to_change=False)
-                    if debit.is_active:
-                        yield debit.order_id
-            position = page[-1].id
 
     @command
     def begin_auto_debit_charge(self, order_id: UUID, day: date) -> Attempt | None:

@@ -6,24 +6,26 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import projections.auto_debits
 import projections.orders
 from api.http import answers
 from api.http.endpoint import CUSTOMER, Call, Endpoints, staff
 from api.http.schemas import auto_debit as schemas
 from api.processes import auto_debit as charging
 from leasecore.errors import NotFound
-from leasecore.money.auto_debit import RETRY_DAYS, AutoDebit
+from leasecore.money.auto_debit import RETRY_DAYS
 from leasecore.staff import Role
+from projections.auto_debits import AgreementView
 
 endpoints = Endpoints("auto-debit")
 STAFF = staff(Role.OPERATOR, Role.RISK, Role.FINANCE, Role.ADMIN)
 
 
 def agreement_out(
-    order_id: UUID, debit: AutoDebit | None, pay_params: dict[str, Any] | None = None
+    order_id: UUID, view: AgreementView | None, pay_params: dict[str, Any] | None = None
 ) -> schemas.AutoDebitOut:
     """The agreement as customer and staff see it; an order that never asked for one is `none`."""
-    if debit is None:
+    if view is None:
         return schemas.AutoDebitOut(
             order_id=order_id,
             state="none",
@@ -35,18 +37,14 @@ def agreement_out(
             retry_days=list(RETRY_DAYS),
             attempts=[],
         )
-    attempts = sorted(debit.attempts.values(), key=lambda a: (a.seq, a.number))
-    return schemas.AutoDebitOut(
-        order_id=order_id,
-        state=debit.state.value,
-        provider=debit.provider,
-        external_agreement_no=debit.external_agreement_no,
-        agreement_no=debit.agreement_no,
-        signed_at=debit.signed_at,
-        cancelled_reason=debit.cancelled_reason,
-        retry_days=list(RETRY_DAYS),
-        attempts=[schemas.AttemptOut.model_validate({**a.__dict__, "state": a.state.value}) for a in attempts],
-        pay_params={str(k): str(v) for k, v in pay_params.items()} if pay_params is not None else None,
+    return schemas.AutoDebitOut.model_validate(
+        {
+            **{name: getattr(view, name) for name in ("order_id", "state", "provider", "external_agreement_no")},
+            **{name: getattr(view, name) for name in ("agreement_no", "signed_at", "cancelled_reason")},
+            "retry_days": list(RETRY_DAYS),
+            "attempts": [schemas.AttemptOut.model_validate(a, from_attributes=True) for a in view.attempts],
+            "pay_params": {str(k): str(v) for k, v in pay_params.items()} if pay_params is not None else None,
+        }
     )
 
 
@@ -64,7 +62,8 @@ def request_auto_debit(call: Call[schemas.AutoDebitIn, None]) -> schemas.AutoDeb
     a failure, on days 1, 3 and 7. Asked again while `signing`, the same agreement; 409 while `active`."""
     answers.owned(call.views, call.id, call.customer_id)
     _, request = call.app.request_auto_debit(call.id, call.body.provider)
-    return agreement_out(call.id, call.app.auto_debit(call.id), request.pay_params)
+    call.written()
+    return agreement_out(call.id, projections.auto_debits.agreement(call.views, call.id), request.pay_params)
 
 
 @endpoints.get(
@@ -73,7 +72,7 @@ def request_auto_debit(call: Call[schemas.AutoDebitIn, None]) -> schemas.AutoDeb
 def get_auto_debit(call: Call[None, None]) -> schemas.AutoDebitOut:
     """The order's agreement and every charge made under it, with the provider's reason for each failure."""
     answers.owned(call.views, call.id, call.customer_id)
-    return agreement_out(call.id, call.app.find_auto_debit(call.id))
+    return agreement_out(call.id, projections.auto_debits.agreement(call.views, call.id))
 
 
 @endpoints.post(
@@ -86,8 +85,9 @@ def get_auto_debit(call: Call[None, None]) -> schemas.AutoDebitOut:
 def cancel_auto_debit(call: Call[schemas.AutoDebitCancelIn, None]) -> schemas.AutoDebitOut:
     """Nothing is charged from now on; the agreement is ended at the provider too. Cancelling twice is harmless."""
     answers.owned(call.views, call.id, call.customer_id)
-    debit = charging.cancel(call.app, call.id, call.body.reason or "turned off by the customer")
-    return agreement_out(call.id, debit)
+    charging.cancel(call.app, call.id, call.body.reason or "turned off by the customer")
+    call.written()
+    return agreement_out(call.id, projections.auto_debits.agreement(call.views, call.id))
 
 
 @endpoints.get(
@@ -97,4 +97,4 @@ def admin_auto_debit(call: Call[None, None]) -> schemas.AutoDebitOut:
     """Any order's agreement and every charge made under it."""
     if projections.orders.order(call.views, call.id) is None:
         raise NotFound("order", call.id)
-    return agreement_out(call.id, call.app.find_auto_debit(call.id))
+    return agreement_out(call.id, projections.auto_debits.agreement(call.views, call.id))

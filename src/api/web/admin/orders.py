@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from starlette.responses import Response
 
+import projections.auto_debits
 import projections.catalog
 import projections.collection_tasks
 import projections.customers
@@ -557,7 +558,7 @@ def _order_page(page: Page, order_id: UUID, status: int = 200, **errors: str) ->
         reason=page.form.get("reason", ""),
         settlement_rows=_settlement_rows(order.settlement),
         photos=shipping.photo_hashes(page, order_id),
-        auto_debit=page.app.find_auto_debit(order_id),
+        auto_debit=projections.auto_debits.agreement(page.views, order_id),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+import projections.auto_debits
 from adapters.errors import AdapterError
 from adapters.payments.sandbox_agreements import SandboxAgreements
 from api.http import answers
@@ -15,7 +16,7 @@ from api.processes import auto_debit as charging
 from api.web import i18n
 from api.web.mobile.frame import MobilePage, Pages, error_page
 from leasecore.errors import LeaseError
-from leasecore.money.auto_debit import RETRY_DAYS, AutoDebit
+from leasecore.money.auto_debit import RETRY_DAYS
 
 pages = Pages()
 
@@ -64,6 +65,7 @@ def turn_on(page: MobilePage) -> Response:
         _, request = page.app.request_auto_debit(order.id)
     except (LeaseError, AdapterError) as error:
         return error_page(page, 409, page.t("m.autodebit.failed"), str(error))
+    page.service.written()
     return _page(page, order.id, pay_params=request.pay_params)
 
 
@@ -85,19 +87,19 @@ def turn_off(page: MobilePage) -> Response:
     order = answers.owned(page.views, page.path_id(), page.me)
     if page.app.find_auto_debit(order.id) is not None:
         charging.cancel(page.app, order.id, "turned off by the customer")
+        page.service.written()
     return page.redirect(f"/orders/{order.id}/auto-debit")
 
 
 def _page(page: MobilePage, order_id: Any, pay_params: dict[str, Any] | None = None) -> Response:
-    debit: AutoDebit | None = page.app.find_auto_debit(order_id)
-    attempts = sorted(debit.attempts.values(), key=lambda a: (a.seq, a.number)) if debit else []
-    provider = debit.provider if debit and debit.provider else next(iter(page.app.ports.agreements), "")
+    view = projections.auto_debits.agreement(page.views, order_id)
+    provider = view.provider if view and view.provider else next(iter(page.app.ports.agreements), "")
     return page.render(
         "mobile/auto_debit.html",
         order_id=order_id,
-        debit=debit,
-        state=debit.state.value if debit else "none",
-        attempts=attempts,
+        debit=view,
+        state=view.state if view else "none",
+        attempts=view.attempts if view else (),
         explain=page.t("m.autodebit.explain", provider=provider, days=", ".join(map(str, RETRY_DAYS))),
         pay_params=pay_params,
         sandbox=isinstance(page.app.ports.agreements.get(provider), SandboxAgreements),
