@@ -168,3 +168,17 @@ def test_signing_again_after_a_cancel_gets_a_new_number_and_a_stale_signature_is
     assert debit.state is AgreementState.SIGNING
     with pytest.raises(ValueError):
         order_of("not-ours")
+
+
+@given(st.lists(st.booleans(), min_size=20, max_size=20))
+def test_whatever_the_outcomes_charges_fall_only_on_the_calendar_and_stop_at_a_success(outcomes: list[bool]) -> None:
+    """Day n's charge succeeds as `outcomes[n]` says: charges fall on the due date and days 1, 3 and 7 after it,
+    at most four, none after the first success."""
+    debit = signed()
+    charged: list[int] = []
+    for offset, paid_then in enumerate(outcomes):
+        if charge(debit, DUE + timedelta(days=offset), "success" if paid_then else "fail") is not None:
+            charged.append(offset)
+    expected = [0, 1, 3, 7]
+    first_success = next((n for n, day in enumerate(expected) if outcomes[day]), len(expected) - 1)
+    assert charged == expected[: first_success + 1]
