@@ -1,5 +1,5 @@
 """Auto-debit agreements and every charge made under them, as the customer's app and the back office show them,
-and the orders whose agreement is active, which the daily charging looks at."""
+and the orders the daily charging looks at."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import Column, Date, Integer, String, Table, Text, Uuid, select
+from sqlalchemy import Column, Date, Integer, String, Table, Text, Uuid, or_, select
 
 from leasecore.money.auto_debit import AutoDebit
 from projections.projection import Batch, Event, Projection, blank, build, is_new, on
@@ -184,8 +184,11 @@ def agreement(views: ViewStore, order_id: UUID) -> AgreementView | None:
     return build(AgreementView, found, attempts=made)
 
 
-def active_orders(views: ViewStore) -> list[UUID]:
-    """Orders whose agreement is active, in no particular order."""
-    query = select(auto_debits_view.c.order_id).where(auto_debits_view.c.state == "active")
+def orders_to_charge(views: ViewStore) -> list[UUID]:
+    """Orders whose agreement is active, and those with a charge in doubt (asked of the provider, its answer never
+    recorded), whatever became of their agreement since: that charge is settled before anything else."""
+    agreements, attempts = auto_debits_view.c, auto_debit_attempts_view.c
+    in_doubt = select(attempts.debit_id).where(attempts.state == "charging")
+    query = select(agreements.order_id).where(or_(agreements.state == "active", agreements.debit_id.in_(in_doubt)))
     with views.read() as connection:
         return list(connection.execute(query).scalars())

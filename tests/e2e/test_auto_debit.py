@@ -280,3 +280,18 @@ def test_on_the_phone_the_customer_turns_it_on_signs_sees_a_charge_and_turns_it_
     api.http.post(f"{page}/cancel", data={"csrf": token})
     assert 'data-state="cancelled"' in api.http.get(page).text
     assert api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["state"] == "cancelled"
+
+
+def test_a_charge_in_doubt_when_the_agreement_is_cancelled_is_settled_without_charging(api: Api) -> None:
+    who, order, _ = signed(api)
+    api.service.set_clock(local(2026, 2, 28, 2) + timedelta(minutes=30))
+    attempt = api.service.app.begin_auto_debit_charge(UUID(order["id"]), DUE)  # stopped before asking
+    assert attempt is not None
+    api.post(f"/v1/orders/{order['id']}/auto-debit/cancel", who=who, json={"reason": "moving to WeChat"})
+
+    run_day(api, DUE)
+
+    (found,) = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["attempts"]
+    assert found["state"] == "failed" and "moving to WeChat" in found["reason"]
+    assert api.service.app.payment(attempt.payment_id).status.value == "failed"
+    assert installment(api, who, order, 2)["status"] == "due"

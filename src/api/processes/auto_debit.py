@@ -5,7 +5,8 @@ For each order with an active agreement the application decides what to charge t
 payment before the provider is asked: the payment's id, derived from (order, installment, attempt), is the
 provider's `out_trade_no`, which the provider charges at most once. The provider's synchronous answer is then
 recorded. A process that stopped in between leaves the attempt in doubt; the next run asks the provider about that
-trade first and records what it says, or, when the provider never saw it, sends the same trade again.
+trade first and records what it says, or, when the provider never saw it, sends the same trade again (unless the
+agreement was cancelled meanwhile: then the attempt fails, never charged).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class AutoDebitCharger:
     def charge(self, day: date) -> ChargeRun:
         """Every active agreement's charge of `day`; one order's trouble does not hold up the others."""
         run = ChargeRun(day)
-        for order_id in projections.auto_debits.active_orders(self.views):
+        for order_id in projections.auto_debits.orders_to_charge(self.views):
             try:
                 self.charge_order(order_id, day, run)
             except Exception as error:
@@ -70,6 +71,11 @@ class AutoDebitCharger:
             self._record(order_id, result, run)
         elif answer.state is PaymentState.CLOSED:
             reason = f"closed by {debit.provider} unpaid"
+            self._record(order_id, ChargeResult(str(attempt.payment_id), False, attempt.amount, reason=reason), run)
+        elif not debit.is_active:
+            reason = (
+                f"the agreement was cancelled ({debit.cancelled_reason}) before the charge reached {debit.provider}"
+            )
             self._record(order_id, ChargeResult(str(attempt.payment_id), False, attempt.amount, reason=reason), run)
         else:
             self._send(order_id, debit, attempt, gateway, run)

@@ -53,6 +53,7 @@ def agreement_out(
     access=CUSTOMER,
     body=schemas.AutoDebitIn,
     answer=schemas.AutoDebitOut,
+    idempotent=True,
     summary="Pay rent by auto-debit",
 )
 def request_auto_debit(call: Call[schemas.AutoDebitIn, None]) -> schemas.AutoDebitOut:
@@ -80,6 +81,7 @@ def get_auto_debit(call: Call[None, None]) -> schemas.AutoDebitOut:
     access=CUSTOMER,
     body=schemas.AutoDebitCancelIn,
     answer=schemas.AutoDebitOut,
+    idempotent=True,
     summary="Stop auto-debit",
 )
 def cancel_auto_debit(call: Call[schemas.AutoDebitCancelIn, None]) -> schemas.AutoDebitOut:
