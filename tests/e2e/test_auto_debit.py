@@ -264,6 +264,8 @@ def test_on_the_phone_the_customer_turns_it_on_signs_sees_a_charge_and_turns_it_
     order = api.leasing(who, api.order_body(world.sku_id))
     phone_session(api, who)
     page = f"/m/orders/{order['id']}/auto-debit"
+    assert 'data-action="auto_debit"' in api.http.get(f"/m/orders/{order['id']}").text
+    assert f'href="{page}"' in api.http.get(f"/m/orders/{order['id']}/bills").text
     assert 'data-state="none"' in api.http.get(page).text
     token = csrf(api.http.get(page).text)
 
