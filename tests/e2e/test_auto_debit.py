@@ -4,11 +4,13 @@ the agreement signed at the sandbox provider, the installment charged on its due
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 import pytest
@@ -39,7 +41,16 @@ def signed(api: Api) -> tuple[Customer, dict[str, Any], dict[str, Any]]:
     order = api.leasing(who, api.order_body(world.sku_id))
     asked = api.post(f"/v1/orders/{order['id']}/auto-debit", who=who, json={})
     assert (asked["state"], asked["provider"]) == ("signing", "sandbox")
-    assert "alipay.user.agreement.page.sign" in asked["pay_params"]["sign_string"]
+    params = dict(parse_qsl(asked["pay_params"]["sign_string"]))
+    rule = json.loads(params["biz_content"])["period_rule_params"]
+    assert params["method"] == "alipay.user.agreement.page.sign"
+    assert rule == {  # 200.00 a month with at most 20% of late fees, from installment 2 on 28 February, 11 left
+        "period_type": "MONTH",
+        "period": 1,
+        "execute_time": "2026-02-28",
+        "single_amount": "240.00",
+        "total_payments": 11,
+    }
     number = asked["external_agreement_no"]
     assert api.post(f"/v1/sandbox/agreements/{number}", json={"action": "sign"})["status"] == "NORMAL"
     agreement = api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)

@@ -22,7 +22,7 @@ from leasecore.ports import (
     ChargeResult,
     InvalidSignature,
 )
-from leasecore.values import ZERO
+from leasecore.values import ZERO, money
 
 SIGNABLE = (
     LeaseStatus.PENDING_REVIEW,
@@ -80,13 +80,13 @@ class AutoDebitCommands(PaymentCommands):
         return debit
 
     def _agreement_terms(self, lease: Lease, external_no: str) -> AgreementTerms:
-        """Monthly charges of at most the largest installment still unpaid, from the next due date."""
-        ahead = [b for b in lease.assessed(self.clock.now()).balances if b.owed > ZERO] or [
-            b for b in lease.ledger.balances if b.seq > 1
-        ]
+        """Monthly charges from the next due date, each at most the largest installment still unpaid with the most
+        late fee it can carry (the provider refuses a charge above the agreement's single amount)."""
+        ahead = [balance for balance in lease.assessed(self.clock.now()).balances if balance.owed > ZERO]
         if not ahead:
             raise Refused("no rent is left to pay on this order")
-        largest = max(balance.amount + balance.late_fee for balance in ahead)
+        cap_share = lease.terms.late_fee.cap_share
+        largest = max(balance.amount + money(cap_share * balance.amount) for balance in ahead)
         subject = f"leasecore order {str(lease.id)[:8]}: monthly rent"
         return AgreementTerms(external_no, largest, min(b.due_date for b in ahead), len(ahead), subject)
 
