@@ -8,6 +8,7 @@ import json
 import re
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -15,6 +16,7 @@ from uuid import UUID
 
 import pytest
 
+from adapters.payments.sandbox_agreements import SandboxAgreements
 from api.bootstrap import application
 from api.http.security import hash_password
 from leasecore.staff import Role
@@ -308,3 +310,35 @@ def test_a_charge_in_doubt_when_the_agreement_is_cancelled_is_settled_without_ch
     assert found["state"] == "failed" and "moving to WeChat" in found["reason"]
     assert api.service.app.payment(attempt.payment_id).status.value == "failed"
     assert installment(api, who, order, 2)["status"] == "due"
+
+
+def test_a_tampered_agreement_notification_is_refused_and_changes_nothing(api: Api) -> None:
+    world = api.set_up_world()
+    who = api.customer()
+    order = api.leasing(who, api.order_body(world.sku_id))
+    asked = api.post(f"/v1/orders/{order['id']}/auto-debit", who=who, json={})
+    gateway = api.service.app.agreement_gateway("sandbox")
+    assert isinstance(gateway, SandboxAgreements)
+    delivered = [
+        gateway.notification(
+            replace(gateway.agreement(asked["external_agreement_no"]), status="NORMAL"), "dut_user_sign"
+        )
+    ]
+    tampered = delivered[-1].replace(b"agreement_no=2026", b"agreement_no=2027")
+
+    answer = api.http.post(
+        "/v1/payments/notify/sandbox",
+        content=tampered,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert answer.status_code == 400
+    assert api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["state"] == "signing"
+    genuine = api.http.post(
+        "/v1/payments/notify/sandbox",
+        content=delivered[-1],
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (genuine.status_code, genuine.text) == (200, "success")
+    api.service.written()
+    assert api.get(f"/v1/orders/{order['id']}/auto-debit", who=who)["state"] == "active"

@@ -77,13 +77,15 @@ class SandboxAgreements:
     def complete_signing(self, external_no: str) -> SandboxAgreement:
         """The customer signs on the sandbox's page: the signed `dut_user_sign` notification goes out."""
         agreement = self._move(external_no, "NORMAL")
-        self._notify(agreement, alipay_agreements.SIGN_NOTIFY_TYPE)
+        body = self.notification(agreement, alipay_agreements.SIGN_NOTIFY_TYPE)
+        self.payments.deliver(agreement.notify_url, body, {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE})
         return agreement
 
     def unsign_by_customer(self, external_no: str) -> SandboxAgreement:
         """The customer ends the agreement in the provider's app: the signed `dut_user_unsign` notification."""
         agreement = self._move(external_no, "UNSIGN")
-        self._notify(agreement, alipay_agreements.UNSIGN_NOTIFY_TYPE)
+        body = self.notification(agreement, alipay_agreements.UNSIGN_NOTIFY_TYPE)
+        self.payments.deliver(agreement.notify_url, body, {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE})
         return agreement
 
     def set_balance(self, external_no: str, balance: Decimal | None) -> SandboxAgreement:
@@ -145,7 +147,9 @@ class SandboxAgreements:
             self._agreements[external_no] = agreement
             return agreement
 
-    def _notify(self, agreement: SandboxAgreement, notify_type: str) -> None:
+    def notification(self, agreement: SandboxAgreement, notify_type: str) -> bytes:
+        """The signed notification of the agreement as it stands, as Alipay posts it: `dut_user_sign` or
+        `dut_user_unsign`."""
         now = alipay_openapi.format_alipay_time(self.payments.clock_now())
         signed = notify_type == alipay_agreements.SIGN_NOTIFY_TYPE
         params = {
@@ -164,10 +168,7 @@ class SandboxAgreements:
             "single_amount": yuan_string(agreement.terms.single_amount),
             "sign_time" if signed else "unsign_time": now,
         }
-        body = alipay_openapi.encode_form(alipay_openapi.sign_notification(params, self.payments.private_key))
-        self.payments.deliver(
-            agreement.notify_url, body.encode("ascii"), {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE}
-        )
+        return alipay_openapi.encode_form(alipay_openapi.sign_notification(params, self.payments.private_key)).encode()
 
     def _agreement_no(self, external_no: str) -> str:
         """A 20-digit agreement number like Alipay's, the same every time for the same external number."""

@@ -195,3 +195,23 @@ def test_unsign_ends_the_agreement_and_a_refusal_is_a_provider_error(agreements,
     peer.answers["alipay.user.agreement.unsign"] = {"code": "40004", "msg": "Business Failed", "sub_code": "x"}
     with pytest.raises(ProviderError, match="x"):
         agreements.unsign_agreement(AGREEMENT_NO)
+
+
+def test_the_service_offers_auto_debit_through_alipay_apps_and_the_sandbox_by_their_names(
+    agreements, clock, provider_key
+) -> None:
+    from adapters.payments.alipay import AlipayGateway
+    from adapters.payments.sandbox import SandboxPayments
+    from api.bootstrap import agreement_gateways
+
+    gateways = {
+        "alipay_hk": AlipayGateway(agreements.config, clock=clock, provider="alipay_hk"),
+        "sandbox": SandboxPayments(clock, private_key=provider_key),
+    }
+    offered = agreement_gateways(gateways, clock)
+
+    assert {name: type(gateway).__name__ for name, gateway in offered.items()} == {
+        "alipay_hk": "AlipayAgreements",
+        "sandbox": "SandboxAgreements",
+    }
+    assert offered["alipay_hk"].provider == "alipay_hk"
