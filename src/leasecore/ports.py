@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 from uuid import UUID
 
 from leasecore.credit.customer import IdentityCheck
@@ -253,7 +253,6 @@ class ChargeResult:
             raise ValueError(f"a paid charge {self.payment_id} names its transaction and time")
 
 
-@runtime_checkable
 class AgreementGateway(Protocol):
     """A payment provider that also charges under signed agreements (Alipay 周期扣款, the sandbox)."""
 
