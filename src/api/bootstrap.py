@@ -33,13 +33,18 @@ from adapters.esign.esignbao import EsignConfig, EsignSignature
 from adapters.identity.tencent import TencentIdentity, TencentIdentityConfig
 from adapters.logistics.kdniao import KdniaoConfig, KdniaoLogistics
 from adapters.payments import PaymentMethod, gateways_from_config, payment_methods
+from adapters.payments.alipay import AlipayGateway
+from adapters.payments.alipay_agreements import AlipayAgreements
 from adapters.payments.bills import bill_sources
+from adapters.payments.sandbox import SandboxPayments
+from adapters.payments.sandbox_agreements import SandboxAgreements
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.processes.auto_debit import AutoDebitCharger
 from api.processes.freezes import FreezeDispatcher
 from api.processes.janitor import PaymentJanitor
 from api.processes.outbox import MessageSender
@@ -53,6 +58,7 @@ from leasecore.clock import SystemClock
 from leasecore.errors import LeaseError
 from leasecore.ports import (
     Acknowledgement,
+    AgreementGateway,
     Clock,
     CreditBureau,
     ESignature,
@@ -391,6 +397,7 @@ def build_service(
                 settings.public_url,
             )
     public_url = settings.public_url
+    agreements = agreement_gateways(gateways, clock)
     ports = Ports(
         bureau=bureau,
         sms=sms,
@@ -400,6 +407,7 @@ def build_service(
         gateways=gateways,
         notify_url=lambda provider: f"{public_url}/v1/payments/notify/{provider}",
         signing_notify_url=lambda provider: f"{public_url}/v1/esign/notify/{provider}",
+        agreements=agreements,
     )
     platform = bootstrap(settings.database_url, clock=clock, env=env, ports=ports)
     try:
@@ -420,7 +428,11 @@ def build_service(
             refunds=RefundDispatcher(platform.views, store, gateways),
             messages=MessageSender(platform.app, store, sms, clock=real_clock),
             scheduler=DailyScheduler(
-                platform.app, platform.runner, store, refresh=lambda: restore_sandbox_clock(clock, store)
+                platform.app,
+                platform.runner,
+                store,
+                refresh=lambda: restore_sandbox_clock(clock, store),
+                before=AutoDebitCharger(platform.app, platform.views).charge,
             ),
             janitor=PaymentJanitor(
                 platform.app, platform.views, store, refresh=lambda: restore_sandbox_clock(clock, store)
@@ -547,3 +559,15 @@ def _esign(settings: Settings, clock: Clock) -> ESignature | None:
     if kind != "esign":
         raise ValueError(f"unknown e-signature provider kind {kind!r} (known: esign)")
     return EsignSignature(EsignConfig.from_settings(config), clock=clock)
+
+
+def agreement_gateways(gateways: Mapping[str, PaymentGateway], clock: Clock) -> dict[str, AgreementGateway]:
+    """The payment providers that also charge rent under agreements (auto-debit), by the same names: Alipay's
+    cycle-pay with the same app, and the sandbox over its own trades."""
+    agreements: dict[str, AgreementGateway] = {}
+    for name, gateway in gateways.items():
+        if isinstance(gateway, SandboxPayments):
+            agreements[name] = SandboxAgreements(gateway)
+        elif isinstance(gateway, AlipayGateway):
+            agreements[name] = AlipayAgreements(gateway.config, clock=clock, provider=name)
+    return agreements

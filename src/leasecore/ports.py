@@ -284,6 +284,8 @@ class Ports:
     """Where a provider sends its notifications (the service's public URL in front)."""
     signing_notify_url: Callable[[str], str] = field(default=lambda provider: f"/v1/esign/notify/{provider}")
     """Where the e-signature provider calls back when a sign flow ends (the service's public URL in front)."""
+    agreements: Mapping[str, AgreementGateway] = field(default_factory=dict)
+    """The payment providers that also charge rent under an agreement (auto-debit), by the same names."""
 
 
 class RecordKind(Enum):
@@ -392,3 +394,72 @@ class DepositFreezer(Protocol):
     def query_freeze(self, out_request_no: str) -> FreezeNotification | None:
         """The freeze as the provider knows it, for when its notification never came; None while not frozen."""
         ...
+
+
+# Auto-debit (代扣): rent charged under an agreement the customer signed with the provider.
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """What the customer is asked to sign: monthly charges of at most `single_amount`, from `first_charge` on."""
+
+    external_agreement_no: str
+    single_amount: Decimal
+    first_charge: date
+    periods: int
+    subject: str
+    total_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class AgreementRequest:
+    """What the app hands the provider for the customer to sign (a sign URL, an SDK string)."""
+
+    external_agreement_no: str
+    provider: str
+    pay_params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AgreementNotification:
+    """A verified provider callback about an agreement: signed (with the provider's `agreement_no`) or unsigned."""
+
+    external_agreement_no: str
+    agreement_no: str
+    signed: bool
+    at: datetime
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """The provider's synchronous answer to a charge under an agreement: paid, or refused with its `reason`."""
+
+    payment_id: str
+    paid: bool
+    amount: Decimal
+    transaction_id: str = ""
+    paid_at: datetime | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.paid and (not self.transaction_id or self.paid_at is None):
+            raise ValueError(f"a paid charge {self.payment_id} names its transaction and time")
+
+
+class AgreementGateway(Protocol):
+    """A payment provider that also charges under signed agreements (Alipay 周期扣款, the sandbox)."""
+
+    provider: str
+
+    def sign_agreement(self, terms: AgreementTerms, notify_url: str) -> AgreementRequest: ...
+
+    def agreement_notification(self, body: bytes, headers: Mapping[str, str]) -> AgreementNotification | None:
+        """A verified agreement callback; None when the body is some other notification (a payment's)."""
+        ...
+
+    def charge_agreement(self, agreement_no: str, payment_id: str, amount: Decimal, subject: str) -> ChargeResult:
+        """Charge under the agreement; the same `payment_id` (out_trade_no) is charged at most once."""
+        ...
+
+    def unsign_agreement(self, agreement_no: str) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.adjustments import AdjustmentsProjection
+from projections.auto_debits import AutoDebitsProjection
 from projections.catalog import CatalogProjection
 from projections.collection_tasks import CollectionTasksProjection
 from projections.conversations import ConversationsProjection
@@ -34,4 +35,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         AdjustmentsProjection(),
         ConversationsProjection(),
         StaffProjection(),
+        AutoDebitsProjection(),
     ]

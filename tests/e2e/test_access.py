@@ -36,6 +36,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/orders/{id}/reminders"): {FINANCE, OPERATOR, ADMIN},
     ("GET", "/v1/admin/orders"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/orders/{id}"): {OPERATOR, RISK, FINANCE, ADMIN},
+    ("GET", "/v1/admin/orders/{id}/auto-debit"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/overdue"): {FINANCE, OPERATOR, ADMIN},
     ("GET", "/v1/admin/collections"): {FINANCE, OPERATOR, ADMIN},
     ("GET", "/v1/admin/credit-lines"): {RISK, FINANCE, ADMIN},

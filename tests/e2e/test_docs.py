@@ -179,6 +179,7 @@ def path_to(path: str, name: str, world: World, order_id: str) -> str:
     own = next((str(value) for prefix, value in ids.items() if path.startswith(prefix)), order_id)
     values = {"id": own, "provider": "sandbox", "name": name, "payment_id": str(uuid4()), "username": "no.one"}
     values["out_request_no"] = "fz" + uuid4().hex
+    values["external_agreement_no"] = "AD0000000000000000000000000001"
     return re.sub(r"{(\w+)}", lambda match: values[match.group(1)], path)
 
 

@@ -77,6 +77,7 @@ class CliBehaviour:
                 "adjustments",
                 "conversations",
                 "staff",
+                "auto_debits",
             )
         }
 

@@ -58,6 +58,8 @@ ADDED_VIEWS: dict[str, str] = {
     "customer_links_view": "the customers read model (contract 1.1) came after the capture",
     "order_deposits_view": "the orders read model's deposits (for the settlement statement) came after the capture",
     "adjustments_view": "finance's adjustments (contract 1.1) came after the capture; no earlier event makes one",
+    "auto_debits_view": "auto-debit (contract 1.1) came after the capture; no earlier event makes one",
+    "auto_debit_attempts_view": "auto-debit (contract 1.1) came after the capture; no earlier event makes one",
     "unit_counts_view": "the stock read model's counts per SKU and state came after the capture",
     "credit_totals_view": "the credit lines' kept totals came after the capture",
     "order_counts_view": "the orders read model's counts per status came after the capture",
@@ -104,6 +106,18 @@ ADDED_TO_DEPOSITS: dict[str, dict[str, Any]] = {
     "Deposit": {"to_freeze": "0.00", "freeze_requests": {}, "freezes": {}, "securing": None, "operations": {}}
 }
 """What a deposit holds of a pre-authorization (contract 1.1): nothing frozen for a deposit paid or waived."""
+UNCAPTURED |= {
+    f"AutoDebit.{name}": "auto-debit came after the capture (contract 1.1); no earlier event makes one"
+    for name in (
+        "Opened",
+        "SigningRequested",
+        "Signed",
+        "Cancelled",
+        "ChargeAttempted",
+        "ChargeSucceeded",
+        "ChargeFailed",
+    )
+}
 ADDED_TO_LEDGERS: dict[str, Any] = {
     "goodwill": {"rent": "0.00", "protection": "0.00", "fees": "0.00", "credit": "0.00"},
 }

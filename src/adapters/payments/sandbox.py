@@ -430,6 +430,40 @@ class SandboxPayments:
             book = self.__dict__.setdefault("_freeze_book", SandboxFreezes())
         return book  # type: ignore[no-any-return]
 
+    # Auto-debit: charges made under an agreement (adapters.payments.sandbox_agreements) are trades like any other.
+
+    def record_charge(self, payment_id: str, amount: Decimal, subject: str, paid: bool) -> SandboxPayment:
+        """A trade made and settled at once, as a charge under an agreement is; asked again under the same
+        payment_id, the trade already made."""
+        amount = require_positive(amount)
+        with self._lock:
+            existing = self._payments.get(payment_id)
+            if existing is not None:
+                return existing
+            now = self._clock.now()
+            request = PaymentRequest(payment_id, self.provider, amount, {})
+            status = SandboxPaymentStatus.PAID if paid else SandboxPaymentStatus.CLOSED
+            payment = SandboxPayment(
+                payment_id, amount, subject, "", self._trade_no(payment_id, now), now, request, status, now
+            )
+            self._payments[payment_id] = payment
+            return payment
+
+    def clock_now(self) -> datetime:
+        return self._clock.now()
+
+    @property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """What signs the sandbox's notifications, agreements' too."""
+        return self._private_key
+
+    def deliver(self, notify_url: str, body: bytes, headers: Mapping[str, str]) -> None:
+        """A signed notification sent as the provider's servers would."""
+        if self._deliver is not None:
+            self._deliver(body, headers)
+        else:
+            self._post(notify_url, body, headers)
+
 
 def _sandbox_key(key_path: Path | str | None, private_key: rsa.RSAPrivateKey | None) -> rsa.RSAPrivateKey:
     if private_key is not None:

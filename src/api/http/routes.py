@@ -18,6 +18,7 @@ from api.http.endpoints import (
     admin_reports,
     admin_staff,
     auth,
+    auto_debit,
     catalog,
     conversations,
     esign,
@@ -26,6 +27,7 @@ from api.http.endpoints import (
     orders,
     payments,
     sandbox,
+    sandbox_agreements,
     system,
 )
 from api.http.openapi import assets, document
@@ -49,6 +51,8 @@ RESOURCES = (
     admin_reconciliation,
     sandbox,
     logistics,
+    auto_debit,
+    sandbox_agreements,
 )
 
 

@@ -119,8 +119,11 @@ class DailyScheduler:
         interval: float = 2.0,
         retry_after: float = 60.0,
         read_timeout: float = 30.0,
+        before: Callable[[date], object] = lambda day: None,
     ) -> None:
+        """`before` runs first on each day, before its daily job (the auto-debit charges of that day)."""
         self.app, self.runner, self.store = app, runner, store
+        self.before = before
         self.refresh, self.retry_after, self.read_timeout = refresh, retry_after, read_timeout
         self.lock = daily_lock(store.views)
         self.process = f"{socket.gethostname()}:{os.getpid()}"
@@ -190,6 +193,7 @@ class DailyScheduler:
             upsert(connection, api_daily_runs, row, ("day",))
         if not self.runner.wait_until(self.app.recorder.max_notification_id() or 0, self.read_timeout):
             log.warning("the read models lag behind the log; the daily job of %s runs on what they show", day)
+        self.before(day)
         report = self.app.run_daily(day)
         self._record(
             day,

@@ -4,6 +4,7 @@ one module per concern; `LeaseApplication` is their sum."""
 from __future__ import annotations
 
 from leasecore.application.adjustments import AdjustmentCommands
+from leasecore.application.auto_debit import AutoDebitCommands
 from leasecore.application.base import Commands, command
 from leasecore.application.catalog import CatalogCommands
 from leasecore.application.collections import CollectionCommands
@@ -24,6 +25,7 @@ class LeaseApplication(
     CreditCommands,
     ConfigurationCommands,
     PreauthCommands,
+    AutoDebitCommands,
     PaymentCommands,
     AdjustmentCommands,
     CollectionCommands,

@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from starlette.responses import Response
 
+import projections.auto_debits
 import projections.catalog
 import projections.collection_tasks
 import projections.customers
@@ -77,6 +78,28 @@ WORDS = {
     "orders.bad_date": ("日期格式应为 YYYY-MM-DD", "dates are YYYY-MM-DD"),
 }
 i18n.add(WORDS)
+
+AUTO_DEBIT_WORDS = {
+    "order.autodebit": ("自动扣款", "Auto-debit"),
+    "order.autodebit.state": ("协议状态", "Agreement"),
+    "order.autodebit.state.signing": ("待签约", "Waiting for the signature"),
+    "order.autodebit.state.active": ("生效中", "Active"),
+    "order.autodebit.state.cancelled": ("已关闭", "Cancelled"),
+    "order.autodebit.external_no": ("平台协议号", "Our agreement no."),
+    "order.autodebit.agreement_no": ("支付机构协议号", "Provider's agreement no."),
+    "order.autodebit.signed_at": ("签约时间", "Signed at"),
+    "order.autodebit.cancelled_reason": ("关闭原因", "Cancelled because"),
+    "order.autodebit.seq": ("期数", "Installment"),
+    "order.autodebit.number": ("第几次", "Try"),
+    "order.autodebit.day": ("扣款日", "Day"),
+    "order.autodebit.detail": ("交易号 / 失败原因", "Transaction / reason"),
+    "order.autodebit.attempt.charging": ("扣款中", "Charging"),
+    "order.autodebit.attempt.succeeded": ("成功", "Paid"),
+    "order.autodebit.attempt.failed": ("失败", "Failed"),
+    "order.autodebit.no_attempts": ("还没有扣款。", "Nothing charged yet."),
+    "order.autodebit.none": ("客户未开通自动扣款。", "The customer has not turned on auto-debit."),
+}
+i18n.add(AUTO_DEBIT_WORDS)
 
 
 @dataclass(frozen=True)
@@ -538,6 +561,7 @@ def _order_page(page: Page, order_id: UUID, status: int = 200, **errors: str) ->
         reason=page.form.get("reason", ""),
         settlement_rows=_settlement_rows(order.settlement),
         photos=shipping.photo_hashes(page, order_id),
+        auto_debit=projections.auto_debits.agreement(page.views, order_id),
     )
 
 

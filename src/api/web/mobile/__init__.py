@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.web.mobile import (
     account,
+    auto_debit,
     bills,
     catalog,
     checkout,
@@ -51,6 +52,7 @@ MODULES: tuple[ModuleType, ...] = (
     bills,
     term_end,
     support,
+    auto_debit,
 )
 """Each has `pages`; those built so far."""
 

@@ -440,6 +440,8 @@ def actions(page: MobilePage, order: OrderOut) -> list[Action]:
         )
     if status in RENT_PAYABLE:
         found.append(Action("bills", page.t("m.order.bills"), page.url(f"{base}/bills")))
+    if status is LeaseStatus.LEASING and order.plan.kind == "long":
+        found.append(Action("auto_debit", page.t("m.autodebit.link"), page.url(f"{base}/auto-debit")))
     if status is LeaseStatus.LEASING:
         found.append(Action("end", page.t("m.order.end"), page.url(f"{base}/end")))
     if order.settlement is not None:
