@@ -33,6 +33,7 @@ def payment_methods(call: Call[None, None]) -> list[schemas.PaymentMethodOut]:
     answer=schemas.PaymentOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Pay for an order",
 )
 def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
@@ -41,7 +42,13 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     first by default; another is 422). The answer carries what the app hands the provider."""
     answers.owned(call.views, call.id, call.customer_id)
     body = call.body
-    asked = call.app.collect(call.id, PaymentPurpose(body.purpose), provider=body.provider, amount=body.amount)
+    asked = call.app.collect(
+        call.id,
+        PaymentPurpose(body.purpose),
+        provider=body.provider,
+        amount=body.amount,
+        payment_id=call.derived_id("payment"),
+    )
     call.written()
     return schemas.PaymentOut.model_validate(asked, from_attributes=True)
 

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from adapters.errors import UnknownPayment
 from adapters.sandboxes import Sandboxes
 from api.http.endpoint import PUBLIC, Call, Endpoints, require
 from api.http.errors import invalid
@@ -43,6 +44,7 @@ def sms(call: Call[None, schemas.SmsQuery]) -> list[schemas.SmsOut]:
     body=schemas.Completion,
     answer=schemas.CompletionOut,
     idempotent=True,
+    rerun_safe=True,
     summary="Settle a payment at the sandbox provider",
 )
 def complete_payment(call: Call[schemas.Completion, None]) -> schemas.CompletionOut:
@@ -51,6 +53,7 @@ def complete_payment(call: Call[schemas.Completion, None]) -> schemas.Completion
     payment_id: UUID = call.path["payment_id"]
     paid_at = call.body.paid_at
     require(paid_at is None or paid_at <= call.service.clock.now(), "paid_at", "must not be in the future")
+    remember(call, payment_id)
     sandboxes(call).payments.complete(str(payment_id), call.body.outcome, paid_at)
     status = call.app.payment(payment_id).status
     return schemas.CompletionOut(
@@ -59,6 +62,20 @@ def complete_payment(call: Call[schemas.Completion, None]) -> schemas.Completion
         status=status.value if isinstance(status, PaymentStatus) else str(status),
         acknowledgement="success",
     )
+
+
+def remember(call: Call[Any, Any], payment_id: UUID) -> None:
+    """The sandbox provider keeps its payments in memory, so a restart forgets them where a real provider would not:
+    one the platform asked of it before is asked of it again (the same id and amount), so settling it after a
+    restart settles it, and a retry after a crash answers what the first attempt did."""
+    provider = sandboxes(call).payments
+    try:
+        provider.payment(str(payment_id))
+    except UnknownPayment:
+        payment = call.app.payment(payment_id)
+        if payment.provider != provider.provider:
+            raise
+        call.app.collect(payment.order_id, payment.purpose, provider=payment.provider, payment_id=payment_id)
 
 
 @endpoints.get("/v1/sandbox/clock", access=PUBLIC, answer=schemas.ClockOut, summary="The test clock")
