@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from adapters.errors import UnknownPayment
+from adapters.errors import PaymentStateConflict, UnknownPayment
 from adapters.sandboxes import Sandboxes
 from api.http.endpoint import PUBLIC, Call, Endpoints, require
 from api.http.errors import invalid
@@ -16,6 +16,7 @@ from leasecore.credit.identity import id_number_problem, normalize_id_number
 from leasecore.money.payments import PaymentStatus
 
 endpoints = Endpoints("sandbox", sandbox=True)
+SETTLED_AS = {"success": PaymentStatus.SUCCEEDED, "fail": PaymentStatus.FAILED}
 
 
 def sandboxes(call: Call[Any, Any]) -> Sandboxes:
@@ -53,9 +54,11 @@ def complete_payment(call: Call[schemas.Completion, None]) -> schemas.Completion
     payment_id: UUID = call.path["payment_id"]
     paid_at = call.body.paid_at
     require(paid_at is None or paid_at <= call.service.clock.now(), "paid_at", "must not be in the future")
-    remember(call, payment_id)
-    sandboxes(call).payments.complete(str(payment_id), call.body.outcome, paid_at)
+    if remember(call, payment_id):
+        sandboxes(call).payments.complete(str(payment_id), call.body.outcome, paid_at)
     status = call.app.payment(payment_id).status
+    if status is not PaymentStatus.PENDING and status is not SETTLED_AS[call.body.outcome]:
+        raise PaymentStateConflict(f"payment {payment_id} is {status.value} already")
     return schemas.CompletionOut(
         payment_id=payment_id,
         outcome=call.body.outcome,
@@ -64,10 +67,11 @@ def complete_payment(call: Call[schemas.Completion, None]) -> schemas.Completion
     )
 
 
-def remember(call: Call[Any, Any], payment_id: UUID) -> None:
+def remember(call: Call[Any, Any], payment_id: UUID) -> bool:
     """The sandbox provider keeps its payments in memory, so a restart forgets them where a real provider would not:
-    one the platform asked of it before is asked of it again (the same id and amount), so settling it after a
-    restart settles it, and a retry after a crash answers what the first attempt did."""
+    one the platform asked of it before and has not settled is asked of it again (the same id and amount), so
+    settling it after a restart settles it. False for one the platform settled already (the notification came before
+    the restart): nothing is left to settle, and the retry of a completion answers what the first attempt did."""
     provider = sandboxes(call).payments
     try:
         provider.payment(str(payment_id))
@@ -75,7 +79,10 @@ def remember(call: Call[Any, Any], payment_id: UUID) -> None:
         payment = call.app.payment(payment_id)
         if payment.provider != provider.provider:
             raise
+        if payment.status is not PaymentStatus.PENDING:
+            return False
         call.app.collect(payment.order_id, payment.purpose, provider=payment.provider, payment_id=payment_id)
+    return True
 
 
 @endpoints.get("/v1/sandbox/clock", access=PUBLIC, answer=schemas.ClockOut, summary="The test clock")
