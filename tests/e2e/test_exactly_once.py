@@ -93,13 +93,56 @@ def test_a_payment_asked_before_a_crash_is_the_answer_to_its_retry(
 def test_a_key_left_pending_by_a_command_not_safe_to_rerun_is_still_in_progress(
     api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body, key = {"subject": "Delivery", "text": "When does it come?"}, {"Idempotency-Key": "talk-crash-1"}
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    path, key = f"/v1/conversations/{opened['conversation_id']}/messages", {"Idempotency-Key": "talk-crash-1"}
     with monkeypatch.context() as crash:
         crash.setattr(api.service.idempotency, "keep", die)
-        api.post("/v1/conversations", 500, who=who, json=body, headers=key)
-    busy = api.post("/v1/conversations", 409, who=who, json=body, headers=key)
+        api.post(path, 500, who=who, json={"text": "Any news?"}, headers=key)
+    busy = api.post(path, 409, who=who, json={"text": "Any news?"}, headers=key)
     assert busy["type"] == "/problems/in-progress"
+    assert api.get(f"/v1/conversations/{opened['conversation_id']}", who=who)["message_count"] == 2
+
+
+def test_a_conversation_a_category_a_product_and_a_sku_made_before_a_crash_are_the_answers_to_their_retries(
+    api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = api.staff()
+    new_sku = {
+        "specs": {"colour": "white"},
+        "market_value": "5000.00",
+        "deposit": "3000.00",
+        "monthly_rent": {"6": "300.00", "12": "200.00"},
+        "buyout_price": {"6": "1500.00", "12": "1000.00"},
+        "renewal_monthly_rent": "150.00",
+        "daily_rent": "20.00",
+    }
+    listed = {
+        "category_id": str(world.category_id),
+        "name": "Phone U",
+        "brand": "TestBrand",
+        "channels": ["app"],
+        "long_term": {"terms": [6, 12]},
+        "protection": {"offered": False, "mandatory": False},
+        "skus": [new_sku],
+    }
+    requests: list[tuple[str, dict[str, Any], Any]] = [
+        ("/v1/conversations", {"subject": "Delivery", "text": "When?"}, who),
+        ("/v1/admin/categories", {"name": "Tablets"}, editor),
+        ("/v1/admin/products", listed, editor),
+        (f"/v1/admin/products/{world.product_id}/skus", new_sku, editor),
+    ]
+    for n, (path, body, caller) in enumerate(requests):
+        key = {"Idempotency-Key": f"made-{n}"}
+        with monkeypatch.context() as crash:
+            crash.setattr(api.service.idempotency, "keep", die)
+            api.post(path, 500, who=caller, json=body, headers=key)
+        first = api.post(path, 201, who=caller, json=body, headers=key)
+        again = api.post(path, 201, who=caller, json=body, headers=key)
+        assert first == again, path
     assert len(api.get("/v1/conversations", who=who)) == 1
+    assert [c["name"] for c in api.get("/v1/catalog/categories")].count("Tablets") == 1
+    assert len(api.get("/v1/catalog/products")) == 2
+    assert len(api.get(f"/v1/catalog/products/{world.product_id}")["skus"]) == 2
 
 
 def test_a_payment_completed_before_a_crash_and_a_restart_answers_success_on_retry(
