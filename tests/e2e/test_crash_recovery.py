@@ -88,7 +88,7 @@ class Remote(Api):
     """The e2e helpers over a real connection to a server in another process, staff logged in as the admin."""
 
     def __init__(self, http: httpx.Client, admin: dict[str, str]) -> None:
-        self.http = http  # type: ignore[assignment]
+        self.http = http
         self.admin = admin
         self.customers: list[Customer] = []
         self._ids = iter(range(1, 1000))
@@ -178,7 +178,6 @@ def database_url() -> Iterator[str]:
 
 
 def test_killed_three_times_under_load_no_order_is_lost_or_placed_twice(database_url: str) -> None:
-    started = time.monotonic()
     with serving(database_url) as server, httpx.Client(base_url=server.base, timeout=30) as http:
         login = http.post("/v1/admin/login", json={"username": "admin", "password": PASSWORD})
         remote = Remote(http, {"Authorization": f"Bearer {login.json()['token']}"})
@@ -222,4 +221,3 @@ def test_killed_three_times_under_load_no_order_is_lost_or_placed_twice(database
         assert snapshot(platform.views) == served
     finally:
         platform.close()
-    assert time.monotonic() - started < 90
