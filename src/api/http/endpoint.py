@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from api.http.auth import Principal, refuse_disabled
 from api.http.errors import ApiError, from_validation, invalid, problem_for
-from api.http.idempotency import HEADER, Stored, check_key, fingerprint
+from api.http.idempotency import HEADER, Stored, check_key, derived_id, fingerprint, lasting
 from leasecore.staff import Role
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ class Call(Generic[B, Q]):
     raw: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     state: State = field(default_factory=State)
+    keyed: tuple[str, str, str] | None = None
+    """The caller's scope, the request's `Idempotency-Key` and its fingerprint, when the route took a key."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -114,6 +116,11 @@ class Call(Generic[B, Q]):
         """After a command: wait until the read models show it (read your writes)."""
         self.service.written()
 
+    def derived_id(self, kind: str) -> UUID | None:
+        """The id of the `kind` of thing the command creates, derived from the request's `Idempotency-Key` (None
+        without one): a retry after a crash finds what the first attempt made instead of making another."""
+        return None if self.keyed is None else derived_id(kind, *self.keyed)
+
 
 Handler = Callable[[Call[Any, Any]], Any]
 
@@ -133,6 +140,9 @@ class Endpoint:
     answer: Any = None
     status: int = 200
     idempotent: bool = False
+    rerun_safe: bool = False
+    """Its command finds its own earlier effect (an id derived from the key, or the provider's own key), so a key
+    left pending by a crash is run again at once rather than answered 409 until abandoned."""
     sandbox: bool = False
     path_types: Mapping[str, Any] = field(default_factory=dict)
     media_type: str = JSON
@@ -286,14 +296,15 @@ async def _idempotently(endpoint: Endpoint, call: Call[Any, Any], key: str, requ
     keys = call.service.idempotency
     scope = call.principal.scope if call.principal else "public"
     print_ = fingerprint(endpoint.method, request.url.path, call.raw)
-    stored = await run_in_threadpool(keys.claim, scope, key, print_)
+    stored = await run_in_threadpool(keys.claim, scope, key, print_, rerun=endpoint.rerun_safe)
     if stored is not None:
         return Response(stored.body, stored.status, {"Idempotent-Replayed": "true"}, media_type=stored.content_type)
+    call.keyed = (scope, key, print_)
     try:
         response = await run_in_threadpool(answer, endpoint, call)
     except Exception as error:
         response = problem_response(error)
-    if response.status_code >= 500:
+    if not lasting(response.status_code):
         await run_in_threadpool(keys.release, scope, key)
     else:
         media_type = response.headers.get("content-type", JSON)

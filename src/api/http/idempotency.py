@@ -1,5 +1,12 @@
 """`Idempotency-Key`: the first answer to a key is kept and given again for the same request;
-the same key for another request is refused (422); a key still being answered is 409."""
+the same key for another request is refused (422); a key still being answered is 409.
+
+Exactly once through crashes: the answer is kept in a transaction of its own, after the command's, so a process
+killed between them leaves the key pending with the command done. A command that creates something takes the
+identity of what it creates from the key (`derived_id`), so running it again finds what the first run made and
+answers it; such a route (`rerun` to `claim`) runs a pending key again at once rather than answering 409 until the
+key is abandoned. Only final answers are kept (`lasting`): a retry after a transient one runs the command again.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID, uuid5
 
 from sqlalchemy import and_, delete, select, update
 
@@ -20,6 +28,12 @@ HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 RETENTION = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(seconds=60)
+IDENTITIES = UUID("0c5f3a7e-6f0b-5b8e-9d1c-4a2e8f7b6d10")
+"""The namespace of the ids derived from keys (`derived_id`): fixed for good, or retries would stop finding."""
+LASTING = frozenset({400, 409, 413, 422})
+"""Refusals kept as a key's answer besides success: the request's own fault or the command's decision on the state
+it found (409: refused, invalid state, no stock), which a retry of the same request would meet again. A 404 is not
+kept (what was not found may be there a moment later: a read model behind after a restart), nor a 429 or a 5xx."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,18 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
+def derived_id(kind: str, scope: str, key: str, print_: str) -> UUID:
+    """The id of the `kind` of thing a request with this key creates: the same for the same caller, key and request,
+    so a retry finds what the first attempt made. Another request under the same key (refused while the key is
+    kept, made once it has expired) gets another id."""
+    return uuid5(IDENTITIES, "\n".join((kind, scope, key, print_)))
+
+
+def lasting(status: int) -> bool:
+    """Whether an answer is final, so kept as the key's answer (`LASTING`)."""
+    return 200 <= status < 300 or status in LASTING
+
+
 def check_key(key: str) -> str:
     if not KEY_PATTERN.fullmatch(key):
         raise invalid(HEADER, "1 to 255 visible ASCII characters")
@@ -52,8 +78,10 @@ class IdempotencyKeys:
     def __init__(self, store: ApiStore, clock: Clock) -> None:
         self._store, self._clock = store, clock
 
-    def claim(self, scope: str, key: str, print_: str) -> Stored | None:
-        """None when this request is the key's first (answer it, then `keep` or `release`); else the stored answer."""
+    def claim(self, scope: str, key: str, print_: str, *, rerun: bool = False) -> Stored | None:
+        """None when this request is the key's first (answer it, then `keep` or `release`); else the stored answer.
+        A key still pending is 409 until abandoned, unless `rerun`: its command finds its own earlier effect, so a
+        retry whose first attempt died with its process (or is still running) runs it again at once."""
         now = self._clock.now()
         row = {"scope": scope, "key": key, "fingerprint": print_, "state": "pending", "created_at": now}
         with self._store.begin() as connection:
@@ -72,7 +100,7 @@ class IdempotencyKeys:
                 raise invalid(HEADER, "this key was used for another request; use a new key for a new request")
             if found["state"] == "done":
                 return Stored(found["status"], found["body"], found["content_type"])
-            if found["created_at"] > now - ABANDONED_AFTER:
+            if not rerun and found["created_at"] > now - ABANDONED_AFTER:
                 raise ApiError(
                     409,
                     "in-progress",

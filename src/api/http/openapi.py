@@ -84,7 +84,8 @@ code (`POST /v1/auth/otp`, then `POST /v1/auth/login`), staff with a username an
 (`POST /v1/admin/login`); each back-office route names the roles it admits. Errors are RFC 9457 problem JSON
 (`type`, `title`, `status`, `detail`, and `errors` naming each field in error, `state` naming a refused state).
 POSTs that create something or move money take an `Idempotency-Key`: a repeat with the same key and body gets
-the first answer and changes nothing; the same key with another body is 422. The problem types are listed
+the first answer and changes nothing; the same key with another body is 422. Retried with its key until answered,
+a command takes effect once even when the service dies in between. The problem types are listed
 with the `Problem` schema."""
 DOCS_ASSETS = "/docs/static"
 SWAGGER_UI = ("swagger_ui", "static")

@@ -23,7 +23,10 @@ class CatalogCommands(Commands):
 
     @command
     def add_category(self, name: str, parent_id: UUID | None = None, category_id: UUID | None = None) -> UUID:
+        """A new category; under an id the tree has already (the same request again), nothing more."""
         tree = self.categories()
+        if category_id is not None and category_id in tree.nodes:
+            return category_id
         category_id = category_id or uuid4()
         tree.add(category_id, name, parent_id, self.clock.now())
         self.save(tree)
@@ -57,7 +60,10 @@ class CatalogCommands(Commands):
         skus: Iterable[Sku] = (),
         product_id: UUID | None = None,
     ) -> UUID:
-        """A new product in a live category, with its SKUs, each with an empty stock."""
+        """A new product in a live category, with its SKUs, each with an empty stock; under a `product_id` that exists
+        already (the same request again), nothing more."""
+        if product_id is not None and product_id in self.repository:
+            return product_id
         if not self.categories().is_live(details.category_id):
             raise InvalidInput("category_id", f"category {details.category_id} does not exist or is retired")
         now = self.clock.now()
@@ -71,7 +77,11 @@ class CatalogCommands(Commands):
 
     @command
     def add_sku(self, product_id: UUID, sku: Sku) -> UUID:
+        """A new SKU with an empty stock; one the product has under that id already (the same request again) is
+        left as it is."""
         product = self.product(product_id)
+        if sku.id in product.skus:
+            return sku.id
         now = self.clock.now()
         product.add_sku(sku, now)
         self.save(product, Inventory(sku.id, product.id, timestamp=now))

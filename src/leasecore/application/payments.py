@@ -47,7 +47,10 @@ class PaymentCommands(EndOfTermCommands):
         payment_id: UUID | None = None,
     ) -> Payment:
         """A payment to collect through a provider. The platform prices checkout, buyout and damage
-        itself; an installments payment may be partial, by default everything due now."""
+        itself; an installments payment may be partial, by default everything due now. Under a `payment_id` that
+        exists already (another request under the same key saved it first) it is that payment."""
+        if payment_id is not None and payment_id in self.repository:
+            return self.payment(payment_id)
         lease = self.lease(order_id)
         now = self.clock.now()
         if purpose is not PaymentPurpose.INSTALLMENTS:

@@ -61,11 +61,12 @@ def product_answer(call: Call[Any, Any], product_id: UUID) -> ProductOut:
     answer=schemas.CategoryOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Add a category",
 )
 def add_category(call: Call[schemas.NewCategory, None]) -> schemas.CategoryOut:
     """A new device category at the root or under a live parent."""
-    category_id = call.app.add_category(call.body.name.strip(), call.body.parent_id)
+    category_id = call.app.add_category(call.body.name.strip(), call.body.parent_id, call.derived_id("category"))
     call.written()
     return schemas.CategoryOut(id=category_id, name=call.body.name.strip(), parent_id=call.body.parent_id)
 
@@ -77,6 +78,7 @@ def add_category(call: Call[schemas.NewCategory, None]) -> schemas.CategoryOut:
     answer=ProductOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="List a product",
 )
 def list_product(call: Call[schemas.ProductIn, None]) -> Answered:
@@ -98,8 +100,12 @@ def list_product(call: Call[schemas.ProductIn, None]) -> Answered:
         body.protection.damage_excess,
     )
     long_term, short_term = plans(body)
-    skus = [sku(item, uuid4(), f"skus[{index}]") for index, item in enumerate(body.skus)]
-    product_id = call.app.list_product(details, long_term, short_term, protection, skus)
+    skus = [
+        sku(item, call.derived_id(f"sku {index}") or uuid4(), f"skus[{index}]") for index, item in enumerate(body.skus)
+    ]
+    product_id = call.app.list_product(
+        details, long_term, short_term, protection, skus, product_id=call.derived_id("product")
+    )
     call.written()
     return Answered(product_answer(call, product_id), {"Location": f"/v1/catalog/products/{product_id}"})
 
@@ -111,11 +117,12 @@ def list_product(call: Call[schemas.ProductIn, None]) -> Answered:
     answer=SkuOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Add a SKU",
 )
 def add_sku(call: Call[schemas.SkuIn, None]) -> SkuOut:
     """A SKU priced for every plan its product offers; it starts with no units."""
-    sku_id = call.app.add_sku(call.id, sku(call.body, uuid4()))
+    sku_id = call.app.add_sku(call.id, sku(call.body, call.derived_id("sku") or uuid4()))
     call.written()
     found = next(item for item in product_answer(call, call.id).skus if item.id == sku_id)
     return found

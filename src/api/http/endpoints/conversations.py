@@ -42,13 +42,16 @@ def own(views: ViewStore, conversation_id: UUID, customer_id: UUID, after: int =
     answer=schemas.ConversationOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Open a conversation with customer service",
 )
 def open_conversation(call: Call[schemas.OpenConversation, None]) -> Answered:
     """A subject and a first message, about one of the customer's own orders (`order_id`; anyone else's is 404) or
     in general; the conversation is `open`, waiting for staff."""
     body = call.body
-    conversation_id = call.app.open_conversation(call.customer_id, body.subject, body.text, body.order_id)
+    conversation_id = call.app.open_conversation(
+        call.customer_id, body.subject, body.text, body.order_id, conversation_id=call.derived_id("conversation")
+    )
     call.written()
     found = own(call.views, conversation_id, call.customer_id)
     return Answered(conversation_out(found), {"Location": f"/v1/conversations/{conversation_id}"})

@@ -54,11 +54,12 @@ def quote(call: Call[schemas.QuoteRequest, None]) -> schemas.QuoteOut:
     answer=schemas.OrderOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Place an order",
 )
 def place_order(call: Call[schemas.PlaceOrder, None]) -> Answered:
     """Reserves the credit waiver on the customer's line and the units for the plan's dates; pay `due_now` next."""
-    order_id = call.app.place_order(call.customer_id, order_request(call.body))
+    order_id = call.app.place_order(call.customer_id, order_request(call.body), order_id=call.derived_id("order"))
     call.written()
     return Answered(answers.order(call.app, call.views, order_id), {"Location": f"/v1/orders/{order_id}"})
 

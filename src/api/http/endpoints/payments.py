@@ -34,6 +34,7 @@ def payment_methods(call: Call[None, None]) -> list[schemas.PaymentMethodOut]:
     answer=schemas.PaymentOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Pay for an order",
 )
 def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
@@ -46,7 +47,13 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     body = call.body
     if body.purpose == "preauth":
         return _freeze(call)
-    asked = call.app.collect(call.id, PaymentPurpose(body.purpose), provider=body.provider, amount=body.amount)
+    asked = call.app.collect(
+        call.id,
+        PaymentPurpose(body.purpose),
+        provider=body.provider,
+        amount=body.amount,
+        payment_id=call.derived_id("payment"),
+    )
     call.written()
     return schemas.PaymentOut.model_validate(asked, from_attributes=True)
 

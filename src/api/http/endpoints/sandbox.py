@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from adapters.errors import PaymentStateConflict, UnknownPayment
 from adapters.sandboxes import Sandboxes
 from api.http.endpoint import PUBLIC, Call, Endpoints, require
 from api.http.errors import invalid
@@ -17,6 +18,7 @@ from leasecore.money.deposit import order_of_ref
 from leasecore.money.payments import PaymentStatus
 
 endpoints = Endpoints("sandbox", sandbox=True)
+SETTLED_AS = {"success": PaymentStatus.SUCCEEDED, "fail": PaymentStatus.FAILED}
 
 
 def sandboxes(call: Call[Any, Any]) -> Sandboxes:
@@ -45,6 +47,7 @@ def sms(call: Call[None, schemas.SmsQuery]) -> list[schemas.SmsOut]:
     body=schemas.Completion,
     answer=schemas.CompletionOut,
     idempotent=True,
+    rerun_safe=True,
     summary="Settle a payment at the sandbox provider",
 )
 def complete_payment(call: Call[schemas.Completion, None]) -> schemas.CompletionOut:
@@ -53,14 +56,35 @@ def complete_payment(call: Call[schemas.Completion, None]) -> schemas.Completion
     payment_id: UUID = call.path["payment_id"]
     paid_at = call.body.paid_at
     require(paid_at is None or paid_at <= call.service.clock.now(), "paid_at", "must not be in the future")
-    sandboxes(call).payments.complete(str(payment_id), call.body.outcome, paid_at)
+    if remember(call, payment_id):
+        sandboxes(call).payments.complete(str(payment_id), call.body.outcome, paid_at)
     status = call.app.payment(payment_id).status
+    if status is not PaymentStatus.PENDING and status is not SETTLED_AS[call.body.outcome]:
+        raise PaymentStateConflict(f"payment {payment_id} is {status.value} already")
     return schemas.CompletionOut(
         payment_id=payment_id,
         outcome=call.body.outcome,
         status=status.value if isinstance(status, PaymentStatus) else str(status),
         acknowledgement="success",
     )
+
+
+def remember(call: Call[Any, Any], payment_id: UUID) -> bool:
+    """The sandbox provider keeps its payments in memory, so a restart forgets them where a real provider would not:
+    one the platform asked of it before and has not settled is asked of it again (the same id and amount), so
+    settling it after a restart settles it. False for one the platform settled already (the notification came before
+    the restart): nothing is left to settle, and the retry of a completion answers what the first attempt did."""
+    provider = sandboxes(call).payments
+    try:
+        provider.payment(str(payment_id))
+    except UnknownPayment:
+        payment = call.app.payment(payment_id)
+        if payment.provider != provider.provider:
+            raise
+        if payment.status is not PaymentStatus.PENDING:
+            return False
+        call.app.collect(payment.order_id, payment.purpose, provider=payment.provider, payment_id=payment_id)
+    return True
 
 
 @endpoints.get("/v1/sandbox/clock", access=PUBLIC, answer=schemas.ClockOut, summary="The test clock")
