@@ -152,6 +152,8 @@ class Metered:
         self._port, self._provider, self._metrics = port, provider, metrics
 
     def __getattr__(self, name: str) -> Any:
+        if "_port" not in vars(self):
+            raise AttributeError(name)  # a copy being built, before __init__ ran
         found = getattr(self._port, name)
         if name.startswith("_") or name in LOCAL_OPERATIONS or not callable(found):
             return found
