@@ -49,6 +49,7 @@ def test_requests_are_counted_under_their_route_template_with_their_status(api: 
     api.get("/v1/health")
     api.get(f"/v1/catalog/products/{unknown}", 404)
     api.get("/no/such/route", 404)
+    api.http.request("BREW", "/v1/health")
     after = samples(api)
 
     def grew(name: str, **labels: str) -> float:
@@ -58,6 +59,7 @@ def test_requests_are_counted_under_their_route_template_with_their_status(api: 
     product = "/v1/catalog/products/{id}"
     assert grew("leasecore_http_requests_total", route=product, method="GET", status="404") == 1
     assert grew("leasecore_http_requests_total", route="unmatched", method="GET", status="404") == 1
+    assert grew("leasecore_http_requests_total", route="/v1/health", method="OTHER", status="405") == 1
     assert grew("leasecore_http_request_seconds_count", route="/v1/health", method="GET") == 2
     assert grew("leasecore_http_request_seconds_bucket", route="/v1/health", method="GET", le="+Inf") == 2
     assert str(unknown) not in api.http.get("/metrics").text

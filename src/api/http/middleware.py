@@ -19,6 +19,9 @@ from api.metrics import Metrics
 HEADER = "X-Request-ID"
 UNMATCHED = "unmatched"
 """The route of a request no route took: one label for every path nobody serves."""
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""The methods counted by name; any other is `OTHER`, so a client inventing methods cannot grow the metrics."""
+OTHER = "OTHER"
 _SANE = re.compile(r"[\x21-\x7e]{1,128}")
 
 access = logging.getLogger("api.access")
@@ -53,7 +56,8 @@ class RequestContext:
             request_id.reset(token)
 
     def _record(self, scope: Scope, base: str, status: int, seconds: float) -> None:
-        method, route = scope["method"], route_template(scope, base)
+        method = scope["method"] if scope["method"] in METHODS else OTHER
+        route = route_template(scope, base)
         self.metrics.request(route, method, status, seconds)
         milliseconds = round(seconds * 1000, 1)
         access.info(
