@@ -7,14 +7,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
+from typing import Any
 from uuid import uuid4
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.bootstrap import Settings, build_service
+from api.http.endpoints import system
 from api.logs import JsonFormatter, Redaction
+from api.metrics import read_models_lag
 from leasecore.clock import SettableClock
 from tests.e2e.support import Api, running
 from tests.support import START
@@ -133,6 +137,29 @@ def test_the_access_line_is_json_with_the_request_id_and_no_token_nor_query(api:
         "duration_ms": 0,
     }
     assert "sekret" not in written.getvalue() and "abc.def.ghi" not in written.getvalue()
+
+
+def test_a_record_written_by_a_handler_on_its_worker_thread_carries_the_request_id(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.addFilter(Redaction())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.handler")
+    logger.addHandler(handler)
+    def logging_lag(runner: Any) -> int:
+        logger.warning("asked by %s on %s", "13800138000", threading.current_thread().name)
+        return read_models_lag(runner)
+
+    monkeypatch.setattr(system, "read_models_lag", logging_lag)
+    try:
+        api.get("/v1/ready", headers={"X-Request-ID": "worker-3"})
+    finally:
+        logger.removeHandler(handler)
+    (record,) = (json.loads(line) for line in written.getvalue().splitlines())
+    assert record["request_id"] == "worker-3" and record["message"].startswith("asked by 138****8000 on ")
+    assert not record["message"].endswith("MainThread")
 
 
 def test_ready_while_the_read_models_keep_up(api: Api) -> None:
