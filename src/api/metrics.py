@@ -146,10 +146,16 @@ class Metered:
     """A port seen through its metrics: every public method but those checking a received message is timed, and
     counted as an error when it raises; attributes pass through. Wrapping the ports here, where the service is
     wired, keeps the adapters free of metrics and sees what an HTTP hook could not: the provider's own error
-    code, which several providers answer inside a 200."""
+    code, which several providers answer inside a 200. `isinstance` sees the port's own class: code that picks
+    by the adapter (the bill sources, tests) sees through it."""
 
     def __init__(self, port: object, provider: str, metrics: Metrics) -> None:
         self._port, self._provider, self._metrics = port, provider, metrics
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        """The port's class, so `isinstance` picks by the adapter as before (as `unittest.mock` does for a spec)."""
+        return type(self._port)
 
     def __getattr__(self, name: str) -> Any:
         if "_port" not in vars(self):
