@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from adapters.errors import IdentityProviderError, SmsFailed
 from adapters.payments.sandbox import SandboxPayments
-from api.bootstrap import Platform, bootstrap
+from api.bootstrap import Platform, Settings, bootstrap
 from api.metrics import Metrics
 from api.processes.outbox import MessageSender
 from api.processes.scheduler import DailyScheduler
@@ -157,3 +157,11 @@ def test_a_metered_gateway_answers_as_the_gateway() -> None:
     assert request.amount == Decimal("10.00") and gateway.provider == "sandbox"
     labels = {"provider": "payments.sandbox", "operation": "create_payment"}
     assert sample(metrics, "leasecore_provider_call_seconds_count", **labels) == 1
+
+
+def test_the_readiness_bound_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).ready_max_lag == 1000
+    assert Settings.from_env({"LEASECORE_READY_MAX_LAG": "0"}).ready_max_lag == 0
+    for wrong in ("-1", "ten", "1.5"):
+        with pytest.raises(ValueError, match="LEASECORE_READY_MAX_LAG"):
+            Settings.from_env({"LEASECORE_READY_MAX_LAG": wrong})
