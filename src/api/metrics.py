@@ -42,6 +42,7 @@ PROVIDER_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 LOCAL_OPERATIONS = frozenset({"verify_notification", "verify_push", "verify_callback", "push_acknowledgement"})
 """Port methods that check a message already received: no call goes out, so none is timed."""
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_DIGITS = re.compile(r"\d{7}")
 
 
 class Metrics:
@@ -137,9 +138,10 @@ class Metrics:
 
 
 def error_code(error: BaseException) -> str:
-    """The provider's own code when the error carries one that looks like a code, else the error's kind."""
+    """The provider's own code when the error carries one that looks like a code (short, no long run of digits that
+    could be a phone or ID number), else the error's kind."""
     code = str(getattr(error, "code", "") or "")
-    return code if _CODE.fullmatch(code) else type(error).__name__
+    return code if _CODE.fullmatch(code) and not _DIGITS.search(code) else type(error).__name__
 
 
 class Metered:

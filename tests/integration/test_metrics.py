@@ -14,7 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from adapters.errors import IdentityProviderError, SmsFailed
 from adapters.payments.sandbox import SandboxPayments
 from api.bootstrap import Platform, Settings, bootstrap
-from api.metrics import Metrics
+from api.metrics import Metrics, error_code
 from api.processes.outbox import MessageSender
 from api.processes.scheduler import DailyScheduler
 from api.store import ApiStore
@@ -148,6 +148,13 @@ def test_provider_calls_are_timed_and_failures_counted_by_the_providers_code() -
     assert sample(metrics, errors, **labels, operation="score", code="SmsFailed") == 1
     assert sample(metrics, "leasecore_provider_call_seconds_count", **labels, operation="verify_callback") == 0
     assert b"110101199003071234" not in metrics.exposition()
+
+
+def test_an_error_code_that_could_be_a_number_of_a_person_is_not_a_label() -> None:
+    assert error_code(IdentityProviderError("refused", code="InvalidParameter.IdCard")) == "InvalidParameter.IdCard"
+    assert error_code(IdentityProviderError("refused", code="13800138000")) == "IdentityProviderError"
+    assert error_code(IdentityProviderError("refused", code="a b")) == "IdentityProviderError"
+    assert error_code(SmsFailed("no code")) == "SmsFailed"
 
 
 def test_a_metered_gateway_answers_as_the_gateway() -> None:
