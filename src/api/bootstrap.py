@@ -12,6 +12,8 @@ Configuration comes from the environment:
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
 | `LEASECORE_SANDBOX_KEY` | a PEM file keeping the sandbox payment provider's RSA key across restarts |
 | `LEASECORE_PARCEL_QUERY_HOURS` | how long a parcel may be out before its carrier is asked about it (default 24) |
+| `LEASECORE_READY_MAX_LAG` | events the read models may be behind while `/v1/ready` answers 200 (default 1000) |
+| `LEASECORE_LOG_FORMAT` | `leasecore serve`'s logs: `json` (default in production mode) or `text` (sandbox) |
 
 Each provider's settings, and how to add a provider, are in docs/providers.md.
 """
@@ -44,6 +46,7 @@ from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
 from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
+from api.metrics import Metrics
 from api.processes.auto_debit import AutoDebitCharger
 from api.processes.freezes import FreezeDispatcher
 from api.processes.janitor import PaymentJanitor
@@ -80,6 +83,7 @@ PRODUCTION = "production"
 CLOCK_OFFSET = "sandbox-clock-offset-seconds"
 
 DEFAULT_DATABASE_URL = "sqlite:///leasecore.db"
+READY_MAX_LAG = 1000
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +201,8 @@ class Settings:
     sandbox_key_path: str | None = None
     parcel_query_after: timedelta = QUERY_AFTER
     """How long a parcel may be out before its carrier is asked whether it was delivered (its push lost)."""
+    ready_max_lag: int = READY_MAX_LAG
+    """How many events the read models may be behind the log while `/v1/ready` still answers 200."""
 
     @property
     def sandbox(self) -> bool:
@@ -226,6 +232,7 @@ class Settings:
             public_url=(public_url or env.get("LEASECORE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             sandbox_key_path=env.get("LEASECORE_SANDBOX_KEY") or None,
             parcel_query_after=_hours(env.get("LEASECORE_PARCEL_QUERY_HOURS"), QUERY_AFTER),
+            ready_max_lag=_events(env.get("LEASECORE_READY_MAX_LAG"), READY_MAX_LAG),
         )
 
 
@@ -275,6 +282,8 @@ class Service:
     """Sets each provider's daily bill against the records (None only for a service wired by hand)."""
     freezes: FreezeDispatcher | None = None
     """Sends the takes from deposit freezes and the unfreezes to the providers (押金预授权)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """What `GET /metrics` shows: this service's own registry."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -396,6 +405,13 @@ def build_service(
                 "LEASECORE_PUBLIC_URL to the https address they reach this service at",
                 settings.public_url,
             )
+    metrics = Metrics()
+    bills = bill_sources(gateways, clock)
+    gateways = {name: metrics.meter(gateway, f"payments.{name}") for name, gateway in gateways.items()}
+    sms, bureau = metrics.meter(sms, _vendor(settings, "sms")), metrics.meter(bureau, _vendor(settings, "bureau"))
+    identity = metrics.meter(identity, _vendor(settings, "identity"))
+    esign = metrics.meter(esign, _vendor(settings, "esign"))
+    logistics = metrics.meter(logistics, _vendor(settings, "logistics"))
     public_url = settings.public_url
     agreements = agreement_gateways(gateways, clock)
     ports = Ports(
@@ -449,11 +465,13 @@ def build_service(
             reconciler=Reconciler(
                 platform.views,
                 store,
-                bill_sources(gateways, clock),
+                bills,
                 clock,
                 refresh=lambda: restore_sandbox_clock(clock, store),
             ),
+            metrics=metrics,
         )
+        metrics.observe(platform.app, platform.runner, store, service.messages, service.scheduler)
         platform.runner.listeners.append(service.refunds.wake)
         service.freezes = FreezeDispatcher(platform.app, platform.views)
         platform.runner.listeners.append(service.freezes.wake)
@@ -549,6 +567,20 @@ def _hours(text: str | None, default: timedelta) -> timedelta:
     if not 0 < hours < 24 * 365:
         raise ValueError(f"LEASECORE_PARCEL_QUERY_HOURS is a number of hours above 0, not {text!r}")
     return timedelta(hours=hours)
+
+
+def _events(text: str | None, default: int) -> int:
+    if not text:
+        return default
+    if not text.strip().isdigit():
+        raise ValueError(f"LEASECORE_READY_MAX_LAG is a whole number of events, not {text!r}")
+    return int(text)
+
+
+def _vendor(settings: Settings, capability: str) -> str:
+    """The metrics' name of a capability's provider: `sms.aliyun`, or `sms.sandbox` when none is configured."""
+    config = settings.providers.get(capability) if not settings.sandbox else None
+    return f"{capability}.{config.get('kind', CAPABILITIES[capability].default_kind) if config else SANDBOX}"
 
 
 def _esign(settings: Settings, clock: Clock) -> ESignature | None:

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import getpass
 import json
+import logging.config
 import os
 import re
 import socket
@@ -366,12 +367,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.http.app import NoDelayH11, create_app
+    from api.logs import log_format, logging_config
 
     base = f"http://{_url_host(args.host)}:{args.port}"
     settings = Settings.from_env(database_url=database_url(args.database_url), public_url=base)
     if args.workers > 1 and not settings.database_url.startswith("postgresql"):
         raise UsageError("--workers above 1 needs PostgreSQL (--database-url postgresql+psycopg2://…)")
     _check_port_free(args.host, args.port)
+    log_level = os.environ.get("LEASECORE_LOG_LEVEL", "info")
+    logs = logging_config(log_format(os.environ, production=not settings.sandbox), log_level)
+    logging.config.dictConfig(logs)
     service = build_service(settings)
     try:
         applied = service.platform.runner.catch_up()
@@ -385,9 +390,10 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.sandbox:
         print(f"sandbox routes under {base}/v1/sandbox/; demo staff: admin / {DEMO_PASSWORD} (see `leasecore demo`)")
     sys.stdout.flush()
-    log_level = os.environ.get("LEASECORE_LOG_LEVEL", "info")
     if app is not None:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, http=NoDelayH11)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level=log_level, http=NoDelayH11, log_config=logs, access_log=False
+        )
         return 0
     service.close()
     os.environ.update(LEASECORE_DATABASE_URL=settings.database_url, LEASECORE_PUBLIC_URL=base)
@@ -399,6 +405,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=log_level,
         http=NoDelayH11,
+        log_config=logs,
+        access_log=False,
     )
     return 0
 

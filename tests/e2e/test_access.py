@@ -62,6 +62,8 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
 }
 PUBLIC_ROUTES = {
     ("GET", "/v1/health"),
+    ("GET", "/v1/ready"),
+    ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("POST", "/v1/auth/otp"),

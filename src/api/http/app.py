@@ -13,11 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from api.bootstrap import Service, Settings, build_service
 from api.http.endpoint import problem_response
 from api.http.errors import ApiError
+from api.http.middleware import RequestContext
 from api.http.routes import routes, spec
 from api.web.admin import admin_app
 from api.web.mobile import mobile_app
@@ -39,7 +41,7 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
             if manage:
                 service.close()
 
-    app = Starlette(
+    app = ServiceApp(
         routes=[
             *routes(sandbox=service.settings.sandbox),
             Mount("/admin", admin_app(service), name="admin"),
@@ -51,6 +53,14 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
     app.state.service = service
     app.state.openapi = spec(sandbox=service.settings.sandbox)
     return app
+
+
+class ServiceApp(Starlette):
+    """Starlette with the request's id, access line and metrics around everything, its error handling included,
+    so a 500 it answers is counted and carries the id too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack(), self.state.service.metrics)
 
 
 class NoDelayH11(H11Protocol):

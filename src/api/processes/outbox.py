@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,6 +133,8 @@ class MessageSender:
         self._topics = list(stored_topics(Reminder.Queued))
         self._lock = threading.Lock()
         self._background = Background("outbox", self.dispatch, interval)
+        self.failure_listeners: list[Callable[[], None]] = []
+        """Told of each message the provider did not take (the service's metrics)."""
 
     def dispatch(self, limit: int = 100) -> int:
         """Copy what the log added, give up on interrupted sends, and send what is due now; returns how many
@@ -230,10 +233,12 @@ class MessageSender:
         try:
             provider_id = self.sms.send(row["phone"], row["text"], ref=str(row["message_id"]))
         except SmsUnconfirmed as error:
+            self._failed()
             log.warning("message %s may have been sent: %s", row["message_id"], error)
             self._record(row["message_id"], state="failed", detail=f"unconfirmed, not sent again: {error}")
             return 0
         except Exception as error:
+            self._failed()
             log.warning("message %s not sent (attempt %d): %s", row["message_id"], attempts, error)
             retry_at = self.clock.now() + self.backoff(attempts) if attempts < self.max_attempts else None
             detail = str(error) or type(error).__name__
@@ -243,6 +248,10 @@ class MessageSender:
         asked = row["detail"] if (row["detail"] or "").startswith("sent again") else None  # who asked stays on it
         self._record(row["message_id"], state="sent", provider_id=provider_id, sent_at=now, detail=asked)
         return 1
+
+    def _failed(self) -> None:
+        for listener in self.failure_listeners:
+            listener()
 
     def _record(self, message_id: UUID, **values: Any) -> None:
         with self.store.begin() as connection:

@@ -130,6 +130,8 @@ class DailyScheduler:
         self._done_through: date | None = None
         self._failed_until = 0.0
         self._background = Background("scheduler", self.tick, interval)
+        self.run_listeners: list[Callable[[str], None]] = []
+        """Told how each day's run ended, `done` or `failed` (the service's metrics)."""
 
     def tick(self) -> list[date]:
         """Run each day due and not yet done, oldest first; returns the days this call ran."""
@@ -154,7 +156,9 @@ class DailyScheduler:
                     log.exception("the daily job of %s failed; trying again in %.0f s", day, self.retry_after)
                     self._record(day, state="failed", detail=str(error) or type(error).__name__)
                     self._failed_until = time.monotonic() + self.retry_after
+                    self._ran("failed")
                     return ran
+                self._ran("done")
                 ran.append(day)
             self._done_through = latest
         return ran
@@ -168,6 +172,10 @@ class DailyScheduler:
 
     def stop(self) -> None:
         self._background.stop()
+
+    def _ran(self, outcome: str) -> None:
+        for listener in self.run_listeners:
+            listener(outcome)
 
     def _days_due(self, latest: date) -> list[date]:
         last = last_day_done(self.store)

@@ -68,7 +68,7 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
                 try:
                     return method(*args, **kwargs)
                 except IntegrityError:
-                    app.count_conflict()
+                    app.count_conflict(method.__name__, retried=attempt < app.retries)
                     if attempt >= app.retries:
                         raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))
@@ -77,7 +77,7 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
                     # documents in force (a save is checked in its transaction; a refusal saves nothing).
                     if not (outermost and running.configured is not None and app.configuration_changed()):
                         raise
-                    app.count_conflict()
+                    app.count_conflict(method.__name__, retried=attempt < app.retries)
                     if attempt >= app.retries:
                         raise
             raise AssertionError("unreachable")
@@ -151,6 +151,8 @@ class Commands(Application[UUID]):
         self._conflicts = itertools.count(1)
         self.conflicts = 0
         """Saves refused because another writer got there first (each retried): a measure of contention."""
+        self.conflict_listeners: list[Callable[[str, bool], None]] = []
+        """Told of each conflict: the command's name, and whether it runs again (the service's metrics)."""
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.retries = retries
@@ -160,8 +162,10 @@ class Commands(Application[UUID]):
         self.bureau, self.sms, self.identity, self.esign = ports.bureau, ports.sms, ports.identity, ports.esign
         self.logistics, self.gateways, self.notify_url = ports.logistics, ports.gateways, ports.notify_url
 
-    def count_conflict(self) -> None:
+    def count_conflict(self, command: str = "", *, retried: bool = True) -> None:
         self.conflicts = next(self._conflicts)
+        for listener in self.conflict_listeners:
+            listener(command, retried)
 
     def saved_position(self) -> int | None:
         """The notification id of this thread's latest save, if it saved anything (read your writes)."""
