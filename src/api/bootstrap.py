@@ -52,6 +52,7 @@ from api.processes.parcels import QUERY_AFTER, ParcelWatcher
 from api.processes.reconciliation import Reconciler
 from api.processes.refunds import RefundDispatcher
 from api.processes.scheduler import DailyScheduler
+from api.sandbox_store import DatabaseSandboxStore
 from api.store import ApiStore
 from leasecore.application import LeaseApplication
 from leasecore.clock import SystemClock
@@ -362,11 +363,13 @@ def build_service(
     real_clock = real_clock or SystemClock()
     clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
     deliver: list[Service] = []
+    sandbox_store = DatabaseSandboxStore()
     sandboxes = build_sandboxes(
         clock,
         payments_key_path=settings.sandbox_key_path,
         deliver=lambda body, headers: _deliver(deliver, body, headers),
         deliver_push=lambda body, headers: _deliver_push(deliver, body, headers),
+        store=sandbox_store,
     )
     gateways: dict[str, PaymentGateway]
     if settings.sandbox:
@@ -413,6 +416,7 @@ def build_service(
     try:
         store = ApiStore(platform.views)
         store.setup()
+        sandbox_store.attach(store)
         restore_sandbox_clock(clock, store)
         secret = settings.secret_key or store.shared_secret()
         service = Service(
