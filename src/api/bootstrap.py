@@ -381,7 +381,7 @@ def build_service(
         logistics: Logistics = sandboxes.logistics
         esign: ESignature = sandboxes.esign
     else:
-        gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
+        gateways = gateways_from_config(settings.providers.get("payments"), clock=clock, sandbox_store=sandbox_store)
         methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
         identity = _identity(settings, clock) or sandboxes.identity
