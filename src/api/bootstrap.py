@@ -55,6 +55,7 @@ from api.processes.parcels import QUERY_AFTER, ParcelWatcher
 from api.processes.reconciliation import Reconciler
 from api.processes.refunds import RefundDispatcher
 from api.processes.scheduler import DailyScheduler
+from api.sandbox_store import DatabaseSandboxStore
 from api.store import ApiStore
 from leasecore.application import LeaseApplication
 from leasecore.clock import SystemClock
@@ -371,11 +372,13 @@ def build_service(
     real_clock = real_clock or SystemClock()
     clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
     deliver: list[Service] = []
+    sandbox_store = DatabaseSandboxStore()
     sandboxes = build_sandboxes(
         clock,
         payments_key_path=settings.sandbox_key_path,
         deliver=lambda body, headers: _deliver(deliver, body, headers),
         deliver_push=lambda body, headers: _deliver_push(deliver, body, headers),
+        store=sandbox_store,
     )
     gateways: dict[str, PaymentGateway]
     if settings.sandbox:
@@ -387,7 +390,7 @@ def build_service(
         logistics: Logistics = sandboxes.logistics
         esign: ESignature = sandboxes.esign
     else:
-        gateways = gateways_from_config(settings.providers.get("payments"), clock=clock)
+        gateways = gateways_from_config(settings.providers.get("payments"), clock=clock, sandbox_store=sandbox_store)
         methods = payment_methods(settings.providers["payments"])
         sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
         identity = _identity(settings, clock) or sandboxes.identity
@@ -429,6 +432,7 @@ def build_service(
     try:
         store = ApiStore(platform.views)
         store.setup()
+        sandbox_store.attach(store)
         restore_sandbox_clock(clock, store)
         secret = settings.secret_key or store.shared_secret()
         service = Service(

@@ -231,6 +231,18 @@ api_parcel_watch = Table(
 carrier's tracking service (or when to try again, after how many attempts), when the carrier was last asked about it
 and when next; `detail` says why the last call failed."""
 
+api_sandbox_state = Table(
+    "api_sandbox_state",
+    api_metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+"""What the sandbox providers know (`api.sandbox_store`): payments, freezes, agreements, texts sent, parcels, scores,
+contracts, as JSON documents by kind and key, each with how many times it was written; so every service process
+completes, reads and moves the same sandbox world, and a restart forgets nothing."""
+
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""
 

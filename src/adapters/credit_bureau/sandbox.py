@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from datetime import date
 
 from adapters.identity.gb11643 import id_number_problem, normalize_id_number
+from adapters.sandbox_store import MemorySandboxStore, SandboxStore
 from leasecore.ports import BureauScore
 
 PROVIDER = "sandbox"
 MIN_SCORE, MAX_SCORE = 350, 950
 DEFAULT_SCORE = 650
+SCORE = "bureau-score"
 
 
 class SandboxBureau:
     """A `CreditBureau` answering what was set for an ID number, the default score otherwise."""
 
-    def __init__(self, default_score: int = DEFAULT_SCORE) -> None:
+    def __init__(self, default_score: int = DEFAULT_SCORE, *, store: SandboxStore | None = None) -> None:
         self.default_score = require_score(default_score)
-        self._scores: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._store: SandboxStore = store or MemorySandboxStore()
 
     def set_score(self, id_number: str, score: int) -> None:
         """What the bureau answers from now on for this person; a Sesame score lies in 350–950."""
@@ -28,17 +28,17 @@ class SandboxBureau:
         problem = id_number_problem(number, date.max)
         if problem is not None:
             raise ValueError(problem)
-        with self._lock:
-            self._scores[number] = require_score(score)
+        with self._store.transaction() as documents:
+            documents.put(SCORE, number, {"score": require_score(score)})
 
     def clear_score(self, id_number: str) -> None:
-        with self._lock:
-            self._scores.pop(normalize_id_number(id_number), None)
+        with self._store.transaction() as documents:
+            documents.delete(SCORE, normalize_id_number(id_number))
 
     def score(self, name: str, id_number: str) -> BureauScore:
         number = normalize_id_number(id_number)
-        with self._lock:
-            score = self._scores.get(number, self.default_score)
+        kept = self._store.get(SCORE, number)
+        score: int = self.default_score if kept is None else kept["score"]
         return BureauScore(score, PROVIDER, reference=_reference(number, score))
 
 

@@ -4,7 +4,6 @@ complete at once: there is no page to sign on and no callback; the signed docume
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from uuid import UUID
 from adapters.china_time import china_date
 from adapters.errors import SigningRefused
 from adapters.identity.gb11643 import id_number_problem, normalize_id_number
+from adapters.sandbox_store import MemorySandboxStore, SandboxStore, from_document, to_document
 from leasecore.clock import SystemClock
 from leasecore.ports import (
     Acknowledgement,
@@ -26,6 +26,9 @@ from leasecore.ports import (
 
 DOCUMENTS_URL = "https://sandbox.leasecore.invalid/contracts"
 PROVIDER = "sandbox"
+CONTRACT = "contract"
+"""The kind of document the e-signature sandbox keeps: each order's signed contract, by the order's id."""
+CONTRACT_PREFIX = "sandbox-contract-"
 
 
 @dataclass(frozen=True)
@@ -46,20 +49,21 @@ class SandboxESignature:
     provider = PROVIDER
     acknowledgement = Acknowledgement(200, "ok", "text/plain")
 
-    def __init__(self, clock: Clock | None = None, *, documents_url: str = DOCUMENTS_URL) -> None:
+    def __init__(
+        self, clock: Clock | None = None, *, documents_url: str = DOCUMENTS_URL, store: SandboxStore | None = None
+    ) -> None:
         self._clock = clock or SystemClock()
         self._documents_url = documents_url.rstrip("/")
-        self._contracts: dict[UUID, SandboxContract] = {}
-        self._lock = threading.Lock()
+        self._store: SandboxStore = store or MemorySandboxStore()
 
     def sign(self, order_id: UUID, signer_name: str, signer_id_number: str, text: str) -> SignedContract:
         """A named signer with a valid ID number signs a non-empty text, once per order."""
-        with self._lock:
-            existing = self._contracts.get(order_id)
+        with self._store.transaction() as documents:
+            existing = documents.get(CONTRACT, str(order_id))
             if existing is not None:
-                return existing.signed
+                return from_document(SandboxContract, existing).signed
             contract = self._new_contract(order_id, signer_name, signer_id_number, text)
-            self._contracts[order_id] = contract
+            documents.put(CONTRACT, str(order_id), to_document(contract))
             return contract.signed
 
     def start_signing(
@@ -94,18 +98,26 @@ class SandboxESignature:
         return SignedDocument(f"{flow_id}.pdf", contract.sha256, contract.signed.document_url)
 
     def _by_flow(self, flow_id: str) -> SandboxContract:
-        with self._lock:
-            found = next((c for c in self._contracts.values() if c.signed.contract_id == flow_id), None)
-        if found is None:
+        """A flow is named after its order (`sandbox-contract-{order id}`)."""
+        found = None
+        if flow_id.startswith(CONTRACT_PREFIX):
+            try:
+                found = self._stored(UUID(hex=flow_id.removeprefix(CONTRACT_PREFIX)))
+            except ValueError:
+                found = None
+        if found is None or found.signed.contract_id != flow_id:
             raise SigningRefused(f"no sandbox sign flow {flow_id}")
         return found
 
     def contract(self, order_id: UUID) -> SandboxContract:
-        with self._lock:
-            try:
-                return self._contracts[order_id]
-            except KeyError:
-                raise KeyError(f"no contract signed for order {order_id}") from None
+        found = self._stored(order_id)
+        if found is None:
+            raise KeyError(f"no contract signed for order {order_id}")
+        return found
+
+    def _stored(self, order_id: UUID) -> SandboxContract | None:
+        document = self._store.get(CONTRACT, str(order_id))
+        return None if document is None else from_document(SandboxContract, document)
 
     def matches(self, order_id: UUID, text: str) -> bool:
         """Whether `text` is, byte for byte, the text that was signed for the order."""
@@ -116,7 +128,7 @@ class SandboxESignature:
         number = normalize_id_number(signer_id_number)
         require_signable(signer_name, number, text, now)
         digest = text_digest(text)
-        contract_id = f"sandbox-contract-{order_id.hex}"
+        contract_id = f"{CONTRACT_PREFIX}{order_id.hex}"
         url = f"{self._documents_url}/{contract_id}.pdf?sha256={digest}"
         signed = SignedContract(contract_id, now, url)
         return SandboxContract(order_id, signer_name.strip(), number, text, digest, signed)

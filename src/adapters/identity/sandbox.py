@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 from adapters.china_time import today_in_china
 from adapters.identity.gb11643 import birth_date, id_number_problem, normalize_id_number
+from adapters.sandbox_store import MemorySandboxStore, SandboxStore
 from leasecore.clock import SystemClock
 from leasecore.credit.customer import IdentityCheck
 from leasecore.ports import Clock
 
 PROVIDER = "sandbox"
+FACE_MISMATCH, CHECKS = "identity-face-mismatch", "identity-checks"
+"""The kinds of document the identity sandbox keeps: the people whose selfie fails, and how many checks it made."""
 
 
 class SandboxIdentity:
     """An `IdentityVerifier` that needs a name, a GB 11643 ID number and both images; face match can be failed."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, store: SandboxStore | None = None) -> None:
         self._clock = clock or SystemClock()
-        self._face_mismatches: set[str] = set()
-        self._checks = 0
-        self._lock = threading.Lock()
+        self._store: SandboxStore = store or MemorySandboxStore()
 
     def fail_face_match(self, id_number: str) -> None:
         """From now on the selfie of this person does not match the ID photo."""
-        with self._lock:
-            self._face_mismatches.add(normalize_id_number(id_number))
+        with self._store.transaction() as documents:
+            documents.put(FACE_MISMATCH, normalize_id_number(id_number), {})
 
     def pass_face_match(self, id_number: str) -> None:
-        with self._lock:
-            self._face_mismatches.discard(normalize_id_number(id_number))
+        with self._store.transaction() as documents:
+            documents.delete(FACE_MISMATCH, normalize_id_number(id_number))
 
     def verify(self, name: str, id_number: str, id_card_image: bytes, selfie_image: bytes) -> IdentityCheck:
         """Verified only when every check passes; otherwise the first failing check is the reason."""
@@ -47,15 +47,15 @@ class SandboxIdentity:
         problem = submission_problem(name, number, id_card_image, selfie_image, today)
         if problem is not None:
             return problem
-        with self._lock:
-            if number in self._face_mismatches:
-                return "selfie does not match the ID card photo"
+        if self._store.get(FACE_MISMATCH, number) is not None:
+            return "selfie does not match the ID card photo"
         return None
 
     def _next_reference(self) -> str:
-        with self._lock:
-            self._checks += 1
-            return f"sandbox-idv-{self._checks:06d}"
+        with self._store.transaction() as documents:
+            checks: int = (documents.get(CHECKS, "all") or {"count": 0})["count"] + 1
+            documents.put(CHECKS, "all", {"count": checks})
+        return f"sandbox-idv-{checks:06d}"
 
 
 def submission_problem(name: str, number: str, id_card_image: bytes, selfie_image: bytes, today: date) -> str | None:

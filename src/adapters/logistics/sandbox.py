@@ -4,7 +4,6 @@ move to whoever subscribed to them, in Kdniao's signed form (the sandbox's own a
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ import httpx
 from adapters.china_time import SHANGHAI
 from adapters.errors import DeliveryFailed, ParcelStateConflict
 from adapters.logistics import kdniao
+from adapters.sandbox_store import MemorySandboxStore, SandboxStore, from_document, to_document
 from leasecore.clock import SystemClock
 from leasecore.ports import Acknowledgement, Clock, TrackingStatus
 
@@ -25,6 +25,10 @@ SANDBOX_APP_KEY = "sandbox-kdniao-app-key"
 
 Deliver = Callable[[bytes, Mapping[str, str]], None]
 """Hands a push to the service in process (instead of posting it to the callback URL)."""
+
+PARCEL, SUBSCRIBER = "parcel", "parcel-subscriber"
+"""The kinds of document the sandbox carrier keeps, each under `carrier/tracking_no`: a parcel's events, and where
+its moves are pushed."""
 
 
 class ParcelStage(Enum):
@@ -59,13 +63,16 @@ class SandboxLogistics:
     provider = PROVIDER
 
     def __init__(
-        self, clock: Clock | None = None, *, deliver: Deliver | None = None, http_client: httpx.Client | None = None
+        self,
+        clock: Clock | None = None,
+        *,
+        deliver: Deliver | None = None,
+        http_client: httpx.Client | None = None,
+        store: SandboxStore | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
-        self._parcels: dict[tuple[str, str], list[TrackingEvent]] = {}
-        self._subscribers: dict[tuple[str, str], str] = {}
+        self._store: SandboxStore = store or MemorySandboxStore()
         self._deliver, self._http = deliver, http_client
-        self._lock = threading.Lock()
 
     def track(self, carrier: str, tracking_no: str) -> TrackingStatus:
         events = self.events(carrier, tracking_no)
@@ -74,12 +81,12 @@ class SandboxLogistics:
 
     def subscribe(self, carrier: str, tracking_no: str, callback_url: str) -> None:
         """Every later move of the parcel is pushed to `callback_url`; subscribing again changes where."""
-        with self._lock:
-            self._subscribers[_key(carrier, tracking_no)] = callback_url
+        with self._store.transaction() as documents:
+            documents.put(SUBSCRIBER, _key(carrier, tracking_no), {"callback_url": callback_url})
 
     def subscriber(self, carrier: str, tracking_no: str) -> str | None:
-        with self._lock:
-            return self._subscribers.get(_key(carrier, tracking_no))
+        document = self._store.get(SUBSCRIBER, _key(carrier, tracking_no))
+        return None if document is None else str(document["callback_url"])
 
     def verify_push(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingStatus]:
         return kdniao.read_push(body, SANDBOX_BUSINESS_ID, SANDBOX_APP_KEY)
@@ -107,8 +114,7 @@ class SandboxLogistics:
         return body, {"Content-Type": kdniao.FORM_CONTENT_TYPE}
 
     def events(self, carrier: str, tracking_no: str) -> list[TrackingEvent]:
-        with self._lock:
-            return list(self._parcels.get(_key(carrier, tracking_no), ()))
+        return _events(self._store.get(PARCEL, _key(carrier, tracking_no)))
 
     def mark_picked_up(self, carrier: str, tracking_no: str, location: str = "") -> TrackingStatus:
         return self._move(carrier, tracking_no, ParcelStage.PICKED_UP, location)
@@ -121,12 +127,14 @@ class SandboxLogistics:
 
     def _move(self, carrier: str, tracking_no: str, stage: ParcelStage, location: str) -> TrackingStatus:
         """A parcel moves forward (stages may be skipped, transit scans repeat) and never after delivery."""
-        with self._lock:
-            events = self._parcels.setdefault(_key(carrier, tracking_no), [])
+        key = _key(carrier, tracking_no)
+        with self._store.transaction() as documents:
+            events = _events(documents.get(PARCEL, key))
             if events:
                 _require_forward(tracking_no, events[-1].stage, stage)
             events.append(TrackingEvent(self._clock.now(), stage, location))
-            subscriber = self._subscribers.get(_key(carrier, tracking_no))
+            documents.put(PARCEL, key, {"events": [to_document(event) for event in events]})
+        subscriber = self.subscriber(carrier, tracking_no)
         if subscriber is not None:
             self._send(subscriber, *self.push(carrier, tracking_no))
         return self.track(carrier, tracking_no)
@@ -153,5 +161,9 @@ def _require_forward(tracking_no: str, last: ParcelStage, stage: ParcelStage) ->
         raise ParcelStateConflict(f"parcel {tracking_no} is {last.name.lower()}; it cannot be {stage.name.lower()}")
 
 
-def _key(carrier: str, tracking_no: str) -> tuple[str, str]:
-    return carrier.strip().lower(), tracking_no.strip().upper()
+def _key(carrier: str, tracking_no: str) -> str:
+    return f"{carrier.strip().lower()}/{tracking_no.strip().upper()}"
+
+
+def _events(document: dict[str, list[dict[str, str]]] | None) -> list[TrackingEvent]:
+    return [from_document(TrackingEvent, event) for event in (document or {"events": []})["events"]]

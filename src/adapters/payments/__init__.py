@@ -17,6 +17,7 @@ from adapters.payments import alipay, sandbox, wechatpay
 from adapters.payments.alipay import AlipayConfig, AlipayGateway
 from adapters.payments.sandbox import Deliver, SandboxPayments
 from adapters.payments.wechatpay import WeChatPayConfig, WeChatPayGateway
+from adapters.sandbox_store import SandboxStore
 from adapters.settings import ProviderSettings
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock, PaymentGateway
@@ -29,6 +30,8 @@ class GatewayContext:
     clock: Clock
     http_client: httpx.Client | None = None
     deliver: Deliver | None = None
+    sandbox_store: SandboxStore | None = None
+    """Where a sandbox gateway keeps its payments (its own memory when None)."""
 
 
 GatewayFactory = Callable[[str, Mapping[str, Any], GatewayContext], PaymentGateway]
@@ -42,6 +45,7 @@ def sandbox_gateway(name: str, settings: Mapping[str, Any], context: GatewayCont
         deliver=context.deliver,
         http_client=context.http_client,
         provider=name,
+        store=context.sandbox_store,
     )
 
 
@@ -104,9 +108,10 @@ def gateways_from_config(
     clock: Clock | None = None,
     http_client: httpx.Client | None = None,
     deliver: Deliver | None = None,
+    sandbox_store: SandboxStore | None = None,
 ) -> dict[str, PaymentGateway]:
     """One gateway per configured provider, keyed by its name; only the sandbox when nothing is configured."""
-    context = GatewayContext(clock or SystemClock(), http_client, deliver)
+    context = GatewayContext(clock or SystemClock(), http_client, deliver, sandbox_store)
     if not config:
         return {"sandbox": sandbox_gateway("sandbox", {}, context)}
     return {name: _kind(name, settings).build(name, settings, context) for name, settings in config.items()}

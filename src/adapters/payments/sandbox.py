@@ -7,7 +7,6 @@ and `sign_type`), signed with a locally generated RSA-2048 key that may be kept 
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -25,7 +24,20 @@ from adapters import alipay_openapi
 from adapters.amounts import require_cents, require_positive, yuan_string
 from adapters.china_time import SHANGHAI
 from adapters.errors import DeliveryFailed, PaymentStateConflict, UnknownPayment
-from adapters.keys import generate_private_key, load_or_create_private_key, public_key_pem
+from adapters.keys import (
+    generate_private_key,
+    load_or_create_private_key,
+    load_private_key,
+    private_key_pem,
+    public_key_pem,
+)
+from adapters.sandbox_store import (
+    MemorySandboxStore,
+    SandboxDocuments,
+    SandboxStore,
+    from_document,
+    to_document,
+)
 from adapters.settings import ProviderSettings
 from leasecore.clock import SystemClock
 from leasecore.ports import (
@@ -46,6 +58,15 @@ PROVIDER = "sandbox"
 SANDBOX_APP_ID = "2021000000000000"
 PAY_URL = "https://sandbox.leasecore.invalid/pay"
 ZERO = Decimal("0.00")
+PAYMENT, REFUND, FREEZE, FREEZE_AUTH, FREEZE_OPERATION, KEY = (
+    "payment",
+    "refund",
+    "freeze",
+    "freeze-auth",
+    "freeze-operation",
+    "key",
+)
+"""The kinds of document this sandbox keeps, each under `provider/reference`."""
 
 SETTINGS = ProviderSettings("沙箱支付", optional=("key_path", "app_id"))
 """The sandbox needs nothing; `key_path` keeps its RSA key across restarts (made there when missing)."""
@@ -103,18 +124,17 @@ class SandboxPayments:
         http_client: httpx.Client | None = None,
         pay_url: str = PAY_URL,
         provider: str = PROVIDER,
+        store: SandboxStore | None = None,
     ) -> None:
         self.provider, self.app_id, self.pay_url = provider, app_id, pay_url
         self._clock = clock or SystemClock()
-        self._private_key = _sandbox_key(key_path, private_key)
+        self.store: SandboxStore = store or MemorySandboxStore()
+        self._key_path, self._key = key_path, private_key
         self._deliver, self._http = deliver, http_client
-        self._payments: dict[str, SandboxPayment] = {}
-        self._refunds: dict[str, _Refund] = {}
-        self._lock = threading.Lock()
 
     @property
     def public_key(self) -> rsa.RSAPublicKey:
-        return self._private_key.public_key()
+        return self.private_key.public_key()
 
     def public_key_pem(self) -> str:
         """What a merchant would configure as "the provider's public key"."""
@@ -122,34 +142,34 @@ class SandboxPayments:
 
     def create_payment(self, payment_id: str, amount: Decimal, subject: str, notify_url: str) -> PaymentRequest:
         """A pending payment; asking again for the same payment and amount returns the same request."""
-        amount = require_positive(amount)
-        with self._lock:
-            existing = self._payments.get(payment_id)
+        amount, key = require_positive(amount), self.private_key
+        with self.store.transaction() as documents:
+            existing = self._stored(documents, payment_id)
             if existing is not None:
                 return _same_request(existing, amount)
             now = self._clock.now()
             request = PaymentRequest(
-                payment_id, self.provider, amount, self._pay_params(payment_id, amount, subject, notify_url, now)
+                payment_id, self.provider, amount, self._pay_params(key, payment_id, amount, subject, notify_url, now)
             )
-            self._payments[payment_id] = SandboxPayment(
-                payment_id, amount, subject, notify_url, self._trade_no(payment_id, now), now, request
+            self._keep(
+                documents,
+                SandboxPayment(payment_id, amount, subject, notify_url, self._trade_no(payment_id, now), now, request),
             )
             return request
 
     def payment(self, payment_id: str) -> SandboxPayment:
-        with self._lock:
-            return self._payment(payment_id)
+        return self._payment(self.store, payment_id)
 
     def notification(
         self, payment_id: str, outcome: Outcome, paid_at: datetime | None = None
     ) -> tuple[bytes, dict[str, str]]:
         """The signed notification of the customer paying (or failing to); a repeat resends the recorded outcome."""
         instant = _aware(paid_at) if paid_at is not None else self._clock.now()
-        with self._lock:
-            payment = _settle(self._payment(payment_id), outcome, instant)
-            self._payments[payment_id] = payment
-            unsigned = self._notification_params(payment, payment.settled_at or instant)
-            params = alipay_openapi.sign_notification(unsigned, self._private_key)
+        with self.store.transaction() as documents:
+            payment = _settle(self._payment(documents, payment_id), outcome, instant)
+            self._keep(documents, payment)
+        unsigned = self._notification_params(payment, payment.settled_at or instant)
+        params = alipay_openapi.sign_notification(unsigned, self.private_key)
         body = alipay_openapi.encode_form(params).encode("ascii")
         return body, {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE}
 
@@ -168,16 +188,15 @@ class SandboxPayments:
         """Settle the payment as the provider would, but lose its notification on the way: the money moved and
         the merchant was never told, until it asks (`query_payment`)."""
         instant = _aware(paid_at) if paid_at is not None else self._clock.now()
-        with self._lock:
-            payment = _settle(self._payment(payment_id), outcome, instant)
-            self._payments[payment_id] = payment
+        with self.store.transaction() as documents:
+            payment = _settle(self._payment(documents, payment_id), outcome, instant)
+            self._keep(documents, payment)
             return payment
 
     def query_payment(self, payment_id: str) -> PaymentQuery:
         """What the sandbox's records say; a payment it never created is not paid, as Alipay says of a trade
         the customer never opened (ACQ.TRADE_NOT_EXIST)."""
-        with self._lock:
-            payment = self._payments.get(payment_id)
+        payment = self._stored(self.store, payment_id)
         if payment is None:
             return PaymentQuery(payment_id, self.provider, PaymentState.NOT_PAID)
         if payment.status is SandboxPaymentStatus.PAID:
@@ -195,52 +214,52 @@ class SandboxPayments:
     def refund(self, payment_id: str, refund_id: str, amount: Decimal) -> RefundReceipt:
         """Once per refund_id; never more in total than was paid for that payment."""
         amount = require_cents(amount)
-        with self._lock:
-            previous = self._refunds.get(refund_id)
+        with self.store.transaction() as documents:
+            previous = documents.get(REFUND, f"{self.provider}/{refund_id}")
             if previous is not None:
-                return self._repeated_refund(previous, payment_id, amount)
-            refusal = self._refund_refusal(payment_id, amount)
-            if refusal:
+                return self._repeated_refund(from_document(_Refund, previous), payment_id, amount)
+            payment = self._stored(documents, payment_id)
+            refusal = _refund_refusal(payment_id, payment, amount)
+            if refusal or payment is None:
                 return RefundReceipt(refund_id, self.provider, amount, accepted=False, reason=refusal)
-            payment = self._payments[payment_id]
-            self._payments[payment_id] = replace(payment, refunded=payment.refunded + amount)
+            self._keep(documents, replace(payment, refunded=payment.refunded + amount))
             receipt = RefundReceipt(refund_id, self.provider, amount, accepted=True)
-            self._refunds[refund_id] = _Refund(payment_id, receipt, self._clock.now())
+            refund = _Refund(payment_id, receipt, self._clock.now())
+            documents.put(REFUND, f"{self.provider}/{refund_id}", to_document(refund))
             return receipt
 
     def daily_bill(self, day: date) -> list[BillLine]:
         """The sandbox's bill of `day` (Beijing time) made from its own records, as Alipay's lists them: each
         payment on the day it was paid, each refund on the day it was accepted."""
-        with self._lock:
-            payments = [
-                BillLine(RecordKind.PAYMENT, paid.payment_id, paid.amount, paid.trade_no, paid.settled_at)
-                for paid in self._payments.values()
-                if paid.status is SandboxPaymentStatus.PAID
-            ]
-            refunds = [
-                BillLine(RecordKind.REFUND, refund.receipt.refund_id, refund.receipt.amount, at=refund.at)
-                for refund in self._refunds.values()
-                if refund.receipt.accepted
-            ]
+        payments = [
+            BillLine(RecordKind.PAYMENT, paid.payment_id, paid.amount, paid.trade_no, paid.settled_at)
+            for paid in self._all_payments()
+            if paid.status is SandboxPaymentStatus.PAID
+        ]
+        refunds = [
+            BillLine(RecordKind.REFUND, refund.receipt.refund_id, refund.receipt.amount, at=refund.at)
+            for refund in (from_document(_Refund, document) for document in self.store.documents(REFUND))
+            if refund.receipt.accepted and refund.receipt.provider == self.provider
+        ]
         return [line for line in payments + refunds if line.at and line.at.astimezone(SHANGHAI).date() == day]
 
-    def _payment(self, payment_id: str) -> SandboxPayment:
-        try:
-            return self._payments[payment_id]
-        except KeyError:
-            raise UnknownPayment(f"the sandbox provider knows no payment {payment_id}") from None
-
-    def _refund_refusal(self, payment_id: str, amount: Decimal) -> str:
-        payment = self._payments.get(payment_id)
+    def _payment(self, documents: SandboxDocuments | SandboxStore, payment_id: str) -> SandboxPayment:
+        payment = self._stored(documents, payment_id)
         if payment is None:
-            return f"no payment {payment_id}"
-        if payment.status is not SandboxPaymentStatus.PAID:
-            return f"payment {payment_id} is {payment.status.value}, not paid"
-        if amount <= 0:
-            return f"a refund must be positive, not {amount}"
-        if amount > payment.refundable:
-            return f"a refund of {amount} exceeds the {payment.refundable} still refundable on payment {payment_id}"
-        return ""
+            raise UnknownPayment(f"the sandbox provider knows no payment {payment_id}")
+        return payment
+
+    def _stored(self, documents: SandboxDocuments | SandboxStore, payment_id: str) -> SandboxPayment | None:
+        """This provider's payments are kept under its name, so sandboxes of several names may share a store."""
+        document = documents.get(PAYMENT, f"{self.provider}/{payment_id}")
+        return None if document is None else from_document(SandboxPayment, document)
+
+    def _keep(self, documents: SandboxDocuments, payment: SandboxPayment) -> None:
+        documents.put(PAYMENT, f"{self.provider}/{payment.payment_id}", to_document(payment))
+
+    def _all_payments(self) -> list[SandboxPayment]:
+        found = (from_document(SandboxPayment, document) for document in self.store.documents(PAYMENT))
+        return [payment for payment in found if payment.request.provider == self.provider]
 
     def _repeated_refund(self, previous: _Refund, payment_id: str, amount: Decimal) -> RefundReceipt:
         """The same refund asked again gets the first answer; a refund_id reused for another refund is refused."""
@@ -251,7 +270,7 @@ class SandboxPayments:
         return RefundReceipt(first.refund_id, self.provider, amount, accepted=False, reason=reason)
 
     def _pay_params(
-        self, payment_id: str, amount: Decimal, subject: str, notify_url: str, now: datetime
+        self, key: rsa.RSAPrivateKey, payment_id: str, amount: Decimal, subject: str, notify_url: str, now: datetime
     ) -> dict[str, str]:
         """A pay page URL and an `alipay.trade.app.pay` order string, signed with the sandbox key."""
         biz_content = {
@@ -261,7 +280,7 @@ class SandboxPayments:
             "product_code": "QUICK_MSECURITY_PAY",
         }
         params = alipay_openapi.request_params(self.app_id, "alipay.trade.app.pay", biz_content, now, notify_url)
-        order_string = alipay_openapi.encode_form(alipay_openapi.sign_request(params, self._private_key))
+        order_string = alipay_openapi.encode_form(alipay_openapi.sign_request(params, key))
         return {"pay_url": f"{self.pay_url}/{quote(payment_id, safe='')}", "order_string": order_string}
 
     def _trade_no(self, payment_id: str, now: datetime) -> str:
@@ -310,9 +329,9 @@ class SandboxPayments:
     def create_freeze(self, out_request_no: str, amount: Decimal, title: str, notify_url: str) -> FreezeRequest:
         """A freeze awaiting the customer; asking again for the same request and amount returns the same one."""
         amount = require_positive(amount)
-        book = self.freeze_book
-        with book.lock:
-            existing = book.freezes.get(out_request_no)
+        book, key = self.freeze_book, self.private_key
+        with self.store.transaction() as documents:
+            existing = book.get(documents, out_request_no)
             if existing is not None:
                 if existing.amount != amount:
                     raise PaymentStateConflict(f"freeze {out_request_no} was asked for {existing.amount}, not {amount}")
@@ -326,7 +345,7 @@ class SandboxPayments:
                 "product_code": "PRE_AUTH_ONLINE",
             }
             params = alipay_openapi.request_params(self.app_id, FREEZE_METHOD, biz_content, now, notify_url)
-            order_string = alipay_openapi.encode_form(alipay_openapi.sign_request(params, self._private_key))
+            order_string = alipay_openapi.encode_form(alipay_openapi.sign_request(params, key))
             pay_params = {
                 "pay_url": f"{self.pay_url}/freeze/{quote(out_request_no, safe='')}",
                 "order_string": order_string,
@@ -334,8 +353,8 @@ class SandboxPayments:
             request = FreezeRequest(out_request_no, self.provider, amount, pay_params)
             auth_no = self._trade_no("auth/" + out_request_no, now)
             operation_id = self._trade_no("operation/" + out_request_no, now)
-            book.freezes[out_request_no] = SandboxFreeze(
-                out_request_no, amount, title, notify_url, auth_no, operation_id, now, request
+            book.keep(
+                documents, SandboxFreeze(out_request_no, amount, title, notify_url, auth_no, operation_id, now, request)
             )
             return request
 
@@ -351,16 +370,16 @@ class SandboxPayments:
     ) -> tuple[bytes, dict[str, str]]:
         """The customer confirms the freeze, `credit` of it waived on the provider's own credit; the signed
         notification is delivered as `complete` delivers a payment's. A repeat resends the first outcome."""
-        book = self.freeze_book
+        book, key = self.freeze_book, self.private_key
         instant = _aware(frozen_at) if frozen_at is not None else self._clock.now()
-        with book.lock:
-            freeze = _known_freeze(book, out_request_no)
+        with self.store.transaction() as documents:
+            freeze = _known_freeze(book, documents, out_request_no)
             if freeze.frozen_at is None:
                 if not ZERO <= require_cents(credit) <= freeze.amount:
                     raise ValueError(f"credit must lie between 0 and the {freeze.amount} asked")
                 freeze = replace(freeze, frozen_at=instant, credit=credit)
-                book.freezes[out_request_no] = freeze
-            params = alipay_openapi.sign_notification(self._freeze_params(freeze), self._private_key)
+                book.keep(documents, freeze)
+            params = alipay_openapi.sign_notification(self._freeze_params(freeze), key)
         body = alipay_openapi.encode_form(params).encode("ascii")
         headers = {"Content-Type": alipay_openapi.FORM_CONTENT_TYPE}
         if self._deliver is not None:
@@ -373,11 +392,11 @@ class SandboxPayments:
         """The customer confirms the freeze, but its notification is lost on the way: the money is frozen and the
         merchant never told, until it asks (`query_freeze`)."""
         book = self.freeze_book
-        with book.lock:
-            freeze = _known_freeze(book, out_request_no)
+        with self.store.transaction() as documents:
+            freeze = _known_freeze(book, documents, out_request_no)
             if freeze.frozen_at is None:
                 freeze = replace(freeze, frozen_at=self._clock.now(), credit=require_cents(credit))
-                book.freezes[out_request_no] = freeze
+                book.keep(documents, freeze)
             return freeze
 
     def _freeze_params(self, freeze: SandboxFreeze) -> dict[str, str]:
@@ -415,9 +434,7 @@ class SandboxPayments:
 
     def query_freeze(self, out_request_no: str) -> FreezeNotification | None:
         """The freeze as the sandbox knows it; None while the customer has not confirmed it."""
-        book = self.freeze_book
-        with book.lock:
-            freeze = book.freezes.get(out_request_no)
+        freeze = self.freeze_book.get(self.store, out_request_no)
         if freeze is None or freeze.frozen_at is None:
             return None
         return alipay_openapi.freeze_notification(self._freeze_params(freeze), self.provider, self.app_id)
@@ -427,7 +444,7 @@ class SandboxPayments:
         """The freezes this sandbox provider knows, made on first use."""
         book = self.__dict__.get("_freeze_book")
         if book is None:
-            book = self.__dict__.setdefault("_freeze_book", SandboxFreezes())
+            book = self.__dict__.setdefault("_freeze_book", SandboxFreezes(self.store, self.provider))
         return book  # type: ignore[no-any-return]
 
     # Auto-debit: charges made under an agreement (adapters.payments.sandbox_agreements) are trades like any other.
@@ -436,8 +453,8 @@ class SandboxPayments:
         """A trade made and settled at once, as a charge under an agreement is; asked again under the same
         payment_id, the trade already made."""
         amount = require_positive(amount)
-        with self._lock:
-            existing = self._payments.get(payment_id)
+        with self.store.transaction() as documents:
+            existing = self._stored(documents, payment_id)
             if existing is not None:
                 return existing
             now = self._clock.now()
@@ -446,7 +463,7 @@ class SandboxPayments:
             payment = SandboxPayment(
                 payment_id, amount, subject, "", self._trade_no(payment_id, now), now, request, status, now
             )
-            self._payments[payment_id] = payment
+            self._keep(documents, payment)
             return payment
 
     def clock_now(self) -> datetime:
@@ -454,8 +471,10 @@ class SandboxPayments:
 
     @property
     def private_key(self) -> rsa.RSAPrivateKey:
-        """What signs the sandbox's notifications, agreements' too."""
-        return self._private_key
+        """What signs the sandbox's notifications, agreements' too; found on first use, once the store is open."""
+        if self._key is None:
+            self._key = _sandbox_key(self._key_path, self.store, self.provider)
+        return self._key
 
     def deliver(self, notify_url: str, body: bytes, headers: Mapping[str, str]) -> None:
         """A signed notification sent as the provider's servers would."""
@@ -465,18 +484,36 @@ class SandboxPayments:
             self._post(notify_url, body, headers)
 
 
-def _sandbox_key(key_path: Path | str | None, private_key: rsa.RSAPrivateKey | None) -> rsa.RSAPrivateKey:
-    if private_key is not None:
-        return private_key
+def _sandbox_key(key_path: Path | str | None, store: SandboxStore, provider: str) -> rsa.RSAPrivateKey:
+    """The key kept at `key_path`, else the store's: made once, so every process sharing the store signs with it
+    and a notification one made is authentic to all."""
     if key_path is not None:
         return load_or_create_private_key(key_path)
-    return generate_private_key()
+    with store.transaction() as documents:
+        kept = documents.get(KEY, provider)
+        if kept is not None:
+            return load_private_key(kept["pem"])
+        key = generate_private_key()
+        documents.put(KEY, provider, {"pem": private_key_pem(key).decode("ascii")})
+        return key
 
 
 def _same_request(existing: SandboxPayment, amount: Decimal) -> PaymentRequest:
     if existing.amount != amount:
         raise PaymentStateConflict(f"payment {existing.payment_id} was created for {existing.amount}, not {amount}")
     return existing.request
+
+
+def _refund_refusal(payment_id: str, payment: SandboxPayment | None, amount: Decimal) -> str:
+    if payment is None:
+        return f"no payment {payment_id}"
+    if payment.status is not SandboxPaymentStatus.PAID:
+        return f"payment {payment_id} is {payment.status.value}, not paid"
+    if amount <= 0:
+        return f"a refund must be positive, not {amount}"
+    if amount > payment.refundable:
+        return f"a refund of {amount} exceeds the {payment.refundable} still refundable on payment {payment_id}"
+    return ""
 
 
 def _settle(payment: SandboxPayment, outcome: Outcome, instant: datetime) -> SandboxPayment:
@@ -537,14 +574,39 @@ class SandboxFreeze:
 
 
 class SandboxFreezes:
-    """The freezes of a `SandboxPayments`; its `freeze` plays the customer confirming and the provider notifying."""
+    """The freezes of a `SandboxPayments`, kept in its store; its `freeze` plays the customer confirming and the
+    provider notifying."""
 
-    def __init__(self) -> None:
-        self.freezes: dict[str, SandboxFreeze] = {}
-        self.operations: dict[str, FreezeOperationReceipt] = {}
+    def __init__(self, store: SandboxStore, provider: str) -> None:
+        self.store, self.provider = store, provider
         self.calls: list[tuple[str, str]] = []
-        """Every take and unfreeze asked, repeats included (kind, ref), so tests see what a retry sent."""
-        self.lock = threading.Lock()
+        """Every take and unfreeze this process asked, repeats included (kind, ref), so tests see what a retry
+        sent."""
+
+    @property
+    def freezes(self) -> dict[str, SandboxFreeze]:
+        """Every freeze as it stands now, by its out_request_no."""
+        found = (from_document(SandboxFreeze, document) for document in self.store.documents(FREEZE))
+        return {freeze.out_request_no: freeze for freeze in found if freeze.request.provider == self.provider}
+
+    def get(self, documents: SandboxDocuments | SandboxStore, out_request_no: str) -> SandboxFreeze | None:
+        document = documents.get(FREEZE, f"{self.provider}/{out_request_no}")
+        return None if document is None else from_document(SandboxFreeze, document)
+
+    def by_auth_no(self, documents: SandboxDocuments, auth_no: str) -> SandboxFreeze | None:
+        index = documents.get(FREEZE_AUTH, f"{self.provider}/{auth_no}")
+        return None if index is None else self.get(documents, index["out_request_no"])
+
+    def keep(self, documents: SandboxDocuments, freeze: SandboxFreeze) -> None:
+        documents.put(FREEZE, f"{self.provider}/{freeze.out_request_no}", to_document(freeze))
+        documents.put(FREEZE_AUTH, f"{self.provider}/{freeze.auth_no}", {"out_request_no": freeze.out_request_no})
+
+    def operation(self, documents: SandboxDocuments, ref: str) -> FreezeOperationReceipt | None:
+        document = documents.get(FREEZE_OPERATION, f"{self.provider}/{ref}")
+        return None if document is None else from_document(FreezeOperationReceipt, document)
+
+    def keep_operation(self, documents: SandboxDocuments, receipt: FreezeOperationReceipt) -> None:
+        documents.put(FREEZE_OPERATION, f"{self.provider}/{receipt.ref}", to_document(receipt))
 
 
 def _operate(
@@ -552,12 +614,12 @@ def _operate(
 ) -> FreezeOperationReceipt:
     book = gateway.freeze_book
     amount = require_cents(amount)
-    with book.lock:
-        book.calls.append((kind, ref))
-        previous = book.operations.get(ref)
+    book.calls.append((kind, ref))
+    with gateway.store.transaction() as documents:
+        previous = book.operation(documents, ref)
         if previous is not None:
             return previous
-        freeze = next((f for f in book.freezes.values() if f.auth_no == auth_no), None)
+        freeze = book.by_auth_no(documents, auth_no)
         refusal = (
             f"no freeze {auth_no}"
             if freeze is None
@@ -573,16 +635,16 @@ def _operate(
                 freeze = replace(freeze, unfrozen=freeze.unfrozen + freeze.rest)
         else:
             freeze = replace(freeze, unfrozen=freeze.unfrozen + amount)
-        book.freezes[freeze.out_request_no] = freeze
+        book.keep(documents, freeze)
         receipt = FreezeOperationReceipt(
             ref, gateway.provider, amount, True, gateway._trade_no(f"{kind}/{ref}", gateway._clock.now())
         )
-        book.operations[ref] = receipt
+        book.keep_operation(documents, receipt)
         return receipt
 
 
-def _known_freeze(book: SandboxFreezes, out_request_no: str) -> SandboxFreeze:
-    try:
-        return book.freezes[out_request_no]
-    except KeyError:
-        raise UnknownPayment(f"the sandbox provider knows no freeze {out_request_no}") from None
+def _known_freeze(book: SandboxFreezes, documents: SandboxDocuments, out_request_no: str) -> SandboxFreeze:
+    freeze = book.get(documents, out_request_no)
+    if freeze is None:
+        raise UnknownPayment(f"the sandbox provider knows no freeze {out_request_no}")
+    return freeze

@@ -9,7 +9,6 @@ one (`query_payment`) or refunding it works as for any payment.
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -21,11 +20,15 @@ from adapters.amounts import require_positive, yuan_string
 from adapters.errors import PaymentStateConflict
 from adapters.payments import alipay_agreements
 from adapters.payments.sandbox import SandboxPayments, SandboxPaymentStatus
+from adapters.sandbox_store import SandboxDocuments, SandboxStore, from_document, to_document
 from leasecore.ports import AgreementNotification, AgreementRequest, AgreementTerms, ChargeResult, PaymentState
 
 SIGN_URL = "https://sandbox.leasecore.invalid/agreements"
 BALANCE_NOT_ENOUGH = "ACQ.BUYER_BALANCE_NOT_ENOUGH: 买家余额不足"
 AGREEMENT_ENDED = "ACQ.AGREEMENT_STATUS_NOT_NORMAL: 协议状态非正常"
+AGREEMENT, AGREEMENT_NO = "agreement", "agreement-no"
+"""The kinds of document kept in the payment provider's store: each agreement, and its external number by its
+agreement_no."""
 
 
 @dataclass(frozen=True)
@@ -48,17 +51,14 @@ class SandboxAgreements:
     def __init__(self, payments: SandboxPayments, *, sign_url: str = SIGN_URL) -> None:
         self.payments, self.sign_url = payments, sign_url
         self.provider = payments.provider
-        self._agreements: dict[str, SandboxAgreement] = {}
-        self._lock = threading.Lock()
+        self._store = payments.store
 
     def sign_agreement(self, terms: AgreementTerms, notify_url: str) -> AgreementRequest:
         """An agreement waiting for the customer; asked again, the same one."""
         external_no = terms.external_agreement_no
-        with self._lock:
-            if external_no not in self._agreements:
-                self._agreements[external_no] = SandboxAgreement(
-                    external_no, terms, notify_url, self._agreement_no(external_no)
-                )
+        with self._store.transaction() as documents:
+            if self._get(documents, external_no) is None:
+                self._keep(documents, SandboxAgreement(external_no, terms, notify_url, self._agreement_no(external_no)))
         biz_content = alipay_agreements.sign_biz_content(terms, alipay_agreements.DEFAULT_SIGN_SCENE)
         params = alipay_openapi.request_params(
             self.payments.app_id, alipay_agreements.SIGN_METHOD, biz_content, self.payments.clock_now(), notify_url
@@ -71,8 +71,7 @@ class SandboxAgreements:
         return AgreementRequest(external_no, self.provider, pay_params)
 
     def agreement(self, external_no: str) -> SandboxAgreement | None:
-        with self._lock:
-            return self._agreements.get(external_no)
+        return self._get(self._store, external_no)
 
     def complete_signing(self, external_no: str) -> SandboxAgreement:
         """The customer signs on the sandbox's page: the signed `dut_user_sign` notification goes out."""
@@ -90,9 +89,9 @@ class SandboxAgreements:
 
     def set_balance(self, external_no: str, balance: Decimal | None) -> SandboxAgreement:
         """What later charges may take (None: anything); a charge beyond it fails as Alipay's does."""
-        with self._lock:
-            agreement = replace(self._known(external_no), balance=balance)
-            self._agreements[external_no] = agreement
+        with self._store.transaction() as documents:
+            agreement = replace(self._known(documents, external_no), balance=balance)
+            self._keep(documents, agreement)
             return agreement
 
     def agreement_notification(self, body: bytes, headers: Mapping[str, str]) -> AgreementNotification | None:
@@ -107,23 +106,21 @@ class SandboxAgreements:
             return ChargeResult(payment_id, True, amount, existing.transaction_id, existing.paid_at)
         if existing.state is PaymentState.CLOSED:
             return ChargeResult(payment_id, False, amount, reason="ACQ.TRADE_HAS_CLOSE: 交易已经关闭")
-        with self._lock:
-            agreement = next((a for a in self._agreements.values() if a.agreement_no == agreement_no), None)
+        with self._store.transaction() as documents:
+            agreement = self._by_agreement_no(documents, agreement_no)
             refusal = self._refusal(agreement, amount)
             if agreement is not None and not refusal and agreement.balance is not None:
-                self._agreements[agreement.external_agreement_no] = replace(
-                    agreement, balance=agreement.balance - amount
-                )
+                self._keep(documents, replace(agreement, balance=agreement.balance - amount))
         trade = self.payments.record_charge(payment_id, amount, subject, paid=not refusal)
         if trade.status is not SandboxPaymentStatus.PAID:
             return ChargeResult(payment_id, False, amount, reason=refusal or "closed")
         return ChargeResult(payment_id, True, amount, trade.trade_no, trade.settled_at)
 
     def unsign_agreement(self, agreement_no: str) -> None:
-        with self._lock:
-            for external_no, agreement in self._agreements.items():
-                if agreement.agreement_no == agreement_no:
-                    self._agreements[external_no] = replace(agreement, status="UNSIGN")
+        with self._store.transaction() as documents:
+            agreement = self._by_agreement_no(documents, agreement_no)
+            if agreement is not None:
+                self._keep(documents, replace(agreement, status="UNSIGN"))
 
     def _refusal(self, agreement: SandboxAgreement | None, amount: Decimal) -> str:
         if agreement is None or agreement.status != "NORMAL":
@@ -132,19 +129,32 @@ class SandboxAgreements:
             return BALANCE_NOT_ENOUGH
         return ""
 
-    def _known(self, external_no: str) -> SandboxAgreement:
-        try:
-            return self._agreements[external_no]
-        except KeyError:
-            raise PaymentStateConflict(f"the sandbox knows no agreement {external_no}") from None
+    def _get(self, documents: SandboxDocuments | SandboxStore, external_no: str) -> SandboxAgreement | None:
+        document = documents.get(AGREEMENT, f"{self.provider}/{external_no}")
+        return None if document is None else from_document(SandboxAgreement, document)
+
+    def _by_agreement_no(self, documents: SandboxDocuments, agreement_no: str) -> SandboxAgreement | None:
+        index = documents.get(AGREEMENT_NO, f"{self.provider}/{agreement_no}")
+        return None if index is None else self._get(documents, index["external_agreement_no"])
+
+    def _keep(self, documents: SandboxDocuments, agreement: SandboxAgreement) -> None:
+        external_no = agreement.external_agreement_no
+        documents.put(AGREEMENT, f"{self.provider}/{external_no}", to_document(agreement))
+        documents.put(AGREEMENT_NO, f"{self.provider}/{agreement.agreement_no}", {"external_agreement_no": external_no})
+
+    def _known(self, documents: SandboxDocuments, external_no: str) -> SandboxAgreement:
+        agreement = self._get(documents, external_no)
+        if agreement is None:
+            raise PaymentStateConflict(f"the sandbox knows no agreement {external_no}")
+        return agreement
 
     def _move(self, external_no: str, status: str) -> SandboxAgreement:
-        with self._lock:
-            agreement = self._known(external_no)
+        with self._store.transaction() as documents:
+            agreement = self._known(documents, external_no)
             if agreement.status == "UNSIGN":
                 raise PaymentStateConflict(f"agreement {external_no} has ended")
             agreement = replace(agreement, status=status)
-            self._agreements[external_no] = agreement
+            self._keep(documents, agreement)
             return agreement
 
     def notification(self, agreement: SandboxAgreement, notify_type: str) -> bytes:
