@@ -331,7 +331,7 @@ def _sweep_parcels(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.http.app import NoDelayH11, create_app
+    from api.http.app import create_app, serving_options
 
     base = f"http://{_url_host(args.host)}:{args.port}"
     settings = Settings.from_env(database_url=database_url(args.database_url), public_url=base)
@@ -353,7 +353,7 @@ def _serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     log_level = os.environ.get("LEASECORE_LOG_LEVEL", "info")
     if app is not None:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, http=NoDelayH11)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, **serving_options())
         return 0
     service.close()
     os.environ.update(LEASECORE_DATABASE_URL=settings.database_url, LEASECORE_PUBLIC_URL=base)
@@ -364,7 +364,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=log_level,
-        http=NoDelayH11,
+        **serving_options(),
     )
     return 0
 

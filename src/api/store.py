@@ -231,6 +231,14 @@ api_parcel_watch = Table(
 carrier's tracking service (or when to try again, after how many attempts), when the carrier was last asked about it
 and when next; `detail` says why the last call failed."""
 
+api_revoked_tokens = Table(
+    "api_revoked_tokens",
+    api_metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("expires_at", Instant, nullable=False),
+)
+"""Tokens logged out before they expired, by their id (`jti`); each is forgotten once it would have expired anyway."""
+
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""
 

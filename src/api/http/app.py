@@ -4,12 +4,18 @@ at `/admin/`."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import resource
+import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -18,16 +24,25 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from api.bootstrap import Service, Settings, build_service
 from api.http.endpoint import problem_response
 from api.http.errors import ApiError
+from api.http.guard import Guard
 from api.http.routes import routes, spec
 from api.web.admin import admin_app
 from api.web.mobile import mobile_app
 
 SLUGS = {404: "not-found", 405: "method-not-allowed"}
+GRACE = 5.0
+"""Seconds the requests in flight at a SIGTERM get to finish; the background work then gets `Service.close`'s."""
+MAX_CONNECTIONS = 4096
+SPARE_FILES = 256
+"""Open files kept for what is not a client's connection: the database, its files, outgoing calls."""
+
+log = logging.getLogger(__name__)
 
 
 def create_app(service: Service, *, manage: bool = False) -> Starlette:
     """The app over a wired service, with the OpenAPI document of what it serves, the back office under `/admin/`
-    and the customer's app under `/m/`; `manage` starts its background work with the app and closes it after."""
+    and the customer's app under `/m/`, every answer guarded (`Guard`: slow bodies cut off, security headers);
+    `manage` starts its background work with the app and closes it after."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,6 +62,7 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
         ],
         exception_handlers={HTTPException: _http_problem, Exception: _unexpected},
         lifespan=lifespan,
+        middleware=[Middleware(Guard, body_timeout=service.settings.body_timeout)],
     )
     app.state.service = service
     app.state.openapi = spec(sandbox=service.settings.sandbox)
@@ -63,6 +79,36 @@ class NoDelayH11(H11Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+
+
+def serving_options() -> dict[str, Any]:
+    """uvicorn's options for a server that outlasts a flood of connections and stops in time: the process's open
+    files raised to its hard limit, the connections answered kept well below it (more answer 503 at once rather than
+    the server running out of files), and on SIGTERM the requests in flight given `GRACE` seconds to finish; a
+    SIGTERM then ends the process with status 0, as a clean stop."""
+    files = raise_open_files()
+    signal.signal(signal.SIGTERM, _stopped)
+    return {
+        "http": NoDelayH11,
+        "limit_concurrency": max(64, min(MAX_CONNECTIONS, files - SPARE_FILES)),
+        "timeout_graceful_shutdown": GRACE,
+    }
+
+
+def raise_open_files() -> int:
+    """The process may open as many files as its hard limit allows; returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:
+            log.warning("cannot raise the open files limit from %d to %d: %s", soft, hard, error)
+    return MAX_CONNECTIONS + SPARE_FILES if soft == resource.RLIM_INFINITY else soft
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def service_app() -> Starlette:
