@@ -5,6 +5,7 @@ are limited per client address as well as per phone and account; bodies too larg
 from __future__ import annotations
 
 import asyncio
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -123,6 +124,18 @@ def test_failed_logins_are_limited_per_client_address_across_accounts_and_codes(
         "/v1/admin/login", json={"username": "ops", "password": PASSWORD}
     )
     assert elsewhere.status_code == 200
+
+
+def test_the_back_office_login_screen_counts_against_the_same_address(api: Api) -> None:
+    api.service.app.save_staff_account("ops", (Role.OPERATOR,), hash_password(PASSWORD))
+    client = from_address(api, "198.51.100.6", follow_redirects=False)
+    for n in range(20):
+        assert client.post("/v1/admin/login", json={"username": f"user{n}", "password": "guess"}).status_code == 401
+    form = client.get("/admin/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token, form.text
+    fields = {"csrf": token.group(1), "username": "ops", "password": PASSWORD, "next": "/admin/"}
+    assert client.post("/admin/login", data=fields).status_code == 429
 
 
 def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy() -> None:
