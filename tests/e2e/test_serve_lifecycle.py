@@ -128,3 +128,19 @@ def test_connections_that_never_send_their_body_are_cut_off_while_health_answers
     lines = served.log.read_text().splitlines()
     assert len(lines) < SLOW_CONNECTIONS + 50, lines[-20:]
     assert not [line for line in lines if "Traceback" in line or "ERROR" in line], lines[-20:]
+
+
+def test_connections_that_never_finish_their_head_are_closed(tmp_path: Path) -> None:
+    with serving(tmp_path, LEASECORE_BODY_TIMEOUT="2") as served, ExitStack() as stack:
+        silent = [stack.enter_context(served.connect()) for _ in range(5)]
+        partial = [stack.enter_context(served.connect()) for _ in range(5)]
+        for connection in partial:
+            connection.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        working = stack.enter_context(served.connect())
+        opened = time.monotonic()
+        for _ in range(4):
+            working.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert working.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(0.9)
+        assert [read_to_end(connection) for connection in silent + partial] == [b""] * 10
+        assert time.monotonic() - opened < 10

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from types import FrameType
 from typing import Any
 
+import h11
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -70,23 +71,56 @@ def create_app(service: Service, *, manage: bool = False) -> Starlette:
 
 
 class NoDelayH11(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection. asyncio turns it off only
-    on sockets created with the TCP protocol number, and uvicorn's `--workers` mode binds its shared socket
-    without one: each answer on a kept-alive connection then waited ~40 ms for the client's delayed ACK."""
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection, and a connection closed when a
+    request's head has not arrived `head_timeout` seconds after the connection opened or the head began (uvicorn
+    waits for it forever, so silent connections could hold every file the server may open; a stalled body is
+    `Guard`'s to cut off). asyncio turns Nagle off only on sockets created with the TCP protocol number, and
+    uvicorn's `--workers` mode binds its shared socket without one: each answer on a kept-alive connection then
+    waited ~40 ms for the client's delayed ACK."""
+
+    head_timeout: float = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._head_timer is None and self.conn.their_state is h11.IDLE:
+            self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_late, self.cycle)
+
+    def _head_late(self, cycle: object) -> None:
+        """No request's head arrived since the timer began: the connection is closed; when one did, and the
+        connection is waiting for the next, the next gets its own time."""
+        self._head_timer = None
+        if self.conn.their_state is not h11.IDLE or self.transport.is_closing():
+            return
+        if self.cycle is cycle:
+            self.transport.close()
+        else:
+            self._await_head()
 
 
-def serving_options() -> dict[str, Any]:
+def serving_options(head_timeout: float = 10.0) -> dict[str, Any]:
     """uvicorn's options for a server that outlasts a flood of connections and stops in time: the process's open
     files raised to its hard limit, the connections answered kept well below it (more answer 503 at once rather than
-    the server running out of files), and on SIGTERM the requests in flight given `GRACE` seconds to finish; a
-    SIGTERM then ends the process with status 0, as a clean stop."""
+    the server running out of files), a request's head given `head_timeout` seconds, and on SIGTERM the requests
+    in flight given `GRACE` seconds to finish; a SIGTERM then ends the process with status 0, as a clean stop."""
     files = raise_open_files()
+    NoDelayH11.head_timeout = head_timeout
     signal.signal(signal.SIGTERM, _stopped)
     return {
         "http": NoDelayH11,
@@ -114,7 +148,9 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 def service_app() -> Starlette:
     """The app of one service process configured by the environment (`leasecore serve --workers N` runs one per
     worker): it follows the read models and sends refunds while it runs."""
-    return create_app(build_service(Settings.from_env()), manage=True)
+    settings = Settings.from_env()
+    NoDelayH11.head_timeout = settings.body_timeout
+    return create_app(build_service(settings), manage=True)
 
 
 async def _http_problem(request: Request, error: Exception) -> Response:
