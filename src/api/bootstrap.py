@@ -12,7 +12,7 @@ Configuration comes from the environment:
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
 | `LEASECORE_SANDBOX_KEY` | a PEM file keeping the sandbox payment provider's RSA key across restarts |
 | `LEASECORE_PARCEL_QUERY_HOURS` | how long a parcel may be out before its carrier is asked about it (default 24) |
-| `LEASECORE_BODY_TIMEOUT` | seconds a request's body may take to arrive, plus one per 64 KiB (default 10; then 408) |
+| `LEASECORE_BODY_TIMEOUT` | seconds a request's head or body may take, a body more per 16 KiB (default 10; then 408) |
 | `LEASECORE_MAX_BODY_BYTES` | the largest JSON body (default 1 MiB; identity submissions 16 MiB; then 413) |
 | `LEASECORE_TRUSTED_PROXIES` | addresses or networks (comma-separated) whose `X-Forwarded-For` names the client |
 | `LEASECORE_CODES_PER_ADDRESS` | login codes one client address may have sent per hour (default 10) |
@@ -199,7 +199,7 @@ class Settings:
     parcel_query_after: timedelta = QUERY_AFTER
     """How long a parcel may be out before its carrier is asked whether it was delivered (its push lost)."""
     body_timeout: float = 10.0
-    """Seconds a request's body may take to arrive (plus one per 64 KiB) before the connection is cut off."""
+    """Seconds a request's body may take to arrive (plus one per 16 KiB received) before the connection is cut off."""
     max_body_bytes: int = 1024 * 1024
     """The largest request body the JSON API reads, but for the routes that carry images."""
     trusted_proxies: tuple[str, ...] = ()

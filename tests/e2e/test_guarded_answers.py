@@ -5,6 +5,7 @@ are limited per client address as well as per phone and account; bodies too larg
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import warnings
 from collections.abc import Iterator
@@ -220,6 +221,27 @@ def test_a_body_that_does_not_arrive_in_time_is_cut_off_with_408() -> None:
     assert headers[b"connection"] == b"close"
     assert headers[b"x-content-type-options"] == b"nosniff"
     assert b"did not arrive within 0.2 s" in sent[1]["body"]
+
+
+def test_a_trickled_body_buys_no_more_time_than_its_bytes_pay_for() -> None:
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        with contextlib.suppress(Exception):
+            while (await receive())["more_body"]:  # type: ignore[operator]
+                pass
+
+    async def trickle() -> Message:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"1000000000")], "scheme": "http"}
+    took = asyncio.run(_timed(Guard(app, body_timeout=0.5)(scope, trickle, send)))
+    assert 0.5 <= took < 1.5
+    assert sent[0]["status"] == 408
 
 
 async def _timed(work: object) -> float:
