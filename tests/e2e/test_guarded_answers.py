@@ -20,6 +20,7 @@ from api.http.app import create_app
 from api.http.guard import Guard, client_address
 from api.http.security import hash_password
 from leasecore.staff import Role
+from tests.conftest import postgres_schema
 from tests.e2e.support import Api, new_phone, running
 
 with warnings.catch_warnings():
@@ -29,10 +30,15 @@ with warnings.catch_warnings():
 PASSWORD = "the-right-one"
 
 
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with running("memory:") as api:
-        yield api
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The service on in-memory SQLite, and on PostgreSQL where the tables of tokens and limits differ most."""
+    if request.param == "postgres":
+        with postgres_schema() as url, running(url) as api:
+            yield api
+    else:
+        with running("memory:") as api:
+            yield api
 
 
 def from_address(api: Api, address: str, **options: object) -> TestClient:
