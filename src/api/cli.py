@@ -353,7 +353,7 @@ def _serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     log_level = os.environ.get("LEASECORE_LOG_LEVEL", "info")
     if app is not None:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, **serving_options(settings.body_timeout))
+        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, **serving_options(settings))
         return 0
     service.close()
     os.environ.update(LEASECORE_DATABASE_URL=settings.database_url, LEASECORE_PUBLIC_URL=base)
@@ -364,7 +364,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=log_level,
-        **serving_options(settings.body_timeout),
+        **serving_options(settings),
     )
     return 0
 

@@ -114,16 +114,20 @@ class NoDelayH11(H11Protocol):
             self._await_head()
 
 
-def serving_options(head_timeout: float = 10.0) -> dict[str, Any]:
+def serving_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for a server that outlasts a flood of connections and stops in time: the process's open
     files raised to its hard limit, the connections answered kept well below it (more answer 503 at once rather than
-    the server running out of files), a request's head given `head_timeout` seconds, and on SIGTERM the requests
-    in flight given `GRACE` seconds to finish; a SIGTERM then ends the process with status 0, as a clean stop."""
+    the server running out of files), a request's head given the body timeout, `X-Forwarded-For` and
+    `X-Forwarded-Proto` believed from the trusted proxies only (uvicorn's default believes any on loopback), and on
+    SIGTERM the requests in flight given `GRACE` seconds to finish; a SIGTERM then ends the process with status 0,
+    as a clean stop."""
     files = raise_open_files()
-    NoDelayH11.head_timeout = head_timeout
+    NoDelayH11.head_timeout = settings.body_timeout
     signal.signal(signal.SIGTERM, _stopped)
     return {
         "http": NoDelayH11,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
         "limit_concurrency": max(64, min(MAX_CONNECTIONS, files - SPARE_FILES)),
         "timeout_graceful_shutdown": GRACE,
     }

@@ -37,7 +37,8 @@ class BodyTimeout(ApiError):
 class Guard:
     """Wraps the service's app: cuts off a request whose body stalls (`body_timeout` seconds, plus a second per
     16 KiB received), answering 408 and closing the connection, and adds the security headers to
-    every answer (no-store on one to a request that carried credentials; HSTS over https)."""
+    every answer (no-store on one to a request carrying a token, the screens' pages setting their own; HSTS over
+    https)."""
 
     app: ASGIApp
     body_timeout: float = 10.0
@@ -60,7 +61,7 @@ class _Exchange:
         self._scope, self._receive, self._send, self._timeout = scope, receive, send, timeout
         self._https = scope.get("scheme") == "https"
         headers = dict(scope.get("headers") or ())
-        self._credentials = b"authorization" in headers or b"cookie" in headers
+        self._credentials = b"authorization" in headers
         self._received, self._body_done, self._started, self._cut = 0, False, False, False
         self._deadline: float | None = None
 
