@@ -77,9 +77,9 @@ def healthy(port: int, timeout: float = 5.0) -> bool:
 
 
 def headers_only(length: int, path: str = "/v1/auth/otp") -> bytes:
+    kind = "application/json" if path.startswith("/v1/") else "application/x-www-form-urlencoded"
     return (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {length}\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 
 
@@ -125,9 +125,9 @@ def test_connections_that_never_send_their_body_are_cut_off_while_health_answers
     with serving(tmp_path, LEASECORE_BODY_TIMEOUT="3") as served, ExitStack() as stack:
         opened = time.monotonic()
         stalled = []
-        for _ in range(SLOW_CONNECTIONS):
+        for n in range(SLOW_CONNECTIONS):
             connection = stack.enter_context(served.connect())
-            connection.sendall(headers_only(100))
+            connection.sendall(headers_only(100, ("/v1/auth/otp", "/admin/login", "/m/login/code")[n % 3]))
             stalled.append(connection)
         for _ in range(3):
             asked = time.monotonic()

@@ -61,7 +61,7 @@ class _Exchange:
         self._scope, self._receive, self._send, self._timeout = scope, receive, send, timeout
         self._https = scope.get("scheme") == "https"
         headers = dict(scope.get("headers") or ())
-        self._credentials = b"authorization" in headers
+        self._token = b"authorization" in headers
         self._received, self._body_done, self._started, self._cut = 0, False, False, False
         self._deadline: float | None = None
 
@@ -95,7 +95,7 @@ class _Exchange:
     def _missing(self, start: Message) -> list[tuple[bytes, bytes]]:
         present = {bytes(name).lower() for name, _ in start.get("headers", [])}
         wanted = dict(API_HEADERS)
-        if self._credentials:
+        if self._token:
             wanted["cache-control"] = "no-store"
         if self._https:
             wanted["strict-transport-security"] = HSTS
