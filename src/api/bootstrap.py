@@ -14,15 +14,23 @@ Configuration comes from the environment:
 | `LEASECORE_PARCEL_QUERY_HOURS` | how long a parcel may be out before its carrier is asked about it (default 24) |
 | `LEASECORE_READY_MAX_LAG` | events the read models may be behind while `/v1/ready` answers 200 (default 1000) |
 | `LEASECORE_LOG_FORMAT` | `leasecore serve`'s logs: `json` (default in production mode) or `text` (sandbox) |
+| `LEASECORE_BODY_TIMEOUT` | seconds a request's head or body may take, a body more per 16 KiB (default 10; then 408) |
+| `LEASECORE_MAX_BODY_BYTES` | the largest JSON body (default 1 MiB; identity submissions 16 MiB; then 413) |
+| `LEASECORE_TRUSTED_PROXIES` | addresses or networks (comma-separated) whose `X-Forwarded-For` names the client |
+| `LEASECORE_CODES_PER_ADDRESS` | login codes one client address may have sent per hour (default 10) |
+| `LEASECORE_LOGIN_FAILURES_PER_ADDRESS` | failed logins one client address may make per 15 minutes (default 20) |
 
 Each provider's settings, and how to add a provider, are in docs/providers.md.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -204,6 +212,14 @@ class Settings:
     """How long a parcel may be out before its carrier is asked whether it was delivered (its push lost)."""
     ready_max_lag: int = READY_MAX_LAG
     """How many events the read models may be behind the log while `/v1/ready` still answers 200."""
+    body_timeout: float = 10.0
+    """Seconds a request's body may take to arrive (plus one per 16 KiB received) before the connection is cut off."""
+    max_body_bytes: int = 1024 * 1024
+    """The largest request body the JSON API reads, but for the routes that carry images."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of the proxies in front whose `X-Forwarded-For` names the client."""
+    codes_per_address: int = 10
+    login_failures_per_address: int = 20
 
     @property
     def sandbox(self) -> bool:
@@ -234,7 +250,41 @@ class Settings:
             sandbox_key_path=env.get("LEASECORE_SANDBOX_KEY") or None,
             parcel_query_after=_hours(env.get("LEASECORE_PARCEL_QUERY_HOURS"), QUERY_AFTER),
             ready_max_lag=_events(env.get("LEASECORE_READY_MAX_LAG"), READY_MAX_LAG),
+            body_timeout=_positive(env, "LEASECORE_BODY_TIMEOUT", 10.0),
+            max_body_bytes=int(_positive(env, "LEASECORE_MAX_BODY_BYTES", 1024 * 1024)),
+            trusted_proxies=_trusted_proxies(env.get("LEASECORE_TRUSTED_PROXIES", "")),
+            codes_per_address=int(_positive(env, "LEASECORE_CODES_PER_ADDRESS", 10)),
+            login_failures_per_address=int(_positive(env, "LEASECORE_LOGIN_FAILURES_PER_ADDRESS", 20)),
         )
+
+    def auth_policy(self) -> AuthPolicy:
+        """The login limits these settings ask for, the rest as `AuthPolicy` has them."""
+        return AuthPolicy(
+            sends_per_address_per_hour=self.codes_per_address, failures_per_address=self.login_failures_per_address
+        )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} is a number, not {text!r}") from None
+    if not 0 < value < 1e12:
+        raise ValueError(f"{name} is a number above 0, not {text!r}")
+    return value
+
+
+def _trusted_proxies(text: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"LEASECORE_TRUSTED_PROXIES lists addresses or networks, not {item!r}") from None
+    return items
 
 
 def _providers(text: str) -> dict[str, Any]:
@@ -339,16 +389,24 @@ class Service:
             self.reconciler.start()
         self.parcels.start()
 
-    def close(self) -> None:
-        self.parcels.stop()
+    def close(self, within: float = 4.0) -> None:
+        """Stop the background work, all of it at once, waiting at most `within` seconds for a step under way to
+        finish, then close the stores (work still busy after that is left, stores open, to end with the process)."""
+        deadline = time.monotonic() + within
+        stops = [self.parcels.stop, self.janitor.stop, self.scheduler.stop, self.messages.stop, self.refunds.stop]
         if self.reconciler is not None:
-            self.reconciler.stop()
-        self.janitor.stop()
-        self.scheduler.stop()
-        self.messages.stop()
-        self.refunds.stop()
+            stops.append(self.reconciler.stop)
         if self.freezes is not None:
-            self.freezes.stop()
+            stops.append(self.freezes.stop)
+        stops.append(lambda: self.platform.runner.stop(within))
+        threads = [threading.Thread(target=stop, name="leasecore-stop", daemon=True) for stop in stops]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            log.warning("background work still busy after %g s; leaving it to end with the process", within)
+            return
         self.platform.close()
 
 
@@ -368,7 +426,7 @@ def build_service(
     it cannot serve (`ProviderConfigurationError`)."""
     if not settings.sandbox:
         check_providers(settings.providers)
-    policy = policy or AuthPolicy()
+    policy = policy or settings.auth_policy()
     real_clock = real_clock or SystemClock()
     clock = clock or (SandboxClock() if settings.sandbox else SystemClock())
     deliver: list[Service] = []
@@ -441,7 +499,7 @@ def build_service(
             clock=clock,
             sandboxes=sandboxes if settings.sandbox else None,
             store=store,
-            tokens=Tokens(secret, real_clock, policy),
+            tokens=Tokens(secret, real_clock, policy, store),
             codes=OneTimeCodes(store, real_clock, sms, secret, policy),
             passwords=StaffPasswords(store, real_clock, policy),
             idempotency=IdempotencyKeys(store, real_clock),

@@ -366,7 +366,7 @@ def _restore(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.http.app import NoDelayH11, create_app
+    from api.http.app import create_app, serving_options
     from api.logs import log_format, logging_config
 
     base = f"http://{_url_host(args.host)}:{args.port}"
@@ -392,7 +392,13 @@ def _serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if app is not None:
         uvicorn.run(
-            app, host=args.host, port=args.port, log_level=log_level, http=NoDelayH11, log_config=logs, access_log=False
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=log_level,
+            log_config=logs,
+            access_log=False,
+            **serving_options(settings),
         )
         return 0
     service.close()
@@ -404,9 +410,9 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=log_level,
-        http=NoDelayH11,
         log_config=logs,
         access_log=False,
+        **serving_options(settings),
     )
     return 0
 

@@ -242,6 +242,13 @@ api_sandbox_state = Table(
 """What the sandbox providers know (`api.sandbox_store`): payments, freezes, agreements, texts sent, parcels, scores,
 contracts, as JSON documents by kind and key, each with how many times it was written; so every service process
 completes, reads and moves the same sandbox world, and a restart forgets nothing."""
+api_revoked_tokens = Table(
+    "api_revoked_tokens",
+    api_metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("expires_at", Instant, nullable=False),
+)
+"""Tokens logged out before they expired, by their id (`jti`); each is forgotten once it would have expired anyway."""
 
 class ApiStore:
     """Transactions on the HTTP layer's tables, which live beside the read models."""

@@ -29,11 +29,13 @@ staff_view = Table(
     Column("disabled_version", Integer),
     Column("created_at", Instant, nullable=False),
     Column("updated_at", Instant, nullable=False),
+    Column("tokens_version", Integer),
 )
 """One row per account, keyed by the account's id (derived from its username in any case). `roles`: their values,
 in the order `Role` declares them; `disabled_*`: the latest disabling, null while the account is enabled, but for
 `disabled_version`, the account's version at its latest disabling, kept once it is enabled again (a token issued
-before it stays refused)."""
+before it stays refused). `tokens_version`: the account's version at its latest disabling or change (of roles or
+password): a token issued before it is refused, so new roles take effect at the next login and at once."""
 
 ROLE_ORDER = tuple(Role)
 
@@ -69,6 +71,7 @@ class StaffProjection(Projection):
         row = _seen(batch, event)
         if row is not None:
             row["roles"] = _role_values(event.roles)
+            row["tokens_version"] = event.originator_version
 
     @on(StaffAccount.Disabled)
     def disabled(self, batch: Batch, event: Event) -> None:
@@ -76,7 +79,7 @@ class StaffProjection(Projection):
         if row is not None:
             row["disabled"], row["disabled_reason"] = True, event.reason
             row["disabled_by"], row["disabled_at"] = event.by, event.timestamp
-            row["disabled_version"] = event.originator_version
+            row["disabled_version"] = row["tokens_version"] = event.originator_version
 
     @on(StaffAccount.Enabled)
     def enabled(self, batch: Batch, event: Event) -> None:
@@ -133,17 +136,18 @@ def staff_account(views: ViewStore, username: str) -> StaffView | None:
 
 def admits(views: ViewStore, username: str, version: int) -> bool:
     """Whether a token issued to this username when its account stood at `version` may still act: never while the
-    account is disabled, nor after, when it was issued before the latest disabling. A username with no account is
-    admitted (its token is left to its signature)."""
-    query = select(staff_view.c.disabled, staff_view.c.disabled_version).where(
+    account is disabled, nor after, when it was issued before the latest disabling or change of roles or password.
+    A username with no account is admitted (its token is left to its signature)."""
+    columns = staff_view.c
+    query = select(columns.disabled, columns.disabled_version, columns.tokens_version).where(
         staff_view.c.account_id == StaffAccount.create_id(username)
     )
     with views.read() as connection:
         row = connection.execute(query).first()
     if row is None:
         return True
-    disabled, disabled_version = row
-    return not disabled and version >= (disabled_version or 0)
+    disabled, disabled_version, tokens_version = row
+    return not disabled and version >= max(disabled_version or 0, tokens_version or 0)
 
 
 def _view(row: Any) -> StaffView:

@@ -59,6 +59,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/staff/{username}/disable"): {ADMIN},
     ("POST", "/v1/admin/staff/{username}/enable"): {ADMIN},
     ("POST", "/v1/admin/staff/{username}/unlock"): {ADMIN},
+    ("POST", "/v1/admin/logout"): {OPERATOR, RISK, FINANCE, ADMIN},
 }
 PUBLIC_ROUTES = {
     ("GET", "/v1/health"),

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
@@ -18,12 +18,14 @@ from sqlalchemy import delete, func, select, update
 import projections.staff
 from api.http.errors import ApiError
 from api.http.security import hash_password, verify_password
-from api.store import ApiStore, api_otp_codes, api_rate_events, upsert
+from api.store import ApiStore, api_otp_codes, api_rate_events, api_revoked_tokens, upsert
 from leasecore.errors import NotFound
 from leasecore.ports import Clock, SmsSender
 from leasecore.staff import Role, StaffAccount
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from projections.store import ViewStore
 
 ISSUER = "leasecore"
@@ -39,6 +41,9 @@ class Principal:
     roles: frozenset[Role] = field(default_factory=frozenset)
     account_version: int = 0
     """A staff token's account's version when it was issued (0 in a token from before it was recorded)."""
+    token_id: str = ""
+    """The token's own id (its `jti`), what logging out revokes."""
+    expires_at: datetime | None = None
 
     @property
     def customer_id(self) -> UUID:
@@ -60,13 +65,59 @@ class AuthPolicy:
     staff_token_ttl: timedelta = timedelta(hours=8)
     staff_failures: int = 10
     staff_failure_window: timedelta = timedelta(minutes=15)
+    sends_per_address_per_hour: int = 10
+    """Codes one client address may have sent, whatever the phones, in an hour."""
+    failures_per_address: int = 20
+    """Failed logins (staff passwords and customer codes alike) one client address may make in
+    `address_failure_window` before its logins answer 429."""
+    address_failure_window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` events of `kind` per subject within `window`; `says` what is limited, for the 429."""
+
+    kind: str
+    count: int
+    window: timedelta
+    says: str
+
+    def refusal(self, connection: Connection, subject: str, now: datetime) -> ApiError | None:
+        """A 429 (with the seconds until the oldest counted event leaves the window) once the limit is reached."""
+        counted, oldest = connection.execute(
+            select(func.count(), func.min(api_rate_events.c.at)).where(
+                api_rate_events.c.kind == self.kind,
+                api_rate_events.c.subject == subject,
+                api_rate_events.c.at > now - self.window,
+            )
+        ).one()
+        if counted < self.count:
+            return None
+        wait = max(1, int((oldest + self.window - now).total_seconds()) + 1)
+        return ApiError(
+            429,
+            "too-many-requests",
+            f"at most {self.count} {self.says}; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+    def record(self, connection: Connection, subject: str, now: datetime) -> None:
+        """One more event counted, and the subject's events older than the window forgotten."""
+        connection.execute(
+            delete(api_rate_events).where(
+                api_rate_events.c.kind == self.kind,
+                api_rate_events.c.subject == subject,
+                api_rate_events.c.at <= now - self.window,
+            )
+        )
+        connection.execute(api_rate_events.insert().values(kind=self.kind, subject=subject, at=now))
 
 
 class Tokens:
     """Signed bearer tokens; expiry is read from the injected clock, so the test clock moves it too."""
 
-    def __init__(self, secret: str, clock: Clock, policy: AuthPolicy) -> None:
-        self._secret, self._clock, self._policy = secret, clock, policy
+    def __init__(self, secret: str, clock: Clock, policy: AuthPolicy, store: ApiStore | None = None) -> None:
+        self._secret, self._clock, self._policy, self._store = secret, clock, policy, store
 
     def for_customer(self, customer_id: UUID) -> tuple[str, datetime]:
         return self._issue("customer", str(customer_id), (), self._policy.customer_token_ttl)
@@ -83,7 +134,30 @@ class Tokens:
         )
 
     def principal(self, authorization: str | None) -> Principal:
-        """The holder of an `Authorization: Bearer …` token; 401 when missing, forged or expired."""
+        """The holder of an `Authorization: Bearer …` token; 401 when missing, forged, expired or revoked."""
+        principal = self._verified(authorization)
+        if principal.token_id and self._revoked(principal.token_id):
+            raise _unauthorized("the token has been revoked; log in again")
+        return principal
+
+    def revoke(self, principal: Principal) -> None:
+        """The holder's token opens nothing from now on, in every process (kept until it would have expired)."""
+        if self._store is None or not principal.token_id:
+            return
+        now = self._clock.now()
+        row = {"token_id": principal.token_id, "expires_at": principal.expires_at or now}
+        with self._store.begin() as connection:
+            connection.execute(delete(api_revoked_tokens).where(api_revoked_tokens.c.expires_at <= now))
+            upsert(connection, api_revoked_tokens, row, ("token_id",))
+
+    def _revoked(self, token_id: str) -> bool:
+        if self._store is None:
+            return False
+        query = select(api_revoked_tokens.c.token_id).where(api_revoked_tokens.c.token_id == token_id)
+        with self._store.read() as connection:
+            return connection.execute(query).first() is not None
+
+    def _verified(self, authorization: str | None) -> Principal:
         if not authorization:
             raise _unauthorized("send Authorization: Bearer <token>")
         scheme, _, token = authorization.partition(" ")
@@ -102,12 +176,16 @@ class Tokens:
         if not isinstance(claims["exp"], int | float) or self._clock.now().timestamp() >= claims["exp"]:
             raise _unauthorized("the token has expired; log in again")
         kind, subject = claims["typ"], str(claims["sub"])
+        token_id = claims.get("jti")
+        if not isinstance(token_id, str) or len(token_id) > 64:
+            raise _unauthorized("the token is not valid")
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
         if kind == "customer":
             try:
                 UUID(subject)
             except ValueError:
                 raise _unauthorized("the token is not valid") from None
-            return Principal("customer", subject)
+            return Principal("customer", subject, token_id=token_id, expires_at=expires_at)
         if kind == "staff":
             try:
                 roles = frozenset(Role(role) for role in claims.get("roles", ()))
@@ -116,7 +194,7 @@ class Tokens:
             version = claims.get("ver", 0)
             if not isinstance(version, int) or isinstance(version, bool):
                 raise _unauthorized("the token is not valid")
-            return Principal("staff", subject, roles, version)
+            return Principal("staff", subject, roles, version, token_id, expires_at)
         raise _unauthorized("the token is not valid")
 
     def _issue(
@@ -139,41 +217,33 @@ class Tokens:
 
 
 class OneTimeCodes:
-    """SMS login codes: 5 minutes, single use, a few attempts each, a few sends per phone per hour."""
+    """SMS login codes: 5 minutes, single use, a few attempts each, a few sends per phone and per client address
+    per hour."""
 
     def __init__(self, store: ApiStore, clock: Clock, sms: SmsSender, secret: str, policy: AuthPolicy) -> None:
         self._store, self._clock, self._sms = store, clock, sms
         self._secret, self._policy = secret.encode(), policy
+        hour = timedelta(hours=1)
+        self._per_phone = Limit("otp", policy.sends_per_hour, hour, "codes per phone per hour")
+        self._per_address = Limit("otp-ip", policy.sends_per_address_per_hour, hour, "codes per address per hour")
+        self._failures = address_failures(policy)
 
-    def send(self, phone: str) -> datetime:
-        """A fresh code goes out by SMS and replaces any earlier one; 429 past the hourly limit."""
+    def send(self, phone: str, address: str | None = None) -> datetime:
+        """A fresh code goes out by SMS and replaces any earlier one; 429 past the hourly limit of the phone or of
+        the client's address (None: a client without an IP address, such as a test client)."""
         now = self._clock.now()
-        window = now - timedelta(hours=1)
         with self._store.begin() as connection:
             self._store.lock(connection, "otp", phone)
-            sent = connection.execute(
-                select(func.count(), func.min(api_rate_events.c.at)).where(
-                    api_rate_events.c.kind == "otp", api_rate_events.c.subject == phone, api_rate_events.c.at > window
-                )
-            ).one()
-            limited = sent[0] >= self._policy.sends_per_hour
-            if not limited:
-                connection.execute(
-                    delete(api_rate_events).where(
-                        api_rate_events.c.kind == "otp",
-                        api_rate_events.c.subject == phone,
-                        api_rate_events.c.at <= window,
-                    )
-                )
-                connection.execute(api_rate_events.insert().values(kind="otp", subject=phone, at=now))
-        if limited:
-            wait = max(1, int((sent[1] + timedelta(hours=1) - now).total_seconds()) + 1)
-            raise ApiError(
-                429,
-                "too-many-requests",
-                f"at most {self._policy.sends_per_hour} codes per phone per hour; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
+            refusal = self._per_phone.refusal(connection, phone, now)
+            if refusal is None and address is not None:
+                self._store.lock(connection, "otp-ip", address)
+                refusal = self._per_address.refusal(connection, address, now)
+            if refusal is None:
+                self._per_phone.record(connection, phone, now)
+                if address is not None:
+                    self._per_address.record(connection, address, now)
+        if refusal is not None:
+            raise refusal
         code = f"{secrets.randbelow(10**6):06d}"
         minutes = int(self._policy.code_ttl.total_seconds() // 60)
         self._sms.send(phone, f"[leasecore] Your login code is {code}. It expires in {minutes} minutes.")
@@ -190,10 +260,15 @@ class OneTimeCodes:
             upsert(connection, api_otp_codes, row, ("phone",))
         return expires
 
-    def redeem(self, phone: str, code: str) -> None:
-        """The phone's current code, once, before it expires and within its attempts; 401 otherwise."""
+    def redeem(self, phone: str, code: str, address: str | None = None) -> None:
+        """The phone's current code, once, before it expires and within its attempts; 401 otherwise, and 429 once
+        the client's address has failed too often."""
         now = self._clock.now()
         with self._store.begin() as connection:
+            if address is not None:
+                refusal = self._failures.refusal(connection, address, now)
+                if refusal is not None:
+                    raise refusal
             self._store.lock(connection, "otp", phone)
             row = connection.execute(select(api_otp_codes).where(api_otp_codes.c.phone == phone)).mappings().first()
             if row is None or row["consumed"] or row["expires_at"] <= now:
@@ -209,6 +284,8 @@ class OneTimeCodes:
             else:
                 failure = ""
                 connection.execute(update(api_otp_codes).where(api_otp_codes.c.phone == phone).values(consumed=True))
+            if failure and address is not None:
+                self._failures.record(connection, address, now)
         if failure:
             raise _unauthorized(failure)
 
@@ -222,13 +299,20 @@ class StaffPasswords:
     def __init__(self, store: ApiStore, clock: Clock, policy: AuthPolicy) -> None:
         self._store, self._clock, self._policy = store, clock, policy
         self._decoy = hash_password(secrets.token_hex(16))
+        self._failures = address_failures(policy)
 
-    def check(self, account: StaffAccount | None, username: str, password: str) -> tuple[Role, ...]:
-        """The account's roles when the password is right; 401 otherwise, 429 after too many failures."""
+    def check(
+        self, account: StaffAccount | None, username: str, password: str, address: str | None = None
+    ) -> tuple[Role, ...]:
+        """The account's roles when the password is right; 401 otherwise, 429 after too many failures for the
+        account or from the client's address."""
         subject = username.lower()
         now = self._clock.now()
         since = now - self._policy.staff_failure_window
         with self._store.read() as connection:
+            refusal = None if address is None else self._failures.refusal(connection, address, now)
+            if refusal is not None:
+                raise refusal
             failures = connection.execute(
                 select(func.count()).where(
                     api_rate_events.c.kind == "login",
@@ -248,6 +332,8 @@ class StaffPasswords:
         if account is None or account.disabled or not valid:
             with self._store.begin() as connection:
                 connection.execute(api_rate_events.insert().values(kind="login", subject=subject, at=now))
+                if address is not None:
+                    self._failures.record(connection, address, now)
             raise _unauthorized("wrong username or password")
         return tuple(account.roles)
 
@@ -284,6 +370,11 @@ class StaffPasswords:
                     api_rate_events.c.kind == "login", api_rate_events.c.subject == username.lower()
                 )
             )
+
+
+def address_failures(policy: AuthPolicy) -> Limit:
+    """Failed logins from one client address, staff's and customers' alike."""
+    return Limit("login-ip", policy.failures_per_address, policy.address_failure_window, "failed logins per address")
 
 
 def refuse_disabled(views: ViewStore, principal: Principal) -> Principal:

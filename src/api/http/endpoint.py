@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from api.http.auth import Principal, refuse_disabled
 from api.http.errors import ApiError, from_validation, invalid, problem_for
+from api.http.guard import client_address
 from api.http.idempotency import HEADER, Stored, check_key, derived_id, fingerprint, lasting
 from leasecore.staff import Role
 
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 B = TypeVar("B")
 Q = TypeVar("Q")
-MAX_BODY = 16 * 1024 * 1024
+IMAGE_BODY = 16 * 1024 * 1024
+"""The largest body of a route carrying images (an identity submission: two base64 photos of up to 6 MB)."""
 JSON = "application/json"
 READ_POSITION = "X-Read-Position"
 READ_AFTER = "X-Read-After"
@@ -88,6 +90,8 @@ class Call(Generic[B, Q]):
     state: State = field(default_factory=State)
     keyed: tuple[str, str, str] | None = None
     """The caller's scope, the request's `Idempotency-Key` and its fingerprint, when the route took a key."""
+    address: str | None = None
+    """The client's IP address (`guard.client_address`), None when it has none."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -149,6 +153,8 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     also: Mapping[int, Any] = field(default_factory=dict)
     """Other success answers the handler may give, by status (it returns them as a `Response`), for the document."""
+    max_body: int | None = None
+    """The largest body this route reads, when it carries more than the service's `max_body_bytes` (images)."""
 
     @property
     def name(self) -> str:
@@ -218,9 +224,12 @@ def asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
                 )
             path = _path(endpoint, request.path_params)
             query = _query(endpoint, request)
-            raw = await _read(request)
+            raw = await _read(request, endpoint.max_body or service.settings.max_body_bytes)
             body = _body(endpoint, raw)
-            call: Call[Any, Any] = Call(service, principal, path, query, body, raw, request.headers, request.app.state)
+            address = client_address(request.scope, service.settings.trusted_proxies)
+            call: Call[Any, Any] = Call(
+                service, principal, path, query, body, raw, request.headers, request.app.state, address=address
+            )
             key = request.headers.get(HEADER)
             if endpoint.idempotent and key is not None:
                 return await _idempotently(endpoint, call, check_key(key), request)
@@ -332,17 +341,23 @@ def _query(endpoint: Endpoint, request: Request) -> Any:
         raise from_validation(error) from None
 
 
-async def _read(request: Request) -> bytes:
+async def _read(request: Request, limit: int) -> bytes:
+    """The body, refused (413, and the connection closed rather than the rest read) once it is announced or
+    found to be over `limit` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise ApiError(413, "payload-too-large", f"a body is at most {MAX_BODY} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "payload-too-large", f"a body is at most {MAX_BODY} bytes")
+        if size > limit:
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload-too-large", f"a body is at most {limit} bytes", headers={"Connection": "close"})
 
 
 def _body(endpoint: Endpoint, raw: bytes) -> Any:

@@ -47,6 +47,7 @@ TITLES: dict[str, str] = {
     "unavailable": "No stock for that",
     "in-progress": "A request with this Idempotency-Key is still in progress",
     "payload-too-large": "The body is too large",
+    "request-timeout": "The body did not arrive in time",
     "validation": "The request does not fit the schema",
     "idempotency-key-reused": "Idempotency-Key reused with another request",
     "too-many-requests": "Too many requests",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import projections.credit_lines
 from api.http import answers
-from api.http.endpoint import CUSTOMER, Call, Endpoints
+from api.http.endpoint import CUSTOMER, IMAGE_BODY, Call, Endpoints
 from api.http.schemas import me as schemas
 from api.http.schemas.common import Empty
 
@@ -17,6 +17,7 @@ endpoints = Endpoints("me")
     body=schemas.IdentitySubmission,
     answer=schemas.IdentityResult,
     summary="Verify my identity",
+    max_body=IMAGE_BODY,
 )
 def submit_identity(call: Call[schemas.IdentitySubmission, None]) -> schemas.IdentityResult:
     """Real-name verification (实名认证): the ID number must pass GB 11643 (else 422 naming `id_number`);

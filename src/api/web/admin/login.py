@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from api.http.auth import staff_account_or_none
 from api.http.errors import ApiError
+from api.http.guard import client_address
 from api.web.admin.console import Console, Page, forbidden, language, remember_language
 from api.web.pages import read_form, safe_next
 from api.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, clear_cookie, set_cookie
@@ -43,7 +44,8 @@ async def log_in(request: Request) -> Response:
     username, password = form.get("username", "").strip(), form.get("password", "")
     try:
         account = await run_in_threadpool(staff_account_or_none, console.service.app.staff_account, username)
-        await run_in_threadpool(console.service.passwords.check, account, username, password)
+        address = client_address(request.scope, console.service.settings.trusted_proxies)
+        await run_in_threadpool(console.service.passwords.check, account, username, password, address)
     except ApiError as error:
         if error.status == 429:
             minutes = int(error.headers.get("Retry-After", "900")) // 60

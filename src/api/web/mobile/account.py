@@ -8,6 +8,7 @@ from starlette.responses import Response
 import projections.credit_lines
 import projections.customers
 from api.http.errors import ApiError
+from api.http.guard import client_address
 from api.http.schemas import auth as schemas
 from api.web import i18n
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages
@@ -64,7 +65,8 @@ def send_code(page: MobilePage) -> Response:
     phone = page.form.get("phone", "").strip()
     try:
         body = page.parse(schemas.OtpRequest, {"phone": phone})
-        page.service.codes.send(body.phone)
+        address = client_address(page.request.scope, page.service.settings.trusted_proxies)
+        page.service.codes.send(body.phone, address)
     except FormInvalid as invalid:
         return page.render("mobile/login.html", 422, next=target, phone=phone, sent=None, errors=_words(page, invalid))
     except ApiError as error:
@@ -85,7 +87,8 @@ def log_in(page: MobilePage) -> Response:
     sent = page.t("m.login.sent", phone=phone)
     try:
         body = page.parse(schemas.Login, {"phone": phone, "code": code})
-        page.service.codes.redeem(body.phone, body.code)
+        address = client_address(page.request.scope, page.service.settings.trusted_proxies)
+        page.service.codes.redeem(body.phone, body.code, address)
     except FormInvalid as invalid:
         return page.render("mobile/login.html", 422, next=target, phone=phone, sent=sent, errors=_words(page, invalid))
     except ApiError as error:
