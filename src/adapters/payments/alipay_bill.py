@@ -65,7 +65,7 @@ class AlipayBills:
         """The trades and refunds of `day`; a bill Alipay refuses (not made yet, say) is a `ProviderError`."""
         answer = self._client.call(BILL_METHOD, {"bill_type": BILL_TYPE, "bill_date": day.isoformat()})
         if not answer.succeeded:
-            raise ProviderError(f"Alipay refused the bill of {day}: {answer.reason}")
+            raise ProviderError(f"Alipay refused the bill of {day}: {answer.reason}", answer.code)
         url = answer.payload.get("bill_download_url")
         if not isinstance(url, str) or not url:
             raise ProviderError(f"Alipay's answer for the bill of {day} names no bill_download_url")
