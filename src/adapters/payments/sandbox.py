@@ -210,7 +210,9 @@ class SandboxPayments:
 
     def daily_bill(self, day: date) -> list[BillLine]:
         """The sandbox's bill of `day` (Beijing time) made from its own records, as Alipay's lists them: each
-        payment on the day it was paid, each refund on the day it was accepted."""
+        payment on the day it was paid, each refund on the day it was accepted, each freeze on the day the customer
+        confirmed it (the money really frozen, not what was waived on credit), each take and unfreeze on the day it
+        was done."""
         with self._lock:
             payments = [
                 BillLine(RecordKind.PAYMENT, paid.payment_id, paid.amount, paid.trade_no, paid.settled_at)
@@ -222,7 +224,8 @@ class SandboxPayments:
                 for refund in self._refunds.values()
                 if refund.receipt.accepted
             ]
-        return [line for line in payments + refunds if line.at and line.at.astimezone(SHANGHAI).date() == day]
+        lines = payments + refunds + self.freeze_book.bill_lines()
+        return [line for line in lines if line.at and line.at.astimezone(SHANGHAI).date() == day]
 
     def _payment(self, payment_id: str) -> SandboxPayment:
         try:
@@ -544,7 +547,24 @@ class SandboxFreezes:
         self.operations: dict[str, FreezeOperationReceipt] = {}
         self.calls: list[tuple[str, str]] = []
         """Every take and unfreeze asked, repeats included (kind, ref), so tests see what a retry sent."""
+        self.done_at: dict[str, tuple[RecordKind, datetime]] = {}
+        """Each take and unfreeze done, by ref: which it was and when."""
         self.lock = threading.Lock()
+
+    def bill_lines(self) -> list[BillLine]:
+        """Every freeze confirmed, take and unfreeze done, as bill lines."""
+        with self.lock:
+            frozen = [
+                BillLine(RecordKind.FREEZE, freeze.out_request_no, freeze.fund, freeze.auth_no, freeze.frozen_at)
+                for freeze in self.freezes.values()
+                if freeze.frozen_at is not None
+            ]
+            moved = [
+                BillLine(kind, ref, receipt.amount, receipt.provider_ref, at)
+                for ref, (kind, at) in self.done_at.items()
+                if (receipt := self.operations[ref]).accepted
+            ]
+        return frozen + moved
 
 
 def _operate(
@@ -578,6 +598,7 @@ def _operate(
             ref, gateway.provider, amount, True, gateway._trade_no(f"{kind}/{ref}", gateway._clock.now())
         )
         book.operations[ref] = receipt
+        book.done_at[ref] = (RecordKind.CAPTURE if kind == "take" else RecordKind.UNFREEZE, gateway._clock.now())
         return receipt
 
 

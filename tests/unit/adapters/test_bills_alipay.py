@@ -145,3 +145,17 @@ def test_a_bill_without_its_columns_or_with_a_bad_amount_is_refused() -> None:
         parse_detail("支付宝交易号,商户订单号,业务类型,订单金额（元）\n1,pay-1,交易,12.x\n")
     with pytest.raises(ProviderError, match="whole fen"):
         parse_detail("支付宝交易号,商户订单号,业务类型,订单金额（元）\n1,pay-1,交易,12.505\n")
+
+
+def test_fund_authorization_lines_are_read_as_freezes_captures_and_unfreezes_by_their_request_numbers() -> None:
+    bill = (
+        "支付宝交易号,商户订单号,业务类型,订单金额（元）,退款批次号/请求号\n"
+        "2026013110002001440212345678,fz01,预授权冻结,1500.00,fz01\n"
+        "2026013122001404011000000009,ft-1,授权转交易,400.00,ft-1\n"
+        "2026013110002001440212345678,fz01,预授权解冻,-1100.00,fu-2\n"
+    )
+    assert [(line.kind, line.reference, line.amount) for line in parse_detail(bill)] == [
+        (RecordKind.FREEZE, "fz01", D("1500.00")),
+        (RecordKind.CAPTURE, "ft-1", D("400.00")),
+        (RecordKind.UNFREEZE, "fu-2", D("1100.00")),
+    ]
