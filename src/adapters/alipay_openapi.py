@@ -23,11 +23,13 @@ from adapters.amounts import parse_yuan
 from adapters.china_time import SHANGHAI
 from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
-from adapters.settings import RSA_PRIVATE_KEY, RSA_PUBLIC_KEY, ProviderSettings, optional, required, secret
+from adapters.settings import RSA_PRIVATE_KEY, RSA_PUBLIC_KEY, ProviderSettings, optional, required, seconds, secret
 from leasecore.ports import Acknowledgement, Clock, FreezeNotification, InvalidSignature, PaymentNotification
 
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+TIMEOUT = 10.0
+"""Seconds one call may take unless the `timeout` setting says otherwise."""
 SIGN_TYPE = "RSA2"
 SUCCESS_CODE = "10000"
 PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
@@ -193,11 +195,15 @@ class AlipayAnswer:
         return self.signed and self.payload.get("code") == SUCCESS_CODE
 
     @property
+    def code(self) -> str:
+        """Alipay's code for a refusal: the sub_code when given (`ACQ.SYSTEM_ERROR`), else the code."""
+        return str(self.payload.get("sub_code") or self.payload.get("code") or "?")
+
+    @property
     def reason(self) -> str:
         """Alipay's own words for a refusal: sub_code and sub_msg when given, else code and msg."""
-        code = self.payload.get("sub_code") or self.payload.get("code") or "?"
         message = self.payload.get("sub_msg") or self.payload.get("msg") or ""
-        return f"{code}: {message}" if message else str(code)
+        return f"{self.code}: {message}" if message else self.code
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,7 @@ class AlipayConfig:
     app_private_key_pem: str
     alipay_public_key_pem: str
     gateway_url: str = GATEWAY_URL
+    timeout: float = TIMEOUT
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> AlipayConfig:
@@ -216,6 +223,7 @@ class AlipayConfig:
             app_private_key_pem=secret(settings, "app_private_key"),
             alipay_public_key_pem=secret(settings, "alipay_public_key"),
             gateway_url=optional(settings, "gateway_url", GATEWAY_URL),
+            timeout=seconds(settings, "timeout", TIMEOUT),
         )
 
 
@@ -224,8 +232,10 @@ SETTINGS = ProviderSettings(
     required=("app_id",),
     secrets={"app_private_key": RSA_PRIVATE_KEY, "alipay_public_key": RSA_PUBLIC_KEY},
     gateway_url=GATEWAY_URL,
+    optional=("timeout",),
 )
-"""An Alipay open-platform app's settings: its id, its key, Alipay's public key, and the gateway."""
+"""An Alipay open-platform app's settings: its id, its key, Alipay's public key, the gateway, and `timeout` in
+seconds."""
 
 
 class AlipayClient:
@@ -250,7 +260,7 @@ class AlipayClient:
             load_private_key(config.app_private_key_pem),
             load_public_key(config.alipay_public_key_pem),
         )
-        client = http_client or httpx.Client(timeout=10.0)
+        client = http_client or httpx.Client(timeout=config.timeout)
         return cls(config.app_id, private_key, public_key, config.gateway_url, client, clock)
 
     def signed_params(self, method: str, biz_content: Mapping[str, Any], notify_url: str = "") -> dict[str, str]:

@@ -10,7 +10,12 @@ class AdapterError(Exception):
 
 
 class ProviderError(AdapterError):
-    """The provider was unreachable or answered with an error."""
+    """The provider was unreachable or answered with an error; `code` is the provider's own error code when it gave
+    one (Alipay's sub_code, WeChat Pay's code), which the message names too, so the 502 the API answers says it."""
+
+    def __init__(self, message: str = "", code: object = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UnknownPayment(AdapterError):
@@ -44,6 +49,8 @@ class BureauError(ProviderError):
 class IdentityProviderError(ProviderError):
     """The identity provider could not check a person (unreachable, a bad image, no quota): nothing is decided.
     `code` is the provider's own error code when it gave one."""
+
+    code: str
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)

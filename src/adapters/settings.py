@@ -33,6 +33,18 @@ def optional(settings: Mapping[str, Any], name: str, default: str) -> str:
     return value
 
 
+def seconds(settings: Mapping[str, Any], name: str, default: float) -> float:
+    """A duration in seconds, given as text (`"2.5"`); the default when not given."""
+    text = optional(settings, name, str(default))
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"setting {name!r} is a number of seconds, not {text!r}") from None
+    if not 0 < value <= 120:
+        raise ValueError(f"setting {name!r} is between 0 and 120 seconds")
+    return value
+
+
 def secret(settings: Mapping[str, Any], name: str) -> str:
     """Key material given inline as `name`, or read from the file named by `name_path`."""
     if _given(settings.get(name)):

@@ -10,6 +10,7 @@ from projections.conversations import ConversationsProjection
 from projections.credit_lines import CreditLinesProjection
 from projections.customers import CustomersProjection
 from projections.finance import FinanceProjection
+from projections.freezes import FreezesProjection
 from projections.installments import InstallmentsProjection
 from projections.orders import OrdersProjection
 from projections.projection import Projection
@@ -36,4 +37,5 @@ def read_models(timezone: str = "Asia/Shanghai") -> list[Projection]:
         ConversationsProjection(),
         StaffProjection(),
         AutoDebitsProjection(),
+        FreezesProjection(),
     ]

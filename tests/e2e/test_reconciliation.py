@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,56 @@ def test_only_finance_and_admin_see_the_reconciliation(api: Api, world: World) -
     api.get("/v1/admin/reconciliation", 403, who=api.staff(Role.OPERATOR, Role.RISK), params={"date": DAY})
     api.get("/v1/admin/reconciliation", 200, who=api.staff(Role.ADMIN), params={"date": DAY})
 
+
+
+class WithoutUnfreezes:
+    """The sandbox's bill with its unfreeze lines lost: the provider never released what the platform says."""
+
+    provider = "sandbox"
+
+    def __init__(self, real: SandboxPayments) -> None:
+        self.real = real
+
+    def daily_bill(self, day: date) -> list[BillLine]:
+        return [line for line in self.real.daily_bill(day) if line.kind is not RecordKind.UNFREEZE]
+
+
+def frozen_and_unfrozen(api: Api, world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A pre-authorized order whose deposit the sandbox froze (part on credit), then cancelled: all of it unfrozen."""
+    who: Customer = api.customer(score=650)
+    start = date(2026, 1, 31)
+    plan = {"kind": "short", "start": start.isoformat(), "end": (start + timedelta(days=4)).isoformat()}
+    order = api.place(who, api.order_body(world.sku_id, plan, deposit_mode="preauth"))
+    freeze = api.post(f"/v1/orders/{order['id']}/payments", 201, who=who, json={"purpose": "preauth"})
+    api.post(f"/v1/sandbox/freezes/{freeze['out_request_no']}/complete", json={"credit_amount": "300.00"})
+    api.post(f"/v1/orders/{order['id']}/cancel", who=who, json={})
+    assert api.service.freezes is not None and api.service.freezes.dispatch() == 1
+    api.service.written()
+    return order, freeze
+
+
+def test_a_freeze_and_its_unfreeze_on_the_bill_agree_with_the_records(api: Api, world: World) -> None:
+    frozen_and_unfrozen(api, world)
+    api.move_clock(NEXT_MORNING)
+
+    answer = reconciliation(api)
+
+    assert answer["differences"] == []
+    assert [(run["state"], run["compared"]) for run in answer["runs"]] == [("done", 2)]
+
+
+def test_an_unfreeze_missing_from_the_bill_is_missing_at_the_provider(
+    api: Api, world: World, sandbox: SandboxPayments
+) -> None:
+    _, freeze = frozen_and_unfrozen(api, world)
+    assert api.service.reconciler is not None
+    api.service.reconciler.sources = {"sandbox": WithoutUnfreezes(sandbox)}
+    api.move_clock(NEXT_MORNING)
+
+    differences = reconciliation(api)["differences"]
+
+    fund = D(freeze["amount"]) - D("300.00")
+    assert [
+        (d["kind"], d["record_kind"], d["platform_amount"], d["provider_amount"], d["platform_status"])
+        for d in differences
+    ] == [("missing_at_provider", "unfreeze", str(fund), None, "moved")]

@@ -78,6 +78,7 @@ class CliBehaviour:
                 "conversations",
                 "staff",
                 "auto_debits",
+                "freezes",
             )
         }
 

@@ -67,6 +67,7 @@ ADDED_VIEWS: dict[str, str] = {
     "conversations_view": "customer service (contract 1.1) came after the capture; no earlier event makes one",
     "conversation_messages_view": "customer service (contract 1.1) came after the capture; no earlier event makes one",
     "staff_view": "the staff accounts' read model came after the capture (built from the old accounts' events)",
+    "freeze_movements_view": "deposit pre-authorization came after the capture; no earlier event makes one",
 }
 """Read models' tables the capture's code did not have, with why; built from the old events like the others."""
 UNCAPTURED: dict[str, str] = {

@@ -51,7 +51,7 @@ class ZhimaBureau:
         }
         answer = self._client.call(SCORE_METHOD, biz_content)
         if not answer.succeeded:
-            raise BureauError(f"Sesame credit gave no score: {answer.reason}")
+            raise BureauError(f"Sesame credit gave no score: {answer.reason}", answer.code)
         return BureauScore(_score(answer.payload.get("zm_score")), PROVIDER, str(answer.payload.get("biz_no", "")))
 
 

@@ -99,7 +99,7 @@ class AlipayGateway:
         if not answer.succeeded:
             if answer.payload.get("sub_code") == NO_SUCH_TRADE:
                 return PaymentQuery(payment_id, self.provider, PaymentState.NOT_PAID)
-            raise ProviderError(f"Alipay refused {QUERY_METHOD} of {payment_id}: {answer.reason}")
+            raise ProviderError(f"Alipay refused {QUERY_METHOD} of {payment_id}: {answer.reason}", answer.code)
         return self._queried(payment_id, answer.payload)
 
     def _queried(self, payment_id: str, payload: Mapping[str, Any]) -> PaymentQuery:
@@ -199,7 +199,8 @@ class AlipayGateway:
         if not answer.succeeded:
             if answer.payload.get("sub_code") in NO_SUCH_FREEZE:
                 return None
-            raise ProviderError(f"Alipay refused {FREEZE_QUERY_METHOD} of {out_request_no}: {answer.reason}")
+            refused = f"Alipay refused {FREEZE_QUERY_METHOD} of {out_request_no}: {answer.reason}"
+            raise ProviderError(refused, answer.code)
         payload = {key: str(value) for key, value in answer.payload.items() if value is not None}
         if payload.get("status") != alipay_openapi.FREEZE_SUCCESS:
             return None

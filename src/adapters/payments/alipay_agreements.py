@@ -99,7 +99,7 @@ def charge_result(answer: AlipayAnswer, payment_id: str, amount: Decimal, now: d
     (a `ProviderError`), to be settled by asking about the trade."""
     payload = answer.payload
     if not answer.signed:
-        raise ProviderError(f"Alipay's {PAY_METHOD} answer for {payment_id} is unsigned: {answer.reason}")
+        raise ProviderError(f"Alipay's {PAY_METHOD} answer for {payment_id} is unsigned: {answer.reason}", answer.code)
     if answer.succeeded and payload.get("trade_status", "TRADE_SUCCESS") in alipay_openapi.PAID_STATUSES:
         if payload.get("out_trade_no", payment_id) != payment_id:
             raise ProviderError(f"Alipay answered a charge of {payload['out_trade_no']}, not {payment_id}")
@@ -108,7 +108,7 @@ def charge_result(answer: AlipayAnswer, payment_id: str, amount: Decimal, now: d
             raise ProviderError(f"Alipay says {payment_id} is paid but names no trade_no")
         return ChargeResult(payment_id, True, _paid(payload, amount), trade_no, _paid_at(payload, now))
     if not str(payload.get("code", "")).startswith(REFUSED_CODES):
-        raise ProviderError(f"Alipay has not settled the charge {payment_id} yet: {answer.reason}")
+        raise ProviderError(f"Alipay has not settled the charge {payment_id} yet: {answer.reason}", answer.code)
     return ChargeResult(payment_id, False, amount, reason=answer.reason)
 
 
@@ -174,4 +174,4 @@ class AlipayAgreements:
         }
         answer = self._client.call(UNSIGN_METHOD, biz_content)
         if not answer.succeeded:
-            raise ProviderError(f"Alipay refused {UNSIGN_METHOD} of {agreement_no}: {answer.reason}")
+            raise ProviderError(f"Alipay refused {UNSIGN_METHOD} of {agreement_no}: {answer.reason}", answer.code)

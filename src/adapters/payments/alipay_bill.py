@@ -43,7 +43,22 @@ TRADE_NO, OUT_TRADE_NO, BUSINESS_TYPE, FINISHED_AT, ORDER_AMOUNT, REFUND_REQUEST
     "退款批次号/请求号",
 )
 COLUMNS = (TRADE_NO, OUT_TRADE_NO, BUSINESS_TYPE, ORDER_AMOUNT)
-BUSINESS_TYPES = {"交易": RecordKind.PAYMENT, "退款": RecordKind.REFUND}
+BUSINESS_TYPES = {
+    "交易": RecordKind.PAYMENT,
+    "退款": RecordKind.REFUND,
+    "预授权冻结": RecordKind.FREEZE,
+    "冻结": RecordKind.FREEZE,
+    "预授权转支付": RecordKind.CAPTURE,
+    "授权转交易": RecordKind.CAPTURE,
+    "预授权解冻": RecordKind.UNFREEZE,
+    "解冻": RecordKind.UNFREEZE,
+}
+"""Alipay's business types (业务类型) as the platform's kinds of movement. The fund-authorization names are
+assumed, not confirmed from a published bill: the freeze, the charge from a freeze (授权转交易, an
+`alipay.trade.pay` with an auth_no) and the unfreeze, each spelled with and without 预授权. A type not listed is
+logged and left out of the comparison, so a name Alipay spells otherwise shows as a warning, not a wrong figure."""
+REQUEST_NAMED = frozenset({RecordKind.REFUND, RecordKind.CAPTURE, RecordKind.UNFREEZE})
+"""Movements made under a request number of their own (退款批次号/请求号): refunds, takes and unfreezes."""
 
 
 class AlipayBills:
@@ -65,7 +80,7 @@ class AlipayBills:
         """The trades and refunds of `day`; a bill Alipay refuses (not made yet, say) is a `ProviderError`."""
         answer = self._client.call(BILL_METHOD, {"bill_type": BILL_TYPE, "bill_date": day.isoformat()})
         if not answer.succeeded:
-            raise ProviderError(f"Alipay refused the bill of {day}: {answer.reason}")
+            raise ProviderError(f"Alipay refused the bill of {day}: {answer.reason}", answer.code)
         url = answer.payload.get("bill_download_url")
         if not isinstance(url, str) or not url:
             raise ProviderError(f"Alipay's answer for the bill of {day} names no bill_download_url")
@@ -118,7 +133,7 @@ def _line(row: list[str], index: Mapping[str, int]) -> BillLine | None:
         log.warning("Alipay's bill has a line of business type %r, which is not reconciled", business)
         return None
     reference = row[index[OUT_TRADE_NO]]
-    if kind is RecordKind.REFUND:
+    if kind in REQUEST_NAMED:
         reference = _cell(row, index, REFUND_REQUEST) or reference
     return BillLine(
         kind,

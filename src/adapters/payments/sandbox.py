@@ -58,12 +58,13 @@ PROVIDER = "sandbox"
 SANDBOX_APP_ID = "2021000000000000"
 PAY_URL = "https://sandbox.leasecore.invalid/pay"
 ZERO = Decimal("0.00")
-PAYMENT, REFUND, FREEZE, FREEZE_AUTH, FREEZE_OPERATION, KEY = (
+PAYMENT, REFUND, FREEZE, FREEZE_AUTH, FREEZE_OPERATION, FREEZE_DONE, KEY = (
     "payment",
     "refund",
     "freeze",
     "freeze-auth",
     "freeze-operation",
+    "freeze-done",
     "key",
 )
 """The kinds of document this sandbox keeps, each under `provider/reference`."""
@@ -230,7 +231,9 @@ class SandboxPayments:
 
     def daily_bill(self, day: date) -> list[BillLine]:
         """The sandbox's bill of `day` (Beijing time) made from its own records, as Alipay's lists them: each
-        payment on the day it was paid, each refund on the day it was accepted."""
+        payment on the day it was paid, each refund on the day it was accepted, each freeze on the day the customer
+        confirmed it (the money really frozen, not what was waived on credit), each take and unfreeze on the day it
+        was done."""
         payments = [
             BillLine(RecordKind.PAYMENT, paid.payment_id, paid.amount, paid.trade_no, paid.settled_at)
             for paid in self._all_payments()
@@ -241,7 +244,8 @@ class SandboxPayments:
             for refund in (from_document(_Refund, document) for document in self.store.documents(REFUND))
             if refund.receipt.accepted and refund.receipt.provider == self.provider
         ]
-        return [line for line in payments + refunds if line.at and line.at.astimezone(SHANGHAI).date() == day]
+        lines = payments + refunds + self.freeze_book.bill_lines()
+        return [line for line in lines if line.at and line.at.astimezone(SHANGHAI).date() == day]
 
     def _payment(self, documents: SandboxDocuments | SandboxStore, payment_id: str) -> SandboxPayment:
         payment = self._stored(documents, payment_id)
@@ -601,12 +605,27 @@ class SandboxFreezes:
         documents.put(FREEZE, f"{self.provider}/{freeze.out_request_no}", to_document(freeze))
         documents.put(FREEZE_AUTH, f"{self.provider}/{freeze.auth_no}", {"out_request_no": freeze.out_request_no})
 
-    def operation(self, documents: SandboxDocuments, ref: str) -> FreezeOperationReceipt | None:
+    def operation(self, documents: SandboxDocuments | SandboxStore, ref: str) -> FreezeOperationReceipt | None:
         document = documents.get(FREEZE_OPERATION, f"{self.provider}/{ref}")
         return None if document is None else from_document(FreezeOperationReceipt, document)
 
     def keep_operation(self, documents: SandboxDocuments, receipt: FreezeOperationReceipt) -> None:
         documents.put(FREEZE_OPERATION, f"{self.provider}/{receipt.ref}", to_document(receipt))
+
+    def bill_lines(self) -> list[BillLine]:
+        """Every freeze confirmed, take and unfreeze done, as bill lines."""
+        frozen = [
+            BillLine(RecordKind.FREEZE, freeze.out_request_no, freeze.fund, freeze.auth_no, freeze.frozen_at)
+            for freeze in self.freezes.values()
+            if freeze.frozen_at is not None
+        ]
+        moved: list[BillLine] = []
+        for done in self.store.documents(FREEZE_DONE):
+            receipt = self.operation(self.store, done["ref"]) if done["provider"] == self.provider else None
+            if receipt is not None and receipt.accepted:
+                at = datetime.fromisoformat(done["at"])
+                moved.append(BillLine(RecordKind(done["kind"]), receipt.ref, receipt.amount, receipt.provider_ref, at))
+        return frozen + moved
 
 
 def _operate(
@@ -640,6 +659,9 @@ def _operate(
             ref, gateway.provider, amount, True, gateway._trade_no(f"{kind}/{ref}", gateway._clock.now())
         )
         book.keep_operation(documents, receipt)
+        done = {"provider": gateway.provider, "ref": ref, "at": gateway._clock.now().isoformat()}
+        kind_done = RecordKind.CAPTURE if kind == "take" else RecordKind.UNFREEZE
+        documents.put(FREEZE_DONE, f"{gateway.provider}/{ref}", {**done, "kind": kind_done.value})
         return receipt
 
 

@@ -31,7 +31,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from adapters.amounts import from_fen, require_cents, require_positive, to_fen
 from adapters.errors import MalformedNotification, ProviderError
 from adapters.keys import load_private_key, load_public_key, sign_rsa2, verify_rsa2
-from adapters.settings import RSA_PRIVATE_KEY, RSA_PUBLIC_KEY, KeyMaterial, ProviderSettings, optional, required, secret
+from adapters.settings import (
+    RSA_PRIVATE_KEY,
+    RSA_PUBLIC_KEY,
+    KeyMaterial,
+    ProviderSettings,
+    optional,
+    required,
+    seconds,
+    secret,
+)
 from leasecore.clock import SystemClock
 from leasecore.ports import (
     Acknowledgement,
@@ -49,6 +58,8 @@ from leasecore.ports import (
 
 PROVIDER = "wechatpay"
 BASE_URL = "https://api.mch.weixin.qq.com"
+TIMEOUT = 10.0
+"""Seconds one call may take unless the `timeout` setting says otherwise."""
 SCHEMA = "WECHATPAY2-SHA256-RSA2048"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 APIV3_KEY_BYTES = 32
@@ -147,6 +158,7 @@ class WeChatPayConfig:
     refund_notify_url: str = ""
     payscore_service_id: str = ""
     """The WeChat Pay Score (微信支付分) service that freezes deposits; none: deposits are not pre-authorized here."""
+    timeout: float = TIMEOUT
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> WeChatPayConfig:
@@ -162,6 +174,7 @@ class WeChatPayConfig:
             base_url=SETTINGS.gateway(settings),
             refund_notify_url=optional(settings, "refund_notify_url", ""),
             payscore_service_id=optional(settings, "payscore_service_id", ""),
+            timeout=seconds(settings, "timeout", TIMEOUT),
         )
 
 
@@ -173,7 +186,7 @@ SETTINGS = ProviderSettings(
     secrets={"merchant_private_key": RSA_PRIVATE_KEY, "platform_public_key": RSA_PUBLIC_KEY, "apiv3_key": APIV3_KEY},
     gateway_url=BASE_URL,
     gateway_aliases=("base_url",),
-    optional=("refund_notify_url", "payscore_service_id"),
+    optional=("refund_notify_url", "payscore_service_id", "timeout"),
 )
 """A WeChat Pay merchant's settings; `base_url` is the older name of `gateway_url`."""
 
@@ -188,8 +201,13 @@ class _Answer:
         return 200 <= self.status < 300
 
     @property
+    def code(self) -> str:
+        """WeChat Pay's code for a refusal (`PARAM_ERROR`), else the HTTP status."""
+        return str(self.payload.get("code", self.status))
+
+    @property
     def reason(self) -> str:
-        return f"{self.payload.get('code', self.status)}: {self.payload.get('message', '')}".rstrip(": ")
+        return f"{self.code}: {self.payload.get('message', '')}".rstrip(": ")
 
 
 class WeChatPayGateway:
@@ -210,7 +228,7 @@ class WeChatPayGateway:
         self._merchant_key = load_private_key(config.merchant_private_key_pem)
         self._platform_keys = {serial: load_public_key(pem) for serial, pem in config.platform_public_keys.items()}
         self._apiv3_key = _apiv3_key(config.apiv3_key)
-        self._http = http_client or httpx.Client(timeout=10.0)
+        self._http = http_client or httpx.Client(timeout=config.timeout)
         self._clock = clock or SystemClock()
         self._nonces = nonces or (lambda: secrets.token_hex(16))
 
@@ -268,7 +286,7 @@ class WeChatPayGateway:
         if not order.ok:
             if order.payload.get("code") == NO_SUCH_ORDER:
                 return PaymentQuery(payment_id, self.provider, PaymentState.NOT_PAID)
-            raise ProviderError(f"WeChat Pay refused the query of {payment_id}: {order.reason}")
+            raise ProviderError(f"WeChat Pay refused the query of {payment_id}: {order.reason}", order.code)
         return self._queried(payment_id, order.payload)
 
     def _queried(self, payment_id: str, transaction: Mapping[str, Any]) -> PaymentQuery:
@@ -306,7 +324,7 @@ class WeChatPayGateway:
         answer = self._request("POST", f"/v3/pay/transactions/{trade_type}", order)
         prepay_id = answer.payload.get("prepay_id")
         if not answer.ok or not isinstance(prepay_id, str):
-            raise ProviderError(f"WeChat Pay refused the {trade_type} prepay: {answer.reason}")
+            raise ProviderError(f"WeChat Pay refused the {trade_type} prepay: {answer.reason}", answer.code)
         return prepay_id
 
     def _app_pay_params(self, prepay_id: str) -> dict[str, str]:
@@ -444,7 +462,8 @@ class WeChatPayGateway:
             answer = self._service_order(out_request_no)
         package = answer.payload.get("package")
         if not answer.ok or not isinstance(package, str):
-            raise ProviderError(f"WeChat Pay refused the Pay Score order {out_request_no}: {answer.reason}")
+            refused = f"WeChat Pay refused the Pay Score order {out_request_no}: {answer.reason}"
+            raise ProviderError(refused, answer.code)
         return FreezeRequest(out_request_no, self.provider, amount, self._confirm_params(package))
 
     def freeze_notification(self, body: bytes, headers: Mapping[str, str]) -> FreezeNotification | None:
@@ -503,7 +522,8 @@ class WeChatPayGateway:
         if not answer.ok:
             if answer.payload.get("code") in NO_SUCH_SERVICE_ORDER:
                 return None
-            raise ProviderError(f"WeChat Pay refused the query of Pay Score order {out_request_no}: {answer.reason}")
+            refused = f"WeChat Pay refused the query of Pay Score order {out_request_no}: {answer.reason}"
+            raise ProviderError(refused, answer.code)
         if answer.payload.get("state") != "DOING":
             return None
         try:

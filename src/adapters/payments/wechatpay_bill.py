@@ -87,7 +87,7 @@ class WeChatPayBills:
         announced = _payload(answer)
         if not answer.is_success:
             reason = f"{announced.get('code', answer.status_code)}: {announced.get('message', '')}"
-            raise ProviderError(f"WeChat Pay refused the bill of {day}: {reason}")
+            raise ProviderError(f"WeChat Pay refused the bill of {day}: {reason}", str(announced.get("code", "")))
         url, hash_value = announced.get("download_url"), announced.get("hash_value")
         if not isinstance(url, str) or not isinstance(hash_value, str) or announced.get("hash_type", "SHA1") != "SHA1":
             raise ProviderError(f"WeChat Pay's answer for the bill of {day} names no download_url and SHA1 hash_value")

@@ -16,12 +16,13 @@ from urllib.parse import quote
 import httpx
 
 from adapters.errors import SmsFailed, SmsUnconfirmed
-from adapters.settings import TEXT_SECRET, ProviderSettings, optional, required, secret
+from adapters.settings import TEXT_SECRET, ProviderSettings, optional, required, seconds, secret
 from leasecore.clock import SystemClock
 from leasecore.ports import Clock
 
 ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 API_VERSION = "2017-05-25"
+TIMEOUT = 10.0
 
 
 def percent_encode(text: str) -> str:
@@ -56,6 +57,7 @@ class AliyunSmsConfig:
     template_param: str = "content"
     endpoint: str = ENDPOINT
     region_id: str = "cn-hangzhou"
+    timeout: float = TIMEOUT
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> AliyunSmsConfig:
@@ -66,6 +68,7 @@ class AliyunSmsConfig:
             template_code=required(settings, "template_code"),
             template_param=optional(settings, "template_param", "content"),
             endpoint=SETTINGS.gateway(settings),
+            timeout=seconds(settings, "timeout", TIMEOUT),
         )
 
 
@@ -75,7 +78,7 @@ SETTINGS = ProviderSettings(
     secrets={"access_key_secret": TEXT_SECRET},
     gateway_url=ENDPOINT,
     gateway_aliases=("endpoint",),
-    optional=("template_param",),
+    optional=("template_param", "timeout"),
 )
 """An Aliyun access key and an approved signature and template; `endpoint` is the older name of `gateway_url`."""
 
@@ -92,7 +95,7 @@ class AliyunSms:
         nonces: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
-        self._http = http_client or httpx.Client(timeout=10.0)
+        self._http = http_client or httpx.Client(timeout=config.timeout)
         self._clock = clock or SystemClock()
         self._nonces = nonces or (lambda: str(uuid.uuid4()))
 
@@ -137,5 +140,5 @@ def _biz_id(response: httpx.Response) -> str:
     if not isinstance(answer, dict) or answer.get("Code") != "OK" or not answer.get("BizId"):
         code = answer.get("Code", response.status_code) if isinstance(answer, dict) else response.status_code
         message = answer.get("Message", "") if isinstance(answer, dict) else ""
-        raise SmsFailed(f"{code}: {message}")
+        raise SmsFailed(f"{code}: {message}", str(code))
     return str(answer["BizId"])

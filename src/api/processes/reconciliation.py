@@ -28,6 +28,8 @@ from api.store import ApiStore, api_reconciliation_differences, api_reconciliati
 from leasecore.money.payments import PaymentStatus
 from leasecore.money.reconciliation import Difference, DifferenceKind, Key, Record, RecordStatus, reconcile
 from leasecore.ports import BillSource, Clock, RecordKind
+from projections.freezes import DONE as FREEZE_DONE
+from projections.freezes import freeze_movements_view
 from projections.refunds import refund_payments_view, refunds_view
 from projections.store import ViewStore
 
@@ -45,6 +47,7 @@ PAYMENT_STATES = {
 }
 REFUND_STATES = {"accepted": RecordStatus.MOVED, "refused": RecordStatus.FAILED}
 """A refund not yet answered (`sending`, `failed` to reach the provider, never sent) is pending."""
+FREEZE_KINDS = {kind.value: kind for kind in (RecordKind.FREEZE, RecordKind.CAPTURE, RecordKind.UNFREEZE)}
 
 
 class UnknownProvider(LookupError):
@@ -180,7 +183,8 @@ class Reconciler:
 
 
 def platform_records(views: ViewStore, provider: str, day: date) -> list[Record]:
-    """What the platform recorded as moved with `provider` on `day`: payments paid and refunds accepted."""
+    """What the platform recorded as moved with `provider` on `day`: payments paid, refunds accepted, and deposits
+    frozen, taken from and unfrozen (by when the provider's word that they happened was recorded)."""
     start = datetime.combine(day, time(), SHANGHAI)
     end = start + timedelta(days=1)
     payments = refund_payments_view.c
@@ -193,10 +197,15 @@ def platform_records(views: ViewStore, provider: str, day: date) -> list[Record]
     refunds = _refunds(provider).where(
         api_refund_outcomes.c.state == "accepted", refunds_view.c.created_at >= start, refunds_view.c.created_at < end
     )
+    movements = freeze_movements_view.c
+    freezes = select(freeze_movements_view).where(
+        movements.provider == provider, movements.done_at >= start, movements.done_at < end
+    )
     with views.read() as connection:
         return [
             *(_payment(row) for row in connection.execute(paid).mappings()),
             *(_refund(row) for row in connection.execute(refunds).mappings()),
+            *(_freeze_movement(row) for row in connection.execute(freezes).mappings()),
         ]
 
 
@@ -204,6 +213,7 @@ def records_named(views: ViewStore, provider: str, keys: Collection[Key]) -> dic
     """The platform's records of `provider` that `keys` name, whatever their day or state."""
     payment_ids = [named for kind, reference in keys if kind is RecordKind.PAYMENT if (named := _uuid(reference))]
     refund_ids = [reference for kind, reference in keys if kind is RecordKind.REFUND]
+    freeze_refs = [reference for kind, reference in keys if kind.value in FREEZE_KINDS]
     found: list[Record] = []
     with views.read() as connection:
         if payment_ids:
@@ -215,6 +225,10 @@ def records_named(views: ViewStore, provider: str, keys: Collection[Key]) -> dic
         if refund_ids:
             query = _refunds(provider).where(refunds_view.c.refund_id.in_(refund_ids))
             found.extend(_refund(row) for row in connection.execute(query).mappings())
+        if freeze_refs:
+            movements = freeze_movements_view.c
+            query = select(freeze_movements_view).where(movements.provider == provider, movements.ref.in_(freeze_refs))
+            found.extend(_freeze_movement(row) for row in connection.execute(query).mappings())
     return {record.key: record for record in found}
 
 
@@ -243,6 +257,19 @@ def _payment(row: Any) -> Record:
 def _refund(row: Any) -> Record:
     status = REFUND_STATES.get(row["state"], RecordStatus.PENDING)
     return Record(RecordKind.REFUND, row["refund_id"], row["provider"], row["amount"], status, at=row["created_at"])
+
+
+def _freeze_movement(row: Any) -> Record:
+    status = RecordStatus.MOVED if row["state"] == FREEZE_DONE else RecordStatus.PENDING
+    return Record(
+        FREEZE_KINDS[row["kind"]],
+        row["ref"],
+        row["provider"],
+        row["amount"],
+        status,
+        row["provider_reference"],
+        row["done_at"] or row["requested_at"],
+    )
 
 
 def _uuid(reference: str) -> UUID | None:

@@ -19,29 +19,14 @@ from adapters.errors import ProviderError
 from adapters.keys import private_key_pem, public_key_pem
 from adapters.payments.alipay_agreements import AlipayAgreements
 from leasecore.ports import AgreementTerms, InvalidSignature
-from tests.peers import LoopbackPeer, PeerAnswer, PeerRequest
+from tests.peers.alipay import AlipayPeer
 
-from .fakes import alipay_answer, rsa2, rsa2_verifies
+from .fakes import rsa2, rsa2_verifies
 
 APP_ID = "2021004100000001"
 NOTIFY_URL = "https://leasecore.test/v1/payments/notify/alipay"
 AGREEMENT_NO = "20265228000000001234"
 TERMS = AgreementTerms("ADLMGCVDR7LVFXXHA2FVHU7F22NPHQ01", D("329.00"), date(2026, 2, 28), 11, "order 5b0c2a8e: rent")
-
-
-class AlipayPeer:
-    """The open platform's gateway: checks each call's signature and answers as the test tells it."""
-
-    def __init__(self, merchant: rsa.RSAPublicKey, alipay: rsa.RSAPrivateKey) -> None:
-        self.merchant, self.alipay = merchant, alipay
-        self.answers: dict[str, dict[str, Any]] = {}
-        self.peer = LoopbackPeer({("POST", "/gateway.do"): self.serve})
-
-    def serve(self, request: PeerRequest) -> PeerAnswer:
-        params = request.form
-        assert verifies(self.merchant, params), "the call's RSA2 signature does not verify with the merchant key"
-        method = params["method"]
-        return PeerAnswer.json(alipay_answer(method, self.answers[method], self.alipay))
 
 
 def verifies(key: rsa.RSAPublicKey, params: dict[str, str]) -> bool:
@@ -51,10 +36,10 @@ def verifies(key: rsa.RSAPublicKey, params: dict[str, str]) -> bool:
 
 @pytest.fixture
 def peer(merchant_key: rsa.RSAPrivateKey, provider_key: rsa.RSAPrivateKey) -> Iterator[AlipayPeer]:
-    alipay = AlipayPeer(merchant_key.public_key(), provider_key)
-    with alipay.peer:
+    alipay = AlipayPeer(merchant_key.public_key(), provider_key, APP_ID)
+    with alipay:
         yield alipay
-    assert alipay.peer.failures == []
+    assert alipay.failures == []
 
 
 @pytest.fixture
@@ -63,7 +48,7 @@ def agreements(peer: AlipayPeer, merchant_key: rsa.RSAPrivateKey, provider_key: 
         app_id=APP_ID,
         app_private_key_pem=private_key_pem(merchant_key).decode(),
         alipay_public_key_pem=public_key_pem(provider_key.public_key()).decode(),
-        gateway_url=f"{peer.peer.url}/gateway.do",
+        gateway_url=f"{peer.url}/gateway.do",
     )
     return AlipayAgreements(config, clock=clock)
 
@@ -157,7 +142,7 @@ def test_a_charge_under_the_agreement_is_paid_when_alipay_answers_trade_success(
 
     assert (result.paid, result.transaction_id, result.amount) == (True, "2026022822001404011000123456", D("329.00"))
     assert result.paid_at == datetime(2026, 2, 27, 18, 30, 1, tzinfo=UTC)
-    sent = json.loads(peer.peer.received[-1].form["biz_content"])
+    sent = json.loads(peer.received[-1].form["biz_content"])
     assert sent == {
         "out_trade_no": "pay-2-1",
         "total_amount": "329.00",
@@ -190,7 +175,7 @@ def test_a_charge_alipay_has_not_settled_leaves_it_in_doubt(agreements, peer) ->
 def test_unsign_ends_the_agreement_and_a_refusal_is_a_provider_error(agreements, peer) -> None:
     peer.answers["alipay.user.agreement.unsign"] = {"code": "10000", "msg": "Success"}
     agreements.unsign_agreement(AGREEMENT_NO)
-    assert json.loads(peer.peer.received[-1].form["biz_content"])["agreement_no"] == AGREEMENT_NO
+    assert json.loads(peer.received[-1].form["biz_content"])["agreement_no"] == AGREEMENT_NO
 
     peer.answers["alipay.user.agreement.unsign"] = {"code": "40004", "msg": "Business Failed", "sub_code": "x"}
     with pytest.raises(ProviderError, match="x"):

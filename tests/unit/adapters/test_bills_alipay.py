@@ -16,9 +16,8 @@ from adapters.keys import private_key_pem, public_key_pem
 from adapters.payments.alipay import AlipayConfig
 from adapters.payments.alipay_bill import AlipayBills, parse_detail
 from leasecore.ports import BillLine, RecordKind
-from tests.peers import LoopbackPeer, PeerAnswer, PeerRequest
-
-from .fakes import alipay_answer, rsa2_verifies
+from tests.peers import PeerAnswer, PeerRequest
+from tests.peers.alipay import AlipayPeer
 
 APP_ID = "2021004100000001"
 METHOD = "alipay.data.dataservice.bill.downloadurl.query"
@@ -72,64 +71,59 @@ def bill_zip(detail: str = DETAIL) -> bytes:
     return buffer.getvalue()
 
 
-class AlipayPeer:
+class BillPeer(AlipayPeer):
     """Alipay's gateway for the bill query, and its bill download server, on one loopback port."""
 
     def __init__(self, provider_key, merchant_key, answer: dict | None = None) -> None:
-        self.provider_key, self.merchant_public = provider_key, merchant_key.public_key()
-        self.answer, self.archive = answer, bill_zip()
-        self.peer = LoopbackPeer({("POST", "/gateway.do"): self.gateway, ("GET", "/bill"): self.download})
+        super().__init__(merchant_key.public_key(), provider_key, APP_ID, {METHOD: self.download_url})
+        if answer is not None:
+            self.answers[METHOD] = answer
+        self.archive = bill_zip()
+        self.route("GET", "/bill")(self.download)
 
-    def gateway(self, request: PeerRequest) -> PeerAnswer:
-        params = request.form
-        signed = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v)
-        if not rsa2_verifies(self.merchant_public, signed.encode(), params.get("sign", "")):
-            return PeerAnswer.json(alipay_answer(METHOD, {"code": "40002", "sub_code": "isv.invalid-signature"}, None))
-        assert (params["method"], params["app_id"]) == (METHOD, APP_ID)
-        day = json.loads(params["biz_content"])["bill_date"]
-        url = f"{self.peer.url}/bill?fileType=csv.zip&bizDates={day}"
-        payload = self.answer or {"code": "10000", "msg": "Success", "bill_download_url": url}
-        return PeerAnswer.json(alipay_answer(METHOD, payload, self.provider_key))
+    def download_url(self, biz: dict) -> dict:
+        url = f"{self.url}/bill?fileType=csv.zip&bizDates={biz['bill_date']}"
+        return {"code": "10000", "msg": "Success", "bill_download_url": url}
 
     def download(self, request: PeerRequest) -> PeerAnswer:
         return PeerAnswer(200, self.archive, {"Content-Type": "application/oct-stream"})
 
 
-def bills(peer: AlipayPeer, merchant_key, provider_key, clock) -> AlipayBills:
+def bills(peer: BillPeer, merchant_key, provider_key, clock) -> AlipayBills:
     config = AlipayConfig(
         app_id=APP_ID,
         app_private_key_pem=private_key_pem(merchant_key).decode(),
         alipay_public_key_pem=public_key_pem(provider_key.public_key()).decode(),
-        gateway_url=f"{peer.peer.url}/gateway.do",
+        gateway_url=peer.gateway_url,
     )
     return AlipayBills(config, clock=clock)
 
 
 def test_the_days_bill_is_asked_for_signed_and_read_from_the_zip(merchant_key, provider_key, clock) -> None:
-    alipay = AlipayPeer(provider_key, merchant_key)
-    with alipay.peer:
+    alipay = BillPeer(provider_key, merchant_key)
+    with alipay:
         lines = bills(alipay, merchant_key, provider_key, clock).daily_bill(DAY)
-    asked = json.loads(alipay.peer.received[0].form["biz_content"])
+    asked = json.loads(alipay.received[0].form["biz_content"])
     assert asked == {"bill_type": "trade", "bill_date": "2026-01-30"}
     assert [(l.kind, l.reference, l.amount, l.provider_reference) for l in lines] == [
         (e.kind, e.reference, e.amount, e.provider_reference) for e in EXPECTED
     ]
     assert lines[0].at is not None and lines[0].at.isoformat() == "2026-01-30T10:00:01+08:00"
-    assert alipay.peer.failures == []
+    assert alipay.failures == []
 
 
 def test_a_bill_alipay_has_not_made_yet_is_a_provider_error_naming_alipays_code(
     merchant_key, provider_key, clock
 ) -> None:
     refusal = {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist", "sub_msg": "账单不存在"}
-    alipay = AlipayPeer(provider_key, merchant_key, answer=refusal)
-    with alipay.peer, pytest.raises(ProviderError, match="isp.bill_not_exist"):
+    alipay = BillPeer(provider_key, merchant_key, answer=refusal)
+    with alipay, pytest.raises(ProviderError, match="isp.bill_not_exist"):
         bills(alipay, merchant_key, provider_key, clock).daily_bill(DAY)
 
 
 def test_an_answer_signed_by_another_key_is_not_believed(merchant_key, provider_key, stranger_key, clock) -> None:
-    alipay = AlipayPeer(stranger_key, merchant_key)
-    with alipay.peer, pytest.raises(Exception, match="does not verify"):
+    alipay = BillPeer(stranger_key, merchant_key)
+    with alipay, pytest.raises(Exception, match="does not verify"):
         bills(alipay, merchant_key, provider_key, clock).daily_bill(DAY)
 
 
@@ -145,3 +139,17 @@ def test_a_bill_without_its_columns_or_with_a_bad_amount_is_refused() -> None:
         parse_detail("支付宝交易号,商户订单号,业务类型,订单金额（元）\n1,pay-1,交易,12.x\n")
     with pytest.raises(ProviderError, match="whole fen"):
         parse_detail("支付宝交易号,商户订单号,业务类型,订单金额（元）\n1,pay-1,交易,12.505\n")
+
+
+def test_fund_authorization_lines_are_read_as_freezes_captures_and_unfreezes_by_their_request_numbers() -> None:
+    bill = (
+        "支付宝交易号,商户订单号,业务类型,订单金额（元）,退款批次号/请求号\n"
+        "2026013110002001440212345678,fz01,预授权冻结,1500.00,fz01\n"
+        "2026013122001404011000000009,ft-1,授权转交易,400.00,ft-1\n"
+        "2026013110002001440212345678,fz01,预授权解冻,-1100.00,fu-2\n"
+    )
+    assert [(line.kind, line.reference, line.amount) for line in parse_detail(bill)] == [
+        (RecordKind.FREEZE, "fz01", D("1500.00")),
+        (RecordKind.CAPTURE, "ft-1", D("400.00")),
+        (RecordKind.UNFREEZE, "fu-2", D("1100.00")),
+    ]

@@ -1,20 +1,17 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl
+from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from adapters import alipay_openapi
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.sandbox import SandboxBureau
 from adapters.credit_bureau.zhima import ZhimaBureau
-from adapters.errors import BureauError
+from adapters.errors import BureauError, ProviderError
 from adapters.keys import private_key_pem, public_key_pem
 from leasecore.ports import InvalidSignature
-
-from .fakes import alipay_answer, rsa2_verifies
+from tests.peers.zhima import APP_ID, METHOD, ZhimaPeer
 
 VALID = "11010519491231002X"
 OTHER = "440304199001011233"
@@ -59,46 +56,36 @@ def test_a_score_is_set_only_for_a_real_id_number():
         SandboxBureau().set_score("110105194912310021", 700)
 
 
-APP_ID = "2021004100000002"
+@pytest.fixture
+def sesame(merchant_key, provider_key) -> Iterator[ZhimaPeer]:
+    peer = ZhimaPeer(merchant_key.public_key(), provider_key, APP_ID)
+    peer.scores[VALID] = 750
+    with peer:
+        yield peer
+    assert peer.failures == []
 
 
-def zhima(clock, merchant_key, provider_key, handler):
-    config = AlipayConfig(
-        app_id=APP_ID,
-        app_private_key_pem=private_key_pem(merchant_key).decode(),
-        alipay_public_key_pem=public_key_pem(provider_key.public_key()).decode(),
-        gateway_url="https://openapi.alipay.test/gateway.do",
+def zhima(clock, merchant_key, provider_key, peer: ZhimaPeer, timeout: str = "2") -> ZhimaBureau:
+    """The bureau as production configures it: an Alipay app whose gateway_url is the peer's."""
+    config = AlipayConfig.from_settings(
+        {
+            "app_id": APP_ID,
+            "app_private_key": private_key_pem(merchant_key).decode(),
+            "alipay_public_key": public_key_pem(provider_key.public_key()).decode(),
+            "gateway_url": peer.gateway_url,
+            "timeout": timeout,
+        }
     )
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    return ZhimaBureau(config, http_client=client, clock=clock, transaction_ids=lambda: "tx-0001")
+    return ZhimaBureau(config, clock=clock, transaction_ids=lambda: "tx-0001")
 
 
-def sesame(key, merchant_key, seen, payload):
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        params = dict(parse_qsl(request.content.decode()))
-        assert rsa2_verifies(
-            merchant_key.public_key(), alipay_openapi.request_sign_content(params).encode(), params["sign"]
-        )
-        return httpx.Response(200, text=alipay_answer("zhima.credit.score.get", payload, key))
+def test_sesame_is_asked_with_a_signed_request_and_its_signed_score_believed(clock, merchant_key, provider_key, sesame):
+    score = zhima(clock, merchant_key, provider_key, sesame).score(" 张三 ", "11010519491231002x")
 
-    return handle
-
-
-def test_sesame_is_asked_with_a_signed_request_and_its_signed_score_believed(clock, merchant_key, provider_key):
-    seen: list[httpx.Request] = []
-    answer = {"code": "10000", "msg": "Success", "biz_no": "ZM201612013000000242400404124269", "zm_score": "750"}
-    bureau = zhima(clock, merchant_key, provider_key, sesame(provider_key, merchant_key, seen, answer))
-
-    score = bureau.score(" 张三 ", "11010519491231002x")
-
-    assert (score.score, score.provider, score.reference) == (750, "zhima", "ZM201612013000000242400404124269")
-    params = dict(parse_qsl(seen[0].content.decode()))
-    assert (params["method"], params["app_id"], params["timestamp"]) == (
-        "zhima.credit.score.get",
-        APP_ID,
-        "2026-01-31 10:00:00",
-    )
+    assert (score.score, score.provider, score.reference) == (750, "zhima", "ZM202601313000000000000000000001")
+    (request,) = sesame.received
+    params = request.form
+    assert (params["method"], params["app_id"], params["timestamp"]) == (METHOD, APP_ID, "2026-01-31 10:00:00")
     assert json.loads(params["biz_content"]) == {
         "transaction_id": "tx-0001",
         "product_code": "w1010100100000000001",
@@ -108,11 +95,10 @@ def test_sesame_is_asked_with_a_signed_request_and_its_signed_score_believed(clo
     }
 
 
-def test_a_score_signed_by_another_key_is_not_believed(clock, merchant_key, provider_key, stranger_key):
-    answer = {"code": "10000", "msg": "Success", "biz_no": "ZM1", "zm_score": "950"}
-    bureau = zhima(clock, merchant_key, provider_key, sesame(stranger_key, merchant_key, [], answer))
+def test_a_score_signed_by_another_key_is_not_believed(clock, merchant_key, provider_key, stranger_key, sesame):
+    sesame.sign_with = stranger_key
     with pytest.raises(InvalidSignature):
-        bureau.score("张三", VALID)
+        zhima(clock, merchant_key, provider_key, sesame).score("张三", VALID)
 
 
 @pytest.mark.parametrize(
@@ -125,13 +111,30 @@ def test_a_score_signed_by_another_key_is_not_believed(clock, merchant_key, prov
                 "sub_code": "ZMCREDIT.authentication_fail",
                 "sub_msg": "认证失败",
             },
-            "认证失败",
+            "ZMCREDIT.authentication_fail: 认证失败",
         ),
         ({"code": "10000", "msg": "Success", "biz_no": "ZM1", "zm_score": "1200"}, "impossible score '1200'"),
         ({"code": "10000", "msg": "Success", "biz_no": "ZM1"}, "impossible score None"),
     ],
 )
-def test_no_usable_score_is_a_bureau_error(clock, merchant_key, provider_key, payload, message):
-    bureau = zhima(clock, merchant_key, provider_key, sesame(provider_key, merchant_key, [], payload))
+def test_no_usable_score_is_a_bureau_error(clock, merchant_key, provider_key, sesame, payload, message):
+    sesame.answers[METHOD] = payload
     with pytest.raises(BureauError, match=message):
-        bureau.score("张三", VALID)
+        zhima(clock, merchant_key, provider_key, sesame).score("张三", VALID)
+
+
+def test_a_person_sesame_knows_no_score_for_is_a_bureau_error_naming_its_code(
+    clock, merchant_key, provider_key, sesame
+):
+    with pytest.raises(BureauError, match="ZMCREDIT.authentication_fail") as refused:
+        zhima(clock, merchant_key, provider_key, sesame).score("李四", OTHER)
+    assert refused.value.code == "ZMCREDIT.authentication_fail"
+
+
+def test_sesame_slower_than_the_timeout_is_a_provider_error_after_one_request(
+    clock, merchant_key, provider_key, sesame
+):
+    sesame.delay = 1.0
+    with pytest.raises(ProviderError, match="unreachable"):
+        zhima(clock, merchant_key, provider_key, sesame, timeout="0.3").score("张三", VALID)
+    assert len(sesame.received) == 1

@@ -4,12 +4,11 @@ WeChat Pay's order query by out_trade_no, and the sandbox's own records."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
-from urllib.parse import parse_qsl
 
-import httpx
 import pytest
 
 from adapters.errors import ProviderError
@@ -18,12 +17,14 @@ from adapters.payments.alipay import AlipayConfig, AlipayGateway
 from adapters.payments.sandbox import SandboxPayments
 from adapters.payments.wechatpay import WeChatPayConfig, WeChatPayGateway
 from leasecore.ports import InvalidSignature, PaymentQuery, PaymentState
+from tests.peers.alipay import AlipayPeer
+from tests.peers.wechatpay import ORDER_PATH, WeChatPayPeer
 
 from .conftest import NOW
-from .fakes import alipay_answer, rsa2_verifies, wechat_signed_headers
+from .fakes import rsa2_verifies
 
 APP_ID = "2021004100000001"
-ALIPAY_GATEWAY = "https://openapi.alipay.test/gateway.do"
+QUERY = "alipay.trade.query"
 MCHID = "1900009191"
 PLATFORM_SERIAL = "PUB_KEY_ID_0114232134912410000000000000"
 PAYMENT_ID = "5f0c8a3e-8f7e-4a6b-9a55-2b1e0c8d7f10"
@@ -35,21 +36,29 @@ NOTIFY_URL = "https://leasecore.test/v1/payments/notify/sandbox"
 
 
 @pytest.fixture
-def alipay_config(merchant_key, provider_key):
+def alipay_peer(merchant_key, provider_key) -> Iterator[AlipayPeer]:
+    peer = AlipayPeer(merchant_key.public_key(), provider_key, APP_ID)
+    with peer:
+        yield peer
+    assert peer.failures == []
+
+
+@pytest.fixture
+def alipay_config(merchant_key, provider_key, alipay_peer):
     return AlipayConfig(
         app_id=APP_ID,
         app_private_key_pem=private_key_pem(merchant_key).decode(),
         alipay_public_key_pem=public_key_pem(provider_key.public_key()).decode(),
-        gateway_url=ALIPAY_GATEWAY,
+        gateway_url=alipay_peer.gateway_url,
+        timeout=0.5,
     )
 
 
-def alipay(config, clock, answer: dict[str, Any], key, seen: list[httpx.Request] | None = None) -> AlipayGateway:
-    def handle(request: httpx.Request) -> httpx.Response:
-        (seen if seen is not None else []).append(request)
-        return httpx.Response(200, text=alipay_answer("alipay.trade.query", answer, key))
-
-    return AlipayGateway(config, http_client=httpx.Client(transport=httpx.MockTransport(handle)), clock=clock)
+def alipay(config, clock, peer: AlipayPeer, answer: dict[str, Any], key=None) -> AlipayGateway:
+    """The gateway, the peer answering the query with `answer` signed by `key` (Alipay's own unless told)."""
+    peer.answers[QUERY] = answer
+    peer.sign_with = key or peer.alipay_key
+    return AlipayGateway(config, clock=clock)
 
 
 def trade(status: str, **more: str) -> dict[str, str]:
@@ -59,14 +68,12 @@ def trade(status: str, **more: str) -> dict[str, str]:
 PAID_TRADE = trade("TRADE_SUCCESS", trade_no=TRADE_NO, total_amount="1299.00", send_pay_date="2026-01-31 10:00:01")
 
 
-def test_alipay_is_asked_with_a_signed_trade_query_by_out_trade_no(alipay_config, clock, provider_key, merchant_key):
-    seen: list[httpx.Request] = []
+def test_alipay_is_asked_with_a_signed_trade_query_by_out_trade_no(alipay_config, clock, alipay_peer, merchant_key):
+    answer = alipay(alipay_config, clock, alipay_peer, PAID_TRADE).query_payment(PAYMENT_ID)
 
-    answer = alipay(alipay_config, clock, PAID_TRADE, provider_key, seen).query_payment(PAYMENT_ID)
-
-    (request,) = seen
-    params = dict(parse_qsl(request.content.decode()))
-    assert (str(request.url), params["method"], params["app_id"]) == (ALIPAY_GATEWAY, "alipay.trade.query", APP_ID)
+    (request,) = alipay_peer.received
+    params = request.form
+    assert (request.path, params["method"], params["app_id"]) == ("/gateway.do", QUERY, APP_ID)
     assert json.loads(params["biz_content"]) == {"out_trade_no": PAYMENT_ID}
     signed = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v)
     assert rsa2_verifies(merchant_key.public_key(), signed.encode(), params["sign"])
@@ -83,54 +90,62 @@ def test_alipay_is_asked_with_a_signed_trade_query_by_out_trade_no(alipay_config
         ("TRADE_CLOSED", PaymentState.CLOSED),
     ],
 )
-def test_alipays_trade_status_says_paid_not_paid_or_closed(alipay_config, clock, provider_key, status, state):
+def test_alipays_trade_status_says_paid_not_paid_or_closed(alipay_config, clock, alipay_peer, status, state):
     answer = trade(status, trade_no=TRADE_NO, total_amount="10.00", send_pay_date="2026-01-31 10:00:01")
 
-    assert alipay(alipay_config, clock, answer, provider_key).query_payment(PAYMENT_ID).state is state
+    assert alipay(alipay_config, clock, alipay_peer, answer).query_payment(PAYMENT_ID).state is state
 
 
-def test_a_trade_alipay_does_not_know_was_never_paid(alipay_config, clock, provider_key):
+def test_a_trade_alipay_does_not_know_was_never_paid(alipay_config, clock, alipay_peer):
     missing = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
 
-    answer = alipay(alipay_config, clock, missing, provider_key).query_payment(PAYMENT_ID)
+    answer = alipay(alipay_config, clock, alipay_peer, missing).query_payment(PAYMENT_ID)
 
     assert (answer.state, answer.transaction_id, answer.amount) == (PaymentState.NOT_PAID, None, None)
 
 
-def test_another_refusal_of_the_query_is_a_provider_error_naming_alipays_code(alipay_config, clock, provider_key):
+def test_another_refusal_of_the_query_is_a_provider_error_naming_alipays_code(alipay_config, clock, alipay_peer):
     refused = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR", "sub_msg": "系统错误"}
 
     with pytest.raises(ProviderError, match="ACQ.SYSTEM_ERROR"):
-        alipay(alipay_config, clock, refused, provider_key).query_payment(PAYMENT_ID)
+        alipay(alipay_config, clock, alipay_peer, refused).query_payment(PAYMENT_ID)
 
 
-def test_a_paid_answer_signed_by_another_key_is_not_believed(alipay_config, clock, stranger_key):
+def test_a_paid_answer_signed_by_another_key_is_not_believed(alipay_config, clock, alipay_peer, stranger_key):
     with pytest.raises(InvalidSignature):
-        alipay(alipay_config, clock, PAID_TRADE, stranger_key).query_payment(PAYMENT_ID)
+        alipay(alipay_config, clock, alipay_peer, PAID_TRADE, stranger_key).query_payment(PAYMENT_ID)
 
 
 def test_a_paid_answer_about_another_trade_or_without_its_transaction_is_a_provider_error(
-    alipay_config, clock, provider_key
+    alipay_config, clock, alipay_peer
 ):
     other = {**PAID_TRADE, "out_trade_no": "someone-else"}
     with pytest.raises(ProviderError, match="someone-else"):
-        alipay(alipay_config, clock, other, provider_key).query_payment(PAYMENT_ID)
+        alipay(alipay_config, clock, alipay_peer, other).query_payment(PAYMENT_ID)
     without = {key: value for key, value in PAID_TRADE.items() if key != "trade_no"}
     with pytest.raises(ProviderError, match="trade_no"):
-        alipay(alipay_config, clock, without, provider_key).query_payment(PAYMENT_ID)
+        alipay(alipay_config, clock, alipay_peer, without).query_payment(PAYMENT_ID)
 
 
-def test_a_paid_answer_without_its_payment_time_is_paid_when_asked(alipay_config, clock, provider_key):
+def test_a_paid_answer_without_its_payment_time_is_paid_when_asked(alipay_config, clock, alipay_peer):
     undated = {key: value for key, value in PAID_TRADE.items() if key != "send_pay_date"}
 
-    assert alipay(alipay_config, clock, undated, provider_key).query_payment(PAYMENT_ID).paid_at == NOW
+    assert alipay(alipay_config, clock, alipay_peer, undated).query_payment(PAYMENT_ID).paid_at == NOW
 
 
 # WeChat Pay v3: GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=.
 
 
 @pytest.fixture
-def wechat_config(merchant_key, provider_key):
+def wechat_peer(merchant_key, provider_key) -> Iterator[WeChatPayPeer]:
+    peer = WeChatPayPeer(merchant_key.public_key(), provider_key, str(int(NOW.timestamp())))
+    with peer:
+        yield peer
+    assert peer.failures == []
+
+
+@pytest.fixture
+def wechat_config(merchant_key, provider_key, wechat_peer):
     return WeChatPayConfig(
         mchid=MCHID,
         appid="wxd678efh567hg6787",
@@ -138,20 +153,16 @@ def wechat_config(merchant_key, provider_key):
         merchant_private_key_pem=private_key_pem(merchant_key).decode(),
         platform_public_keys={PLATFORM_SERIAL: public_key_pem(provider_key.public_key()).decode()},
         apiv3_key="0123456789abcdefghijABCDEFGHIJ!!",
-        base_url="https://api.mch.weixin.test",
+        base_url=wechat_peer.url,
+        timeout=0.5,
     )
 
 
-def wechat(config, clock, status: int, payload: dict[str, Any], key, seen=None) -> WeChatPayGateway:
-    def handle(request: httpx.Request) -> httpx.Response:
-        (seen if seen is not None else []).append(request)
-        body = json.dumps(payload).encode()
-        timestamp = str(int(NOW.timestamp()))
-        return httpx.Response(
-            status, content=body, headers=wechat_signed_headers(key, PLATFORM_SERIAL, body, timestamp, "N1")
-        )
-
-    return WeChatPayGateway(config, http_client=httpx.Client(transport=httpx.MockTransport(handle)), clock=clock)
+def wechat(config, clock, peer: WeChatPayPeer, status: int, payload: dict[str, Any], key=None) -> WeChatPayGateway:
+    """The gateway, the peer answering the order query with `payload` signed by `key` (the platform's unless told)."""
+    peer.answers[("GET", ORDER_PATH)] = (status, payload)
+    peer.sign_with = key or peer.platform_key
+    return WeChatPayGateway(config, clock=clock)
 
 
 def order(trade_state: str, **more: Any) -> dict[str, Any]:
@@ -166,15 +177,13 @@ PAID_ORDER = order(
 )
 
 
-def test_wechat_is_asked_for_the_order_by_out_trade_no_and_its_answer_read_in_fen(wechat_config, clock, provider_key):
-    seen: list[httpx.Request] = []
+def test_wechat_is_asked_for_the_order_by_out_trade_no_and_its_answer_read_in_fen(wechat_config, clock, wechat_peer):
+    answer = wechat(wechat_config, clock, wechat_peer, 200, PAID_ORDER).query_payment(PAYMENT_ID)
 
-    answer = wechat(wechat_config, clock, 200, PAID_ORDER, provider_key, seen).query_payment(PAYMENT_ID)
-
-    (request,) = seen
-    assert (request.method, str(request.url)) == (
+    (request,) = wechat_peer.received
+    assert (request.method, request.target) == (
         "GET",
-        f"https://api.mch.weixin.test/v3/pay/transactions/out-trade-no/5f0c8a3e8f7e4a6b9a552b1e0c8d7f10?mchid={MCHID}",
+        f"/v3/pay/transactions/out-trade-no/5f0c8a3e8f7e4a6b9a552b1e0c8d7f10?mchid={MCHID}",
     )
     assert request.headers["authorization"].startswith(f'WECHATPAY2-SHA256-RSA2048 mchid="{MCHID}"')
     paid_at = datetime(2026, 1, 31, 2, 0, 1, tzinfo=UTC)
@@ -193,45 +202,45 @@ def test_wechat_is_asked_for_the_order_by_out_trade_no_and_its_answer_read_in_fe
         ("REVOKED", PaymentState.CLOSED),
     ],
 )
-def test_wechats_trade_state_says_not_paid_or_closed(wechat_config, clock, provider_key, trade_state, state):
-    answer = wechat(wechat_config, clock, 200, order(trade_state), provider_key).query_payment(PAYMENT_ID)
+def test_wechats_trade_state_says_not_paid_or_closed(wechat_config, clock, wechat_peer, trade_state, state):
+    answer = wechat(wechat_config, clock, wechat_peer, 200, order(trade_state)).query_payment(PAYMENT_ID)
 
     assert (answer.state, answer.transaction_id) == (state, None)
 
 
-def test_an_order_refunded_since_was_still_paid(wechat_config, clock, provider_key):
+def test_an_order_refunded_since_was_still_paid(wechat_config, clock, wechat_peer):
     refunded = {**PAID_ORDER, "trade_state": "REFUND"}
 
-    answer = wechat(wechat_config, clock, 200, refunded, provider_key).query_payment(PAYMENT_ID)
+    answer = wechat(wechat_config, clock, wechat_peer, 200, refunded).query_payment(PAYMENT_ID)
 
     assert (answer.state, answer.amount) == (PaymentState.PAID, D("1299.50"))
 
 
 def test_an_order_wechat_does_not_know_was_never_paid_and_other_refusals_name_their_code(
-    wechat_config, clock, provider_key
+    wechat_config, clock, wechat_peer
 ):
     missing = {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
-    answer = wechat(wechat_config, clock, 404, missing, provider_key).query_payment(PAYMENT_ID)
+    answer = wechat(wechat_config, clock, wechat_peer, 404, missing).query_payment(PAYMENT_ID)
     assert answer.state is PaymentState.NOT_PAID
 
     refused = {"code": "SIGN_ERROR", "message": "签名错误"}
     with pytest.raises(ProviderError, match="SIGN_ERROR"):
-        wechat(wechat_config, clock, 401, refused, provider_key).query_payment(PAYMENT_ID)
+        wechat(wechat_config, clock, wechat_peer, 401, refused).query_payment(PAYMENT_ID)
 
 
 def test_a_paid_order_signed_by_another_key_or_for_another_merchant_is_not_believed(
-    wechat_config, clock, provider_key, stranger_key
+    wechat_config, clock, wechat_peer, stranger_key
 ):
     with pytest.raises(InvalidSignature):
-        wechat(wechat_config, clock, 200, PAID_ORDER, stranger_key).query_payment(PAYMENT_ID)
+        wechat(wechat_config, clock, wechat_peer, 200, PAID_ORDER, stranger_key).query_payment(PAYMENT_ID)
     foreign = {**PAID_ORDER, "mchid": "1900000000"}
     with pytest.raises(ProviderError, match="1900000000"):
-        wechat(wechat_config, clock, 200, foreign, provider_key).query_payment(PAYMENT_ID)
+        wechat(wechat_config, clock, wechat_peer, 200, foreign).query_payment(PAYMENT_ID)
 
 
-def test_a_wechat_outage_is_a_provider_error(wechat_config, clock, provider_key):
+def test_a_wechat_outage_is_a_provider_error(wechat_config, clock, wechat_peer):
     with pytest.raises(ProviderError, match="HTTP 503"):
-        wechat(wechat_config, clock, 503, {}, provider_key).query_payment(PAYMENT_ID)
+        wechat(wechat_config, clock, wechat_peer, 503, {}).query_payment(PAYMENT_ID)
 
 
 # The sandbox: its own records, and a notification that can be lost.

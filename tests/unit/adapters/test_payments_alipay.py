@@ -1,39 +1,63 @@
+"""Alipay app payments, notifications and refunds against a loopback Alipay gateway (tests.peers.alipay) that
+checks the app's RSA2 signature on every call and answers signed with Alipay's key, as production does."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 import pytest
 
-from adapters import alipay_openapi
 from adapters.errors import ProviderError
 from adapters.keys import private_key_pem, public_key_pem
 from adapters.payments.alipay import AlipayConfig, AlipayGateway
 from leasecore.ports import InvalidSignature
+from tests.peers.alipay import AlipayPeer
 
-from .fakes import alipay_answer, rsa2, rsa2_verifies
+from .fakes import rsa2, rsa2_verifies
 
 APP_ID = "2021004100000001"
-GATEWAY = "https://openapi.alipay.test/gateway.do"
 NOTIFY_URL = "https://leasecore.test/v1/payments/notify/alipay"
+REFUND = "alipay.trade.refund"
+REFUNDED = {
+    "code": "10000",
+    "msg": "Success",
+    "trade_no": "2026013122001404011000123456",
+    "out_trade_no": "pay-1",
+    "buyer_logon_id": "159****5620",
+    "fund_change": "Y",
+    "refund_fee": "300.00",
+}
 
 
 @pytest.fixture
-def config(merchant_key, provider_key):
-    return AlipayConfig(
-        app_id=APP_ID,
-        app_private_key_pem=private_key_pem(merchant_key).decode(),
-        alipay_public_key_pem=public_key_pem(provider_key.public_key()).decode(),
-        gateway_url=GATEWAY,
+def peer(merchant_key, provider_key) -> Iterator[AlipayPeer]:
+    alipay = AlipayPeer(merchant_key.public_key(), provider_key, APP_ID)
+    alipay.answers[REFUND] = REFUNDED
+    with alipay:
+        yield alipay
+    assert alipay.failures == []
+
+
+@pytest.fixture
+def config(merchant_key, provider_key, peer):
+    """The app as production configures it, its gateway_url the peer's."""
+    return AlipayConfig.from_settings(
+        {
+            "app_id": APP_ID,
+            "app_private_key": private_key_pem(merchant_key).decode(),
+            "alipay_public_key": public_key_pem(provider_key.public_key()).decode(),
+            "gateway_url": peer.gateway_url,
+            "timeout": "0.5",
+        }
     )
 
 
-def gateway(config, clock, handler=None):
-    client = httpx.Client(transport=httpx.MockTransport(handler or (lambda request: httpx.Response(500))))
-    return AlipayGateway(config, http_client=client, clock=clock)
+def gateway(config, clock):
+    return AlipayGateway(config, clock=clock)
 
 
 def alipay_notification(key, **overrides: str) -> bytes:
@@ -119,33 +143,8 @@ def test_a_tampered_amount_in_the_notification_is_rejected(config, clock, provid
         gateway(config, clock).verify_notification(body, {})
 
 
-def refund_handler(provider_key, merchant_key, seen, payload=None, sign=True):
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        params = dict(parse_qsl(request.content.decode()))
-        assert rsa2_verifies(
-            merchant_key.public_key(), alipay_openapi.request_sign_content(params).encode(), params["sign"]
-        )
-        answer = payload or {
-            "code": "10000",
-            "msg": "Success",
-            "trade_no": "2026013122001404011000123456",
-            "out_trade_no": "pay-1",
-            "buyer_logon_id": "159****5620",
-            "fund_change": "Y",
-            "refund_fee": "300.00",
-        }
-        text = alipay_answer("alipay.trade.refund", answer, provider_key if sign else None)
-        return httpx.Response(200, content=text.encode(), headers={"Content-Type": "text/html;charset=utf-8"})
-
-    return handle
-
-
-def test_a_refund_is_a_signed_alipay_trade_refund_whose_answer_is_verified(config, clock, provider_key, merchant_key):
-    seen: list[httpx.Request] = []
-    alipay = gateway(config, clock, refund_handler(provider_key, merchant_key, seen))
-
-    receipt = alipay.refund("pay-1", "refund-7", D("300.00"))
+def test_a_refund_is_a_signed_alipay_trade_refund_whose_answer_is_verified(config, clock, peer):
+    receipt = gateway(config, clock).refund("pay-1", "refund-7", D("300.00"))
 
     assert (receipt.accepted, receipt.amount, receipt.refund_id, receipt.provider) == (
         True,
@@ -153,12 +152,11 @@ def test_a_refund_is_a_signed_alipay_trade_refund_whose_answer_is_verified(confi
         "refund-7",
         "alipay",
     )
-    (request,) = seen
-    assert (request.method, str(request.url)) == ("POST", GATEWAY)
+    (request,) = peer.received
+    assert (request.method, request.path) == ("POST", "/gateway.do")
     assert request.headers["content-type"] == "application/x-www-form-urlencoded;charset=utf-8"
-    params = dict(parse_qsl(request.content.decode()))
-    assert params["method"] == "alipay.trade.refund"
-    assert params["app_id"] == APP_ID
+    params = request.form
+    assert (params["method"], params["app_id"]) == (REFUND, APP_ID)
     assert json.loads(params["biz_content"]) == {
         "out_trade_no": "pay-1",
         "refund_amount": "300.00",
@@ -166,59 +164,72 @@ def test_a_refund_is_a_signed_alipay_trade_refund_whose_answer_is_verified(confi
     }
 
 
-def test_a_refused_refund_carries_alipays_reason(config, clock, provider_key, merchant_key):
-    refusal = {
+def test_a_refused_refund_carries_alipays_reason(config, clock, peer):
+    peer.answers[REFUND] = {
         "code": "40004",
         "msg": "Business Failed",
         "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
         "sub_msg": "退款金额超限",
     }
-    alipay = gateway(config, clock, refund_handler(provider_key, merchant_key, [], refusal))
 
-    receipt = alipay.refund("pay-1", "refund-8", D("99999.00"))
+    receipt = gateway(config, clock).refund("pay-1", "refund-8", D("99999.00"))
 
     assert receipt.accepted is False
     assert receipt.reason == "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL: 退款金额超限"
 
 
-def test_a_refund_answer_signed_by_another_key_is_rejected(config, clock, stranger_key, merchant_key):
-    alipay = gateway(config, clock, refund_handler(stranger_key, merchant_key, []))
+def test_a_refund_answer_signed_by_another_key_is_rejected(config, clock, peer, stranger_key):
+    peer.sign_with = stranger_key
     with pytest.raises(InvalidSignature, match="does not verify"):
-        alipay.refund("pay-1", "refund-7", D("300.00"))
+        gateway(config, clock).refund("pay-1", "refund-7", D("300.00"))
 
 
-def test_an_unsigned_success_is_not_believed_but_an_unsigned_error_is_a_refusal(config, clock, merchant_key):
-    unsigned_success = gateway(config, clock, refund_handler(None, merchant_key, [], sign=False))
+def test_an_unsigned_success_is_not_believed_but_an_unsigned_error_is_a_refusal(config, clock, peer):
+    peer.sign_with = None
     with pytest.raises(InvalidSignature, match="unsigned"):
-        unsigned_success.refund("pay-1", "refund-7", D("300.00"))
+        gateway(config, clock).refund("pay-1", "refund-7", D("300.00"))
 
-    error = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}
-    unsigned_error = gateway(config, clock, refund_handler(None, merchant_key, [], error, sign=False))
-    receipt = unsigned_error.refund("pay-1", "refund-7", D("300.00"))
+    peer.answers[REFUND] = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}
+    receipt = gateway(config, clock).refund("pay-1", "refund-7", D("300.00"))
     assert (receipt.accepted, receipt.reason) == (False, "isv.invalid-signature: Invalid Arguments")
 
 
-def test_a_tampered_refund_answer_is_rejected(config, clock, provider_key, merchant_key):
-    honest = refund_handler(provider_key, merchant_key, [])
+def test_a_tampered_refund_answer_is_rejected(config, clock, peer):
+    def tampering(text: str) -> str:
+        assert '"refund_fee": "300.00"' in text
+        return text.replace('"refund_fee": "300.00"', '"refund_fee": "3000.00"')
 
-    def tampering(request: httpx.Request) -> httpx.Response:
-        text = honest(request).content.replace(b'"refund_fee": "300.00"', b'"refund_fee": "3000.00"')
-        assert b"3000.00" in text
-        return httpx.Response(200, content=text)
-
+    peer.tamper = tampering
     with pytest.raises(InvalidSignature):
-        gateway(config, clock, tampering).refund("pay-1", "refund-7", D("300.00"))
+        gateway(config, clock).refund("pay-1", "refund-7", D("300.00"))
 
 
-def test_an_unreachable_or_failing_gateway_is_a_provider_error(config, clock):
+def test_an_unreachable_or_failing_gateway_is_a_provider_error(config, clock, peer, merchant_key, provider_key):
+    peer.fail = 1
     with pytest.raises(ProviderError, match="HTTP 500"):
         gateway(config, clock).refund("pay-1", "refund-7", D("1.00"))
 
-    def unreachable(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
+    with AlipayPeer(merchant_key.public_key(), provider_key, APP_ID) as closed:
+        gone = closed.gateway_url
+    unreachable = AlipayConfig(**{**config.__dict__, "gateway_url": gone})
     with pytest.raises(ProviderError, match="unreachable"):
-        gateway(config, clock, unreachable).refund("pay-1", "refund-7", D("1.00"))
+        gateway(unreachable, clock).refund("pay-1", "refund-7", D("1.00"))
+
+
+def test_a_gateway_slower_than_the_timeout_is_a_provider_error_after_one_request(config, clock, peer):
+    """Alipay dedupes a refund by its out_request_no, so the refund process may ask again later; the adapter itself
+    does not retry within the call."""
+    peer.delay = 1.0
+    with pytest.raises(ProviderError, match="unreachable"):
+        gateway(config, clock).refund("pay-1", "refund-7", D("1.00"))
+    assert len(peer.received) == 1
+
+
+def test_a_refusal_of_a_query_names_alipays_code_in_the_error(config, clock, peer):
+    peer.answers["alipay.trade.query"] = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR"}
+    with pytest.raises(ProviderError, match="ACQ.SYSTEM_ERROR") as refused:
+        gateway(config, clock).query_payment("pay-1")
+    assert refused.value.code == "ACQ.SYSTEM_ERROR"
 
 
 def test_config_reads_keys_inline_or_from_files(tmp_path, merchant_key, provider_key):
@@ -231,6 +242,8 @@ def test_config_reads_keys_inline_or_from_files(tmp_path, merchant_key, provider
         }
     )
     assert config.app_private_key_pem == private_key_pem(merchant_key).decode()
-    assert config.gateway_url == "https://openapi.alipay.com/gateway.do"
+    assert (config.gateway_url, config.timeout) == ("https://openapi.alipay.com/gateway.do", 10.0)
     with pytest.raises(ValueError, match="app_id"):
         AlipayConfig.from_settings({"app_private_key": "x", "alipay_public_key": "y"})
+    with pytest.raises(ValueError, match="timeout"):
+        AlipayConfig.from_settings({"app_id": APP_ID, "app_private_key": "x", "alipay_public_key": "y", "timeout": "x"})

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -21,6 +20,8 @@ from adapters.payments.wechatpay import (
     response_message,
 )
 from leasecore.ports import InvalidSignature
+from tests.peers import PeerRequest
+from tests.peers.wechatpay import AUTHORIZATION, ORDER_PATH, WeChatPayPeer
 
 from .conftest import NOW
 from .fakes import rsa2_verifies, wechat_resource, wechat_signed_headers
@@ -33,22 +34,34 @@ APIV3_KEY = b"0123456789abcdefghijABCDEFGHIJ!!"
 NOTIFY_URL = "https://leasecore.test/v1/payments/notify/wechatpay"
 PAYMENT_ID = "5f0c8a3e-8f7e-4a6b-9a55-2b1e0c8d7f10"
 TIMESTAMP = str(int(NOW.timestamp()))
-AUTHORIZATION = re.compile(
-    r'WECHATPAY2-SHA256-RSA2048 mchid="(?P<mchid>[^"]+)",nonce_str="(?P<nonce>[^"]+)",'
-    r'signature="(?P<signature>[^"]+)",timestamp="(?P<timestamp>[^"]+)",serial_no="(?P<serial>[^"]+)"'
-)
+OUT_TRADE_NO = "5f0c8a3e8f7e4a6b9a552b1e0c8d7f10"
+APP_PATH = "/v3/pay/transactions/app"
+REFUNDS_PATH = "/v3/refund/domestic/refunds"
 
 
 @pytest.fixture
-def config(merchant_key, provider_key):
-    return WeChatPayConfig(
-        mchid=MCHID,
-        appid=APPID,
-        merchant_serial_no=MERCHANT_SERIAL,
-        merchant_private_key_pem=private_key_pem(merchant_key).decode(),
-        platform_public_keys={PLATFORM_SERIAL: public_key_pem(provider_key.public_key()).decode()},
-        apiv3_key=APIV3_KEY.decode(),
-        base_url="https://api.mch.weixin.test",
+def peer(merchant_key, provider_key) -> Iterator[WeChatPayPeer]:
+    wechat = WeChatPayPeer(merchant_key.public_key(), provider_key, TIMESTAMP)
+    with wechat:
+        yield wechat
+    assert wechat.failures == []
+
+
+@pytest.fixture
+def config(merchant_key, provider_key, peer):
+    """The merchant as production configures it, its gateway_url the peer's."""
+    return WeChatPayConfig.from_settings(
+        {
+            "mchid": MCHID,
+            "appid": APPID,
+            "merchant_serial_no": MERCHANT_SERIAL,
+            "merchant_private_key": private_key_pem(merchant_key).decode(),
+            "platform_serial_no": PLATFORM_SERIAL,
+            "platform_public_key": public_key_pem(provider_key.public_key()).decode(),
+            "apiv3_key": APIV3_KEY.decode(),
+            "gateway_url": peer.url,
+            "timeout": "0.5",
+        }
     )
 
 
@@ -57,25 +70,14 @@ def nonces():
     return lambda: f"NONCE{next(counter):027d}"
 
 
-def gateway(config, clock, handler=None):
-    client = httpx.Client(transport=httpx.MockTransport(handler or (lambda request: httpx.Response(500))))
-    return WeChatPayGateway(config, http_client=client, clock=clock, nonces=nonces())
+def gateway(config, clock):
+    return WeChatPayGateway(config, clock=clock, nonces=nonces())
 
 
-def platform_answer(key, status: int, payload: dict | None, serial: str = PLATFORM_SERIAL) -> httpx.Response:
-    body = json.dumps(payload).encode() if payload is not None else b""
-    return httpx.Response(
-        status, content=body, headers=wechat_signed_headers(key, serial, body, TIMESTAMP, "ANSWERNONCE")
-    )
-
-
-def assert_merchant_signed(request: httpx.Request, merchant_key) -> dict[str, str]:
+def authorization(request: PeerRequest) -> dict[str, str]:
+    """The Authorization's fields (the peer has checked its signature)."""
     fields = AUTHORIZATION.fullmatch(request.headers["authorization"])
     assert fields is not None, request.headers["authorization"]
-    assert (fields["mchid"], fields["serial"], fields["timestamp"]) == (MCHID, MERCHANT_SERIAL, TIMESTAMP)
-    url = request.url.raw_path.decode()
-    message = f"{request.method}\n{url}\n{fields['timestamp']}\n{fields['nonce']}\n".encode() + request.content + b"\n"
-    assert rsa2_verifies(merchant_key.public_key(), message, fields["signature"])
     return fields.groupdict()
 
 
@@ -91,19 +93,16 @@ def test_the_request_message_is_method_url_timestamp_nonce_body_each_on_its_own_
     assert response_message("1554208460", "N", b'{"a":1}') == b'1554208460\nN\n{"a":1}\n'
 
 
-def test_an_app_prepay_is_a_signed_request_in_fen_and_its_answer_is_verified(config, clock, merchant_key, provider_key):
-    seen: list[httpx.Request] = []
+def test_an_app_prepay_is_a_signed_request_in_fen_and_its_answer_is_verified(config, clock, merchant_key, peer):
+    peer.answers[("POST", APP_PATH)] = (200, {"prepay_id": "wx201410272009395522657a690389285100"})
 
-    def prepay(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return platform_answer(provider_key, 200, {"prepay_id": "wx201410272009395522657a690389285100"})
+    request = gateway(config, clock).create_payment(PAYMENT_ID, D("1299.50"), "Phone X 256G", NOTIFY_URL)
 
-    request = gateway(config, clock, prepay).create_payment(PAYMENT_ID, D("1299.50"), "Phone X 256G", NOTIFY_URL)
-
-    (sent,) = seen
-    assert (sent.method, str(sent.url)) == ("POST", "https://api.mch.weixin.test/v3/pay/transactions/app")
-    assert_merchant_signed(sent, merchant_key)
-    assert json.loads(sent.content) == {
+    (sent,) = peer.received
+    assert (sent.method, sent.target) == ("POST", APP_PATH)
+    fields = authorization(sent)
+    assert (fields["mchid"], fields["serial"], fields["timestamp"]) == (MCHID, MERCHANT_SERIAL, TIMESTAMP)
+    assert json.loads(sent.body) == {
         "appid": APPID,
         "mchid": MCHID,
         "description": "Phone X 256G",
@@ -123,40 +122,48 @@ def test_an_app_prepay_is_a_signed_request_in_fen_and_its_answer_is_verified(con
     assert (request.amount, request.provider) == (D("1299.50"), "wechatpay")
 
 
-def test_a_jsapi_prepay_names_the_payer_and_signs_the_package(config, clock, merchant_key, provider_key):
-    seen: list[httpx.Request] = []
+def test_a_jsapi_prepay_names_the_payer_and_signs_the_package(config, clock, merchant_key, peer):
+    peer.answers[("POST", "/v3/pay/transactions/jsapi")] = (200, {"prepay_id": "wx2014"})
 
-    def prepay(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return platform_answer(provider_key, 200, {"prepay_id": "wx2014"})
+    request = gateway(config, clock).create_jsapi_payment("pay-00001", D("0.01"), "x", NOTIFY_URL, "oUpF8uMuAJO")
 
-    request = gateway(config, clock, prepay).create_jsapi_payment(
-        "pay-00001", D("0.01"), "x", NOTIFY_URL, "oUpF8uMuAJO"
-    )
-
-    assert str(seen[0].url).endswith("/v3/pay/transactions/jsapi")
-    assert json.loads(seen[0].content)["payer"] == {"openid": "oUpF8uMuAJO"}
-    assert json.loads(seen[0].content)["amount"]["total"] == 1
+    (sent,) = peer.received
+    assert sent.path == "/v3/pay/transactions/jsapi"
+    assert json.loads(sent.body)["payer"] == {"openid": "oUpF8uMuAJO"}
+    assert json.loads(sent.body)["amount"]["total"] == 1
     params = request.pay_params
     assert params["package"] == "prepay_id=wx2014"
     signed = f"{APPID}\n{params['timeStamp']}\n{params['nonceStr']}\nprepay_id=wx2014\n".encode()
     assert rsa2_verifies(merchant_key.public_key(), signed, params["paySign"])
 
 
-def test_a_prepay_answer_that_is_unsigned_or_signed_by_another_key_is_rejected(config, clock, stranger_key):
-    unsigned = gateway(config, clock, lambda request: httpx.Response(200, json={"prepay_id": "wx1"}))
+def test_a_prepay_answer_that_is_unsigned_or_signed_by_another_key_is_rejected(config, clock, stranger_key, peer):
+    peer.sign_with = None
     with pytest.raises(InvalidSignature, match="unsigned"):
-        unsigned.create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
-    forged = gateway(config, clock, lambda request: platform_answer(stranger_key, 200, {"prepay_id": "wx1"}))
+        gateway(config, clock).create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+    peer.sign_with = stranger_key
     with pytest.raises(InvalidSignature, match="does not verify"):
-        forged.create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+        gateway(config, clock).create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
 
 
-def test_a_refused_prepay_is_a_provider_error(config, clock, provider_key):
-    refusal = {"code": "PARAM_ERROR", "message": "参数错误"}
-    refusing = gateway(config, clock, lambda request: platform_answer(provider_key, 400, refusal))
-    with pytest.raises(ProviderError, match="PARAM_ERROR: 参数错误"):
-        refusing.create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+def test_a_refused_prepay_is_a_provider_error_naming_wechats_code(config, clock, peer):
+    peer.answers[("POST", APP_PATH)] = (400, {"code": "PARAM_ERROR", "message": "参数错误"})
+    with pytest.raises(ProviderError, match="PARAM_ERROR: 参数错误") as refused:
+        gateway(config, clock).create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+    assert refused.value.code == "PARAM_ERROR"
+
+
+def test_a_prepay_asked_again_for_the_same_payment_is_for_the_same_order(config, clock, peer):
+    first = gateway(config, clock).create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+    again = gateway(config, clock).create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+    assert first.pay_params["prepayid"] and again.pay_params["prepayid"] and list(peer.orders) == [OUT_TRADE_NO]
+
+
+def test_a_prepay_slower_than_the_timeout_is_a_provider_error_after_one_request(config, clock, peer):
+    peer.delay = 1.0
+    with pytest.raises(ProviderError, match="unreachable"):
+        gateway(config, clock).create_payment(PAYMENT_ID, D("1.00"), "x", NOTIFY_URL)
+    assert len(peer.received) == 1
 
 
 def test_payment_ids_become_valid_out_trade_numbers():
@@ -282,65 +289,54 @@ def test_decrypt_resource_reads_what_was_encrypted_with_its_nonce_and_associated
     assert len(ciphertext) == len(b"plain") + 16
 
 
-def refund_service(provider_key, merchant_key, seen, *, trade_state="SUCCESS", refund=None):
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        assert_merchant_signed(request, merchant_key)
-        if request.method == "GET":
-            order = {"out_trade_no": "5f0c8a3e8f7e4a6b9a552b1e0c8d7f10", "trade_state": trade_state}
-            return platform_answer(provider_key, 200, {**order, "amount": {"total": 129950, "currency": "CNY"}})
-        status, payload = refund or (200, {"refund_id": "50000000382019052709732678859", "status": "PROCESSING"})
-        return platform_answer(provider_key, status, payload)
-
-    return handle
+def paid(peer: WeChatPayPeer, trade_state: str = "SUCCESS") -> None:
+    order = {"mchid": MCHID, "out_trade_no": OUT_TRADE_NO, "trade_state": trade_state}
+    peer.orders[OUT_TRADE_NO] = {**order, "amount": {"total": 129950, "currency": "CNY"}}
 
 
-def test_a_refund_looks_up_the_order_total_and_refunds_in_fen(config, clock, provider_key, merchant_key):
-    seen: list[httpx.Request] = []
-    wechat = gateway(config, clock, refund_service(provider_key, merchant_key, seen))
+def test_a_refund_looks_up_the_order_total_and_refunds_in_fen(config, clock, peer):
+    paid(peer)
 
-    receipt = wechat.refund(PAYMENT_ID, "refund-7", D("300.25"))
+    receipt = gateway(config, clock).refund(PAYMENT_ID, "refund-7", D("300.25"))
 
     assert (receipt.accepted, receipt.amount, receipt.provider) == (True, D("300.25"), "wechatpay")
-    query, refund = seen
-    assert query.method == "GET"
-    assert str(query.url) == (
-        "https://api.mch.weixin.test/v3/pay/transactions/out-trade-no/5f0c8a3e8f7e4a6b9a552b1e0c8d7f10?mchid=1900009191"
+    query, refund = peer.received
+    assert (query.method, query.target) == (
+        "GET",
+        f"/v3/pay/transactions/out-trade-no/{OUT_TRADE_NO}?mchid=1900009191",
     )
-    assert (refund.method, str(refund.url)) == ("POST", "https://api.mch.weixin.test/v3/refund/domestic/refunds")
-    assert json.loads(refund.content) == {
-        "out_trade_no": "5f0c8a3e8f7e4a6b9a552b1e0c8d7f10",
+    assert (refund.method, refund.target) == ("POST", "/v3/refund/domestic/refunds")
+    assert json.loads(refund.body) == {
+        "out_trade_no": OUT_TRADE_NO,
         "out_refund_no": "refund-7",
         "amount": {"refund": 30025, "total": 129950, "currency": "CNY"},
     }
+    assert list(peer.refunds) == ["refund-7"]
 
 
-def test_a_refund_beyond_the_order_total_is_refused_without_asking(config, clock, provider_key, merchant_key):
-    seen: list[httpx.Request] = []
-    receipt = gateway(config, clock, refund_service(provider_key, merchant_key, seen)).refund(
-        PAYMENT_ID, "refund-7", D("1299.51")
-    )
-    assert (receipt.accepted, [r.method for r in seen]) == (False, ["GET"])
+def test_a_refund_beyond_the_order_total_is_refused_without_asking(config, clock, peer):
+    paid(peer)
+    receipt = gateway(config, clock).refund(PAYMENT_ID, "refund-7", D("1299.51"))
+    assert (receipt.accepted, [r.method for r in peer.received]) == (False, ["GET"])
     assert "1299.51 exceeds the 1299.50 paid" in receipt.reason
 
 
-def test_a_refund_of_an_unpaid_order_or_refused_by_wechat_is_not_accepted(config, clock, provider_key, merchant_key):
-    unpaid = gateway(config, clock, refund_service(provider_key, merchant_key, [], trade_state="NOTPAY"))
-    assert "NOTPAY" in unpaid.refund(PAYMENT_ID, "refund-7", D("1.00")).reason
+def test_a_refund_of_an_unpaid_order_or_refused_by_wechat_is_not_accepted(config, clock, peer):
+    paid(peer, "NOTPAY")
+    assert "NOTPAY" in gateway(config, clock).refund(PAYMENT_ID, "refund-7", D("1.00")).reason
 
-    not_enough = (403, {"code": "NOT_ENOUGH", "message": "基本账户余额不足"})
-    refused = gateway(config, clock, refund_service(provider_key, merchant_key, [], refund=not_enough))
-    receipt = refused.refund(PAYMENT_ID, "refund-7", D("1.00"))
+    paid(peer)
+    peer.answers[("POST", REFUNDS_PATH)] = (403, {"code": "NOT_ENOUGH", "message": "基本账户余额不足"})
+    receipt = gateway(config, clock).refund(PAYMENT_ID, "refund-7", D("1.00"))
     assert (receipt.accepted, receipt.reason) == (False, "NOT_ENOUGH: 基本账户余额不足")
 
-    abnormal = (200, {"refund_id": "5000", "status": "ABNORMAL"})
-    receipt = gateway(config, clock, refund_service(provider_key, merchant_key, [], refund=abnormal)).refund(
-        PAYMENT_ID, "refund-7", D("1.00")
-    )
+    peer.answers[("POST", REFUNDS_PATH)] = (200, {"refund_id": "5000", "status": "ABNORMAL"})
+    receipt = gateway(config, clock).refund(PAYMENT_ID, "refund-7", D("1.00"))
     assert (receipt.accepted, receipt.reason) == (False, "refund status ABNORMAL")
 
 
-def test_an_outage_is_a_provider_error(config, clock):
+def test_an_outage_is_a_provider_error(config, clock, peer):
+    peer.answers[("GET", ORDER_PATH)] = (500, None)
     with pytest.raises(ProviderError, match="HTTP 500"):
         gateway(config, clock).refund(PAYMENT_ID, "refund-7", D("1.00"))
 
@@ -348,6 +344,7 @@ def test_an_outage_is_a_provider_error(config, clock):
 def test_the_apiv3_key_must_be_32_bytes(config, clock):
     with pytest.raises(ValueError, match="32 bytes"):
         WeChatPayGateway(WeChatPayConfig(**{**config.__dict__, "apiv3_key": "short"}), clock=clock)
+    assert config.timeout == 0.5
 
 
 def test_uuid_payment_ids_round_trip_through_attach(config, clock, provider_key):

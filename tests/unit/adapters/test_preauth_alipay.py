@@ -16,9 +16,9 @@ from adapters.errors import MalformedNotification
 from adapters.keys import private_key_pem, public_key_pem
 from adapters.payments.alipay import AlipayConfig, AlipayGateway
 from leasecore.ports import DepositFreezer, InvalidSignature
-from tests.peers import LoopbackPeer, PeerAnswer, PeerRequest
+from tests.peers.alipay import AlipayPeer
 
-from .fakes import alipay_answer, rsa2_verifies
+from .fakes import rsa2_verifies
 
 APP_ID = "2021004100000001"
 NOTIFY_URL = "https://leasecore.test/v1/payments/notify/alipay"
@@ -26,55 +26,46 @@ REF = "fz" + "0" * 32
 AUTH_NO = "2026013110002001440212345678"
 
 
-class AlipayPeer:
+class FundAuthPeer(AlipayPeer):
     """Alipay's gateway for fund authorization: it verifies the app's RSA2 signature on every call, answers
     signed, charges and unfreezes once per ref (a repeat gets the first answer) and never beyond what is frozen."""
 
     def __init__(self, merchant_key: Any, provider_key: Any, fund: D, credit: D) -> None:
-        self.merchant_key, self.provider_key = merchant_key, provider_key
-        self.fund, self.credit = fund, credit
-        self.taken = self.unfrozen = D("0.00")
-        self.answers: dict[str, dict[str, Any]] = {}
-        self.peer = LoopbackPeer({("POST", "/gateway.do"): self.serve})
-
-    def serve(self, request: PeerRequest) -> PeerAnswer:
-        params = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
-        signed = alipay_openapi.request_sign_content(params).encode()
-        assert rsa2_verifies(self.merchant_key.public_key(), signed, params["sign"]), "the app's signature"
-        assert params["app_id"] == APP_ID and params["sign_type"] == "RSA2"
-        method, biz = params["method"], json.loads(params["biz_content"])
-        payload = {
+        handlers = {
             "alipay.trade.pay": self.pay,
             "alipay.fund.auth.order.unfreeze": self.unfreeze,
             "alipay.fund.auth.operation.detail.query": self.query,
-        }[method](biz)
-        return PeerAnswer.json(alipay_answer(method, payload, self.provider_key))
+        }
+        super().__init__(merchant_key.public_key(), provider_key, APP_ID, handlers)
+        self.fund, self.credit = fund, credit
+        self.taken = self.unfrozen = D("0.00")
+        self.done: dict[str, dict[str, Any]] = {}
 
     def pay(self, biz: dict[str, Any]) -> dict[str, Any]:
         assert (biz["product_code"], biz["auth_no"]) == ("PRE_AUTH_ONLINE", AUTH_NO)
         ref = biz["out_trade_no"]
-        if ref not in self.answers:
+        if ref not in self.done:
             amount = D(biz["total_amount"])
             if amount > self.rest:
                 return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.AMOUNT_EXCEED_LIMIT"}
             self.taken += amount
             if biz["auth_confirm_mode"] == "COMPLETE":
                 self.unfrozen += self.rest
-            trade_no = f"2026013122001404011{len(self.answers):09d}"
-            self.answers[ref] = {"code": "10000", "msg": "Success", "out_trade_no": ref, "trade_no": trade_no}
-        return self.answers[ref]
+            trade_no = f"2026013122001404011{len(self.done):09d}"
+            self.done[ref] = {"code": "10000", "msg": "Success", "out_trade_no": ref, "trade_no": trade_no}
+        return self.done[ref]
 
     def unfreeze(self, biz: dict[str, Any]) -> dict[str, Any]:
         ref = biz["out_request_no"]
-        if ref not in self.answers:
+        if ref not in self.done:
             amount = D(biz["amount"])
             if amount > self.rest:
                 return {"code": "40004", "msg": "Business Failed", "sub_code": "UNFREEZE_AMOUNT_EXCEED"}
             self.unfrozen += amount
-            operation_id = f"20260131{len(self.answers):012d}"
+            operation_id = f"20260131{len(self.done):012d}"
             answer = {"code": "10000", "msg": "Success", "auth_no": AUTH_NO, "operation_id": operation_id}
-            self.answers[ref] = {**answer, "out_request_no": ref, "amount": biz["amount"], "status": "SUCCESS"}
-        return self.answers[ref]
+            self.done[ref] = {**answer, "out_request_no": ref, "amount": biz["amount"], "status": "SUCCESS"}
+        return self.done[ref]
 
     def query(self, biz: dict[str, Any]) -> dict[str, Any]:
         if biz["out_request_no"] != REF:
@@ -120,16 +111,15 @@ class AlipayPeer:
             "gmt_trans": "2026-01-31 10:00:05",
             **overrides,
         }
-        signed = alipay_openapi.sign_notification(params, self.provider_key)
-        return alipay_openapi.encode_form(signed).encode()
+        return self.notification(params)
 
 
 @pytest.fixture
 def alipay(merchant_key, provider_key):
-    peer = AlipayPeer(merchant_key, provider_key, fund=D("1500.00"), credit=D("500.00"))
-    with peer.peer:
+    peer = FundAuthPeer(merchant_key, provider_key, fund=D("1500.00"), credit=D("500.00"))
+    with peer:
         yield peer
-    assert peer.peer.failures == []
+    assert peer.failures == []
 
 
 @pytest.fixture
@@ -138,7 +128,7 @@ def gateway(alipay, merchant_key, provider_key, clock):
         app_id=APP_ID,
         app_private_key_pem=private_key_pem(merchant_key).decode(),
         alipay_public_key_pem=public_key_pem(provider_key.public_key()).decode(),
-        gateway_url=f"{alipay.peer.url}/gateway.do",
+        gateway_url=f"{alipay.url}/gateway.do",
     )
     return AlipayGateway(config, clock=clock)
 
@@ -190,7 +180,7 @@ def test_a_charge_from_the_freeze_and_the_unfreeze_of_the_rest_are_each_done_onc
     assert (taken.accepted, taken.provider_ref, released.accepted) == (True, "2026013122001404011000000000", True)
     assert released.provider_ref == "20260131000000000001"
     assert (alipay.taken, alipay.unfrozen, alipay.rest) == (D("400.00"), D("1100.00"), D("0.00"))
-    sent = [json.loads(request.form["biz_content"]) for request in alipay.peer.received]
+    sent = [json.loads(request.form["biz_content"]) for request in alipay.received]
     assert [body.get("auth_confirm_mode") for body in sent] == ["NOT_COMPLETE", None, "NOT_COMPLETE", None]
 
 

@@ -5,15 +5,17 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
-from urllib.parse import parse_qsl
 
-import httpx
 import pytest
 
 from adapters.errors import SmsFailed, SmsUnconfirmed
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig, percent_encode, rpc_signature, string_to_sign
 from adapters.sms.sandbox import SandboxSms, SentSms
+from tests.peers import PeerAnswer
+from tests.peers.aliyun_sms import ACCESS_KEY_ID, ACCESS_KEY_SECRET, AliyunSmsPeer, aliyun_signature
 
 from .conftest import NOW
 
@@ -103,37 +105,53 @@ def test_percent_encoding_follows_rfc_3986():
     assert percent_encode("a b*c~d/é") == "a%20b%2Ac~d%2F%C3%A9"
 
 
-CONFIG = AliyunSmsConfig(
-    access_key_id="LTAI5tTestKeyId",
-    access_key_secret="testsecret",
-    sign_name="租机平台",
-    template_code="SMS_154950909",
-)
+@pytest.fixture
+def peer() -> Iterator[AliyunSmsPeer]:
+    aliyun_peer = AliyunSmsPeer(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    with aliyun_peer:
+        yield aliyun_peer
+    assert aliyun_peer.failures == []
 
 
-def aliyun(clock, handler):
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    return AliyunSms(CONFIG, http_client=client, clock=clock, nonces=lambda: "45e25e9b-0a6f-4070-8c85-2956eda1b466")
+def aliyun(clock, peer: AliyunSmsPeer, timeout: str = "2", nonce: str = "45e25e9b-0a6f-4070-8c85-2956eda1b466"):
+    """The sender as production configures it, its gateway_url the peer's."""
+    config = AliyunSmsConfig.from_settings(
+        {
+            "access_key_id": ACCESS_KEY_ID,
+            "access_key_secret": ACCESS_KEY_SECRET,
+            "sign_name": "租机平台",
+            "template_code": "SMS_154950909",
+            "gateway_url": peer.endpoint,
+            "timeout": timeout,
+        }
+    )
+    return AliyunSms(config, clock=clock, nonces=lambda: nonce)
 
 
-def test_send_sms_is_a_signed_get_and_the_biz_id_is_the_message_id(clock):
-    seen: list[httpx.Request] = []
+def test_the_peer_checks_signatures_as_aliyun_published_them():
+    params = {
+        "Timestamp": "2016-02-23T12:46:24Z",
+        "Format": "XML",
+        "AccessKeyId": "testid",
+        "Action": "DescribeRegions",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureNonce": "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+        "Version": "2014-05-26",
+        "SignatureVersion": "1.0",
+    }
+    assert aliyun_signature("testsecret", "GET", params) == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
 
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(
-            200, json={"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "R"}
-        )
 
-    message_id = aliyun(clock, handle).send("13800138000", "您的验证码是 123456")
+def test_send_sms_is_a_signed_get_and_the_biz_id_is_the_message_id(clock, peer):
+    message_id = aliyun(clock, peer).send("13800138000", "您的验证码是 123456")
 
-    assert message_id == "900619746936498440^0"
-    (request,) = seen
-    assert (request.method, request.url.host, request.url.path) == ("GET", "dysmsapi.aliyuncs.com", "/")
-    params = dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
+    assert message_id == "900619746936498401^0"
+    (request,) = peer.received
+    assert (request.method, request.path) == ("GET", "/")
+    params = request.query
     signature = params.pop("Signature")
     assert params == {
-        "AccessKeyId": "LTAI5tTestKeyId",
+        "AccessKeyId": ACCESS_KEY_ID,
         "Action": "SendSms",
         "Format": "JSON",
         "PhoneNumbers": "13800138000",
@@ -150,59 +168,48 @@ def test_send_sms_is_a_signed_get_and_the_biz_id_is_the_message_id(clock):
     canonical = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
     expected = hmac.new(b"testsecret&", f"GET&%2F&{percent_encode(canonical)}".encode(), hashlib.sha1).digest()
     assert signature == base64.b64encode(expected).decode()
-    raw_query = request.url.query.decode()
-    assert "SignName=%E7%A7%9F%E6%9C%BA%E5%B9%B3%E5%8F%B0" in raw_query
-    assert "TemplateParam=%7B%22content%22%3A%20%22" in raw_query
+    assert "SignName=%E7%A7%9F%E6%9C%BA%E5%B9%B3%E5%8F%B0" in request.target
+    assert "TemplateParam=%7B%22content%22%3A%20%22" in request.target
 
 
-def test_an_aliyun_refusal_raises_with_its_code(clock):
-    def refuse(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, json={"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": "R"}
-        )
+def test_an_aliyun_refusal_raises_with_its_code(clock, peer):
+    peer.refuse = ("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
 
-    with pytest.raises(SmsFailed, match="isv.MOBILE_NUMBER_ILLEGAL: 非法手机号"):
-        aliyun(clock, refuse).send("1380013", "x")
+    with pytest.raises(SmsFailed, match="isv.MOBILE_NUMBER_ILLEGAL: 非法手机号") as refused:
+        aliyun(clock, peer).send("1380013", "x")
+    assert refused.value.code == "isv.MOBILE_NUMBER_ILLEGAL"
 
 
-def test_a_broken_answer_or_an_outage_raises(clock):
+def test_a_nonce_used_twice_is_refused_as_aliyun_refuses_a_replay(clock, peer):
+    aliyun(clock, peer).send("13800138000", "x")
+    with pytest.raises(SmsFailed, match="SignatureNonceUsed"):
+        aliyun(clock, peer).send("13800138000", "x")
+
+
+def test_a_broken_answer_or_an_outage_raises(clock, peer):
+    peer.route("GET", "/")(lambda request: PeerAnswer(502, b"Bad Gateway"))
     with pytest.raises(SmsFailed, match="HTTP 502"):
-        aliyun(clock, lambda request: httpx.Response(502, text="Bad Gateway")).send("13800138000", "x")
+        aliyun(clock, peer).send("13800138000", "x")
 
-    def unreachable(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectTimeout("timed out", request=request)
-
-    with pytest.raises(SmsFailed, match="unreachable"):
-        aliyun(clock, unreachable).send("13800138000", "x")
-
-
-def test_the_platforms_own_message_id_goes_as_the_out_id_and_is_signed(clock):
-    seen: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"Code": "OK", "Message": "OK", "BizId": "1^0", "RequestId": "R"})
-
-    aliyun(clock, handle).send("13800138000", "x", ref="message-1")
-    params = dict(parse_qsl(seen[0].url.query.decode(), keep_blank_values=True))
-    signature = params.pop("Signature")
-    assert params["OutId"] == "message-1"
-    assert signature == rpc_signature("testsecret", "GET", params)
-
-
-def test_a_request_that_got_no_answer_may_have_been_sent(clock):
-    def no_answer(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    with pytest.raises(SmsUnconfirmed, match="did not answer"):
-        aliyun(clock, no_answer).send("13800138000", "x")
-
-    def refused(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
+    with AliyunSmsPeer() as closed:
+        gone = closed.endpoint
     with pytest.raises(SmsFailed, match="unreachable") as failed:
-        aliyun(clock, refused).send("13800138000", "x")
+        AliyunSms(replace(aliyun(clock, peer).config, endpoint=gone), clock=clock).send("13800138000", "x")
     assert not isinstance(failed.value, SmsUnconfirmed)
+
+
+def test_the_platforms_own_message_id_goes_as_the_out_id_and_is_signed(clock, peer):
+    aliyun(clock, peer).send("13800138000", "x", ref="message-1")
+    assert peer.sent == [("13800138000", '{"content": "x"}', "message-1")]
+
+
+def test_a_request_that_got_no_answer_may_have_been_sent_and_is_not_sent_again(clock, peer):
+    """SendSms is not idempotent (Aliyun does not dedupe by OutId): one request, and the caller told it may have
+    gone."""
+    peer.delay = 1.0
+    with pytest.raises(SmsUnconfirmed, match="did not answer"):
+        aliyun(clock, peer, timeout="0.3").send("13800138000", "x")
+    assert len(peer.received) == 1
 
 
 def test_the_sandbox_keeps_the_platforms_message_id(sms):
