@@ -74,6 +74,7 @@ def clock(call: Call[None, None]) -> schemas.ClockOut:
     access=PUBLIC,
     body=schemas.ClockSet,
     answer=schemas.ClockOut,
+    rules={"now": "not before the clock's time now: the clock never goes back"},
     summary="Move the test clock forward",
 )
 def set_clock(call: Call[schemas.ClockSet, None]) -> schemas.ClockOut:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -135,10 +137,18 @@ QueryInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 """An instant in a query string: only RFC 3339 with an offset."""
 
 
+def rules(by_field: dict[str, str]) -> Mapping[str, str]:
+    """A model's `RULES`: what a 422 may say beyond the schema, by the field it names (read-only, shared by every
+    instance)."""
+    return MappingProxyType(by_field)
+
+
 class Body(BaseModel):
     """A request body: strict types, no unknown fields."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    RULES: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """The rules between fields its schema cannot say, by the field a 422 names (the document lists them)."""
 
 
 class Answer(BaseModel):
@@ -151,6 +161,8 @@ class Query(BaseModel):
     """Query parameters (strings on the wire, converted)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    RULES: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """The rules between parameters the document's parameters cannot say, by the parameter a 422 names."""
 
 
 class Row:

@@ -22,6 +22,7 @@ from api.http.schemas.common import (
     Query,
     Slug,
     not_before,
+    rules,
 )
 from leasecore.lease import LeaseStatus
 
@@ -63,6 +64,7 @@ SHORT_QUOTE: dict[str, Any] = {
 
 class QuoteRequest(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [LONG_QUOTE, SHORT_QUOTE]})
+    RULES = rules({"plan.end": "a short-term plan ends on or after its start"})
 
     sku_id: UUID
     quantity: Annotated[int, Field(ge=1, le=20)] = 1
