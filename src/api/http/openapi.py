@@ -18,7 +18,7 @@ from api.http.errors import PROBLEM_JSON, TITLES
 from api.http.exports import FileQuery, file_content
 from api.http.idempotency import HEADER
 from api.http.schemas.admin_reports import CONFIG_DOCUMENTS, ConfigDocument
-from api.http.schemas.common import Problem
+from api.http.schemas.common import Problem, model_rules
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
@@ -190,7 +190,7 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
 def _rules(endpoint: Endpoint) -> dict[str, str]:
     """The rules beyond the schema a 422 may name, by field: its query's and body's, the route's own, and the
     idempotency key's."""
-    rules = {**getattr(endpoint.query, "RULES", {}), **getattr(endpoint.body, "RULES", {}), **endpoint.rules}
+    rules = {**model_rules(endpoint.query), **model_rules(endpoint.body), **endpoint.rules}
     if endpoint.idempotent:
         rules[HEADER] = KEY_REUSED
     return rules

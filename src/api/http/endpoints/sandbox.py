@@ -45,6 +45,7 @@ def sms(call: Call[None, schemas.SmsQuery]) -> list[schemas.SmsOut]:
     body=schemas.Completion,
     answer=schemas.CompletionOut,
     idempotent=True,
+    rules={"paid_at": "not after the clock's time now"},
     summary="Settle a payment at the sandbox provider",
 )
 def complete_payment(call: Call[schemas.Completion, None]) -> schemas.CompletionOut:

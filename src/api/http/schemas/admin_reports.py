@@ -238,9 +238,7 @@ class BillingDoc(Body):
 class ScoringRulesDoc(Body):
     """scoring-rules: "bureau" or the built-in rule engine ("rules"), its range, weighted dimensions and rules."""
 
-    model_config = ConfigDict(
-        extra="allow", json_schema_extra={"examples": [DOCUMENTS["scoring-rules"]]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENTS["scoring-rules"]]})
 
     source: Literal["bureau", "rules"]
     range: list[int]

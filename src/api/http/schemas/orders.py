@@ -33,6 +33,8 @@ class LongPlan(Body):
 
 
 class ShortPlan(Body):
+    RULES = rules({"end": "a short-term plan ends on or after its start"})
+
     kind: Literal["short"]
     start: date
     end: date
@@ -64,7 +66,6 @@ SHORT_QUOTE: dict[str, Any] = {
 
 class QuoteRequest(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [LONG_QUOTE, SHORT_QUOTE]})
-    RULES = rules({"plan.end": "a short-term plan ends on or after its start"})
 
     sku_id: UUID
     quantity: Annotated[int, Field(ge=1, le=20)] = 1
