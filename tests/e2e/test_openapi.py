@@ -40,7 +40,7 @@ with warnings.catch_warnings():
     )
 
 CASES_PER_OPERATION = int(os.environ.get("LEASECORE_FUZZ_CASES", "7"))
-SLOW_CASES_PER_OPERATION = 64
+SLOW_CASES_PER_OPERATION = 70
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
