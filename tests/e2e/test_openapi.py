@@ -11,6 +11,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -86,6 +87,8 @@ def test_schemas_are_generated_from_the_pydantic_models(api: Api) -> None:
     assert set(schemas["OrderOut"]["properties"]["status"]["enum"]) >= {"pending_payment", "pending_settlement"}
     assert spec["paths"]["/v1/admin/reviews"]["get"]["x-access"] == "staff: risk"
     assert {p["name"] for p in place["parameters"]} == {"Idempotency-Key"}
+    buyout = schemas["SkuIn"]["properties"]["buyout_price"]
+    assert buyout["patternProperties"] and buyout["additionalProperties"] is False  # pydantic refuses another key
 
 
 def test_production_mode_serves_no_sandbox_route() -> None:
@@ -131,6 +134,8 @@ def test_a_whole_number_written_with_a_fraction_of_zero_is_an_integer(api: Api) 
     assert len(quote["installments"]) == 12
     refused = api.post("/v1/quotes", 422, json={**body, "quantity": 1.5}, who=who)
     assert refused["errors"][0]["field"] == "quantity"
+    money = api.post(f"/v1/admin/products/{uuid4()}/skus", 422, json={"deposit": 100.0}, who=api.staff())
+    assert "deposit" in {error["field"] for error in money["errors"]}  # money is never a number, whole or not
 
 
 def fuzz(api: Api, cases_per_operation: int) -> dict[str, int]:
