@@ -155,6 +155,9 @@ class Endpoint:
     """Other success answers the handler may give, by status (it returns them as a `Response`), for the document."""
     max_body: int | None = None
     """The largest body this route reads, when it carries more than the service's `max_body_bytes` (images)."""
+    rules: Mapping[str, str] = field(default_factory=dict)
+    """The rules a request can break that its schema cannot say (one field against another, a check digit, a
+    reference to something that must exist), by the field a 422 names: documented on the operation's 422."""
 
     @property
     def name(self) -> str:
@@ -369,7 +372,9 @@ def _body(endpoint: Endpoint, raw: bytes) -> Any:
     assert issubclass(model, BaseModel)
     data = raw or b"{}"
     try:
-        json.loads(data, parse_constant=_not_json)
+        parsed = json.loads(data, parse_constant=_not_json, parse_float=_number)
+        if _holds_integral(parsed):
+            data = json.dumps(parsed).encode()
     except ValueError as error:
         raise ApiError(400, "malformed-json", f"the body is not JSON: {error}") from None
     except RecursionError:
@@ -380,6 +385,25 @@ def _body(endpoint: Endpoint, raw: bytes) -> Any:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             raise ApiError(400, "malformed-json", "the body is not JSON") from None
         raise from_validation(error) from None
+
+
+class _Integral(int):
+    """A JSON number written with a fraction of zero (`16.0`)."""
+
+
+def _number(text: str) -> float | int:
+    """`16.0` is a whole number, which JSON Schema's `integer` admits and strict pydantic would refuse as a float: read
+    as an integer (one a float holds exactly), so that the body is validated as the document says."""
+    value = float(text)
+    return _Integral(value) if value.is_integer() and abs(value) <= 2**53 else value
+
+
+def _holds_integral(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_integral(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_integral(item) for item in value)
+    return isinstance(value, _Integral)
 
 
 def _not_json(constant: str) -> Any:

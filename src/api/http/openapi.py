@@ -18,7 +18,7 @@ from api.http.errors import PROBLEM_JSON, TITLES
 from api.http.exports import FileQuery, file_content
 from api.http.idempotency import HEADER
 from api.http.schemas.admin_reports import CONFIG_DOCUMENTS, ConfigDocument
-from api.http.schemas.common import Problem
+from api.http.schemas.common import Problem, model_rules
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
@@ -35,6 +35,7 @@ ERRORS = {
 }
 """The error answers, each declared once under components/responses: status, name, when."""
 RESPONSE_REF = "#/components/responses/{name}"
+KEY_REUSED = "a key already used with another request is refused; use a new key for a new request"
 NOTIFICATION_FORM = (
     "notify_time=2026-01-31+10%3A00%3A05&notify_type=trade_status_sync&notify_id=9c1ad6f4e0b54c8f"
     "&app_id=2021000000000000&charset=utf-8&version=1.0&trade_no=2026013122001400000000000001"
@@ -111,7 +112,8 @@ def document(endpoints: Sequence[Endpoint], *, sandbox: bool, version: str = "1.
     for model in CONFIG_DOCUMENTS.values():
         inputs.append(((model.__name__, ""), "validation", TypeAdapter(model).core_schema))
     mapping, definitions = generator.generate_definitions(inputs)
-    found = {key: schema for (key, _mode), schema in mapping.items()}
+    _close_keyed_maps(definitions)
+    found = {key: _close_keyed_maps(schema) for (key, _mode), schema in mapping.items()}
     problem = _resolve(found[("problem", "")], definitions)
     problem["description"] = f"{problem['description']}\n\n{_problem_types()}"
     paths: dict[str, dict[str, Any]] = {}
@@ -175,7 +177,24 @@ def _operation(endpoint: Endpoint, index: int, found: dict[Any, Any], definition
     if endpoint.access.kind != "public":
         operation["security"] = [{"bearer": []}]
     operation["responses"] = _responses(endpoint, index, found)
+    rules = _rules(endpoint)
+    if rules:
+        operation["x-rules"] = [{"field": name, "rule": rule} for name, rule in rules.items()]
+        listed = "\n".join(f"- `{name}`: {rule}" for name, rule in rules.items())
+        operation["responses"]["422"] = {
+            "$ref": RESPONSE_REF.format(name=ERRORS[422][0]),
+            "description": f"{ERRORS[422][1]}; besides the schema, these rules (the field named):\n\n{listed}",
+        }
     return operation
+
+
+def _rules(endpoint: Endpoint) -> dict[str, str]:
+    """The rules beyond the schema a 422 may name, by field: its query's and body's, the route's own, and the
+    idempotency key's."""
+    rules = {**model_rules(endpoint.query), **model_rules(endpoint.body), **endpoint.rules}
+    if endpoint.idempotent:
+        rules[HEADER] = KEY_REUSED
+    return rules
 
 
 def _request_body(endpoint: Endpoint, index: int, found: dict[Any, Any], definitions: dict[Any, Any]) -> dict[str, Any]:
@@ -267,6 +286,20 @@ def _resolve(schema: dict[str, Any], definitions: dict[Any, Any]) -> dict[str, A
     if isinstance(ref, str):
         resolved: dict[str, Any] = definitions[ref.rsplit("/", 1)[-1]]
         return resolved
+    return schema
+
+
+def _close_keyed_maps(schema: Any) -> Any:
+    """A map whose keys must match a pattern (pydantic's `patternProperties`) takes no other key: pydantic refuses one,
+    so the document says `additionalProperties: false` rather than JSON Schema's default of anything goes."""
+    if isinstance(schema, dict):
+        if "patternProperties" in schema:
+            schema.setdefault("additionalProperties", False)
+        for value in schema.values():
+            _close_keyed_maps(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _close_keyed_maps(value)
     return schema
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api.http.endpoint import Endpoint, asgi
@@ -68,6 +71,23 @@ def spec(*, sandbox: bool) -> dict[str, Any]:
 
 
 def routes(*, sandbox: bool) -> list[BaseRoute]:
-    """Every endpoint's route, and the files of `/docs`."""
-    served = endpoints(sandbox=sandbox)
-    return [*(Route(item.path, asgi(item), methods=[item.method], name=item.name) for item in served), assets()]
+    """One route per path serving each of its methods, and the files of `/docs`. One route per path, not per
+    endpoint, so that a method the path does not serve is answered 405 with an `Allow` naming every method it does
+    (Starlette answers from the first route whose path matches, which would name that route's method alone)."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for item in endpoints(sandbox=sandbox):
+        by_path.setdefault(item.path, {})[item.method] = item
+    return [*(_path_route(path, served) for path, served in by_path.items()), assets()]
+
+
+def _path_route(path: str, served: dict[str, Endpoint]) -> Route:
+    handlers = {method: asgi(item) for method, item in served.items()}
+    if "GET" in handlers:
+        handlers["HEAD"] = handlers["GET"]
+
+    async def respond(request: Request) -> Response:
+        handler: Callable[[Request], Awaitable[Response]] = handlers[request.method]
+        return await handler(request)
+
+    respond.__name__ = "_".join(item.name for item in served.values())
+    return Route(path, respond, methods=list(served), name=respond.__name__)

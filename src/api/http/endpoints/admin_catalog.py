@@ -79,6 +79,7 @@ def add_category(call: Call[schemas.NewCategory, None]) -> schemas.CategoryOut:
     status=201,
     idempotent=True,
     rerun_safe=True,
+    rules={"category_id": "a category that exists and is not retired"},
     summary="List a product",
 )
 def list_product(call: Call[schemas.ProductIn, None]) -> Answered:

@@ -18,6 +18,7 @@ FINANCE = staff(Role.FINANCE, Role.ADMIN)
     query=schemas.ReconciliationQuery,
     answer=schemas.ReconciliationOut,
     errors=(502,),
+    rules={"provider": "a configured payment provider that makes bills"},
     summary="What the providers' bills and the records disagree on",
 )
 def reconciliation(call: Call[None, schemas.ReconciliationQuery]) -> schemas.ReconciliationOut:

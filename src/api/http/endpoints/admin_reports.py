@@ -243,6 +243,7 @@ def get_config(call: Call[None, None]) -> schemas.ConfigOut:
     body=schemas.ConfigDocument,
     answer=schemas.ConfigOut,
     path_types={"name": schemas.ConfigName},
+    rules=schemas.config_rules(),
     summary="Replace a configuration document",
 )
 def put_config(call: Call[schemas.ConfigDocument, None]) -> schemas.ConfigOut:

@@ -177,7 +177,13 @@ def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
     return answers.order(call.app, call.views, order.id)
 
 
-@endpoints.get("/v1/orders/{id}/tracking", access=CUSTOMER, answer=schemas.TrackingOut, summary="Where the parcel is")
+@endpoints.get(
+    "/v1/orders/{id}/tracking",
+    access=CUSTOMER,
+    answer=schemas.TrackingOut,
+    errors=(409, 502),
+    summary="Where the parcel is",
+)
 def tracking(call: Call[None, None]) -> schemas.TrackingOut:
     """The carrier's tracking of the order's shipment."""
     answers.owned(call.views, call.id, call.customer_id)

@@ -48,6 +48,7 @@ def sms(call: Call[None, schemas.SmsQuery]) -> list[schemas.SmsOut]:
     answer=schemas.CompletionOut,
     idempotent=True,
     rerun_safe=True,
+    rules={"paid_at": "not after the clock's time now"},
     summary="Settle a payment at the sandbox provider",
 )
 def complete_payment(call: Call[schemas.Completion, None]) -> schemas.CompletionOut:
@@ -98,6 +99,7 @@ def clock(call: Call[None, None]) -> schemas.ClockOut:
     access=PUBLIC,
     body=schemas.ClockSet,
     answer=schemas.ClockOut,
+    rules={"now": "not before the clock's time now: the clock never goes back"},
     summary="Move the test clock forward",
 )
 def set_clock(call: Call[schemas.ClockSet, None]) -> schemas.ClockOut:

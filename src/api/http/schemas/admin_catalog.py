@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from api.http.schemas.common import LINE_PATTERN, Answer, Body, Money, Name, Notes, Serial, Slug
+from api.http.schemas.common import LINE_PATTERN, Answer, Body, Money, Name, Notes, Serial, Slug, rules
 
 
 class LongTermIn(Body):
@@ -46,6 +46,7 @@ SHORT_TERM: dict[str, Any] = {"min_days": 3, "max_days": 60}
 
 class SkuIn(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [SKU]})
+    RULES = rules({"buyout_price": "monthly_rent and buyout_price name the same terms"})
 
     specs: Annotated[
         dict[

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
-from api.http.schemas.common import LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Notes, Serial
+from api.http.schemas.common import LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Notes, Serial, rules
 from api.http.schemas.orders import OrderOut, OrdersQuery
 
 
@@ -43,6 +43,7 @@ class Shipment(Body):
             ]
         }
     )
+    RULES = rules({"unit_serial": "give unit_serial, or unit_serials for several units, not both"})
 
     unit_serials: Annotated[list[Serial], Field(min_length=1, max_length=20)] | None = None
     unit_serial: Serial | None = Field(default=None, validate_default=True)
@@ -85,6 +86,8 @@ class AdjustmentIn(Body):
             ]
         }
     )
+
+    RULES = rules({"seq": "a late fee is waived on one installment, given by seq; a goodwill credit has no seq"})
 
     kind: Literal["waive_late_fee", "goodwill_credit"]
     amount: Money

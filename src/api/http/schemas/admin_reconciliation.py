@@ -7,13 +7,15 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from api.http.schemas.common import Answer, Money, Query, QueryDate
+from api.http.schemas.common import Answer, Money, Query, QueryDate, rules
 
 EARLIEST = Date(2000, 1, 1)
 """No provider keeps a bill older than this; an earlier day is refused, not looked for."""
 
 
 class ReconciliationQuery(Query):
+    RULES = rules({"date": "before today (Beijing time)"})
+
     day: QueryDate = Field(
         alias="date",
         ge=EARLIEST,

@@ -19,7 +19,18 @@ from pydantic import (
 )
 
 from api.demo import DOCUMENTS
-from api.http.schemas.common import Answer, Body, Money, PageQuery, Query, QueryDate, QueryInstant, Row, not_before
+from api.http.schemas.common import (
+    Answer,
+    Body,
+    Money,
+    PageQuery,
+    Query,
+    QueryDate,
+    QueryInstant,
+    Row,
+    not_before,
+    rules,
+)
 from api.http.schemas.me import CreditLineOut
 
 
@@ -58,6 +69,8 @@ class CreditLinesQuery(PageQuery):
 
 class FinanceQuery(Query):
     """The days to report, in the billing timezone; the last 30 days to today when not given."""
+
+    RULES = rules({"end": "on or after start"})
 
     start: QueryDate | None = None
     end: QueryDate | None = None
@@ -225,9 +238,7 @@ class BillingDoc(Body):
 class ScoringRulesDoc(Body):
     """scoring-rules: "bureau" or the built-in rule engine ("rules"), its range, weighted dimensions and rules."""
 
-    model_config = ConfigDict(
-        extra="allow", json_schema_extra={"examples": [DOCUMENTS["scoring-rules"]]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENTS["scoring-rules"]]})
 
     source: Literal["bureau", "rules"]
     range: list[int]
@@ -242,6 +253,16 @@ CONFIG_DOCUMENTS: dict[str, type[Body]] = {
 }
 
 
+def config_rules() -> dict[str, str]:
+    """The body is the document the path names, which the schema (any of the documents) cannot tie to the path:
+    a 422 names each field of that document in error."""
+    owners: dict[str, list[str]] = {}
+    for name, model in CONFIG_DOCUMENTS.items():
+        for field in model.model_fields:
+            owners.setdefault(field, []).append(name)
+    return {field: f"as the document the path names says ({', '.join(names)})" for field, names in owners.items()}
+
+
 class ConfigDocument(RootModel[dict[str, Any]]):
     """A whole configuration document, validated by the platform as one (422 names each field in error)."""
 
@@ -254,6 +275,8 @@ class ConfigDocument(RootModel[dict[str, Any]]):
 
 
 class AuditQuery(Query):
+    RULES = rules({"at": "give a version or an instant, not both"})
+
     version: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
     at: QueryInstant | None = None
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AliasPath, Field, ValidationInfo, field_validator, model_validator
 
-from api.http.schemas.common import Answer, Money, Query, QueryDate, Row, not_before
+from api.http.schemas.common import Answer, Money, Query, QueryDate, Row, not_before, rules
 
 
 class CategoryNode(Answer):
@@ -82,6 +82,8 @@ class ProductsQuery(Query):
 
 class ProductQuery(Query):
     """Units free over these dates (short-term); free from today on when not given."""
+
+    RULES = rules({"end": "give both start and end, or neither; end on or after start"})
 
     start: QueryDate | None = None
     end: QueryDate | None = Field(default=None, validate_default=True)

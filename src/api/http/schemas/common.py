@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -135,10 +137,41 @@ QueryInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 """An instant in a query string: only RFC 3339 with an offset."""
 
 
+def rules(by_field: dict[str, str]) -> Mapping[str, str]:
+    """A model's `RULES`: what a 422 may say beyond the schema, by the field it names (read-only, shared by every
+    instance)."""
+    return MappingProxyType(by_field)
+
+
+def model_rules(model: Any, seen: frozenset[type] = frozenset()) -> dict[str, str]:
+    """A model's `RULES` and those of the models in its fields, by the path a 422 names, an item of a list as `[]`
+    (`skus[].buyout_price` for the error of `skus[2].buyout_price`)."""
+    found = dict(getattr(model, "RULES", {}))
+    for name, field in getattr(model, "model_fields", {}).items():
+        for inner, suffix in _models_in(field.annotation):
+            if inner not in seen:
+                for path, rule in model_rules(inner, seen | {model}).items():
+                    found.setdefault(f"{field.alias or name}{suffix}.{path}", rule)
+    return found
+
+
+def _models_in(annotation: Any, suffix: str = "") -> Iterator[tuple[type[BaseModel], str]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation, suffix
+        return
+    if get_origin(annotation) is dict:
+        return
+    in_list = get_origin(annotation) in (list, tuple, set, frozenset)
+    for argument in get_args(annotation):
+        yield from _models_in(argument, f"{suffix}[]" if in_list else suffix)
+
+
 class Body(BaseModel):
     """A request body: strict types, no unknown fields."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    RULES: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """The rules between fields its schema cannot say, by the field a 422 names (the document lists them)."""
 
 
 class Answer(BaseModel):
@@ -151,6 +184,8 @@ class Query(BaseModel):
     """Query parameters (strings on the wire, converted)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    RULES: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """The rules between parameters the document's parameters cannot say, by the parameter a 422 names."""
 
 
 class Row:

@@ -14,11 +14,15 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from api.http.schemas.admin_orders import OrderCustomerOut
-from api.http.schemas.common import Answer, Body, PageQuery, Query
+from api.http.schemas.common import LINE_PATTERN, Answer, Body, PageQuery, Query
 from leasecore.errors import InvalidInput
 from leasecore.support import SUBJECT_LENGTH, TEXT_LENGTH, subject_of, text_of
 
 State = Literal["open", "answered", "closed"]
+TEXT_UNPRINTABLE = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+TEXT_PATTERN = rf"^[^{TEXT_UNPRINTABLE}]*[^\s{TEXT_UNPRINTABLE}][^{TEXT_UNPRINTABLE}]*$"
+"""A message as `text_of` keeps it, for the document: not blank, and no control character but a tab or a line
+break (CR, LF) nor a bidirectional override."""
 ORDER_ID = "3b1f2c44-6a55-4c1e-9d2b-0f7e7a1c9b10"
 
 
@@ -34,21 +38,27 @@ def _kept(rule: Callable[[str], str]) -> Callable[[str], str]:
     return check
 
 
-def _text_schema(longest: int, words: str) -> WithJsonSchema:
-    return WithJsonSchema({"type": "string", "minLength": 1, "maxLength": longest, "description": words})
+def _text_schema(longest: int, pattern: str, words: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": longest, "pattern": pattern, "description": words}
+    )
 
 
 Subject = Annotated[
     str,
     StringConstraints(max_length=SUBJECT_LENGTH),
     AfterValidator(_kept(subject_of)),
-    _text_schema(SUBJECT_LENGTH, "One line, 1 to 100 characters once trimmed; no control characters."),
+    _text_schema(SUBJECT_LENGTH, LINE_PATTERN, "One line, 1 to 100 characters once trimmed; no control characters."),
 ]
 Text = Annotated[
     str,
     StringConstraints(max_length=TEXT_LENGTH),
     AfterValidator(_kept(text_of)),
-    _text_schema(TEXT_LENGTH, "1 to 2000 characters once trimmed; line breaks allowed, no other control characters."),
+    _text_schema(
+        TEXT_LENGTH,
+        TEXT_PATTERN,
+        "1 to 2000 characters once trimmed; line breaks allowed, no other control characters.",
+    ),
 ]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, StringConstraints
 
-from api.http.schemas.common import ID_NUMBER_PATTERN, Answer, Body, Image, Money, Name
+from api.http.schemas.common import ID_NUMBER_PATTERN, Answer, Body, Image, Money, Name, rules
 
 
 class IdentitySubmission(Body):
@@ -22,6 +22,7 @@ class IdentitySubmission(Body):
             ]
         }
     )
+    RULES = rules({"id_number": "an ID number whose check digit is right (GB 11643)"})
 
     name: Name
     id_number: Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]

@@ -22,6 +22,7 @@ from api.http.schemas.common import (
     Query,
     Slug,
     not_before,
+    rules,
 )
 from leasecore.lease import LeaseStatus
 
@@ -32,6 +33,8 @@ class LongPlan(Body):
 
 
 class ShortPlan(Body):
+    RULES = rules({"end": "a short-term plan ends on or after its start"})
+
     kind: Literal["short"]
     start: date
     end: date

@@ -8,7 +8,17 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
-from api.http.schemas.common import ID_NUMBER_PATTERN, LINE_PATTERN, NOTES_PATTERN, Answer, Body, Money, Phone, Query
+from api.http.schemas.common import (
+    ID_NUMBER_PATTERN,
+    LINE_PATTERN,
+    NOTES_PATTERN,
+    Answer,
+    Body,
+    Money,
+    Phone,
+    Query,
+    rules,
+)
 
 
 class SmsQuery(Query):
@@ -52,6 +62,7 @@ class ClockOut(Answer):
 
 class BureauScoreIn(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"id_number": "110105199003070025", "score": 720}]})
+    RULES = rules({"id_number": "an ID number whose check digit is right (GB 11643)"})
 
     id_number: Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]
     score: Annotated[int, Field(ge=350, le=950)]
