@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -450,10 +450,11 @@ def build_service(
     else:
         gateways = gateways_from_config(settings.providers.get("payments"), clock=clock, sandbox_store=sandbox_store)
         methods = payment_methods(settings.providers["payments"])
-        sms, bureau = _sms(settings, clock) or sandboxes.sms, _bureau(settings, clock) or sandboxes.bureau
-        identity = _identity(settings, clock) or sandboxes.identity
-        logistics = _logistics(settings, clock) or sandboxes.logistics
-        esign = _esign(settings, clock) or sandboxes.esign
+        sms = _configured(settings, "sms", clock) or sandboxes.sms
+        bureau = _configured(settings, "bureau", clock) or sandboxes.bureau
+        identity = _configured(settings, "identity", clock) or sandboxes.identity
+        logistics = _configured(settings, "logistics", clock) or sandboxes.logistics
+        esign = _configured(settings, "esign", clock) or sandboxes.esign
         named = ("sms", "bureau", "identity", "logistics", "esign")
         kept = [name for name in named if not settings.providers.get(name)]
         log.warning(
@@ -579,44 +580,8 @@ def _sandbox_payments(settings: Settings) -> list[str]:
     return [f"payments.{name}" for name, entry in configured.items() if entry.get("kind", name) == "sandbox"]
 
 
-def _sms(settings: Settings, clock: Clock) -> SmsSender | None:
-    config = settings.providers.get("sms")
-    if not config:
-        return None
-    kind = config.get("kind", "aliyun")
-    if kind != "aliyun":
-        raise ValueError(f"unknown SMS provider kind {kind!r} (known: aliyun)")
-    return AliyunSms(AliyunSmsConfig.from_settings(config), clock=clock)
 
 
-def _bureau(settings: Settings, clock: Clock) -> CreditBureau | None:
-    config = settings.providers.get("bureau")
-    if not config:
-        return None
-    kind = config.get("kind", "zhima")
-    if kind != "zhima":
-        raise ValueError(f"unknown credit bureau kind {kind!r} (known: zhima)")
-    return ZhimaBureau(AlipayConfig.from_settings(config), clock=clock)
-
-
-def _identity(settings: Settings, clock: Clock) -> IdentityVerifier | None:
-    config = settings.providers.get("identity")
-    if not config:
-        return None
-    kind = config.get("kind", "tencent")
-    if kind != "tencent":
-        raise ValueError(f"unknown identity provider kind {kind!r} (known: tencent)")
-    return TencentIdentity(TencentIdentityConfig.from_settings(config), clock=clock)
-
-
-def _logistics(settings: Settings, clock: Clock) -> Logistics | None:
-    config = settings.providers.get("logistics")
-    if not config:
-        return None
-    kind = config.get("kind", "kdniao")
-    if kind != "kdniao":
-        raise ValueError(f"unknown logistics provider kind {kind!r} (known: kdniao)")
-    return KdniaoLogistics(KdniaoConfig.from_settings(config), clock=clock)
 
 
 def _hours(text: str | None, default: timedelta) -> timedelta:
@@ -645,14 +610,30 @@ def _vendor(settings: Settings, capability: str) -> str:
     return f"{capability}.{config.get('kind', CAPABILITIES[capability].default_kind) if config else SANDBOX}"
 
 
-def _esign(settings: Settings, clock: Clock) -> ESignature | None:
-    config = settings.providers.get("esign")
+
+VENDORS: dict[str, dict[str, Callable[[Mapping[str, Any], Clock], Any]]] = {
+    "sms": {"aliyun": lambda config, clock: AliyunSms(AliyunSmsConfig.from_settings(config), clock=clock)},
+    "bureau": {"zhima": lambda config, clock: ZhimaBureau(AlipayConfig.from_settings(config), clock=clock)},
+    "identity": {
+        "tencent": lambda config, clock: TencentIdentity(TencentIdentityConfig.from_settings(config), clock=clock)
+    },
+    "logistics": {"kdniao": lambda config, clock: KdniaoLogistics(KdniaoConfig.from_settings(config), clock=clock)},
+    "esign": {"esign": lambda config, clock: EsignSignature(EsignConfig.from_settings(config), clock=clock)},
+}
+"""How each capability with one provider builds it from its settings, by kind (payments have their own registry:
+`adapters.payments.PROVIDER_KINDS`). A new vendor is one entry here and its kind in `CAPABILITIES`."""
+
+
+def _configured(settings: Settings, capability: str, clock: Clock) -> Any:
+    """The capability's configured provider, None when production configures none (its sandbox serves)."""
+    config = settings.providers.get(capability)
     if not config:
         return None
-    kind = config.get("kind", "esign")
-    if kind != "esign":
-        raise ValueError(f"unknown e-signature provider kind {kind!r} (known: esign)")
-    return EsignSignature(EsignConfig.from_settings(config), clock=clock)
+    kinds = VENDORS[capability]
+    kind = config.get("kind", CAPABILITIES[capability].default_kind)
+    if kind not in kinds:
+        raise ValueError(f"unknown {capability} provider kind {kind!r} (known: {', '.join(kinds)})")
+    return kinds[kind](config, clock)
 
 
 def agreement_gateways(gateways: Mapping[str, PaymentGateway], clock: Clock) -> dict[str, AgreementGateway]:
