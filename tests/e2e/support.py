@@ -52,6 +52,36 @@ def figures(document: dict[str, Any], *names: str) -> tuple[Decimal, ...]:
     return tuple(money(document[name]) for name in names)
 
 
+def phone_product(category_id: str) -> dict[str, Any]:
+    """The test world's phone: six or twelve months, or three to thirty days, protection offered, one black SKU."""
+    return {
+        "category_id": category_id,
+        "name": "Phone T",
+        "brand": "TestBrand",
+        "channels": ["app", "h5"],
+        "long_term": {"terms": [6, 12]},
+        "short_term": {"min_days": 3, "max_days": 30},
+        "protection": {
+            "offered": True,
+            "mandatory": False,
+            "monthly": "10.00",
+            "daily": "1.00",
+            "damage_excess": "300.00",
+        },
+        "skus": [
+            {
+                "specs": {"colour": "black"},
+                "market_value": "5000.00",
+                "deposit": "3000.00",
+                "monthly_rent": {"6": "300.00", "12": "200.00"},
+                "buyout_price": {"6": "1500.00", "12": "1000.00"},
+                "renewal_monthly_rent": "150.00",
+                "daily_rent": "20.00",
+            }
+        ],
+    }
+
+
 @dataclass
 class Customer:
     phone: str
@@ -126,32 +156,7 @@ class Api:
             "/v1/admin/products",
             201,
             who=operator,
-            json={
-                "category_id": category["id"],
-                "name": "Phone T",
-                "brand": "TestBrand",
-                "channels": ["app", "h5"],
-                "long_term": {"terms": [6, 12]},
-                "short_term": {"min_days": 3, "max_days": 30},
-                "protection": {
-                    "offered": True,
-                    "mandatory": False,
-                    "monthly": "10.00",
-                    "daily": "1.00",
-                    "damage_excess": "300.00",
-                },
-                "skus": [
-                    {
-                        "specs": {"colour": "black"},
-                        "market_value": "5000.00",
-                        "deposit": "3000.00",
-                        "monthly_rent": {"6": "300.00", "12": "200.00"},
-                        "buyout_price": {"6": "1500.00", "12": "1000.00"},
-                        "renewal_monthly_rent": "150.00",
-                        "daily_rent": "20.00",
-                    }
-                ],
-            },
+            json=phone_product(category["id"]),
         )
         sku_id = product["skus"][0]["id"]
         serials = [f"IMEI{n:04d}" for n in range(1, units + 1)]

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy
 
 from tests.conftest import postgres_schema
-from tests.e2e.support import id_number
+from tests.e2e.support import id_number, phone_product
 from tests.e2e.test_processes import free_port, leasecore
 from tests.support import BILLING, CREDIT_LEVELS, SCORING_RULES, WAIVER_POLICY
 
@@ -142,32 +142,7 @@ def set_up_catalogue(api: Alternating, staff: dict[str, str]) -> str:
         "/v1/admin/products",
         201,
         headers=staff,
-        json={
-            "category_id": category["id"],
-            "name": "Phone T",
-            "brand": "TestBrand",
-            "channels": ["app", "h5"],
-            "long_term": {"terms": [6, 12]},
-            "short_term": {"min_days": 3, "max_days": 30},
-            "protection": {
-                "offered": True,
-                "mandatory": False,
-                "monthly": "10.00",
-                "daily": "1.00",
-                "damage_excess": "300.00",
-            },
-            "skus": [
-                {
-                    "specs": {"colour": "black"},
-                    "market_value": "5000.00",
-                    "deposit": "3000.00",
-                    "monthly_rent": {"6": "300.00", "12": "200.00"},
-                    "buyout_price": {"6": "1500.00", "12": "1000.00"},
-                    "renewal_monthly_rent": "150.00",
-                    "daily_rent": "20.00",
-                }
-            ],
-        },
+        json=phone_product(category["id"]),
     )
     sku_id: str = product["skus"][0]["id"]
     api.post(f"/v1/admin/skus/{sku_id}/units", 201, headers=staff, json={"serials": ["IMEI0001", "IMEI0002"]})
