@@ -12,6 +12,7 @@ import threading
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from api.processes.background import Background
 from leasecore.application import LeaseApplication
 from projections.orders import freezes_unnotified, orders_with_freeze_operations
 from projections.store import ViewStore
@@ -30,8 +31,7 @@ class FreezeDispatcher:
         self.app, self.views = app, views
         self._next_ask: dict[UUID, datetime] = {}
         self._lock = threading.Lock()
-        self._stopping, self._wake = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = Background("freezes", self._step, 30.0)
 
     def dispatch(self, limit: int = 100) -> int:
         """Send what is pending now; returns how many the providers confirmed in this call."""
@@ -68,34 +68,17 @@ class FreezeDispatcher:
                 log.warning("%s refused %s of order %s: %s", receipt.provider, receipt.ref, order_id, receipt.reason)
         return sum(1 for receipt in receipts if receipt.accepted)
 
+    def _step(self) -> None:
+        self.dispatch()
+        self.ask_unnotified()
+
     def wake(self) -> None:
         """New takes or unfreezes may be there (the runner applied a batch): send them now."""
-        self._wake.set()
+        self._background.wake()
 
-    def start(self, interval: float = 30.0) -> None:
-        """Send in the background when woken, and every `interval` seconds (retries, other processes' work)."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-
-        def loop() -> None:
-            while not self._stopping.is_set():
-                self._wake.wait(interval)
-                self._wake.clear()
-                if self._stopping.is_set():
-                    return
-                try:
-                    self.dispatch()
-                    self.ask_unnotified()
-                except Exception as error:
-                    log.warning("freeze dispatch failed; retrying: %s", error)
-
-        self._thread = threading.Thread(target=loop, name="leasecore-freezes", daemon=True)
-        self._thread.start()
+    def start(self) -> None:
+        """Send in the background when woken, and every 30 seconds (retries, other processes' work)."""
+        self._background.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self._background.stop()

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, bindparam, or_, select, update
 
+from api.processes.background import Background
 from api.store import ApiStore, api_refund_outcomes, insert_ignore
 from leasecore.ports import PaymentGateway
 from projections.prepared import Prepared
@@ -102,8 +103,7 @@ class RefundDispatcher:
         self.views, self.store, self.gateways = views, store, gateways
         self.retry_after, self.max_attempts = retry_after, max_attempts
         self._lock = threading.Lock()
-        self._stopping, self._wake = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = Background("refunds", self.dispatch, 2.0)
 
     def dispatch(self, limit: int = 100) -> int:
         """Send what is due now; returns how many instructions this call sent."""
@@ -130,34 +130,14 @@ class RefundDispatcher:
 
     def wake(self) -> None:
         """New instructions may be there (the runner applied a batch): send them now."""
-        self._wake.set()
+        self._background.wake()
 
-    def start(self, interval: float = 2.0) -> None:
-        """Send in the background when woken, and every `interval` seconds (retries, other processes' work)."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-
-        def loop() -> None:
-            while not self._stopping.is_set():
-                self._wake.wait(interval)
-                self._wake.clear()
-                if self._stopping.is_set():
-                    return
-                try:
-                    self.dispatch()
-                except Exception as error:
-                    log.warning("refund dispatch failed; retrying: %s", error)
-
-        self._thread = threading.Thread(target=loop, name="leasecore-refunds", daemon=True)
-        self._thread.start()
+    def start(self) -> None:
+        """Send in the background when woken, and every 2 seconds (retries, other processes' work)."""
+        self._background.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self._background.stop()
 
     def _due(self, limit: int) -> list[Any]:
         outcomes = api_refund_outcomes.c
