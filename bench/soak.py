@@ -105,7 +105,8 @@ def main() -> int:
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--json", type=Path, help="write the peak, the rate and the samples to this file")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, interrupted)
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, interrupted)
     with database("postgres", args.postgres_url, "bench_soak") as url:
         if url is None:
             print("PostgreSQL unreachable", file=sys.stderr)
@@ -123,6 +124,8 @@ def main() -> int:
 
 
 def interrupted(signum: int, frame: object) -> NoReturn:
+    """Ctrl-C or SIGTERM, even when started in the background with SIGINT ignored: unwind, so the server is stopped
+    and the schema dropped."""
     raise KeyboardInterrupt
 
 
