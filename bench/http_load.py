@@ -104,7 +104,7 @@ def run(url: str, orders: int, health: int, workers: int = 1) -> list[tuple[Meas
     leasecore = [sys.executable, "-m", "api.cli"]
     subprocess.run([*leasecore, "demo", "--database-url", url], check=True, capture_output=True)
     port = free_port()
-    env = {**os.environ, "LEASECORE_LOG_LEVEL": "warning"}
+    env = {**os.environ, "LEASECORE_LOG_LEVEL": "warning", "LEASECORE_CODES_PER_ADDRESS": "1000"}
     server = subprocess.Popen(
         [*leasecore, "serve", "--port", str(port), "--database-url", url, "--workers", str(workers)],
         env=env,
