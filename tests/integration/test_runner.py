@@ -73,9 +73,7 @@ class RunnerBehaviour:
         customer = world.customer()
         for _ in range(3):
             order = platform.app.place_order(customer, world.request())
-            started = time.monotonic()
             assert platform.read_your_writes(timeout=5.0)
-            assert time.monotonic() - started < 2.0
             assert order in [o.id for o in projections.orders.orders(platform.views, customer_id=customer).items]
 
     def test_waiting_for_a_position_never_written_gives_up_in_time(self, platform: Platform, world: World) -> None:
