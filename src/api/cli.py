@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.backup import back_up, restore
-from api.bootstrap import Platform, Settings, bootstrap, build_service, business_clock, database_url
+from api.bootstrap import Platform, Service, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
 from api.processes.janitor import Sweep
@@ -297,15 +297,22 @@ def _daily(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep_payments(args: argparse.Namespace) -> int:
-    """The janitor's sweep by hand, with the configured providers; exit status 1 when a provider failed to answer."""
+@contextmanager
+def _configured_service(args: argparse.Namespace) -> Iterator[Service]:
+    """The service with the configured providers, as `serve` builds it, closed after the command."""
     service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
     try:
+        yield service
+    finally:
+        service.close()
+
+
+def _sweep_payments(args: argparse.Namespace) -> int:
+    """The janitor's sweep by hand, with the configured providers; exit status 1 when a provider failed to answer."""
+    with _configured_service(args) as service:
         service.platform.runner.catch_up()
         sweep = service.janitor.sweep()
         service.platform.runner.catch_up()
-    finally:
-        service.close()
     _print_sweep(sweep, sys.stdout)
     return 1 if sweep.errors else 0
 
@@ -313,8 +320,7 @@ def _sweep_payments(args: argparse.Namespace) -> int:
 def _reconcile(args: argparse.Namespace) -> int:
     """The day reconciled again with the configured providers, replacing what was kept; exit status 1 when the
     bills and the records differ or a bill could not be had."""
-    service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
-    try:
+    with _configured_service(args) as service:
         reconciler = service.reconciler
         assert reconciler is not None
         if args.date > reconciler.last_day():
@@ -326,19 +332,16 @@ def _reconcile(args: argparse.Namespace) -> int:
             runs = reconciler.run(args.date, args.provider)
         except UnknownProvider as error:
             raise UsageError(str(error)) from None
-    finally:
-        service.close()
     _print_reconciliation(runs, sys.stdout)
     return 1 if any(run.state != "done" or run.differences for run in runs) else 0
+
+
 def _sweep_parcels(args: argparse.Namespace) -> int:
     """The parcel watcher's sweep by hand, with the configured tracking service; exit status 1 when it failed."""
-    service = build_service(Settings.from_env(database_url=database_url(args.database_url)))
-    try:
+    with _configured_service(args) as service:
         service.platform.runner.catch_up()
         sweep = service.parcels.sweep()
         service.platform.runner.catch_up()
-    finally:
-        service.close()
     _print_parcel_sweep(sweep, sys.stdout)
     return 1 if sweep.errors else 0
 
