@@ -391,23 +391,7 @@ class WeChatPayGateway:
             raise ProviderError(f"WeChat Pay is unreachable: {error}") from error
 
     def _verify_platform_signature(self, body: bytes, headers: Mapping[str, str]) -> None:
-        """Signed by the platform key the serial names, over timestamp, nonce and body, within five minutes."""
-        values = _signature_headers(headers)
-        timestamp, nonce, signature, serial = (values[name.lower()] for name in SIGNATURE_HEADERS)
-        key = self._platform_keys.get(serial)
-        if key is None:
-            raise InvalidSignature(f"Wechatpay-Serial {serial} names no platform key we hold")
-        self._require_fresh(timestamp)
-        if not verify_rsa2(key, response_message(timestamp, nonce, body), signature):
-            raise InvalidSignature("the WeChat Pay signature does not verify: tampered or signed by another key")
-
-    def _require_fresh(self, timestamp: str) -> None:
-        if not timestamp.isdigit():
-            raise InvalidSignature(f"Wechatpay-Timestamp {timestamp!r} is not a Unix time")
-        now = self._clock.now()
-        signed_at = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
-        if abs(now - signed_at) > MAX_CLOCK_SKEW:
-            raise InvalidSignature(f"Wechatpay-Timestamp {timestamp} is more than 5 minutes from now: a replay?")
+        verify_platform_signature(self._platform_keys, self._clock.now(), body, headers)
 
     def _payment_notification(self, transaction: Mapping[str, Any], envelope: Mapping[str, Any]) -> PaymentNotification:
         if transaction.get("mchid") != self.config.mchid:
@@ -576,6 +560,24 @@ def _apiv3_key(text: str) -> bytes:
     if len(key) != APIV3_KEY_BYTES:
         raise ValueError(f"the APIv3 key is {APIV3_KEY_BYTES} bytes, not {len(key)}")
     return key
+
+
+def verify_platform_signature(
+    platform_keys: Mapping[str, rsa.RSAPublicKey], now: datetime, body: bytes, headers: Mapping[str, str]
+) -> None:
+    """A message from WeChat Pay (an answer, a callback) is believed only when signed by the platform key its serial
+    names, over timestamp, nonce and body, within five minutes of `now`."""
+    values = _signature_headers(headers)
+    timestamp, nonce, signature, serial = (values[name.lower()] for name in SIGNATURE_HEADERS)
+    key = platform_keys.get(serial)
+    if key is None:
+        raise InvalidSignature(f"Wechatpay-Serial {serial} names no platform key we hold")
+    if not timestamp.isdigit():
+        raise InvalidSignature(f"Wechatpay-Timestamp {timestamp!r} is not a Unix time")
+    if abs(now - datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)) > MAX_CLOCK_SKEW:
+        raise InvalidSignature(f"Wechatpay-Timestamp {timestamp} is more than 5 minutes from now: a replay?")
+    if not verify_rsa2(key, response_message(timestamp, nonce, body), signature):
+        raise InvalidSignature("the WeChat Pay signature does not verify: tampered or signed by another key")
 
 
 def _signature_headers(headers: Mapping[str, str]) -> dict[str, str]:

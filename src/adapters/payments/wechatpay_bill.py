@@ -28,18 +28,17 @@ import httpx
 from adapters.amounts import CENT
 from adapters.china_time import SHANGHAI
 from adapters.errors import ProviderError
-from adapters.keys import load_private_key, load_public_key, verify_rsa2
+from adapters.keys import load_private_key, load_public_key
 from adapters.payments.wechatpay import (
-    MAX_CLOCK_SKEW,
     PROVIDER,
     SIGNATURE_HEADERS,
     WeChatPayConfig,
     authorization,
     out_trade_no,
-    response_message,
+    verify_platform_signature,
 )
 from leasecore.clock import SystemClock
-from leasecore.ports import BillLine, Clock, InvalidSignature, RecordKind
+from leasecore.ports import BillLine, Clock, RecordKind
 
 log = logging.getLogger(__name__)
 
@@ -125,23 +124,7 @@ class WeChatPayBills:
         return response
 
     def _verify(self, response: httpx.Response) -> None:
-        """An answer is believed only when a platform key we hold signed it, within five minutes."""
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        missing = [name for name in SIGNATURE_HEADERS if not headers.get(name.lower())]
-        if missing:
-            raise InvalidSignature(f"WeChat Pay's answer is unsigned: it lacks {', '.join(missing)}")
-        timestamp, nonce, signature, serial = (headers[name.lower()] for name in SIGNATURE_HEADERS)
-        key = self._platform_keys.get(serial)
-        if key is None:
-            raise InvalidSignature(f"Wechatpay-Serial {serial} names no platform key we hold")
-        if (
-            not timestamp.isdigit()
-            or abs(self._clock.now().timestamp() - int(timestamp)) > MAX_CLOCK_SKEW.total_seconds()
-        ):
-            raise InvalidSignature(f"Wechatpay-Timestamp {timestamp!r} is not within 5 minutes of now")
-        if not verify_rsa2(key, response_message(timestamp, nonce, response.content), signature):
-            raise InvalidSignature("WeChat Pay's answer does not verify: tampered or signed by another key")
-
+        verify_platform_signature(self._platform_keys, self._clock.now(), response.content, response.headers)
 
 def parse_bill(text: str) -> list[BillLine]:
     """The lines of a trade bill, up to its summary."""
