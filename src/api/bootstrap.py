@@ -37,6 +37,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine
+
 from adapters.alipay_openapi import AlipayConfig
 from adapters.credit_bureau.zhima import ZhimaBureau
 from adapters.esign.esignbao import EsignConfig, EsignSignature
@@ -48,6 +50,7 @@ from adapters.payments.alipay_agreements import AlipayAgreements
 from adapters.payments.bills import bill_sources
 from adapters.payments.sandbox import SandboxPayments
 from adapters.payments.sandbox_agreements import SandboxAgreements
+from adapters.personal_data.keys import AesGcmPersonalData, MemoryKeys, SqlKeys
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
@@ -108,7 +111,16 @@ def persistence_env(database_url: str) -> dict[str, str]:
 
 def application(url: str, **options: Any) -> LeaseApplication:
     """The application alone on a database URL (no read models): for scripts and tests of the domain."""
+    options.setdefault("personal_data", personal_data(url))
     return LeaseApplication(persistence_env(url), **options)
+
+
+def personal_data(url: str) -> AesGcmPersonalData:
+    """Personal fields sealed under a key per customer, the keys in the same database as the events (so a backup
+    holds both), or in memory for `memory:`."""
+    if url in ("memory", "memory:", "memory://"):
+        return AesGcmPersonalData(MemoryKeys())
+    return AesGcmPersonalData(SqlKeys(create_engine(url)))
 
 
 def database_url(given: str | None = None) -> str:
@@ -160,6 +172,7 @@ def bootstrap(
             daily_work=ViewsDailyWork(views),
             stock_index=ViewsStockIndex(views),
             ports=ports,
+            personal_data=personal_data(url),
         )
         app.recorder.max_notification_id()
         runner = ProjectionRunner(
@@ -192,6 +205,8 @@ def _close(app: LeaseApplication) -> None:
     engine = getattr(getattr(app.factory, "datastore", None), "engine", None)
     if engine is not None:
         engine.dispose()
+    if isinstance(app.personal_data, AesGcmPersonalData):
+        app.personal_data.close()
     app.close()
 
 

@@ -271,6 +271,32 @@ class StockIndex(Protocol):
 
 
 @dataclass(frozen=True)
+class Sealed:
+    """A value encrypted under one of a customer's keys: the key's id, the nonce and the ciphertext."""
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+class PersonalDataCipher(Protocol):
+    """Personal data encrypted under a key per customer (crypto-shredding, PIPL's right to deletion): once a
+    customer's keys are erased, what was sealed under them cannot be read again, by anyone."""
+
+    def seal(self, customer_id: UUID, plaintext: bytes, associated: bytes) -> Sealed:
+        """`plaintext` encrypted under the customer's current key (made on first use), bound to `associated`."""
+        ...
+
+    def open(self, sealed: Sealed, associated: bytes) -> bytes | None:
+        """The plaintext, or None when its key was erased."""
+        ...
+
+    def erase(self, customer_id: UUID) -> int:
+        """Delete every key of the customer (how many there were); what they sealed is unreadable from now on."""
+        ...
+
+
+@dataclass(frozen=True)
 class Ports:
     """The outside services the application calls, by capability; one left out refuses what needs it."""
 

@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from leasecore.errors import InvalidInput, InvalidState
-from leasecore.values import derived_id
+from leasecore.values import ERASED, derived_id
 
 SUBJECT_LENGTH = 100
 TEXT_LENGTH = 2000
@@ -176,3 +176,16 @@ class Conversation(Aggregate):
     @event(Closed)
     def _closed(self, by: str, timestamp: datetime) -> None:
         self.state, self.closed_by = ConversationState.CLOSED, by
+
+    def erase_personal_data(self, now: datetime) -> None:
+        """Its subject and messages read "erased" once its customer's personal data was erased (what the
+        customer wrote, and staff's answers about them); open or closed, the conversation stays."""
+        if self.subject != ERASED:
+            self._personal_data_erased(timestamp=now)
+
+    class PersonalDataErased(Aggregate.Event):
+        """The conversation's customer had their personal data erased (`Customer.PersonalDataErased`)."""
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, timestamp: datetime) -> None:
+        self.subject = ERASED

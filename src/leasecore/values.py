@@ -109,3 +109,8 @@ class Address:
     name: str
     phone: str
     line: str
+
+
+ERASED = "erased"
+"""What a personal field reads once its customer's personal data was erased (PIPL's right to deletion)."""
+ERASED_ADDRESS = Address(ERASED, ERASED, ERASED)

@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import InstallmentStatus
-from leasecore.values import ZERO, total
+from leasecore.values import ERASED, ZERO, total
 from projections.adjustments import LEDGER_CHANGES
 from projections.orders import STATUS_EVENTS
 from projections.prepared import Prepared
@@ -98,6 +98,14 @@ class CollectionTasksProjection(Projection):
             updated_at=event.timestamp,
         )
         rows.put(event.originator_id, [row])
+
+    @on(Lease.PersonalDataErased)
+    def erased(self, batch: Batch, event: Event) -> None:
+        row = batch.rows(collection_tasks_view, "order_id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"], row["updated_at"] = event.originator_version, event.timestamp
+        row["contact_name"], row["contact_phone"] = ERASED, ERASED
 
     @on(*STATUS_EVENTS, *LEDGER_CHANGES, Lease.CollectionStageChanged)
     def changed(self, batch: Batch, event: Event) -> None:

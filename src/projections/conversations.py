@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import Column, Index, Integer, String, Table, Text, Uuid, case, func, select
 
 from leasecore.support import SUBJECT_LENGTH, Author, Conversation, ConversationState, message_id
+from leasecore.values import ERASED
 from projections.projection import Batch, Event, Page, Projection, blank, build, check_page, is_new, on
 from projections.store import Instant, ViewStore, metadata
 
@@ -117,6 +118,22 @@ class ConversationsProjection(Projection):
             return
         row["version"], row["state"] = event.originator_version, ConversationState.CLOSED.value
         row["closed_at"], row["closed_by"], row["waiting_since"] = event.timestamp, event.by, None
+
+
+    @on(Conversation.PersonalDataErased)
+    def erased(self, batch: Batch, event: Event) -> None:
+        """The subject, the preview and every message read "erased"; who wrote when, and the counts, stay."""
+        row = batch.rows(conversations_view, "conversation_id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"], row["subject"], row["preview"] = event.originator_version, ERASED, ERASED
+        messages = batch.rows(conversation_messages_view, MESSAGE_KEY)
+        keys = [(event.originator_id, seq) for seq in range(1, row["message_count"] + 1)]
+        messages.prefetch(keys)
+        for key in keys:
+            message = messages.one(key)
+            if message is not None:
+                message["text"] = ERASED
 
 
 def _add_message(batch: Batch, row: dict[str, Any], event: Event, seq: int, author: Author, staff: str | None) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Uuid, and
 from leasecore.credit.credit_line import CreditLine
 from leasecore.credit.customer import Customer, IdentityStatus
 from leasecore.lease import Lease
-from leasecore.values import ZERO
+from leasecore.values import ERASED, ZERO
 from projections.prepared import Prepared
 from projections.projection import Batch, Event, Page, Projection, Row, blank, build, check_page, is_new, on
 from projections.store import Instant, ViewStore, metadata, money
@@ -113,6 +113,18 @@ class CustomersProjection(Projection):
             row["identity_status"] = IdentityStatus.REJECTED.value
         else:
             row["score"], row["score_source"] = event.evaluation.score, event.evaluation.source
+
+    @on(Customer.PersonalDataErased, Customer.RegisteredAgain)
+    def erased(self, batch: Batch, event: Event) -> None:
+        """Erased: phone and name read "erased"; registered again: the new phone, identity to verify anew."""
+        row = batch.rows(customers_view, "customer_id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"], row["updated_at"] = event.originator_version, event.timestamp
+        if isinstance(event, Customer.PersonalDataErased):
+            row["phone"], row["name"] = ERASED, None if row["name"] is None else ERASED
+        else:
+            row["phone"], row["name"], row["identity_status"] = event.phone, None, IdentityStatus.UNVERIFIED.value
 
     @on(CreditLine.Granted, Lease.OrderPlaced)
     def linked(self, batch: Batch, event: Event) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from leasecore.lease import AUTOMATIC, RENT_PAYABLE, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
 from leasecore.lease.ledger import days_overdue_on
 from leasecore.money.deposit import Deposit
-from leasecore.values import ZERO, DepositMode, ShortTerm, add_months
+from leasecore.values import ERASED, ZERO, DepositMode, ShortTerm, add_months
 from projections.customers import customers_view
 from projections.prepared import Prepared
 from projections.projection import (
@@ -240,6 +240,14 @@ class OrdersProjection(Projection):
         )
         _hold(batch, event.originator_id, event.booked_units)
         _count(batch, LeaseStatus.PENDING_PAYMENT.value, +1)
+
+    @on(Lease.PersonalDataErased)
+    def erased(self, batch: Batch, event: Event) -> None:
+        row = batch.rows(orders_view, "id").one(event.originator_id)
+        if row is None or not is_new(row, event):
+            return
+        row["version"], row["updated_at"] = event.originator_version, event.timestamp
+        row["address_name"], row["address_phone"], row["address_line"] = ERASED, ERASED, ERASED
 
     @on(*STATUS_EVENTS, Lease.ReviewQueued, Lease.CollectionStageChanged, Lease.InstallmentPaid)
     @on(Lease.OverdueAssessed, Lease.RenewalAgreed, Lease.BalancePaid, Lease.InspectionCompleted)

@@ -13,6 +13,7 @@ from leasecore.application.credit import CreditCommands
 from leasecore.application.daily import DailyJob, DailyReport
 from leasecore.application.payments import PaymentCommands
 from leasecore.application.preauth import PreauthCommands
+from leasecore.application.privacy import PrivacyCommands
 from leasecore.application.staff import StaffCommands
 from leasecore.application.support import SupportCommands
 
@@ -30,6 +31,7 @@ class LeaseApplication(
     AdjustmentCommands,
     CollectionCommands,
     SupportCommands,
+    PrivacyCommands,
     DailyJob,
 ):
     """The credit rental platform's commands. Several aggregates changed by one command are

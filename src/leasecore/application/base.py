@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording
 
 from leasecore.catalog import (
     CATEGORY_TREE_ID,
@@ -35,7 +35,8 @@ from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import Lease
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment
-from leasecore.ports import Clock, DailyWork, Ports, StockIndex
+from leasecore.personal import PersonalDataMapper
+from leasecore.ports import Clock, DailyWork, PersonalDataCipher, Ports, StockIndex
 from leasecore.snapshots import TaggedSnapshot
 from leasecore.topics import register_moved_topics, stored_topics
 from leasecore.transcodings import register_transcodings
@@ -139,9 +140,12 @@ class Commands(Application[UUID]):
         daily_work: DailyWork | None = None,
         stock_index: StockIndex | None = None,
         ports: Ports | None = None,
+        personal_data: PersonalDataCipher | None = None,
     ) -> None:
-        """`ports` are the outside services the commands call, after deciding and, where they can, after saving."""
+        """`ports` are the outside services the commands call, after deciding and, where they can, after saving;
+        `personal_data` seals personal fields in the stored events under their customer's key (none: stored plain)."""
         register_moved_topics()
+        self.personal_data = personal_data
         self._saved = threading.local()
         self._running = _Running()
         self._configuration: Configured | None = None
@@ -177,6 +181,19 @@ class Commands(Application[UUID]):
         if port is None:
             raise Refused(f"no {name} provider is configured")
         return port
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.personal_data is None:
+            return super().construct_mapper()
+        return PersonalDataMapper(self.construct_transcoder(), self.personal_data, self._customer_of)
+
+    def _customer_of(self, aggregate_id: UUID) -> UUID | None:
+        """The customer named by an aggregate's first stored event (a conversation's), if any."""
+        first = self.recorder.select_events(aggregate_id, limit=1)
+        if not first:
+            return None
+        customer_id: UUID | None = getattr(self.mapper.to_domain_event(first[0]), "customer_id", None)
+        return customer_id
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -21,10 +21,17 @@ class CreditCommands(Commands):
 
     @command
     def register_customer(self, phone: str) -> UUID:
-        """A customer exists once per phone number; registering again is a no-op."""
+        """A customer exists once per phone number; registering again is a no-op, unless the customer's
+        personal data was erased: then it is a new start under the same id."""
         customer_id = Customer.create_id(phone)
-        if customer_id not in self.repository:
+        try:
+            customer = self.customer(customer_id)
+        except NotFound:
             self.save(Customer(phone, timestamp=self.clock.now()))
+            return customer_id
+        if customer.erased:
+            customer.register_again(phone, self.clock.now())
+            self.save(customer)
         return customer_id
 
     def verify_identity(

@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from leasecore.copies import CopiedBySharing
 from leasecore.snapshots import TaggedSnapshot
-from leasecore.values import derived_id
+from leasecore.values import ERASED, derived_id
 
 
 class IdentityStatus(Enum):
@@ -50,6 +50,11 @@ class Customer(CopiedBySharing, Aggregate):
     customer with thousands of orders copies out of the aggregate cache as fast as a new one."""
 
     Snapshot = TaggedSnapshot
+
+    erased = False
+    """Whether its personal data was erased (and it has not registered again since)."""
+    erased_at: datetime | None = None
+    erased_by: str | None = None
 
     @staticmethod
     def create_id(phone: str) -> UUID:
@@ -133,3 +138,38 @@ class Customer(CopiedBySharing, Aggregate):
     @event(OrderOpened)
     def _order_opened(self, order_id: UUID, timestamp: datetime) -> None:
         self.orders = (*self.orders, order_id)
+
+    def erase_personal_data(self, by: str, reason: str, now: datetime) -> bool:
+        """Erasure at the customer's request (PIPL 删除权): phone, name and ID number read "erased" from then
+        on; ids, orders and every figure stay. Erased once: a second request changes nothing (False)."""
+        if self.erased:
+            return False
+        self._personal_data_erased(by, reason, timestamp=now)
+        return True
+
+    class PersonalDataErased(Aggregate.Event):
+        """Who erased the customer's personal data and why; it holds none itself."""
+
+        by: str
+        reason: str
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, by: str, reason: str, timestamp: datetime) -> None:
+        self.phone, self.erased, self.erased_at, self.erased_by = ERASED, True, timestamp, by
+        self.name = None if self.name is None else ERASED
+        self.id_number = None if self.id_number is None else ERASED
+
+    def register_again(self, phone: str, now: datetime) -> None:
+        """A customer whose personal data was erased may register again with the same phone: a new start,
+        identity unverified, under a new key."""
+        if self.erased:
+            self._registered_again(phone, timestamp=now)
+
+    class RegisteredAgain(Aggregate.Event):
+        phone: str
+
+    @event(RegisteredAgain)
+    def _registered_again(self, phone: str, timestamp: datetime) -> None:
+        self.phone, self.erased = phone, False
+        self.identity_status, self.identity_reason = IdentityStatus.UNVERIFIED, None
+        self.name = self.id_number = None

@@ -26,7 +26,7 @@ from leasecore.lease.ledger import (
 )
 from leasecore.lease.schedule import Installment, Rates, monthly, restart
 from leasecore.snapshots import TaggedSnapshot
-from leasecore.values import ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
+from leasecore.values import ERASED_ADDRESS, ZERO, Address, DepositMode, LongTerm, Plan, ShortTerm, add_months, money
 
 END_OF_TERM_WINDOW = timedelta(days=7)
 AUTOMATIC = "automatic"
@@ -694,6 +694,19 @@ class Lease(Aggregate):
         refund = self.credit(now)
         self._settled(refund, timestamp=now)
         return refund
+
+    def erase_personal_data(self, now: datetime) -> None:
+        """The delivery address reads "erased" once its customer's personal data was erased; the order, its
+        ledger and every figure stay (the contract's records are kept, only who it was is gone)."""
+        if self.address != ERASED_ADDRESS:
+            self._personal_data_erased(timestamp=now)
+
+    class PersonalDataErased(Aggregate.Event):
+        """The order's customer had their personal data erased (`Customer.PersonalDataErased`)."""
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, timestamp: datetime) -> None:
+        self.address = ERASED_ADDRESS
 
     def record_stray_payment(self, ref: str, amount: Decimal, paid_at: datetime, now: datetime) -> None:
         """Money that arrives when nothing can take it (a checkout paid after cancelling) goes back."""
