@@ -36,14 +36,16 @@ from api.backup import back_up, restore
 from api.bootstrap import Platform, Service, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
 from api.http.security import hash_password, verify_password
+from api.privacy import erase_customer
 from api.processes.janitor import Sweep
 from api.processes.parcels import ParcelSweep
 from api.processes.reconciliation import ReconciliationRun, UnknownProvider
 from api.replays import jsonable, related_to, replay_document
+from api.store import ApiStore
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.application.base import DEFAULT_TIMEZONE
 from leasecore.audit import Related, Replay, replay
-from leasecore.errors import NotFound, Refused
+from leasecore.errors import LeaseError, NotFound, Refused
 from leasecore.ports import Clock
 from leasecore.staff import Role
 from projections import read_models
@@ -107,6 +109,15 @@ def _parser() -> argparse.ArgumentParser:
         "--role", dest="roles", action="append", required=True, choices=[role.value for role in Role]
     )
     create_user.set_defaults(run=_create_user)
+    erase = admin_actions.add_parser(
+        "erase-customer",
+        parents=[common],
+        help="erase a customer's personal data (PIPL): refused while an order of theirs is open",
+    )
+    erase.add_argument("id", type=_uuid, help="the customer's id")
+    erase.add_argument("--reason", default="customer's request", help="why (never the personal data itself)")
+    erase.add_argument("--by", default="cli", help="who asked for it (a staff username)")
+    erase.set_defaults(run=_erase_customer)
 
     audit = commands.add_parser("audit", parents=[common], help="an aggregate's events and its replayed state")
     audit.add_argument("id", type=_uuid, help="the aggregate's id (an order's id is its lease's)")
@@ -239,6 +250,25 @@ def _create_user(args: argparse.Namespace) -> int:
     with _platform(args) as platform:
         operator_id = platform.app.save_staff_account(args.name, roles, password_hash)
     print(f"operator {args.name} saved with roles {', '.join(role.value for role in roles)} ({operator_id})")
+    return 0
+
+
+def _erase_customer(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        platform.runner.catch_up()
+        store = ApiStore(platform.views)
+        store.setup()
+        try:
+            erasure = erase_customer(platform.app, platform.views, store, args.id, args.by, args.reason)
+        except LeaseError as error:
+            print(f"not erased: {error}", file=sys.stderr)
+            return 1
+        platform.runner.catch_up()
+    print(
+        f"customer {erasure.customer_id}: personal data erased at {erasure.erased_at.isoformat()} by {erasure.by};"
+        f" {len(erasure.orders)} order(s) and {len(erasure.conversations)} conversation(s) now read \"erased\","
+        f" {erasure.keys_deleted} key(s) deleted"
+    )
     return 0
 
 

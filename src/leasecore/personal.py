@@ -143,7 +143,7 @@ class PersonalDataMapper(Mapper[UUID]):
     def _open(self, values: dict[str, Any], personal: Personal, originator_id: UUID) -> None:
         for field, erased in personal.erased.items():
             envelope = values.get(field)
-            if not is_envelope(envelope):
+            if envelope is None or not is_envelope(envelope):
                 continue
             sealed = Sealed(envelope["key"], base64.b64decode(envelope["nonce"]), base64.b64decode(envelope["ct"]))
             plaintext = self.personal.open(sealed, _associated(originator_id, field))

@@ -64,10 +64,11 @@ class PrivacyCommands(Commands):
         changed: list[Aggregate] = []
         if customer.erase_personal_data(by, reason, now):
             changed.append(customer)
-        for aggregate in (*leases, *talks):
-            aggregate.erase_personal_data(now)
-            if aggregate.pending_events:
-                changed.append(aggregate)
+        for lease in leases:
+            lease.erase_personal_data(now)
+        for conversation in talks:
+            conversation.erase_personal_data(now)
+        changed.extend(aggregate for aggregate in (*leases, *talks) if aggregate.pending_events)
         if changed:
             self.save(*changed)
         keys = self.personal_data.erase(customer_id) if self.personal_data is not None else 0

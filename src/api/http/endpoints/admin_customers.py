@@ -6,6 +6,7 @@ import projections.credit_lines
 import projections.customers
 import projections.installments
 import projections.orders
+from api import privacy
 from api.http import answers
 from api.http.endpoint import Answered, Call, Endpoints, staff
 from api.http.schemas import admin_customers as schemas
@@ -46,3 +47,22 @@ def get_customer(call: Call[None, None]) -> schemas.CustomerDetailOut:
     installments = projections.installments.installments
     orders = [answers.order_out(call.app, order, installments(call.views, order.id)) for order in page.items]
     return schemas.CustomerDetailOut.model_validate(Row(found, credit_line=line, orders=orders), from_attributes=True)
+
+
+@endpoints.post(
+    "/v1/admin/customers/{id}/erase",
+    access=staff(Role.ADMIN),
+    body=schemas.EraseCustomer,
+    answer=schemas.ErasureOut,
+    summary="Erase a customer's personal data",
+)
+def erase_customer(call: Call[schemas.EraseCustomer, None]) -> schemas.ErasureOut:
+    """PIPL's right to deletion: the customer's keys are deleted, so their phone, name, ID number, addresses and
+    conversations read "erased" in every event, snapshot, read model and backup taken from now on; orders, payments
+    and every figure stay. 409 naming the orders while any has not ended (rejected, cancelled or settled); 422
+    naming `reason` without one; 404 for no such customer. Erasing again answers the same."""
+    erasure = privacy.erase_customer(
+        call.app, call.views, call.service.store, call.id, call.username, call.body.reason
+    )
+    call.written()
+    return schemas.ErasureOut.model_validate(erasure, from_attributes=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, StringConstraints
 
 from api.http.schemas.admin_reports import CreditLineAdminOut
-from api.http.schemas.common import UNPRINTABLE, Answer, Money, PageQuery
+from api.http.schemas.common import NOTES_PATTERN, UNPRINTABLE, Answer, Body, Money, PageQuery
 from api.http.schemas.orders import OrderOut
+from leasecore.application.privacy import REASON_LENGTH as ERASE_REASON_LENGTH
 
 Search = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64, pattern=rf"^[^{UNPRINTABLE}]*$")]
 
@@ -37,3 +38,24 @@ class CustomerOut(Answer):
 class CustomerDetailOut(CustomerOut):
     credit_line: CreditLineAdminOut | None
     orders: list[OrderOut]
+
+
+class EraseCustomer(Body):
+    """Why the customer's personal data is erased (their request, a ticket number): 422 naming `reason` without
+    one. Never the personal data itself."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "customer's request, ticket 4711"}]})
+
+    reason: Annotated[str, StringConstraints(max_length=ERASE_REASON_LENGTH, pattern=NOTES_PATTERN)] = ""
+
+
+class ErasureOut(Answer):
+    """An erasure: when and by whom, the orders and conversations whose personal fields now read "erased", and how
+    many keys were deleted (0 when asked again: the answer is otherwise the same)."""
+
+    customer_id: UUID
+    erased_at: AwareDatetime
+    by: str
+    orders: list[UUID]
+    conversations: list[UUID]
+    keys_deleted: int
