@@ -154,4 +154,7 @@ def close(app: LeaseApplication) -> None:
     engine = getattr(datastore, "engine", None)
     if engine is not None:
         engine.dispose()
+    close_keys = getattr(app.personal_data, "close", None)
+    if close_keys is not None:
+        close_keys()
     app.close()

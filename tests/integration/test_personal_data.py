@@ -1,0 +1,141 @@
+"""Erasure end to end on SQLite and PostgreSQL: after a customer's personal data is erased, the stored rows hold
+none of it in plain, every aggregate replays from its first event with every figure as before and its personal
+fields "erased", the read models say "erased" and a rebuild from zero gives the same rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy
+
+import projections.conversations
+import projections.customers
+import projections.orders
+from api.bootstrap import Platform, application, bootstrap
+from api.privacy import erase_customer
+from api.store import ApiStore
+from leasecore.application.privacy import OrdersStillOpen
+from leasecore.clock import SettableClock
+from leasecore.credit.customer import Customer
+from leasecore.values import ERASED_ADDRESS, LongTerm
+from tests.support import START, World, build_world, close
+
+PHONE, NAME, ID_NUMBER = "13912345678", "Han Meimei", "11010519491231002X"
+PLAIN = (PHONE.encode(), NAME.encode(), ID_NUMBER.encode(), b"Test Street", b"13900000000", b"my flat")
+TABLES = ("orders_view", "customers_view", "conversations_view", "conversation_messages_view", "collection_tasks_view")
+
+
+class ErasureBehaviour:
+    @pytest.fixture
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def setup(self, database_url: str) -> Iterator[tuple[Platform, World]]:
+        clock = SettableClock(START)
+        platform = bootstrap(database_url, clock=clock)
+        try:
+            yield platform, build_world(platform.app, clock)
+        finally:
+            platform.close()
+
+    def rows(self, platform: Platform) -> dict[str, list[Any]]:
+        with platform.views.read() as connection:
+            return {
+                table: sorted(map(tuple, connection.execute(sqlalchemy.text(f"SELECT * FROM {table}"))), key=repr)
+                for table in TABLES
+            }
+
+    def figures(self, app: Any, customer: Any, order: Any) -> tuple[Any, ...]:
+        lease, deposit, line = app.lease(order), app.deposit(order), app.credit_line(customer)
+        return (lease.status, lease.ledger, lease.schedule, deposit.deducted, deposit.paid, line.quota, line.available)
+
+    def test_an_erased_customer_reads_erased_everywhere_and_every_figure_stays(
+        self, setup: tuple[Platform, World], database_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        platform, world = setup
+        app, clock = platform.app, world.clock
+        customer = world.customer(phone=PHONE)
+        order = world.leasing(customer, world.request(LongTerm(12)))
+        open_order = None
+        with pytest.raises(OrdersStillOpen, match=str(order)):
+            erase_customer(app, platform.views, None, customer, "admin", "customer's request")
+        _, to_pay = app.buyout_quote(order)
+        app.buy_out(order, "buyout-1", to_pay, clock.now())
+        conversation = app.open_conversation(customer, "about my flat", f"call {PHONE}", order)
+        app.answer_conversation(conversation, "staff1", f"Thank you {NAME}")
+        platform.runner.catch_up()
+        before = self.figures(app, customer, order)
+        store = ApiStore(platform.views)
+        store.setup()
+
+        erasure = erase_customer(app, platform.views, store, customer, "admin", "customer's request")
+        again = erase_customer(app, platform.views, store, customer, "admin", "customer's request")
+        platform.runner.catch_up()
+
+        assert (erasure.orders, erasure.conversations, erasure.keys_deleted) == ((order,), (conversation,), 1)
+        assert (again.erased_at, again.orders, again.keys_deleted) == (erasure.erased_at, erasure.orders, 0)
+        engine = sqlalchemy.create_engine(database_url)
+        try:
+            with engine.connect() as connection:
+                states = connection.execute(sqlalchemy.text("SELECT state FROM leasecore_events")).scalars()
+                stored = b"".join(bytes(state) for state in states)
+        finally:
+            engine.dispose()
+        assert [plain for plain in PLAIN if plain in stored] == []
+
+        fresh = application(database_url, clock=clock)
+        try:
+            assert self.figures(fresh, customer, order) == before
+            replayed: Customer = fresh.customer(customer)
+            assert (replayed.phone, replayed.name, replayed.id_number, replayed.erased) == (
+                "erased",
+                "erased",
+                "erased",
+                True,
+            )
+            assert fresh.lease(order).address == ERASED_ADDRESS
+            first = fresh.mapper.to_domain_event(fresh.recorder.select_events(order, limit=1)[0])
+            assert first.address == ERASED_ADDRESS  # type: ignore[attr-defined]
+        finally:
+            close(fresh)
+
+        view = projections.orders.order(platform.views, order)
+        assert view is not None and (view.address.name, view.address.phone, view.address.line) == ("erased",) * 3
+        found = projections.customers.customer(platform.views, customer)
+        assert found is not None and (found.phone, found.name) == ("erased", "erased")
+        talks = projections.conversations.customer_conversations(platform.views, customer, with_messages=True)
+        assert [(c.subject, [m.text for m in c.messages]) for c in talks.items] == [("erased", ["erased", "erased"])]
+        incremental = self.rows(platform)
+        platform.runner.rebuild()
+        assert self.rows(platform) == incremental
+
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert PHONE not in logged and ID_NUMBER not in logged
+        assert open_order is None
+
+    def test_a_customer_who_registers_again_starts_anew_under_a_new_key(self, setup: tuple[Platform, World]) -> None:
+        platform, world = setup
+        app = platform.app
+        customer = world.customer(phone=PHONE)
+        erase_customer(app, platform.views, None, customer, "admin", "customer's request")
+        assert app.register_customer(PHONE) == customer
+        again = app.customer(customer)
+        assert (again.phone, again.erased, again.is_verified) == (PHONE, False, False)
+        assert app.personal_data is not None and app.personal_data.erase(customer) == 1
+
+
+class TestErasureOnSqlite(ErasureBehaviour):
+    @pytest.fixture
+    def database_url(self, sqlite_url: str) -> str:
+        return sqlite_url
+
+
+class TestErasureOnPostgres(ErasureBehaviour):
+    @pytest.fixture
+    def database_url(self, postgres_url: str) -> str:
+        return postgres_url

@@ -1,0 +1,106 @@
+"""Personal fields sealed per customer in the stored events: they read back as written, read "erased" once the
+customer's keys are erased, and fields stored plain by earlier code read as they were."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, UUIDAsHex
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.personal_data.keys import AesGcmPersonalData, MemoryKeys
+from leasecore.credit.customer import Customer, IdentityCheck
+from leasecore.personal import PersonalDataMapper
+from leasecore.support import Conversation
+from leasecore.transcodings import register_transcodings
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def transcoder() -> JSONTranscoder:
+    coder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        coder.register(transcoding)
+    register_transcodings(coder)
+    return coder
+
+
+def mappers() -> tuple[PersonalDataMapper, AesGcmPersonalData]:
+    cipher = AesGcmPersonalData(MemoryKeys())
+    return PersonalDataMapper(transcoder(), cipher, lambda _: None), cipher
+
+
+def verified(phone: str = "13912345678", name: str = "韩梅梅", id_number: str = "11010519491231002X") -> Customer:
+    customer = Customer(phone, timestamp=NOW)
+    customer.record_identity(IdentityCheck(name, id_number, True, reference="ref-1"), NOW)
+    return customer
+
+
+def test_personal_fields_are_stored_sealed_and_read_back_as_written() -> None:
+    mapper, _ = mappers()
+    events = verified().collect_events()
+    stored = [mapper.to_stored_event(event) for event in events]
+    blob = b"".join(s.state for s in stored)
+    for plain in ("13912345678", "11010519491231002X", "ref-1"):
+        assert plain.encode() not in blob
+    assert "韩梅梅".encode() not in blob and b"\\u97e9" not in blob
+    read = [mapper.to_domain_event(s) for s in stored]
+    assert read[0].phone == "13912345678"  # type: ignore[attr-defined]
+    assert (read[1].name, read[1].id_number, read[1].reference) == ("韩梅梅", "11010519491231002X", "ref-1")  # type: ignore[attr-defined]
+
+
+def test_once_the_customer_is_erased_the_fields_read_erased_and_the_rest_stays() -> None:
+    mapper, cipher = mappers()
+    customer = verified()
+    stored = [mapper.to_stored_event(event) for event in customer.collect_events()]
+    assert cipher.erase(customer.id) == 1
+    read = [mapper.to_domain_event(s) for s in stored]
+    assert read[0].phone == "erased"  # type: ignore[attr-defined]
+    assert (read[1].name, read[1].id_number, read[1].valid_until) == ("erased", "erased", None)  # type: ignore[attr-defined]
+    assert read[1].provider == "sandbox" and read[1].originator_id == customer.id  # type: ignore[attr-defined]
+    assert cipher.erase(customer.id) == 0
+
+
+def test_an_event_stored_plain_by_earlier_code_reads_as_it_was() -> None:
+    plain_mapper = Mapper(transcoder())
+    stored = [plain_mapper.to_stored_event(event) for event in verified().collect_events()]
+    mapper, _ = mappers()
+    assert mapper.to_domain_event(stored[0]).phone == "13912345678"  # type: ignore[attr-defined]
+    assert mapper.to_domain_event(stored[1]).name == "韩梅梅"  # type: ignore[attr-defined]
+
+
+def test_a_sealed_field_moved_to_another_aggregate_does_not_open() -> None:
+    mapper, _ = mappers()
+    first, second = (mapper.to_stored_event(verified(phone).collect_events()[0]) for phone in ("139", "138"))
+    moved = json.loads(second.state)
+    moved["phone"] = json.loads(first.state)["phone"]
+    forged = type(second)(second.originator_id, second.originator_version, second.topic, json.dumps(moved).encode())
+    with pytest.raises(InvalidTag):
+        mapper.to_domain_event(forged)
+
+
+def test_a_conversations_later_messages_are_sealed_under_its_customers_key() -> None:
+    cipher = AesGcmPersonalData(MemoryKeys())
+    customer_id = uuid4()
+    conversation = Conversation.open(uuid4(), customer_id, "subject", "first words", None, NOW)
+    conversation.write("call me on 13912345678", NOW)
+    owners = {conversation.id: customer_id}
+    mapper = PersonalDataMapper(transcoder(), cipher, owners.get)
+    stored = [mapper.to_stored_event(event) for event in conversation.collect_events()]
+    assert b"13912345678" not in stored[1].state
+    cipher.erase(customer_id)
+    assert [mapper.to_domain_event(s).text for s in stored] == ["erased", "erased"]  # type: ignore[attr-defined]
+
+
+@given(phone=st.text(), name=st.text(), id_number=st.text())
+def test_any_unicode_round_trips(phone: str, name: str, id_number: str) -> None:
+    mapper, _ = mappers()
+    events = verified(phone, name, id_number).collect_events()
+    read = [mapper.to_domain_event(mapper.to_stored_event(event)) for event in events]
+    assert read[0].phone == phone  # type: ignore[attr-defined]
+    assert (read[1].name, read[1].id_number) == (name, id_number)  # type: ignore[attr-defined]
