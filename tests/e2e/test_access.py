@@ -25,6 +25,7 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/v1/admin/skus/{id}/units"): {OPERATOR, ADMIN},
     ("GET", "/v1/admin/customers"): {OPERATOR, RISK, FINANCE, ADMIN},
     ("GET", "/v1/admin/customers/{id}"): {OPERATOR, RISK, FINANCE, ADMIN},
+    ("POST", "/v1/admin/customers/{id}/erase"): {ADMIN},
     ("GET", "/v1/admin/reviews"): {RISK},
     ("POST", "/v1/admin/orders/{id}/approve"): {RISK},
     ("POST", "/v1/admin/orders/{id}/reject"): {RISK},

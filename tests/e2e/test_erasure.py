@@ -1,0 +1,74 @@
+"""Erasing a customer's personal data over HTTP (admins only) and from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.bootstrap import bootstrap
+from api.cli import main
+from api.http.security import hash_password
+from leasecore.credit.customer import IdentityCheck
+from leasecore.staff import Role
+from tests.e2e.support import Api, running
+
+PASSWORDS = {"boss": "boss-password", "ops": "ops-password"}
+PHONE = "13912345678"
+
+
+def bearer(api: Api, username: str) -> dict[str, str]:
+    login = api.post("/v1/admin/login", json={"username": username, "password": PASSWORDS[username]})
+    return {"Authorization": f"Bearer {login['token']}"}
+
+
+@pytest.fixture
+def api(sqlite_url: str) -> Iterator[Api]:
+    with running(sqlite_url) as api:
+        app = api.service.app
+        app.save_staff_account("boss", (Role.ADMIN,), hash_password(PASSWORDS["boss"]))
+        app.save_staff_account("ops", (Role.OPERATOR,), hash_password(PASSWORDS["ops"]))
+        api.service.written()
+        yield api
+
+
+def test_an_admin_erases_a_customer_and_the_back_office_shows_erased(api: Api) -> None:
+    app = api.service.app
+    customer = app.register_customer(PHONE)
+    app.record_identity(customer, IdentityCheck("Han Meimei", "11010519491231002X", True))
+    api.service.written()
+    boss, ops = bearer(api, "boss"), bearer(api, "ops")
+    path = f"/v1/admin/customers/{customer}/erase"
+
+    api.post(path, 403, who=ops, json={"reason": "customer's request"})
+    refused: dict[str, Any] = api.post(path, 422, who=boss, json={"reason": "  "})
+    assert "reason" in refused["detail"]
+    api.post("/v1/admin/customers/00000000-0000-0000-0000-000000000000/erase", 404, who=boss, json={"reason": "x"})
+
+    erased = api.post(path, who=boss, json={"reason": "customer's request"})
+    assert (erased["customer_id"], erased["by"], erased["orders"], erased["keys_deleted"]) == (
+        str(customer),
+        "boss",
+        [],
+        1,
+    )
+    again = api.post(path, who=boss, json={"reason": "customer's request"})
+    assert {**again, "keys_deleted": 1} == erased and again["keys_deleted"] == 0
+    shown = api.get(f"/v1/admin/customers/{customer}", who=boss)
+    assert (shown["phone"], shown["name"]) == ("erased", "erased")
+
+
+def test_the_command_line_erases_a_customer(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    platform = bootstrap(sqlite_url)
+    try:
+        customer = platform.app.register_customer(PHONE)
+    finally:
+        platform.close()
+    assert main(["admin", "erase-customer", str(customer), "--reason", "ticket 4711", "--database-url", sqlite_url]) == 0
+    assert f"customer {customer}: personal data erased" in capsys.readouterr().out
+    platform = bootstrap(sqlite_url)
+    try:
+        assert platform.app.customer(customer).phone == "erased"
+    finally:
+        platform.close()
