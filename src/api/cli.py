@@ -35,6 +35,7 @@ from rich.text import Text
 from api.backup import back_up, restore
 from api.bootstrap import Platform, Service, Settings, bootstrap, build_service, business_clock, database_url
 from api.demo import seed_demo, walk_through
+from api.http.auth import Tokens
 from api.http.security import hash_password, verify_password
 from api.privacy import erase_customer
 from api.processes.janitor import Sweep
@@ -45,6 +46,7 @@ from api.store import ApiStore
 from leasecore.application import DailyReport, LeaseApplication
 from leasecore.application.base import DEFAULT_TIMEZONE
 from leasecore.audit import Related, Replay, replay
+from leasecore.clock import SystemClock
 from leasecore.errors import LeaseError, NotFound, Refused
 from leasecore.ports import Clock
 from leasecore.staff import Role
@@ -259,7 +261,9 @@ def _erase_customer(args: argparse.Namespace) -> int:
         store = ApiStore(platform.views)
         store.setup()
         try:
-            erasure = erase_customer(platform.app, platform.views, store, args.id, args.by, args.reason)
+            policy = Settings.from_env(database_url=database_url(args.database_url)).auth_policy()
+            tokens = Tokens("", SystemClock(), policy, store)
+            erasure = erase_customer(platform.app, platform.views, store, args.id, args.by, args.reason, tokens)
         except LeaseError as error:
             print(f"not erased: {error}", file=sys.stderr)
             return 1

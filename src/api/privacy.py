@@ -13,7 +13,14 @@ from sqlalchemy import Connection, delete, text, update
 
 import projections.conversations
 from api.eventstore import AggregateRecorder
-from api.store import ApiStore, api_otp_codes, api_outbox, api_rate_events, api_sandbox_state
+from api.http.auth import Tokens
+from api.store import (
+    ApiStore,
+    api_otp_codes,
+    api_outbox,
+    api_rate_events,
+    api_sandbox_state,
+)
 from leasecore.application import LeaseApplication
 from leasecore.application.privacy import Erasure
 from leasecore.values import ERASED
@@ -24,16 +31,25 @@ PAGE = 100
 
 
 def erase_customer(
-    app: LeaseApplication, views: ViewStore, store: ApiStore | None, customer_id: UUID, by: str, reason: str
+    app: LeaseApplication,
+    views: ViewStore,
+    store: ApiStore | None,
+    customer_id: UUID,
+    by: str,
+    reason: str,
+    tokens: Tokens | None = None,
 ) -> Erasure:
-    """Erase the customer's personal data everywhere it is kept; refused (`OrdersStillOpen`) while an order is
-    open. Erasing again answers the same."""
+    """Erase the customer's personal data everywhere it is kept, and log the customer out (`tokens`: every token
+    issued until now is refused); refused (`OrdersStillOpen`) while an order is open. Erasing again answers the
+    same."""
     phone = app.customer(customer_id).phone
     conversations = _conversations(views, customer_id)
     erasure = app.erase_customer(customer_id, by, reason, conversations)
     if store is not None:
         with store.begin() as connection:
             _forget(connection, customer_id, phone)
+    if tokens is not None:
+        tokens.revoke_customer(customer_id)
     _drop_snapshots(app, (customer_id, *erasure.orders, *erasure.conversations))
     log.info("personal data of customer %s erased by %s", customer_id, by)
     return erasure

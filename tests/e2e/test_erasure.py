@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -40,6 +41,9 @@ def test_an_admin_erases_a_customer_and_the_back_office_shows_erased(api: Api) -
     api.service.written()
     boss, ops = bearer(api, "boss"), bearer(api, "ops")
     path = f"/v1/admin/customers/{customer}/erase"
+    token, _ = api.service.tokens.for_customer(customer)
+    as_customer = {"Authorization": f"Bearer {token}"}
+    assert api.get("/v1/me/credit-line", who=as_customer)["quota"] == "0.00"
 
     api.post(path, 403, who=ops, json={"reason": "customer's request"})
     refused: dict[str, Any] = api.post(path, 422, who=boss, json={"reason": "  "})
@@ -57,6 +61,11 @@ def test_an_admin_erases_a_customer_and_the_back_office_shows_erased(api: Api) -
     assert {**again, "keys_deleted": 1} == erased and again["keys_deleted"] == 0
     shown = api.get(f"/v1/admin/customers/{customer}", who=boss)
     assert (shown["phone"], shown["name"]) == ("erased", "erased")
+    assert api.get("/v1/me/credit-line", 401, who=as_customer)["detail"] == "the token has been revoked; log in again"
+    assert api.real_time is not None
+    api.real_time.advance(timedelta(seconds=2))
+    fresh, _ = api.service.tokens.for_customer(customer)
+    assert api.get("/v1/me/credit-line", who={"Authorization": f"Bearer {fresh}"})["quota"] == "0.00"
 
 
 def test_the_command_line_erases_a_customer(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +74,8 @@ def test_the_command_line_erases_a_customer(sqlite_url: str, capsys: pytest.Capt
         customer = platform.app.register_customer(PHONE)
     finally:
         platform.close()
-    assert main(["admin", "erase-customer", str(customer), "--reason", "ticket 4711", "--database-url", sqlite_url]) == 0
+    erase = ["admin", "erase-customer", str(customer), "--reason", "ticket 4711", "--database-url", sqlite_url]
+    assert main(erase) == 0
     assert f"customer {customer}: personal data erased" in capsys.readouterr().out
     platform = bootstrap(sqlite_url)
     try:

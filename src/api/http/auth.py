@@ -44,6 +44,7 @@ class Principal:
     token_id: str = ""
     """The token's own id (its `jti`), what logging out revokes."""
     expires_at: datetime | None = None
+    issued_at: datetime | None = None
 
     @property
     def customer_id(self) -> UUID:
@@ -136,7 +137,7 @@ class Tokens:
     def principal(self, authorization: str | None) -> Principal:
         """The holder of an `Authorization: Bearer …` token; 401 when missing, forged, expired or revoked."""
         principal = self._verified(authorization)
-        if principal.token_id and self._revoked(principal.token_id):
+        if principal.token_id and self._revoked(principal):
             raise _unauthorized("the token has been revoked; log in again")
         return principal
 
@@ -150,12 +151,33 @@ class Tokens:
             connection.execute(delete(api_revoked_tokens).where(api_revoked_tokens.c.expires_at <= now))
             upsert(connection, api_revoked_tokens, row, ("token_id",))
 
-    def _revoked(self, token_id: str) -> bool:
+    def revoke_customer(self, customer_id: UUID) -> None:
+        """Every token of the customer issued until now opens nothing from now on, in every process (their personal
+        data was erased); a token issued later works (they logged in again)."""
+        if self._store is None:
+            return
+        now = self._clock.now()
+        row = {"token_id": subject_revocation(str(customer_id)), "expires_at": now + self._policy.customer_token_ttl}
+        with self._store.begin() as connection:
+            upsert(connection, api_revoked_tokens, row, ("token_id",))
+
+    def _revoked(self, principal: Principal) -> bool:
+        """Its own id revoked (logged out), or, a customer's, issued before every token of the customer was revoked
+        (their personal data erased): one read by primary key."""
         if self._store is None:
             return False
-        query = select(api_revoked_tokens.c.token_id).where(api_revoked_tokens.c.token_id == token_id)
+        table = api_revoked_tokens.c
+        subject = subject_revocation(principal.subject) if principal.kind == "customer" else principal.token_id
+        query = select(table.token_id, table.expires_at).where(table.token_id.in_((principal.token_id, subject)))
         with self._store.read() as connection:
-            return connection.execute(query).first() is not None
+            rows = connection.execute(query).all()
+        for token_id, expires_at in rows:
+            if token_id == principal.token_id:
+                return True
+            revoked_at = expires_at - self._policy.customer_token_ttl
+            if principal.issued_at is None or principal.issued_at <= revoked_at:
+                return True
+        return False
 
     def _verified(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -185,7 +207,9 @@ class Tokens:
                 UUID(subject)
             except ValueError:
                 raise _unauthorized("the token is not valid") from None
-            return Principal("customer", subject, token_id=token_id, expires_at=expires_at)
+            issued = claims.get("iat")
+            issued_at = datetime.fromtimestamp(issued, UTC) if isinstance(issued, int | float) else None
+            return Principal("customer", subject, token_id=token_id, expires_at=expires_at, issued_at=issued_at)
         if kind == "staff":
             try:
                 roles = frozenset(Role(role) for role in claims.get("roles", ()))
@@ -375,6 +399,12 @@ class StaffPasswords:
 def address_failures(policy: AuthPolicy) -> Limit:
     """Failed logins from one client address, staff's and customers' alike."""
     return Limit("login-ip", policy.failures_per_address, policy.address_failure_window, "failed logins per address")
+
+
+def subject_revocation(customer_id: str) -> str:
+    """The row of `api_revoked_tokens` that revokes every token of a customer issued until then: its `expires_at`
+    is when the last of them expires (the revocation's time plus the customer token's lifetime)."""
+    return f"customer:{customer_id}"
 
 
 def refuse_disabled(views: ViewStore, principal: Principal) -> Principal:

@@ -59,10 +59,12 @@ def get_customer(call: Call[None, None]) -> schemas.CustomerDetailOut:
 def erase_customer(call: Call[schemas.EraseCustomer, None]) -> schemas.ErasureOut:
     """PIPL's right to deletion: the customer's keys are deleted, so their phone, name, ID number, addresses and
     conversations read "erased" in every event, snapshot, read model and backup taken from now on; orders, payments
-    and every figure stay. 409 naming the orders while any has not ended (rejected, cancelled or settled); 422
-    naming `reason` without one; 404 for no such customer. Erasing again answers the same."""
+    and every figure stay; the customer's tokens are refused from now on. 409 naming the orders while any has not
+    ended (rejected, cancelled or settled); 422 naming `reason` without one; 404 for no such customer. Erasing again
+    answers the same."""
+    service = call.service
     erasure = privacy.erase_customer(
-        call.app, call.views, call.service.store, call.id, call.username, call.body.reason
+        call.app, call.views, service.store, call.id, call.username, call.body.reason, service.tokens
     )
     call.written()
     return schemas.ErasureOut.model_validate(erasure, from_attributes=True)
