@@ -1,7 +1,8 @@
 """Erasing a customer's personal data (PIPL 删除权) across the service: the application's erasure (keys deleted,
 erase events recorded), then what the HTTP layer keeps of the customer outside the event store: one-time codes
-and rate-limit entries under the phone, the text messages in the outbox, the sandbox's copies of texts sent, and
-the snapshots of the erased aggregates (stored, possibly, by code that predates sealing)."""
+and rate-limit entries under the phone, the customer's stored answers to idempotent requests (an order's answer
+holds its address), the text messages in the outbox, the sandbox's copies of texts sent, the customer's tokens,
+and the snapshots of the erased aggregates (stored, possibly, by code that predates sealing)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from api.eventstore import AggregateRecorder
 from api.http.auth import Tokens
 from api.store import (
     ApiStore,
+    api_idempotency,
     api_otp_codes,
     api_outbox,
     api_rate_events,
@@ -71,6 +73,10 @@ def _forget(connection: Connection, customer_id: UUID, phone: str) -> None:
         sent = api_sandbox_state.c
         quoted = f"%{json.dumps(phone)}%"
         connection.execute(delete(api_sandbox_state).where(sent.kind == "sms", sent.document.like(quoted)))
+    answers = api_idempotency.c
+    connection.execute(
+        delete(api_idempotency).where(answers.scope == f"customer:{customer_id}", answers.state != "pending")
+    )
     connection.execute(
         update(api_outbox).where(api_outbox.c.customer_id == customer_id).values(phone=ERASED, text=ERASED)
     )

@@ -103,6 +103,15 @@ UNCAPTURED |= {
         "Unfrozen",
     )
 }
+UNCAPTURED |= {
+    name: "erasure of personal data (PIPL) came after the capture; tests/integration/test_personal_data.py"
+    for name in (
+        "Customer.PersonalDataErased",
+        "Customer.RegisteredAgain",
+        "Lease.PersonalDataErased",
+        "Conversation.PersonalDataErased",
+    )
+}
 ADDED_TO_DEPOSITS: dict[str, dict[str, Any]] = {
     "Deposit": {"to_freeze": "0.00", "freeze_requests": {}, "freezes": {}, "securing": None, "operations": {}}
 }
