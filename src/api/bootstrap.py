@@ -50,7 +50,7 @@ from adapters.payments.alipay_agreements import AlipayAgreements
 from adapters.payments.bills import bill_sources
 from adapters.payments.sandbox import SandboxPayments
 from adapters.payments.sandbox_agreements import SandboxAgreements
-from adapters.personal_data.keys import AesGcmPersonalData, MemoryKeys, SqlKeys
+from adapters.personal_data.keys import AesGcmPersonalData, MemoryKeys
 from adapters.providers import CAPABILITIES, check_providers
 from adapters.sandboxes import Sandboxes, build_sandboxes
 from adapters.sms.aliyun import AliyunSms, AliyunSmsConfig
@@ -58,6 +58,7 @@ from api.clock import SandboxClock
 from api.http.auth import AuthPolicy, OneTimeCodes, StaffPasswords, Tokens
 from api.http.idempotency import IdempotencyKeys
 from api.metrics import Metrics
+from api.personal_keys import SqlKeys
 from api.processes.auto_debit import AutoDebitCharger
 from api.processes.freezes import FreezeDispatcher
 from api.processes.janitor import PaymentJanitor
