@@ -114,6 +114,8 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
+        if isinstance(domain_event, Customer.PersonalDataErased):
+            self.personal.forget(domain_event.originator_id)
         personal = self._events.get(type(domain_event))
         if personal is not None:
             self._open(vars(domain_event), personal, domain_event.originator_id)

@@ -295,6 +295,10 @@ class PersonalDataCipher(Protocol):
         """Delete every key of the customer (how many there were); what they sealed is unreadable from now on."""
         ...
 
+    def forget(self, customer_id: UUID) -> None:
+        """Drop what is kept in memory of the customer's keys (another process erased them)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Ports:

@@ -104,3 +104,18 @@ def test_any_unicode_round_trips(phone: str, name: str, id_number: str) -> None:
     read = [mapper.to_domain_event(mapper.to_stored_event(event)) for event in events]
     assert read[0].phone == phone  # type: ignore[attr-defined]
     assert (read[1].name, read[1].id_number) == (name, id_number)  # type: ignore[attr-defined]
+
+
+def test_reading_an_erasure_drops_the_keys_another_process_kept_in_memory() -> None:
+    keys = MemoryKeys()
+    here, there = AesGcmPersonalData(keys), AesGcmPersonalData(keys)
+    mapper_here = PersonalDataMapper(transcoder(), here, lambda _: None)
+    mapper_there = PersonalDataMapper(transcoder(), there, lambda _: None)
+    customer = verified()
+    stored = [mapper_here.to_stored_event(event) for event in customer.collect_events()]
+    assert mapper_there.to_domain_event(stored[0]).phone == "13912345678"  # type: ignore[attr-defined]
+    here.erase(customer.id)
+    assert mapper_there.to_domain_event(stored[0]).phone == "13912345678"  # type: ignore[attr-defined]  # kept a while
+    customer.erase_personal_data("admin", "asked", NOW)
+    mapper_there.to_domain_event(mapper_here.to_stored_event(customer.collect_events()[0]))
+    assert mapper_there.to_domain_event(stored[0]).phone == "erased"  # type: ignore[attr-defined]

@@ -4,8 +4,8 @@ service's own database in `api.personal_keys` (so a backup holds the keys with t
 
 Erasing a customer deletes their keys: from then on what was sealed under them opens as nothing (the mapper reads
 "erased"). Keys are kept in memory a short while (`ttl`) so that loading an aggregate does not read them again
-each time; the process that erases forgets them at once, another process at most `ttl` seconds later (the
-erasure's own events blank its aggregates and read models sooner: see docs/privacy.md).
+each time; the process that erases forgets them at once, another process as soon as it reads the erasure's event
+(its read models' runner reads every event), at most `ttl` seconds later: see docs/privacy.md.
 """
 
 from __future__ import annotations
@@ -86,11 +86,14 @@ class AesGcmPersonalData:
 
     def erase(self, customer_id: UUID) -> int:
         erased = self.keys.delete(customer_id)
+        self.forget(customer_id)
+        return erased
+
+    def forget(self, customer_id: UUID) -> None:
         with self._lock:
             self._current.pop(customer_id, None)
             for key_id in [k for k, (owner, _, _) in self._opened.items() if owner == customer_id]:
                 del self._opened[key_id]
-        return erased
 
     def close(self) -> None:
         close = getattr(self.keys, "close", None)
