@@ -37,7 +37,7 @@ from api.bootstrap import Platform, Service, Settings, bootstrap, build_service,
 from api.demo import seed_demo, walk_through
 from api.http.auth import Tokens
 from api.http.security import hash_password, verify_password
-from api.privacy import erase_customer
+from api.privacy import erase_customer, seal_everything
 from api.processes.janitor import Sweep
 from api.processes.parcels import ParcelSweep
 from api.processes.reconciliation import ReconciliationRun, UnknownProvider
@@ -120,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument("--reason", default="customer's request", help="why (never the personal data itself)")
     erase.add_argument("--by", default="cli", help="who asked for it (a staff username)")
     erase.set_defaults(run=_erase_customer)
+    seal = admin_actions.add_parser(
+        "seal-personal-data",
+        parents=[common],
+        help="seal the personal fields that code older than sealing stored plain (run once after upgrading)",
+    )
+    seal.set_defaults(run=_seal_personal_data)
 
     audit = commands.add_parser("audit", parents=[common], help="an aggregate's events and its replayed state")
     audit.add_argument("id", type=_uuid, help="the aggregate's id (an order's id is its lease's)")
@@ -273,6 +279,13 @@ def _erase_customer(args: argparse.Namespace) -> int:
         f" {len(erasure.orders)} order(s) and {len(erasure.conversations)} conversation(s) now read \"erased\","
         f" {erasure.keys_deleted} key(s) deleted"
     )
+    return 0
+
+
+def _seal_personal_data(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        events, snapshots = seal_everything(platform.app)
+    print(f"sealed the personal fields of {events} event(s) and {snapshots} snapshot(s) stored plain")
     return 0
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, text, update
+from sqlalchemy import Connection, delete, select, text, update
 
 import projections.conversations
-from api.eventstore import AggregateRecorder
+from api.eventstore import AggregateRecorder, ApplicationRecorder
 from api.http.auth import Tokens
 from api.store import (
     ApiStore,
@@ -25,6 +26,9 @@ from api.store import (
 )
 from leasecore.application import LeaseApplication
 from leasecore.application.privacy import Erasure
+from leasecore.lease.reminders import Reminder, ReminderKind
+from leasecore.personal import PERSONAL_EVENTS, PersonalDataMapper
+from leasecore.topics import stored_topics
 from leasecore.values import ERASED
 from projections.store import ViewStore
 
@@ -44,8 +48,11 @@ def erase_customer(
     """Erase the customer's personal data everywhere it is kept, and log the customer out (`tokens`: every token
     issued until now is refused); refused (`OrdersStillOpen`) while an order is open. Erasing again answers the
     same."""
-    phone = app.customer(customer_id).phone
+    customer = app.customer(customer_id)
+    phone = customer.phone
     conversations = _conversations(views, customer_id)
+    reminders = [_reminder_ids(app, order_id) for order_id in customer.orders]
+    seal_stored(app, (customer_id, *customer.orders, *conversations, *(r for ids in reminders for r in ids)))
     erasure = app.erase_customer(customer_id, by, reason, conversations)
     if store is not None:
         with store.begin() as connection:
@@ -55,6 +62,73 @@ def erase_customer(
     _drop_snapshots(app, (customer_id, *erasure.orders, *erasure.conversations))
     log.info("personal data of customer %s erased by %s", customer_id, by)
     return erasure
+
+
+def seal_stored(app: LeaseApplication, aggregate_ids: Iterable[UUID]) -> int:
+    """Seal in place the personal fields that code older than sealing stored plain in these aggregates' events, so
+    that deleting their customer's keys leaves nothing readable; how many events were sealed. Each reads back as
+    before: only those fields' stored form changes."""
+    mapper, recorder = app.mapper, app.recorder
+    if not isinstance(mapper, PersonalDataMapper) or not isinstance(recorder, ApplicationRecorder):
+        return 0
+    table = recorder.events_record_cls.__table__
+    sealed = 0
+    for aggregate_id in aggregate_ids:
+        for stored in recorder.select_events(aggregate_id):
+            state = mapper.sealed_state(stored)
+            if state is None:
+                continue
+            where = (table.c.originator_id == aggregate_id) & (table.c.originator_version == stored.originator_version)
+            with recorder.reads.engine.begin() as connection:
+                connection.execute(table.update().where(where).values(state=state))
+            sealed += 1
+    return sealed
+
+
+def seal_everything(app: LeaseApplication, page: int = 500) -> tuple[int, int]:
+    """Seal in place every personal field stored plain by code older than sealing: in the events (read by topic,
+    oldest first) and in the snapshots; how many events and snapshots were sealed (a second run seals none)."""
+    mapper, recorder = app.mapper, app.recorder
+    if not isinstance(mapper, PersonalDataMapper) or not isinstance(recorder, ApplicationRecorder):
+        return 0, 0
+    topics = [topic for cls in PERSONAL_EVENTS for topic in stored_topics(cls)]
+    table = recorder.events_record_cls.__table__
+    events, position = 0, 0
+    while notifications := recorder.select_notifications(position, page, topics=topics, inclusive_of_start=False):
+        for notification in notifications:
+            state = mapper.sealed_state(notification)
+            if state is not None:
+                with recorder.reads.engine.begin() as connection:
+                    connection.execute(table.update().where(table.c.id == notification.id).values(state=state))
+                events += 1
+        position = notifications[-1].id
+    return events, _seal_snapshots(app, mapper)
+
+
+def _seal_snapshots(app: LeaseApplication, mapper: PersonalDataMapper) -> int:
+    recorder = app.snapshots.recorder if app.snapshots is not None else None
+    if not isinstance(recorder, AggregateRecorder):
+        return 0
+    table = recorder.events_record_cls.__table__
+    sealed = 0
+    with recorder.reads.engine.connect() as connection:
+        ids = connection.execute(select(table.c.originator_id).distinct()).scalars().all()
+    for aggregate_id in ids:
+        for stored in recorder.select_events(aggregate_id):
+            state = mapper.sealed_state(stored)
+            if state is None:
+                continue
+            where = (table.c.originator_id == aggregate_id) & (table.c.originator_version == stored.originator_version)
+            with recorder.reads.engine.begin() as connection:
+                connection.execute(table.update().where(where).values(state=state))
+            sealed += 1
+    return sealed
+
+
+def _reminder_ids(app: LeaseApplication, order_id: UUID) -> list[UUID]:
+    """Every reminder the order may have had: one per installment and kind (their ids derive from them)."""
+    seqs = range(1, len(app.lease(order_id).schedule) + 1)
+    return [Reminder.create_id(order_id, seq, kind.value) for seq in seqs for kind in ReminderKind]
 
 
 def _conversations(views: ViewStore, customer_id: UUID) -> list[UUID]:

@@ -10,6 +10,7 @@ envelope is bound to its aggregate and field, so one cannot be moved into anothe
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -123,6 +124,30 @@ class PersonalDataMapper(Mapper[UUID]):
             self._open(domain_event.state, personal, domain_event.originator_id)
         return domain_event
 
+    def sealed_state(self, stored_event: StoredEvent) -> bytes | None:
+        """The stored state with each personal field that an earlier version stored plain sealed as this one seals
+        it, or None when none is plain. Only those fields' stored form changes: the event is not upcast or
+        reshaped, and it reads back exactly as before (for a migration, and before an erasure)."""
+        cls = resolve_topic(stored_event.topic)
+        raw = json.loads(stored_event.state)
+        decoded = self.transcoder.decode(stored_event.state)
+        personal, values, named = self._events.get(cls), raw, decoded
+        if personal is None:
+            if not (isinstance(cls, type) and issubclass(cls, Snapshot)):
+                return None
+            personal, values, named = self._state_fields(raw["topic"]), raw["state"], decoded["state"]
+            if personal is None:
+                return None
+        plain = [field for field in personal.erased if values.get(field) is not None and not is_envelope(values[field])]
+        if not plain:
+            return None
+        originator_id = UUID(str(stored_event.originator_id))
+        owner = self._owner(personal, originator_id, named)
+        for field in plain:
+            plaintext = json.dumps({"v": values[field]}, ensure_ascii=False, separators=(",", ":")).encode()
+            values[field] = self._envelope(owner, plaintext, originator_id, field)
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()
+
     def _state_fields(self, topic: str) -> Personal | None:
         if topic not in self._states:
             self._states[topic] = PERSONAL_STATE.get(resolve_topic(topic))
@@ -134,13 +159,15 @@ class PersonalDataMapper(Mapper[UUID]):
             value = values.get(field)
             if value is None or is_envelope(value):
                 continue
-            plaintext = self.transcoder.encode({"v": value})
-            sealed = self.personal.seal(owner, plaintext, _associated(originator_id, field))
-            values[field] = {
-                "key": sealed.key_id,
-                "nonce": base64.b64encode(sealed.nonce).decode(),
-                "ct": base64.b64encode(sealed.ciphertext).decode(),
-            }
+            values[field] = self._envelope(owner, self.transcoder.encode({"v": value}), originator_id, field)
+
+    def _envelope(self, owner: UUID, plaintext: bytes, originator_id: UUID, field: str) -> dict[str, str]:
+        sealed = self.personal.seal(owner, plaintext, _associated(originator_id, field))
+        return {
+            "key": sealed.key_id,
+            "nonce": base64.b64encode(sealed.nonce).decode(),
+            "ct": base64.b64encode(sealed.ciphertext).decode(),
+        }
 
     def _open(self, values: dict[str, Any], personal: Personal, originator_id: UUID) -> None:
         for field, erased in personal.erased.items():

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from api.bootstrap import bootstrap
+from api.bootstrap import bootstrap, persistence_env
 from api.cli import main
 from api.http.security import hash_password
+from leasecore.application import LeaseApplication
 from leasecore.credit.customer import IdentityCheck
 from leasecore.staff import Role
 from tests.e2e.support import Api, running
+from tests.support import close
 
 PASSWORDS = {"boss": "boss-password", "ops": "ops-password"}
 PHONE = "13912345678"
@@ -82,3 +84,17 @@ def test_the_command_line_erases_a_customer(sqlite_url: str, capsys: pytest.Capt
         assert platform.app.customer(customer).phone == "erased"
     finally:
         platform.close()
+
+
+def test_the_command_line_seals_what_earlier_code_stored_plain(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = LeaseApplication(persistence_env(sqlite_url))
+    try:
+        app.register_customer(PHONE)
+    finally:
+        close(app)
+    assert main(["admin", "seal-personal-data", "--database-url", sqlite_url]) == 0
+    assert "sealed the personal fields of 1 event(s)" in capsys.readouterr().out
+    assert main(["admin", "seal-personal-data", "--database-url", sqlite_url]) == 0
+    assert "of 0 event(s) and 0 snapshot(s)" in capsys.readouterr().out

@@ -14,9 +14,11 @@ import sqlalchemy
 import projections.conversations
 import projections.customers
 import projections.orders
-from api.bootstrap import Platform, application, bootstrap
-from api.privacy import erase_customer
+from api.bootstrap import Platform, application, bootstrap, persistence_env
+from api.privacy import erase_customer, seal_everything
+from api.replays import jsonable
 from api.store import ApiStore
+from leasecore.application import LeaseApplication
 from leasecore.application.privacy import OrdersStillOpen
 from leasecore.clock import SettableClock
 from leasecore.credit.customer import Customer
@@ -136,6 +138,88 @@ class TestErasureOnSqlite(ErasureBehaviour):
 
 
 class TestErasureOnPostgres(ErasureBehaviour):
+    @pytest.fixture
+    def database_url(self, postgres_url: str) -> str:
+        return postgres_url
+
+
+class LegacyBehaviour:
+    """Events stored plain by code older than sealing: sealed in place before an erasure, or all at once."""
+
+    @pytest.fixture
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def legacy(self, database_url: str) -> tuple[Any, Any]:
+        clock = SettableClock(START)
+        app = LeaseApplication(persistence_env(database_url), clock=clock)
+        try:
+            world = build_world(app, clock)
+            customer = world.customer(phone=PHONE)
+            order = app.place_order(customer, world.request(LongTerm(12)))
+            app.cancel(order, "changed my mind")
+        finally:
+            close(app)
+        return customer, order
+
+    def stored(self, database_url: str) -> bytes:
+        engine = sqlalchemy.create_engine(database_url)
+        try:
+            with engine.connect() as connection:
+                states = connection.execute(sqlalchemy.text("SELECT state FROM leasecore_events")).scalars()
+                return b"".join(bytes(state) for state in states)
+        finally:
+            engine.dispose()
+
+    def test_an_erasure_seals_what_earlier_code_stored_plain_before_deleting_the_keys(
+        self, legacy: tuple[Any, Any], database_url: str
+    ) -> None:
+        customer, order = legacy
+        assert PHONE.encode() in self.stored(database_url)
+        platform = bootstrap(database_url, clock=SettableClock(START))
+        try:
+            platform.runner.catch_up()
+            assert platform.app.lease(order).address.line.endswith("Shanghai")
+            erase_customer(platform.app, platform.views, None, customer, "admin", "customer's request")
+        finally:
+            platform.close()
+        assert [plain for plain in PLAIN if plain in self.stored(database_url)] == []
+        fresh = application(database_url)
+        try:
+            assert (fresh.customer(customer).phone, fresh.lease(order).address) == ("erased", ERASED_ADDRESS)
+        finally:
+            close(fresh)
+
+    def test_sealing_everything_changes_how_fields_are_stored_not_what_they_say(
+        self, legacy: tuple[Any, Any], database_url: str
+    ) -> None:
+        customer, order = legacy
+        app = application(database_url)
+        try:
+            before = [jsonable(vars(event)) for event in app.events.get(order)]
+            before += [jsonable(vars(event)) for event in app.events.get(customer)]
+            events, _ = seal_everything(app)
+            assert events >= 3 and seal_everything(app) == (0, 0)
+        finally:
+            close(app)
+        assert [plain for plain in PLAIN if plain in self.stored(database_url)] == []
+        app = application(database_url)
+        try:
+            after = [jsonable(vars(event)) for event in app.events.get(order)]
+            after += [jsonable(vars(event)) for event in app.events.get(customer)]
+            assert after == before
+        finally:
+            close(app)
+
+
+class TestLegacyOnSqlite(LegacyBehaviour):
+    @pytest.fixture
+    def database_url(self, sqlite_url: str) -> str:
+        return sqlite_url
+
+
+class TestLegacyOnPostgres(LegacyBehaviour):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
