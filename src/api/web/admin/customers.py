@@ -14,15 +14,21 @@ import projections.catalog
 import projections.credit_lines
 import projections.customers
 import projections.orders
+from api import privacy
+from api.http.endpoint import staff
 from api.http.endpoints import admin_customers
 from api.http.errors import from_validation
 from api.http.schemas import admin_customers as schemas
 from api.web import i18n
 from api.web.admin.console import Page, Pages, Screen
 from api.web.admin.orders import plan_text
-from leasecore.errors import NotFound
+from leasecore.application.privacy import REASON_LENGTH, OrdersStillOpen
+from leasecore.errors import InvalidInput, NotFound
+from leasecore.staff import Role
+from leasecore.values import ERASED
 
 pages = Pages()
+ERASERS = staff(Role.ADMIN)
 PER_PAGE = 20
 ORDERS_PER_PAGE = 20
 
@@ -70,6 +76,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "customer.idstatus.unverified": ("未实名", "Not verified"),
     "customer.idstatus.verified": ("已实名", "Verified"),
     "customer.idstatus.rejected": ("实名未通过", "Rejected"),
+    "customer.erase_title": ("删除个人信息", "Erase personal data"),
+    "customer.erase_hint": (
+        "依《个人信息保护法》删除：手机号、姓名、身份证号、收货地址和客服会话将显示为 erased，不可恢复；"
+        "订单、付款和所有金额保留。仍有未结束订单时不能删除。",
+        "Under PIPL: phone, name, ID number, delivery addresses and conversations will read “erased”, for good; "
+        "orders, payments and every figure stay. Not while an order is still open.",
+    ),
+    "customer.erase_reason": (
+        "删除原因（如客户申请、工单号；不要填写个人信息）",
+        "Why (the customer's request, a ticket; no personal data)",
+    ),
+    "customer.erase": ("删除个人信息", "Erase personal data"),
+    "customer.erase_confirm": (
+        "确定删除该客户的个人信息？此操作不可撤销。",
+        "Erase this customer's personal data? This cannot be undone.",
+    ),
+    "customer.erase_need_reason": ("请填写删除原因", "Say why the personal data is erased"),
+    "customer.erase_open": ("仍有未结束的订单：{orders}", "Orders still open: {orders}"),
+    "customer.erased": ("个人信息已删除", "Personal data erased"),
+    "flash.customer_erased": ("个人信息已删除，客户已退出登录", "Personal data erased; the customer is logged out"),
 }
 i18n.add(WORDS)
 
@@ -107,6 +133,28 @@ def customer_list(page: Page) -> Response:
 @pages.get("/customers/{id}", access=admin_customers.EVERYONE)
 def customer_page(page: Page) -> Response:
     """The customer as `GET /v1/admin/customers/{id}` answers it: identity, credit line, orders a page at a time."""
+    return _customer_page(page)
+
+
+@pages.post("/customers/{id}/erase", access=ERASERS)
+def erase(page: Page) -> Response:
+    """An admin erases the customer's personal data (asked to confirm first), as `POST
+    /v1/admin/customers/{id}/erase` does; refused, with the orders named, while one is still open."""
+    assert page.user is not None
+    reason, service, by = page.form.get("reason", ""), page.service, page.user.username
+    try:
+        privacy.erase_customer(page.app, page.views, service.store, page.path_id, by, reason, service.tokens)
+    except InvalidInput as error:
+        message = error.message if reason.strip() else page.t("customer.erase_need_reason")
+        return _customer_page(page, 422, error=message)
+    except OrdersStillOpen as error:
+        orders = ", ".join(str(order)[:8] for order in error.orders)
+        return _customer_page(page, 409, error=page.t("customer.erase_open", orders=orders))
+    service.written()
+    return page.redirect(f"/customers/{page.path_id}", done="customer_erased")
+
+
+def _customer_page(page: Page, status: int = 200, *, error: str | None = None) -> Response:
     customer_id = page.path_id
     found = projections.customers.customer(page.views, customer_id)
     if found is None:
@@ -134,10 +182,16 @@ def customer_page(page: Page) -> Response:
                 view.days_overdue_on(today),
             )
         )
+    customer = page.app.customer(customer_id)
     return page.render(
         "admin/customer.html",
+        status,
         customer=found,
-        id_number=masked(page.app.customer(customer_id).id_number),
+        erased=customer.erased,
+        may_erase=page.may(ERASERS),
+        erase_error=error,
+        reason_length=REASON_LENGTH,
+        id_number=masked(customer.id_number),
         line=line,
         orders=rows,
         orders_total=orders.total,
@@ -152,6 +206,8 @@ def masked(id_number: str | None) -> str | None:
     """Only the first six digits (where it was issued) and the last four show; the rest is starred."""
     if not id_number:
         return None
+    if id_number == ERASED:
+        return ERASED
     if len(id_number) <= 10:
         return "*" * len(id_number)
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]

@@ -1,0 +1,57 @@
+"""Erasing a customer's personal data in Chromium: the admin fills in why, confirms, and the customer's page reads
+"erased" where the phone, the name and the ID number were; an operator sees no erase form. No serious accessibility
+problem on the screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect
+
+from leasecore.credit.customer import IdentityCheck
+from tests.browser.support import Console, log_in, new_context, serious_violations
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = new_context(browser, bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+def test_the_admin_erases_a_customer_and_the_page_reads_erased(console: Console, browser: Browser, page: Page) -> None:
+    app = console.service.app
+    customer = app.register_customer("13912340000")
+    app.record_identity(customer, IdentityCheck("韩梅梅", "11010519491231002X", True))
+    console.service.written()
+    console.service.platform.runner.catch_up()
+
+    operator = new_context(browser).new_page()
+    log_in(operator, console, "operator")
+    operator.goto(f"{console.admin}/customers/{customer}")
+    expect(operator.get_by_test_id("phone")).to_have_text("13912340000")
+    expect(operator.get_by_test_id("erase")).to_have_count(0)
+
+    log_in(page, console, "admin")
+    page.goto(f"{console.admin}/customers/{customer}")
+    expect(page.get_by_test_id("id_number")).to_have_text("110105********002X")
+    assert serious_violations(page) == []
+    asked: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.get_by_label("删除原因").fill("客户申请，工单 4711")
+    page.get_by_role("button", name="删除个人信息").click()
+    expect(page.locator(".flash")).to_have_text("个人信息已删除，客户已退出登录")
+    assert asked == ["确定删除该客户的个人信息？此操作不可撤销。"]
+    expect(page.get_by_test_id("phone")).to_have_text("erased")
+    expect(page.get_by_test_id("name")).to_have_text("erased")
+    expect(page.get_by_test_id("id_number")).to_have_text("erased")
+    expect(page.get_by_test_id("erased")).to_have_text("个人信息已删除")
+    expect(page.get_by_test_id("erase")).to_have_count(0)
