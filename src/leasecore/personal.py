@@ -26,6 +26,7 @@ from leasecore.credit.customer import Customer
 from leasecore.lease.lease import Lease
 from leasecore.lease.reminders import Reminder
 from leasecore.ports import PersonalDataCipher, Sealed
+from leasecore.snapshots import DICT
 from leasecore.support import Conversation
 from leasecore.values import ERASED, ERASED_ADDRESS
 
@@ -104,8 +105,10 @@ class PersonalDataMapper(Mapper[UUID]):
         if personal is not None:
             self._seal(event_state, personal, originator_id, event_state)
         elif (personal := self._state_fields(event_state["topic"])) is not None:
-            state = event_state["state"] = dict(event_state["state"])
-            self._seal(state, personal, originator_id, state)
+            state = event_state["state"] = _copied(event_state["state"])
+            values = _state_values(state)
+            self._seal(values, personal, originator_id, values)
+            _put_back(state, values)
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
@@ -121,7 +124,9 @@ class PersonalDataMapper(Mapper[UUID]):
         if personal is not None:
             self._open(vars(domain_event), personal, domain_event.originator_id)
         elif isinstance(domain_event, Snapshot) and (personal := self._state_fields(domain_event.topic)) is not None:
-            self._open(domain_event.state, personal, domain_event.originator_id)
+            values = _state_values(domain_event.state)
+            self._open(values, personal, domain_event.originator_id)
+            _put_back(domain_event.state, values)
         return domain_event
 
     def sealed_state(self, stored_event: StoredEvent) -> bytes | None:
@@ -135,9 +140,10 @@ class PersonalDataMapper(Mapper[UUID]):
         if personal is None:
             if not (isinstance(cls, type) and issubclass(cls, Snapshot)):
                 return None
-            personal, values, named = self._state_fields(raw["topic"]), raw["state"], decoded["state"]
+            personal, values, named = self._state_fields(raw["topic"]), _state_values(raw["state"]), None
             if personal is None:
                 return None
+            named = _state_values(decoded["state"])
         plain = [field for field in personal.erased if values.get(field) is not None and not is_envelope(values[field])]
         if not plain:
             return None
@@ -146,6 +152,8 @@ class PersonalDataMapper(Mapper[UUID]):
         for field in plain:
             plaintext = json.dumps({"v": values[field]}, ensure_ascii=False, separators=(",", ":")).encode()
             values[field] = self._envelope(owner, plaintext, originator_id, field)
+        if values is not raw:
+            _put_back(raw["state"], values)
         return json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()
 
     def _state_fields(self, topic: str) -> Personal | None:
@@ -200,6 +208,26 @@ class PersonalDataMapper(Mapper[UUID]):
             self._owners.move_to_end(originator_id)
             while len(self._owners) > OWNERS_KEPT:
                 self._owners.popitem(last=False)
+
+
+def _state_values(state: Any) -> dict[str, Any]:
+    """A snapshot's state by attribute: `TaggedSnapshot` writes the state's dictionary as tagged pairs."""
+    if isinstance(state, dict) and state.keys() == {DICT}:
+        return {pair[0]: pair[1] for pair in state[DICT] if isinstance(pair[0], str)}
+    return state if isinstance(state, dict) else {}
+
+
+def _put_back(state: Any, values: Mapping[str, Any]) -> None:
+    if isinstance(state, dict) and state.keys() == {DICT}:
+        for pair in state[DICT]:
+            if isinstance(pair[0], str) and pair[0] in values:
+                pair[1] = values[pair[0]]
+
+
+def _copied(state: Any) -> Any:
+    if isinstance(state, dict) and state.keys() == {DICT}:
+        return {DICT: [list(pair) for pair in state[DICT]]}
+    return dict(state) if isinstance(state, dict) else state
 
 
 def _associated(originator_id: UUID, field: str) -> bytes:

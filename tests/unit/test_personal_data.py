@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from adapters.personal_data.keys import AesGcmPersonalData, MemoryKeys
 from leasecore.credit.customer import Customer, IdentityCheck
 from leasecore.personal import PersonalDataMapper
+from leasecore.snapshots import TaggedSnapshot
 from leasecore.support import Conversation
 from leasecore.transcodings import register_transcodings
 
@@ -119,3 +120,36 @@ def test_reading_an_erasure_drops_the_keys_another_process_kept_in_memory() -> N
     customer.erase_personal_data("admin", "asked", NOW)
     mapper_there.to_domain_event(mapper_here.to_stored_event(customer.collect_events()[0]))
     assert mapper_there.to_domain_event(stored[0]).phone == "erased"  # type: ignore[attr-defined]
+
+
+def test_a_snapshot_is_stored_sealed_and_loads_the_same_aggregate_or_erased() -> None:
+    mapper, cipher = mappers()
+    customer = verified()
+    customer.collect_events()
+    stored = mapper.to_stored_event(TaggedSnapshot.take(customer))
+    assert b"13912345678" not in stored.state and b"11010519491231002X" not in stored.state
+    loaded = mapper.to_domain_event(stored).mutate(None)  # type: ignore[attr-defined]
+    assert (loaded.phone, loaded.name, loaded.id_number, loaded.orders) == (
+        "13912345678",
+        "韩梅梅",
+        "11010519491231002X",
+        (),
+    )
+    cipher.erase(customer.id)
+    erased = mapper.to_domain_event(stored).mutate(None)  # type: ignore[attr-defined]
+    assert (erased.phone, erased.name, erased.id_number, erased.identity_status) == (
+        "erased",
+        "erased",
+        "erased",
+        customer.identity_status,
+    )
+
+
+def test_a_snapshot_stored_plain_by_earlier_code_is_sealed_in_place_and_reads_the_same() -> None:
+    plain = Mapper(transcoder()).to_stored_event(TaggedSnapshot.take(verified()))
+    mapper, _ = mappers()
+    state = mapper.sealed_state(plain)
+    assert state is not None and b"13912345678" not in state
+    sealed = type(plain)(plain.originator_id, plain.originator_version, plain.topic, state)
+    assert mapper.sealed_state(sealed) is None
+    assert vars(mapper.to_domain_event(sealed).mutate(None)) == vars(mapper.to_domain_event(plain).mutate(None))  # type: ignore[attr-defined]
