@@ -37,7 +37,7 @@ from api.bootstrap import Platform, Service, Settings, bootstrap, build_service,
 from api.demo import seed_demo, walk_through
 from api.http.auth import Tokens
 from api.http.security import hash_password, verify_password
-from api.privacy import erase_customer, seal_everything
+from api.privacy import erase_customer, erasures, seal_everything
 from api.processes.janitor import Sweep
 from api.processes.parcels import ParcelSweep
 from api.processes.reconciliation import ReconciliationRun, UnknownProvider
@@ -116,10 +116,17 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="erase a customer's personal data (PIPL): refused while an order of theirs is open",
     )
-    erase.add_argument("id", type=_uuid, help="the customer's id")
+    erase.add_argument("ids", nargs="+", type=_uuid, metavar="ID", help="the customer's id (several: each in turn)")
     erase.add_argument("--reason", default="customer's request", help="why (never the personal data itself)")
     erase.add_argument("--by", default="cli", help="who asked for it (a staff username)")
     erase.set_defaults(run=_erase_customer)
+    journal = admin_actions.add_parser(
+        "erasures",
+        parents=[common],
+        help="every erasure made, oldest first: keep this list outside the database, re-erase after a restore",
+    )
+    journal.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    journal.set_defaults(run=_erasures)
     seal = admin_actions.add_parser(
         "seal-personal-data",
         parents=[common],
@@ -262,23 +269,41 @@ def _create_user(args: argparse.Namespace) -> int:
 
 
 def _erase_customer(args: argparse.Namespace) -> int:
+    refused = 0
     with _platform(args) as platform:
         platform.runner.catch_up()
         store = ApiStore(platform.views)
         store.setup()
-        try:
-            policy = Settings.from_env(database_url=database_url(args.database_url)).auth_policy()
-            tokens = Tokens("", SystemClock(), policy, store)
-            erasure = erase_customer(platform.app, platform.views, store, args.id, args.by, args.reason, tokens)
-        except LeaseError as error:
-            print(f"not erased: {error}", file=sys.stderr)
-            return 1
-        platform.runner.catch_up()
-    print(
-        f"customer {erasure.customer_id}: personal data erased at {erasure.erased_at.isoformat()} by {erasure.by};"
-        f" {len(erasure.orders)} order(s) and {len(erasure.conversations)} conversation(s) now read \"erased\","
-        f" {erasure.keys_deleted} key(s) deleted"
-    )
+        policy = Settings.from_env(database_url=database_url(args.database_url)).auth_policy()
+        tokens = Tokens("", SystemClock(), policy, store)
+        for customer_id in args.ids:
+            try:
+                erasure = erase_customer(platform.app, platform.views, store, customer_id, args.by, args.reason, tokens)
+            except LeaseError as error:
+                print(f"customer {customer_id} not erased: {error}", file=sys.stderr)
+                refused += 1
+                continue
+            platform.runner.catch_up()
+            print(
+                f"customer {erasure.customer_id}: personal data erased at {erasure.erased_at.isoformat()} by"
+                f" {erasure.by}; {len(erasure.orders)} order(s) and {len(erasure.conversations)} conversation(s) now"
+                f" read \"erased\", {erasure.keys_deleted} key(s) deleted"
+            )
+    return 1 if refused else 0
+
+
+def _erasures(args: argparse.Namespace) -> int:
+    with _platform(args) as platform:
+        made = erasures(platform.app)
+    if args.json:
+        rows = [
+            {"customer_id": str(e.originator_id), "erased_at": e.timestamp.isoformat(), "by": e.by, "reason": e.reason}
+            for e in made
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for e in made:
+            print(f"{e.originator_id} {e.timestamp.isoformat()} {e.by} {e.reason}")
     return 0
 
 

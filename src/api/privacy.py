@@ -26,6 +26,7 @@ from api.store import (
 )
 from leasecore.application import LeaseApplication
 from leasecore.application.privacy import Erasure
+from leasecore.credit.customer import Customer
 from leasecore.lease.reminders import Reminder, ReminderKind
 from leasecore.personal import PERSONAL_EVENTS, PersonalDataMapper
 from leasecore.topics import stored_topics
@@ -167,3 +168,16 @@ def _drop_snapshots(app: LeaseApplication, aggregate_ids: tuple[UUID, ...]) -> N
             connection.execute(
                 text(f"DELETE FROM {table.fullname} WHERE originator_id = :id"), {"id": reads.parameter(aggregate_id)}
             )
+
+
+def erasures(app: LeaseApplication, page: int = 500) -> list[Customer.PersonalDataErased]:
+    """Every erasure in the log, oldest first: the journal to keep outside the database, so that erasures made after
+    a backup can be made again after restoring it."""
+    topics = list(stored_topics(Customer.PersonalDataErased))
+    found: list[Customer.PersonalDataErased] = []
+    position = 0
+    while notifications := app.recorder.select_notifications(position, page, topics=topics, inclusive_of_start=False):
+        events = (app.mapper.to_domain_event(notification) for notification in notifications)
+        found.extend(event for event in events if isinstance(event, Customer.PersonalDataErased))
+        position = notifications[-1].id
+    return found

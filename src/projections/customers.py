@@ -123,6 +123,7 @@ class CustomersProjection(Projection):
         row["version"], row["updated_at"] = event.originator_version, event.timestamp
         if isinstance(event, Customer.PersonalDataErased):
             row["phone"], row["name"] = ERASED, None if row["name"] is None else ERASED
+            row["identity_status"] = IdentityStatus.UNVERIFIED.value
         else:
             row["phone"], row["name"], row["identity_status"] = event.phone, None, IdentityStatus.UNVERIFIED.value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -76,9 +77,15 @@ def test_the_command_line_erases_a_customer(sqlite_url: str, capsys: pytest.Capt
         customer = platform.app.register_customer(PHONE)
     finally:
         platform.close()
-    erase = ["admin", "erase-customer", str(customer), "--reason", "ticket 4711", "--database-url", sqlite_url]
-    assert main(erase) == 0
-    assert f"customer {customer}: personal data erased" in capsys.readouterr().out
+    nobody = "00000000-0000-0000-0000-000000000000"
+    erase = ["admin", "erase-customer", str(customer), nobody, "--reason", "ticket 4711", "--database-url", sqlite_url]
+    assert main(erase) == 1
+    said = capsys.readouterr()
+    assert f"customer {customer}: personal data erased" in said.out
+    assert f"customer {nobody} not erased: customer {nobody} not found" in said.err
+    assert main(["admin", "erasures", "--json", "--database-url", sqlite_url]) == 0
+    journal = json.loads(capsys.readouterr().out)
+    assert [(e["customer_id"], e["by"], e["reason"]) for e in journal] == [(str(customer), "cli", "ticket 4711")]
     platform = bootstrap(sqlite_url)
     try:
         assert platform.app.customer(customer).phone == "erased"

@@ -100,6 +100,7 @@ class ErasureBehaviour:
                 "erased",
                 True,
             )
+            assert not replayed.is_verified and replayed.score == app.customer(customer).score
             assert fresh.lease(order).address == ERASED_ADDRESS
             first = fresh.mapper.to_domain_event(fresh.recorder.select_events(order, limit=1)[0])
             assert first.address == ERASED_ADDRESS  # type: ignore[attr-defined]

@@ -141,7 +141,8 @@ class Customer(CopiedBySharing, Aggregate):
 
     def erase_personal_data(self, by: str, reason: str, now: datetime) -> bool:
         """Erasure at the customer's request (PIPL 删除权): phone, name and ID number read "erased" from then
-        on; ids, orders and every figure stay. Erased once: a second request changes nothing (False)."""
+        on, and the identity is no longer verified (no one knows whose it was); ids, orders, the credit evaluation
+        and every figure stay. Erased once: a second request changes nothing (False)."""
         if self.erased:
             return False
         self._personal_data_erased(by, reason, timestamp=now)
@@ -156,6 +157,7 @@ class Customer(CopiedBySharing, Aggregate):
     @event(PersonalDataErased)
     def _personal_data_erased(self, by: str, reason: str, timestamp: datetime) -> None:
         self.phone, self.erased, self.erased_at, self.erased_by = ERASED, True, timestamp, by
+        self.identity_status, self.identity_reason = IdentityStatus.UNVERIFIED, None
         self.name = None if self.name is None else ERASED
         self.id_number = None if self.id_number is None else ERASED
 
