@@ -132,6 +132,33 @@ class ErasureBehaviour:
         assert app.personal_data is not None and app.personal_data.erase(customer) == 1
 
 
+    def test_another_process_seals_a_conversations_later_messages_under_its_customers_key(
+        self, setup: tuple[Platform, World], database_url: str
+    ) -> None:
+        platform, world = setup
+        customer = world.customer(phone=PHONE)
+        conversation = platform.app.open_conversation(customer, "hello", "first words")
+        other = application(database_url, clock=world.clock)
+        try:
+            other.write_to_conversation(conversation, customer, "my flat is at 8 Test Street")
+            other.answer_conversation(conversation, "staff1", f"Noted, {NAME}")
+            texts = [getattr(event, "text", None) for event in other.events.get(conversation)]
+            assert texts == ["first words", "my flat is at 8 Test Street", f"Noted, {NAME}"]
+            assert platform.app.personal_data is not None and platform.app.personal_data.erase(customer) == 1
+            other_texts = [getattr(event, "text", None) for event in application_events(database_url, conversation)]
+            assert other_texts == ["erased", "erased", "erased"]
+        finally:
+            close(other)
+
+
+def application_events(database_url: str, aggregate_id: Any) -> list[Any]:
+    app = application(database_url)
+    try:
+        return list(app.events.get(aggregate_id))
+    finally:
+        close(app)
+
+
 class TestErasureOnSqlite(ErasureBehaviour):
     @pytest.fixture
     def database_url(self, sqlite_url: str) -> str:
