@@ -9,6 +9,7 @@ Configuration comes from the environment:
 | `LEASECORE_PROVIDERS` | JSON or `@file.json`: `{"payments": {name: settings}, "sms": {...}, "esign": {...}, …}` |
 | `LEASECORE_MODE` | `sandbox` (default when no provider is configured) or `production` |
 | `LEASECORE_SECRET_KEY` | the token signing key (default: one made once and kept in the database) |
+| `LEASECORE_PERSONAL_DATA_KEY` | 32 bytes (base64) wrapping the customers' personal data keys (docs/privacy.md) |
 | `LEASECORE_PUBLIC_URL` | where providers reach this service (default `http://HOST:PORT`) |
 | `LEASECORE_SANDBOX_KEY` | a PEM file keeping the sandbox payment provider's RSA key across restarts |
 | `LEASECORE_PARCEL_QUERY_HOURS` | how long a parcel may be out before its carrier is asked about it (default 24) |
@@ -25,6 +26,7 @@ Each provider's settings, and how to add a provider, are in docs/providers.md.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import logging
@@ -99,6 +101,7 @@ DEFAULT_DATABASE_URL = "sqlite:///leasecore.db"
 READY_MAX_LAG = 1000
 
 log = logging.getLogger(__name__)
+PERSONAL_DATA_KEY = "LEASECORE_PERSONAL_DATA_KEY"
 
 
 def persistence_env(database_url: str) -> dict[str, str]:
@@ -116,12 +119,26 @@ def application(url: str, **options: Any) -> LeaseApplication:
     return LeaseApplication(persistence_env(url), **options)
 
 
-def personal_data(url: str) -> AesGcmPersonalData:
+def personal_data(url: str, environ: Mapping[str, str] | None = None) -> AesGcmPersonalData:
     """Personal fields sealed under a key per customer, the keys in the same database as the events (so a backup
-    holds both), or in memory for `memory:`."""
+    holds both), or in memory for `memory:`; wrapped under LEASECORE_PERSONAL_DATA_KEY when it is set."""
+    master = master_key((os.environ if environ is None else environ).get(PERSONAL_DATA_KEY) or None)
     if url in ("memory", "memory:", "memory://"):
-        return AesGcmPersonalData(MemoryKeys())
-    return AesGcmPersonalData(SqlKeys(create_engine(url)))
+        return AesGcmPersonalData(MemoryKeys(), master=master)
+    return AesGcmPersonalData(SqlKeys(create_engine(url)), master=master)
+
+
+def master_key(text: str | None) -> bytes | None:
+    """LEASECORE_PERSONAL_DATA_KEY: 32 random bytes in base64 (`openssl rand -base64 32`)."""
+    if text is None:
+        return None
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise ValueError(f"{PERSONAL_DATA_KEY} is not base64: make one with `openssl rand -base64 32`") from None
+    if len(key) != 32:
+        raise ValueError(f"{PERSONAL_DATA_KEY} must hold 32 bytes ({len(key)} given): `openssl rand -base64 32`")
+    return key
 
 
 def database_url(given: str | None = None) -> str:

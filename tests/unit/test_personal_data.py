@@ -3,9 +3,10 @@ customer's keys are erased, and fields stored plain by earlier code read as they
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -13,7 +14,8 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.personal_data.keys import AesGcmPersonalData, MemoryKeys
+from adapters.personal_data.keys import AesGcmPersonalData, MasterKeyMissing, MemoryKeys
+from api.bootstrap import master_key
 from leasecore.credit.customer import Customer, IdentityCheck
 from leasecore.personal import PersonalDataMapper
 from leasecore.snapshots import TaggedSnapshot
@@ -68,7 +70,7 @@ def test_once_the_customer_is_erased_the_fields_read_erased_and_the_rest_stays()
 
 
 def test_an_event_stored_plain_by_earlier_code_reads_as_it_was() -> None:
-    plain_mapper = Mapper(transcoder())
+    plain_mapper: Mapper[UUID] = Mapper(transcoder())
     stored = [plain_mapper.to_stored_event(event) for event in verified().collect_events()]
     mapper, _ = mappers()
     assert mapper.to_domain_event(stored[0]).phone == "13912345678"  # type: ignore[attr-defined]
@@ -146,10 +148,42 @@ def test_a_snapshot_is_stored_sealed_and_loads_the_same_aggregate_or_erased() ->
 
 
 def test_a_snapshot_stored_plain_by_earlier_code_is_sealed_in_place_and_reads_the_same() -> None:
-    plain = Mapper(transcoder()).to_stored_event(TaggedSnapshot.take(verified()))
+    plain_mapper: Mapper[UUID] = Mapper(transcoder())
+    plain = plain_mapper.to_stored_event(TaggedSnapshot.take(verified()))
     mapper, _ = mappers()
     state = mapper.sealed_state(plain)
     assert state is not None and b"13912345678" not in state
     sealed = type(plain)(plain.originator_id, plain.originator_version, plain.topic, state)
     assert mapper.sealed_state(sealed) is None
     assert vars(mapper.to_domain_event(sealed).mutate(None)) == vars(mapper.to_domain_event(plain).mutate(None))  # type: ignore[attr-defined]
+
+
+def test_keys_kept_wrapped_under_the_master_key_open_only_with_it() -> None:
+    keys, master = MemoryKeys(), b"m" * 32
+    cipher = AesGcmPersonalData(keys, master=master)
+    customer_id = uuid4()
+    sealed = cipher.seal(customer_id, b"13912345678", b"here")
+    (kept,) = [key for owner, key in keys.rows.values() if owner == customer_id]
+    assert len(kept) == 62 and kept.startswith(b"w1")
+    assert AesGcmPersonalData(keys, master=master).open(sealed, b"here") == b"13912345678"
+    with pytest.raises(MasterKeyMissing, match="LEASECORE_PERSONAL_DATA_KEY"):
+        AesGcmPersonalData(keys).open(sealed, b"here")
+    with pytest.raises(MasterKeyMissing, match="another master key"):
+        AesGcmPersonalData(keys, master=b"n" * 32).open(sealed, b"here")
+
+
+def test_keys_kept_before_a_master_key_was_set_still_open() -> None:
+    keys = MemoryKeys()
+    sealed = AesGcmPersonalData(keys).seal(customer_id := uuid4(), b"13912345678", b"here")
+    wrapping = AesGcmPersonalData(keys, master=b"m" * 32)
+    assert wrapping.open(sealed, b"here") == b"13912345678"
+    assert wrapping.seal(customer_id, b"x", b"here").key_id == sealed.key_id
+
+
+def test_the_master_key_setting_is_32_bytes_in_base64() -> None:
+    assert master_key(base64.b64encode(b"k" * 32).decode()) == b"k" * 32
+    assert master_key(None) is None
+    with pytest.raises(ValueError, match="LEASECORE_PERSONAL_DATA_KEY is not base64"):
+        master_key("not base64!")
+    with pytest.raises(ValueError, match="must hold 32 bytes"):
+        master_key(base64.b64encode(b"short").decode())
