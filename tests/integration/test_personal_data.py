@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ import sqlalchemy
 import projections.conversations
 import projections.customers
 import projections.orders
+from api.backup import back_up, restore
 from api.bootstrap import Platform, application, bootstrap, persistence_env
-from api.privacy import erase_customer, seal_everything
+from api.privacy import erase_customer, erasures, seal_everything
 from api.replays import jsonable
 from api.store import ApiStore
 from leasecore.application import LeaseApplication
@@ -251,3 +253,28 @@ class TestLegacyOnPostgres(LegacyBehaviour):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
+
+
+def test_a_restore_brings_back_the_keys_and_the_journal_of_erasures_erases_again(tmp_path: Path) -> None:
+    """The restore caveat, as docs/privacy.md states it: a backup taken before an erasure restores the customer's
+    key; the erasures listed (`leasecore admin erasures`) made again erase them again."""
+    url, restored_url = f"sqlite:///{tmp_path}/live.db", f"sqlite:///{tmp_path}/restored.db"
+    clock = SettableClock(START)
+    platform = bootstrap(url, clock=clock)
+    try:
+        customer = build_world(platform.app, clock).customer(phone=PHONE)
+        backup = back_up(url, tmp_path / "before.backup")
+        erase_customer(platform.app, platform.views, None, customer, "admin", "customer's request")
+        journal = [event.originator_id for event in erasures(platform.app)]
+    finally:
+        platform.close()
+    assert journal == [customer]
+    restore(backup.path, restored_url)
+    restored = bootstrap(restored_url, clock=clock)
+    try:
+        assert restored.app.customer(customer).phone == PHONE
+        for customer_id in journal:
+            erase_customer(restored.app, restored.views, None, customer_id, "admin", "re-applied after a restore")
+        assert restored.app.customer(customer).phone == "erased"
+    finally:
+        restored.close()
