@@ -52,13 +52,15 @@ PERSONAL_EVENTS: dict[type, Personal] = {
         ORIGINATOR, {"name": ERASED, "id_number": ERASED, "valid_until": None, "reference": ERASED}
     ),
     Lease.OrderPlaced: Personal("customer_id", {"address": ERASED_ADDRESS}),
+    Lease.CallRecorded: Personal(FIRST_EVENT, {"notes": ERASED}),
     Reminder.Queued: Personal("customer_id", {"phone": ERASED}),
     Conversation.Opened: Personal("customer_id", {"subject": ERASED, "text": ERASED}),
     Conversation.CustomerWrote: Personal(FIRST_EVENT, {"text": ERASED}),
     Conversation.StaffAnswered: Personal(FIRST_EVENT, {"text": ERASED}),
 }
 """The events that carry personal data. A reminder's text says only amounts and dates; the customer's own words
-(a conversation's subject and messages, and staff's answers to them) may say anything, so they are personal."""
+(a conversation's subject and messages, and staff's answers to them) and what a collection call's notes say of them
+may say anything, so they are personal."""
 
 PERSONAL_STATE: dict[type, Personal] = {
     Customer: Personal(ORIGINATOR, {"phone": ERASED, "name": ERASED, "id_number": ERASED}),

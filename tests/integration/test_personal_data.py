@@ -24,6 +24,7 @@ from leasecore.application import LeaseApplication
 from leasecore.application.privacy import OrdersStillOpen
 from leasecore.clock import SettableClock
 from leasecore.credit.customer import Customer
+from leasecore.lease.lease import CallOutcome, Lease
 from leasecore.values import ERASED_ADDRESS, LongTerm
 from tests.support import START, World, build_world, close
 
@@ -68,6 +69,7 @@ class ErasureBehaviour:
         open_order = None
         with pytest.raises(OrdersStillOpen, match=str(order)):
             erase_customer(app, platform.views, None, customer, "admin", "customer's request")
+        app.record_call(order, CallOutcome.REACHED, "she is in my flat till May", None, "collector1")
         _, to_pay = app.buyout_quote(order)
         app.buy_out(order, "buyout-1", to_pay, clock.now())
         conversation = app.open_conversation(customer, "about my flat", f"call {PHONE}", order)
@@ -104,6 +106,8 @@ class ErasureBehaviour:
             )
             assert not replayed.is_verified and replayed.score == app.customer(customer).score
             assert fresh.lease(order).address == ERASED_ADDRESS
+            calls = [e for e in fresh.events.get(order) if isinstance(e, Lease.CallRecorded)]
+            assert [(call.notes, call.outcome, call.staff) for call in calls] == [("erased", "reached", "collector1")]
             first = fresh.mapper.to_domain_event(fresh.recorder.select_events(order, limit=1)[0])
             assert first.address == ERASED_ADDRESS  # type: ignore[attr-defined]
         finally:
