@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -37,7 +38,10 @@ def api(sqlite_url: str) -> Iterator[Api]:
         yield api
 
 
-def test_an_admin_erases_a_customer_and_the_back_office_shows_erased(api: Api) -> None:
+def test_an_admin_erases_a_customer_and_the_back_office_shows_erased(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     app = api.service.app
     customer = app.register_customer(PHONE)
     app.record_identity(customer, IdentityCheck("Han Meimei", "11010519491231002X", True))
@@ -69,6 +73,9 @@ def test_an_admin_erases_a_customer_and_the_back_office_shows_erased(api: Api) -
     api.real_time.advance(timedelta(seconds=2))
     fresh, _ = api.service.tokens.for_customer(customer)
     assert api.get("/v1/me/credit-line", who={"Authorization": f"Bearer {fresh}"})["quota"] == "0.00"
+    logged = "\n".join(caplog.text.splitlines() + [record.getMessage() for record in caplog.records])
+    assert [secret for secret in (PHONE, "11010519491231002X", token, fresh) if secret in logged] == []
+    assert "erased by boss" in logged and "/erase" in logged
 
 
 def test_the_command_line_erases_a_customer(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
