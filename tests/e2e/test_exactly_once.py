@@ -1,6 +1,7 @@
 """`Idempotency-Key` through crashes: a process killed after the command saved and before the key's answer was kept
 leaves the key pending; the retry finds what the first attempt made (its id derived from the key) and answers it,
-never a second order or payment; a transient answer (404, 5xx) is never kept as the key's answer."""
+never a second order, payment, message, adjustment or call; a transient answer (404, 5xx) is never kept as the key's
+answer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 
 import projections.stock
 from api.http.idempotency import IdempotencyKeys, lasting
+from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
+from tests.support import local
 
 
 class Killed(Exception):
@@ -93,14 +96,80 @@ def test_a_payment_asked_before_a_crash_is_the_answer_to_its_retry(
 def test_a_key_left_pending_by_a_command_not_safe_to_rerun_is_still_in_progress(
     api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
-    path, key = f"/v1/conversations/{opened['conversation_id']}/messages", {"Idempotency-Key": "talk-crash-1"}
+    order = api.place(who, api.order_body(world.sku_id))
+    path, key = f"/v1/orders/{order['id']}/cancel", {"Idempotency-Key": "cancel-crash-1"}
     with monkeypatch.context() as crash:
         crash.setattr(api.service.idempotency, "keep", die)
-        api.post(path, 500, who=who, json={"text": "Any news?"}, headers=key)
-    busy = api.post(path, 409, who=who, json={"text": "Any news?"}, headers=key)
+        api.post(path, 500, who=who, json={}, headers=key)
+    busy = api.post(path, 409, who=who, json={}, headers=key)
     assert busy["type"] == "/problems/in-progress"
-    assert api.get(f"/v1/conversations/{opened['conversation_id']}", who=who)["message_count"] == 2
+    assert api.order(who, order["id"])["status"] == "cancelled"
+
+
+def crashed_then_retried(
+    api: Api, path: str, body: dict[str, Any], caller: Any, key: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any]:
+    """The request made once with the process killed between its save and its key's answer, then retried with the
+    same key and body twice: the retry's answer (run again at once, not 409) and the replayed one."""
+    headers = {"Idempotency-Key": key}
+    with monkeypatch.context() as crash:
+        crash.setattr(api.service.idempotency, "keep", die)
+        assert api.post(path, 500, who=caller, json=body, headers=headers)["type"] == "/problems/internal"
+    retried = api.http.post(path, json=body, headers={**caller, **headers})
+    assert retried.status_code in (200, 201), retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    replayed = api.http.post(path, json=body, headers={**caller, **headers})
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    return retried.json(), replayed.json()
+
+
+def test_messages_written_and_answered_before_a_crash_are_the_answers_to_their_retries(
+    api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    conversation = opened["conversation_id"]
+    support = api.staff(Role.OPERATOR)
+    answered, _ = crashed_then_retried(
+        api, f"/v1/admin/conversations/{conversation}/messages", {"text": "Tomorrow"}, support, "answer-1", monkeypatch
+    )
+    written, replayed = crashed_then_retried(
+        api, f"/v1/conversations/{conversation}/messages", {"text": "Thanks"}, who.headers, "write-1", monkeypatch
+    )
+    assert written == replayed
+    assert (answered["seq"], answered["author"], written["seq"], written["author"]) == (2, "staff", 3, "customer")
+    found = api.get(f"/v1/conversations/{conversation}", who=who)
+    assert [(m["seq"], m["text"]) for m in found["messages"]] == [(1, "When?"), (2, "Tomorrow"), (3, "Thanks")]
+    assert found["messages"][2]["message_id"] == written["message_id"]
+    again = api.post(f"/v1/conversations/{conversation}/messages", 201, who=who, json={"text": "Thanks"})
+    assert again["seq"] == 4
+
+
+def test_adjustments_and_a_call_made_before_a_crash_are_the_answers_to_their_retries(
+    api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = api.leasing(who, api.order_body(world.sku_id))["id"]
+    api.move_clock(local(2026, 3, 9))
+    api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})
+    finance = api.staff(Role.FINANCE)
+    adjustments = f"/v1/admin/orders/{order}/adjustments"
+    waiver = {"kind": "waive_late_fee", "seq": 2, "amount": "0.50", "reason": "first time late"}
+    credit = {"kind": "goodwill_credit", "amount": "100.00", "reason": "the courier lost a week"}
+    crashed_then_retried(api, adjustments, waiver, finance, "waive-1", monkeypatch)
+    credited, _ = crashed_then_retried(api, adjustments, credit, finance, "credit-1", monkeypatch)
+    assert [(a["kind"], a["amount"]) for a in credited["adjustments"]] == [
+        ("waive_late_fee", "0.50"),
+        ("goodwill_credit", "100.00"),
+    ]
+    second = api.get(f"/v1/orders/{order}/installments", who=who)[1]
+    assert (second["fee_waived"], second["credited"], second["owed"]) == ("0.50", "100.00", "100.70")
+
+    promise = {"outcome": "promised", "notes": "pays on Friday", "promised_on": "2026-03-13"}
+    calls = f"/v1/admin/orders/{order}/calls"
+    called, replayed = crashed_then_retried(api, calls, promise, finance, "call-1", monkeypatch)
+    assert called == replayed and called["outcome"] == "promised"
+    audit = api.get(f"/v1/admin/audit/{order}", who=api.staff(Role.ADMIN))
+    kinds = [event["type"].rpartition(".")[2] for event in audit["events"]]
+    assert (kinds.count("LateFeeWaived"), kinds.count("GoodwillCredited"), kinds.count("CallRecorded")) == (1, 1, 1)
 
 
 def test_a_conversation_a_category_a_product_and_a_sku_made_before_a_crash_are_the_answers_to_their_retries(
