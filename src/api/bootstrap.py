@@ -19,7 +19,7 @@ Configuration comes from the environment:
 | `LEASECORE_TRUSTED_PROXIES` | addresses or networks (comma-separated) whose `X-Forwarded-For` names the client |
 | `LEASECORE_CODES_PER_ADDRESS` | login codes one client address may have sent per hour (default 10) |
 | `LEASECORE_LOGIN_FAILURES_PER_ADDRESS` | failed logins one client address may make per 15 minutes (default 20) |
-| `LEASECORE_AGGREGATE_CACHE` | aggregates a process keeps in memory, the least recently used dropped (default 2000) |
+| `LEASECORE_AGGREGATE_CACHE` | aggregates a process keeps in memory, the least recently used dropped (default 10000) |
 | `LEASECORE_LEDGER_CACHE` | leases the read models' runner keeps folded for their ledgers, likewise (default 1000) |
 
 Each provider's settings, and how to add a provider, are in docs/providers.md.
@@ -96,9 +96,11 @@ CLOCK_OFFSET = "sandbox-clock-offset-seconds"
 
 DEFAULT_DATABASE_URL = "sqlite:///leasecore.db"
 READY_MAX_LAG = 1000
-AGGREGATE_CACHE = 2000
+AGGREGATE_CACHE = 10_000
 """Aggregates a service process keeps in memory by default (`LEASECORE_AGGREGATE_CACHE`): the configuration
-documents and the customers, SKUs and orders in use stay; tens of MB when full, reached within minutes of traffic."""
+documents and the customers, SKUs, units and orders in use stay. An order places about four (its lease, its deposit,
+the units it tried), so at 15 orders/s the cache is full within three minutes (docs/scaling.md: with 2,000 the soak's
+memory held as flat, but its latency rose in both runs' last third)."""
 
 log = logging.getLogger(__name__)
 

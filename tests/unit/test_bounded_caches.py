@@ -69,7 +69,7 @@ def test_a_ledger_cache_keeps_one_lease_at_least() -> None:
 
 def test_the_bounds_are_configured_and_default_to_a_few_thousand() -> None:
     defaults = Settings.from_env({}, database_url="memory:")
-    assert (defaults.aggregate_cache, defaults.ledger_cache) == (AGGREGATE_CACHE, KEPT) == (2000, 1000)
+    assert (defaults.aggregate_cache, defaults.ledger_cache) == (AGGREGATE_CACHE, KEPT) == (10_000, 1000)
     chosen = Settings.from_env(
         {"LEASECORE_AGGREGATE_CACHE": "50", "LEASECORE_LEDGER_CACHE": "20"}, database_url="memory:"
     )

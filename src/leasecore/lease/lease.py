@@ -250,7 +250,8 @@ class Lease(Aggregate):
     first, as for a snapshot taken before calls were recorded."""
     requests: tuple[tuple[UUID, datetime], ...] = ()
     """The requests (their ids, derived from an `Idempotency-Key`) whose adjustment or call the order recorded, with
-    when: the same request again records nothing more. None for those made without a request id, or before."""
+    when: the same request again records nothing more. Empty for an order whose adjustments and calls came without a
+    request id, as all did before v2 of their events, and for a snapshot taken before requests were kept."""
     signing_flow_id: str | None = None
     """The e-signature provider's sign flow under way for the contract (kept once signed); none before signing
     started, as for a snapshot taken before sign flows existed."""
