@@ -5,16 +5,23 @@ answer."""
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import projections.stock
+from api.http.app import create_app
 from api.http.idempotency import IdempotencyKeys, lasting
 from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
 from tests.support import local
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
 class Killed(Exception):
@@ -142,6 +149,32 @@ def test_messages_written_and_answered_before_a_crash_are_the_answers_to_their_r
     assert found["messages"][2]["message_id"] == written["message_id"]
     again = api.post(f"/v1/conversations/{conversation}/messages", 201, who=who, json={"text": "Thanks"})
     assert again["seq"] == 4
+
+
+def test_a_double_tap_on_the_phone_s_reply_form_writes_one_message(api: Api, world: World, who: Customer) -> None:
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    conversation = opened["conversation_id"]
+    http = TestClient(create_app(api.service))
+    token = form_value(http.get("/m/login").text, "csrf")
+    assert http.post("/m/login/code", data={"phone": who.phone, "csrf": token}).status_code == 200
+    form = {"phone": who.phone, "code": api.code(who.phone), "csrf": token}
+    assert http.post("/m/login", data=form, follow_redirects=False).status_code in (302, 303)
+    page = http.get(f"/m/help/{conversation}").text
+    reply = {"text": "Any news?", "csrf": form_value(page, "csrf"), "key": form_value(page, "key")}
+    for _ in range(2):
+        assert http.post(f"/m/help/{conversation}", data=reply, follow_redirects=False).status_code in (302, 303)
+    found = api.get(f"/v1/conversations/{conversation}", who=who)
+    assert [(m["seq"], m["text"]) for m in found["messages"]] == [(1, "When?"), (2, "Any news?")]
+    fresh = form_value(http.get(f"/m/help/{conversation}").text, "key")
+    assert fresh != reply["key"]
+    http.post(f"/m/help/{conversation}", data={**reply, "key": fresh}, follow_redirects=False)
+    assert api.get(f"/v1/conversations/{conversation}", who=who)["message_count"] == 3
+
+
+def form_value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
 
 
 def test_adjustments_and_a_call_made_before_a_crash_are_the_answers_to_their_retries(
