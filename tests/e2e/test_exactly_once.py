@@ -1,7 +1,7 @@
 """`Idempotency-Key` through crashes: a process killed after the command saved and before the key's answer was kept
 leaves the key pending; the retry finds what the first attempt made (its id derived from the key) and answers it,
 never a second order, payment, message, adjustment or call; a transient answer (404, 5xx) is never kept as the key's
-answer."""
+answer. The screens' reply forms carry a one-time key of their own, so a double tap writes one message."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 import projections.stock
 from api.http.app import create_app
 from api.http.idempotency import IdempotencyKeys, lasting
+from api.http.security import hash_password
 from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
 from tests.support import local
@@ -169,6 +170,26 @@ def test_a_double_tap_on_the_phone_s_reply_form_writes_one_message(api: Api, wor
     assert fresh != reply["key"]
     http.post(f"/m/help/{conversation}", data={**reply, "key": fresh}, follow_redirects=False)
     assert api.get(f"/v1/conversations/{conversation}", who=who)["message_count"] == 3
+
+
+def test_a_double_click_on_the_console_s_reply_form_writes_one_answer(api: Api, world: World, who: Customer) -> None:
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    conversation = opened["conversation_id"]
+    api.service.app.save_staff_account("helper", (Role.OPERATOR,), hash_password("helper-password"))
+    console = TestClient(create_app(api.service))
+    token = form_value(console.get("/admin/login").text, "csrf")
+    login = {"username": "helper", "password": "helper-password", "csrf": token}
+    assert console.post("/admin/login", data=login, follow_redirects=False).status_code in (302, 303)
+    page = console.get(f"/admin/support/{conversation}").text
+    reply = {"text": "Tomorrow", "csrf": form_value(page, "csrf"), "key": form_value(page, "key")}
+    for _ in range(2):
+        answer = console.post(f"/admin/support/{conversation}/reply", data=reply, follow_redirects=False)
+        assert answer.status_code in (302, 303)
+    found = api.get(f"/v1/conversations/{conversation}", who=who)
+    assert [(m["seq"], m["author"], m["text"]) for m in found["messages"]] == [
+        (1, "customer", "When?"),
+        (2, "staff", "Tomorrow"),
+    ]
 
 
 def form_value(html: str, name: str) -> str:
