@@ -192,6 +192,30 @@ def test_a_double_click_on_the_console_s_reply_form_writes_one_answer(api: Api, 
     ]
 
 
+def test_double_clicks_on_the_console_s_call_and_waiver_forms_record_each_once(
+    api: Api, world: World, who: Customer
+) -> None:
+    order = api.leasing(who, api.order_body(world.sku_id))["id"]
+    api.move_clock(local(2026, 3, 9))
+    api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})
+    api.service.app.save_staff_account("clerk", (Role.FINANCE,), hash_password("clerk-password"))
+    console = TestClient(create_app(api.service))
+    token = form_value(console.get("/admin/login").text, "csrf")
+    login = {"username": "clerk", "password": "clerk-password", "csrf": token}
+    assert console.post("/admin/login", data=login, follow_redirects=False).status_code in (302, 303)
+    page = console.get(f"/admin/collections/{order}").text
+    keys = re.findall(r'name="key" value="([^"]+)"', page)
+    assert len(keys) == 2 and keys[0] != keys[1]
+    call = {"outcome": "reached", "notes": "", "promised_on": "", "csrf": form_value(page, "csrf"), "key": keys[0]}
+    waiver = {"seq": "2", "amount": "0.50", "reason": "first time late", "csrf": call["csrf"], "key": keys[1]}
+    for _ in range(2):
+        assert console.post(f"/admin/collections/{order}/call", data=call, follow_redirects=False).status_code == 303
+        assert console.post(f"/admin/collections/{order}/waive", data=waiver, follow_redirects=False).status_code == 303
+    audit = api.get(f"/v1/admin/audit/{order}", who=api.staff(Role.ADMIN))
+    kinds = [event["type"].rpartition(".")[2] for event in audit["events"]]
+    assert (kinds.count("CallRecorded"), kinds.count("LateFeeWaived")) == (1, 1)
+
+
 def form_value(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]+)"', html)
     assert found, html
