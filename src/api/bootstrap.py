@@ -20,6 +20,8 @@ Configuration comes from the environment:
 | `LEASECORE_TRUSTED_PROXIES` | addresses or networks (comma-separated) whose `X-Forwarded-For` names the client |
 | `LEASECORE_CODES_PER_ADDRESS` | login codes one client address may have sent per hour (default 10) |
 | `LEASECORE_LOGIN_FAILURES_PER_ADDRESS` | failed logins one client address may make per 15 minutes (default 20) |
+| `LEASECORE_AGGREGATE_CACHE` | aggregates a process keeps in memory, the least recently used dropped (default 10000) |
+| `LEASECORE_LEDGER_CACHE` | leases the read models' runner keeps folded for their ledgers, likewise (default 1000) |
 
 Each provider's settings, and how to add a provider, are in docs/providers.md.
 """
@@ -88,6 +90,7 @@ from leasecore.ports import (
 )
 from projections import read_models
 from projections.installments import ViewsDailyWork
+from projections.ledgers import KEPT as LEDGER_CACHE
 from projections.runner import ProjectionRunner
 from projections.stock import ViewsStockIndex
 from projections.store import ViewStore
@@ -99,6 +102,11 @@ CLOCK_OFFSET = "sandbox-clock-offset-seconds"
 
 DEFAULT_DATABASE_URL = "sqlite:///leasecore.db"
 READY_MAX_LAG = 1000
+AGGREGATE_CACHE = 10_000
+"""Aggregates a service process keeps in memory by default (`LEASECORE_AGGREGATE_CACHE`): the configuration
+documents and the customers, SKUs, units and orders in use stay. An order places about four (its lease, its deposit,
+the units it tried), so at 15 orders/s the cache is full within three minutes (docs/scaling.md: with 2,000 the soak's
+memory held as flat, but its latency rose in both runs' last third)."""
 
 log = logging.getLogger(__name__)
 PERSONAL_DATA_KEY = "LEASECORE_PERSONAL_DATA_KEY"
@@ -175,11 +183,12 @@ def bootstrap(
     poll_interval: float = 1.0,
     env: Mapping[str, str] | None = None,
     ports: Ports | None = None,
+    ledger_cache: int = LEDGER_CACHE,
 ) -> Platform:
     """Build the application for a database URL with a clock, its read models in the same database
     (in-memory SQLite for `memory:`), the daily job's work list read from them, and their runner;
     `follow` starts the runner's background thread. `env` adds eventsourcing settings; `ports` are the
-    outside services the application calls."""
+    outside services the application calls; `ledger_cache` how many leases the runner keeps folded."""
     url = database_url(url)
     views = ViewStore.for_database(url)
     app: LeaseApplication | None = None
@@ -199,6 +208,7 @@ def bootstrap(
             read_models(_billing_timezone(app)),
             batch_size=batch_size,
             poll_interval=poll_interval,
+            ledger_cache=ledger_cache,
         )
     except BaseException:
         views.close()
@@ -253,6 +263,10 @@ class Settings:
     """Addresses or networks of the proxies in front whose `X-Forwarded-For` names the client."""
     codes_per_address: int = 10
     login_failures_per_address: int = 20
+    aggregate_cache: int = AGGREGATE_CACHE
+    """Aggregates kept in memory between commands, the least recently used dropped beyond it."""
+    ledger_cache: int = LEDGER_CACHE
+    """Leases the read models' runner keeps folded for their ledgers, the least recently used dropped beyond it."""
 
     @property
     def sandbox(self) -> bool:
@@ -288,6 +302,8 @@ class Settings:
             trusted_proxies=_trusted_proxies(env.get("LEASECORE_TRUSTED_PROXIES", "")),
             codes_per_address=int(_positive(env, "LEASECORE_CODES_PER_ADDRESS", 10)),
             login_failures_per_address=int(_positive(env, "LEASECORE_LOGIN_FAILURES_PER_ADDRESS", 20)),
+            aggregate_cache=_count(env, "LEASECORE_AGGREGATE_CACHE", AGGREGATE_CACHE),
+            ledger_cache=_count(env, "LEASECORE_LEDGER_CACHE", LEDGER_CACHE),
         )
 
     def auth_policy(self) -> AuthPolicy:
@@ -520,7 +536,10 @@ def build_service(
         signing_notify_url=lambda provider: f"{public_url}/v1/esign/notify/{provider}",
         agreements=agreements,
     )
-    platform = bootstrap(settings.database_url, clock=clock, env=env, ports=ports)
+    env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache), **(env or {})}
+    platform = bootstrap(
+        settings.database_url, clock=clock, env=env, ports=ports, ledger_cache=settings.ledger_cache
+    )
     try:
         store = ApiStore(platform.views)
         store.setup()
@@ -627,6 +646,15 @@ def _hours(text: str | None, default: timedelta) -> timedelta:
     if not 0 < hours < 24 * 365:
         raise ValueError(f"LEASECORE_PARCEL_QUERY_HOURS is a number of hours above 0, not {text!r}")
     return timedelta(hours=hours)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"{name} is a whole number above 0, not {text!r}")
+    return int(text)
 
 
 def _events(text: str | None, default: int) -> int:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -104,6 +105,7 @@ class Conversation(Aggregate):
         self.message_count = 1
         self.last_message_at = timestamp
         self.closed_by: str | None = None
+        self.requests: dict[UUID, Message] = {}
 
     @classmethod
     def open(
@@ -125,43 +127,71 @@ class Conversation(Aggregate):
         if self.state is ConversationState.CLOSED:
             raise InvalidState(f"conversation {self.id}", self.state.value, action)
 
-    def write(self, text: str, now: datetime) -> Message:
+    def write(self, text: str, now: datetime, request_id: UUID | None = None) -> Message:
         """The customer writes again; the conversation waits for staff. A closed conversation takes no message (the
-        customer opens a new one)."""
+        customer opens a new one). A request (`request_id`) written already adds nothing: its message is the answer."""
+        if request_id is not None and request_id in self.requests:
+            return self.requests[request_id]
         text = text_of(text)
         self.require_open("write to the conversation")
-        self._customer_wrote(self.message_count + 1, text, timestamp=now)
+        self._customer_wrote(self.message_count + 1, text, request_id, timestamp=now)
         return Message(self.id, self.message_count, Author.CUSTOMER, text, now)
 
     class CustomerWrote(Aggregate.Event):
-        """The customer's message number `seq`."""
+        """The customer's message number `seq`. v2 adds `request_id`, the request that wrote it (None without one,
+        as for every v1 message)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
         seq: int
         text: str
+        request_id: UUID | None
 
     @event(CustomerWrote)
-    def _customer_wrote(self, seq: int, text: str, timestamp: datetime) -> None:
+    def _customer_wrote(self, seq: int, text: str, request_id: UUID | None, timestamp: datetime) -> None:
         self.message_count, self.last_message_at = seq, timestamp
         self.state = ConversationState.OPEN
+        if request_id is not None:
+            self.requests = {**self.requests, request_id: Message(self.id, seq, Author.CUSTOMER, text, timestamp)}
 
-    def answer(self, text: str, staff: str, now: datetime) -> Message:
-        """A member of staff answers; the conversation then waits for the customer."""
+    def answer(self, text: str, staff: str, now: datetime, request_id: UUID | None = None) -> Message:
+        """A member of staff answers; the conversation then waits for the customer. A request (`request_id`) answered
+        already adds nothing: its message is the answer."""
+        if request_id is not None and request_id in self.requests:
+            return self.requests[request_id]
         text = text_of(text)
         self.require_open("answer the conversation")
-        self._staff_answered(self.message_count + 1, text, staff, timestamp=now)
+        self._staff_answered(self.message_count + 1, text, staff, request_id, timestamp=now)
         return Message(self.id, self.message_count, Author.STAFF, text, now, staff)
 
     class StaffAnswered(Aggregate.Event):
-        """Message number `seq`, written by the member of staff `staff` (their username)."""
+        """Message number `seq`, written by the member of staff `staff` (their username). v2 adds `request_id`, the
+        request that wrote it (None without one, as for every v1 answer)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
         seq: int
         text: str
         staff: str
+        request_id: UUID | None
 
     @event(StaffAnswered)
-    def _staff_answered(self, seq: int, text: str, staff: str, timestamp: datetime) -> None:
+    def _staff_answered(
+        self, seq: int, text: str, staff: str, request_id: UUID | None, timestamp: datetime
+    ) -> None:
         self.message_count, self.last_message_at = seq, timestamp
         self.state = ConversationState.ANSWERED
+        if request_id is not None:
+            message = Message(self.id, seq, Author.STAFF, text, timestamp, staff)
+            self.requests = {**self.requests, request_id: message}
 
     def close(self, by: str, now: datetime) -> None:
         """Staff close a conversation that needs nothing more; it is closed once."""

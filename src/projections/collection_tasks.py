@@ -197,7 +197,7 @@ def _bucket_days(bounds: tuple[tuple[int, int | None], ...]) -> set[int]:
     return {bounds[0][0], *(high for _, high in bounds if high is not None)}
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _buckets_query(bounds: tuple[tuple[int, int | None], ...], stages: tuple[str, ...] | None) -> Prepared:
     """The buckets' one query for these bounds and stages (a screen asks with the same ones every time); the
     first day of each bound, which moves with today, a parameter `day_N`: the latest `overdue_from` of an order

@@ -28,12 +28,16 @@ LEASE_EVENTS: tuple[type, ...] = (
 )
 LEASE_TOPICS = frozenset(topic for cls in LEASE_EVENTS for topic in stored_topics(cls))
 """Every topic a lease's events are stored under: folding needs them all, in order."""
+KEPT = 1000
+"""Leases kept folded by default (`LEASECORE_LEDGER_CACHE`): about 12 KB each, so some 12 MB when full."""
 
 
 class LeaseLedgers:
     """Leases folded event by event, for the ledger after each event."""
 
-    def __init__(self, app: Application[UUID], kept: int = 5000) -> None:
+    def __init__(self, app: Application[UUID], kept: int = KEPT) -> None:
+        if kept < 1:
+            raise ValueError("a ledger cache keeps at least one lease")
         self.app, self.kept = app, kept
         self._leases: OrderedDict[UUID, Lease] = OrderedDict()
         self._lock = threading.Lock()
@@ -49,6 +53,10 @@ class LeaseLedgers:
                     lease = self._fold(event)
                     ledgers[(lease.id, lease.version)] = lease.ledger
         return ledgers
+
+    def __len__(self) -> int:
+        """How many leases are kept folded now (never more than `kept`)."""
+        return len(self._leases)
 
     def forget(self) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from eventsourcing.application import Application
 from sqlalchemy import BigInteger, Column, Connection, String, Table, inspect, text, update
 from sqlalchemy import select as select_rows
 
-from projections.ledgers import LEASE_TOPICS, LeaseLedgers
+from projections.ledgers import KEPT, LEASE_TOPICS, LeaseLedgers
 from projections.projection import Batch, Event, Projection
 from projections.store import Instant, ViewStore, metadata
 
@@ -90,6 +90,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        ledger_cache: int = KEPT,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -97,7 +98,7 @@ class ProjectionRunner:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self.restarts = 0
-        self.ledgers = LeaseLedgers(app)
+        self.ledgers = LeaseLedgers(app, ledger_cache)
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
         self.listeners: list[Callable[[], None]] = []
         """Called after each batch this runner applies (processes that react to new read-model rows)."""

@@ -62,6 +62,8 @@ STAFF_ROUTES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/admin/staff/{username}/unlock"): {ADMIN},
     ("POST", "/v1/admin/logout"): {OPERATOR, RISK, FINANCE, ADMIN},
 }
+CUSTOMER_ELSEWHERE = {("POST", "/v1/auth/logout")}
+"""Customer routes outside the customer's own prefixes."""
 PUBLIC_ROUTES = {
     ("GET", "/v1/health"),
     ("GET", "/v1/ready"),
@@ -110,6 +112,7 @@ def status(api: Api, route: Endpoint, headers: dict[str, str]) -> int:
 def test_the_table_names_every_route() -> None:
     served = {(route.method, route.path) for route in endpoints(sandbox=True)}
     customer = {key for key in served if key[1].startswith(("/v1/me", "/v1/orders", "/v1/quotes", "/v1/conversations"))}
+    customer |= CUSTOMER_ELSEWHERE
     sandbox = {key for key in served if key[1].startswith("/v1/sandbox/")}
     assert served == set(STAFF_ROUTES) | PUBLIC_ROUTES | customer | sandbox
     for route in endpoints(sandbox=True):
@@ -124,7 +127,8 @@ def test_the_table_names_every_route() -> None:
 def test_every_route_with_every_role(api: Api, customer: Customer, route: Endpoint) -> None:
     key = (route.method, route.path)
     anonymous = status(api, route, {})
-    as_customer = status(api, route, customer.headers)
+    token, _ = api.service.tokens.for_customer(customer.customer_id)
+    as_customer = status(api, route, {"Authorization": f"Bearer {token}"})
     by_role = {role: status(api, route, api.staff(role)) for role in Role}
     if key in STAFF_ROUTES:
         assert anonymous == 401

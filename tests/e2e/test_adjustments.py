@@ -151,11 +151,13 @@ class Adjustments:
             "amount": "0.50",
             "reason": "first time late",
             "staff": "fin-li",
+            "request_id": None,
         }
         assert events["Lease.GoodwillCredited"] == {
             "amount": "100.00",
             "reason": "the courier lost a week",
             "staff": "boss",
+            "request_id": None,
         }
 
     def test_a_repeated_adjustment_with_its_idempotency_key_changes_nothing(self, api: Api, world: World) -> None:

@@ -1,17 +1,28 @@
 """`Idempotency-Key` through crashes: a process killed after the command saved and before the key's answer was kept
 leaves the key pending; the retry finds what the first attempt made (its id derived from the key) and answers it,
-never a second order or payment; a transient answer (404, 5xx) is never kept as the key's answer."""
+never a second order, payment, message, adjustment or call; a transient answer (404, 5xx) is never kept as the key's
+answer. The screens' reply forms carry a one-time key of their own, so a double tap writes one message."""
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import projections.stock
+from api.http.app import create_app
 from api.http.idempotency import IdempotencyKeys, lasting
+from api.http.security import hash_password
+from leasecore.staff import Role
 from tests.e2e.support import Api, Customer, World, running
+from tests.support import local
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
 class Killed(Exception):
@@ -93,14 +104,150 @@ def test_a_payment_asked_before_a_crash_is_the_answer_to_its_retry(
 def test_a_key_left_pending_by_a_command_not_safe_to_rerun_is_still_in_progress(
     api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
-    path, key = f"/v1/conversations/{opened['conversation_id']}/messages", {"Idempotency-Key": "talk-crash-1"}
+    order = api.place(who, api.order_body(world.sku_id))
+    path, key = f"/v1/orders/{order['id']}/cancel", {"Idempotency-Key": "cancel-crash-1"}
     with monkeypatch.context() as crash:
         crash.setattr(api.service.idempotency, "keep", die)
-        api.post(path, 500, who=who, json={"text": "Any news?"}, headers=key)
-    busy = api.post(path, 409, who=who, json={"text": "Any news?"}, headers=key)
+        api.post(path, 500, who=who, json={}, headers=key)
+    busy = api.post(path, 409, who=who, json={}, headers=key)
     assert busy["type"] == "/problems/in-progress"
-    assert api.get(f"/v1/conversations/{opened['conversation_id']}", who=who)["message_count"] == 2
+    assert api.order(who, order["id"])["status"] == "cancelled"
+
+
+def crashed_then_retried(
+    api: Api, path: str, body: dict[str, Any], caller: Any, key: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any]:
+    """The request made once with the process killed between its save and its key's answer, then retried with the
+    same key and body twice: the retry's answer (run again at once, not 409) and the replayed one."""
+    headers = {"Idempotency-Key": key}
+    with monkeypatch.context() as crash:
+        crash.setattr(api.service.idempotency, "keep", die)
+        assert api.post(path, 500, who=caller, json=body, headers=headers)["type"] == "/problems/internal"
+    retried = api.http.post(path, json=body, headers={**caller, **headers})
+    assert retried.status_code in (200, 201), retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    replayed = api.http.post(path, json=body, headers={**caller, **headers})
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    return retried.json(), replayed.json()
+
+
+def test_messages_written_and_answered_before_a_crash_are_the_answers_to_their_retries(
+    api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    conversation = opened["conversation_id"]
+    support = api.staff(Role.OPERATOR)
+    answered, _ = crashed_then_retried(
+        api, f"/v1/admin/conversations/{conversation}/messages", {"text": "Tomorrow"}, support, "answer-1", monkeypatch
+    )
+    written, replayed = crashed_then_retried(
+        api, f"/v1/conversations/{conversation}/messages", {"text": "Thanks"}, who.headers, "write-1", monkeypatch
+    )
+    assert written == replayed
+    assert (answered["seq"], answered["author"], written["seq"], written["author"]) == (2, "staff", 3, "customer")
+    found = api.get(f"/v1/conversations/{conversation}", who=who)
+    assert [(m["seq"], m["text"]) for m in found["messages"]] == [(1, "When?"), (2, "Tomorrow"), (3, "Thanks")]
+    assert found["messages"][2]["message_id"] == written["message_id"]
+    again = api.post(f"/v1/conversations/{conversation}/messages", 201, who=who, json={"text": "Thanks"})
+    assert again["seq"] == 4
+
+
+def test_a_double_tap_on_the_phone_s_reply_form_writes_one_message(api: Api, world: World, who: Customer) -> None:
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    conversation = opened["conversation_id"]
+    http = TestClient(create_app(api.service))
+    token = form_value(http.get("/m/login").text, "csrf")
+    assert http.post("/m/login/code", data={"phone": who.phone, "csrf": token}).status_code == 200
+    form = {"phone": who.phone, "code": api.code(who.phone), "csrf": token}
+    assert http.post("/m/login", data=form, follow_redirects=False).status_code in (302, 303)
+    page = http.get(f"/m/help/{conversation}").text
+    reply = {"text": "Any news?", "csrf": form_value(page, "csrf"), "key": form_value(page, "key")}
+    for _ in range(2):
+        assert http.post(f"/m/help/{conversation}", data=reply, follow_redirects=False).status_code in (302, 303)
+    found = api.get(f"/v1/conversations/{conversation}", who=who)
+    assert [(m["seq"], m["text"]) for m in found["messages"]] == [(1, "When?"), (2, "Any news?")]
+    fresh = form_value(http.get(f"/m/help/{conversation}").text, "key")
+    assert fresh != reply["key"]
+    http.post(f"/m/help/{conversation}", data={**reply, "key": fresh}, follow_redirects=False)
+    assert api.get(f"/v1/conversations/{conversation}", who=who)["message_count"] == 3
+
+
+def test_a_double_click_on_the_console_s_reply_form_writes_one_answer(api: Api, world: World, who: Customer) -> None:
+    opened = api.post("/v1/conversations", 201, who=who, json={"subject": "Delivery", "text": "When?"})
+    conversation = opened["conversation_id"]
+    api.service.app.save_staff_account("helper", (Role.OPERATOR,), hash_password("helper-password"))
+    console = TestClient(create_app(api.service))
+    token = form_value(console.get("/admin/login").text, "csrf")
+    login = {"username": "helper", "password": "helper-password", "csrf": token}
+    assert console.post("/admin/login", data=login, follow_redirects=False).status_code in (302, 303)
+    page = console.get(f"/admin/support/{conversation}").text
+    reply = {"text": "Tomorrow", "csrf": form_value(page, "csrf"), "key": form_value(page, "key")}
+    for _ in range(2):
+        answer = console.post(f"/admin/support/{conversation}/reply", data=reply, follow_redirects=False)
+        assert answer.status_code in (302, 303)
+    found = api.get(f"/v1/conversations/{conversation}", who=who)
+    assert [(m["seq"], m["author"], m["text"]) for m in found["messages"]] == [
+        (1, "customer", "When?"),
+        (2, "staff", "Tomorrow"),
+    ]
+
+
+def test_double_clicks_on_the_console_s_call_and_waiver_forms_record_each_once(
+    api: Api, world: World, who: Customer
+) -> None:
+    order = api.leasing(who, api.order_body(world.sku_id))["id"]
+    api.move_clock(local(2026, 3, 9))
+    api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})
+    api.service.app.save_staff_account("clerk", (Role.FINANCE,), hash_password("clerk-password"))
+    console = TestClient(create_app(api.service))
+    token = form_value(console.get("/admin/login").text, "csrf")
+    login = {"username": "clerk", "password": "clerk-password", "csrf": token}
+    assert console.post("/admin/login", data=login, follow_redirects=False).status_code in (302, 303)
+    page = console.get(f"/admin/collections/{order}").text
+    keys = re.findall(r'name="key" value="([^"]+)"', page)
+    assert len(keys) == 2 and keys[0] != keys[1]
+    call = {"outcome": "reached", "notes": "", "promised_on": "", "csrf": form_value(page, "csrf"), "key": keys[0]}
+    waiver = {"seq": "2", "amount": "0.50", "reason": "first time late", "csrf": call["csrf"], "key": keys[1]}
+    for _ in range(2):
+        assert console.post(f"/admin/collections/{order}/call", data=call, follow_redirects=False).status_code == 303
+        assert console.post(f"/admin/collections/{order}/waive", data=waiver, follow_redirects=False).status_code == 303
+    audit = api.get(f"/v1/admin/audit/{order}", who=api.staff(Role.ADMIN))
+    kinds = [event["type"].rpartition(".")[2] for event in audit["events"]]
+    assert (kinds.count("CallRecorded"), kinds.count("LateFeeWaived")) == (1, 1)
+
+
+def form_value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def test_adjustments_and_a_call_made_before_a_crash_are_the_answers_to_their_retries(
+    api: Api, world: World, who: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = api.leasing(who, api.order_body(world.sku_id))["id"]
+    api.move_clock(local(2026, 3, 9))
+    api.post("/v1/admin/jobs/daily", who=api.staff(Role.ADMIN), json={})
+    finance = api.staff(Role.FINANCE)
+    adjustments = f"/v1/admin/orders/{order}/adjustments"
+    waiver = {"kind": "waive_late_fee", "seq": 2, "amount": "0.50", "reason": "first time late"}
+    credit = {"kind": "goodwill_credit", "amount": "100.00", "reason": "the courier lost a week"}
+    crashed_then_retried(api, adjustments, waiver, finance, "waive-1", monkeypatch)
+    credited, _ = crashed_then_retried(api, adjustments, credit, finance, "credit-1", monkeypatch)
+    assert [(a["kind"], a["amount"]) for a in credited["adjustments"]] == [
+        ("waive_late_fee", "0.50"),
+        ("goodwill_credit", "100.00"),
+    ]
+    second = api.get(f"/v1/orders/{order}/installments", who=who)[1]
+    assert (second["fee_waived"], second["credited"], second["owed"]) == ("0.50", "100.00", "100.70")
+
+    promise = {"outcome": "promised", "notes": "pays on Friday", "promised_on": "2026-03-13"}
+    calls = f"/v1/admin/orders/{order}/calls"
+    called, replayed = crashed_then_retried(api, calls, promise, finance, "call-1", monkeypatch)
+    assert called == replayed and called["outcome"] == "promised"
+    audit = api.get(f"/v1/admin/audit/{order}", who=api.staff(Role.ADMIN))
+    kinds = [event["type"].rpartition(".")[2] for event in audit["events"]]
+    assert (kinds.count("LateFeeWaived"), kinds.count("GoodwillCredited"), kinds.count("CallRecorded")) == (1, 1, 1)
 
 
 def test_a_conversation_a_category_a_product_and_a_sku_made_before_a_crash_are_the_answers_to_their_retries(

@@ -1,6 +1,6 @@
-"""What every answer is guarded by: logging out and changing an account revoke its tokens at once; codes and logins
-are limited per client address as well as per phone and account; bodies too large answer 413 and bodies too slow
-408; every answer carries the security headers."""
+"""What every answer is guarded by: logging out (staff, customers, the phone screens) and changing an account revoke
+its tokens at once; codes and logins are limited per client address as well as per phone and account; bodies too
+large answer 413 and bodies too slow 408; every answer carries the security headers."""
 
 from __future__ import annotations
 
@@ -66,6 +66,44 @@ def test_a_staff_token_logged_out_is_refused_at_once_and_others_are_not(api: Api
     )
     api.post("/v1/admin/logout", 401, who=first)
     assert api.get("/v1/admin/orders", who=second) == []
+
+
+def test_a_customer_token_logged_out_is_refused_at_once_and_the_customer_s_other_token_is_not(api: Api) -> None:
+    phone = new_phone()
+    first = {"Authorization": f"Bearer {api.log_in(phone)['token']}"}
+    second = {"Authorization": f"Bearer {api.log_in(phone)['token']}"}
+    assert api.get("/v1/orders", who=first) == []
+    assert api.post("/v1/auth/logout", 204, who=first).status_code == 204
+    problem = api.get("/v1/orders", 401, who=first)
+    assert (problem["type"], problem["detail"]) == (
+        "/problems/unauthorized",
+        "the token has been revoked; log in again",
+    )
+    assert api.post("/v1/auth/logout", 401, who=first)["detail"] == "the token has been revoked; log in again"
+    assert api.get("/v1/me/credit-line", who=second)["quota"] == "0.00"
+    api.post("/v1/auth/logout", 401)
+
+
+def test_the_phone_screens_log_out_ends_the_session_on_the_server(api: Api) -> None:
+    phone, http = new_phone(), TestClient(create_app(api.service), raise_server_exceptions=False)
+    token = csrf(http.get("/m/login").text)
+    assert http.post("/m/login/code", data={"phone": phone, "csrf": token}).status_code == 200
+    form = {"phone": phone, "code": api.code(phone), "csrf": token}
+    answer = http.post("/m/login", data=form, follow_redirects=False)
+    assert answer.status_code in (302, 303)
+    cookie = http.cookies["leasecore_m"]
+    assert http.get("/m/me", follow_redirects=False).status_code == 200
+    token = csrf(http.get("/m/me").text)
+    assert http.post("/m/logout", data={"csrf": token}, follow_redirects=False).status_code in (302, 303)
+    replayed = TestClient(create_app(api.service), cookies={"leasecore_m": cookie})
+    answer = replayed.get("/m/me", follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/m/login?next=%2Fm%2Fme")
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
 
 
 def test_a_role_change_ends_every_token_of_the_account_and_the_next_login_carries_the_new_roles(api: Api) -> None:

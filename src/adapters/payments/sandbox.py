@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -58,6 +59,8 @@ PROVIDER = "sandbox"
 SANDBOX_APP_ID = "2021000000000000"
 PAY_URL = "https://sandbox.leasecore.invalid/pay"
 ZERO = Decimal("0.00")
+CALLS_KEPT = 1000
+"""How many takes and unfreezes a sandbox keeps in memory for the tests to read (`SandboxFreezes.calls`)."""
 PAYMENT, REFUND, FREEZE, FREEZE_AUTH, FREEZE_OPERATION, FREEZE_DONE, KEY = (
     "payment",
     "refund",
@@ -583,9 +586,9 @@ class SandboxFreezes:
 
     def __init__(self, store: SandboxStore, provider: str) -> None:
         self.store, self.provider = store, provider
-        self.calls: list[tuple[str, str]] = []
-        """Every take and unfreeze this process asked, repeats included (kind, ref), so tests see what a retry
-        sent."""
+        self.calls: deque[tuple[str, str]] = deque(maxlen=CALLS_KEPT)
+        """The takes and unfreezes this process asked lately (the last `CALLS_KEPT`), repeats included (kind, ref),
+        so tests see what a retry sent."""
 
     @property
     def freezes(self) -> dict[str, SandboxFreeze]:

@@ -4,8 +4,10 @@ the same key for another request is refused (422); a key still being answered is
 Exactly once through crashes: the answer is kept in a transaction of its own, after the command's, so a process
 killed between them leaves the key pending with the command done. A command that creates something takes the
 identity of what it creates from the key (`derived_id`), so running it again finds what the first run made and
-answers it; such a route (`rerun` to `claim`) runs a pending key again at once rather than answering 409 until the
-key is abandoned. Only final answers are kept (`lasting`): a retry after a transient one runs the command again.
+answers it; one that adds an entry to an aggregate (a message, an adjustment, a call) records the id derived from the
+key with it, and the aggregate adds a request it has recorded only once. Such a route (`rerun` to `claim`) runs a
+pending key again at once rather than answering 409 until the key is abandoned. Only final answers are kept
+(`lasting`): a retry after a transient one runs the command again.
 """
 
 from __future__ import annotations

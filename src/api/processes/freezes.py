@@ -30,6 +30,8 @@ class FreezeDispatcher:
     def __init__(self, app: LeaseApplication, views: ViewStore) -> None:
         self.app, self.views = app, views
         self._next_ask: dict[UUID, datetime] = {}
+        """When each order asked lately may be asked again; one whose time has come counts as never asked, so its
+        entry goes at the next round and only those still waiting are held."""
         self._lock = threading.Lock()
         self._background = Background("freezes", self._step, 30.0)
 
@@ -47,6 +49,7 @@ class FreezeDispatcher:
         now = self.app.clock.now()
         recorded = 0
         with self._lock:
+            self._next_ask = {order_id: at for order_id, at in self._next_ask.items() if at > now}
             for order_id in freezes_unnotified(self.views, (now - GIVE_UP_AFTER, now - FIRST_ASK), limit):
                 if self._next_ask.get(order_id, now) > now:
                     continue

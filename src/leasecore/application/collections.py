@@ -3,7 +3,7 @@ send."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from leasecore.application.base import Commands, command
@@ -17,12 +17,21 @@ class CollectionCommands(Commands):
 
     @command
     def record_call(
-        self, order_id: UUID, outcome: CallOutcome, notes: str, promised_on: date | None, staff: str
-    ) -> None:
-        """Record what came of a call about an order still paying rent; a promise to pay names its day."""
+        self,
+        order_id: UUID,
+        outcome: CallOutcome,
+        notes: str,
+        promised_on: date | None,
+        staff: str,
+        *,
+        request_id: UUID | None = None,
+    ) -> datetime:
+        """Record what came of a call about an order still paying rent; a promise to pay names its day. When it was
+        recorded: a request (`request_id`) the order recorded already records nothing more and answers when it did."""
         lease = self.lease(order_id)
-        lease.record_call(outcome, notes, promised_on, staff, self.clock.now())
+        made_at = lease.record_call(outcome, notes, promised_on, staff, self.clock.now(), request_id)
         self.save(lease)
+        return made_at
 
     @command
     def send_reminder(self, order_id: UUID) -> Reminder:

@@ -39,18 +39,24 @@ class SupportCommands(Commands):
         return conversation.id
 
     @command
-    def write_to_conversation(self, conversation_id: UUID, customer_id: UUID, text: str) -> Message:
-        """The customer writes to their conversation (refused once it is closed)."""
+    def write_to_conversation(
+        self, conversation_id: UUID, customer_id: UUID, text: str, *, request_id: UUID | None = None
+    ) -> Message:
+        """The customer writes to their conversation (refused once it is closed); a request (`request_id`) written
+        already adds nothing and answers its message."""
         conversation = self.conversation(conversation_id, customer_id)
-        message = conversation.write(text, self.clock.now())
+        message = conversation.write(text, self.clock.now(), request_id)
         self.save(conversation)
         return message
 
     @command
-    def answer_conversation(self, conversation_id: UUID, staff: str, text: str) -> Message:
-        """A member of staff answers a conversation that is not closed."""
+    def answer_conversation(
+        self, conversation_id: UUID, staff: str, text: str, *, request_id: UUID | None = None
+    ) -> Message:
+        """A member of staff answers a conversation that is not closed; a request (`request_id`) answered already
+        adds nothing and answers its message."""
         conversation = self.conversation(conversation_id)
-        message = conversation.answer(text, staff, self.clock.now())
+        message = conversation.answer(text, staff, self.clock.now(), request_id)
         self.save(conversation)
         return message
 

@@ -248,6 +248,10 @@ class Lease(Aggregate):
     calls_recorded: int = 0
     """Collection calls recorded on the order (the calls themselves are its `CallRecorded` events); none until the
     first, as for a snapshot taken before calls were recorded."""
+    requests: tuple[tuple[UUID, datetime], ...] = ()
+    """The requests (their ids, derived from an `Idempotency-Key`) whose adjustment or call the order recorded, with
+    when: the same request again records nothing more. Empty for an order whose adjustments and calls came without a
+    request id, as all did before v2 of their events, and for a snapshot taken before requests were kept."""
     signing_flow_id: str | None = None
     """The e-signature provider's sign flow under way for the contract (kept once signed); none before signing
     started, as for a snapshot taken before sign flows existed."""
@@ -714,10 +718,19 @@ class Lease(Aggregate):
 
     # Finance's adjustments.
 
-    def waive_late_fee(self, seq: int, amount: Decimal, reason: str, staff: str, now: datetime) -> None:
+    def recorded(self, request_id: UUID | None) -> datetime | None:
+        """When the order recorded what the request asked for; None if it has not (or no request is named)."""
+        return next((at for known, at in self.requests if known == request_id), None)
+
+    def waive_late_fee(
+        self, seq: int, amount: Decimal, reason: str, staff: str, now: datetime, request_id: UUID | None = None
+    ) -> None:
         """Finance waives (减免) at most the late fee assessed and unpaid on one installment, for a reason. The waiver
         sticks: the installment's fee cap counts the waived fee as accrued, so no later assessment charges it again,
-        and the fee goes on accruing for the overdue days after it as the rule says."""
+        and the fee goes on accruing for the overdue days after it as the rule says. A request (`request_id`) the
+        order recorded already waives nothing more."""
+        if self.recorded(request_id) is not None:
+            return
         self._require(*RENT_PAYABLE, action="adjust what it owes")
         reason = _adjustment_reason(reason)
         _adjustment_amount(amount)
@@ -727,27 +740,42 @@ class Lease(Aggregate):
         unpaid = balance.late_fee - balance.fee_paid
         if amount > unpaid:
             raise InvalidInput("amount", f"exceeds the late fee unpaid on installment {seq}, {unpaid}")
-        self._late_fee_waived(seq, amount, reason, staff, timestamp=now)
+        self._late_fee_waived(seq, amount, reason, staff, request_id, timestamp=now)
 
-    def grant_goodwill_credit(self, amount: Decimal, reason: str, staff: str, now: datetime) -> None:
+    def grant_goodwill_credit(
+        self, amount: Decimal, reason: str, staff: str, now: datetime, request_id: UUID | None = None
+    ) -> None:
         """Finance credits the order an amount, for a reason (商誉补偿): it pays rent and late fees like money
         received, oldest first, fees before rent, but is no money in and never refunded, so it is at most what
-        the ledger still owes (damage and other charges are not the ledger's)."""
+        the ledger still owes (damage and other charges are not the ledger's). A request (`request_id`) the order
+        recorded already credits nothing more."""
+        if self.recorded(request_id) is not None:
+            return
         self._require(*RENT_PAYABLE, action="adjust what it owes")
         reason = _adjustment_reason(reason)
         _adjustment_amount(amount)
         owed = self.assessed(now).owed
         if amount > owed:
             raise InvalidInput("amount", f"exceeds the rent and late fees still owed, {owed}")
-        self._goodwill_credited(amount, reason, staff, timestamp=now)
+        self._goodwill_credited(amount, reason, staff, request_id, timestamp=now)
 
     # Collections.
 
     def record_call(
-        self, outcome: CallOutcome, notes: str, promised_on: date | None, staff: str, now: datetime
-    ) -> None:
+        self,
+        outcome: CallOutcome,
+        notes: str,
+        promised_on: date | None,
+        staff: str,
+        now: datetime,
+        request_id: UUID | None = None,
+    ) -> datetime:
         """Collections (催收) records a call about the order while it pays rent: what came of it, in notes of at most
-        500 characters; a promise to pay (承诺还款) names its day, today or later, and only a promise names one."""
+        500 characters; a promise to pay (承诺还款) names its day, today or later, and only a promise names one.
+        When it was recorded; a request (`request_id`) the order recorded already records nothing more."""
+        made_at = self.recorded(request_id)
+        if made_at is not None:
+            return made_at
         self._require(*RENT_PAYABLE, action="record a collection call")
         notes = notes.strip()
         if len(notes) > 500:
@@ -758,7 +786,8 @@ class Lease(Aggregate):
             raise InvalidInput("promised_on", "only a promise to pay names a day")
         if promised_on is not None and promised_on < self.local_date(now):
             raise InvalidInput("promised_on", f"must be today ({self.local_date(now).isoformat()}) or later")
-        self._call_recorded(outcome.value, notes, promised_on, staff, timestamp=now)
+        self._call_recorded(outcome.value, notes, promised_on, staff, request_id, timestamp=now)
+        return now
 
     # Guards.
 
@@ -1104,45 +1133,86 @@ class Lease(Aggregate):
         self.refunded += amount
         self.stray_refunded += amount
 
+    def _requested(self, request_id: UUID | None, timestamp: datetime) -> None:
+        if request_id is not None:
+            self.requests = (*self.requests, (request_id, timestamp))
+
     class LateFeeWaived(Event):
-        """Finance waived `amount` of the late fee on installment `seq`, for `reason`; `staff` is who did it."""
+        """Finance waived `amount` of the late fee on installment `seq`, for `reason`; `staff` is who did it. v2
+        adds `request_id`, the request that asked for it (None without one, as for every v1 waiver)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
         seq: int
         amount: Decimal
         reason: str
         staff: str
+        request_id: UUID | None
 
     @event(LateFeeWaived)
-    def _late_fee_waived(self, seq: int, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
+    def _late_fee_waived(
+        self, seq: int, amount: Decimal, reason: str, staff: str, request_id: UUID | None, timestamp: datetime
+    ) -> None:
         self.adjustments = (*self.adjustments, FeeWaiver(seq, amount, timestamp, len(self.receipts)))
+        self._requested(request_id, timestamp)
         self._reassess(timestamp)
 
     class GoodwillCredited(Event):
-        """Finance credited the order `amount`, for `reason`; `staff` is who did it. No money moved."""
+        """Finance credited the order `amount`, for `reason`; `staff` is who did it. No money moved. v2 adds
+        `request_id`, the request that asked for it (None without one, as for every v1 credit)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
         amount: Decimal
         reason: str
         staff: str
+        request_id: UUID | None
 
     @event(GoodwillCredited)
-    def _goodwill_credited(self, amount: Decimal, reason: str, staff: str, timestamp: datetime) -> None:
+    def _goodwill_credited(
+        self, amount: Decimal, reason: str, staff: str, request_id: UUID | None, timestamp: datetime
+    ) -> None:
         self.adjustments = (*self.adjustments, GoodwillCredit(amount, timestamp, len(self.receipts)))
+        self._requested(request_id, timestamp)
         self._reassess(timestamp)
 
     class CallRecorded(Event):
         """`staff` called the customer about the order: `outcome` (a `CallOutcome`), their `notes`, and for a
-        promise to pay the day promised. Nothing the order owes changes."""
+        promise to pay the day promised. Nothing the order owes changes. v2 adds `request_id`, the request that
+        recorded it (None without one, as for every v1 call)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
         outcome: str
         notes: str
         promised_on: date | None
         staff: str
+        request_id: UUID | None
 
     @event(CallRecorded)
     def _call_recorded(
-        self, outcome: str, notes: str, promised_on: date | None, staff: str, timestamp: datetime
+        self,
+        outcome: str,
+        notes: str,
+        promised_on: date | None,
+        staff: str,
+        request_id: UUID | None,
+        timestamp: datetime,
     ) -> None:
         self.calls_recorded = self.calls_recorded + 1
+        self._requested(request_id, timestamp)
 
 
 def _adjustment_reason(reason: str) -> str:

@@ -81,12 +81,15 @@ def read_conversation(call: Call[None, schemas.ConversationQuery]) -> schemas.St
     answer=schemas.StaffConversationMessageOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Answer a conversation",
 )
 def answer_conversation(call: Call[schemas.AnswerMessage, None]) -> schemas.StaffConversationMessageOut:
     """The answer, written by the token's member of staff; the conversation is `answered`, waiting for the customer.
     A closed conversation takes no answer (409 `invalid-state`)."""
-    message = call.app.answer_conversation(call.id, call.username, call.body.text)
+    message = call.app.answer_conversation(
+        call.id, call.username, call.body.text, request_id=call.derived_id("conversation-answer")
+    )
     call.written()
     return message_out(message, schemas.StaffConversationMessageOut)
 

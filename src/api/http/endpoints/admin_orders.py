@@ -115,6 +115,7 @@ def inspect(call: Call[schemas.Inspection, None]) -> OrderOut:
     body=schemas.AdjustmentIn,
     answer=schemas.AdminOrderOut,
     idempotent=True,
+    rerun_safe=True,
     summary="Waive a late fee or grant a goodwill credit",
 )
 def adjust(call: Call[schemas.AdjustmentIn, None]) -> schemas.AdminOrderOut:
@@ -122,12 +123,14 @@ def adjust(call: Call[schemas.AdjustmentIn, None]) -> schemas.AdminOrderOut:
     their own fees, the waived ones are never charged again), or credits the order an amount, at most the rent and
     fees it still owes, that pays them oldest first like money but is no money in. Either needs a reason and is
     recorded with who made it; the order must be paying rent (leasing to settlement), else 409."""
-    body, staff_name = call.body, call.username
+    body, staff_name, request_id = call.body, call.username, call.derived_id("adjustment")
     if body.kind == "waive_late_fee":
         assert body.seq is not None
-        call.app.waive_late_fee(call.id, body.seq, body.amount, body.reason.strip(), staff_name)
+        call.app.waive_late_fee(
+            call.id, body.seq, body.amount, body.reason.strip(), staff_name, request_id=request_id
+        )
     else:
-        call.app.grant_goodwill_credit(call.id, body.amount, body.reason.strip(), staff_name)
+        call.app.grant_goodwill_credit(call.id, body.amount, body.reason.strip(), staff_name, request_id=request_id)
     call.written()
     return answers.admin_order(call.app, call.views, call.id)
 
@@ -139,6 +142,7 @@ def adjust(call: Call[schemas.AdjustmentIn, None]) -> schemas.AdminOrderOut:
     answer=schemas.CallOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Record a collection call",
 )
 def record_call(call: Call[schemas.CallIn, None]) -> schemas.CallOut:
@@ -147,7 +151,9 @@ def record_call(call: Call[schemas.CallIn, None]) -> schemas.CallOut:
     order owes; the order's events (`GET /v1/admin/audit/{id}`) keep every call with who made it."""
     body = call.body
     outcome = CallOutcome(body.outcome)
-    call.app.record_call(call.id, outcome, body.notes, body.promised_on, call.username)
+    made_at = call.app.record_call(
+        call.id, outcome, body.notes, body.promised_on, call.username, request_id=call.derived_id("call")
+    )
     call.written()
     notes = body.notes.strip()
     return schemas.CallOut(
@@ -156,7 +162,7 @@ def record_call(call: Call[schemas.CallIn, None]) -> schemas.CallOut:
         notes=notes,
         promised_on=body.promised_on,
         staff=call.username,
-        made_at=call.app.lease(call.id).modified_on,
+        made_at=made_at,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.http.auth import staff_account_or_none
-from api.http.endpoint import PUBLIC, Call, Endpoints, staff
+from api.http.endpoint import CUSTOMER, PUBLIC, Call, Endpoints, staff
 from api.http.schemas import auth as schemas
 from leasecore.staff import Role
 
@@ -43,6 +43,14 @@ def log_in(call: Call[schemas.Login, None]) -> schemas.CustomerToken:
     return schemas.CustomerToken(token=token, customer_id=customer_id, expires_at=expires_at)
 
 
+@endpoints.post("/v1/auth/logout", access=CUSTOMER, status=204, summary="Log out")
+def log_out(call: Call[None, None]) -> None:
+    """The token this request carries opens nothing from now on, in every service process; the customer's other
+    tokens (another phone's) are untouched. Sent again with the same token: 401, as any request with it."""
+    assert call.principal is not None
+    call.service.tokens.revoke(call.principal)
+
+
 @endpoints.post(
     "/v1/admin/login",
     access=PUBLIC,
@@ -59,7 +67,6 @@ def staff_log_in(call: Call[schemas.StaffLogin, None]) -> schemas.StaffToken:
     assert account is not None
     token, expires_at = call.service.tokens.for_staff(account.username, roles, account.version)
     return schemas.StaffToken(token=token, username=account.username, roles=list(roles), expires_at=expires_at)
-
 
 
 @endpoints.post("/v1/admin/logout", access=staff(*Role), status=204, summary="Staff log out")

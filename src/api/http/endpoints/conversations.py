@@ -94,11 +94,14 @@ def get_conversation(call: Call[None, schemas.ConversationQuery]) -> schemas.Con
     answer=schemas.ConversationMessageOut,
     status=201,
     idempotent=True,
+    rerun_safe=True,
     summary="Write to my conversation",
 )
 def write_to_conversation(call: Call[schemas.WriteMessage, None]) -> schemas.ConversationMessageOut:
     """The message, numbered after the last; the conversation waits for staff again. A closed conversation takes no
     message (409 `invalid-state`, `state: closed`): open a new one."""
-    message = call.app.write_to_conversation(call.id, call.customer_id, call.body.text)
+    message = call.app.write_to_conversation(
+        call.id, call.customer_id, call.body.text, request_id=call.derived_id("conversation-message")
+    )
     call.written()
     return message_out(message, schemas.ConversationMessageOut)

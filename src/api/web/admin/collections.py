@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -273,7 +273,23 @@ def _adjust_page(page: Page, order_id: UUID, status: int = 200, **errors: str) -
         outcomes=[outcome.value for outcome in CallOutcome],
         may_waive=page.may(admin_orders.FINANCE),
         may_call=page.may(admin_orders.COLLECTORS),
+        call_key=_form_key(page, "/call"),
+        waive_key=_form_key(page, "/waive"),
     )
+
+
+def _form_key(page: Page, action: str) -> str:
+    """A form's one-time key: the one it sent when it comes back with a mistake, else a fresh one."""
+    sent = page.form.get("key", "") if page.request.url.path.endswith(action) else ""
+    return sent or str(uuid4())
+
+
+def _one_time_key(text: str) -> UUID:
+    """The form's key as the request's id; a form that lost it (or sent something else) acts on its own."""
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        return uuid4()
 
 
 @dataclass(frozen=True)
@@ -339,7 +355,14 @@ def record_call(page: Page) -> Response:
         return _adjust_page(page, order_id, 422, **{field: str(found["msg"])})
     assert page.user is not None
     try:
-        page.app.record_call(order_id, CallOutcome(body.outcome), body.notes, body.promised_on, page.user.username)
+        page.app.record_call(
+            order_id,
+            CallOutcome(body.outcome),
+            body.notes,
+            body.promised_on,
+            page.user.username,
+            request_id=_one_time_key(page.form.get("key", "")),
+        )
     except InvalidInput as error:
         field = error.field if error.field in ("outcome", "notes", "promised_on") else "notes"
         return _adjust_page(page, order_id, 422, **{field: error.message})
@@ -369,7 +392,14 @@ def waive(page: Page) -> Response:
         return _adjust_page(page, order_id, 422, **{field: str(found["msg"])})
     assert page.user is not None and body.seq is not None
     try:
-        page.app.waive_late_fee(order_id, body.seq, body.amount, body.reason.strip(), page.user.username)
+        page.app.waive_late_fee(
+            order_id,
+            body.seq,
+            body.amount,
+            body.reason.strip(),
+            page.user.username,
+            request_id=_one_time_key(page.form.get("key", "")),
+        )
     except InvalidInput as error:
         field = error.field if error.field in ("seq", "amount", "reason") else "amount"
         return _adjust_page(page, order_id, 422, **{field: error.message})

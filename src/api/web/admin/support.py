@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from starlette.responses import Response
 
@@ -189,6 +189,7 @@ def _conversation_page(page: Page, conversation_id: UUID, status: int = 200, err
         messages=found.messages,
         last=found.messages[-1].seq if found.messages else 0,
         text=page.form.get("text", "") if error else "",
+        key=page.form.get("key", "") if error else str(uuid4()),
         error=error,
         longest=TEXT_LENGTH,
         oob=False,
@@ -220,16 +221,25 @@ def new_messages(page: Page) -> Response:
 
 @pages.post("/support/{id}/reply", access=SUPPORT)
 def reply(page: Page) -> Response:
-    """The reply as `POST /v1/admin/conversations/{id}/messages` writes it, by this member of staff; a reply that
-    breaks a rule is shown again with the rule next to it."""
+    """The reply as `POST /v1/admin/conversations/{id}/messages` writes it, by this member of staff, under the form's
+    one-time key (a second click adds nothing); a reply that breaks a rule is shown again with the rule next to it."""
     conversation_id = page.path_id
     assert page.user is not None
+    key = _one_time_key(page.form.get("key", ""))
     try:
-        page.app.answer_conversation(conversation_id, page.user.username, page.form.get("text", ""))
+        page.app.answer_conversation(conversation_id, page.user.username, page.form.get("text", ""), request_id=key)
     except InvalidInput:
         return _conversation_page(page, conversation_id, 422, _refusal(page, page.form.get("text", "")))
     page.service.written()
     return page.redirect(f"/support/{conversation_id}", done="support_answered")
+
+
+def _one_time_key(text: str) -> UUID:
+    """The reply form's key; a form that lost it (or sent something else) writes a reply of its own."""
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        return uuid4()
 
 
 def _refusal(page: Page, text: str) -> str:

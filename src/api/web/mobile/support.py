@@ -156,19 +156,21 @@ def message_list(page: MobilePage) -> Response:
 
 @pages.post("/help/{id}")
 def write(page: MobilePage) -> Response:
-    """As `POST /v1/conversations/{id}/messages`; a closed conversation says so in words, and keeps what was typed."""
+    """As `POST /v1/conversations/{id}/messages`, under the form's one-time key: a second tap adds nothing. A closed
+    conversation says so in words, and keeps what was typed."""
     conversation_id = page.path_id()
     own(page.views, conversation_id, page.me)
-    text = page.form.get("text", "")
+    text, key = page.form.get("text", ""), _key(page.form.get("key", ""))
     try:
         body = page.parse(WriteMessage, {"text": text})
-        page.app.write_to_conversation(conversation_id, page.me, body.text)
+        page.app.write_to_conversation(conversation_id, page.me, body.text, request_id=key)
     except FormInvalid:
         found = own(page.views, conversation_id, page.me)
-        return _conversation_page(page, found, 422, text=text, errors={"text": _field_words(page, "text", text)})
+        words = {"text": _field_words(page, "text", text)}
+        return _conversation_page(page, found, 422, text=text, errors=words, key=str(key))
     except InvalidState:
         found = own(page.views, conversation_id, page.me)
-        return _conversation_page(page, found, 409, text=text, notice=page.t("m.help.closed_detail"))
+        return _conversation_page(page, found, 409, text=text, notice=page.t("m.help.closed_detail"), key=str(key))
     page.service.written()
     return page.redirect(f"/help/{conversation_id}#reply")
 
@@ -182,7 +184,7 @@ def _conversation_page(page: MobilePage, found: ConversationView, status: int = 
         order=orders.get(found.order_id) if found.order_id else None,
         poll_every=POLL_EVERY,
         longest=TEXT_LENGTH,
-        **{"text": "", "notice": None, **context},
+        **{"text": "", "notice": None, "key": str(uuid4()), **context},
     )
 
 
@@ -249,7 +251,7 @@ def _field_words(page: MobilePage, name: str, value: str) -> str:
 
 
 def _key(text: str) -> UUID:
-    """The form's one-time key; a form that lost it opens a conversation of its own."""
+    """The form's one-time key; a form that lost it opens a conversation (or writes a message) of its own."""
     return _uuid(text) or uuid4()
 
 
