@@ -118,16 +118,13 @@ class Rows:
         self._current: dict[Any, list[Row]] = {}
 
     def prefetch(self, keys: Iterable[Any]) -> None:
-        missing = {key for key in keys if key is not None and key not in self._current}
-        for key in [key for key in missing if key in self._stored]:
-            self._current[key] = [dict(row) for row in self._stored[key]]
-            missing.discard(key)
+        stored = self._stored
+        missing = {key for key in keys if key is not None and key not in stored}
         if self._kept is not None and missing:
             for key in list(missing):
                 kept = self._kept.get(key)
                 if kept is not None:
-                    self._stored[key] = kept
-                    self._current[key] = [dict(row) for row in kept]
+                    stored[key] = kept
                     missing.discard(key)
         if not missing:
             return
@@ -136,13 +133,15 @@ class Rows:
             for row in self._sql.select(self.connection, self._columns, chunk):
                 found[self._key(row)].append(row)
             for key in chunk:
-                self._stored[key] = found.get(key, [])
-                self._current[key] = [dict(row) for row in self._stored[key]]
+                stored[key] = found.get(key, [])
 
     def get(self, key: Any) -> list[Row]:
-        if key not in self._current:
-            self.prefetch([key])
-        return self._current[key]
+        current = self._current.get(key)
+        if current is None:
+            if key not in self._stored:
+                self.prefetch([key])
+            current = self._current[key] = [dict(row) for row in self._stored[key]]
+        return current
 
     def one(self, key: Any) -> Row | None:
         rows = self.get(key)
@@ -321,11 +320,15 @@ class _TableSQL:
 
     def upsert(self, connection: Connection, rows: Sequence[Row]) -> None:
         """Insert the rows, or update them where their primary key is already there."""
-        pairs = tuple(zip(self.names, self._binders, strict=True))
-        values = [
-            tuple(row[name] if bind is None or row[name] is None else bind(row[name]) for name, bind in pairs)
-            for row in rows
-        ]
+        names, bound = self.names, [(n, bind) for n, bind in enumerate(self._binders) if bind is not None]
+        values: list[Sequence[Any]] = []
+        for row in rows:
+            found = [row[name] for name in names]
+            for position, bind in bound:
+                value = found[position]
+                if value is not None:
+                    found[position] = bind(value)
+            values.append(found)
         cursor = _cursor(connection)
         try:
             if self.is_postgres:

@@ -332,8 +332,10 @@ def assessed_later(
     installments = sorted(schedule, key=lambda i: i.seq)
     rows: list[_Row] = []
     for installment, balance in zip(installments, ledger.balances, strict=True):
-        if not new and balance.owed == ZERO:
-            continue  # paid off, and no money to apply: it stays as it is
+        if balance.owed == ZERO:
+            continue  # paid off: no fee accrues on it, and it takes no money nor waiver
+        if not new and balance.overdue_from is not None and balance.overdue_from > as_of:
+            continue  # not overdue by then, and no fact: it stays as it is
         row = _Row(installment, rule)
         row.rent_paid, row.protection_paid, row.fee_paid = balance.rent_paid, balance.protection_paid, balance.fee_paid
         row.accrued, row.waived = balance.late_fee + balance.fee_waived, balance.fee_waived
