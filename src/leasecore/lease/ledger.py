@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from leasecore.lease.schedule import Installment
@@ -127,7 +128,7 @@ class Balance:
     def unpaid_rent(self) -> Decimal:
         return self.rent - self.rent_paid
 
-    @property
+    @cached_property
     def owed(self) -> Decimal:
         return self.amount + self.late_fee - self.paid
 
@@ -193,11 +194,11 @@ class Ledger:
     def is_overdue(self) -> bool:
         return any(b.status is InstallmentStatus.OVERDUE for b in self.balances)
 
-    @property
+    @cached_property
     def days_overdue(self) -> int:
         return max((b.days_overdue for b in self.balances if b.owed > ZERO), default=0)
 
-    @property
+    @cached_property
     def overdue_from(self) -> date | None:
         """The first day the oldest unpaid installment is overdue: with no payment meanwhile, the ledger is
         `days_overdue_on(overdue_from, day)` days overdue on any later day, whether or not it was assessed then."""
