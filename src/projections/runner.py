@@ -46,8 +46,9 @@ tracking = Table(
 Progress = Callable[[int, int, int], None]
 """Called after each batch with (position reached, head, events applied so far)."""
 
-REBUILD_KEPT_ROWS = 20_000
-"""Keys of each table a rebuild keeps in memory from batch to batch, the least recently written dropped first."""
+REBUILD_KEPT_ROWS = 10_000
+"""Keys of each table a rebuild keeps in memory from batch to batch, the least recently written dropped first
+(an order's dozen installment rows are one key): some hundred megabytes at most."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class ProjectionRunner:
         self.restarts = 0
         self.ledgers = LeaseLedgers(app)
         self._kept: dict[str, _Kept] = {}
+        self.rebuild_kept = REBUILD_KEPT_ROWS
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
         self.listeners: list[Callable[[], None]] = []
         """Called after each batch this runner applies (processes that react to new read-model rows)."""
@@ -216,7 +218,7 @@ class ProjectionRunner:
                 self._kept.pop(name, None)
                 if keep_rows:
                     tables = self.projections[name].tables
-                    caches = {table.name: RowCache(REBUILD_KEPT_ROWS, complete=True) for table in tables}
+                    caches = {table.name: RowCache(self.rebuild_kept, complete=True) for table in tables}
                     self._kept[name] = _Kept(caches)
         return chosen
 
