@@ -347,7 +347,7 @@ class ProjectionRunner:
         events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
         kept = self._kept_at(group, position)
         try:
-            with self.views.begin() as connection:
+            with self.views.begin(durable=not kept) as connection:
                 for projection in group:
                     moved = connection.execute(
                         update(tracking)
