@@ -193,7 +193,7 @@ class Rows:
 
 class RowCache:
     """The rows of one table as the last committed batches left them, by key, for the batches after: up to
-    `kept` keys, the least recently written dropped first. `complete` while it holds every row of the table
+    `kept` keys, the least recently used dropped first. `complete` while it holds every row of the table
     (a rebuild's, from the empty table, until it drops one): a key it does not hold then has no rows."""
 
     def __init__(self, kept: int, *, complete: bool = False) -> None:

@@ -47,7 +47,7 @@ Progress = Callable[[int, int, int], None]
 """Called after each batch with (position reached, head, events applied so far)."""
 
 REBUILD_KEPT_ROWS = 10_000
-"""Keys of each table a rebuild keeps in memory from batch to batch, the least recently written dropped first
+"""Keys of each table a rebuild keeps in memory from batch to batch, the least recently used dropped first
 (an order's dozen installment rows are one key): some hundred megabytes at most."""
 
 
