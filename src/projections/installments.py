@@ -120,12 +120,18 @@ class InstallmentsProjection(Projection):
             event.stage if isinstance(event, Lease.CollectionStageChanged) else first["collection_stage"],
         )
         version = event.originator_version
-        if isinstance(event, LEDGER_CHANGES):
-            changed = [order.row(balance, version) for balance in batch.ledger(event).balances]
-        else:
-            changed = [order.restamp(row, version) for row in current]
         before = {row["seq"]: row for row in current}
-        rows.put(event.originator_id, [_unless_same(before.get(row["seq"]), row) for row in changed])
+        after = []
+        if isinstance(event, LEDGER_CHANGES):
+            for balance in batch.ledger(event).balances:
+                row = before.get(balance.seq)
+                if row is not None and order.shows(row, balance):
+                    after.append(row)
+                else:
+                    after.append(_unless_same(row, order.row(balance, version)))
+        else:
+            after = [_unless_same(before.get(row["seq"]), order.restamp(row, version)) for row in current]
+        rows.put(event.originator_id, after)
 
 
 class _Order:
@@ -158,6 +164,24 @@ class _Order:
             payable=self.payable,
             collectible=self.payable and balance.owed > ZERO,
             collection_stage=self.stage,
+        )
+
+    def shows(self, row: Row, balance: Balance) -> bool:
+        """The row already shows this balance of this order (its other columns follow from these)."""
+        return bool(
+            row["rent_paid"] == balance.rent_paid
+            and row["late_fee"] == balance.late_fee
+            and row["fee_paid"] == balance.fee_paid
+            and row["days_overdue"] == balance.days_overdue
+            and row["protection_paid"] == balance.protection_paid
+            and row["fee_waived"] == balance.fee_waived
+            and row["credited"] == balance.credited
+            and row["due_date"] == balance.due_date
+            and row["rent"] == balance.rent
+            and row["protection"] == balance.protection
+            and row["payable"] == self.payable
+            and row["collection_stage"] == self.stage
+            and row["customer_id"] == self.customer_id
         )
 
     def restamp(self, row: Row, version: int) -> Row:

@@ -6,6 +6,10 @@ So read models get it the way replay does: the runner folds each lease's events 
 order, and hands the projections the ledger as it stood after each event. Leases followed from batch to
 batch stay in memory (the most recently used, up to a bound); one met in the middle of its history (after
 a restart, or beyond the bound) is loaded from the event store as it stood before that event.
+
+Most lease events are the daily assessment, which adds no fact: a folded lease then continues the ledger it
+last assessed (`assessed_later`) instead of replaying every receipt again, when its schedule, receipts and
+adjustments are the very ones that ledger was assessed from.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from datetime import date
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 
 from leasecore.lease.lease import Lease
-from leasecore.lease.ledger import Ledger
+from leasecore.lease.ledger import Ledger, assessed_later
 from leasecore.topics import stored_topics
 from projections.projection import Event
 
@@ -74,7 +80,48 @@ class LeaseLedgers:
             self.loads += 1
             lease = self.app.repository.get(event.originator_id, version=event.originator_version)
         assert isinstance(lease, Lease)
+        if "ledger_on" not in vars(lease):
+            lease.ledger_on = _Continuing(lease)  # type: ignore[method-assign]
         self._leases[event.originator_id] = lease
         while len(self._leases) > self.kept:
             self._leases.popitem(last=False)
         return lease
+
+
+class _Continuing:
+    """A folded lease's `ledger_on`: the ledger it last assessed continued with the facts recorded since
+    (`assessed_later`) while its schedule and terms are the same and its receipts and adjustments only grew;
+    otherwise, and whenever continuing would not give the same, the domain's own."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        self.assessed: tuple[Any, ...] = ()
+        self.ledger: Ledger | None = None
+
+    def __call__(self, day: date, *more: Any) -> Ledger:
+        lease = self.lease
+        if more:
+            return Lease.ledger_on(lease, day, *more)
+        schedule, receipts, adjustments, terms = lease.schedule, lease.receipts, lease.adjustments, lease.terms
+        ledger = None
+        if self.ledger is not None:
+            known_schedule, known_receipts, known_adjustments, known_terms = self.assessed
+            if (
+                schedule is known_schedule
+                and terms is known_terms
+                and _grew(receipts, known_receipts)
+                and _grew(adjustments, known_adjustments)
+            ):
+                known = (len(known_receipts), len(known_adjustments))
+                ledger = assessed_later(self.ledger, schedule, terms.late_fee, day, receipts, adjustments, known=known)
+        if ledger is None:
+            ledger = Lease.ledger_on(lease, day)
+        self.assessed, self.ledger = (schedule, receipts, adjustments, terms), ledger
+        return ledger
+
+
+def _grew(facts: tuple[Any, ...], known: tuple[Any, ...]) -> bool:
+    """`facts` are `known` (the very objects) and maybe more after them."""
+    return facts is known or (
+        len(facts) >= len(known) and all(fact is was for fact, was in zip(facts, known, strict=False))
+    )

@@ -4,14 +4,15 @@ the rows one transaction reads and writes back as idempotent upserts."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Dialect, Table, and_, bindparam
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from leasecore.lease.ledger import Ledger
@@ -19,6 +20,7 @@ from leasecore.topics import stored_topics
 
 Event: TypeAlias = Any
 Row: TypeAlias = dict[str, Any]
+Processor: TypeAlias = Callable[[Any], Any] | None
 F = TypeVar("F", bound=Callable[..., None])
 
 CHUNK = 500
@@ -100,36 +102,46 @@ _EMPTY_ROWS: dict[str, Row] = {}
 class Rows:
     """The rows of one table that a batch touches, grouped by the value of one column (or of a
     tuple of columns); handlers change them in place or `put` new ones, and `flush` upserts what
-    changed and deletes what went."""
+    changed and deletes what went. Rows a `RowCache` keeps (a rebuild's, across its batches) are not
+    read again."""
 
-    def __init__(self, connection: Connection, table: Table, key: str | tuple[str, ...]) -> None:
+    def __init__(
+        self, connection: Connection, table: Table, key: str | tuple[str, ...], kept: RowCache | None = None
+    ) -> None:
         self.connection, self.table = connection, table
         self._columns = (key,) if isinstance(key, str) else key
         self._composite = not isinstance(key, str)
         self._primary_key = tuple(column.name for column in table.primary_key)
+        self._sql = _TableSQL.of(table, connection.dialect)
+        self._kept = kept
         self._stored: dict[Any, list[Row]] = {}
         self._current: dict[Any, list[Row]] = {}
 
     def prefetch(self, keys: Iterable[Any]) -> None:
-        missing = sorted({key for key in keys if key is not None and key not in self._current}, key=str)
-        if self._composite:
-            column: Any = tuple_(*(self.table.c[name] for name in self._columns))
-        else:
-            column = self.table.c[self._columns[0]]
-        names = [c.name for c in self.table.columns]
-        for chunk in _chunks(missing, CHUNK):
+        stored = self._stored
+        missing = {key for key in keys if key is not None and key not in stored}
+        if self._kept is not None and missing:
+            for key in list(missing):
+                kept = self._kept.get(key)
+                if kept is not None:
+                    stored[key] = kept
+                    missing.discard(key)
+        if not missing:
+            return
+        for chunk in _chunks(sorted(missing, key=str), CHUNK):
             found: dict[Any, list[Row]] = defaultdict(list)
-            for values in self.connection.execute(select(self.table).where(column.in_(chunk))).tuples():
-                row = dict(zip(names, values, strict=True))
+            for row in self._sql.select(self.connection, self._columns, chunk):
                 found[self._key(row)].append(row)
             for key in chunk:
-                self._stored[key] = found.get(key, [])
-                self._current[key] = [dict(row) for row in self._stored[key]]
+                stored[key] = found.get(key, [])
 
     def get(self, key: Any) -> list[Row]:
-        if key not in self._current:
-            self.prefetch([key])
-        return self._current[key]
+        current = self._current.get(key)
+        if current is None:
+            if key not in self._stored:
+                self.prefetch([key])
+            current = self._current[key] = [dict(row) for row in self._stored[key]]
+        return current
 
     def one(self, key: Any) -> Row | None:
         rows = self.get(key)
@@ -142,19 +154,33 @@ class Rows:
     def flush(self) -> None:
         upserts: list[Row] = []
         deletes: list[Row] = []
+        identity = self._identity
         for key, rows in self._current.items():
-            stored = {self._identity(row): row for row in self._stored[key]}
-            current = {self._identity(row): row for row in rows}
-            upserts.extend(row for identity, row in current.items() if stored.get(identity) != row)
-            deletes.extend(row for identity, row in stored.items() if identity not in current)
+            before = self._stored[key]
+            if len(rows) == 1 and len(before) <= 1:
+                if not before or before[0] != rows[0]:
+                    upserts.append(rows[0])
+                    if before and identity(before[0]) != identity(rows[0]):
+                        deletes.append(before[0])
+                continue
+            stored = {identity(row): row for row in before}
+            current = {identity(row): row for row in rows}
+            upserts.extend(row for name, row in current.items() if stored.get(name) != row)
+            deletes.extend(row for name, row in stored.items() if name not in current)
         if deletes:
             condition = and_(*(self.table.c[name] == bindparam(f"pk_{name}") for name in self._primary_key))
             parameters = [{f"pk_{name}": row[name] for name in self._primary_key} for row in deletes]
             for chunk in _chunks(parameters, CHUNK):
                 self.connection.execute(self.table.delete().where(condition), chunk)
-        for chunk in _chunks(upserts, CHUNK):
-            upsert(self.connection, self.table, chunk)
-        self._stored = {key: [dict(row) for row in rows] for key, rows in self._current.items()}
+        if upserts:
+            self._sql.upsert(self.connection, upserts)
+        self._stored.update(self._current)
+        self._current = {}
+
+    def keep(self) -> None:
+        """Once the batch committed: what it wrote is what the table holds, for the next batches."""
+        if self._kept is not None:
+            self._kept.keep(self._stored)
 
     def _identity(self, row: Row) -> tuple[Any, ...]:
         return tuple(row[name] for name in self._primary_key)
@@ -165,13 +191,46 @@ class Rows:
         return row[self._columns[0]]
 
 
+class RowCache:
+    """The rows of one table as the last committed batches left them, by key, for the batches after: up to
+    `kept` keys, the least recently used dropped first. `complete` while it holds every row of the table
+    (a rebuild's, from the empty table, until it drops one): a key it does not hold then has no rows."""
+
+    def __init__(self, kept: int, *, complete: bool = False) -> None:
+        self.kept, self.complete = kept, complete
+        self._rows: dict[Any, list[Row]] = {}
+
+    def get(self, key: Any) -> list[Row] | None:
+        found = self._rows.get(key)
+        if found is None and self.complete:
+            return []
+        return found
+
+    def keep(self, rows: Mapping[Any, list[Row]]) -> None:
+        held = self._rows
+        for key, found in rows.items():
+            held.pop(key, None)
+            held[key] = found
+        excess = len(held) - self.kept
+        if excess > 0:
+            self.complete = False
+            for key in list(itertools.islice(held, excess)):
+                del held[key]
+
+
 class Batch:
     """What one transaction of a runner reads and writes, table by table."""
 
-    def __init__(self, connection: Connection, ledgers: Mapping[tuple[UUID, int], Ledger] | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        ledgers: Mapping[tuple[UUID, int], Ledger] | None = None,
+        kept: Mapping[str, RowCache] | None = None,
+    ) -> None:
         self.connection = connection
         self._rows: dict[tuple[str, str | tuple[str, ...]], Rows] = {}
         self._ledgers = ledgers or {}
+        self._kept = kept
 
     def ledger(self, event: Event) -> Ledger:
         """The rent ledger of the event's lease right after it, as the lease's own rules assess it."""
@@ -180,28 +239,118 @@ class Batch:
     def rows(self, table: Table, key: str | tuple[str, ...]) -> Rows:
         rows = self._rows.get((table.name, key))
         if rows is None:
-            rows = self._rows[(table.name, key)] = Rows(self.connection, table, key)
+            kept = self._kept.get(table.name) if self._kept is not None else None
+            rows = self._rows[(table.name, key)] = Rows(self.connection, table, key, kept)
         return rows
 
     def flush(self) -> None:
         for rows in self._rows.values():
             rows.flush()
 
+    def keep(self) -> None:
+        """After the commit: the caches learn what the batch wrote."""
+        for rows in self._rows.values():
+            rows.keep()
 
-def upsert(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
-    """Insert the rows, or update them where their primary key is already there."""
-    if not rows:
-        return
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
-    key = [column.name for column in table.primary_key]
-    changes = {column.name: statement.excluded[column.name] for column in table.columns if column.name not in key}
-    statement = (
-        statement.on_conflict_do_update(index_elements=key, set_=changes)
-        if changes
-        else statement.on_conflict_do_nothing(index_elements=key)
-    )
-    connection.execute(statement, list(rows))
+
+class _TableSQL:
+    """One table's reads by key and its upsert, compiled once per dialect and run on the driver's cursor with
+    the columns' own types binding and reading the values (as `prepared.Prepared` does for queries)."""
+
+    _compiled: ClassVar[dict[tuple[str, str], _TableSQL]] = {}
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.table, self.dialect = table, dialect
+        self.names = tuple(column.name for column in table.columns)
+        self._binders = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns)
+        self._readers: tuple[Processor, ...] | None = None
+        preparer = dialect.identifier_preparer
+        self._quoted = {name: preparer.quote(name) for name in self.names}
+        self._from = f"SELECT {', '.join(self._quoted.values())} FROM {preparer.format_table(table)}"
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        key = [column.name for column in table.primary_key]
+        columns = ", ".join(self._quoted.values())
+        conflict = ", ".join(self._quoted[name] for name in key)
+        changes = ", ".join(f"{self._quoted[n]} = excluded.{self._quoted[n]}" for n in self.names if n not in key)
+        action = f"DO UPDATE SET {changes}" if changes else "DO NOTHING"
+        values = "%s" if self.is_postgres else f"({', '.join('?' for _ in self.names)})"
+        self._upsert = (
+            f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES {values} ON CONFLICT ({conflict}) {action}"
+        )
+
+    @classmethod
+    def of(cls, table: Table, dialect: Dialect) -> _TableSQL:
+        found = cls._compiled.get((table.name, dialect.name))
+        if found is None or found.table is not table:
+            found = cls._compiled[(table.name, dialect.name)] = cls(table, dialect)
+        return found
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect.name == "postgresql"
+
+    def select(self, connection: Connection, columns: Sequence[str], keys: Sequence[Any]) -> list[Row]:
+        """Every row whose key columns hold one of `keys` (each a value, or a tuple of values for several)."""
+        positions = [self.names.index(name) for name in columns]
+        binders = [self._binders[position] for position in positions]
+        marks = [self._mark] * len(columns)
+        if len(columns) == 1:
+            where = f"{self._quoted[columns[0]]} IN ({', '.join(marks[0] for _ in keys)})"
+            parameters = [value if (bind := binders[0]) is None else bind(value) for value in keys]
+        else:
+            one = f"({', '.join(marks)})"
+            where = f"({', '.join(self._quoted[name] for name in columns)}) IN ({', '.join(one for _ in keys)})"
+            parameters = [
+                value if bind is None else bind(value) for key in keys for bind, value in zip(binders, key, strict=True)
+            ]
+        cursor = _cursor(connection)
+        try:
+            cursor.execute(f"{self._from} WHERE {where}", parameters)
+            readers = self._readers or self._reader(cursor.description)
+            names = self.names
+            return [
+                {
+                    name: value if read is None or value is None else read(value)
+                    for name, read, value in zip(names, readers, found, strict=True)
+                }
+                for found in cursor.fetchall()
+            ]
+        finally:
+            cursor.close()
+
+    def upsert(self, connection: Connection, rows: Sequence[Row]) -> None:
+        """Insert the rows, or update them where their primary key is already there."""
+        names, bound = self.names, [(n, bind) for n, bind in enumerate(self._binders) if bind is not None]
+        values: list[Sequence[Any]] = []
+        for row in rows:
+            found = [row[name] for name in names]
+            for position, bind in bound:
+                value = found[position]
+                if value is not None:
+                    found[position] = bind(value)
+            values.append(found)
+        cursor = _cursor(connection)
+        try:
+            if self.is_postgres:
+                from psycopg2.extras import execute_values  # type: ignore[import-untyped]
+
+                execute_values(cursor, self._upsert, values, page_size=CHUNK)
+            else:
+                cursor.executemany(self._upsert, values)
+        finally:
+            cursor.close()
+
+    def _reader(self, description: Sequence[Sequence[Any]]) -> tuple[Processor, ...]:
+        readers = tuple(
+            column.type.dialect_impl(self.dialect).result_processor(self.dialect, described[1])
+            for column, described in zip(self.table.columns, description, strict=True)
+        )
+        self._readers = readers
+        return readers
+
+
+def _cursor(connection: Connection) -> Any:
+    return connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, Column, Connection, String, Table, inspect, t
 from sqlalchemy import select as select_rows
 
 from projections.ledgers import KEPT, LEASE_TOPICS, LeaseLedgers
-from projections.projection import Batch, Event, Projection
+from projections.projection import Batch, Event, Projection, RowCache
 from projections.store import Instant, ViewStore, metadata
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ tracking = Table(
 
 Progress = Callable[[int, int, int], None]
 """Called after each batch with (position reached, head, events applied so far)."""
+
+REBUILD_KEPT_ROWS = 10_000
+"""Keys of each table a rebuild keeps in memory from batch to batch, the least recently used dropped first
+(an order's dozen installment rows are one key): some hundred megabytes at most."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ class RebuildReport:
         return self.head / self.seconds if self.seconds > 0 else float(self.head)
 
 
+@dataclass
+class _Kept:
+    """The rows a rebuild keeps of one projection's tables, and the position they stand at."""
+
+    tables: dict[str, RowCache]
+    position: int = 0
+
+
 class _Moved(Exception):
     """Another runner moved the position since this batch started: read it again."""
 
@@ -99,6 +111,8 @@ class ProjectionRunner:
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self.restarts = 0
         self.ledgers = LeaseLedgers(app, ledger_cache)
+        self._kept: dict[str, _Kept] = {}
+        self.rebuild_kept = REBUILD_KEPT_ROWS
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
         self.listeners: list[Callable[[], None]] = []
         """Called after each batch this runner applies (processes that react to new read-model rows)."""
@@ -180,19 +194,33 @@ class ProjectionRunner:
         self, names: Iterable[str] | None = None, *, progress: Progress | None = None, timeout: float = 3600.0
     ) -> RebuildReport:
         """Drop the read models' tables, reset their positions, and catch up from the first event."""
-        chosen = self.reset(names)
-        started, head = time.perf_counter(), self.head()
-        applied = self.catch_up(chosen, progress=progress, timeout=timeout)
+        started = time.perf_counter()
+        chosen = self.reset(names, keep_rows=True)
+        head = self.head()
+        try:
+            applied = self.catch_up(chosen, progress=progress, timeout=timeout)
+        finally:
+            with self._processing:
+                for name in chosen:
+                    self._kept.pop(name, None)
         return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
 
-    def reset(self, names: Iterable[str] | None = None) -> list[str]:
-        """Drop and create the read models' tables and put their positions back to 0, at once."""
+    def reset(self, names: Iterable[str] | None = None, *, keep_rows: bool = False) -> list[str]:
+        """Drop and create the read models' tables and put their positions back to 0, at once; `keep_rows`
+        (a rebuild) keeps what the batches after write in memory, so that they need not read it back."""
         chosen = self._chosen(names)
         self.ledgers.forget()
-        with self._processing, self.views.begin() as connection:
-            self._serialise_ddl(connection)
+        with self._processing:
+            with self.views.begin() as connection:
+                self._serialise_ddl(connection)
+                for name in chosen:
+                    self._reset(connection, self.projections[name])
             for name in chosen:
-                self._reset(connection, self.projections[name])
+                self._kept.pop(name, None)
+                if keep_rows:
+                    tables = self.projections[name].tables
+                    caches = {table.name: RowCache(self.rebuild_kept, complete=True) for table in tables}
+                    self._kept[name] = _Kept(caches)
         return chosen
 
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
@@ -318,24 +346,46 @@ class ProjectionRunner:
         )
         end = page[-1].id if len(page) == self.batch_size else head
         events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
-        with self.views.begin() as connection:
+        kept = self._kept_at(group, position)
+        try:
+            with self.views.begin(durable=not kept) as connection:
+                for projection in group:
+                    moved = connection.execute(
+                        update(tracking)
+                        .where(tracking.c.name == projection.name, tracking.c.position == position)
+                        .values(position=end, updated_at=datetime.now(UTC))
+                    )
+                    if moved.rowcount != 1:
+                        raise _Moved(projection.name)
+                ledgers = self.ledgers.after(event for _, event in events) if folding else None
+                batch = Batch(connection, ledgers, {t: c for k in kept for t, c in k.tables.items()})
+                for projection in group:
+                    mine = [event for topic, event in events if topic in topics[projection.name]]
+                    projection.prefetch(batch, mine)
+                    for event in mine:
+                        projection.process(batch, event)
+                batch.flush()
+        except BaseException:
             for projection in group:
-                moved = connection.execute(
-                    update(tracking)
-                    .where(tracking.c.name == projection.name, tracking.c.position == position)
-                    .values(position=end, updated_at=datetime.now(UTC))
-                )
-                if moved.rowcount != 1:
-                    raise _Moved(projection.name)
-            batch = Batch(connection, self.ledgers.after(event for _, event in events) if folding else None)
-            for projection in group:
-                mine = [event for topic, event in events if topic in topics[projection.name]]
-                projection.prefetch(batch, mine)
-                for event in mine:
-                    projection.process(batch, event)
-            batch.flush()
+                self._kept.pop(projection.name, None)
+            raise
+        batch.keep()
+        for rows in kept:
+            rows.position = end
         self._learn({projection.name: end for projection in group})
         return len(page)
+
+    def _kept_at(self, group: Sequence[Projection], position: int) -> list[_Kept]:
+        """The rows kept in memory for the group's tables, if they are what the tables held at `position`: the
+        last batch this runner committed ended there (no other runner wrote since)."""
+        kept = []
+        for projection in group:
+            rows = self._kept.get(projection.name)
+            if rows is not None and rows.position != position:
+                self._kept.pop(projection.name)
+            elif rows is not None:
+                kept.append(rows)
+        return kept
 
     # Helpers.
 

@@ -2,7 +2,9 @@
 
 Writes on SQLite begin `IMMEDIATE`, so a batch takes the database's write lock up front and
 waits its turn instead of failing half-way; an in-memory SQLite has one connection, shared
-under a lock.
+under a lock. A write that may be lost in a crash (a rebuild's batch: its rows and its position
+commit together, and a rebuild resumes from the position it finds) commits on SQLite without
+waiting for the disk (`synchronous = NORMAL` in WAL mode: the database stays consistent).
 """
 
 from __future__ import annotations
@@ -70,12 +72,18 @@ class ViewStore:
         return self.dialect == "postgresql"
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+    def begin(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises; not `durable`, a commit
+        a crash may undo (SQLite in WAL mode then does not wait for the disk)."""
         with self._locked(), self.engine.connect() as connection:
             connection.execution_options(leasecore_immediate=True)
-            with connection.begin():
-                yield connection
+            relaxed = None if durable else _relax(connection)
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                if relaxed is not None:
+                    _pragma(connection, f"synchronous = {relaxed}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -106,6 +114,26 @@ class ViewStore:
 
     def _locked(self) -> threading.RLock | nullcontext[None]:
         return self._lock if self._lock is not None else nullcontext()
+
+
+def _relax(connection: Connection) -> int | None:
+    """On SQLite in WAL mode, commits stop waiting for the disk; what they did before, to put back."""
+    if connection.dialect.name != "sqlite" or _pragma(connection, "journal_mode") != "wal":
+        return None
+    before = _pragma(connection, "synchronous")
+    _pragma(connection, "synchronous = NORMAL")
+    return int(before)
+
+
+def _pragma(connection: Connection, pragma: str) -> Any:
+    """A pragma on the driver's connection, outside any transaction (SQLite refuses some inside one)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+        found = cursor.fetchone()
+        return found[0] if found else None
+    finally:
+        cursor.close()
 
 
 def _begin_explicitly(engine: Engine) -> None:

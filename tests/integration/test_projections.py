@@ -698,6 +698,10 @@ def check_rebuilds_equal_incremental(data: st.DataObject, history_steps: list[tu
         runner.batch_size = data.draw(st.integers(2, 600), label="rebuild batch size")
         runner.rebuild()
         assert snapshot(platform.views) == incremental
+        runner.batch_size = data.draw(st.integers(1, 40), label="rebuild batch size, few rows kept")
+        runner.rebuild_kept = data.draw(st.integers(1, 4), label="keys kept per table")
+        runner.rebuild()
+        assert snapshot(platform.views) == incremental
         assert_views_match_the_aggregates(platform, history)
     finally:
         platform.close()

@@ -151,6 +151,31 @@ class SharedStoreBehaviour(RunnerBehaviour):
         assert errors == []
         assert snapshot(platform.views) == expected
 
+    def test_a_rebuild_another_runner_moves_ahead_of_reads_back_what_it_kept(
+        self, platform: Platform, world: World, database_url: str
+    ) -> None:
+        """A rebuild keeps the rows it wrote for its next batches only while nobody else wrote since: when another
+        runner applied a batch in between (and changed rows the rebuild kept), the rebuild reads them back."""
+        seed(world, 6)
+        platform.runner.catch_up()
+        expected = snapshot(platform.views)
+        other = platform_for(database_url, batch_size=7)
+        batches = 0
+
+        def meanwhile(position: int, head: int, applied: int) -> None:
+            nonlocal batches
+            batches += 1
+            if batches % 2 and position < head:
+                other.runner._run(other.runner.names, min(head, position + 7), None)
+
+        try:
+            platform.runner.batch_size = 5
+            platform.runner.rebuild(progress=meanwhile)
+        finally:
+            other.close()
+        assert batches > 2
+        assert snapshot(platform.views) == expected
+
 
 class TestOnMemory(RunnerBehaviour):
     @pytest.fixture

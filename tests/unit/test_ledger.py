@@ -16,6 +16,7 @@ from leasecore.lease.ledger import (
     LateFeeRule,
     Receipt,
     assess,
+    assessed_later,
 )
 from leasecore.lease.schedule import Installment
 
@@ -290,3 +291,50 @@ def test_a_goodwill_credit_lowers_owed_by_its_amount_and_moves_no_money(payments
     assert after.owed == before.owed - amount >= 0
     assert after.goodwill.total == amount == sum((b.credited for b in after.balances), D("0"))
     assert after.collected() == before.collected() and after.credit == before.credit
+
+
+fixed_fees = st.sampled_from([D("0.00"), D("0.50")])
+SCHEDULE = [MARCH, APRIL, Installment(3, date(2026, 5, 1), rent=D("150.00"), protection=D("10.00"))]
+facts_in_time = st.lists(
+    st.tuples(
+        st.sampled_from(["receipt", "receipt", "waiver", "goodwill"]), amounts, st.integers(0, 10), st.integers(1, 3)
+    ),
+    max_size=8,
+)
+
+
+def recorded(steps: list[tuple[str, D, int, int]]) -> tuple[list[Receipt], list[FeeWaiver | GoodwillCredit]]:
+    """Facts recorded in time (each step some days after the one before, or the same day), as a lease records them."""
+    receipts: list[Receipt] = []
+    adjustments: list[FeeWaiver | GoodwillCredit] = []
+    instant = at(date(2026, 2, 1))
+    for kind, amount, days_after, seq in steps:
+        instant += timedelta(days=days_after, minutes=1)
+        if kind == "receipt":
+            receipts.append(Receipt(f"r{len(receipts)}", amount, instant))
+        elif kind == "waiver":
+            adjustments.append(FeeWaiver(seq, amount, instant, len(receipts)))
+        else:
+            adjustments.append(GoodwillCredit(amount, instant, len(receipts)))
+    return receipts, adjustments
+
+
+@given(facts_in_time, fixed_fees, st.integers(0, 8), st.lists(st.integers(0, 90), min_size=1, max_size=4))
+def test_a_ledger_continued_with_later_facts_and_days_equals_assessing_it_again(steps, fixed, known, later):
+    """The ledger a folded lease continues (the facts recorded since applied on it, the fees accrued on to a later
+    day) is the ledger `assess` gives from every fact; a balance that does not change is the same object."""
+    rule = LateFeeRule(grace_days=3, daily_rate=D("0.001"), fixed_per_day=fixed, cap_share=D("0.20"))
+    receipts, adjustments = recorded(steps)
+    first = sorted([*receipts, *adjustments], key=lambda fact: fact.paid_at if isinstance(fact, Receipt) else fact.at)
+    first = first[:known]
+    seen = (sum(isinstance(f, Receipt) for f in first), len(first) - sum(isinstance(f, Receipt) for f in first))
+    day = max([RULE.local_date(f.paid_at if isinstance(f, Receipt) else f.at) for f in first], default=date(2026, 2, 1))
+    ledger = assess(SCHEDULE, receipts[: seen[0]], rule, day, adjustments[: seen[1]])
+    for days_later in sorted(later):
+        as_of = day + timedelta(days=days_later)
+        continued = assessed_later(ledger, SCHEDULE, rule, as_of, receipts, adjustments, known=seen)
+        assert continued == assess(SCHEDULE, receipts, rule, as_of, adjustments)
+        for before, after in zip(ledger.balances, continued.balances, strict=True):
+            if before == after:
+                assert after is before
+        ledger, seen, day = continued, (len(receipts), len(adjustments)), continued.as_of

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from leasecore.lease.schedule import Installment
@@ -127,7 +128,7 @@ class Balance:
     def unpaid_rent(self) -> Decimal:
         return self.rent - self.rent_paid
 
-    @property
+    @cached_property
     def owed(self) -> Decimal:
         return self.amount + self.late_fee - self.paid
 
@@ -193,11 +194,11 @@ class Ledger:
     def is_overdue(self) -> bool:
         return any(b.status is InstallmentStatus.OVERDUE for b in self.balances)
 
-    @property
+    @cached_property
     def days_overdue(self) -> int:
         return max((b.days_overdue for b in self.balances if b.owed > ZERO), default=0)
 
-    @property
+    @cached_property
     def overdue_from(self) -> date | None:
         """The first day the oldest unpaid installment is overdue: with no payment meanwhile, the ledger is
         `days_overdue_on(overdue_from, day)` days overdue on any later day, whether or not it was assessed then."""
@@ -297,31 +298,100 @@ def assess(
 ) -> Ledger:
     """Apply the receipts and the adjustments in the order they happened, oldest installment first, and
     accrue late fees day by day in the billing timezone up to `as_of`."""
-    rows = [_Row(installment, rule) for installment in sorted(schedule, key=lambda i: i.seq)]
-    by_seq = {row.installment.seq: row for row in rows}
-    credit, goodwill = ZERO, Collected()
+    assessing = _Assessing([_Row(installment, rule) for installment in sorted(schedule, key=lambda i: i.seq)])
     for fact in _in_time(receipts, adjustments):
-        day = rule.local_date(fact.paid_at if isinstance(fact, Receipt) else fact.at)
-        as_of = max(as_of, day)
-        for row in rows:
+        as_of = max(as_of, assessing.take(fact, rule))
+    return assessing.ledger(as_of)
+
+
+def assessed_later(
+    ledger: Ledger,
+    schedule: Sequence[Installment],
+    rule: LateFeeRule,
+    as_of: date,
+    receipts: Sequence[Receipt] = (),
+    adjustments: Sequence[Adjustment] = (),
+    *,
+    known: tuple[int, int] = (0, 0),
+) -> Ledger | None:
+    """`assess(schedule, receipts, rule, as_of, adjustments)` continued from `ledger`, which `assess` (or this
+    function) gave from the first `known` receipts and adjustments as of its day: the facts after those are applied
+    on it, and the fees accrue on to `as_of`; a balance that does not change is the same object. None when that
+    would not be the same (a fact that took effect before another already applied, or before the ledger's day, or
+    a day before it): assess again."""
+    new = [*receipts[known[0] :], *adjustments[known[1] :]]
+    if new:
+        ordered = _in_time(receipts, adjustments)
+        if {id(fact) for fact in ordered[len(ordered) - len(new) :]} != {id(fact) for fact in new}:
+            return None
+        if min(rule.local_date(_instant(fact)) for fact in new) < ledger.as_of:
+            return None
+    elif as_of < ledger.as_of:
+        return None
+    elif as_of == ledger.as_of:
+        return ledger
+    installments = sorted(schedule, key=lambda i: i.seq)
+    rows: list[_Row] = []
+    for installment, balance in zip(installments, ledger.balances, strict=True):
+        if balance.owed == ZERO:
+            continue  # paid off: no fee accrues on it, and it takes no money nor waiver
+        if not new and balance.overdue_from is not None and balance.overdue_from > as_of:
+            continue  # not overdue by then, and no fact: it stays as it is
+        row = _Row(installment, rule)
+        row.rent_paid, row.protection_paid, row.fee_paid = balance.rent_paid, balance.protection_paid, balance.fee_paid
+        row.accrued, row.waived = balance.late_fee + balance.fee_waived, balance.fee_waived
+        row.credited = balance.credited
+        row.accrued_through = max(row.accrued_through, ledger.as_of)
+        rows.append(row)
+    assessing = _Assessing(rows, ledger.credit, ledger.goodwill)
+    as_of = max(as_of, ledger.as_of)
+    for fact in _in_time(receipts[known[0] :], adjustments[known[1] :]) if new else ():
+        as_of = max(as_of, assessing.take(fact, rule))
+    later = assessing.ledger(as_of)
+    changed = {balance.seq: balance for balance in later.balances}
+    balances = tuple(
+        before if (after := changed.get(before.seq, before)) == before else after for before in ledger.balances
+    )
+    return Ledger(as_of=later.as_of, balances=balances, credit=later.credit, goodwill=later.goodwill)
+
+
+class _Assessing:
+    """The installments' accumulators while facts are applied to them in time, with the credit held over and what
+    goodwill paid."""
+
+    def __init__(self, rows: list[_Row], credit: Decimal = ZERO, goodwill: Collected = Collected()) -> None:
+        self.rows, self.credit, self.goodwill = rows, credit, goodwill
+        self.by_seq = {row.installment.seq: row for row in rows}
+
+    def take(self, fact: Receipt | Adjustment, rule: LateFeeRule) -> date:
+        """Accrue up to the fact's day and apply it; returns that day."""
+        day = rule.local_date(_instant(fact))
+        for row in self.rows:
             row.accrue_through(day)
         if isinstance(fact, FeeWaiver):
-            if fact.seq in by_seq:
-                by_seq[fact.seq].waive(fact.amount)
-            continue
+            if fact.seq in self.by_seq:
+                self.by_seq[fact.seq].waive(fact.amount)
+            return day
         left = fact.amount
-        for row in rows:
+        for row in self.rows:
             paid = row.pay(left)
             left -= paid.total
             if isinstance(fact, GoodwillCredit):
                 row.credited += paid.total
-                goodwill += paid
+                self.goodwill += paid
         if isinstance(fact, Receipt):
-            credit += left
-    for row in rows:
-        row.accrue_through(as_of)
-    balances = tuple(row.balance(as_of) for row in rows)
-    return Ledger(as_of=as_of, balances=balances, credit=credit, goodwill=goodwill)
+            self.credit += left
+        return day
+
+    def ledger(self, as_of: date) -> Ledger:
+        for row in self.rows:
+            row.accrue_through(as_of)
+        balances = tuple(row.balance(as_of) for row in self.rows)
+        return Ledger(as_of=as_of, balances=balances, credit=self.credit, goodwill=self.goodwill)
+
+
+def _instant(fact: Receipt | Adjustment) -> datetime:
+    return fact.paid_at if isinstance(fact, Receipt) else fact.at
 
 
 def _in_time(receipts: Iterable[Receipt], adjustments: Iterable[Adjustment]) -> list[Receipt | Adjustment]:
