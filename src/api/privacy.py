@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Connection, delete, select, text, update
 
 import projections.conversations
-from api.eventstore import AggregateRecorder, ApplicationRecorder
+from api.eventstore import AggregateRecorder, ApplicationRecorder, LeanReads
 from api.http.auth import Tokens
 from api.store import (
     ApiStore,
@@ -72,18 +72,7 @@ def seal_stored(app: LeaseApplication, aggregate_ids: Iterable[UUID]) -> int:
     mapper, recorder = app.mapper, app.recorder
     if not isinstance(mapper, PersonalDataMapper) or not isinstance(recorder, ApplicationRecorder):
         return 0
-    table = recorder.events_record_cls.__table__
-    sealed = 0
-    for aggregate_id in aggregate_ids:
-        for stored in recorder.select_events(aggregate_id):
-            state = mapper.sealed_state(stored)
-            if state is None:
-                continue
-            where = (table.c.originator_id == aggregate_id) & (table.c.originator_version == stored.originator_version)
-            with recorder.reads.engine.begin() as connection:
-                connection.execute(table.update().where(where).values(state=state))
-            sealed += 1
-    return sealed
+    return _seal_aggregates(recorder, mapper, aggregate_ids)
 
 
 def seal_everything(app: LeaseApplication, page: int = 500) -> tuple[int, int]:
@@ -111,10 +100,17 @@ def _seal_snapshots(app: LeaseApplication, mapper: PersonalDataMapper) -> int:
     if not isinstance(recorder, AggregateRecorder):
         return 0
     table = recorder.events_record_cls.__table__
-    sealed = 0
     with recorder.reads.engine.connect() as connection:
         ids = connection.execute(select(table.c.originator_id).distinct()).scalars().all()
-    for aggregate_id in ids:
+    return _seal_aggregates(recorder, mapper, ids)
+
+
+def _seal_aggregates(recorder: LeanReads, mapper: PersonalDataMapper, aggregate_ids: Iterable[UUID]) -> int:
+    """Seal the plain personal fields of these aggregates' stored events (or snapshots), one row at a time; how
+    many rows were sealed."""
+    table = recorder.events_record_cls.__table__
+    sealed = 0
+    for aggregate_id in aggregate_ids:
         for stored in recorder.select_events(aggregate_id):
             state = mapper.sealed_state(stored)
             if state is None:
