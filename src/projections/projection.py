@@ -24,6 +24,8 @@ Processor: TypeAlias = Callable[[Any], Any] | None
 F = TypeVar("F", bound=Callable[..., None])
 
 CHUNK = 500
+MAX_PARAMETERS = 65_535
+"""PostgreSQL's limit on a statement's parameters."""
 
 
 def on(*event_classes: type) -> Callable[[F], F]:
@@ -273,10 +275,12 @@ class _TableSQL:
         conflict = ", ".join(self._quoted[name] for name in key)
         changes = ", ".join(f"{self._quoted[n]} = excluded.{self._quoted[n]}" for n in self.names if n not in key)
         action = f"DO UPDATE SET {changes}" if changes else "DO NOTHING"
-        values = "%s" if self.is_postgres else f"({', '.join('?' for _ in self.names)})"
-        self._upsert = (
-            f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES {values} ON CONFLICT ({conflict}) {action}"
-        )
+        self._insert = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES "
+        self._row = f"({', '.join(self._mark for _ in self.names)})"
+        self._on_conflict = f" ON CONFLICT ({conflict}) {action}"
+        self._rows_per_statement = min(CHUNK, MAX_PARAMETERS // len(self.names)) if self.is_postgres else 1
+        self._upsert = self._upsert_of(1)
+        self._full_upsert = self._upsert_of(self._rows_per_statement)
 
     @classmethod
     def of(cls, table: Table, dialect: Dialect) -> _TableSQL:
@@ -331,14 +335,22 @@ class _TableSQL:
             values.append(found)
         cursor = _cursor(connection)
         try:
-            if self.is_postgres:
-                from psycopg2.extras import execute_values  # type: ignore[import-untyped]
-
-                execute_values(cursor, self._upsert, values, page_size=CHUNK)
-            else:
+            if not self.is_postgres:
                 cursor.executemany(self._upsert, values)
+                return
+            per = self._rows_per_statement
+            for start in range(0, len(values), per):
+                page = values[start : start + per]
+                statement = self._full_upsert if len(page) == per else self._upsert_of(len(page))
+                cursor.execute(statement, [value for found in page for value in found])
         finally:
             cursor.close()
+
+    def _upsert_of(self, count: int) -> str:
+        """The upsert of `count` rows: PostgreSQL takes a page of rows a statement (one round trip, as psycopg2's
+        `execute_values` would, without the driver's helper in this layer); SQLite one a statement through
+        `executemany`, which runs in-process."""
+        return f"{self._insert}{', '.join([self._row] * count)}{self._on_conflict}"
 
     def _reader(self, description: Sequence[Sequence[Any]]) -> tuple[Processor, ...]:
         readers = tuple(
