@@ -5,12 +5,13 @@ problem on the screen."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from leasecore.credit.customer import IdentityCheck
-from tests.browser.support import Console, log_in, new_context, serious_violations
+from tests.browser.support import Console, log_in, new_context, screenshot, serious_violations
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,9 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def test_the_admin_erases_a_customer_and_the_page_reads_erased(console: Console, browser: Browser, page: Page) -> None:
+def test_the_admin_erases_a_customer_and_the_page_reads_erased(
+    console: Console, browser: Browser, page: Page, tmp_path: Path
+) -> None:
     app = console.service.app
     customer = app.register_customer("13912340000")
     app.record_identity(customer, IdentityCheck("韩梅梅", "11010519491231002X", True))
@@ -47,6 +50,7 @@ def test_the_admin_erases_a_customer_and_the_page_reads_erased(console: Console,
 
     page.on("dialog", accept)
     page.get_by_label("删除原因").fill("客户申请，工单 4711")
+    screenshot(page, "customer-erase", tmp_path)
     page.get_by_role("button", name="删除个人信息").click()
     expect(page.locator(".flash")).to_have_text("个人信息已删除，客户已退出登录")
     assert asked == ["确定删除该客户的个人信息？此操作不可撤销。"]
@@ -54,4 +58,5 @@ def test_the_admin_erases_a_customer_and_the_page_reads_erased(console: Console,
     expect(page.get_by_test_id("name")).to_have_text("erased")
     expect(page.get_by_test_id("id_number")).to_have_text("erased")
     expect(page.get_by_test_id("erased")).to_have_text("个人信息已删除")
+    screenshot(page, "customer-erased", tmp_path)
     expect(page.get_by_test_id("erase")).to_have_count(0)
