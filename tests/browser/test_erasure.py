@@ -29,6 +29,7 @@ def test_the_admin_erases_a_customer_and_the_page_reads_erased(
     app = console.service.app
     customer = app.register_customer("13912340000")
     app.record_identity(customer, IdentityCheck("韩梅梅", "11010519491231002X", True))
+    app.open_conversation(customer, "押金什么时候退", "我的押金还没到账")
     console.service.written()
     console.service.platform.runner.catch_up()
 
@@ -41,6 +42,10 @@ def test_the_admin_erases_a_customer_and_the_page_reads_erased(
     log_in(page, console, "admin")
     page.goto(f"{console.admin}/customers/{customer}")
     expect(page.get_by_test_id("id_number")).to_have_text("110105********002X")
+    conversations = page.get_by_test_id("conversations")
+    expect(conversations.get_by_role("link", name="押金什么时候退")).to_have_count(1)
+    expect(conversations.locator("tbody tr td").nth(1)).to_have_text("待回复")
+    expect(conversations.locator("tbody tr td").nth(2)).to_have_text("1")
     assert serious_violations(page) == []
     asked: list[str] = []
 
@@ -58,5 +63,6 @@ def test_the_admin_erases_a_customer_and_the_page_reads_erased(
     expect(page.get_by_test_id("name")).to_have_text("erased")
     expect(page.get_by_test_id("id_number")).to_have_text("erased")
     expect(page.get_by_test_id("erased")).to_have_text("个人信息已删除")
+    expect(page.get_by_test_id("conversations").get_by_role("link", name="erased")).to_have_count(1)
     screenshot(page, "customer-erased", tmp_path)
     expect(page.get_by_test_id("erase")).to_have_count(0)

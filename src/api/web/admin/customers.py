@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 import projections.catalog
+import projections.conversations
 import projections.credit_lines
 import projections.customers
 import projections.orders
@@ -31,6 +32,8 @@ pages = Pages()
 ERASERS = staff(Role.ADMIN)
 PER_PAGE = 20
 ORDERS_PER_PAGE = 20
+CONVERSATIONS_SHOWN = 10
+"""The customer's latest conversations on their page; the support queue has them all."""
 
 WORDS: dict[str, tuple[str, str]] = {
     "customers.search": ("搜索客户", "Search customers"),
@@ -68,10 +71,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "customer.no_orders": ("还没有订单", "No orders yet"),
     "customer.all_orders": ("在订单列表中查看", "See them in the order list"),
     "customer.conversations": ("客服会话", "Conversations"),
-    "customer.no_conversations": (
-        "客服功能尚未上线，暂无会话记录。",
-        "Customer service is not built yet: there are no conversations to show.",
-    ),
+    "customer.no_conversations": ("还没有客服会话", "No conversations yet"),
+    "customer.col.subject": ("主题", "Subject"),
+    "customer.col.state": ("状态", "State"),
+    "customer.col.messages": ("消息数", "Messages"),
+    "customer.col.last_message": ("最近消息", "Last message"),
+    "customer.more_conversations": ("另有 {count} 个较早的会话", "{count} earlier conversations not shown"),
     "customer.audit": ("审计记录", "Audit"),
     "customer.idstatus.unverified": ("未实名", "Not verified"),
     "customer.idstatus.verified": ("已实名", "Verified"),
@@ -110,6 +115,16 @@ class OrderRow:
     waiver: Decimal
     placed: str
     days_overdue: int
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    subject: str
+    state: str
+    messages: int
+    last_message: str
+    link: str | None
+    """The conversation in the support screen, or None when this user may not open it."""
 
 
 @pages.get("/customers", access=admin_customers.EVERYONE)
@@ -182,6 +197,9 @@ def _customer_page(page: Page, status: int = 200, *, error: str | None = None) -
                 view.days_overdue_on(today),
             )
         )
+    conversations = projections.conversations.customer_conversations(
+        page.views, customer_id, limit=CONVERSATIONS_SHOWN
+    )
     customer = page.app.customer(customer_id)
     return page.render(
         "admin/customer.html",
@@ -198,6 +216,17 @@ def _customer_page(page: Page, status: int = 200, *, error: str | None = None) -
         number=number,
         pages=max(1, -(-orders.total // ORDERS_PER_PAGE)),
         orders_link=page.link("orders", "/orders", customer=str(customer_id)),
+        conversations=[
+            ConversationRow(
+                view.subject,
+                view.state,
+                view.message_count,
+                page.time(view.last_message_at),
+                page.link("support", f"/support/{view.conversation_id}"),
+            )
+            for view in conversations.items
+        ],
+        conversations_more=conversations.total - len(conversations.items),
         audit_link=page.link("audit", "/audit", id=str(customer_id)),
     )
 
