@@ -59,7 +59,10 @@ def cli(*argv: str) -> None:
 
 
 class Load:
-    """A customer placing orders one after another on a thread of its own, until told to stop."""
+    """A customer placing orders one after another on a thread of its own, until told to stop (or `most` placed,
+    which the SKU's units cover: a slow `pg_dump` must not see the load run out before it ends)."""
+
+    most = 300
 
     def __init__(self, api: Api, who: Customer, world: World) -> None:
         self.api, self.who, self.world = api, who, world
@@ -69,7 +72,7 @@ class Load:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self.stopping.is_set() and len(self.placed) < 40:
+        while not self.stopping.is_set() and len(self.placed) < self.most:
             answer = self.api.http.post(
                 "/v1/orders", headers=self.who.headers, json=self.api.order_body(self.world.sku_id, deposit_mode="full")
             )
@@ -113,7 +116,7 @@ class BackupBehaviour:
     ) -> None:
         backup = tmp_path / "leasecore.backup"
         with running(database_url) as api:
-            world = api.set_up_world(units=80)
+            world = api.set_up_world(units=Load.most + 20)
             first, loader = api.customer(), api.customer()
             kept = {**first.headers, "Idempotency-Key": "first-order"}
             before = api.post("/v1/orders", 201, headers=kept, json=api.order_body(world.sku_id))
