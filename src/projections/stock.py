@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -67,12 +68,16 @@ units_view = Table(
     Column("sold_to", Uuid),
     Column("retired", Boolean, nullable=False),
     Column("held", Integer, nullable=False),
+    Column("held_open", Integer, nullable=False),
     Column("version", Integer, nullable=False),
     Index("ix_units_view_serial", "sku_id", "serial", unique=True),
     Index("ix_units_view_inventory", "inventory_id"),
+    Index("ix_units_view_free", "sku_id", "held_open", "held", "unit_id"),
 )
-"""One row per unit; `held` is how many orders hold it (booked or shipped); `version` is its `StockUnit`'s (0
-while a unit received under stock v1 has not taken over its state from the SKU's register)."""
+"""One row per unit; `held` is how many orders hold it (booked or shipped), `held_open` how many of those hold it
+with no end date (a long-term lease, until returned); `version` is its `StockUnit`'s (0 while a unit received under
+stock v1 has not taken over its state from the SKU's register). The index on `held_open`, `held` and `unit_id` lets
+the stock index find free units in a few rows however many the SKU has held before (`ViewsStockIndex`)."""
 
 unit_counts_view = Table(
     "unit_counts_view",
@@ -130,7 +135,7 @@ class StockProjection(Projection):
     its bookings. Events stored under stock v1, when the register kept every booking, still apply."""
 
     name = "stock"
-    version = 4
+    version = 5
     tables = (stock_view, units_view, bookings_view, unit_counts_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
@@ -271,6 +276,7 @@ class _Shelf:
             status=UnitStatus.IN_STOCK.value,
             retired=False,
             held=0,
+            held_open=0,
             version=version,
         )
         self.units.put(unit_id, [row])
@@ -288,9 +294,12 @@ class _Shelf:
             ends_on=end,
             shipped=shipped,
         )
-        others = [row for row in self.bookings.get(order_id) if row["serial"] != unit["serial"]]
-        if len(others) == len(self.bookings.get(order_id)):
+        held = self.bookings.get(order_id)
+        others = [row for row in held if row["serial"] != unit["serial"]]
+        replaced = next((row for row in held if row["serial"] == unit["serial"]), None)
+        if replaced is None:
             unit["held"] += 1
+        unit["held_open"] += (end is None) - (replaced is not None and replaced["ends_on"] is None)
         self.bookings.put(order_id, [*others, booking])
 
     def ship(self, unit: Row, order_id: UUID, start: date, end: date | None) -> None:
@@ -299,9 +308,11 @@ class _Shelf:
 
     def release(self, unit: Row, order_id: UUID) -> None:
         """The order lets go of this unit: its booking goes, and its lease if it had one."""
-        kept = [row for row in self.bookings.get(order_id) if row["serial"] != unit["serial"]]
-        if len(kept) < len(self.bookings.get(order_id)):
+        held = self.bookings.get(order_id)
+        kept = [row for row in held if row["serial"] != unit["serial"]]
+        for released in (row for row in held if row["serial"] == unit["serial"]):
             unit["held"] -= 1
+            unit["held_open"] -= released["ends_on"] is None
         self.bookings.put(order_id, kept)
         if unit["leased_to"] == order_id:
             unit["leased_to"] = None
@@ -531,28 +542,49 @@ class ViewsStockIndex:
     def free_units(
         self, sku_id: UUID, start: date, end: date | None, limit: int, besides: Collection[str] = ()
     ) -> FreeUnits:
-        units, bookings = units_view.c, bookings_view.c
-        held = select(bookings.serial).where(
-            bookings.sku_id == sku_id,
-            or_(bookings.ends_on.is_(None), bookings.ends_on >= start),
-            true() if end is None else bookings.starts_on <= end,
-        )
-        query = (  # NOT IN a subquery: one pass over the SKU's bookings, whatever the planner's statistics say
-            select(units.serial)
-            .where(
-                units.sku_id == sku_id,
-                units.retired == false(),
-                units.sold_to.is_(None),
-                units.serial.not_in(held.scalar_subquery()),
-            )
-            .order_by(func.random())
-            .limit(limit)
-        )
+        """Units no order holds first, a run of them from a random point of the SKU's units (so concurrent orders
+        take different ones); then, if those are too few, held units whose bookings leave the dates free: for an
+        open-ended request only units held for dates alone can be, so neither query reads the SKU's long-term
+        bookings, and the cost does not grow with the SKU's history."""
+        units = units_view.c
+        pivot = UUID(int=random.getrandbits(128))
+        shelf = and_(units.sku_id == sku_id, units.retired == false(), units.sold_to.is_(None))
         if besides:
-            query = query.where(units.serial.not_in(list(besides)))
+            shelf = and_(shelf, units.serial.not_in(list(besides)))
+        never_held = and_(shelf, units.held_open == 0, units.held == 0)
         with self.views.read() as connection:
             position = connection.execute(
                 select(tracking.c.position).where(tracking.c.name == StockProjection.name)
             ).scalar()
-            serials = list(connection.execute(query).scalars())
+            serials: list[str] = []
+            for side in (units.unit_id >= pivot, units.unit_id < pivot):
+                wanted = limit - len(serials)
+                if wanted > 0:
+                    query = select(units.serial).where(never_held, side).order_by(units.unit_id).limit(wanted)
+                    serials += connection.execute(query).scalars()
+            if len(serials) < limit:
+                query = (
+                    select(units.serial)
+                    .where(shelf, units.held > 0, _no_booking_over(start, end))
+                    .order_by(func.random())
+                    .limit(limit - len(serials))
+                )
+                if end is None:
+                    query = query.where(units.held_open == 0)
+                serials += connection.execute(query).scalars()
         return FreeUnits(serials, position or 0)
+
+
+def _no_booking_over(start: date, end: date | None) -> Any:
+    """The unit (of `units_view`) has no booking over the dates (`end` None: from `start` on)."""
+    bookings = bookings_view.c
+    return ~(
+        select(bookings.serial)
+        .where(
+            bookings.sku_id == units_view.c.sku_id,
+            bookings.serial == units_view.c.serial,
+            or_(bookings.ends_on.is_(None), bookings.ends_on >= start),
+            true() if end is None else bookings.starts_on <= end,
+        )
+        .exists()
+    )

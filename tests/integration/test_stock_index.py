@@ -1,0 +1,123 @@
+"""The stock index (`ViewsStockIndex.free_units`) offers exactly the units free over the dates asked, whatever mix of
+long-term leases (held until returned), short-term bookings and cancellations the SKU has seen: it looks among units
+no order holds first and then among held ones, so it must never offer a held unit for dates it is held over, nor
+miss a free one when asked for more than there are. Checked against the units and bookings the stock read model
+lists, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.bootstrap import Platform, bootstrap
+from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer
+from leasecore.clock import SettableClock
+from leasecore.errors import Unavailable
+from leasecore.values import DepositMode, LongTerm, ShortTerm
+from projections import stock
+from projections.stock import ViewsStockIndex
+from tests.support import START, World, build_world, phone_sku
+
+TODAY = date(2026, 1, 31)
+
+long_term = st.tuples(st.just("long"), st.integers(0, 0), st.integers(0, 0))
+short_term = st.tuples(st.just("short"), st.integers(1, 20), st.integers(3, 12))
+cancel = st.tuples(st.just("cancel"), st.integers(0, 30), st.integers(0, 0))
+operations = st.lists(st.one_of(long_term, short_term, cancel), min_size=1, max_size=14)
+windows = st.lists(st.tuples(st.integers(1, 30), st.one_of(st.none(), st.integers(0, 15))), min_size=1, max_size=4)
+
+
+@contextmanager
+def platform(url: str) -> Iterator[tuple[Platform, World]]:
+    clock = SettableClock(START)
+    running = bootstrap(url, clock=clock)
+    try:
+        yield running, build_world(running.app, clock, units=1)
+    finally:
+        running.close()
+
+
+def new_sku(world: World, units: int) -> tuple[World, list[str]]:
+    """A product of its own for one example, so examples share the database but not the stock."""
+    sku = phone_sku()
+    category_id = world.app.add_category(f"Phones {sku.id.hex[:6]}")
+    world.app.list_product(
+        ProductDetails(category_id, "Phone S", "TestBrand", channels=("app",)),
+        LongTermOffer((6, 12)),
+        ShortTermOffer(3, 30),
+        Protection(True, False, Decimal("10.00"), Decimal("1.00"), Decimal("300.00")),
+        [sku],
+    )
+    serials = [f"S{sku.id.hex[:6]}-{n}" for n in range(units)]
+    world.app.receive_units(sku.id, serials)
+    return World(world.app, world.clock, world.product_id, sku.id, serials), serials
+
+
+def free_by_hand(running: Platform, world: World, start: date, end: date | None) -> set[str]:
+    """Units in stock with no booking over the dates, from the read model's own listing of units and bookings."""
+    return {
+        unit.serial
+        for unit in stock.units(running.views, world.sku_id)
+        if unit.status in ("in_stock", "leased")
+        and not any(
+            (end is None or booking.start <= end) and (booking.end is None or start <= booking.end)
+            for booking in unit.bookings
+        )
+    }
+
+
+def check(url: str) -> None:
+    with platform(url) as (running, base):
+        customer = base.customer()
+        index = ViewsStockIndex(running.views)
+
+        @settings(max_examples=12)
+        @given(operations, windows)
+        def offers_exactly_the_free_units(
+            steps: list[tuple[str, int, int]], asked: list[tuple[int, int | None]]
+        ) -> None:
+            world, serials = new_sku(base, units=5)
+            placed: list[UUID] = []
+            for kind, first, length in steps:
+                if kind == "cancel":
+                    if placed:
+                        order_id = placed.pop(first % len(placed))
+                        running.app.cancel(order_id)
+                    continue
+                plan = (
+                    LongTerm(12)
+                    if kind == "long"
+                    else ShortTerm(TODAY + timedelta(days=first), TODAY + timedelta(days=first + length))
+                )
+                try:
+                    placed.append(running.app.place_order(customer, world.request(plan, mode=DepositMode.FULL)))
+                except Unavailable:
+                    pass
+            running.runner.catch_up()
+            for offset, days in asked:
+                start = TODAY + timedelta(days=offset)
+                end = None if days is None else start + timedelta(days=days)
+                free = free_by_hand(running, world, start, end)
+                everything = index.free_units(world.sku_id, start, end, len(serials) + 1)
+                assert sorted(everything.serials) == sorted(free)
+                assert len(set(everything.serials)) == len(everything.serials)
+                few = index.free_units(world.sku_id, start, end, 2, besides=serials[:1])
+                assert set(few.serials) <= free - {serials[0]}
+                assert len(few.serials) == min(2, len(free - {serials[0]}))
+
+        offers_exactly_the_free_units()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_stock_index_offers_exactly_the_units_free_over_the_dates(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    check(request.getfixturevalue(f"{backend}_url"))
