@@ -121,3 +121,25 @@ def test_the_stock_index_offers_exactly_the_units_free_over_the_dates(
     backend: str, request: pytest.FixtureRequest
 ) -> None:
     check(request.getfixturevalue(f"{backend}_url"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_unit_this_process_booked_and_let_go_is_booked_again_from_a_caught_up_index(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The units a process booked last are kept out of the index's first offers (a lagging index would offer them
+    as free); when the index has read the whole log and offers nothing else, they are still tried."""
+    with platform(request.getfixturevalue(f"{backend}_url")) as (running, base):
+        world, serials = new_sku(base, units=2)
+        customer = base.customer()
+        app = running.app
+        first = app.place_order(customer, world.request(mode=DepositMode.FULL))
+        second = app.place_order(customer, world.request(mode=DepositMode.FULL))
+        assert sorted(app.units_held(first) + app.units_held(second)) == sorted(serials)
+        app.cancel(first)
+        running.runner.catch_up()
+        third = app.place_order(customer, world.request(mode=DepositMode.FULL))
+        assert app.units_held(third) == app.units_held(first)
+        running.runner.catch_up()
+        with pytest.raises(Unavailable):
+            app.place_order(customer, world.request(mode=DepositMode.FULL))
