@@ -11,7 +11,8 @@ model), timing each `place_order`, in two histories, each on a fresh database:
     nothing on the credit line, which is read but not written).
 
 It prints, for each, the median time of orders 90–110 and of the last 21, and their ratio beside the
-target. Usage:
+target; the same for the CPU time of the thread that placed them, the steadier figure on a shared machine.
+Usage:
 
     .venv/bin/python bench/growth.py                            # SQLite, then PostgreSQL (skipped if unreachable)
     .venv/bin/python bench/growth.py --backends sqlite --orders 1000
@@ -50,17 +51,30 @@ D = Decimal
 
 @dataclass(frozen=True)
 class Figures:
+    """Per order, in order: the wall seconds of `place_order`, and the CPU seconds of the thread that ran it (the
+    steadier measure on a shared machine: other processes' work does not count in it, the read models' thread's
+    neither; waiting for the database does not count either)."""
+
     backend: str
     history: str
     seconds: list[float]
+    cpu: list[float]
 
     @property
     def early(self) -> float:
-        return statistics.median(self.seconds[EARLY[0] - 1 : EARLY[1]])
+        return _early(self.seconds)
 
     @property
     def late(self) -> float:
-        return statistics.median(self.seconds[-WINDOW:])
+        return _late(self.seconds)
+
+
+def _early(seconds: list[float]) -> float:
+    return statistics.median(seconds[EARLY[0] - 1 : EARLY[1]])
+
+
+def _late(seconds: list[float]) -> float:
+    return statistics.median(seconds[-WINDOW:])
 
 
 def main() -> int:
@@ -78,22 +92,24 @@ def main() -> int:
                 if url is None:
                     print(f"{backend}: skipped (unreachable)", file=sys.stderr)
                     break
-                results.append(Figures(backend, history, run(backend, url, history, args.orders)))
+                results.append(Figures(backend, history, *run(backend, url, history, args.orders)))
     print()
     print(
         f"{'backend':<10} {'history':<12} {'orders':>6} {'ms ~100th':>10} {'ms ~last':>9} "
-        f"{'last÷100th':>10} {'target':>7}"
+        f"{'last÷100th':>10} {'cpu ~100th':>10} {'cpu ~last':>9} {'cpu ratio':>9} {'target':>7}"
     )
     for figures in results:
+        cpu_early, cpu_late = _early(figures.cpu), _late(figures.cpu)
         print(
             f"{figures.backend:<10} {figures.history:<12} {len(figures.seconds):>6} {figures.early * 1000:>10.1f} "
-            f"{figures.late * 1000:>9.1f} {figures.late / figures.early:>10.2f} {'≤ ' + str(TARGET):>7}"
+            f"{figures.late * 1000:>9.1f} {figures.late / figures.early:>10.2f} {cpu_early * 1000:>10.1f} "
+            f"{cpu_late * 1000:>9.1f} {cpu_late / cpu_early:>9.2f} {'≤ ' + str(TARGET):>7}"
         )
     return 0
 
 
-def run(backend: str, url: str, history: str, orders: int) -> list[float]:
-    """Set up one history, then the seconds each of its orders took, in order."""
+def run(backend: str, url: str, history: str, orders: int) -> tuple[list[float], list[float]]:
+    """Set up one history, then the wall and CPU seconds each of its orders took, in order."""
     clock = SettableClock(START)
     platform = bootstrap(url, clock=clock, follow=True)
     app = platform.app
@@ -109,21 +125,24 @@ def run(backend: str, url: str, history: str, orders: int) -> list[float]:
         label = f"{backend}, {history}"
         print(f"{label}: SKUs {len(skus)}, customers {len(customers)}; placing {orders} orders", file=sys.stderr)
         seconds: list[float] = []
+        cpu: list[float] = []
         started = time.perf_counter()
         for n in range(orders):
             customer_id, request = customers[n % len(customers)], requests[n % len(requests)]
             clock.advance(timedelta(seconds=3))
-            before = time.perf_counter()
+            before, before_cpu = time.perf_counter(), time.thread_time()
             app.place_order(customer_id, request)
             seconds.append(time.perf_counter() - before)
+            cpu.append(time.thread_time() - before_cpu)
             if (n + 1) % max(1, orders // 10) == 0:
-                recent = statistics.median(seconds[-WINDOW:]) * 1000
+                recent, recent_cpu = _late(seconds) * 1000, _late(cpu) * 1000
                 print(
                     f"{label}: {n + 1:,}/{orders:,} orders, median of the last {WINDOW} {recent:.1f} ms "
+                    f"({recent_cpu:.1f} ms CPU) "
                     f"({time.perf_counter() - started:.0f} s)",
                     file=sys.stderr,
                 )
-        return seconds
+        return seconds, cpu
     finally:
         platform.close()
 
