@@ -118,6 +118,9 @@ class Rows:
         self._sql = _TableSQL.of(table, connection.dialect)
         self._stored: dict[Any, list[Row]] = {}
         self._current: dict[Any, list[Row]] = {}
+        self.notes: dict[Any, Any] = {}
+        """What handlers remember of the rows of a key they put (what those rows show), valid while `get` still
+        gives that very list: for this batch only."""
 
     def prefetch(self, keys: Iterable[Any]) -> None:
         stored = self._stored
@@ -202,6 +205,9 @@ class Held:
         """Every row of the table is held (until rows are let go): a key not held has none."""
         self.written: set[Any] = set()
         self.touched: set[Any] = set()
+        self.notes: dict[Any, Any] = {}
+        """What handlers remember of the rows of a key they put, as `Rows.notes`: valid while `get` still gives
+        that very list (the rows held are the same objects from batch to batch)."""
 
     def prefetch(self, keys: Iterable[Any]) -> None:
         if self.complete:
@@ -259,7 +265,7 @@ class Held:
 
     def let_go(self) -> None:
         """Drop the rows held (all written): later batches read back those they touch."""
-        self.rows = {}
+        self.rows, self.notes = {}, {}
         self.complete = False
 
     def _key(self, row: Row) -> Any:
@@ -412,17 +418,15 @@ class _TableSQL:
         finally:
             cursor.close()
 
-    def _bound(self, rows: Sequence[Row]) -> list[list[Any]]:
-        names, bound = self.names, [(n, bind) for n, bind in enumerate(self._binders) if bind is not None]
-        values: list[list[Any]] = []
-        for row in rows:
-            found = [row[name] for name in names]
-            for position, bind in bound:
-                value = found[position]
-                if value is not None:
-                    found[position] = bind(value)
-            values.append(found)
-        return values
+    def _bound(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        """Each row's values in column order, bound through the columns' types (a column at a time)."""
+        columns: list[list[Any]] = []
+        for name, bind in zip(self.names, self._binders, strict=True):
+            column = [row[name] for row in rows]
+            if bind is not None:
+                column = [value if value is None else bind(value) for value in column]
+            columns.append(column)
+        return list(zip(*columns, strict=True))
 
     def _where(self, columns: Sequence[str], keys: Sequence[Any]) -> tuple[str, list[Any]]:
         positions = [self.names.index(name) for name in columns]
