@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=_positive,
         default=2000,
-        help="events per transaction (default 2000)",
+        help="events read at a time (default 2000); rows are written at the end, or whenever a table holds 10,000 keys",
     )
     rebuild.set_defaults(run=_rebuild)
     status = projection_actions.add_parser("status", parents=[common], help="each read model's position and lag")
