@@ -351,7 +351,7 @@ def assessed_later(
         row.accrued_through = max(row.accrued_through, ledger.as_of)
         rows.append(row)
     if not rows and not new:
-        return Ledger(as_of=as_of, balances=ledger.balances, credit=ledger.credit, goodwill=ledger.goodwill)
+        return _with_balances_of(ledger, as_of, ledger.credit, ledger.goodwill)
     assessing = _Assessing(rows, ledger.credit, ledger.goodwill)
     as_of = max(as_of, ledger.as_of)
     for fact in _in_time(receipts[known[0] :], adjustments[known[1] :]) if new else ():
@@ -362,7 +362,18 @@ def assessed_later(
         before if (after := changed.get(before.seq, before)) is before or after == before else after
         for before in ledger.balances
     )
+    if all(after is before for after, before in zip(balances, ledger.balances, strict=True)):
+        return _with_balances_of(ledger, later.as_of, later.credit, later.goodwill)
     return Ledger(as_of=later.as_of, balances=balances, credit=later.credit, goodwill=later.goodwill)
+
+
+def _with_balances_of(ledger: Ledger, as_of: date, credit: Decimal, goodwill: Collected) -> Ledger:
+    """A ledger of the very balances of `ledger` (the same tuple), with what follows from them alone kept."""
+    later = Ledger(as_of=as_of, balances=ledger.balances, credit=credit, goodwill=goodwill)
+    for derived in ("days_overdue", "overdue_from"):
+        if derived in ledger.__dict__:
+            later.__dict__[derived] = ledger.__dict__[derived]
+    return later
 
 
 class _Assessing:
