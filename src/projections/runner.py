@@ -171,27 +171,44 @@ class ProjectionRunner:
         return self._catch_up(self._chosen(names), progress, timeout, rebuilding=False)
 
     def rebuild(
-        self, names: Iterable[str] | None = None, *, progress: Progress | None = None, timeout: float = 3600.0
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        progress: Progress | None = None,
+        timeout: float = 3600.0,
+        chunk: int | None = None,
     ) -> RebuildReport:
         """Drop the read models' tables, reset their positions, and apply the log again from the first event.
 
-        The rows are held in memory and written once a chunk of the log is applied (the whole log, or until a table
-        holds `rebuild_kept` keys), with plain inserts, in one transaction that also moves the positions to the
-        chunk's end: a crash loses only the chunk under way, and whoever runs the read models next carries on from
-        the position stored, as they do after any batch. If another runner moved a position meanwhile, the rows
-        held are dropped and the rebuild catches up batch by batch like any runner."""
+        The rows are held in memory and written once a chunk of the log is applied, with plain inserts (and deletes
+        first for keys a chunk before wrote), in one transaction that also moves the positions to the chunk's end.
+        A chunk is `chunk` events, by default the whole log; a chunk also ends once a table holds `rebuild_kept`
+        keys, whose rows are then let go (read back when touched again). A crash loses only the chunk under way:
+        whoever runs the read models next carries on from the positions stored, as after any batch (from the first
+        event if no chunk was written: the read models are then rebuilt again). If another runner moved a position
+        meanwhile, the rows held are dropped and the rebuild catches up batch by batch like any runner."""
+        if chunk is not None and chunk < 1:
+            raise ValueError("a chunk is at least one event")
         started = time.perf_counter()
         chosen = self.reset(names)
         head = self.head()
-        applied = self._catch_up(chosen, progress, timeout, rebuilding=True)
+        applied = self._catch_up(chosen, progress, timeout, rebuilding=True, chunk=chunk)
         return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
 
-    def _catch_up(self, chosen: list[str], progress: Progress | None, timeout: float, *, rebuilding: bool) -> int:
+    def _catch_up(
+        self,
+        chosen: list[str],
+        progress: Progress | None,
+        timeout: float,
+        *,
+        rebuilding: bool,
+        chunk: int | None = None,
+    ) -> int:
         head = self.head()
         with self._processing:
             try:
                 owned = self._owned(chosen)
-                applied = self._rebuild_held(owned, head, progress) if rebuilding else 0
+                applied = self._rebuild_held(owned, head, progress, chunk) if rebuilding else 0
                 applied += self._run(owned, head, progress)
             finally:
                 self._release_unless_following()
@@ -353,10 +370,11 @@ class ProjectionRunner:
         self._learn({projection.name: end for projection in group})
         return len(page)
 
-    def _rebuild_held(self, names: Sequence[str], head: int, progress: Progress | None) -> int:
+    def _rebuild_held(self, names: Sequence[str], head: int, progress: Progress | None, chunk: int | None) -> int:
         """Apply the log from the start to the projections still at position 0, their rows held in memory, written
-        when a table holds more than `rebuild_kept` keys and at the end (see `rebuild`); returns the events
-        applied and written. Stops early (the caller catches up) if another runner moved a position meanwhile."""
+        every `chunk` events, when a table holds more than `rebuild_kept` keys and at the end (see `rebuild`);
+        returns the events applied and written. Stops early (the caller catches up) if another runner moved a
+        position meanwhile."""
         positions = self.positions()
         group = [self.projections[name] for name in names if positions[name] == 0]
         if not group:
@@ -365,12 +383,13 @@ class ProjectionRunner:
         folding = any(projection.needs_ledgers for projection in group)
         wanted = sorted(set().union(*(topics for topics, _, _ in handlers), LEASE_TOPICS if folding else ()))
         tables: dict[str, Held] = {}
+        size = self.batch_size if chunk is None else min(self.batch_size, chunk)
         written = position = applied = pending = 0
         while position < head:
             page = self.app.recorder.select_notifications(
-                position, self.batch_size, stop=head, topics=wanted, inclusive_of_start=False
+                position, size, stop=head, topics=wanted, inclusive_of_start=False
             )
-            end = page[-1].id if len(page) == self.batch_size else head
+            end = page[-1].id if len(page) == size else head
             events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
             ledgers = self.ledgers.after(event for _, event in events) if folding else None
             batch = Batch(None, ledgers, held=tables, reads=self.views.read)
@@ -383,7 +402,7 @@ class ProjectionRunner:
                         handler(batch, event)
             position, pending = end, pending + len(page)
             full = [held for held in tables.values() if len(held.rows) > self.rebuild_kept]
-            if position >= head or full:
+            if position >= head or full or (chunk is not None and pending >= chunk):
                 try:
                     self._write_held(group, tables.values(), written, position)
                 except _Moved:
