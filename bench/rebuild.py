@@ -287,8 +287,9 @@ def bench_catalog(app: Any, units_per_sku: int) -> list[UUID]:
 # Timing.
 
 
-def time_reads(platform: Platform, head: int) -> dict[str, float]:
-    """Seconds to read the whole log: paging notifications, decoding them, and raw SQL."""
+def time_reads(platform: Platform, head: int, cpu: dict[str, float]) -> dict[str, float]:
+    """Seconds to read the whole log: paging notifications, decoding them, and raw SQL; the CPU seconds this
+    process spent reading and decoding go in `cpu`."""
     recorder, mapper = platform.app.recorder, platform.app.mapper
     timings = {}
     started = time.perf_counter()
@@ -297,13 +298,14 @@ def time_reads(platform: Platform, head: int) -> dict[str, float]:
         position = page[-1].id
     timings["select_notifications"] = time.perf_counter() - started
 
-    started = time.perf_counter()
+    started, processed = time.perf_counter(), time.process_time()
     position = 0
     while page := recorder.select_notifications(position, PAGE, stop=head, inclusive_of_start=False):
         for notification in page:
             mapper.to_domain_event(notification)
         position = page[-1].id
     timings["select_notifications + decode"] = time.perf_counter() - started
+    cpu["select_notifications + decode"] = time.process_time() - processed
 
     engine = platform.views.engine
     query = sqlalchemy.text(
@@ -393,22 +395,28 @@ def seed(platform: Platform, clock: SettableClock, args: argparse.Namespace) -> 
 def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
     head = platform.runner.head()
     print(f"timing on {platform.views.dialect} with {head:,} events …", file=sys.stderr)
-    reads = {name: head / seconds for name, seconds in time_reads(platform, head).items()}
+    cpu: dict[str, float] = {}
+    reads = {name: head / seconds for name, seconds in time_reads(platform, head, cpu).items()}
     figures: dict[str, Any] = {
         "store": platform.views.dialect,
         "events": head,
         "read rates (events/s)": reads,
+        "read CPU seconds": cpu,
         "rebuild all": {},
     }
     for size in args.batch_size:
         platform.runner.batch_size = size
+        processed = time.process_time()
         report = platform.runner.rebuild()
+        processed = time.process_time() - processed
         rate = head / report.seconds
         figures["rebuild all"][size] = {
             "seconds": report.seconds,
+            "CPU seconds": processed,
             "events/s": rate,
             "events applied": report.events,
             "ratios (rebuild ÷ read)": {name: rate / read for name, read in reads.items()},
+            "CPU ratio to select_notifications + decode": cpu["select_notifications + decode"] / processed,
         }
     if args.each:
         platform.runner.batch_size = args.batch_size[0]
@@ -431,6 +439,11 @@ def print_figures(figures: dict[str, Any]) -> None:
         )
         for name, ratio in rebuild["ratios (rebuild ÷ read)"].items():
             print(f"    ratio to {name:<36} {ratio:>10.3f}")
+        print(
+            f"    CPU seconds of this process {rebuild['CPU seconds']:>6.1f}, of reading and decoding "
+            f"{figures['read CPU seconds']['select_notifications + decode']:.1f}: "
+            f"ratio {rebuild['CPU ratio to select_notifications + decode']:.3f}"
+        )
     for name, alone in figures.get("rebuild each", {}).items():
         print(f"  rebuild {name:<36} {alone['events/s']:>10,.0f} events/s ({alone['events applied']:,} applied)")
 

@@ -151,8 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--batch-size",
         type=_positive,
-        default=2000,
-        help="events per transaction (default 2000)",
+        help="events per transaction (default all: written once at the end, or whenever a table holds 10,000 keys)",
     )
     rebuild.set_defaults(run=_rebuild)
     status = projection_actions.add_parser("status", parents=[common], help="each read model's position and lag")
@@ -235,6 +234,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 DEMO_PASSWORD = "leasecore-demo"
+REBUILD_PAGE = 2000
+"""Events a rebuild reads from the log at a time, unless `--batch-size` makes its transactions smaller."""
 DEMO_ACCOUNTS: tuple[tuple[str, tuple[Role, ...]], ...] = (
     ("admin", (Role.ADMIN,)),
     ("operator", (Role.OPERATOR,)),
@@ -328,8 +329,8 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    with _platform(args, batch_size=args.batch_size) as platform:
-        report = platform.runner.rebuild(args.names or None, progress=_progress_bar(sys.stderr))
+    with _platform(args, batch_size=args.batch_size or REBUILD_PAGE) as platform:
+        report = platform.runner.rebuild(args.names or None, progress=_progress_bar(sys.stderr), chunk=args.batch_size)
     events_rate = report.events / report.seconds if report.seconds > 0 else float(report.events)
     print(
         f"rebuilt {', '.join(report.names)}: {report.events:,} events of {report.head:,} notifications "

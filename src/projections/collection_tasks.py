@@ -116,13 +116,18 @@ class CollectionTasksProjection(Projection):
         status = status_after(event)
         if status is not None:
             row["order_status"] = status.value
+        order_id = event.originator_id
         if isinstance(event, LEDGER_CHANGES):
             ledger = batch.ledger(event)
             balances = ledger.balances
-            overdue = [b for b in balances if b.status is InstallmentStatus.OVERDUE]
             row["days_overdue"], row["overdue_from"] = ledger.days_overdue, ledger.overdue_from
-            row["overdue_amount"] = total(b.owed for b in overdue)
-            row["late_fees"] = total(b.late_fee - b.fee_paid for b in balances)
+            rows = batch.rows(collection_tasks_view, "order_id")
+            noted = rows.notes.get(order_id)
+            if noted is None or noted[0] is not row or noted[1] is not balances:
+                overdue = [b for b in balances if b.status is InstallmentStatus.OVERDUE]
+                row["overdue_amount"] = total(b.owed for b in overdue)
+                row["late_fees"] = total(b.late_fee - b.fee_paid for b in balances)
+                rows.notes[order_id] = (row, balances)
         if isinstance(event, Lease.CollectionStageChanged):
             if event.stage != row["stage"]:
                 row["stage_since"] = event.timestamp if event.stage else None

@@ -178,8 +178,15 @@ class FinanceProjection(Projection):
             return
         order["version"] = event.originator_version
         day: dict[str, Decimal] = {}
+        order_id = event.originator_id
         if isinstance(event, LEDGER_CHANGES):
-            day.update(_ledger_change(order, batch.ledger(event)))
+            ledger = batch.ledger(event)
+            rows = batch.rows(finance_orders_view, "order_id")
+            shown = (order, ledger.balances, ledger.credit, ledger.goodwill)
+            noted = rows.notes.get(order_id)
+            if noted is None or any(now is not then for now, then in zip(shown, noted, strict=True)):
+                day.update(_ledger_change(order, ledger))
+                rows.notes[order_id] = shown
         for name, amount in _movements(event).items():
             day[name] = day.get(name, ZERO) + amount
             if name == "credit":

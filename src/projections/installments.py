@@ -122,16 +122,24 @@ class InstallmentsProjection(Projection):
         version = event.originator_version
         before = {row["seq"]: row for row in current}
         after = []
+        noted = rows.notes.get(event.originator_id)
+        shown = noted[1] if noted is not None and noted[0] is current else ()
+        if shown and (first["payable"] != order.payable or first["collection_stage"] != order.stage):
+            shown = ()
         if isinstance(event, LEDGER_CHANGES):
-            for balance in batch.ledger(event).balances:
+            balances = batch.ledger(event).balances
+            for n, balance in enumerate(balances):
                 row = before.get(balance.seq)
-                if row is not None and order.shows(row, balance):
+                if row is not None and ((n < len(shown) and shown[n] is balance) or order.shows(row, balance)):
                     after.append(row)
                 else:
                     after.append(_unless_same(row, order.row(balance, version)))
+            shown = balances
         else:
             after = [_unless_same(before.get(row["seq"]), order.restamp(row, version)) for row in current]
         rows.put(event.originator_id, after)
+        if shown:
+            rows.notes[event.originator_id] = (after, shown)
 
 
 class _Order:

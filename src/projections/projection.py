@@ -4,9 +4,9 @@ the rows one transaction reads and writes back as idempotent upserts."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from uuid import UUID
@@ -69,6 +69,10 @@ class Projection:
         if handler is not None:
             getattr(self, handler)(batch, event)
 
+    def dispatch(self) -> dict[type, Callable[[Batch, Event], None]]:
+        """Each event type it handles with its bound handler (a runner looks them up once)."""
+        return {event_class: getattr(self, name) for event_class, name in self._handlers.items()}
+
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
         """Load, in a few queries, the rows these events will touch (an optimisation only)."""
 
@@ -104,30 +108,23 @@ _EMPTY_ROWS: dict[str, Row] = {}
 class Rows:
     """The rows of one table that a batch touches, grouped by the value of one column (or of a
     tuple of columns); handlers change them in place or `put` new ones, and `flush` upserts what
-    changed and deletes what went. Rows a `RowCache` keeps (a rebuild's, across its batches) are not
-    read again."""
+    changed and deletes what went."""
 
-    def __init__(
-        self, connection: Connection, table: Table, key: str | tuple[str, ...], kept: RowCache | None = None
-    ) -> None:
+    def __init__(self, connection: Connection, table: Table, key: str | tuple[str, ...]) -> None:
         self.connection, self.table = connection, table
         self._columns = (key,) if isinstance(key, str) else key
         self._composite = not isinstance(key, str)
         self._primary_key = tuple(column.name for column in table.primary_key)
         self._sql = _TableSQL.of(table, connection.dialect)
-        self._kept = kept
         self._stored: dict[Any, list[Row]] = {}
         self._current: dict[Any, list[Row]] = {}
+        self.notes: dict[Any, Any] = {}
+        """What handlers remember of the rows of a key they put (what those rows show), valid while `get` still
+        gives that very list: for this batch only."""
 
     def prefetch(self, keys: Iterable[Any]) -> None:
         stored = self._stored
         missing = {key for key in keys if key is not None and key not in stored}
-        if self._kept is not None and missing:
-            for key in list(missing):
-                kept = self._kept.get(key)
-                if kept is not None:
-                    stored[key] = kept
-                    missing.discard(key)
         if not missing:
             return
         for chunk in _chunks(sorted(missing, key=str), CHUNK):
@@ -179,11 +176,6 @@ class Rows:
         self._stored.update(self._current)
         self._current = {}
 
-    def keep(self) -> None:
-        """Once the batch committed: what it wrote is what the table holds, for the next batches."""
-        if self._kept is not None:
-            self._kept.keep(self._stored)
-
     def _identity(self, row: Row) -> tuple[Any, ...]:
         return tuple(row[name] for name in self._primary_key)
 
@@ -193,66 +185,135 @@ class Rows:
         return row[self._columns[0]]
 
 
-class RowCache:
-    """The rows of one table as the last committed batches left them, by key, for the batches after: up to
-    `kept` keys, the least recently used dropped first. `complete` while it holds every row of the table
-    (a rebuild's, from the empty table, until it drops one): a key it does not hold then has no rows."""
+Reads: TypeAlias = Callable[[], AbstractContextManager[Connection]]
+"""Where a rebuild reads back rows it let go (`ViewStore.read`)."""
 
-    def __init__(self, kept: int, *, complete: bool = False) -> None:
-        self.kept, self.complete = kept, complete
-        self._rows: dict[Any, list[Row]] = {}
 
-    def get(self, key: Any) -> list[Row] | None:
-        found = self._rows.get(key)
-        if found is None and self.complete:
-            return []
+class Held:
+    """The rows of one table a rebuild holds in memory from batch to batch, by key, and writes once a chunk of the
+    log is applied: the keys touched since are inserted afresh (those it wrote before deleted first). The table was
+    empty when the rebuild began and nobody else writes it meanwhile (the runner checks its position when it
+    writes), so the keys it wrote are all the table holds: a key it no longer holds in memory (past a bound it lets
+    a table's rows go once written) is read back only if it wrote it."""
+
+    def __init__(self, table: Table, key: str | tuple[str, ...], reads: Reads) -> None:
+        self.table, self.key, self._reads = table, key, reads
+        self._columns = (key,) if isinstance(key, str) else key
+        self._composite = not isinstance(key, str)
+        self.rows: dict[Any, list[Row]] = {}
+        self.complete = True
+        """Every row of the table is held (until rows are let go): a key not held has none."""
+        self.written: set[Any] = set()
+        self.touched: set[Any] = set()
+        self.notes: dict[Any, Any] = {}
+        """What handlers remember of the rows of a key they put, as `Rows.notes`: valid while `get` still gives
+        that very list (the rows held are the same objects from batch to batch)."""
+
+    def prefetch(self, keys: Iterable[Any]) -> None:
+        if self.complete:
+            return
+        held, written = self.rows, self.written
+        missing = {key for key in keys if key not in held and key in written}
+        for key in {key for key in keys if key not in held} - missing:
+            held[key] = []
+        if not missing:
+            return
+        with self._reads() as connection:
+            sql = _TableSQL.of(self.table, connection.dialect)
+            for chunk in _chunks(sorted(missing, key=str), CHUNK):
+                found: dict[Any, list[Row]] = defaultdict(list)
+                for row in sql.select(connection, self._columns, chunk):
+                    found[self._key(row)].append(row)
+                for key in chunk:
+                    held[key] = found.get(key, [])
+
+    def get(self, key: Any) -> list[Row]:
+        found = self.rows.get(key)
+        if found is None:
+            if self.complete or key not in self.written:
+                found = self.rows[key] = []
+            else:
+                self.prefetch([key])
+                found = self.rows[key]
+        self.touched.add(key)
         return found
 
-    def keep(self, rows: Mapping[Any, list[Row]]) -> None:
-        held = self._rows
-        for key, found in rows.items():
-            held.pop(key, None)
-            held[key] = found
-        excess = len(held) - self.kept
-        if excess > 0:
-            self.complete = False
-            for key in list(itertools.islice(held, excess)):
-                del held[key]
+    def one(self, key: Any) -> Row | None:
+        rows = self.get(key)
+        return rows[0] if rows else None
+
+    def put(self, key: Any, rows: list[Row]) -> None:
+        self.rows[key] = rows
+        self.touched.add(key)
+
+    def write(self, connection: Connection) -> None:
+        """Write what was touched since the last write (in the transaction that also moves the position)."""
+        touched, written, held = self.touched, self.written, self.rows
+        if not touched:
+            return
+        sql = _TableSQL.of(self.table, connection.dialect)
+        again = [key for key in touched if key in written]
+        if again:
+            sql.delete(connection, self._columns, again)
+        sql.insert(connection, [row for key in touched for row in held[key]])
+        for key in touched:
+            if held[key]:
+                written.add(key)
+            else:
+                written.discard(key)
+        self.touched = set()
+
+    def let_go(self) -> None:
+        """Drop the rows held (all written): later batches read back those they touch."""
+        self.rows, self.notes = {}, {}
+        self.complete = False
+
+    def _key(self, row: Row) -> Any:
+        if self._composite:
+            return tuple(row[name] for name in self._columns)
+        return row[self._columns[0]]
 
 
 class Batch:
-    """What one transaction of a runner reads and writes, table by table."""
+    """What one transaction of a runner reads and writes, table by table; or, in a rebuild, what a batch of events
+    changes in the rows the rebuild holds (`held`, by table name)."""
 
     def __init__(
         self,
-        connection: Connection,
+        connection: Connection | None,
         ledgers: Mapping[tuple[UUID, int], Ledger] | None = None,
-        kept: Mapping[str, RowCache] | None = None,
+        held: dict[str, Held] | None = None,
+        reads: Reads | None = None,
     ) -> None:
         self.connection = connection
         self._rows: dict[tuple[str, str | tuple[str, ...]], Rows] = {}
         self._ledgers = ledgers or {}
-        self._kept = kept
+        self._held = held
+        self._reads = reads
 
     def ledger(self, event: Event) -> Ledger:
         """The rent ledger of the event's lease right after it, as the lease's own rules assess it."""
         return self._ledgers[(event.originator_id, event.originator_version)]
 
-    def rows(self, table: Table, key: str | tuple[str, ...]) -> Rows:
+    def rows(self, table: Table, key: str | tuple[str, ...]) -> Rows | Held:
+        if self._held is not None:
+            held = self._held.get(table.name)
+            if held is None:
+                assert self._reads is not None
+                held = self._held[table.name] = Held(table, key, self._reads)
+            elif held.key != key:
+                raise ValueError(f"{table.name} is read by {held.key!r}, not by {key!r}")
+            return held
         rows = self._rows.get((table.name, key))
         if rows is None:
-            kept = self._kept.get(table.name) if self._kept is not None else None
-            rows = self._rows[(table.name, key)] = Rows(self.connection, table, key, kept)
+            assert self.connection is not None
+            rows = self._rows[(table.name, key)] = Rows(self.connection, table, key)
         return rows
 
     def flush(self) -> None:
         for rows in self._rows.values():
             rows.flush()
 
-    def keep(self) -> None:
-        """After the commit: the caches learn what the batch wrote."""
-        for rows in self._rows.values():
-            rows.keep()
 
 
 class _TableSQL:
@@ -268,7 +329,8 @@ class _TableSQL:
         self._readers: tuple[Processor, ...] | None = None
         preparer = dialect.identifier_preparer
         self._quoted = {name: preparer.quote(name) for name in self.names}
-        self._from = f"SELECT {', '.join(self._quoted.values())} FROM {preparer.format_table(table)}"
+        self._table = preparer.format_table(table)
+        self._from = f"SELECT {', '.join(self._quoted.values())} FROM {self._table}"
         self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
         key = [column.name for column in table.primary_key]
         columns = ", ".join(self._quoted.values())
@@ -295,18 +357,7 @@ class _TableSQL:
 
     def select(self, connection: Connection, columns: Sequence[str], keys: Sequence[Any]) -> list[Row]:
         """Every row whose key columns hold one of `keys` (each a value, or a tuple of values for several)."""
-        positions = [self.names.index(name) for name in columns]
-        binders = [self._binders[position] for position in positions]
-        marks = [self._mark] * len(columns)
-        if len(columns) == 1:
-            where = f"{self._quoted[columns[0]]} IN ({', '.join(marks[0] for _ in keys)})"
-            parameters = [value if (bind := binders[0]) is None else bind(value) for value in keys]
-        else:
-            one = f"({', '.join(marks)})"
-            where = f"({', '.join(self._quoted[name] for name in columns)}) IN ({', '.join(one for _ in keys)})"
-            parameters = [
-                value if bind is None else bind(value) for key in keys for bind, value in zip(binders, key, strict=True)
-            ]
+        where, parameters = self._where(columns, keys)
         cursor = _cursor(connection)
         try:
             cursor.execute(f"{self._from} WHERE {where}", parameters)
@@ -324,15 +375,7 @@ class _TableSQL:
 
     def upsert(self, connection: Connection, rows: Sequence[Row]) -> None:
         """Insert the rows, or update them where their primary key is already there."""
-        names, bound = self.names, [(n, bind) for n, bind in enumerate(self._binders) if bind is not None]
-        values: list[Sequence[Any]] = []
-        for row in rows:
-            found = [row[name] for name in names]
-            for position, bind in bound:
-                value = found[position]
-                if value is not None:
-                    found[position] = bind(value)
-            values.append(found)
+        values = self._bound(rows)
         cursor = _cursor(connection)
         try:
             if not self.is_postgres:
@@ -345,6 +388,60 @@ class _TableSQL:
                 cursor.execute(statement, [value for found in page for value in found])
         finally:
             cursor.close()
+
+    def insert(self, connection: Connection, rows: Sequence[Row]) -> None:
+        """Insert the rows (none of whose keys the table holds): a rebuild's writes into its empty tables."""
+        if not rows:
+            return
+        values = self._bound(rows)
+        cursor = _cursor(connection)
+        try:
+            if not self.is_postgres:
+                cursor.executemany(f"{self._insert}{self._row}", values)
+                return
+            per = self._rows_per_statement
+            for start in range(0, len(values), per):
+                page = values[start : start + per]
+                cursor.execute(
+                    f"{self._insert}{', '.join([self._row] * len(page))}", [value for found in page for value in found]
+                )
+        finally:
+            cursor.close()
+
+    def delete(self, connection: Connection, columns: Sequence[str], keys: Sequence[Any]) -> None:
+        """Delete every row whose key columns hold one of `keys` (as `select` finds them)."""
+        cursor = _cursor(connection)
+        try:
+            for chunk in _chunks(keys, CHUNK):
+                where, parameters = self._where(columns, chunk)
+                cursor.execute(f"DELETE FROM {self._table} WHERE {where}", parameters)
+        finally:
+            cursor.close()
+
+    def _bound(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        """Each row's values in column order, bound through the columns' types (a column at a time)."""
+        columns: list[list[Any]] = []
+        for name, bind in zip(self.names, self._binders, strict=True):
+            column = [row[name] for row in rows]
+            if bind is not None:
+                column = [value if value is None else bind(value) for value in column]
+            columns.append(column)
+        return list(zip(*columns, strict=True))
+
+    def _where(self, columns: Sequence[str], keys: Sequence[Any]) -> tuple[str, list[Any]]:
+        positions = [self.names.index(name) for name in columns]
+        binders = [self._binders[position] for position in positions]
+        marks = [self._mark] * len(columns)
+        if len(columns) == 1:
+            where = f"{self._quoted[columns[0]]} IN ({', '.join(marks[0] for _ in keys)})"
+            parameters = [value if (bind := binders[0]) is None else bind(value) for value in keys]
+        else:
+            one = f"({', '.join(marks)})"
+            where = f"({', '.join(self._quoted[name] for name in columns)}) IN ({', '.join(one for _ in keys)})"
+            parameters = [
+                value if bind is None else bind(value) for key in keys for bind, value in zip(binders, key, strict=True)
+            ]
+        return where, parameters
 
     def _upsert_of(self, count: int) -> str:
         """The upsert of `count` rows: PostgreSQL takes a page of rows a statement (one round trip, as psycopg2's

@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, Column, Connection, String, Table, inspect, t
 from sqlalchemy import select as select_rows
 
 from projections.ledgers import KEPT, LEASE_TOPICS, LeaseLedgers
-from projections.projection import Batch, Event, Projection, RowCache
+from projections.projection import Batch, Event, Held, Projection
 from projections.store import Instant, ViewStore, metadata
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ Progress = Callable[[int, int, int], None]
 """Called after each batch with (position reached, head, events applied so far)."""
 
 REBUILD_KEPT_ROWS = 10_000
-"""Keys of each table a rebuild keeps in memory from batch to batch, the least recently used dropped first
-(an order's dozen installment rows are one key): some hundred megabytes at most."""
+"""Keys of a table a rebuild holds in memory (an order's dozen installment rows are one key) before it writes what
+it applied and lets that table's rows go: some hundred megabytes at most."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,6 @@ class RebuildReport:
         return self.head / self.seconds if self.seconds > 0 else float(self.head)
 
 
-@dataclass
-class _Kept:
-    """The rows a rebuild keeps of one projection's tables, and the position they stand at."""
-
-    tables: dict[str, RowCache]
-    position: int = 0
-
-
 class _Moved(Exception):
     """Another runner moved the position since this batch started: read it again."""
 
@@ -111,7 +103,6 @@ class ProjectionRunner:
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self.restarts = 0
         self.ledgers = LeaseLedgers(app, ledger_cache)
-        self._kept: dict[str, _Kept] = {}
         self.rebuild_kept = REBUILD_KEPT_ROWS
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
         self.listeners: list[Callable[[], None]] = []
@@ -177,12 +168,48 @@ class ProjectionRunner:
         """Apply everything recorded so far; returns how many events this process applied.
 
         A projection another process runs (PostgreSQL) is waited for, at most `timeout` seconds."""
-        chosen = self._chosen(names)
+        return self._catch_up(self._chosen(names), progress, timeout, rebuilding=False)
+
+    def rebuild(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        progress: Progress | None = None,
+        timeout: float = 3600.0,
+        chunk: int | None = None,
+    ) -> RebuildReport:
+        """Drop the read models' tables, reset their positions, and apply the log again from the first event.
+
+        The rows are held in memory and written once a chunk of the log is applied, with plain inserts (and deletes
+        first for keys a chunk before wrote), in one transaction that also moves the positions to the chunk's end.
+        A chunk is `chunk` events, by default the whole log; a chunk also ends once a table holds `rebuild_kept`
+        keys, whose rows are then let go (read back when touched again). A crash loses only the chunk under way:
+        whoever runs the read models next carries on from the positions stored, as after any batch (from the first
+        event if no chunk was written: the read models are then rebuilt again). If another runner moved a position
+        meanwhile, the rows held are dropped and the rebuild catches up batch by batch like any runner."""
+        if chunk is not None and chunk < 1:
+            raise ValueError("a chunk is at least one event")
+        started = time.perf_counter()
+        chosen = self.reset(names)
+        head = self.head()
+        applied = self._catch_up(chosen, progress, timeout, rebuilding=True, chunk=chunk)
+        return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
+
+    def _catch_up(
+        self,
+        chosen: list[str],
+        progress: Progress | None,
+        timeout: float,
+        *,
+        rebuilding: bool,
+        chunk: int | None = None,
+    ) -> int:
         head = self.head()
         with self._processing:
             try:
                 owned = self._owned(chosen)
-                applied = self._run(owned, head, progress)
+                applied = self._rebuild_held(owned, head, progress, chunk) if rebuilding else 0
+                applied += self._run(owned, head, progress)
             finally:
                 self._release_unless_following()
         others = [name for name in chosen if name not in owned]
@@ -190,37 +217,14 @@ class ProjectionRunner:
             raise TimeoutError(f"{', '.join(others)} run by another process and still behind {head} after {timeout}s")
         return applied
 
-    def rebuild(
-        self, names: Iterable[str] | None = None, *, progress: Progress | None = None, timeout: float = 3600.0
-    ) -> RebuildReport:
-        """Drop the read models' tables, reset their positions, and catch up from the first event."""
-        started = time.perf_counter()
-        chosen = self.reset(names, keep_rows=True)
-        head = self.head()
-        try:
-            applied = self.catch_up(chosen, progress=progress, timeout=timeout)
-        finally:
-            with self._processing:
-                for name in chosen:
-                    self._kept.pop(name, None)
-        return RebuildReport(tuple(chosen), applied, head, time.perf_counter() - started)
-
-    def reset(self, names: Iterable[str] | None = None, *, keep_rows: bool = False) -> list[str]:
-        """Drop and create the read models' tables and put their positions back to 0, at once; `keep_rows`
-        (a rebuild) keeps what the batches after write in memory, so that they need not read it back."""
+    def reset(self, names: Iterable[str] | None = None) -> list[str]:
+        """Drop and create the read models' tables and put their positions back to 0, at once."""
         chosen = self._chosen(names)
         self.ledgers.forget()
-        with self._processing:
-            with self.views.begin() as connection:
-                self._serialise_ddl(connection)
-                for name in chosen:
-                    self._reset(connection, self.projections[name])
+        with self._processing, self.views.begin() as connection:
+            self._serialise_ddl(connection)
             for name in chosen:
-                self._kept.pop(name, None)
-                if keep_rows:
-                    tables = self.projections[name].tables
-                    caches = {table.name: RowCache(self.rebuild_kept, complete=True) for table in tables}
-                    self._kept[name] = _Kept(caches)
+                self._reset(connection, self.projections[name])
         return chosen
 
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
@@ -346,46 +350,88 @@ class ProjectionRunner:
         )
         end = page[-1].id if len(page) == self.batch_size else head
         events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
-        kept = self._kept_at(group, position)
-        try:
-            with self.views.begin(durable=not kept) as connection:
-                for projection in group:
-                    moved = connection.execute(
-                        update(tracking)
-                        .where(tracking.c.name == projection.name, tracking.c.position == position)
-                        .values(position=end, updated_at=datetime.now(UTC))
-                    )
-                    if moved.rowcount != 1:
-                        raise _Moved(projection.name)
-                ledgers = self.ledgers.after(event for _, event in events) if folding else None
-                batch = Batch(connection, ledgers, {t: c for k in kept for t, c in k.tables.items()})
-                for projection in group:
-                    mine = [event for topic, event in events if topic in topics[projection.name]]
-                    projection.prefetch(batch, mine)
-                    for event in mine:
-                        projection.process(batch, event)
-                batch.flush()
-        except BaseException:
+        with self.views.begin() as connection:
             for projection in group:
-                self._kept.pop(projection.name, None)
-            raise
-        batch.keep()
-        for rows in kept:
-            rows.position = end
+                moved = connection.execute(
+                    update(tracking)
+                    .where(tracking.c.name == projection.name, tracking.c.position == position)
+                    .values(position=end, updated_at=datetime.now(UTC))
+                )
+                if moved.rowcount != 1:
+                    raise _Moved(projection.name)
+            ledgers = self.ledgers.after(event for _, event in events) if folding else None
+            batch = Batch(connection, ledgers)
+            for projection in group:
+                mine = [event for topic, event in events if topic in topics[projection.name]]
+                projection.prefetch(batch, mine)
+                for event in mine:
+                    projection.process(batch, event)
+            batch.flush()
         self._learn({projection.name: end for projection in group})
         return len(page)
 
-    def _kept_at(self, group: Sequence[Projection], position: int) -> list[_Kept]:
-        """The rows kept in memory for the group's tables, if they are what the tables held at `position`: the
-        last batch this runner committed ended there (no other runner wrote since)."""
-        kept = []
-        for projection in group:
-            rows = self._kept.get(projection.name)
-            if rows is not None and rows.position != position:
-                self._kept.pop(projection.name)
-            elif rows is not None:
-                kept.append(rows)
-        return kept
+    def _rebuild_held(self, names: Sequence[str], head: int, progress: Progress | None, chunk: int | None) -> int:
+        """Apply the log from the start to the projections still at position 0, their rows held in memory, written
+        every `chunk` events, when a table holds more than `rebuild_kept` keys and at the end (see `rebuild`);
+        returns the events applied and written. Stops early (the caller catches up) if another runner moved a
+        position meanwhile."""
+        positions = self.positions()
+        group = [self.projections[name] for name in names if positions[name] == 0]
+        if not group:
+            return 0
+        handlers = [(set(projection.topics), projection, projection.dispatch()) for projection in group]
+        folding = any(projection.needs_ledgers for projection in group)
+        wanted = sorted(set().union(*(topics for topics, _, _ in handlers), LEASE_TOPICS if folding else ()))
+        tables: dict[str, Held] = {}
+        size = self.batch_size if chunk is None else min(self.batch_size, chunk)
+        written = position = applied = pending = 0
+        while position < head:
+            page = self.app.recorder.select_notifications(
+                position, size, stop=head, topics=wanted, inclusive_of_start=False
+            )
+            end = page[-1].id if len(page) == size else head
+            events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
+            ledgers = self.ledgers.after(event for _, event in events) if folding else None
+            batch = Batch(None, ledgers, held=tables, reads=self.views.read)
+            for topics, projection, dispatch in handlers:
+                mine = [event for topic, event in events if topic in topics]
+                projection.prefetch(batch, mine)
+                for event in mine:
+                    handler = dispatch.get(type(event))
+                    if handler is not None:
+                        handler(batch, event)
+            position, pending = end, pending + len(page)
+            full = [held for held in tables.values() if len(held.rows) > self.rebuild_kept]
+            if position >= head or full or (chunk is not None and pending >= chunk):
+                try:
+                    self._write_held(group, tables.values(), written, position)
+                except _Moved:
+                    self.ledgers.forget()
+                    return applied
+                written, applied, pending = position, applied + pending, 0
+                for held in full:
+                    held.let_go()
+                for listener in self.listeners:
+                    listener()
+            if progress is not None:
+                progress(position, head, applied + pending)
+        return applied
+
+    def _write_held(self, group: Sequence[Projection], tables: Iterable[Held], position: int, end: int) -> None:
+        """The rows a rebuild applied since `position` and its positions moved to `end`, in one transaction (a crash
+        undoes both: the read models then carry on from `position`)."""
+        with self.views.begin(durable=False) as connection:
+            for projection in group:
+                moved = connection.execute(
+                    update(tracking)
+                    .where(tracking.c.name == projection.name, tracking.c.position == position)
+                    .values(position=end, updated_at=datetime.now(UTC))
+                )
+                if moved.rowcount != 1:
+                    raise _Moved(projection.name)
+            for held in tables:
+                held.write(connection)
+        self._learn({projection.name: end for projection in group})
 
     # Helpers.
 

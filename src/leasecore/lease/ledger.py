@@ -330,19 +330,28 @@ def assessed_later(
         return None
     elif as_of == ledger.as_of:
         return ledger
-    installments = sorted(schedule, key=lambda i: i.seq)
+    if len(schedule) != len(ledger.balances):
+        return None
+    installments: dict[int, Installment] | None = None
     rows: list[_Row] = []
-    for installment, balance in zip(installments, ledger.balances, strict=True):
+    for balance in ledger.balances:
         if balance.owed == ZERO:
             continue  # paid off: no fee accrues on it, and it takes no money nor waiver
         if not new and balance.overdue_from is not None and balance.overdue_from > as_of:
             continue  # not overdue by then, and no fact: it stays as it is
+        if installments is None:
+            installments = {installment.seq: installment for installment in schedule}
+        installment = installments.get(balance.seq)
+        if installment is None:
+            return None
         row = _Row(installment, rule)
         row.rent_paid, row.protection_paid, row.fee_paid = balance.rent_paid, balance.protection_paid, balance.fee_paid
         row.accrued, row.waived = balance.late_fee + balance.fee_waived, balance.fee_waived
         row.credited = balance.credited
         row.accrued_through = max(row.accrued_through, ledger.as_of)
         rows.append(row)
+    if not rows and not new:
+        return _with_balances_of(ledger, as_of, ledger.credit, ledger.goodwill)
     assessing = _Assessing(rows, ledger.credit, ledger.goodwill)
     as_of = max(as_of, ledger.as_of)
     for fact in _in_time(receipts[known[0] :], adjustments[known[1] :]) if new else ():
@@ -350,9 +359,21 @@ def assessed_later(
     later = assessing.ledger(as_of)
     changed = {balance.seq: balance for balance in later.balances}
     balances = tuple(
-        before if (after := changed.get(before.seq, before)) == before else after for before in ledger.balances
+        before if (after := changed.get(before.seq, before)) is before or after == before else after
+        for before in ledger.balances
     )
+    if all(after is before for after, before in zip(balances, ledger.balances, strict=True)):
+        return _with_balances_of(ledger, later.as_of, later.credit, later.goodwill)
     return Ledger(as_of=later.as_of, balances=balances, credit=later.credit, goodwill=later.goodwill)
+
+
+def _with_balances_of(ledger: Ledger, as_of: date, credit: Decimal, goodwill: Collected) -> Ledger:
+    """A ledger of the very balances of `ledger` (the same tuple), with what follows from them alone kept."""
+    later = Ledger(as_of=as_of, balances=ledger.balances, credit=credit, goodwill=goodwill)
+    for derived in ("days_overdue", "overdue_from"):
+        if derived in ledger.__dict__:
+            later.__dict__[derived] = ledger.__dict__[derived]
+    return later
 
 
 class _Assessing:
