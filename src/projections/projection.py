@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, Dialect, Table, and_, bindparam
+from sqlalchemy import Connection, Dialect, Table, TypeDecorator, and_, bindparam
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -105,16 +105,16 @@ class Rows:
     """The rows of one table that a batch touches, grouped by the value of one column (or of a
     tuple of columns); handlers change them in place or `put` new ones, and `flush` upserts what
     changed and deletes what went. Rows a `RowCache` keeps (a rebuild's, across its batches) are not
-    read again."""
+    read again. Without a connection the table starts empty and nothing leaves memory (`replay`)."""
 
     def __init__(
-        self, connection: Connection, table: Table, key: str | tuple[str, ...], kept: RowCache | None = None
+        self, connection: Connection | None, table: Table, key: str | tuple[str, ...], kept: RowCache | None = None
     ) -> None:
         self.connection, self.table = connection, table
         self._columns = (key,) if isinstance(key, str) else key
         self._composite = not isinstance(key, str)
         self._primary_key = tuple(column.name for column in table.primary_key)
-        self._sql = _TableSQL.of(table, connection.dialect)
+        self._sql = None if connection is None else _TableSQL.of(table, connection.dialect)
         self._kept = kept
         self._stored: dict[Any, list[Row]] = {}
         self._current: dict[Any, list[Row]] = {}
@@ -129,6 +129,9 @@ class Rows:
                     stored[key] = kept
                     missing.discard(key)
         if not missing:
+            return
+        if self._sql is None or self.connection is None:
+            stored.update((key, []) for key in missing)
             return
         for chunk in _chunks(sorted(missing, key=str), CHUNK):
             found: dict[Any, list[Row]] = defaultdict(list)
@@ -170,11 +173,13 @@ class Rows:
             upserts.extend(row for name, row in current.items() if stored.get(name) != row)
             deletes.extend(row for name, row in stored.items() if name not in current)
         if deletes:
+            assert self.connection is not None, "rows replayed in memory are not written"
             condition = and_(*(self.table.c[name] == bindparam(f"pk_{name}") for name in self._primary_key))
             parameters = [{f"pk_{name}": row[name] for name in self._primary_key} for row in deletes]
             for chunk in _chunks(parameters, CHUNK):
                 self.connection.execute(self.table.delete().where(condition), chunk)
         if upserts:
+            assert self._sql is not None and self.connection is not None, "rows replayed in memory are not written"
             self._sql.upsert(self.connection, upserts)
         self._stored.update(self._current)
         self._current = {}
@@ -225,7 +230,7 @@ class Batch:
 
     def __init__(
         self,
-        connection: Connection,
+        connection: Connection | None,
         ledgers: Mapping[tuple[UUID, int], Ledger] | None = None,
         kept: Mapping[str, RowCache] | None = None,
     ) -> None:
@@ -253,6 +258,30 @@ class Batch:
         """After the commit: the caches learn what the batch wrote."""
         for rows in self._rows.values():
             rows.keep()
+
+
+def replay(projection: Projection, events: Iterable[Event], ledgers: Mapping[tuple[UUID, int], Ledger]) -> Batch:
+    """The rows `projection` writes for these events alone, from empty tables, held in memory: given every event of
+    an aggregate, what its read model shows of it once applied there, by the very handlers that apply it (an answer
+    built from what a command just saved, without waiting for the read model). `ledgers` as `Batch` takes them."""
+    batch = Batch(None, ledgers)
+    for event in events:
+        projection.process(batch, event)
+    return batch
+
+
+def as_read(table: Table, row: Row) -> Row:
+    """A row as the database hands it back: each value through its column type's own conversions (an instant in
+    UTC), for rows that never left memory (`replay`)."""
+    read = dict(row)
+    for column in table.columns:
+        kind, value = column.type, row[column.name]
+        if value is not None and isinstance(kind, TypeDecorator):
+            read[column.name] = kind.process_result_value(kind.process_bind_param(value, _DIALECT), _DIALECT)
+    return read
+
+
+_DIALECT = sqlite.dialect()
 
 
 class _TableSQL:

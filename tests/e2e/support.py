@@ -110,6 +110,9 @@ class Api:
         self._ids = itertools.count(1)
         self.real_time: SettableClock | None = None
         """Stands in for the system clock tokens and codes expire by (the sandbox clock does not move it)."""
+        self.position: str | None = None
+        """The last `X-Read-Position` a command answered: every read passes it back as `X-Read-After`, as a client
+        that reads its own writes does (placing an order answers without waiting for the read models)."""
 
     # Calls.
 
@@ -119,7 +122,10 @@ class Api:
             headers.update(who.headers)
         elif isinstance(who, dict):
             headers.update(who)
+        if method == "GET" and self.position is not None:
+            headers.setdefault("X-Read-After", self.position)
         response = self.http.request(method, path, headers=headers, **kwargs)
+        self.position = response.headers.get("X-Read-Position", self.position)
         if status is not None:
             assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
         if response.headers.get("content-type", "").startswith(("application/json", "application/problem+json")):

@@ -43,7 +43,7 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     `deposit_mode: preauth` order (its `checkout` is refused until the freeze is notified). `provider` chooses one
     of `GET /v1/payment-methods` (the first by default; another is 422). The answer carries what the app hands
     the provider."""
-    answers.owned(call.views, call.id, call.customer_id)
+    answers.own(call.app, call.id, call.customer_id)
     body = call.body
     if body.purpose == "preauth":
         return _freeze(call)
