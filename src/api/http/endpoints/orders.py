@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from starlette.responses import Response
 
 import projections.installments
@@ -63,9 +66,16 @@ def place_order(call: Call[schemas.PlaceOrder, None]) -> Answered:
     answer's `X-Read-Position` back as `X-Read-After`."""
     before = call.app.saved_position()
     order_id = call.app.place_order(call.customer_id, order_request(call.body), order_id=call.derived_id("order"))
+    return Answered(as_saved(call, order_id, before), {"Location": f"/v1/orders/{order_id}"})
+
+
+def as_saved(call: Call[Any, Any], order_id: UUID, before: int | None) -> schemas.OrderOut:
+    """The order from what the command saved, without waiting for the read models (`answers.order_as_saved`). One
+    that saved nothing (it had been done before) has no position of its own to answer: it answers once the read
+    models show the order."""
     if call.app.saved_position() == before:
-        call.written()  # a retry found the order its first attempt placed: no position of its own to answer
-    return Answered(answers.order_as_saved(call.app, order_id), {"Location": f"/v1/orders/{order_id}"})
+        call.written()
+    return answers.order_as_saved(call.app, order_id)
 
 
 @endpoints.get(
@@ -100,11 +110,12 @@ def get_order(call: Call[None, None]) -> schemas.OrderOut:
     summary="Cancel before shipping",
 )
 def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
-    """Refunds what was paid and releases the waiver and the units; 409 once shipped."""
+    """Refunds what was paid and releases the waiver and the units; 409 once shipped. Answered from what was saved,
+    without waiting for the read models (as placing an order is)."""
     answers.own(call.app, call.id, call.customer_id)
+    before = call.app.saved_position()
     call.app.cancel(call.id, call.body.reason or "cancelled by the customer")
-    call.written()
-    return answers.order(call.app, call.views, call.id)
+    return as_saved(call, call.id, before)
 
 
 @endpoints.post(
@@ -131,11 +142,12 @@ def sign_contract(call: Call[None, None]) -> schemas.ContractOut | Response:
 
 @endpoints.post("/v1/orders/{id}/receipt", access=CUSTOMER, answer=schemas.OrderOut, summary="Confirm receipt")
 def confirm_receipt(call: Call[None, None]) -> schemas.OrderOut:
-    """The lease starts today; the installment schedule is fixed from this day."""
+    """The lease starts today; the installment schedule is fixed from this day. Answered from what was saved,
+    without waiting for the read models (as placing an order is)."""
     answers.own(call.app, call.id, call.customer_id)
+    before = call.app.saved_position()
     call.app.confirm_receipt(call.id)
-    call.written()
-    return answers.order(call.app, call.views, call.id)
+    return as_saved(call, call.id, before)
 
 
 @endpoints.get(
