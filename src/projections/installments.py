@@ -11,7 +11,7 @@ changed it; the order's rows have seen every event up to the highest of their ve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
-from leasecore.lease.ledger import Balance
+from leasecore.lease.ledger import Balance, Ledger
 from leasecore.values import ZERO
 from projections.adjustments import ADJUSTMENT_EVENTS, LEDGER_CHANGES
 from projections.orders import STATUS_EVENTS, orders_view
@@ -46,10 +46,12 @@ from projections.projection import (
     Event,
     Projection,
     Row,
+    as_read,
     blank,
     build,
     check_page,
     on,
+    replay,
 )
 from projections.store import ViewStore, metadata, money
 
@@ -247,6 +249,16 @@ class OverdueEntry:
 
 def installments(views: ViewStore, order_id: UUID) -> list[InstallmentView]:
     return [build(InstallmentView, row) for row in _INSTALLMENTS.all(views, order_id=order_id)]
+
+
+def replayed(
+    order_id: UUID, events: Sequence[Event], ledgers: Mapping[tuple[UUID, int], Ledger]
+) -> list[InstallmentView]:
+    """The order's installments as `installments` will read them once this read model has applied `events`, every
+    event of the order's lease (`ledgers` its ledger after each, as the runner hands them): this projection's own
+    handlers applied in memory (`projection.replay`)."""
+    rows = replay(InstallmentsProjection(), events, ledgers).rows(installments_view, "order_id").get(order_id)
+    return [build(InstallmentView, as_read(installments_view, row)) for row in sorted(rows, key=lambda row: row["seq"])]
 
 
 _INSTALLMENTS = Prepared(

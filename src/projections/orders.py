@@ -4,7 +4,7 @@ address and, once settled, its settlement statement (what the deposit paid went 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 
 from leasecore.lease import AUTOMATIC, RENT_PAYABLE, STATUS_AFTER, Lease, LeaseStatus, PaymentSource, status_after
-from leasecore.lease.ledger import days_overdue_on
+from leasecore.lease.ledger import Ledger, days_overdue_on
 from leasecore.money.deposit import Deposit
 from leasecore.values import ERASED, ZERO, DepositMode, ShortTerm, add_months
 from projections.customers import customers_view
@@ -44,11 +44,13 @@ from projections.projection import (
     Page,
     Projection,
     Row,
+    as_read,
     blank,
     check_page,
     field_names,
     is_new,
     on,
+    replay,
 )
 from projections.store import Instant, ViewStore, metadata, money
 
@@ -538,6 +540,19 @@ def order(views: ViewStore, order_id: UUID) -> OrderView | None:
     return _order(row) if row else None
 
 
+def replayed(order_id: UUID, events: Sequence[Event], ledgers: Mapping[tuple[UUID, int], Ledger]) -> OrderView | None:
+    """The order as `order` will read it once this read model has applied `events`, every event of the order's
+    lease and of its deposit (`ledgers` the lease's ledger after each, as the runner hands them): this projection's
+    own handlers applied in memory (`projection.replay`). None without the lease's events."""
+    batch = replay(OrdersProjection(), events, ledgers)
+    row = batch.rows(orders_view, "id").one(order_id)
+    if row is None:
+        return None
+    deposit = batch.rows(order_deposits_view, "deposit_id").one(Deposit.create_id(order_id))
+    deposit = as_read(order_deposits_view, deposit) if deposit is not None else {}
+    return _order({**as_read(orders_view, row), **{label: deposit.get(c) for label, c in _DEPOSIT_COLUMNS.items()}})
+
+
 def order_signing(views: ViewStore, flow_id: str) -> UUID | None:
     """The order whose contract the e-signature provider's sign flow is for (its callback names only the flow)."""
     with views.read() as connection:
@@ -879,16 +894,21 @@ def _counting_statuses(shape: tuple[str, ...]) -> Prepared:
     return Prepared(select(table.status, func.count()).where(*_named(shape)).group_by(table.status))
 
 
+_DEPOSIT_COLUMNS = {
+    "deposit_paid": "paid",
+    "deposit_refunded": "refunded",
+    "deposit_frozen": "frozen",
+    "deposit_credit_waived": "credit_waived",
+    "deposit_taken": "taken",
+    "deposit_unfrozen": "unfrozen",
+}
+"""The deposit's columns an order is read with, by the name it reads them under."""
+
+
 def _with_deposits() -> Select[Any]:
     deposits = order_deposits_view.c
     return select(
-        orders_view,
-        deposits.paid.label("deposit_paid"),
-        deposits.refunded.label("deposit_refunded"),
-        deposits.frozen.label("deposit_frozen"),
-        deposits.credit_waived.label("deposit_credit_waived"),
-        deposits.taken.label("deposit_taken"),
-        deposits.unfrozen.label("deposit_unfrozen"),
+        orders_view, *(deposits[column].label(label) for label, column in _DEPOSIT_COLUMNS.items())
     ).select_from(orders_view.outerjoin(order_deposits_view, deposits.order_id == orders_view.c.id))
 
 

@@ -73,6 +73,7 @@ def serving(folder: Path, start: datetime = START) -> Iterator[Console]:
         assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
         time.sleep(0.02)
     api = Api(service)
+    api.settle = True  # the screens read the read models without X-Read-After
     try:
         yield Console(f"http://127.0.0.1:{port}", service, api, dict(seeded.skus), clock)
     finally:

@@ -110,6 +110,12 @@ class Api:
         self._ids = itertools.count(1)
         self.real_time: SettableClock | None = None
         """Stands in for the system clock tokens and codes expire by (the sandbox clock does not move it)."""
+        self.position: str | None = None
+        """The last `X-Read-Position` a command answered: every read passes it back as `X-Read-After`, as a client
+        that reads its own writes does (placing an order answers without waiting for the read models)."""
+        self.settle = False
+        """Wait after each command until the read models show it, for what reads them without `X-Read-After` (the
+        screens a browser test opens next)."""
 
     # Calls.
 
@@ -119,7 +125,12 @@ class Api:
             headers.update(who.headers)
         elif isinstance(who, dict):
             headers.update(who)
+        if method == "GET" and self.position is not None:
+            headers.setdefault("X-Read-After", self.position)
         response = self.http.request(method, path, headers=headers, **kwargs)
+        self.position = response.headers.get("X-Read-Position", self.position)
+        if self.settle and method != "GET" and "X-Read-Position" in response.headers:
+            self.service.platform.read_your_writes(self.service.read_timeout, int(response.headers["X-Read-Position"]))
         if status is not None:
             assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
         if response.headers.get("content-type", "").startswith(("application/json", "application/problem+json")):

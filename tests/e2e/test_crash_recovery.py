@@ -92,6 +92,8 @@ class Remote(Api):
         self.admin = admin
         self.customers: list[Customer] = []
         self._ids = iter(range(1, 1000))
+        self.position: str | None = None
+        self.settle = False
 
     def staff(self, *roles: Role, username: str = "tester") -> dict[str, str]:
         return self.admin

@@ -107,8 +107,10 @@ def test_a_repeated_idempotency_key_returns_the_first_answer_and_changes_nothing
     again = api.http.post("/v1/orders", json=body, headers={**who.headers, **key})
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
-    assert len(api.get("/v1/orders", who=who)) == 1
-    assert api.get("/v1/me/credit-line", who=who)["reserved"] == "2500.00"
+    assert int(again.headers["X-Read-Position"]) >= int(first.headers["X-Read-Position"])
+    after = {"X-Read-After": first.headers["X-Read-Position"]}
+    assert len(api.get("/v1/orders", who=who, headers=after)) == 1
+    assert api.get("/v1/me/credit-line", who=who, headers=after)["reserved"] == "2500.00"
 
     other = api.http.post("/v1/orders", json={**body, "quantity": 2}, headers={**who.headers, **key})
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"

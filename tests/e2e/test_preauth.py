@@ -42,7 +42,9 @@ def sandbox(api: Api) -> SandboxPayments:
 
 
 def dispatch(api: Api) -> int:
+    """The dispatcher's round once the read models have applied what came before (the runner wakes it so)."""
     assert api.service.freezes is not None
+    api.service.written()
     confirmed = api.service.freezes.dispatch()
     api.service.written()
     return confirmed

@@ -188,6 +188,7 @@ def frozen_and_unfrozen(api: Api, world: World) -> tuple[dict[str, Any], dict[st
     freeze = api.post(f"/v1/orders/{order['id']}/payments", 201, who=who, json={"purpose": "preauth"})
     api.post(f"/v1/sandbox/freezes/{freeze['out_request_no']}/complete", json={"credit_amount": "300.00"})
     api.post(f"/v1/orders/{order['id']}/cancel", who=who, json={})
+    api.service.written()  # the runner wakes the dispatcher once the read models show the cancel
     assert api.service.freezes is not None and api.service.freezes.dispatch() == 1
     api.service.written()
     return order, freeze

@@ -22,12 +22,15 @@ from leasecore.application import LeaseApplication
 from leasecore.errors import LeaseError, NotFound
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
 from leasecore.lease.ledger import Balance, InstallmentStatus
+from leasecore.money.deposit import Deposit
 from leasecore.values import total
 from projections import catalog
+from projections.adjustments import LEDGER_CHANGES
 from projections.catalog import ProductView
 from projections.collection_tasks import CollectionTask
 from projections.credit_lines import CreditLineView
 from projections.installments import InstallmentView, OverdueEntry
+from projections.ledgers import LeaseLedgers
 from projections.orders import OrderView
 from projections.store import ViewStore
 
@@ -38,6 +41,26 @@ def order(app: LeaseApplication, views: ViewStore, order_id: UUID, customer_id: 
     if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise NotFound("order", order_id)
     return order_out(app, found, projections.installments.installments(views, order_id))
+
+
+def order_as_saved(app: LeaseApplication, order_id: UUID) -> OrderOut:
+    """The order as `order` will answer it once the read models have applied what is saved of it now, without
+    waiting for them: its lease's and its deposit's events, read from the event store, applied in memory by the
+    read models' own handlers (a command's answer from what it just wrote)."""
+    store = app.repository.event_store
+    events = [*store.get(order_id), *store.get(Deposit.create_id(order_id))]
+    ledgers = LeaseLedgers(app, 1).after(events) if any(isinstance(e, LEDGER_CHANGES) for e in events) else {}
+    found = projections.orders.replayed(order_id, events, ledgers)
+    if found is None:
+        raise NotFound("order", order_id)
+    return order_out(app, found, projections.installments.replayed(order_id, events, ledgers))
+
+
+def own(app: LeaseApplication, order_id: UUID, customer_id: UUID) -> None:
+    """A command on the customer's own order: its lease says whose it is (the read models may not show an order
+    placed a moment ago yet); another customer's answers 404."""
+    if app.get(Lease, order_id, "order", to_change=False).customer_id != customer_id:
+        raise NotFound("order", order_id)
 
 
 def overdue_today(

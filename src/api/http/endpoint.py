@@ -310,7 +310,11 @@ async def _idempotently(endpoint: Endpoint, call: Call[Any, Any], key: str, requ
     print_ = fingerprint(endpoint.method, request.url.path, call.raw)
     stored = await run_in_threadpool(keys.claim, scope, key, print_, rerun=endpoint.rerun_safe)
     if stored is not None:
-        return Response(stored.body, stored.status, {"Idempotent-Replayed": "true"}, media_type=stored.content_type)
+        replayed = {"Idempotent-Replayed": "true"}
+        head = await run_in_threadpool(call.app.recorder.max_notification_id)
+        if head:  # at least the first answer's position, which was not kept: a read after it sees that answer's write
+            replayed[READ_POSITION] = str(head)
+        return Response(stored.body, stored.status, replayed, media_type=stored.content_type)
     call.keyed = (scope, key, print_)
     try:
         response = await run_in_threadpool(answer, endpoint, call)

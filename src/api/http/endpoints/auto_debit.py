@@ -61,7 +61,7 @@ def request_auto_debit(call: Call[schemas.AutoDebitIn, None]) -> schemas.AutoDeb
     are what the app hands the provider for the customer to sign (Alipay `alipay.user.agreement.page.sign`); the
     provider's notification then makes it `active`. From then each installment is charged on its due date and, after
     a failure, on days 1, 3 and 7. Asked again while `signing`, the same agreement; 409 while `active`."""
-    answers.owned(call.views, call.id, call.customer_id)
+    answers.own(call.app, call.id, call.customer_id)
     _, request = call.app.request_auto_debit(call.id, call.body.provider)
     call.written()
     return agreement_out(call.id, projections.auto_debits.agreement(call.views, call.id), request.pay_params)
@@ -86,7 +86,7 @@ def get_auto_debit(call: Call[None, None]) -> schemas.AutoDebitOut:
 )
 def cancel_auto_debit(call: Call[schemas.AutoDebitCancelIn, None]) -> schemas.AutoDebitOut:
     """Nothing is charged from now on; the agreement is ended at the provider too. Cancelling twice is harmless."""
-    answers.owned(call.views, call.id, call.customer_id)
+    answers.own(call.app, call.id, call.customer_id)
     charging.cancel(call.app, call.id, call.body.reason or "turned off by the customer")
     call.written()
     return agreement_out(call.id, projections.auto_debits.agreement(call.views, call.id))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from starlette.responses import Response
 
 import projections.installments
@@ -58,10 +61,21 @@ def quote(call: Call[schemas.QuoteRequest, None]) -> schemas.QuoteOut:
     summary="Place an order",
 )
 def place_order(call: Call[schemas.PlaceOrder, None]) -> Answered:
-    """Reserves the credit waiver on the customer's line and the units for the plan's dates; pay `due_now` next."""
+    """Reserves the credit waiver on the customer's line and the units for the plan's dates; pay `due_now` next.
+    Answered from what was saved, without waiting for the read models: a read that must see the order passes the
+    answer's `X-Read-Position` back as `X-Read-After`."""
+    before = call.app.saved_position()
     order_id = call.app.place_order(call.customer_id, order_request(call.body), order_id=call.derived_id("order"))
-    call.written()
-    return Answered(answers.order(call.app, call.views, order_id), {"Location": f"/v1/orders/{order_id}"})
+    return Answered(as_saved(call, order_id, before), {"Location": f"/v1/orders/{order_id}"})
+
+
+def as_saved(call: Call[Any, Any], order_id: UUID, before: int | None) -> schemas.OrderOut:
+    """The order from what the command saved, without waiting for the read models (`answers.order_as_saved`). One
+    that saved nothing (it had been done before) has no position of its own to answer: it answers once the read
+    models show the order."""
+    if call.app.saved_position() == before:
+        call.written()
+    return answers.order_as_saved(call.app, order_id)
 
 
 @endpoints.get(
@@ -96,11 +110,12 @@ def get_order(call: Call[None, None]) -> schemas.OrderOut:
     summary="Cancel before shipping",
 )
 def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
-    """Refunds what was paid and releases the waiver and the units; 409 once shipped."""
-    answers.owned(call.views, call.id, call.customer_id)
+    """Refunds what was paid and releases the waiver and the units; 409 once shipped. Answered from what was saved,
+    without waiting for the read models (as placing an order is)."""
+    answers.own(call.app, call.id, call.customer_id)
+    before = call.app.saved_position()
     call.app.cancel(call.id, call.body.reason or "cancelled by the customer")
-    call.written()
-    return answers.order(call.app, call.views, call.id)
+    return as_saved(call, call.id, before)
 
 
 @endpoints.post(
@@ -116,7 +131,7 @@ def sign_contract(call: Call[None, None]) -> schemas.ContractOut | Response:
     that signs at once (the sandbox) answers 200 with the signed contract; one whose signer signs on its own page
     answers 202 with that page's `sign_url` (asking again answers the same flow's page), and the contract is
     recorded when the provider calls back."""
-    answers.owned(call.views, call.id, call.customer_id)
+    answers.own(call.app, call.id, call.customer_id)
     signed = call.app.sign_contract(call.id)
     call.written()
     if isinstance(signed, SigningSession):
@@ -127,11 +142,12 @@ def sign_contract(call: Call[None, None]) -> schemas.ContractOut | Response:
 
 @endpoints.post("/v1/orders/{id}/receipt", access=CUSTOMER, answer=schemas.OrderOut, summary="Confirm receipt")
 def confirm_receipt(call: Call[None, None]) -> schemas.OrderOut:
-    """The lease starts today; the installment schedule is fixed from this day."""
-    answers.owned(call.views, call.id, call.customer_id)
+    """The lease starts today; the installment schedule is fixed from this day. Answered from what was saved,
+    without waiting for the read models (as placing an order is)."""
+    answers.own(call.app, call.id, call.customer_id)
+    before = call.app.saved_position()
     call.app.confirm_receipt(call.id)
-    call.written()
-    return answers.order(call.app, call.views, call.id)
+    return as_saved(call, call.id, before)
 
 
 @endpoints.get(
@@ -158,23 +174,23 @@ def installments(call: Call[None, None]) -> list[schemas.InstallmentOut]:
 def end_of_term(call: Call[schemas.EndOfTerm, None]) -> schemas.OrderOut:
     """Return, renew and swap open 7 days before the term ends, buyout any time while leasing; none while
     an installment is overdue. A buyout the deposit held does not cover is paid with `purpose: buyout`."""
-    order = answers.owned(call.views, call.id, call.customer_id)
+    answers.own(call.app, call.id, call.customer_id)
     body, app = call.body, call.app
     if body.choice == "return":
         require(body.tracking_no is not None, "tracking_no", "the parcel's tracking number is required to return")
-        app.request_return(order.id, body.tracking_no or "")
+        app.request_return(call.id, body.tracking_no or "")
     elif body.choice == "renew":
         require(body.months is not None, "months", "say how many months to renew for")
-        app.renew(order.id, body.months or 0)
+        app.renew(call.id, body.months or 0)
     elif body.choice == "swap":
         require(body.sku_id is not None, "sku_id", "name the SKU to swap to")
         require(body.tracking_no is not None, "tracking_no", "the parcel's tracking number is required to swap")
         assert body.sku_id is not None and body.tracking_no is not None
-        app.swap(order.id, body.sku_id, body.tracking_no)
+        app.swap(call.id, body.sku_id, body.tracking_no)
     else:
-        app.buy_out_with_deposit(order.id)
+        app.buy_out_with_deposit(call.id)
     call.written()
-    return answers.order(call.app, call.views, order.id)
+    return answers.order(call.app, call.views, call.id)
 
 
 @endpoints.get(

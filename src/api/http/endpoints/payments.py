@@ -42,8 +42,8 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     (a partial payment), by default everything due now. `preauth` asks the provider to freeze the deposit of a
     `deposit_mode: preauth` order (its `checkout` is refused until the freeze is notified). `provider` chooses one
     of `GET /v1/payment-methods` (the first by default; another is 422). The answer carries what the app hands
-    the provider."""
-    answers.owned(call.views, call.id, call.customer_id)
+    the provider, without waiting for the read models (a read that must see the payment passes `X-Read-After`)."""
+    answers.own(call.app, call.id, call.customer_id)
     body = call.body
     if body.purpose == "preauth":
         return _freeze(call)
@@ -54,14 +54,12 @@ def request_payment(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
         amount=body.amount,
         payment_id=call.derived_id("payment"),
     )
-    call.written()
     return schemas.PaymentOut.model_validate(asked, from_attributes=True)
 
 
 def _freeze(call: Call[schemas.PaymentIn, None]) -> schemas.PaymentOut:
     """The freeze of a pre-authorized deposit, as a payment answer: the deposit names it, the app confirms it."""
     asked = call.app.collect_preauth(call.id, provider=call.body.provider)
-    call.written()
     return schemas.PaymentOut(
         payment_id=Deposit.create_id(call.id),
         provider=asked.provider,
