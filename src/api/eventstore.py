@@ -15,7 +15,7 @@ Select it with `PERSISTENCE_MODULE=api.eventstore:EventStore` (what `api.bootstr
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +26,9 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyAggregateRecorder, SQLAlchemyApplicationRecorder
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
+
+NEWER_CHUNK = 200
+"""Aggregates checked a statement by `select_newer`."""
 
 
 class Reads:
@@ -100,6 +103,19 @@ class LeanReads(SQLAlchemyAggregateRecorder):
             StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=_bytes(state))
             for version, topic, state in self.reads.rows(sql, parameters)
         ]
+
+    def select_newer(self, versions: Mapping[UUID, int]) -> list[UUID]:
+        """Which of these aggregates have an event stored after the version given: one statement (a range
+        of the unique index an aggregate), whatever their histories' lengths."""
+        mark, found = self.reads.mark, []
+        ids = list(versions)
+        for start in range(0, len(ids), NEWER_CHUNK):
+            chunk = ids[start : start + NEWER_CHUNK]
+            where = " OR ".join(f"(originator_id = {mark} AND originator_version > {mark})" for _ in chunk)
+            parameters = tuple(value for i in chunk for value in (self.reads.parameter(i), versions[i]))
+            sql = f"SELECT DISTINCT originator_id FROM {self.table} WHERE {where}"
+            found += [self.reads.originator_id(stored) for (stored,) in self.reads.rows(sql, parameters)]
+        return found
 
     @functools.cache  # noqa: B019 — a handful of shapes per recorder, for the recorder's life
     def _select_events_sql(self, gt: bool, lte: bool, desc: bool, limit: int | None) -> str:

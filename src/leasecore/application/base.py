@@ -9,8 +9,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from datetime import date, datetime
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,8 @@ CONFIGURATION_TOPICS = tuple(
 
 
 def command(method: Callable[P, R]) -> Callable[P, R]:
-    """Run a command again, from a fresh load, when another writer got there first."""
+    """Run a command again, from a fresh load, when another writer got there first, or when an aggregate it
+    decided on changed before it saved (or, deciding to save nothing, before it answered)."""
 
     @functools.wraps(method)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -65,36 +67,69 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
         try:
             for attempt in itertools.count(1):
                 if outermost:
-                    running.configured = None
+                    running.start(fresh=attempt > 1)
                 try:
-                    return method(*args, **kwargs)
+                    result = method(*args, **kwargs)
                 except IntegrityError:
+                    if not outermost:
+                        raise  # the command that began the work runs again, from its first read
                     app.count_conflict(method.__name__, retried=attempt < app.retries)
                     if attempt >= app.retries:
                         raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))
+                    continue
                 except LeaseError:
-                    # A refusal decided under a configuration that has changed since is run again under the
-                    # documents in force (a save is checked in its transaction; a refusal saves nothing).
-                    if not (outermost and running.configured is not None and app.configuration_changed()):
+                    # A refusal decided under a configuration, or on an aggregate, that has changed since is run
+                    # again on the state in force (a save is checked in its transaction; a refusal saves nothing).
+                    if not (outermost and app._decided_on_stale()):
                         raise
                     app.count_conflict(method.__name__, retried=attempt < app.retries)
                     if attempt >= app.retries:
                         raise
+                    continue
+                if outermost and running.unchecked and app._stale_reads(running.unchecked):
+                    # It answered from aggregates read after its last save (or it saved nothing), one of which
+                    # has changed since: it answers again on their state now.
+                    app.count_conflict(method.__name__, retried=attempt < app.retries)
+                    if attempt >= app.retries:
+                        raise Busy(f"{method.__name__} kept reading aggregates other writers changed; try again")
+                    continue
+                return result
             raise AssertionError("unreachable")
         finally:
             running.depth -= 1
             if outermost:
-                running.configured = None
+                running.start(fresh=False)
 
     return retrying
 
 
 class _Running(threading.local):
-    """What the command running on this thread has read: the configuration its save must check."""
+    """What the command running on this thread has read: the configuration and the aggregate versions its save
+    must check."""
 
     depth = 0
     configured: Configured | None = None
+    fresh = False
+    """Run again after a conflict: every aggregate is brought up to date from the store before use."""
+
+    def __init__(self) -> None:
+        self.reads: dict[UUID, int] = {}
+        """The version of each aggregate the command decided on (0: it did not exist)."""
+        self.unchecked: set[UUID] = set()
+        """The aggregates read since the command's last save checked them."""
+
+    def start(self, *, fresh: bool) -> None:
+        self.configured = None
+        self.fresh = fresh
+        self.reads = {}
+        self.unchecked = set()
+
+    def read(self, aggregate_id: UUID, version: int) -> None:
+        known = self.reads.get(aggregate_id)
+        if known is None or version < known:
+            self.reads[aggregate_id] = version
+        self.unchecked.add(aggregate_id)
 
 
 class _Collected(ProcessingEvent[UUID]):
@@ -155,6 +190,8 @@ class Commands(Application[UUID]):
         self._conflicts = itertools.count(1)
         self.conflicts = 0
         """Saves refused because another writer got there first (each retried): a measure of contention."""
+        self.stale_reads = 0
+        """Of those, the times an aggregate a command had read (kept in memory) had changed in the store."""
         self.conflict_listeners: list[Callable[[str, bool], None]] = []
         """Told of each conflict: the command's name, and whether it runs again (the service's metrics)."""
         super().__init__(env)
@@ -201,14 +238,69 @@ class Commands(Application[UUID]):
 
     def get(self, cls: type[A], aggregate_id: UUID, kind: str, *, to_change: bool = True) -> A:
         """The aggregate as it stands. Not `to_change`, it is the cached copy itself, not a deep copy of it:
-        for what a command only reads (a product, a SKU's register, a configuration document)."""
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
-        except AggregateNotFoundError:
-            raise NotFound(kind, aggregate_id) from None
+        for what a command only reads (a product, a SKU's register, a configuration document).
+
+        Inside a command an aggregate kept in memory is used as kept, without asking the store for events
+        since: the version used is remembered, and the command's save checks in its own transaction that none
+        has changed (else it is a conflict, and the command runs again on fresh loads). Outside a command (a
+        query) the kept aggregate is first brought up to date from the store."""
+        running = self._running
+        aggregate: Aggregate | None = None
+        if running.depth and not running.fresh:
+            aggregate = self._kept(aggregate_id, copy=to_change)
+        if aggregate is None:
+            try:
+                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
+            except AggregateNotFoundError:
+                if running.depth:
+                    running.read(aggregate_id, 0)
+                raise NotFound(kind, aggregate_id) from None
+        if running.depth:
+            running.read(aggregate_id, aggregate.version)
         if not isinstance(aggregate, cls):
             raise NotFound(kind, aggregate_id)
         return aggregate
+
+    def _kept(self, aggregate_id: UUID, *, copy: bool) -> Aggregate | None:
+        """The aggregate kept in memory as it is (a deep copy of it if `copy`), or None if none is kept."""
+        repository = self.repository
+        if repository.cache is None:
+            return None
+        try:
+            kept = cast(Aggregate, repository.cache.get(aggregate_id))
+        except KeyError:
+            return None
+        if not (copy and repository.deepcopy_from_cache):
+            return kept
+        lock = repository._use_fastforward_lock(aggregate_id)
+        try:
+            with lock:  # not torn by another thread bringing it up to date meanwhile
+                return deepcopy(kept)
+        finally:
+            repository._disuse_fastforward_lock(aggregate_id)
+
+    def _keep_saved(self, events: Sequence[Any]) -> None:
+        """Bring the kept copies of the aggregates just saved up to date with the events saved (those kept
+        at the version the save started from), so that the next command starts from them without a query."""
+        repository = self.repository
+        if repository.cache is None:
+            return
+        for event in events:
+            try:
+                kept = cast(Aggregate, repository.cache.get(event.originator_id))
+            except KeyError:
+                continue
+            lock = repository._use_fastforward_lock(event.originator_id)
+            try:
+                with lock:
+                    if kept.version == event.originator_version - 1:
+                        try:
+                            event.mutate(kept)
+                        except Exception:
+                            repository.cache.get(event.originator_id, evict=True)
+                            raise
+            finally:
+                repository._disuse_fastforward_lock(event.originator_id)
 
     def lease(self, order_id: UUID) -> Lease:
         return self.get(Lease, order_id, "order")
@@ -319,20 +411,66 @@ class Commands(Application[UUID]):
         return Configured(documents)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Record the events; a command that read the configuration records them only if it is still in force."""
-        if self._running.configured is None:
-            return super()._record(processing_event)
+        """Record the events; a command records them only if the configuration it read is still in force and
+        no aggregate it read without writing has changed since it read it."""
+        running = self._running
         writing = {event.originator_id for event in processing_event.events}
-        transaction = getattr(self.recorder, "transaction", None)
-        if transaction is None:  # in memory: one lock orders the checks and the configuration's own saves
+        read = {} if not (running.depth and writing) else running.reads
+        others = {aggregate_id: version for aggregate_id, version in read.items() if aggregate_id not in writing}
+        if running.configured is None and not others:
+            recordings = self._record_unchecked(processing_event)
+        else:
+            transaction = getattr(self.recorder, "transaction", None)
+            if transaction is None:  # in memory: one lock orders the checks and every save
+                with self._configuration_lock:
+                    self._check_reads(others)
+                    recordings = super()._record(processing_event)
+                    if running.configured is not None:
+                        self._check_configuration(writing, recordings)
+            else:
+                with transaction(commit=True):
+                    recordings = super()._record(processing_event)
+                    if running.configured is not None:
+                        self._check_configuration(writing, recordings)
+                    self._check_reads(others)
+        if running.depth and writing:
+            for event in processing_event.events:
+                read[event.originator_id] = event.originator_version
+            running.unchecked.clear()
+        return recordings
+
+    def _record_unchecked(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        if getattr(self.recorder, "transaction", None) is None:
             with self._configuration_lock:
-                recordings = super()._record(processing_event)
-                self._check_configuration(writing, recordings)
-                return recordings
-        with transaction(commit=True):
-            recordings = super()._record(processing_event)
-            self._check_configuration(writing, recordings)
-            return recordings
+                return super()._record(processing_event)
+        return super()._record(processing_event)
+
+    def _check_reads(self, versions: dict[UUID, int]) -> None:
+        """Refuse the save (a conflict: the command runs again, on fresh loads) if an aggregate the command read
+        has an event stored after the version it used. Run after this save's insert (or, in memory, under the
+        lock every save takes), so no event can be stored between the check and the save's commit."""
+        if versions and self._stale_reads(versions):
+            raise IntegrityError("an aggregate the command read changed before its save")
+
+    def _stale_reads(self, aggregate_ids: dict[UUID, int] | set[UUID]) -> list[UUID]:
+        """Which of these aggregates read by the command have an event stored after the version it used."""
+        reads = self._running.reads
+        versions = {aggregate_id: reads[aggregate_id] for aggregate_id in aggregate_ids}
+        select_newer = getattr(self.recorder, "select_newer", None)
+        if select_newer is not None:
+            stale: list[UUID] = select_newer(versions)
+        else:
+            stale = [i for i, version in versions.items() if self.recorder.select_events(i, gt=version, limit=1)]
+        if stale:
+            self.stale_reads += 1
+        return stale
+
+    def _decided_on_stale(self) -> bool:
+        """Whether a refusal was decided under a configuration or on an aggregate that has changed since."""
+        running = self._running
+        if running.configured is not None and self.configuration_changed():
+            return True
+        return bool(running.unchecked) and bool(self._stale_reads(running.unchecked))
 
     def _check_configuration(self, writing: set[UUID], recordings: list[Recording[UUID]]) -> None:
         """Refuse the save (a conflict: the command runs again, under the new version) if a configuration
@@ -355,6 +493,7 @@ class Commands(Application[UUID]):
         processing_event = _Collected()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
+        self._keep_saved(processing_event.events)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         if recordings:

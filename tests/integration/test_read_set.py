@@ -1,0 +1,132 @@
+"""A command uses the aggregates it keeps in memory without asking the store for newer events, and its save
+checks that none it read has changed: two processes on one database (two applications here), one changing what
+the other decides on, which must conflict and decide again on the state now stored, never on the kept copy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal as D
+
+import pytest
+
+from api.bootstrap import application
+from leasecore.application import LeaseApplication
+from leasecore.clock import SettableClock
+from leasecore.errors import LeaseError, Unavailable
+from leasecore.lease.lease import LeaseStatus
+from leasecore.values import DepositMode
+from tests.support import START, World, build_world, close, phone_sku
+
+
+class ReadSetBehaviour:
+    @pytest.fixture
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def worlds(self, database_url: str) -> Iterator[tuple[World, LeaseApplication]]:
+        clock = SettableClock(START)
+        app, other = application(database_url, clock=clock), application(database_url, clock=clock)
+        try:
+            yield build_world(app, clock, units=2), other
+        finally:
+            close(app)
+            close(other)
+
+    def test_an_order_is_quoted_at_the_price_another_process_set_after_this_one_kept_the_product(
+        self, worlds: tuple[World, LeaseApplication]
+    ) -> None:
+        world, other = worlds
+        app = world.app
+        customer = world.customer()
+        first = app.lease(app.place_order(customer, world.request(mode=DepositMode.FULL)))
+        assert first.deposit == D("3000.00")
+
+        other.reprice_sku(world.product_id, replace(phone_sku(world.sku_id), deposit=D("3500.00")))
+        conflicts, stale = app.conflicts, app.stale_reads
+        later = app.lease(app.place_order(customer, world.request(mode=DepositMode.FULL)))
+
+        assert later.deposit == D("3500.00")
+        assert (app.conflicts, app.stale_reads) == (conflicts + 1, stale + 1)
+
+    def test_an_order_for_a_product_another_process_retired_is_refused(
+        self, worlds: tuple[World, LeaseApplication]
+    ) -> None:
+        world, other = worlds
+        app = world.app
+        customer = world.customer()
+        app.place_order(customer, world.request(mode=DepositMode.FULL))
+        orders = set(app.customer(customer).orders)
+
+        other.retire_product(world.product_id)
+        with pytest.raises(LeaseError):
+            app.place_order(customer, world.request(mode=DepositMode.FULL))
+        assert set(app.customer(customer).orders) == orders
+
+    def test_a_refusal_for_want_of_stock_is_decided_again_when_another_process_received_units(
+        self, worlds: tuple[World, LeaseApplication]
+    ) -> None:
+        world, other = worlds
+        app = world.app
+        customers = [world.customer() for _ in range(3)]
+        for customer in customers[:2]:
+            app.place_order(customer, world.request(mode=DepositMode.FULL))
+        with pytest.raises(Unavailable):
+            app.place_order(customers[2], world.request(mode=DepositMode.FULL))
+
+        other.receive_units(world.sku_id, ["IMEI9001"])
+        stale = app.stale_reads
+        order = app.place_order(customers[2], world.request(mode=DepositMode.FULL))
+
+        assert app.units_held(order) == ("IMEI9001",)
+        assert app.stale_reads == stale + 1
+
+    def test_a_command_that_saves_nothing_answers_on_the_state_another_process_stored(
+        self, worlds: tuple[World, LeaseApplication]
+    ) -> None:
+        world, other = worlds
+        app = world.app
+        order = app.place_order(world.customer(), world.request(mode=DepositMode.FULL))
+        app.pay_checkout(order, f"checkout-{order}", app.lease(order).due_now, world.clock.now())
+        if app.lease(order).status is LeaseStatus.PENDING_REVIEW:
+            app.approve(order, "reviewer", "ok")
+        app.record_contract(order, f"contract-{order}")
+
+        other.ship(order, list(other.units_held(order)), "SF Express", "SF0000000001")
+        stale = app.stale_reads
+
+        assert app.confirm_delivery(order) is True
+        assert app.lease(order).status is LeaseStatus.LEASING
+        assert app.stale_reads == stale + 1
+
+    def test_orders_on_kept_aggregates_ask_the_store_for_no_events(
+        self, worlds: tuple[World, LeaseApplication], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        world, _ = worlds
+        app = world.app
+        customer = world.customer()
+        app.place_order(customer, world.request(mode=DepositMode.FULL))
+        loads: list[tuple[object, dict[str, object]]] = []
+        select_events = app.recorder.select_events
+        monkeypatch.setattr(
+            app.recorder, "select_events", lambda *a, **k: loads.append((a, k)) or select_events(*a, **k)
+        )
+
+        app.place_order(customer, world.request(mode=DepositMode.FULL))
+
+        assert [kwargs for _, kwargs in loads if kwargs.get("gt") is not None] == []  # no fast-forward
+        assert len(loads) <= 1  # at most the unit the first order did not try, loaded whole
+
+
+class TestOnSQLite(ReadSetBehaviour):
+    @pytest.fixture
+    def database_url(self, sqlite_url: str) -> str:
+        return sqlite_url
+
+
+@pytest.mark.postgres
+class TestOnPostgres(ReadSetBehaviour):
+    @pytest.fixture
+    def database_url(self, postgres_url: str) -> str:
+        return postgres_url
