@@ -142,6 +142,8 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
     def _insert_stored_events(self, session: Session, stored_events: Sequence[StoredEvent], **_: Any) -> list[int]:
         if not stored_events:
             return []
+        if not self.reads.sqlite:
+            return self._lock_notify_insert(session, stored_events)
         self._lock_table(session)
         table = self.events_record_cls.__table__
         insert = table.insert().returning(table.c.id, sort_by_parameter_order=True)
@@ -157,6 +159,23 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
         positions = [position for (position,) in session.connection().execute(insert, rows)]
         self._notify_channel(session)
         return positions
+
+    def _lock_notify_insert(self, session: Session, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """On PostgreSQL, the table lock, the NOTIFY (sent at commit) and the insert in one round trip."""
+        values = ", ".join("(%s, %s, %s, %s)" for _ in stored_events)
+        sql = (
+            f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; "
+            f"INSERT INTO {self.table} (originator_id, originator_version, topic, state) VALUES {values} "
+            "RETURNING id, originator_id, originator_version"
+        )
+        parameters = tuple(
+            value
+            for event in stored_events
+            for value in (self.reads.parameter(event.originator_id), event.originator_version, event.topic, event.state)
+        )
+        rows = session.connection().exec_driver_sql(sql, parameters).fetchall()
+        positions = {(self.reads.originator_id(stored), version): position for position, stored, version in rows}
+        return [positions[self.reads.originator_id(e.originator_id), e.originator_version] for e in stored_events]
 
     def max_notification_id(self) -> int | None:
         rows = self.reads.rows(f"SELECT MAX(id) FROM {self.table}", ())
