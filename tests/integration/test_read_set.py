@@ -7,14 +7,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal as D
+from uuid import UUID
 
 import pytest
+from eventsourcing.domain import Aggregate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.bootstrap import application
 from leasecore.application import LeaseApplication
+from leasecore.catalog import Product
 from leasecore.clock import SettableClock
 from leasecore.errors import LeaseError, Unavailable
-from leasecore.lease.lease import LeaseStatus
+from leasecore.lease.lease import Lease, LeaseStatus
 from leasecore.values import DepositMode
 from tests.support import START, World, build_world, close, phone_sku
 
@@ -130,3 +135,70 @@ class TestOnPostgres(ReadSetBehaviour):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
+
+
+DEPOSITS = st.integers(min_value=30, max_value=40).map(lambda hundreds: D(hundreds * 100).quantize(D("0.01")))
+STEPS = st.lists(
+    st.tuples(st.booleans(), st.one_of(st.just("order"), st.just("cancel"), DEPOSITS)), min_size=1, max_size=14
+)
+
+
+class TestInterleavedOnSQLite:
+    """Two applications on one SQLite file take turns at random: every order in the log carries the SKU's
+    deposit in force just before it in the log (no order was quoted on a kept, stale product), and each
+    aggregate either application keeps in memory equals a fresh replay of the log to its version."""
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(steps=STEPS)
+    def test_interleaved_commands_act_on_the_state_in_force(
+        self, steps: list[tuple[bool, object]], tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('interleaved') / 'events.db'}"
+        clock = SettableClock(START)
+        app, other = application(url, clock=clock), application(url, clock=clock)
+        fresh = None
+        try:
+            world = build_world(app, clock, units=6)
+            customers = [world.customer() for _ in range(2)]
+            orders: list[UUID] = []
+            refused = 0
+            for n, (here, step) in enumerate(steps):
+                acting = app if here else other
+                try:
+                    if step == "order":
+                        request = world.request(mode=DepositMode.FULL)
+                        orders.append(acting.place_order(customers[n % 2], request))
+                    elif step == "cancel" and orders:
+                        acting.cancel(orders.pop(0))
+                    elif isinstance(step, D):
+                        acting.reprice_sku(world.product_id, replace(phone_sku(world.sku_id), deposit=step))
+                except LeaseError:
+                    refused += step == "order"
+
+            deposit, placed = D("3000.00"), 0
+            for notification in app.recorder.select_notifications(1, 100_000):
+                event = app.mapper.to_domain_event(notification)
+                if isinstance(event, Product.SkuRepriced):
+                    deposit = event.sku.deposit
+                elif isinstance(event, Lease.OrderPlaced):
+                    assert event.deposit == deposit
+                    placed += 1
+            assert placed == sum(step == "order" for _, step in steps) - refused
+
+            fresh = application(url, clock=clock)
+            for keeper in (app, other):
+                cache = keeper.repository.cache
+                assert cache is not None
+                for aggregate_id, link in list(cache.cache.items()):
+                    kept = link[3]
+                    replayed = fresh.repository.get(aggregate_id, version=kept.version)
+                    assert state(kept) == state(replayed), aggregate_id
+        finally:
+            close(app)
+            close(other)
+            if fresh is not None:
+                close(fresh)
+
+
+def state(aggregate: Aggregate) -> dict[str, object]:
+    return {name: value for name, value in vars(aggregate).items() if name != "_pending_events"}
