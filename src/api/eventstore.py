@@ -117,6 +117,31 @@ class LeanReads(SQLAlchemyAggregateRecorder):
             found += [self.reads.originator_id(stored) for (stored,) in self.reads.rows(sql, parameters)]
         return found
 
+    def select_changes(
+        self, after: int, topics: Sequence[str], limit: int, versions: Mapping[UUID, int]
+    ) -> tuple[list[tuple[int, UUID]], list[UUID]]:
+        """In one statement, the first `limit` events of these topics after position `after` (position and
+        originator), and which of these aggregates have an event stored after the version given."""
+        mark = self.reads.mark
+        ids = list(versions)[:NEWER_CHUNK]
+        newer = " OR ".join(f"(originator_id = {mark} AND originator_version > {mark})" for _ in ids)
+        sql = (
+            f"SELECT id, originator_id FROM (SELECT id, originator_id FROM {self.table} WHERE id > {mark}"
+            f" AND topic IN ({', '.join(mark for _ in topics)}) ORDER BY id LIMIT {int(limit)}) AS changes"
+            f" UNION ALL SELECT DISTINCT 0, originator_id FROM {self.table} WHERE {newer}"
+        )
+        parameters = (after, *topics, *(value for i in ids for value in (self.reads.parameter(i), versions[i])))
+        changes: list[tuple[int, UUID]] = []
+        stale: list[UUID] = []
+        for position, stored in self.reads.rows(sql, parameters):
+            if position:
+                changes.append((position, self.reads.originator_id(stored)))
+            else:
+                stale.append(self.reads.originator_id(stored))
+        if len(versions) > NEWER_CHUNK:
+            stale += self.select_newer({i: versions[i] for i in list(versions)[NEWER_CHUNK:]})
+        return changes, stale
+
     @functools.cache  # noqa: B019 — a handful of shapes per recorder, for the recorder's life
     def _select_events_sql(self, gt: bool, lte: bool, desc: bool, limit: int | None) -> str:
         mark = self.reads.mark

@@ -53,6 +53,9 @@ CONFIGURATION_TOPICS = tuple(
     topic for event_class in (Configuration.Published, Configuration.Revised) for topic in stored_topics(event_class)
 )
 
+CONFIGURATION_CHECKED = 10
+"""How many configuration events after the copy in memory a save's check reads (one not its own is enough)."""
+
 
 def command(method: Callable[P, R]) -> Callable[P, R]:
     """Run a command again, from a fresh load, when another writer got there first, or when an aggregate it
@@ -430,9 +433,7 @@ class Commands(Application[UUID]):
             else:
                 with transaction(commit=True):
                     recordings = super()._record(processing_event)
-                    if running.configured is not None:
-                        self._check_configuration(writing, recordings)
-                    self._check_reads(others)
+                    self._check_saved(writing, recordings, others, configuration=running.configured is not None)
         if running.depth and writing:
             for event in processing_event.events:
                 read[event.originator_id] = event.originator_version
@@ -444,6 +445,24 @@ class Commands(Application[UUID]):
             with self._configuration_lock:
                 return super()._record(processing_event)
         return super()._record(processing_event)
+
+    def _check_saved(
+        self, writing: set[UUID], recordings: list[Recording[UUID]], others: dict[UUID, int], *, configuration: bool
+    ) -> None:
+        """The configuration's check and the aggregates' check of a save in its transaction: one query when the
+        store can ask both at once."""
+        select_changes = getattr(self.recorder, "select_changes", None)
+        if select_changes is None or not (configuration and others):
+            if configuration:
+                self._check_configuration(writing, recordings)
+            self._check_reads(others)
+            return
+        since = self._configuration_checked
+        changes, stale = select_changes(since, CONFIGURATION_TOPICS, CONFIGURATION_CHECKED, others)
+        self._check_configuration(writing, recordings, changes)
+        if stale:
+            self.stale_reads += 1
+            raise IntegrityError("an aggregate the command read changed before its save")
 
     def _check_reads(self, versions: dict[UUID, int]) -> None:
         """Refuse the save (a conflict: the command runs again, on fresh loads) if an aggregate the command read
@@ -472,17 +491,21 @@ class Commands(Application[UUID]):
             return True
         return bool(running.unchecked) and bool(self._stale_reads(running.unchecked))
 
-    def _check_configuration(self, writing: set[UUID], recordings: list[Recording[UUID]]) -> None:
+    def _check_configuration(
+        self, writing: set[UUID], recordings: list[Recording[UUID]], found: Sequence[tuple[int, object]] | None = None
+    ) -> None:
         """Refuse the save (a conflict: the command runs again, under the new version) if a configuration
         document changed after the copy in memory was read: one query for configuration events in the log
         since the last check. It runs after this save's insert, which on PostgreSQL locked the events table
         and on SQLite took the write lock, so every event before this save's is committed and none can be
         added until it commits: the log is checked up to this save's own position."""
-        since = self._configuration_checked
-        changes = [n for n in self._configuration_events(since, limit=10) if n.originator_id not in writing]
+        if found is None:
+            events = self._configuration_events(self._configuration_checked, limit=CONFIGURATION_CHECKED)
+            found = [(n.id, n.originator_id) for n in events]
+        changes = [position for position, originator_id in found if originator_id not in writing]
         if changes:
             self._configuration = None
-            raise IntegrityError(f"the configuration changed (event {changes[0].id}) while a command used it")
+            raise IntegrityError(f"the configuration changed (event {changes[0]}) while a command used it")
         if recordings:
             position = max(recording.notification.id for recording in recordings)
             self._configuration_checked = max(self._configuration_checked, position)
