@@ -117,6 +117,31 @@ class LeanReads(SQLAlchemyAggregateRecorder):
             found += [self.reads.originator_id(stored) for (stored,) in self.reads.rows(sql, parameters)]
         return found
 
+    def select_with_snapshot(
+        self, originator_id: UUID | str, snapshots: LeanReads
+    ) -> tuple[StoredEvent | None, list[StoredEvent]]:
+        """An aggregate's latest snapshot, if any, and its events after it, in one statement."""
+        mark = self.reads.mark
+        sql = (
+            f"WITH latest AS (SELECT originator_version, topic, state FROM {snapshots.table}"
+            f" WHERE originator_id = {mark} ORDER BY originator_version DESC LIMIT 1)"
+            " SELECT 0, originator_version, topic, state FROM latest UNION ALL"
+            f" SELECT 1, originator_version, topic, state FROM {self.table} WHERE originator_id = {mark}"
+            " AND originator_version > COALESCE((SELECT originator_version FROM latest), 0) ORDER BY 1, 2"
+        )
+        parameter = self.reads.parameter(originator_id)
+        snapshot: StoredEvent | None = None
+        events: list[StoredEvent] = []
+        for kind, version, topic, state in self.reads.rows(sql, (parameter, parameter)):
+            stored = StoredEvent(
+                originator_id=originator_id, originator_version=version, topic=topic, state=_bytes(state)
+            )
+            if kind == 0:
+                snapshot = stored
+            else:
+                events.append(stored)
+        return snapshot, events
+
     def select_changes(
         self, after: int, topics: Sequence[str], limit: int, versions: Mapping[UUID, int]
     ) -> tuple[list[tuple[int, UUID]], list[UUID]]:

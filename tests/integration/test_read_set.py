@@ -123,6 +123,28 @@ class ReadSetBehaviour:
         assert [kwargs for _, kwargs in loads if kwargs.get("gt") is not None] == []  # no fast-forward
         assert len(loads) <= 1  # at most the unit the first order did not try, loaded whole
 
+    def test_an_aggregate_not_kept_loads_from_its_latest_snapshot_and_the_events_after_it_in_one_query(
+        self, worlds: tuple[World, LeaseApplication], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        world, other = worlds
+        app = world.app
+        for n in range(55):  # a snapshot every 50 events
+            app.reprice_sku(world.product_id, replace(phone_sku(world.sku_id), deposit=D(3000 + n)))
+        assert app.snapshots is not None and app.snapshots.recorder.select_events(world.product_id, desc=True, limit=1)
+        statements: list[str] = []
+        rows = other.recorder.reads.rows  # type: ignore[attr-defined]
+        monkeypatch.setattr(
+            other.recorder.reads,  # type: ignore[attr-defined]
+            "rows",
+            lambda sql, parameters: statements.append(sql) or rows(sql, parameters),
+        )
+
+        loaded = other.product(world.product_id)
+
+        assert len(statements) == 1
+        assert loaded.version == app.product(world.product_id).version
+        assert loaded.sku(world.sku_id).deposit == D(3054)
+
 
 class TestOnSQLite(ReadSetBehaviour):
     @pytest.fixture

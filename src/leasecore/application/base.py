@@ -15,7 +15,13 @@ from typing import Any, ClassVar, ParamSpec, TypeVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    ProjectorFunction,
+    Repository,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording
 
@@ -149,6 +155,25 @@ class _Collected(ProcessingEvent[UUID]):
         self.saved_kwargs.update(kwargs)
 
 
+class _Repository(Repository[UUID]):
+    """The library's repository, loading an aggregate that is not kept in memory with one query for its latest
+    snapshot and the events after it where the store can ask both at once (else two, as the library does)."""
+
+    def _reconstruct_aggregate(
+        self, aggregate_id: UUID, version: int | None, projector_func: ProjectorFunction[Any, Any]
+    ) -> Any:
+        snapshot_store = self.snapshot_store
+        select = getattr(self.event_store.recorder, "select_with_snapshot", None)
+        if select is None or snapshot_store is None or version is not None:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        snapshot, events = select(aggregate_id, snapshot_store.recorder)
+        stored = ([snapshot] if snapshot is not None else []) + events
+        aggregate = projector_func(None, (self.event_store.mapper.to_domain_event(event) for event in stored))
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
+        return aggregate
+
+
 class Commands(Application[UUID]):
     """Loading, configuration and the steps shared by the platform's commands."""
 
@@ -221,6 +246,17 @@ class Commands(Application[UUID]):
         if port is None:
             raise Refused(f"no {name} provider is configured")
         return port
+
+    def construct_repository(self) -> Repository[UUID]:
+        repository = super().construct_repository()
+        return _Repository(
+            event_store=repository.event_store,
+            snapshot_store=repository.snapshot_store,
+            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0) or None,
+            fastforward=repository.fastforward,
+            fastforward_skipping=repository.fastforward_skipping,
+            deepcopy_from_cache=repository.deepcopy_from_cache,
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         if self.personal_data is None:
