@@ -249,14 +249,15 @@ class Commands(Application[UUID]):
 
     def construct_repository(self) -> Repository[UUID]:
         repository = super().construct_repository()
-        return _Repository(
+        ours = _Repository(
             event_store=repository.event_store,
             snapshot_store=repository.snapshot_store,
-            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0) or None,
             fastforward=repository.fastforward,
             fastforward_skipping=repository.fastforward_skipping,
             deepcopy_from_cache=repository.deepcopy_from_cache,
         )
+        ours.cache = repository.cache
+        return ours
 
     def construct_mapper(self) -> Mapper[UUID]:
         if self.personal_data is None:
