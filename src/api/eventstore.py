@@ -190,34 +190,19 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
     returns their positions, without the ORM's unit of work."""
 
     def _insert_stored_events(self, session: Session, stored_events: Sequence[StoredEvent], **_: Any) -> list[int]:
+        """The rows in one `INSERT … RETURNING` written as a plain string (no statement to compile); on PostgreSQL
+        behind the table lock and the NOTIFY (sent at commit) in the same round trip, on SQLite the insert takes
+        the write lock itself."""
         if not stored_events:
             return []
-        if not self.reads.sqlite:
-            return self._lock_notify_insert(session, stored_events)
-        self._lock_table(session)
-        table = self.events_record_cls.__table__
-        insert = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        rows = [
-            {
-                "originator_id": event.originator_id,
-                "originator_version": event.originator_version,
-                "topic": event.topic,
-                "state": event.state,
-            }
-            for event in stored_events
-        ]
-        positions = [position for (position,) in session.connection().execute(insert, rows)]
-        self._notify_channel(session)
-        return positions
-
-    def _lock_notify_insert(self, session: Session, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """On PostgreSQL, the table lock, the NOTIFY (sent at commit) and the insert in one round trip."""
-        values = ", ".join("(%s, %s, %s, %s)" for _ in stored_events)
+        mark = self.reads.mark
+        values = ", ".join(f"({mark}, {mark}, {mark}, {mark})" for _ in stored_events)
         sql = (
-            f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; "
             f"INSERT INTO {self.table} (originator_id, originator_version, topic, state) VALUES {values} "
             "RETURNING id, originator_id, originator_version"
         )
+        if not self.reads.sqlite:
+            sql = f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; {sql}"
         parameters = tuple(
             value
             for event in stored_events
