@@ -189,26 +189,57 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
     """The events and their notification log: reads as above; a save inserts its rows in one statement that
     returns their positions, without the ORM's unit of work."""
 
-    def _insert_stored_events(self, session: Session, stored_events: Sequence[StoredEvent], **_: Any) -> list[int]:
-        """The rows in one `INSERT … RETURNING` written as a plain string (no statement to compile); on PostgreSQL
-        behind the table lock and the NOTIFY (sent at commit) in the same round trip, on SQLite the insert takes
-        the write lock itself."""
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], *, checks: Any = None, **_: Any
+    ) -> list[int]:
+        """The rows in one `INSERT … RETURNING` written as a plain string (no statement to compile). On
+        PostgreSQL the table lock and the NOTIFY (sent at commit) go in the same round trip, and so do the save's
+        checks (`SaveChecks`: configuration events since the copy, aggregates read that have newer events),
+        answered by the statement that inserts, whose snapshot is taken once the lock is held. On SQLite the insert
+        takes the write lock itself, and the application runs the checks after it."""
         if not stored_events:
             return []
         mark = self.reads.mark
         values = ", ".join(f"({mark}, {mark}, {mark}, {mark})" for _ in stored_events)
-        sql = (
+        insert = (
             f"INSERT INTO {self.table} (originator_id, originator_version, topic, state) VALUES {values} "
             "RETURNING id, originator_id, originator_version"
         )
-        if not self.reads.sqlite:
-            sql = f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; {sql}"
-        parameters = tuple(
+        parameters: tuple[object, ...] = tuple(
             value
             for event in stored_events
             for value in (self.reads.parameter(event.originator_id), event.originator_version, event.topic, event.state)
         )
-        rows = session.connection().exec_driver_sql(sql, parameters).fetchall()
+        if self.reads.sqlite:
+            return self._positions(stored_events, session.connection().exec_driver_sql(insert, parameters).fetchall())
+        sql, kinds = insert, False
+        if checks is not None and (checks.since is not None or checks.versions):
+            sql, kinds = f"WITH saved AS ({insert}) SELECT 0, id, originator_id, originator_version FROM saved", True
+            if checks.since is not None:
+                sql += (
+                    f" UNION ALL SELECT 1, id, originator_id, 0 FROM (SELECT id, originator_id FROM {self.table}"
+                    f" WHERE id > %s AND topic IN ({', '.join('%s' for _ in checks.topics)})"
+                    f" ORDER BY id LIMIT {int(checks.limit)}) AS changes"
+                )
+                parameters += (checks.since, *checks.topics)
+            if checks.versions:
+                newer = " OR ".join("(originator_id = %s AND originator_version > %s)" for _ in checks.versions)
+                sql += f" UNION ALL SELECT DISTINCT 2, 0, originator_id, 0 FROM {self.table} WHERE {newer}"
+                parameters += tuple(
+                    value for i, version in checks.versions.items() for value in (self.reads.parameter(i), version)
+                )
+        rows = session.connection().exec_driver_sql(
+            f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; {sql}", parameters
+        ).fetchall()
+        if not kinds:
+            return self._positions(stored_events, rows)
+        originator = self.reads.originator_id
+        checks.changes = [(position, originator(stored)) for kind, position, stored, _ in rows if kind == 1]
+        checks.stale = [originator(stored) for kind, _, stored, _ in rows if kind == 2]
+        checks.answered = True
+        return self._positions(stored_events, [row[1:] for row in rows if row[0] == 0])
+
+    def _positions(self, stored_events: Sequence[StoredEvent], rows: Sequence[Any]) -> list[int]:
         positions = {(self.reads.originator_id(stored), version): position for position, stored, version in rows}
         return [positions[self.reads.originator_id(e.originator_id), e.originator_version] for e in stored_events]
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from copy import deepcopy
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, ParamSpec, TypeVar, cast
 from uuid import UUID
@@ -111,6 +112,22 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
                 running.start(fresh=False)
 
     return retrying
+
+
+@dataclass
+class SaveChecks:
+    """What a save must find unchanged, handed to the event store with its events: a store that can run the
+    checks in the insert's own statement answers them here (`answered`), else the save runs them after it."""
+
+    since: int | None
+    """Configuration events after this log position, up to `limit` (None: the configuration is not checked)."""
+    topics: Sequence[str]
+    limit: int
+    versions: dict[UUID, int]
+    """Aggregates read, not written, and the version used: which have an event stored after it."""
+    answered: bool = False
+    changes: list[tuple[int, UUID]] = field(default_factory=list)
+    stale: list[UUID] = field(default_factory=list)
 
 
 class _Running(threading.local):
@@ -468,9 +485,12 @@ class Commands(Application[UUID]):
                     if running.configured is not None:
                         self._check_configuration(writing, recordings)
             else:
+                since = self._configuration_checked if running.configured is not None else None
+                checks = SaveChecks(since, CONFIGURATION_TOPICS, CONFIGURATION_CHECKED, others)
+                processing_event.saved_kwargs["checks"] = checks
                 with transaction(commit=True):
                     recordings = super()._record(processing_event)
-                    self._check_saved(writing, recordings, others, configuration=running.configured is not None)
+                    self._check_saved(writing, recordings, checks)
         if running.depth and writing:
             for event in processing_event.events:
                 read[event.originator_id] = event.originator_version
@@ -483,21 +503,23 @@ class Commands(Application[UUID]):
                 return super()._record(processing_event)
         return super()._record(processing_event)
 
-    def _check_saved(
-        self, writing: set[UUID], recordings: list[Recording[UUID]], others: dict[UUID, int], *, configuration: bool
-    ) -> None:
-        """The configuration's check and the aggregates' check of a save in its transaction: one query when the
-        store can ask both at once."""
-        select_changes = getattr(self.recorder, "select_changes", None)
-        if select_changes is None or not (configuration and others):
-            if configuration:
-                self._check_configuration(writing, recordings)
-            self._check_reads(others)
-            return
-        since = self._configuration_checked
-        changes, stale = select_changes(since, CONFIGURATION_TOPICS, CONFIGURATION_CHECKED, others)
-        self._check_configuration(writing, recordings, changes)
-        if stale:
+    def _check_saved(self, writing: set[UUID], recordings: list[Recording[UUID]], checks: SaveChecks) -> None:
+        """The configuration's check and the aggregates' check of a save in its transaction: answered by the
+        insert's own statement where the store can, else in one query where it can ask both at once."""
+        configuration = checks.since is not None
+        if not checks.answered:
+            select_changes = getattr(self.recorder, "select_changes", None)
+            if select_changes is None or not (configuration and checks.versions):
+                if configuration:
+                    self._check_configuration(writing, recordings)
+                self._check_reads(checks.versions)
+                return
+            checks.changes, checks.stale = select_changes(
+                checks.since, checks.topics, checks.limit, checks.versions
+            )
+        if configuration:
+            self._check_configuration(writing, recordings, checks.changes)
+        if checks.stale:
             self.stale_reads += 1
             raise IntegrityError("an aggregate the command read changed before its save")
 
