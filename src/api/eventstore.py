@@ -15,7 +15,7 @@ Select it with `PERSISTENCE_MODULE=api.eventstore:EventStore` (what `api.bootstr
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +26,9 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyAggregateRecorder, SQLAlchemyApplicationRecorder
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
+
+NEWER_CHUNK = 200
+"""Aggregates checked a statement by `select_newer`."""
 
 
 class Reads:
@@ -101,6 +104,69 @@ class LeanReads(SQLAlchemyAggregateRecorder):
             for version, topic, state in self.reads.rows(sql, parameters)
         ]
 
+    def select_newer(self, versions: Mapping[UUID, int]) -> list[UUID]:
+        """Which of these aggregates have an event stored after the version given: one statement (a range
+        of the unique index an aggregate), whatever their histories' lengths."""
+        mark, found = self.reads.mark, []
+        ids = list(versions)
+        for start in range(0, len(ids), NEWER_CHUNK):
+            chunk = ids[start : start + NEWER_CHUNK]
+            where = " OR ".join(f"(originator_id = {mark} AND originator_version > {mark})" for _ in chunk)
+            parameters = tuple(value for i in chunk for value in (self.reads.parameter(i), versions[i]))
+            sql = f"SELECT DISTINCT originator_id FROM {self.table} WHERE {where}"
+            found += [self.reads.originator_id(stored) for (stored,) in self.reads.rows(sql, parameters)]
+        return found
+
+    def select_with_snapshot(
+        self, originator_id: UUID | str, snapshots: LeanReads
+    ) -> tuple[StoredEvent | None, list[StoredEvent]]:
+        """An aggregate's latest snapshot, if any, and its events after it, in one statement."""
+        mark = self.reads.mark
+        sql = (
+            f"WITH latest AS (SELECT originator_version, topic, state FROM {snapshots.table}"
+            f" WHERE originator_id = {mark} ORDER BY originator_version DESC LIMIT 1)"
+            " SELECT 0, originator_version, topic, state FROM latest UNION ALL"
+            f" SELECT 1, originator_version, topic, state FROM {self.table} WHERE originator_id = {mark}"
+            " AND originator_version > COALESCE((SELECT originator_version FROM latest), 0) ORDER BY 1, 2"
+        )
+        parameter = self.reads.parameter(originator_id)
+        snapshot: StoredEvent | None = None
+        events: list[StoredEvent] = []
+        for kind, version, topic, state in self.reads.rows(sql, (parameter, parameter)):
+            stored = StoredEvent(
+                originator_id=originator_id, originator_version=version, topic=topic, state=_bytes(state)
+            )
+            if kind == 0:
+                snapshot = stored
+            else:
+                events.append(stored)
+        return snapshot, events
+
+    def select_changes(
+        self, after: int, topics: Sequence[str], limit: int, versions: Mapping[UUID, int]
+    ) -> tuple[list[tuple[int, UUID]], list[UUID]]:
+        """In one statement, the first `limit` events of these topics after position `after` (position and
+        originator), and which of these aggregates have an event stored after the version given."""
+        mark = self.reads.mark
+        ids = list(versions)[:NEWER_CHUNK]
+        newer = " OR ".join(f"(originator_id = {mark} AND originator_version > {mark})" for _ in ids)
+        sql = (
+            f"SELECT id, originator_id FROM (SELECT id, originator_id FROM {self.table} WHERE id > {mark}"
+            f" AND topic IN ({', '.join(mark for _ in topics)}) ORDER BY id LIMIT {int(limit)}) AS changes"
+            f" UNION ALL SELECT DISTINCT 0, originator_id FROM {self.table} WHERE {newer}"
+        )
+        parameters = (after, *topics, *(value for i in ids for value in (self.reads.parameter(i), versions[i])))
+        changes: list[tuple[int, UUID]] = []
+        stale: list[UUID] = []
+        for position, stored in self.reads.rows(sql, parameters):
+            if position:
+                changes.append((position, self.reads.originator_id(stored)))
+            else:
+                stale.append(self.reads.originator_id(stored))
+        if len(versions) > NEWER_CHUNK:
+            stale += self.select_newer({i: versions[i] for i in list(versions)[NEWER_CHUNK:]})
+        return changes, stale
+
     @functools.cache  # noqa: B019 — a handful of shapes per recorder, for the recorder's life
     def _select_events_sql(self, gt: bool, lte: bool, desc: bool, limit: int | None) -> str:
         mark = self.reads.mark
@@ -123,24 +189,59 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
     """The events and their notification log: reads as above; a save inserts its rows in one statement that
     returns their positions, without the ORM's unit of work."""
 
-    def _insert_stored_events(self, session: Session, stored_events: Sequence[StoredEvent], **_: Any) -> list[int]:
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], *, checks: Any = None, **_: Any
+    ) -> list[int]:
+        """The rows in one `INSERT … RETURNING` written as a plain string (no statement to compile). On
+        PostgreSQL the table lock and the NOTIFY (sent at commit) go in the same round trip, and so do the save's
+        checks (`SaveChecks`: configuration events since the copy, aggregates read that have newer events),
+        answered by the statement that inserts, whose snapshot is taken once the lock is held. On SQLite the insert
+        takes the write lock itself, and the application runs the checks after it."""
         if not stored_events:
             return []
-        self._lock_table(session)
-        table = self.events_record_cls.__table__
-        insert = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        rows = [
-            {
-                "originator_id": event.originator_id,
-                "originator_version": event.originator_version,
-                "topic": event.topic,
-                "state": event.state,
-            }
+        mark = self.reads.mark
+        values = ", ".join(f"({mark}, {mark}, {mark}, {mark})" for _ in stored_events)
+        insert = (
+            f"INSERT INTO {self.table} (originator_id, originator_version, topic, state) VALUES {values} "
+            "RETURNING id, originator_id, originator_version"
+        )
+        parameters: tuple[object, ...] = tuple(
+            value
             for event in stored_events
-        ]
-        positions = [position for (position,) in session.connection().execute(insert, rows)]
-        self._notify_channel(session)
-        return positions
+            for value in (self.reads.parameter(event.originator_id), event.originator_version, event.topic, event.state)
+        )
+        if self.reads.sqlite:
+            return self._positions(stored_events, session.connection().exec_driver_sql(insert, parameters).fetchall())
+        sql, kinds = insert, False
+        if checks is not None and (checks.since is not None or checks.versions):
+            sql, kinds = f"WITH saved AS ({insert}) SELECT 0, id, originator_id, originator_version FROM saved", True
+            if checks.since is not None:
+                sql += (
+                    f" UNION ALL SELECT 1, id, originator_id, 0 FROM (SELECT id, originator_id FROM {self.table}"
+                    f" WHERE id > %s AND topic IN ({', '.join('%s' for _ in checks.topics)})"
+                    f" ORDER BY id LIMIT {int(checks.limit)}) AS changes"
+                )
+                parameters += (checks.since, *checks.topics)
+            if checks.versions:
+                newer = " OR ".join("(originator_id = %s AND originator_version > %s)" for _ in checks.versions)
+                sql += f" UNION ALL SELECT DISTINCT 2, 0, originator_id, 0 FROM {self.table} WHERE {newer}"
+                parameters += tuple(
+                    value for i, version in checks.versions.items() for value in (self.reads.parameter(i), version)
+                )
+        rows = session.connection().exec_driver_sql(
+            f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; {sql}", parameters
+        ).fetchall()
+        if not kinds:
+            return self._positions(stored_events, rows)
+        originator = self.reads.originator_id
+        checks.changes = [(position, originator(stored)) for kind, position, stored, _ in rows if kind == 1]
+        checks.stale = [originator(stored) for kind, _, stored, _ in rows if kind == 2]
+        checks.answered = True
+        return self._positions(stored_events, [row[1:] for row in rows if row[0] == 0])
+
+    def _positions(self, stored_events: Sequence[StoredEvent], rows: Sequence[Any]) -> list[int]:
+        positions = {(self.reads.originator_id(stored), version): position for position, stored, version in rows}
+        return [positions[self.reads.originator_id(e.originator_id), e.originator_version] for e in stored_events]
 
     def max_notification_id(self) -> int | None:
         rows = self.reads.rows(f"SELECT MAX(id) FROM {self.table}", ())

@@ -9,12 +9,20 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from copy import deepcopy
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    ProjectorFunction,
+    Repository,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording
 
@@ -52,9 +60,13 @@ CONFIGURATION_TOPICS = tuple(
     topic for event_class in (Configuration.Published, Configuration.Revised) for topic in stored_topics(event_class)
 )
 
+CONFIGURATION_CHECKED = 10
+"""How many configuration events after the copy in memory a save's check reads (one not its own is enough)."""
+
 
 def command(method: Callable[P, R]) -> Callable[P, R]:
-    """Run a command again, from a fresh load, when another writer got there first."""
+    """Run a command again, from a fresh load, when another writer got there first, or when an aggregate it
+    decided on changed before it saved (or, deciding to save nothing, before it answered)."""
 
     @functools.wraps(method)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -65,36 +77,85 @@ def command(method: Callable[P, R]) -> Callable[P, R]:
         try:
             for attempt in itertools.count(1):
                 if outermost:
-                    running.configured = None
+                    running.start(fresh=attempt > 1)
                 try:
-                    return method(*args, **kwargs)
+                    result = method(*args, **kwargs)
                 except IntegrityError:
+                    if not outermost:
+                        raise  # the command that began the work runs again, from its first read
                     app.count_conflict(method.__name__, retried=attempt < app.retries)
                     if attempt >= app.retries:
                         raise Busy(f"{method.__name__} kept conflicting with other writers; try again") from None
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))
+                    continue
                 except LeaseError:
-                    # A refusal decided under a configuration that has changed since is run again under the
-                    # documents in force (a save is checked in its transaction; a refusal saves nothing).
-                    if not (outermost and running.configured is not None and app.configuration_changed()):
+                    # A refusal decided under a configuration, or on an aggregate, that has changed since is run
+                    # again on the state in force (a save is checked in its transaction; a refusal saves nothing).
+                    if not (outermost and app._decided_on_stale()):
                         raise
                     app.count_conflict(method.__name__, retried=attempt < app.retries)
                     if attempt >= app.retries:
                         raise
+                    continue
+                if outermost and running.unchecked and app._stale_reads(running.unchecked):
+                    # It answered from aggregates read after its last save (or it saved nothing), one of which
+                    # has changed since: it answers again on their state now.
+                    app.count_conflict(method.__name__, retried=attempt < app.retries)
+                    if attempt >= app.retries:
+                        raise Busy(f"{method.__name__} kept reading aggregates other writers changed; try again")
+                    continue
+                return result
             raise AssertionError("unreachable")
         finally:
             running.depth -= 1
             if outermost:
-                running.configured = None
+                running.start(fresh=False)
 
     return retrying
 
 
+@dataclass
+class SaveChecks:
+    """What a save must find unchanged, handed to the event store with its events: a store that can run the
+    checks in the insert's own statement answers them here (`answered`), else the save runs them after it."""
+
+    since: int | None
+    """Configuration events after this log position, up to `limit` (None: the configuration is not checked)."""
+    topics: Sequence[str]
+    limit: int
+    versions: dict[UUID, int]
+    """Aggregates read, not written, and the version used: which have an event stored after it."""
+    answered: bool = False
+    changes: list[tuple[int, UUID]] = field(default_factory=list)
+    stale: list[UUID] = field(default_factory=list)
+
+
 class _Running(threading.local):
-    """What the command running on this thread has read: the configuration its save must check."""
+    """What the command running on this thread has read: the configuration and the aggregate versions its save
+    must check."""
 
     depth = 0
     configured: Configured | None = None
+    fresh = False
+    """Run again after a conflict: every aggregate is brought up to date from the store before use."""
+
+    def __init__(self) -> None:
+        self.reads: dict[UUID, int] = {}
+        """The version of each aggregate the command decided on (0: it did not exist)."""
+        self.unchecked: set[UUID] = set()
+        """The aggregates read since the command's last save checked them."""
+
+    def start(self, *, fresh: bool) -> None:
+        self.configured = None
+        self.fresh = fresh
+        self.reads = {}
+        self.unchecked = set()
+
+    def read(self, aggregate_id: UUID, version: int) -> None:
+        known = self.reads.get(aggregate_id)
+        if known is None or version < known:
+            self.reads[aggregate_id] = version
+        self.unchecked.add(aggregate_id)
 
 
 class _Collected(ProcessingEvent[UUID]):
@@ -109,6 +170,25 @@ class _Collected(ProcessingEvent[UUID]):
             elif obj is not None:
                 super().collect_events(obj)
         self.saved_kwargs.update(kwargs)
+
+
+class _Repository(Repository[UUID]):
+    """The library's repository, loading an aggregate that is not kept in memory with one query for its latest
+    snapshot and the events after it where the store can ask both at once (else two, as the library does)."""
+
+    def _reconstruct_aggregate(
+        self, aggregate_id: UUID, version: int | None, projector_func: ProjectorFunction[Any, Any]
+    ) -> Any:
+        snapshot_store = self.snapshot_store
+        select = getattr(self.event_store.recorder, "select_with_snapshot", None)
+        if select is None or snapshot_store is None or version is not None:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        snapshot, events = select(aggregate_id, snapshot_store.recorder)
+        stored = ([snapshot] if snapshot is not None else []) + events
+        aggregate = projector_func(None, (self.event_store.mapper.to_domain_event(event) for event in stored))
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
+        return aggregate
 
 
 class Commands(Application[UUID]):
@@ -155,6 +235,8 @@ class Commands(Application[UUID]):
         self._conflicts = itertools.count(1)
         self.conflicts = 0
         """Saves refused because another writer got there first (each retried): a measure of contention."""
+        self.stale_reads = 0
+        """Of those, the times an aggregate a command had read (kept in memory) had changed in the store."""
         self.conflict_listeners: list[Callable[[str, bool], None]] = []
         """Told of each conflict: the command's name, and whether it runs again (the service's metrics)."""
         super().__init__(env)
@@ -182,6 +264,18 @@ class Commands(Application[UUID]):
             raise Refused(f"no {name} provider is configured")
         return port
 
+    def construct_repository(self) -> Repository[UUID]:
+        repository = super().construct_repository()
+        ours = _Repository(
+            event_store=repository.event_store,
+            snapshot_store=repository.snapshot_store,
+            fastforward=repository.fastforward,
+            fastforward_skipping=repository.fastforward_skipping,
+            deepcopy_from_cache=repository.deepcopy_from_cache,
+        )
+        ours.cache = repository.cache
+        return ours
+
     def construct_mapper(self) -> Mapper[UUID]:
         if self.personal_data is None:
             return super().construct_mapper()
@@ -201,14 +295,69 @@ class Commands(Application[UUID]):
 
     def get(self, cls: type[A], aggregate_id: UUID, kind: str, *, to_change: bool = True) -> A:
         """The aggregate as it stands. Not `to_change`, it is the cached copy itself, not a deep copy of it:
-        for what a command only reads (a product, a SKU's register, a configuration document)."""
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
-        except AggregateNotFoundError:
-            raise NotFound(kind, aggregate_id) from None
+        for what a command only reads (a product, a SKU's register, a configuration document).
+
+        Inside a command an aggregate kept in memory is used as kept, without asking the store for events
+        since: the version used is remembered, and the command's save checks in its own transaction that none
+        has changed (else it is a conflict, and the command runs again on fresh loads). Outside a command (a
+        query) the kept aggregate is first brought up to date from the store."""
+        running = self._running
+        aggregate: Aggregate | None = None
+        if running.depth and not running.fresh:
+            aggregate = self._kept(aggregate_id, copy=to_change)
+        if aggregate is None:
+            try:
+                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
+            except AggregateNotFoundError:
+                if running.depth:
+                    running.read(aggregate_id, 0)
+                raise NotFound(kind, aggregate_id) from None
+        if running.depth:
+            running.read(aggregate_id, aggregate.version)
         if not isinstance(aggregate, cls):
             raise NotFound(kind, aggregate_id)
         return aggregate
+
+    def _kept(self, aggregate_id: UUID, *, copy: bool) -> Aggregate | None:
+        """The aggregate kept in memory as it is (a deep copy of it if `copy`), or None if none is kept."""
+        repository = self.repository
+        if repository.cache is None:
+            return None
+        try:
+            kept = cast(Aggregate, repository.cache.get(aggregate_id))
+        except KeyError:
+            return None
+        if not (copy and repository.deepcopy_from_cache):
+            return kept
+        lock = repository._use_fastforward_lock(aggregate_id)
+        try:
+            with lock:  # not torn by another thread bringing it up to date meanwhile
+                return deepcopy(kept)
+        finally:
+            repository._disuse_fastforward_lock(aggregate_id)
+
+    def _keep_saved(self, events: Sequence[Any]) -> None:
+        """Bring the kept copies of the aggregates just saved up to date with the events saved (those kept
+        at the version the save started from), so that the next command starts from them without a query."""
+        repository = self.repository
+        if repository.cache is None:
+            return
+        for event in events:
+            try:
+                kept = cast(Aggregate, repository.cache.get(event.originator_id))
+            except KeyError:
+                continue
+            lock = repository._use_fastforward_lock(event.originator_id)
+            try:
+                with lock:
+                    if kept.version == event.originator_version - 1:
+                        try:
+                            event.mutate(kept)
+                        except Exception:
+                            repository.cache.get(event.originator_id, evict=True)
+                            raise
+            finally:
+                repository._disuse_fastforward_lock(event.originator_id)
 
     def lease(self, order_id: UUID) -> Lease:
         return self.get(Lease, order_id, "order")
@@ -319,32 +468,103 @@ class Commands(Application[UUID]):
         return Configured(documents)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Record the events; a command that read the configuration records them only if it is still in force."""
-        if self._running.configured is None:
-            return super()._record(processing_event)
+        """Record the events; a command records them only if the configuration it read is still in force and
+        no aggregate it read without writing has changed since it read it."""
+        running = self._running
         writing = {event.originator_id for event in processing_event.events}
-        transaction = getattr(self.recorder, "transaction", None)
-        if transaction is None:  # in memory: one lock orders the checks and the configuration's own saves
-            with self._configuration_lock:
-                recordings = super()._record(processing_event)
-                self._check_configuration(writing, recordings)
-                return recordings
-        with transaction(commit=True):
-            recordings = super()._record(processing_event)
-            self._check_configuration(writing, recordings)
-            return recordings
+        read = {} if not (running.depth and writing) else running.reads
+        others = {aggregate_id: version for aggregate_id, version in read.items() if aggregate_id not in writing}
+        if running.configured is None and not others:
+            recordings = self._record_unchecked(processing_event)
+        else:
+            transaction = getattr(self.recorder, "transaction", None)
+            if transaction is None:  # in memory: one lock orders the checks and every save
+                with self._configuration_lock:
+                    self._check_reads(others)
+                    recordings = super()._record(processing_event)
+                    if running.configured is not None:
+                        self._check_configuration(writing, recordings)
+            else:
+                since = self._configuration_checked if running.configured is not None else None
+                checks = SaveChecks(since, CONFIGURATION_TOPICS, CONFIGURATION_CHECKED, others)
+                processing_event.saved_kwargs["checks"] = checks
+                with transaction(commit=True):
+                    recordings = super()._record(processing_event)
+                    self._check_saved(writing, recordings, checks)
+        if running.depth and writing:
+            for event in processing_event.events:
+                read[event.originator_id] = event.originator_version
+            running.unchecked.clear()
+        return recordings
 
-    def _check_configuration(self, writing: set[UUID], recordings: list[Recording[UUID]]) -> None:
+    def _record_unchecked(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        if getattr(self.recorder, "transaction", None) is None:
+            with self._configuration_lock:
+                return super()._record(processing_event)
+        return super()._record(processing_event)
+
+    def _check_saved(self, writing: set[UUID], recordings: list[Recording[UUID]], checks: SaveChecks) -> None:
+        """The configuration's check and the aggregates' check of a save in its transaction: answered by the
+        insert's own statement where the store can, else in one query where it can ask both at once."""
+        configuration = checks.since is not None
+        if not checks.answered:
+            select_changes = getattr(self.recorder, "select_changes", None)
+            if select_changes is None or not (configuration and checks.versions):
+                if configuration:
+                    self._check_configuration(writing, recordings)
+                self._check_reads(checks.versions)
+                return
+            checks.changes, checks.stale = select_changes(
+                checks.since, checks.topics, checks.limit, checks.versions
+            )
+        if configuration:
+            self._check_configuration(writing, recordings, checks.changes)
+        if checks.stale:
+            self.stale_reads += 1
+            raise IntegrityError("an aggregate the command read changed before its save")
+
+    def _check_reads(self, versions: dict[UUID, int]) -> None:
+        """Refuse the save (a conflict: the command runs again, on fresh loads) if an aggregate the command read
+        has an event stored after the version it used. Run after this save's insert (or, in memory, under the
+        lock every save takes), so no event can be stored between the check and the save's commit."""
+        if versions and self._stale_reads(versions):
+            raise IntegrityError("an aggregate the command read changed before its save")
+
+    def _stale_reads(self, aggregate_ids: dict[UUID, int] | set[UUID]) -> list[UUID]:
+        """Which of these aggregates read by the command have an event stored after the version it used."""
+        reads = self._running.reads
+        versions = {aggregate_id: reads[aggregate_id] for aggregate_id in aggregate_ids}
+        select_newer = getattr(self.recorder, "select_newer", None)
+        if select_newer is not None:
+            stale: list[UUID] = select_newer(versions)
+        else:
+            stale = [i for i, version in versions.items() if self.recorder.select_events(i, gt=version, limit=1)]
+        if stale:
+            self.stale_reads += 1
+        return stale
+
+    def _decided_on_stale(self) -> bool:
+        """Whether a refusal was decided under a configuration or on an aggregate that has changed since."""
+        running = self._running
+        if running.configured is not None and self.configuration_changed():
+            return True
+        return bool(running.unchecked) and bool(self._stale_reads(running.unchecked))
+
+    def _check_configuration(
+        self, writing: set[UUID], recordings: list[Recording[UUID]], found: Sequence[tuple[int, object]] | None = None
+    ) -> None:
         """Refuse the save (a conflict: the command runs again, under the new version) if a configuration
         document changed after the copy in memory was read: one query for configuration events in the log
         since the last check. It runs after this save's insert, which on PostgreSQL locked the events table
         and on SQLite took the write lock, so every event before this save's is committed and none can be
         added until it commits: the log is checked up to this save's own position."""
-        since = self._configuration_checked
-        changes = [n for n in self._configuration_events(since, limit=10) if n.originator_id not in writing]
+        if found is None:
+            events = self._configuration_events(self._configuration_checked, limit=CONFIGURATION_CHECKED)
+            found = [(n.id, n.originator_id) for n in events]
+        changes = [position for position, originator_id in found if originator_id not in writing]
         if changes:
             self._configuration = None
-            raise IntegrityError(f"the configuration changed (event {changes[0].id}) while a command used it")
+            raise IntegrityError(f"the configuration changed (event {changes[0]}) while a command used it")
         if recordings:
             position = max(recording.notification.id for recording in recordings)
             self._configuration_checked = max(self._configuration_checked, position)
@@ -355,6 +575,7 @@ class Commands(Application[UUID]):
         processing_event = _Collected()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
+        self._keep_saved(processing_event.events)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         if recordings:
