@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import random
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from uuid import UUID
@@ -30,8 +29,6 @@ CANDIDATES = 16
 """How many free units to ask the index for at a time, beyond those an order needs."""
 INDEX_ROUNDS = 8
 """How many times to ask the index for more when the units it offered were taken meanwhile."""
-BOOKED_LATELY = 32
-"""How many of the units this process booked last, per SKU, to try after the index's other offers."""
 
 
 class StockCommands(Commands):
@@ -42,11 +39,6 @@ class StockCommands(Commands):
     @functools.cached_property
     def _booked_here(self) -> dict[UUID, set[str]]:
         """Per SKU, the serials this process booked and has not seen released: likely taken, so tried last."""
-        return {}
-
-    @functools.cached_property
-    def _booked_lately(self) -> dict[UUID, deque[str]]:
-        """Per SKU, the last serials this process booked, newest last: what a stock index behind the log offers."""
         return {}
 
     def _likely_taken_last(self, sku_id: UUID, serials: Iterable[str]) -> list[str]:
@@ -103,7 +95,6 @@ class StockCommands(Commands):
             unit.book(order_id, start, end, now)
             booked.append(unit)
             self._booked_here.setdefault(sku_id, set()).add(unit.serial)
-            self._booked_lately.setdefault(sku_id, deque(maxlen=BOOKED_LATELY)).append(unit.serial)
             if len(booked) == quantity:
                 return booked
         raise Unavailable(f"only {len(booked)} unit(s) free for those dates, {quantity} asked")
@@ -114,25 +105,29 @@ class StockCommands(Commands):
         meanwhile), then, unless the index had offered all it had and read the whole log, every other unit
         of the register.
 
-        The units this process booked last are kept out of the index's offers and tried only after them: an index
-        a few orders behind the log would offer them as free, and on a SKU close to selling out they could fill
-        every offer, each loaded only to be found taken."""
-        loaded: set[str] = set()
-        recent = list(self._booked_lately.get(sku_id, ()))
+        Units this process booked are not loaded while the index offers others: an index behind the log offers
+        them as free, and on a SKU close to selling out they could fill every offer, each loaded only to be found
+        taken. They are tried after the index's other offers, before a refusal or the register."""
+        asked: set[str] = set()
+        deferred: list[str] = []
+        taken_here = self._booked_here.get(sku_id, set())
         if self.stock_index is not None:
             for _ in range(INDEX_ROUNDS):
-                offered = self.stock_index.free_units(sku_id, start, end, quantity + CANDIDATES, loaded | set(recent))
-                for serial in self._likely_taken_last(sku_id, offered.serials):
-                    loaded.add(serial)
-                    if (unit := self._free_unit(sku_id, serial, start, end)) is not None:
+                offered = self.stock_index.free_units(sku_id, start, end, quantity + CANDIDATES, asked)
+                asked.update(offered.serials)
+                for serial in offered.serials:
+                    if serial in taken_here:
+                        deferred.append(serial)
+                    elif (unit := self._free_unit(sku_id, serial, start, end)) is not None:
                         yield unit
                 if len(offered.serials) < quantity + CANDIDATES:
                     if offered.position >= (self.recorder.max_notification_id() or 0):
-                        for serial in recent:  # the index offered every other unit it knows free, knowing the log
+                        for serial in deferred:  # the index offered every unit it knows free, knowing the log
                             if (unit := self._free_unit(sku_id, serial, start, end)) is not None:
                                 yield unit
                         return
                     break
+        loaded = asked.difference(deferred)
         register = self.inventory(sku_id, to_change=False).serials
         for serial in self._likely_taken_last(sku_id, random.sample(register, len(register))):
             if serial not in loaded and (unit := self._free_unit(sku_id, serial, start, end)) is not None:
