@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from api.bootstrap import application
 from leasecore.application import LeaseApplication
 from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, Sku, TermPrice
 from leasecore.clock import SettableClock
@@ -158,3 +161,16 @@ def close(app: LeaseApplication) -> None:
     if close_keys is not None:
         close_keys()
     app.close()
+
+
+@contextmanager
+def two_processes(database_url: str, *, units: int) -> Iterator[tuple[World, LeaseApplication]]:
+    """A world built on one application and a second application on the same database, as two service processes
+    would share it (each with its own aggregates kept in memory)."""
+    clock = SettableClock(START)
+    app, other = application(database_url, clock=clock), application(database_url, clock=clock)
+    try:
+        yield build_world(app, clock, units=units), other
+    finally:
+        close(app)
+        close(other)

@@ -83,6 +83,19 @@ class _Moved(Exception):
     """Another runner moved the position since this batch started: read it again."""
 
 
+def _move(connection: Connection, group: Sequence[Projection], position: int, end: int) -> None:
+    """Move each read model's position from `position` to `end` in the transaction that applies the events between
+    (`_Moved` if another runner moved one meanwhile)."""
+    for projection in group:
+        moved = connection.execute(
+            update(tracking)
+            .where(tracking.c.name == projection.name, tracking.c.position == position)
+            .values(position=end, updated_at=datetime.now(UTC))
+        )
+        if moved.rowcount != 1:
+            raise _Moved(projection.name)
+
+
 class ProjectionRunner:
     """Keeps a set of projections up to date with an application's notification log."""
 
@@ -351,14 +364,7 @@ class ProjectionRunner:
         end = page[-1].id if len(page) == self.batch_size else head
         events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
         with self.views.begin() as connection:
-            for projection in group:
-                moved = connection.execute(
-                    update(tracking)
-                    .where(tracking.c.name == projection.name, tracking.c.position == position)
-                    .values(position=end, updated_at=datetime.now(UTC))
-                )
-                if moved.rowcount != 1:
-                    raise _Moved(projection.name)
+            _move(connection, group, position, end)
             ledgers = self.ledgers.after(event for _, event in events) if folding else None
             batch = Batch(connection, ledgers)
             for projection in group:
@@ -421,14 +427,7 @@ class ProjectionRunner:
         """The rows a rebuild applied since `position` and its positions moved to `end`, in one transaction (a crash
         undoes both: the read models then carry on from `position`)."""
         with self.views.begin(durable=False) as connection:
-            for projection in group:
-                moved = connection.execute(
-                    update(tracking)
-                    .where(tracking.c.name == projection.name, tracking.c.position == position)
-                    .values(position=end, updated_at=datetime.now(UTC))
-                )
-                if moved.rowcount != 1:
-                    raise _Moved(projection.name)
+            _move(connection, group, position, end)
             for held in tables:
                 held.write(connection)
         self._learn({projection.name: end for projection in group})

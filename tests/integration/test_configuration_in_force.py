@@ -14,7 +14,7 @@ from leasecore.application import LeaseApplication
 from leasecore.clock import SettableClock
 from leasecore.credit.customer import IdentityCheck
 from leasecore.values import DepositMode
-from tests.support import BILLING, CREDIT_LEVELS, SCORING_RULES, START, World, build_world, close
+from tests.support import BILLING, CREDIT_LEVELS, SCORING_RULES, START, World, build_world, close, two_processes
 
 
 class Reads:
@@ -38,13 +38,8 @@ class ConfigurationInForceBehaviour:
 
     @pytest.fixture
     def worlds(self, database_url: str) -> Iterator[tuple[World, LeaseApplication]]:
-        clock = SettableClock(START)
-        app, other = application(database_url, clock=clock), application(database_url, clock=clock)
-        try:
-            yield build_world(app, clock, units=12), other
-        finally:
-            close(app)
-            close(other)
+        with two_processes(database_url, units=12) as worlds:
+            yield worlds
 
     def test_orders_read_the_documents_once_a_version_and_never_act_on_a_stale_one(
         self, worlds: tuple[World, LeaseApplication], monkeypatch: pytest.MonkeyPatch

@@ -21,7 +21,7 @@ from leasecore.clock import SettableClock
 from leasecore.errors import LeaseError, Unavailable
 from leasecore.lease.lease import Lease, LeaseStatus
 from leasecore.values import DepositMode
-from tests.support import START, World, build_world, close, phone_sku
+from tests.support import START, World, build_world, close, phone_sku, two_processes
 
 
 class ReadSetBehaviour:
@@ -31,13 +31,8 @@ class ReadSetBehaviour:
 
     @pytest.fixture
     def worlds(self, database_url: str) -> Iterator[tuple[World, LeaseApplication]]:
-        clock = SettableClock(START)
-        app, other = application(database_url, clock=clock), application(database_url, clock=clock)
-        try:
-            yield build_world(app, clock, units=2), other
-        finally:
-            close(app)
-            close(other)
+        with two_processes(database_url, units=2) as worlds:
+            yield worlds
 
     def test_an_order_is_quoted_at_the_price_another_process_set_after_this_one_kept_the_product(
         self, worlds: tuple[World, LeaseApplication]
