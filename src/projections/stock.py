@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -545,46 +546,58 @@ class ViewsStockIndex:
         """Units no order holds first, a run of them from a random point of the SKU's units (so concurrent orders
         take different ones); then, if those are too few, held units whose bookings leave the dates free: for an
         open-ended request only units held for dates alone can be, so neither query reads the SKU's long-term
-        bookings, and the cost does not grow with the SKU's history."""
-        units = units_view.c
+        bookings, and the cost does not grow with the SKU's history.
+
+        The statements are compiled once (`Prepared`: an order asks this on every placement, and building the
+        statement took SQLAlchemy longer than the database took to answer); units in `besides` are left out here,
+        as many more asked for as there are of them."""
+        wanted = limit + len(besides)
         pivot = UUID(int=random.getrandbits(128))
-        shelf = and_(units.sku_id == sku_id, units.retired == false(), units.sold_to.is_(None))
-        if besides:
-            shelf = and_(shelf, units.serial.not_in(list(besides)))
-        never_held = and_(shelf, units.held_open == 0, units.held == 0)
         with self.views.read() as connection:
-            position = connection.execute(
-                select(tracking.c.position).where(tracking.c.name == StockProjection.name)
-            ).scalar()
-            serials: list[str] = []
-            for side in (units.unit_id >= pivot, units.unit_id < pivot):
-                wanted = limit - len(serials)
-                if wanted > 0:
-                    query = select(units.serial).where(never_held, side).order_by(units.unit_id).limit(wanted)
-                    serials += connection.execute(query).scalars()
-            if len(serials) < limit:
-                query = (
-                    select(units.serial)
-                    .where(shelf, units.held > 0, _no_booking_over(start, end))
-                    .order_by(func.random())
-                    .limit(limit - len(serials))
-                )
-                if end is None:
-                    query = query.where(units.held_open == 0)
-                serials += connection.execute(query).scalars()
-        return FreeUnits(serials, position or 0)
+            position = _POSITION.values(connection)[1][0][0]
+            rows: list[tuple[Any, ...]] = []
+            for query in (_NEVER_HELD_FROM, _NEVER_HELD_BEFORE):
+                if len(rows) < wanted:
+                    rows += query.values(connection, sku_id=sku_id, pivot=pivot, limit=wanted - len(rows))[1]
+            if len(rows) < wanted:
+                held = _HELD_FREE_OPEN if end is None else _HELD_FREE_DATED
+                dates = {"start": start} if end is None else {"start": start, "end": end}
+                rows += held.values(connection, sku_id=sku_id, limit=wanted - len(rows), **dates)[1]
+        serials = [serial for (serial,) in rows if serial not in besides]
+        return FreeUnits(serials[:limit], position or 0)
 
 
-def _no_booking_over(start: date, end: date | None) -> Any:
-    """The unit (of `units_view`) has no booking over the dates (`end` None: from `start` on)."""
+def _no_booking_over(open_ended: bool) -> Any:
+    """The unit (of `units_view`) has no booking over the dates from the parameters `start` and, unless
+    open-ended, `end`."""
     bookings = bookings_view.c
     return ~(
         select(bookings.serial)
         .where(
             bookings.sku_id == units_view.c.sku_id,
             bookings.serial == units_view.c.serial,
-            or_(bookings.ends_on.is_(None), bookings.ends_on >= start),
-            true() if end is None else bookings.starts_on <= end,
+            or_(bookings.ends_on.is_(None), bookings.ends_on >= bindparam("start", type_=Date)),
+            true() if open_ended else bookings.starts_on <= bindparam("end", type_=Date),
         )
         .exists()
     )
+
+
+def _free_units_queries() -> tuple[Prepared, Prepared, Prepared, Prepared, Prepared]:
+    units = units_view.c
+    shelf = and_(units.sku_id == bindparam("sku_id", type_=Uuid), units.retired == false(), units.sold_to.is_(None))
+    never_held = and_(shelf, units.held_open == 0, units.held == 0)
+    pivot, limit = bindparam("pivot", type_=Uuid), bindparam("limit", type_=Integer)
+    read = select(tracking.c.position).where(tracking.c.name == StockProjection.name).scalar_subquery()
+    position = Prepared(select(func.coalesce(read, 0)))
+    from_pivot, before_pivot = (
+        Prepared(select(units.serial).where(never_held, side).order_by(units.unit_id).limit(limit))
+        for side in (units.unit_id >= pivot, units.unit_id < pivot)
+    )
+    held = select(units.serial).where(shelf, units.held > 0).order_by(func.random()).limit(limit)
+    held_open = Prepared(held.where(units.held_open == 0, _no_booking_over(open_ended=True)))
+    held_dated = Prepared(held.where(_no_booking_over(open_ended=False)))
+    return position, from_pivot, before_pivot, held_open, held_dated
+
+
+_POSITION, _NEVER_HELD_FROM, _NEVER_HELD_BEFORE, _HELD_FREE_OPEN, _HELD_FREE_DATED = _free_units_queries()

@@ -6,15 +6,17 @@ try comes from the stock index (a read model) when there is one; the index may l
 so every unit it offers is checked on its aggregate before it is booked, and a refusal for want of
 stock is given only on an index that has read the whole log, or after every unit was checked.
 
-Units this process booked itself are tried last (the index may not show them taken yet): only the order
-of the tries, never whether a unit is free, comes from memory."""
+Units this process booked itself, while the index has not read that far, are tried last (the index still shows
+them free): only the order of the tries, never whether a unit is free, comes from memory."""
 
 from __future__ import annotations
 
 import functools
 import random
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -37,12 +39,46 @@ class StockCommands(Commands):
     stock_index: StockIndex | None = None
 
     @functools.cached_property
-    def _booked_here(self) -> dict[UUID, set[str]]:
-        """Per SKU, the serials this process booked and has not seen released: likely taken, so tried last."""
+    def _booked_here(self) -> dict[UUID, dict[str, int]]:
+        """Per SKU, the serials this process booked and has not seen released, each with the notification id of
+        its booking, in the order saved: likely taken while the index has not read that far, so tried last.
+        Forgotten once the index reads past them, so it holds no more than the index's lag."""
         return {}
 
+    @functools.cached_property
+    def _booked_here_lock(self) -> threading.Lock:
+        return threading.Lock()
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save, and remember where each unit this process booked landed in the log."""
+        recordings = super().save(*objs, **kwargs)
+        units = {obj.id: obj for obj in objs if isinstance(obj, StockUnit)}
+        if units:
+            with self._booked_here_lock:
+                for recording in recordings:
+                    if type(recording.domain_event) is StockUnit.Booked:
+                        unit = units[recording.domain_event.originator_id]
+                        booked = self._booked_here.setdefault(unit.sku_id, {})
+                        booked.pop(unit.serial, None)  # kept in the order saved
+                        booked[unit.serial] = recording.notification.id
+        return recordings
+
+    def _not_yet_indexed(self, sku_id: UUID, position: int) -> dict[str, int]:
+        """The SKU's units this process booked after the index's position (forgetting those it has read)."""
+        with self._booked_here_lock:
+            booked = self._booked_here.get(sku_id)
+            if booked is None:
+                return {}
+            while booked and next(iter(booked.values())) <= position:
+                del booked[next(iter(booked))]
+            return dict(booked)
+
+    def _forget_booked(self, sku_id: UUID, serial: str) -> None:
+        with self._booked_here_lock:
+            self._booked_here.get(sku_id, {}).pop(serial, None)
+
     def _likely_taken_last(self, sku_id: UUID, serials: Iterable[str]) -> list[str]:
-        taken = self._booked_here.get(sku_id, set())
+        taken = self._booked_here.get(sku_id, {})
         return sorted(serials, key=taken.__contains__)
 
     @command
@@ -94,7 +130,6 @@ class StockCommands(Commands):
         for unit in self._free_candidates(sku_id, quantity, start, end):
             unit.book(order_id, start, end, now)
             booked.append(unit)
-            self._booked_here.setdefault(sku_id, set()).add(unit.serial)
             if len(booked) == quantity:
                 return booked
         raise Unavailable(f"only {len(booked)} unit(s) free for those dates, {quantity} asked")
@@ -105,28 +140,28 @@ class StockCommands(Commands):
         meanwhile), then, unless the index had offered all it had and read the whole log, every other unit
         of the register.
 
-        Units this process booked are not loaded while the index offers others: an index behind the log offers
-        them as free, and on a SKU close to selling out they could fill every offer, each loaded only to be found
-        taken. They are tried after the index's other offers, before a refusal or the register."""
+        Units this process booked after the index's position are passed over: the index still offers them as free,
+        and on a SKU close to selling out they could fill every offer, each loaded only to be found taken. Each next
+        offer asks for as many more as there are of them; an index that read the whole log offers none of them, and
+        in the register they come last."""
         asked: set[str] = set()
         deferred: list[str] = []
-        taken_here = self._booked_here.get(sku_id, set())
         if self.stock_index is not None:
+            wanted = quantity + CANDIDATES
             for _ in range(INDEX_ROUNDS):
-                offered = self.stock_index.free_units(sku_id, start, end, quantity + CANDIDATES, asked)
+                offered = self.stock_index.free_units(sku_id, start, end, wanted, asked)
                 asked.update(offered.serials)
+                taken_here = self._not_yet_indexed(sku_id, offered.position)
                 for serial in offered.serials:
                     if serial in taken_here:
                         deferred.append(serial)
                     elif (unit := self._free_unit(sku_id, serial, start, end)) is not None:
                         yield unit
-                if len(offered.serials) < quantity + CANDIDATES:
+                if len(offered.serials) < wanted:
                     if offered.position >= (self.recorder.max_notification_id() or 0):
-                        for serial in deferred:  # the index offered every unit it knows free, knowing the log
-                            if (unit := self._free_unit(sku_id, serial, start, end)) is not None:
-                                yield unit
-                        return
+                        return  # every unit it knows free, knowing the whole log (so none was passed over)
                     break
+                wanted = quantity + CANDIDATES + len(taken_here)  # enough to get past what the index has not read
         loaded = asked.difference(deferred)
         register = self.inventory(sku_id, to_change=False).serials
         for serial in self._likely_taken_last(sku_id, random.sample(register, len(register))):
@@ -162,7 +197,7 @@ class StockCommands(Commands):
             if serial not in serials:
                 unit = self.stock_unit(lease.sku_id, serial)
                 unit.release(lease.id, now)
-                self._booked_here.get(lease.sku_id, set()).discard(serial)
+                self._forget_booked(lease.sku_id, serial)
                 changed.append(unit)
         return changed
 
@@ -176,7 +211,7 @@ class StockCommands(Commands):
         units = [self.stock_unit(lease.sku_id, serial) for serial in self._units_held(lease)]
         for unit in units:
             unit.release(lease.id, now)
-            self._booked_here.get(lease.sku_id, set()).discard(unit.serial)
+            self._forget_booked(lease.sku_id, unit.serial)
         return units
 
     def _sell_units(self, lease: Lease, now: datetime) -> list[StockUnit]:
@@ -195,4 +230,3 @@ class StockCommands(Commands):
         credit_line.release(lease.id, now)
         credit_line.clear_overdue(lease.id, now)
         return [deposit, credit_line, *self._release_units(lease, now)]
-
