@@ -587,11 +587,9 @@ def build_service(
             metrics=metrics,
         )
         metrics.observe(platform.app, platform.runner, store, service.messages, service.scheduler)
-        platform.runner.listeners.append(service.refunds.wake)
         service.freezes = FreezeDispatcher(platform.app, platform.views)
-        platform.runner.listeners.append(service.freezes.wake)
-        platform.runner.listeners.append(service.messages.wake)
-        platform.runner.listeners.append(service.parcels.wake)
+        for process in (service.refunds, service.freezes, service.messages, service.parcels):
+            platform.runner.listen(process.wake, process.topics)
     except BaseException:
         platform.close()
         raise

@@ -22,6 +22,7 @@ from leasecore.lease import Lease
 from leasecore.money.deposit import Deposit
 from leasecore.money.payments import Payment, PaymentStatus
 from leasecore.money.refunds import Refundable, allocate, refund_id
+from leasecore.topics import stored_topics
 from leasecore.values import ZERO
 from projections.prepared import Prepared
 from projections.projection import Batch, Event, Projection, Row, blank, build, on
@@ -68,6 +69,11 @@ refunds_view = Table(
     Column("created_at", Instant, nullable=False),
     Index("ix_refunds_view_order", "order_id", "created_at"),
 )
+
+
+_REFUNDING = (Deposit.Refunded, Lease.Cancelled, Lease.ReviewRejected, Lease.Settled, Lease.StrayPaymentRefunded)
+MAKING_REFUNDS = tuple(topic for event_class in _REFUNDING for topic in stored_topics(event_class))
+"""The topics of the events that make refund instructions (`refunds_view` rows): those the dispatcher waits for."""
 
 
 class RefundsProjection(Projection):

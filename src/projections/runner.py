@@ -11,20 +11,21 @@ stored position. SQLite and `memory:` poll the notification log.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import select
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from sqlalchemy import BigInteger, Column, Connection, String, Table, inspect, text, update
+from sqlalchemy import BigInteger, Column, Connection, String, Table, Update, bindparam, inspect, text, update
 from sqlalchemy import select as select_rows
 
 from projections.ledgers import KEPT, LEASE_TOPICS, LeaseLedgers
@@ -79,21 +80,36 @@ class RebuildReport:
         return self.head / self.seconds if self.seconds > 0 else float(self.head)
 
 
+@dataclass(frozen=True)
+class Listener:
+    """A process woken after batches holding events of its topics (None: every batch)."""
+
+    wake: Callable[[], None]
+    topics: frozenset[str] | None
+
+
 class _Moved(Exception):
     """Another runner moved the position since this batch started: read it again."""
 
 
 def _move(connection: Connection, group: Sequence[Projection], position: int, end: int) -> None:
     """Move each read model's position from `position` to `end` in the transaction that applies the events between
-    (`_Moved` if another runner moved one meanwhile)."""
-    for projection in group:
-        moved = connection.execute(
-            update(tracking)
-            .where(tracking.c.name == projection.name, tracking.c.position == position)
-            .values(position=end, updated_at=datetime.now(UTC))
-        )
-        if moved.rowcount != 1:
-            raise _Moved(projection.name)
+    (`_Moved` if another runner moved one meanwhile): one statement for the group, not one per read model (on
+    PostgreSQL each was a round trip, fifteen a batch)."""
+    names = tuple(projection.name for projection in group)
+    moved = connection.execute(_moving(names), {"from_": position, "to": end, "at": datetime.now(UTC)})
+    if moved.rowcount != len(names):
+        raise _Moved(", ".join(names))
+
+
+@functools.lru_cache(maxsize=64)
+def _moving(names: tuple[str, ...]) -> Update:
+    """The statement moving these read models' positions, built once per group."""
+    return (
+        update(tracking)
+        .where(tracking.c.name.in_(names), tracking.c.position == bindparam("from_"))
+        .values(position=bindparam("to"), updated_at=bindparam("at"))
+    )
 
 
 class ProjectionRunner:
@@ -118,8 +134,9 @@ class ProjectionRunner:
         self.ledgers = LeaseLedgers(app, ledger_cache)
         self.rebuild_kept = REBUILD_KEPT_ROWS
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
-        self.listeners: list[Callable[[], None]] = []
-        """Called after each batch this runner applies (processes that react to new read-model rows)."""
+        self.listeners: list[Listener] = []
+        """Told after each batch this runner applies that holds events of their topics (processes that react to new
+        read-model rows or events); see `listen`."""
         self._processing = threading.Lock()
         self._progress = threading.Condition()
         self._wake, self._stopping = threading.Event(), threading.Event()
@@ -345,19 +362,33 @@ class ProjectionRunner:
             low = min(positions[name] for name in behind)
             group = [self.projections[name] for name in behind if positions[name] == low]
             try:
-                applied += self._advance(group, low, head)
+                count, seen = self._advance(group, low, head)
             except _Moved:
                 continue
-            for listener in self.listeners:
-                listener()
+            applied += count
+            self._tell(seen)
             if progress is not None:
                 progress(min(self.positions()[name] for name in names), head, applied)
         return applied
 
-    def _advance(self, group: Sequence[Projection], position: int, head: int) -> int:
+    def listen(self, wake: Callable[[], None], topics: Iterable[str] | None = None) -> None:
+        """Call `wake` after each batch that holds an event of these topics (None: after every batch, and after
+        each chunk a rebuild writes). The batches read the listeners' topics beside the read models', so a topic
+        no read model follows still wakes its listener."""
+        self.listeners.append(Listener(wake, None if topics is None else frozenset(topics)))
+
+    def _tell(self, seen: Collection[str] | None) -> None:
+        """Wake the listeners for the topics of a batch just applied (None: all of them)."""
+        for listener in self.listeners:
+            if seen is None or listener.topics is None or not listener.topics.isdisjoint(seen):
+                listener.wake()
+
+    def _advance(self, group: Sequence[Projection], position: int, head: int) -> tuple[int, set[str]]:
+        """Apply the next batch of events to the group; how many it read, and their topics."""
         topics = {projection.name: set(projection.topics) for projection in group}
         folding = any(projection.needs_ledgers for projection in group)
-        wanted = sorted(set().union(*topics.values(), LEASE_TOPICS if folding else ()))
+        heard = (listener.topics for listener in self.listeners if listener.topics is not None)
+        wanted = sorted(set().union(*topics.values(), *heard, LEASE_TOPICS if folding else ()))
         page = self.app.recorder.select_notifications(
             position, self.batch_size, stop=head, topics=wanted, inclusive_of_start=False
         )
@@ -374,7 +405,7 @@ class ProjectionRunner:
                     projection.process(batch, event)
             batch.flush()
         self._learn({projection.name: end for projection in group})
-        return len(page)
+        return len(page), {notification.topic for notification in page}
 
     def _rebuild_held(self, names: Sequence[str], head: int, progress: Progress | None, chunk: int | None) -> int:
         """Apply the log from the start to the projections still at position 0, their rows held in memory, written
@@ -417,8 +448,7 @@ class ProjectionRunner:
                 written, applied, pending = position, applied + pending, 0
                 for held in full:
                     held.let_go()
-                for listener in self.listeners:
-                    listener()
+                self._tell(None)
             if progress is not None:
                 progress(position, head, applied + pending)
         return applied

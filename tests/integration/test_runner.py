@@ -20,6 +20,9 @@ from sqlalchemy import select, update
 import projections.orders
 from api.bootstrap import Platform, bootstrap
 from leasecore.clock import SettableClock
+from leasecore.lease import Lease
+from leasecore.lease.reminders import Reminder
+from leasecore.topics import stored_topics
 from leasecore.values import LongTerm
 from projections import read_models
 from projections.orders import OrdersProjection
@@ -108,6 +111,30 @@ class RunnerBehaviour:
         assert platform.read_your_writes(timeout=10.0)
         assert runner.restarts == 1
         assert [o.id for o in projections.orders.orders(platform.views, customer_id=customer).items] == [order]
+
+    def test_listeners_are_woken_by_batches_holding_their_topics_only(self, platform: Platform, world: World) -> None:
+        """Processes wake for the events that give them work, not after every order; a topic no read model follows
+        (a reminder) still wakes its listener, and a listener of every topic hears every batch."""
+        runner = platform.runner
+        runner.catch_up()
+        woken: list[str] = []
+        runner.listen(lambda: woken.append("shipped"), stored_topics(Lease.Shipped))
+        runner.listen(lambda: woken.append("reminders"), stored_topics(Reminder.Queued))
+        runner.listen(lambda: woken.append("all"))
+        customer = world.customer()
+        order = world.leasing(customer, world.request(LongTerm(6)))
+        runner.catch_up()
+        assert woken.count("all") >= 1
+        assert "shipped" in woken and "reminders" not in woken
+        woken.clear()
+        platform.app.place_order(customer, world.request(LongTerm(6)))
+        runner.catch_up()
+        assert set(woken) == {"all"}
+        woken.clear()
+        world.clock.advance(timedelta(days=40))
+        platform.app.send_reminder(order)
+        runner.catch_up()
+        assert set(woken) == {"all", "reminders"}
 
     def test_a_projection_whose_tables_changed_starts_over(self, platform: Platform, world: World) -> None:
         platform.runner.catch_up()

@@ -14,6 +14,8 @@ from uuid import UUID
 
 from api.processes.background import Background
 from leasecore.application import LeaseApplication
+from leasecore.money.deposit import Deposit
+from leasecore.topics import stored_topics
 from projections.orders import freezes_unnotified, orders_with_freeze_operations
 from projections.store import ViewStore
 
@@ -26,6 +28,10 @@ GIVE_UP_AFTER = timedelta(days=1)
 
 class FreezeDispatcher:
     """Asks the providers for the takes and unfreezes not yet confirmed, order by order, in the order decided."""
+
+    topics = (*stored_topics(Deposit.TakeFromFreezeRequested), *stored_topics(Deposit.UnfreezeRequested))
+    """Woken by the runner after batches holding these events (new operations to send); freezes never notified
+    are asked about on the 30-second round."""
 
     def __init__(self, app: LeaseApplication, views: ViewStore) -> None:
         self.app, self.views = app, views

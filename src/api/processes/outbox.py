@@ -113,6 +113,10 @@ def _message(row: Any) -> Message:
 class MessageSender:
     """Copies the reminders the log records into the outbox and sends those due, each claimed once."""
 
+    topics = stored_topics(Reminder.Queued)
+    """Woken by the runner after batches holding these events (no read model follows them: the runner reads them
+    for this listener), by staff sending a reminder, and on its interval (retries)."""
+
     def __init__(
         self,
         app: LeaseApplication,
@@ -130,7 +134,7 @@ class MessageSender:
         self.clock: Clock = clock or SystemClock()
         self.retry_after, self.max_backoff, self.max_attempts = retry_after, max_backoff, max_attempts
         self.stale_after = stale_after
-        self._topics = list(stored_topics(Reminder.Queued))
+        self._topics = list(self.topics)
         self._lock = threading.Lock()
         self._background = Background("outbox", self.dispatch, interval)
         self.failure_listeners: list[Callable[[], None]] = []

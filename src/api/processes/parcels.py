@@ -26,8 +26,9 @@ from api.processes.background import Background
 from api.store import ApiStore, api_parcel_watch, upsert
 from leasecore.application import LeaseApplication
 from leasecore.errors import NotFound
-from leasecore.lease.lease import LeaseStatus
+from leasecore.lease.lease import Lease, LeaseStatus
 from leasecore.ports import Acknowledgement, Logistics, TrackingStatus
+from leasecore.topics import stored_topics
 from projections.orders import OrderFilter, orders, orders_view
 from projections.store import ViewStore
 
@@ -52,6 +53,9 @@ class ParcelSweep:
 class ParcelWatcher:
     """Subscribes shipped parcels, takes the tracking service's pushes, and asks about parcels out too long; a parcel
     signed for confirms its order's receipt (`confirm_delivery`, once)."""
+
+    topics = stored_topics(Lease.Shipped)
+    """Woken by the runner after batches holding these events (parcels to subscribe), and when business time moves."""
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from api.processes.background import Background
 from api.store import ApiStore, api_refund_outcomes, insert_ignore
 from leasecore.ports import PaymentGateway
 from projections.prepared import Prepared
-from projections.refunds import refunds_view
+from projections.refunds import MAKING_REFUNDS, refunds_view
 from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,9 @@ def _record(row: Any) -> RefundRecord:
 
 class RefundDispatcher:
     """Sends pending refund instructions to their providers; a failed call is tried again later."""
+
+    topics = MAKING_REFUNDS
+    """Woken by the runner after batches holding these events (new instructions), not after every order."""
 
     def __init__(
         self,
