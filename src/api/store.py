@@ -24,11 +24,13 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from projections.prepared import Prepared
 from projections.runner import lock_key
 from projections.store import Instant, ViewStore
 
@@ -278,10 +280,8 @@ class ApiStore:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(*key)})
 
     def setting(self, name: str) -> str | None:
-        with self.read() as connection:
-            value: str | None = connection.execute(
-                select(api_settings.c.value).where(api_settings.c.name == name)
-            ).scalar_one_or_none()
+        found = _SETTING.tuples(self, name=name)
+        value: str | None = found[0][0] if found else None
         return value
 
     def put_setting(self, name: str, value: str) -> None:
@@ -312,3 +312,7 @@ def insert_ignore(connection: Connection, table: Table, row: dict[str, Any], key
     """Insert unless the key is taken; True when this call inserted the row."""
     statement = _insert(connection)(table).values(**row).on_conflict_do_nothing(index_elements=list(key))
     return connection.execute(statement).rowcount == 1
+
+
+_SETTING = Prepared(select(api_settings.c.value).where(api_settings.c.name == bindparam("name")))
+"""A setting by name (the sandbox clock's offset is read before each request and background round)."""
