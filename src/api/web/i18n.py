@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from leasecore.values import ERASED
+
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "app.title": ("租赁管理后台", "Leasecore back office"),
+    "personal.erased": ("已删除", "erased"),
     "app.skip": ("跳到正文", "Skip to content"),
     "app.signed_in": ("当前用户", "Signed in as"),
     "app.other_language": ("English", "中文"),
@@ -339,12 +342,16 @@ def language(requested: str | None) -> str:
 
 
 def translate(lang: str, key: str, **values: object) -> str:
-    """The message in that language with its values filled in; an unknown key shows as itself."""
+    """The message in that language with its values filled in (a value erased as personal data reads as such in
+    the language); an unknown key shows as itself."""
     entry = MESSAGES.get(key)
     if entry is None:
         return key
     text = entry[LANGUAGES.index(language(lang))]
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    erased = MESSAGES["personal.erased"][LANGUAGES.index(language(lang))]
+    return text.format(**{name: erased if value == ERASED else value for name, value in values.items()})
 
 
 def known(key: str) -> bool:

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web import i18n
 from api.web.formatting import billing_zone, day, local_time, money, number
+from leasecore.values import ERASED
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -53,6 +55,15 @@ SECURITY_HEADERS = {
 }
 
 
+@pass_context
+def _shown(context: Context, value: Any) -> Any:
+    """Every value a template prints: personal data erased (PIPL) is stored as the marker `erased` in every field
+    it blanked (phone, name, address, a conversation's words); a page shows it in the page's language."""
+    if value == ERASED and callable(words := context.get("t")):
+        return words("personal.erased")
+    return value
+
+
 def environment() -> Environment:
     """Templates escape every value unless it is marked safe; an undefined name is an error, not an empty string."""
     env = Environment(
@@ -62,6 +73,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # templates ship with the code: a restart picks up a change, as it does for the code
+        finalize=_shown,
     )
     env.filters.update(money=money, number=number, day=day)
     return env
