@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import projections.adjustments
@@ -45,15 +46,24 @@ def order(app: LeaseApplication, views: ViewStore, order_id: UUID, customer_id: 
 
 def order_as_saved(app: LeaseApplication, order_id: UUID) -> OrderOut:
     """The order as `order` will answer it once the read models have applied what is saved of it now, without
-    waiting for them: its lease's and its deposit's events, read from the event store, applied in memory by the
-    read models' own handlers (a command's answer from what it just wrote)."""
-    store = app.repository.event_store
-    events = [*store.get(order_id), *store.get(Deposit.create_id(order_id))]
+    waiting for them: its lease's and its deposit's events applied in memory by the read models' own handlers (a
+    command's answer from what it just wrote). The events are this thread's last save where it created the
+    aggregate (placing the order: its whole history), else read from the event store."""
+    events = [*_history(app, order_id), *_history(app, Deposit.create_id(order_id))]
     ledgers = LeaseLedgers(app, 1).after(events) if any(isinstance(e, LEDGER_CHANGES) for e in events) else {}
     found = projections.orders.replayed(order_id, events, ledgers)
     if found is None:
         raise NotFound("order", order_id)
     return order_out(app, found, projections.installments.replayed(order_id, events, ledgers))
+
+
+def _history(app: LeaseApplication, aggregate_id: UUID) -> list[Any]:
+    """Every event of the aggregate: from this thread's last save if it holds them from the first (a save is
+    contiguous), else from the event store."""
+    saved = [event for event in app.saved_events() if event.originator_id == aggregate_id]
+    if saved and saved[0].originator_version == 1:
+        return saved
+    return list(app.repository.event_store.get(aggregate_id))
 
 
 def own(app: LeaseApplication, order_id: UUID, customer_id: UUID) -> None:

@@ -8,6 +8,7 @@ import itertools
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ CONFIGURATION_TOPICS = tuple(
 
 CONFIGURATION_CHECKED = 10
 """How many configuration events after the copy in memory a save's check reads (one not its own is enough)."""
+RECENT_EVENTS = 4096
+"""How many of the events it saved lately a process holds for its read models' runner (the oldest go first)."""
 
 
 def command(method: Callable[P, R]) -> Callable[P, R]:
@@ -227,6 +230,9 @@ class Commands(Application[UUID]):
         register_moved_topics()
         self.personal_data = personal_data
         self._saved = threading.local()
+        self._recent: OrderedDict[int, Any] = OrderedDict()
+        """The events this process saved lately, by notification id, until the runner takes them (`recently_saved`)."""
+        self._recent_lock = threading.Lock()
         self._running = _Running()
         self._configuration: Configured | None = None
         self._configuration_checked = 0
@@ -580,9 +586,27 @@ class Commands(Application[UUID]):
         self._notify(recordings)
         if recordings:
             self._saved.position = max(recording.notification.id for recording in recordings)
+            self._saved.events = processing_event.events
+            with self._recent_lock:
+                for recording in recordings:
+                    self._recent[recording.notification.id] = recording.domain_event
+                while len(self._recent) > RECENT_EVENTS:
+                    self._recent.popitem(last=False)
             if any(isinstance(obj, Configuration) for obj in objs):
                 self._configuration = None
         return recordings
+
+    def saved_events(self) -> Sequence[Any]:
+        """The events of this thread's latest save (a command's answer from what it just wrote)."""
+        events: Sequence[Any] = getattr(self._saved, "events", ())
+        return events
+
+    def recently_saved(self, notification_id: int) -> Any | None:
+        """The event this process saved at that position, if it still holds it, and then no more: the read models'
+        runner takes it rather than decoding what it reads back from the log (the very event, immutable, which
+        the log's copy decodes to)."""
+        with self._recent_lock:
+            return self._recent.pop(notification_id, None)
 
     def document_versions(self) -> dict[str, int]:
         return self.configured().versions
