@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+from eventsourcing.persistence import Notification
 from sqlalchemy import select, update
 
 import projections.orders
@@ -135,6 +136,46 @@ class RunnerBehaviour:
         platform.app.send_reminder(order)
         runner.catch_up()
         assert set(woken) == {"all", "reminders"}
+
+    def test_a_reader_waiting_for_its_write_ends_the_gathering_at_once(self, platform: Platform, world: World) -> None:
+        """The follower gathers new events for a while before applying them, but a reader waiting for a position
+        (read your writes) does not wait for the gathering: here it would last 30 seconds."""
+        runner = platform.runner
+        runner.gather = 30.0
+        runner.start()
+        customer = world.customer()
+        for _ in range(2):
+            platform.app.place_order(customer, world.request())
+            started = time.monotonic()
+            assert platform.read_your_writes(timeout=10.0)
+            assert time.monotonic() - started < 5.0
+
+    def test_the_follower_takes_the_events_this_process_saved_rather_than_decoding_them(
+        self, platform: Platform, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Events this process saved reach its read models as saved (the very objects); the log's copies are
+        decoded only for events saved elsewhere, or let go of (the process holds the latest few thousand)."""
+        runner, app = platform.runner, platform.app
+        runner.catch_up()
+        decoded: list[int] = []
+        decode = app.mapper.to_domain_event
+
+        def counted(stored: Any) -> Any:
+            if isinstance(stored, Notification):  # not an aggregate's load
+                decoded.append(stored.id)
+            return decode(stored)
+
+        monkeypatch.setattr(app.mapper, "to_domain_event", counted)
+        order = app.place_order(world.customer(), world.request())
+        runner.catch_up()
+        assert decoded == []
+        assert order in [o.id for o in projections.orders.orders(platform.views).items]
+        head = runner.head()
+        app._recent.clear()
+        app.cancel(order)
+        app._recent.clear()
+        runner.catch_up()
+        assert decoded and min(decoded) > head
 
     def test_a_projection_whose_tables_changed_starts_over(self, platform: Platform, world: World) -> None:
         platform.runner.catch_up()
