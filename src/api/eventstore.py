@@ -24,7 +24,8 @@ from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore, transactions
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyAggregateRecorder, SQLAlchemyApplicationRecorder
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 NEWER_CHUNK = 200
@@ -55,7 +56,7 @@ class Reads:
     def rows(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
         transaction = transactions.get(None)
         if transaction is not None:
-            return [tuple(row) for row in transaction.session.connection().exec_driver_sql(sql, parameters)]
+            return executed(transaction.session.connection(), sql, parameters)
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
@@ -69,6 +70,22 @@ class Reads:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def executed(connection: Connection, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    """The rows of one statement run on the driver's cursor of a connection in a transaction. `exec_driver_sql`
+    built a result object and read the cursor's description for every insert (a tenth of a SQLite save); a
+    driver's error is raised as SQLAlchemy raises it (`IntegrityError` for a version taken meanwhile, which the
+    library turns into its own and the command runs again)."""
+    dbapi = connection.dialect.loaded_dbapi
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall())
+    except dbapi.Error as error:
+        raise DBAPIError.instance(sql, parameters, error, dbapi.Error) from error
+    finally:
+        cursor.close()
 
 
 def _bytes(state: bytes | memoryview) -> bytes:
@@ -211,7 +228,7 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
             for value in (self.reads.parameter(event.originator_id), event.originator_version, event.topic, event.state)
         )
         if self.reads.sqlite:
-            return self._positions(stored_events, session.connection().exec_driver_sql(insert, parameters).fetchall())
+            return self._positions(stored_events, executed(session.connection(), insert, parameters))
         sql, kinds = insert, False
         if checks is not None and (checks.since is not None or checks.versions):
             sql, kinds = f"WITH saved AS ({insert}) SELECT 0, id, originator_id, originator_version FROM saved", True
@@ -228,9 +245,8 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
                 parameters += tuple(
                     value for i, version in checks.versions.items() for value in (self.reads.parameter(i), version)
                 )
-        rows = session.connection().exec_driver_sql(
-            f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; {sql}", parameters
-        ).fetchall()
+        lock = f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}"
+        rows = executed(session.connection(), f"{lock}; {sql}", parameters)
         if not kinds:
             return self._positions(stored_events, rows)
         originator = self.reads.originator_id
