@@ -382,17 +382,19 @@ class ProjectionRunner:
 
     def _run(self, names: Sequence[str], head: int, progress: Progress | None, deadline: float | None = None) -> int:
         applied = 0
+        positions = self.positions()
         while names and (deadline is None or time.monotonic() < deadline):
-            positions = self.positions()
             behind = [name for name in names if positions[name] < head]
             if not behind:
                 break
             low = min(positions[name] for name in behind)
             group = [self.projections[name] for name in behind if positions[name] == low]
             try:
-                count, seen = self._advance(group, low, head)
+                count, seen, end = self._advance(group, low, head)
             except _Moved:
+                positions = self.positions()
                 continue
+            positions.update((projection.name, end) for projection in group)  # as moved (checked by `_move`)
             applied += count
             self._tell(seen)
             if progress is not None:
@@ -411,8 +413,9 @@ class ProjectionRunner:
             if seen is None or listener.topics is None or not listener.topics.isdisjoint(seen):
                 listener.wake()
 
-    def _advance(self, group: Sequence[Projection], position: int, head: int) -> tuple[int, set[str]]:
-        """Apply the next batch of events to the group; how many it read, and their topics."""
+    def _advance(self, group: Sequence[Projection], position: int, head: int) -> tuple[int, set[str], int]:
+        """Apply the next batch of events to the group; how many it read, their topics, and the position the group
+        moved to."""
         topics = {projection.name: set(projection.topics) for projection in group}
         folding = any(projection.needs_ledgers for projection in group)
         heard = (listener.topics for listener in self.listeners if listener.topics is not None)
@@ -433,7 +436,7 @@ class ProjectionRunner:
                     projection.process(batch, event)
             batch.flush()
         self._learn({projection.name: end for projection in group})
-        return len(page), {notification.topic for notification in page}
+        return len(page), {notification.topic for notification in page}, end
 
     def _decoded(self, page: Sequence[Notification]) -> list[tuple[str, Event]]:
         """The page's events: those this process saved lately as it saved them, the others decoded."""
