@@ -425,7 +425,7 @@ class ProjectionRunner:
         )
         end = page[-1].id if len(page) == self.batch_size else head
         events = self._decoded(page)
-        with self.views.begin() as connection:
+        with self.views.begin(durable=False) as connection:  # undone by a crash, it is applied again
             _move(connection, group, position, end)
             ledgers = self.ledgers.after(event for _, event in events) if folding else None
             batch = Batch(connection, ledgers)

@@ -2,9 +2,11 @@
 
 Writes on SQLite begin `IMMEDIATE`, so a batch takes the database's write lock up front and
 waits its turn instead of failing half-way; an in-memory SQLite has one connection, shared
-under a lock. A write that may be lost in a crash (a rebuild's batch: its rows and its position
-commit together, and a rebuild resumes from the position it finds) commits on SQLite without
-waiting for the disk (`synchronous = NORMAL` in WAL mode: the database stays consistent).
+under a lock. A write that may be lost in a crash (a read models' batch: its rows and its position
+commit together, and the runner resumes from the position it finds) commits without waiting for
+the disk (SQLite: `synchronous = NORMAL` in WAL mode; PostgreSQL: `synchronous_commit = off`; the
+database stays consistent). Whatever a background process does on those rows is keyed by the event
+that caused it (a refund by its event's id), so a batch applied again repeats nothing.
 """
 
 from __future__ import annotations
@@ -74,12 +76,16 @@ class ViewStore:
     @contextmanager
     def begin(self, *, durable: bool = True) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises; not `durable`, a commit
-        a crash may undo (SQLite in WAL mode then does not wait for the disk)."""
+        a crash may undo, which then does not wait for the disk (SQLite in WAL mode: `synchronous = NORMAL`;
+        PostgreSQL: `synchronous_commit = off` for this transaction). The database stays consistent either way:
+        a read models' batch moves its positions with its rows, so a batch a crash undoes is applied again."""
         with self._locked(), self.engine.connect() as connection:
             connection.execution_options(leasecore_immediate=True)
             relaxed = None if durable else _relax(connection)
             try:
                 with connection.begin():
+                    if not durable and self.is_postgres:
+                        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                     yield connection
             finally:
                 if relaxed is not None:
