@@ -29,6 +29,7 @@ Each provider's settings, and how to add a provider, are in docs/providers.md.
 from __future__ import annotations
 
 import base64
+import gc
 import ipaddress
 import json
 import logging
@@ -174,6 +175,30 @@ class Platform:
         _close(self.app)
 
 
+YOUNG_COLLECTION = 10_000
+"""Allocations between collections of the youngest generation (CPython's default is 700)."""
+
+
+def tune_collector() -> None:
+    """Collect the youngest generation every 10,000 allocations instead of 700. A process holds many long-lived
+    objects (aggregates and folded leases in bounded caches, compiled statements, the configuration), and each
+    young collection that outlives them walks them again; a command allocates a few thousand objects, so with
+    the default it ran several collections an order (a sixth to a quarter of a place-order's CPU, with the read
+    models applied). Event-sourced objects rarely form cycles; what does is still collected, later. A threshold
+    set higher already is kept."""
+    young, *older = gc.get_threshold()
+    if young < YOUNG_COLLECTION:
+        gc.set_threshold(YOUNG_COLLECTION, *older)
+
+
+def freeze_startup_objects() -> None:
+    """Once a serving process is built and caught up: what it allocated so far (modules, routes, templates, the
+    configuration) goes where the collector never looks again (`gc.freeze`). Only for a process that builds one
+    service for its whole life: frozen objects are never freed."""
+    gc.collect()
+    gc.freeze()
+
+
 def bootstrap(
     url: str | None = None,
     *,
@@ -189,6 +214,7 @@ def bootstrap(
     (in-memory SQLite for `memory:`), the daily job's work list read from them, and their runner;
     `follow` starts the runner's background thread. `env` adds eventsourcing settings; `ports` are the
     outside services the application calls; `ledger_cache` how many leases the runner keeps folded."""
+    tune_collector()
     url = database_url(url)
     views = ViewStore.for_database(url)
     app: LeaseApplication | None = None

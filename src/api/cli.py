@@ -33,7 +33,16 @@ from rich.table import Table
 from rich.text import Text
 
 from api.backup import back_up, restore
-from api.bootstrap import Platform, Service, Settings, bootstrap, build_service, business_clock, database_url
+from api.bootstrap import (
+    Platform,
+    Service,
+    Settings,
+    bootstrap,
+    build_service,
+    business_clock,
+    database_url,
+    freeze_startup_objects,
+)
 from api.demo import seed_demo, walk_through
 from api.http.auth import Tokens
 from api.http.security import hash_password, verify_password
@@ -467,6 +476,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sandbox routes under {base}/v1/sandbox/; demo staff: admin / {DEMO_PASSWORD} (see `leasecore demo`)")
     sys.stdout.flush()
     if app is not None:
+        freeze_startup_objects()
         uvicorn.run(
             app,
             host=args.host,

@@ -23,7 +23,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from api.bootstrap import Service, Settings, build_service
+from api.bootstrap import Service, Settings, build_service, freeze_startup_objects
 from api.http.endpoint import problem_response
 from api.http.errors import ApiError
 from api.http.guard import Guard
@@ -164,7 +164,9 @@ def service_app() -> Starlette:
     worker): it follows the read models and sends refunds while it runs."""
     settings = Settings.from_env()
     NoDelayH11.head_timeout = settings.body_timeout
-    return create_app(build_service(settings), manage=True)
+    app = create_app(build_service(settings), manage=True)
+    freeze_startup_objects()
+    return app
 
 
 async def _http_problem(request: Request, error: Exception) -> Response:
