@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -549,22 +550,71 @@ class ViewsStockIndex:
         bookings, and the cost does not grow with the SKU's history.
 
         The statements are compiled once (`Prepared`: an order asks this on every placement, and building the
-        statement took SQLAlchemy longer than the database took to answer); units in `besides` are left out here,
-        as many more asked for as there are of them."""
-        wanted = limit + len(besides)
+        statement took SQLAlchemy longer than the database took to answer). Units in `besides` are left out by the
+        database for the units no order holds (a `NOT IN` list of a fixed size, padded: a process passes over the
+        units it booked that this read model has not read yet, hundreds behind a busy writer, which fetching and
+        dropping would cost an order that many rows), and by asking for as many more of the held ones."""
+        excluded = _excluded(besides)
+        wanted = limit + (len(besides) if excluded is None else 0)
         pivot = UUID(int=random.getrandbits(128))
         with self.views.read() as connection:
             position = _POSITION.values(connection)[1][0][0]
             rows: list[tuple[Any, ...]] = []
-            for query in (_NEVER_HELD_FROM, _NEVER_HELD_BEFORE):
+            for side in (">=", "<"):
                 if len(rows) < wanted:
-                    rows += query.values(connection, sku_id=sku_id, pivot=pivot, limit=wanted - len(rows))[1]
+                    query, passed = _never_held(side, 0 if excluded is None else len(excluded))
+                    parameters = {f"not_{n}": serial for n, serial in enumerate(excluded or ())}
+                    padding = dict.fromkeys((f"not_{n}" for n in range(len(parameters), passed)), "")
+                    found = query.values(
+                        connection, sku_id=sku_id, pivot=pivot, limit=wanted - len(rows), **parameters, **padding
+                    )
+                    rows += found[1]
             if len(rows) < wanted:
                 held = _HELD_FREE_OPEN if end is None else _HELD_FREE_DATED
                 dates = {"start": start} if end is None else {"start": start, "end": end}
-                rows += held.values(connection, sku_id=sku_id, limit=wanted - len(rows), **dates)[1]
+                more = wanted - len(rows) + (0 if excluded is None else len(besides))
+                rows += held.values(connection, sku_id=sku_id, limit=more, **dates)[1]
         serials = [serial for (serial,) in rows if serial not in besides]
         return FreeUnits(serials[:limit], position or 0)
+
+
+EXCLUDED_SIZES = (64, 256, 1024, 4096)
+"""The sizes of the `NOT IN` lists the free-units statements are written with; fewer units than the smallest are
+fetched and dropped, more than the largest too."""
+_SHORT = 16
+
+
+def _excluded(besides: Collection[str]) -> list[str] | None:
+    """The units the database should leave out, or None to fetch them and drop them here (a few, or very many)."""
+    if len(besides) <= _SHORT or len(besides) > EXCLUDED_SIZES[-1]:
+        return None
+    return list(besides)
+
+
+def _never_held(side: str, excluded: int) -> tuple[Prepared, int]:
+    """A run of the SKU's units no order holds from the pivot (`>=`) or before it (`<`), leaving out up to
+    `excluded` serials (parameters `not_0`…, as many as the list's size rounded up to one of `EXCLUDED_SIZES`)."""
+    size = next((size for size in EXCLUDED_SIZES if size >= excluded), 0) if excluded else 0
+    return _never_held_leaving_out(side, size), size
+
+
+@functools.cache
+def _never_held_leaving_out(side: str, size: int) -> Prepared:
+    """The statement of `_never_held` for a list of `size` serials (none: 0), compiled once."""
+    units = units_view.c
+    pivot = bindparam("pivot", type_=Uuid)
+    conditions = [
+        units.sku_id == bindparam("sku_id", type_=Uuid),
+        units.retired == false(),
+        units.sold_to.is_(None),
+        units.held_open == 0,
+        units.held == 0,
+        units.unit_id >= pivot if side == ">=" else units.unit_id < pivot,
+    ]
+    if size:
+        conditions.append(units.serial.not_in([bindparam(f"not_{n}", type_=String) for n in range(size)]))
+    query = select(units.serial).where(*conditions).order_by(units.unit_id).limit(bindparam("limit", type_=Integer))
+    return Prepared(query)
 
 
 def _no_booking_over(open_ended: bool) -> Any:
@@ -583,21 +633,16 @@ def _no_booking_over(open_ended: bool) -> Any:
     )
 
 
-def _free_units_queries() -> tuple[Prepared, Prepared, Prepared, Prepared, Prepared]:
+def _free_units_queries() -> tuple[Prepared, Prepared, Prepared]:
     units = units_view.c
     shelf = and_(units.sku_id == bindparam("sku_id", type_=Uuid), units.retired == false(), units.sold_to.is_(None))
-    never_held = and_(shelf, units.held_open == 0, units.held == 0)
-    pivot, limit = bindparam("pivot", type_=Uuid), bindparam("limit", type_=Integer)
     read = select(tracking.c.position).where(tracking.c.name == StockProjection.name).scalar_subquery()
     position = Prepared(select(func.coalesce(read, 0)))
-    from_pivot, before_pivot = (
-        Prepared(select(units.serial).where(never_held, side).order_by(units.unit_id).limit(limit))
-        for side in (units.unit_id >= pivot, units.unit_id < pivot)
-    )
-    held = select(units.serial).where(shelf, units.held > 0).order_by(func.random()).limit(limit)
+    held = select(units.serial).where(shelf, units.held > 0).order_by(func.random())
+    held = held.limit(bindparam("limit", type_=Integer))
     held_open = Prepared(held.where(units.held_open == 0, _no_booking_over(open_ended=True)))
     held_dated = Prepared(held.where(_no_booking_over(open_ended=False)))
-    return position, from_pivot, before_pivot, held_open, held_dated
+    return position, held_open, held_dated
 
 
-_POSITION, _NEVER_HELD_FROM, _NEVER_HELD_BEFORE, _HELD_FREE_OPEN, _HELD_FREE_DATED = _free_units_queries()
+_POSITION, _HELD_FREE_OPEN, _HELD_FREE_DATED = _free_units_queries()

@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import random
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Generator, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -31,6 +32,12 @@ CANDIDATES = 16
 """How many free units to ask the index for at a time, beyond those an order needs."""
 INDEX_ROUNDS = 8
 """How many times to ask the index for more when the units it offered were taken meanwhile."""
+SPARES = 32
+"""Units the index offered beyond what an order took, kept per SKU for the next orders to try first."""
+SPARE_TRIES = 4
+"""How many kept units an order tries before it asks the index."""
+SPARE_SECONDS = 30.0
+"""How long a kept unit is worth trying: another process may have booked it since."""
 
 
 class StockCommands(Commands):
@@ -48,6 +55,15 @@ class StockCommands(Commands):
     @functools.cached_property
     def _booked_here_lock(self) -> threading.Lock:
         return threading.Lock()
+
+    @functools.cached_property
+    def _spares(self) -> dict[UUID, list[tuple[float, str]]]:
+        """Per SKU, units the index offered that no order here took (with when), newest last: likely still free."""
+        return {}
+
+    _index_position = 0
+    """The furthest position of the log the stock index has reported having read (this process's bookings up to
+    it are known to the index)."""
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save, and remember where each unit this process booked landed in the log."""
@@ -72,6 +88,24 @@ class StockCommands(Commands):
             while booked and next(iter(booked.values())) <= position:
                 del booked[next(iter(booked))]
             return dict(booked)
+
+    def _take_spare(self, sku_id: UUID) -> str | None:
+        """The newest unit kept from an earlier offer, for this order alone (None if none is recent enough)."""
+        with self._booked_here_lock:
+            kept = self._spares.get(sku_id)
+            recent = time.monotonic() - SPARE_SECONDS
+            while kept:
+                at, serial = kept.pop()
+                if at >= recent:
+                    return serial
+            return None
+
+    def _keep_spares(self, sku_id: UUID, serials: Sequence[str]) -> None:
+        with self._booked_here_lock:
+            kept = self._spares.setdefault(sku_id, [])
+            now = time.monotonic()
+            kept.extend((now, serial) for serial in serials)
+            del kept[:-SPARES]
 
     def _forget_booked(self, sku_id: UUID, serial: str) -> None:
         with self._booked_here_lock:
@@ -127,46 +161,75 @@ class StockCommands(Commands):
     ) -> list[StockUnit]:
         """Hold `quantity` free units of the SKU for the order over the dates (end None: until returned)."""
         booked: list[StockUnit] = []
-        for unit in self._free_candidates(sku_id, quantity, start, end):
-            unit.book(order_id, start, end, now)
-            booked.append(unit)
-            if len(booked) == quantity:
-                return booked
+        candidates = self._free_candidates(sku_id, quantity, start, end)
+        try:
+            for unit in candidates:
+                unit.book(order_id, start, end, now)
+                booked.append(unit)
+                if len(booked) == quantity:
+                    return booked
+        finally:
+            candidates.close()  # keeps what the index offered and this order did not try
         raise Unavailable(f"only {len(booked)} unit(s) free for those dates, {quantity} asked")
 
-    def _free_candidates(self, sku_id: UUID, quantity: int, start: date, end: date | None) -> Iterator[StockUnit]:
-        """Units free over the dates, checked on their aggregates: first those the index offers (in a random
-        order, so concurrent orders for one SKU take different units; more while those offered were taken
-        meanwhile), then, unless the index had offered all it had and read the whole log, every other unit
-        of the register.
+    def _free_candidates(
+        self, sku_id: UUID, quantity: int, start: date, end: date | None
+    ) -> Generator[StockUnit, None, None]:
+        """Units free over the dates, checked on their aggregates: first a few the index offered an earlier order
+        here that it did not take (asking the index for every order cost more than the order's own checks), then
+        those the index offers (in a random order, so concurrent orders for one SKU take different units; more while
+        those offered were taken meanwhile), then, unless the index had offered all it had and read the whole log,
+        every other unit of the register. What the index offered and this order did not try is kept for the next.
 
         Units this process booked after the index's position are passed over: the index still offers them as free,
-        and on a SKU close to selling out they could fill every offer, each loaded only to be found taken. Each next
-        offer asks for as many more as there are of them; an index that read the whole log offers none of them, and
-        in the register they come last."""
+        and on a SKU close to selling out they could fill every offer, each loaded only to be found taken. Once an
+        offer held one, the next asks the index to leave them all out (hundreds behind a busy writer). An index that
+        read the whole log is asked again without leaving them out, and those passed over are tried, before a
+        refusal (another process may have let one go); in the register they come last."""
         asked: set[str] = set()
-        deferred: list[str] = []
-        if self.stock_index is not None:
-            wanted = quantity + CANDIDATES
-            for _ in range(INDEX_ROUNDS):
-                offered = self.stock_index.free_units(sku_id, start, end, wanted, asked)
-                asked.update(offered.serials)
-                taken_here = self._not_yet_indexed(sku_id, offered.position)
-                for serial in offered.serials:
-                    if serial in taken_here:
-                        deferred.append(serial)
-                    elif (unit := self._free_unit(sku_id, serial, start, end)) is not None:
-                        yield unit
-                if len(offered.serials) < wanted:
-                    if offered.position >= (self.recorder.max_notification_id() or 0):
-                        return  # every unit it knows free, knowing the whole log (so none was passed over)
+        untried: list[str] = []
+        try:
+            pending = self._not_yet_indexed(sku_id, self._index_position)
+            for _ in range(SPARE_TRIES):
+                if (serial := self._take_spare(sku_id)) is None:
                     break
-                wanted = quantity + CANDIDATES + len(taken_here)  # enough to get past what the index has not read
-        loaded = asked.difference(deferred)
-        register = self.inventory(sku_id, to_change=False).serials
-        for serial in self._likely_taken_last(sku_id, random.sample(register, len(register))):
-            if serial not in loaded and (unit := self._free_unit(sku_id, serial, start, end)) is not None:
-                yield unit
+                asked.add(serial)
+                if serial not in pending and (unit := self._free_unit(sku_id, serial, start, end)) is not None:
+                    yield unit
+            if self.stock_index is not None:
+                passed_over: list[str] = []
+                leaving_out = False
+                for _ in range(INDEX_ROUNDS):
+                    wanted = quantity + CANDIDATES
+                    besides = asked | pending.keys() if leaving_out else asked
+                    offered = self.stock_index.free_units(sku_id, start, end, wanted, besides)
+                    self._index_position = max(self._index_position, offered.position)
+                    asked.update(offered.serials)
+                    passed_over += (serial for serial in offered.serials if serial in pending)
+                    untried = [serial for serial in offered.serials if serial not in pending]
+                    while untried:
+                        if (unit := self._free_unit(sku_id, untried.pop(0), start, end)) is not None:
+                            yield unit
+                    known = self._not_yet_indexed(sku_id, offered.position)
+                    if len(offered.serials) < wanted:
+                        if offered.position < (self.recorder.max_notification_id() or 0):
+                            break
+                        for serial in passed_over:  # every unit it knows free, knowing the whole log
+                            if (unit := self._free_unit(sku_id, serial, start, end)) is not None:
+                                yield unit
+                        if not (leaving_out and pending.keys() - known.keys()):
+                            return
+                        pending, passed_over = known, []  # ask once more without those it has read since
+                        continue
+                    leaving_out = leaving_out or bool(passed_over)
+                    pending = known
+            register = self.inventory(sku_id, to_change=False).serials
+            for serial in self._likely_taken_last(sku_id, random.sample(register, len(register))):
+                if serial not in asked and (unit := self._free_unit(sku_id, serial, start, end)) is not None:
+                    yield unit
+        finally:
+            if untried:
+                self._keep_spares(sku_id, untried)
 
     def _free_unit(self, sku_id: UUID, serial: str, start: date, end: date | None) -> StockUnit | None:
         unit = self._unit_or_none(sku_id, serial)
