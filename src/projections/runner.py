@@ -460,27 +460,36 @@ class ProjectionRunner:
             return self._apply_held(group, head, progress, chunk)
 
     def _apply_held(self, group: Sequence[Projection], head: int, progress: Progress | None, chunk: int | None) -> int:
-        handlers = [(set(projection.topics), projection, projection.dispatch()) for projection in group]
+        topics = [set(projection.topics) for projection in group]
+        dispatches = [projection.dispatch() for projection in group]
         folding = any(projection.needs_ledgers for projection in group)
-        wanted = sorted(set().union(*(topics for topics, _, _ in handlers), LEASE_TOPICS if folding else ()))
+        wanted = sorted(set().union(*topics, LEASE_TOPICS if folding else ()))
+        routes: dict[tuple[str, type], list[tuple[int, Handler]]] = {}
         tables: dict[str, Held] = {}
         size = self.batch_size if chunk is None else min(self.batch_size, chunk)
         written = position = applied = pending = 0
+        decode = self.app.mapper.to_domain_event
         while position < head:
             page = self.app.recorder.select_notifications(
                 position, size, stop=head, topics=wanted, inclusive_of_start=False
             )
             end = page[-1].id if len(page) == size else head
-            events: list[tuple[str, Event]] = [(n.topic, self.app.mapper.to_domain_event(n)) for n in page]
-            ledgers = self.ledgers.after(event for _, event in events) if folding else None
+            events: list[Event] = [decode(n) for n in page]
+            ledgers = self.ledgers.after(events) if folding else None
             batch = Batch(None, ledgers, held=tables, reads=self.views.read)
-            for topics, projection, dispatch in handlers:
-                mine = [event for topic, event in events if topic in topics]
-                projection.prefetch(batch, mine)
-                for event in mine:
-                    handler = dispatch.get(type(event))
-                    if handler is not None:
-                        handler(batch, event)
+            calls: list[list[tuple[Handler, Event]]] = [[] for _ in group]
+            for notification, event in zip(page, events, strict=True):
+                kind = (notification.topic, type(event))
+                route = routes.get(kind)
+                if route is None:
+                    route = routes[kind] = _route(kind, topics, dispatches)
+                for n, handler in route:
+                    calls[n].append((handler, event))
+            for projection, mine in zip(group, calls, strict=True):
+                if not _all_held(projection, tables):
+                    projection.prefetch(batch, [event for _, event in mine])
+                for handler, event in mine:
+                    handler(batch, event)
             position, pending = end, pending + len(page)
             full = [held for held in tables.values() if len(held.rows) > self.rebuild_kept]
             if position >= head or full or (chunk is not None and pending >= chunk):
@@ -562,6 +571,28 @@ class ProjectionRunner:
         """On PostgreSQL, one process at a time creates or drops tables (SQLite locks the file)."""
         if self.views.is_postgres:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("leasecore-views-ddl")})
+
+
+Handler = Callable[[Batch, Event], None]
+
+
+def _route(
+    kind: tuple[str, type], topics: Sequence[set[str]], dispatches: Sequence[dict[type, Handler]]
+) -> list[tuple[int, Handler]]:
+    """Which of a rebuild's projections handle an event of this topic and type, in their order, and by what: what
+    each asked of every event (its topics, then its handler for the type) asked once per kind of event."""
+    topic, cls = kind
+    return [
+        (n, handler)
+        for n, (mine, dispatch) in enumerate(zip(topics, dispatches, strict=True))
+        if topic in mine and (handler := dispatch.get(cls)) is not None
+    ]
+
+
+def _all_held(projection: Projection, tables: dict[str, Held]) -> bool:
+    """Every table of the projection holds all its rows in memory (or is still untouched, and empty): prefetching
+    for it would read nothing."""
+    return all((held := tables.get(table.name)) is None or held.complete for table in projection.tables)
 
 
 @contextmanager
