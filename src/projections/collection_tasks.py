@@ -29,7 +29,8 @@ from sqlalchemy import (
 
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
 from leasecore.lease.ledger import InstallmentStatus
-from leasecore.values import ERASED, ZERO, total
+from leasecore.values import ERASED, ZERO
+from leasecore.values import money as rounded
 from projections.adjustments import LEDGER_CHANGES
 from projections.orders import STATUS_EVENTS
 from projections.prepared import Prepared
@@ -124,9 +125,12 @@ class CollectionTasksProjection(Projection):
             rows = batch.rows(collection_tasks_view, "order_id")
             noted = rows.notes.get(order_id)
             if noted is None or noted[0] is not row or noted[1] is not balances:
-                overdue = [b for b in balances if b.status is InstallmentStatus.OVERDUE]
-                row["overdue_amount"] = total(b.owed for b in overdue)
-                row["late_fees"] = total(b.late_fee - b.fee_paid for b in balances)
+                overdue = fees = ZERO
+                for balance in balances:
+                    if balance.status is InstallmentStatus.OVERDUE:
+                        overdue += balance.owed
+                    fees += balance.late_fee - balance.fee_paid
+                row["overdue_amount"], row["late_fees"] = rounded(overdue), rounded(fees)
                 rows.notes[order_id] = (row, balances)
         if isinstance(event, Lease.CollectionStageChanged):
             if event.stage != row["stage"]:

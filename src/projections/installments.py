@@ -122,7 +122,6 @@ class InstallmentsProjection(Projection):
             event.stage if isinstance(event, Lease.CollectionStageChanged) else first["collection_stage"],
         )
         version = event.originator_version
-        before = {row["seq"]: row for row in current}
         after = []
         noted = rows.notes.get(event.originator_id)
         shown = noted[1] if noted is not None and noted[0] is current else ()
@@ -130,15 +129,21 @@ class InstallmentsProjection(Projection):
             shown = ()
         if isinstance(event, LEDGER_CHANGES):
             balances = batch.ledger(event).balances
+            before: dict[int, Row] | None = None
             for n, balance in enumerate(balances):
+                if n < len(shown) and shown[n] is balance:
+                    after.append(current[n])  # the row put beside this very balance: it shows it
+                    continue
+                if before is None:
+                    before = {row["seq"]: row for row in current}
                 row = before.get(balance.seq)
-                if row is not None and ((n < len(shown) and shown[n] is balance) or order.shows(row, balance)):
+                if row is not None and order.shows(row, balance):
                     after.append(row)
                 else:
-                    after.append(_unless_same(row, order.row(balance, version)))
+                    after.append(order.row(balance, version))  # a column `shows` compares differs: a new row
             shown = balances
         else:
-            after = [_unless_same(before.get(row["seq"]), order.restamp(row, version)) for row in current]
+            after = [row if order.stamped(row) else order.restamp(row, version) for row in current]
         rows.put(event.originator_id, after)
         if shown:
             rows.notes[event.originator_id] = (after, shown)
@@ -194,6 +199,14 @@ class _Order:
             and row["customer_id"] == self.customer_id
         )
 
+    def stamped(self, row: Row) -> bool:
+        """The row already shows what `restamp` would change but its version: it stays as it is."""
+        return bool(
+            row["payable"] == self.payable
+            and row["collection_stage"] == self.stage
+            and row["collectible"] == (self.payable and row["owed"] > ZERO)
+        )
+
     def restamp(self, row: Row, version: int) -> Row:
         changes: dict[str, Any] = {
             "order_version": version,
@@ -202,13 +215,6 @@ class _Order:
             "collection_stage": self.stage,
         }
         return {**row, **changes}
-
-
-def _unless_same(before: Row | None, after: Row) -> Row:
-    """The row as it was when nothing but the event's version would change."""
-    if before is not None and {**after, "order_version": before["order_version"]} == before:
-        return before
-    return after
 
 
 # Queries.
