@@ -61,6 +61,16 @@ def new_sku(world: World, units: int) -> tuple[World, list[str]]:
     return World(world.app, world.clock, world.product_id, sku.id, serials), serials
 
 
+@contextmanager
+def stocked(url: str, units: int) -> Iterator[tuple[Platform, World, list[str], UUID]]:
+    """A platform with a SKU of `units` units of its own and a customer, its stock index caught up."""
+    with platform(url) as (running, base):
+        world, serials = new_sku(base, units)
+        customer = base.customer()
+        running.runner.catch_up()
+        yield running, world, serials, customer
+
+
 def free_by_hand(running: Platform, world: World, start: date, end: date | None) -> set[str]:
     """Units in stock with no booking over the dates, from the read model's own listing of units and bookings."""
     return {
@@ -157,15 +167,11 @@ def test_an_index_behind_by_every_booking_still_costs_each_order_one_unit_load(
 ) -> None:
     """The index has read none of this process's bookings (a busy writer outruns the runner): it offers every unit
     as free, most of them taken here. Each order still loads one unit, the free one, up to the SKU's last unit,
-    because the offers pass over the units this process booked after the index's position and ask for that many
-    more; and once the index reads those bookings the process forgets them, so what it remembers stays the size
-    of the lag, not of the SKU's history."""
-    url = request.getfixturevalue(f"{backend}_url")
-    with platform(url) as (running, base):
-        world, serials = new_sku(base, units=40)
-        customer = base.customer()
+    because the process passes over the units it booked after the index's position (and asks the index to leave
+    them out once an offer held one); and once the index reads those bookings the process forgets them, so what
+    it remembers stays the size of the lag, not of the SKU's history."""
+    with stocked(request.getfixturevalue(f"{backend}_url"), units=40) as (running, world, serials, customer):
         app = running.app
-        running.runner.catch_up()
         loads: list[str] = []
         load = app._free_unit
 
@@ -196,11 +202,8 @@ def test_orders_try_the_units_an_earlier_offer_held_before_asking_the_index_agai
     is asked once for ten orders here, and a kept unit another process booked meanwhile is found taken on its
     aggregate and passed by for the next kept one."""
     url = request.getfixturevalue(f"{backend}_url")
-    with platform(url) as (running, base):
-        world, _ = new_sku(base, units=40)
-        customer = base.customer()
+    with stocked(url, units=40) as (running, world, _, customer):
         app = running.app
-        running.runner.catch_up()
         assert app.stock_index is not None
         asked: list[int] = []
         offer = app.stock_index.free_units
