@@ -185,9 +185,9 @@ def tune_collector() -> None:
     young collection that outlives them walks them again; a command allocates a few thousand objects, so with
     the default it ran several collections an order (a sixth to a quarter of a place-order's CPU, with the read
     models applied). Event-sourced objects rarely form cycles; what does is still collected, later. A threshold
-    set higher already is kept."""
+    set higher already is kept, and so is 0 (automatic collection turned off)."""
     young, *older = gc.get_threshold()
-    if young < YOUNG_COLLECTION:
+    if 0 < young < YOUNG_COLLECTION:
         gc.set_threshold(YOUNG_COLLECTION, *older)
 
 

@@ -557,25 +557,24 @@ class ViewsStockIndex:
         excluded = _excluded(besides)
         wanted = limit + (len(besides) if excluded is None else 0)
         pivot = UUID(int=random.getrandbits(128))
+        size = _list_size(0 if excluded is None else len(excluded))
+        leaving_out = dict.fromkeys((f"not_{n}" for n in range(size)), "")  # padded: no unit's serial is empty
+        leaving_out.update((f"not_{n}", serial) for n, serial in enumerate(excluded or ()))
         with self.views.read() as connection:
             position = _POSITION.values(connection)[1][0][0]
             rows: list[tuple[Any, ...]] = []
             for side in (">=", "<"):
                 if len(rows) < wanted:
-                    query, passed = _never_held(side, 0 if excluded is None else len(excluded))
-                    parameters = {f"not_{n}": serial for n, serial in enumerate(excluded or ())}
-                    padding = dict.fromkeys((f"not_{n}" for n in range(len(parameters), passed)), "")
-                    found = query.values(
-                        connection, sku_id=sku_id, pivot=pivot, limit=wanted - len(rows), **parameters, **padding
-                    )
-                    rows += found[1]
+                    query = _never_held(side, size)
+                    limit_now = wanted - len(rows)
+                    rows += query.values(connection, sku_id=sku_id, pivot=pivot, limit=limit_now, **leaving_out)[1]
             if len(rows) < wanted:
                 held = _HELD_FREE_OPEN if end is None else _HELD_FREE_DATED
                 dates = {"start": start} if end is None else {"start": start, "end": end}
                 more = wanted - len(rows) + (0 if excluded is None else len(besides))
                 rows += held.values(connection, sku_id=sku_id, limit=more, **dates)[1]
         serials = [serial for (serial,) in rows if serial not in besides]
-        return FreeUnits(serials[:limit], position or 0)
+        return FreeUnits(serials[:limit], position)
 
 
 EXCLUDED_SIZES = (64, 256, 1024, 4096)
@@ -591,22 +590,19 @@ def _excluded(besides: Collection[str]) -> list[str] | None:
     return list(besides)
 
 
-def _never_held(side: str, excluded: int) -> tuple[Prepared, int]:
-    """A run of the SKU's units no order holds from the pivot (`>=`) or before it (`<`), leaving out up to
-    `excluded` serials (parameters `not_0`…, as many as the list's size rounded up to one of `EXCLUDED_SIZES`)."""
-    size = next((size for size in EXCLUDED_SIZES if size >= excluded), 0) if excluded else 0
-    return _never_held_leaving_out(side, size), size
+def _list_size(excluded: int) -> int:
+    """The `NOT IN` list written for this many serials: the smallest of `EXCLUDED_SIZES` that holds them (none: 0)."""
+    return next(size for size in EXCLUDED_SIZES if size >= excluded) if excluded else 0
 
 
 @functools.cache
-def _never_held_leaving_out(side: str, size: int) -> Prepared:
-    """The statement of `_never_held` for a list of `size` serials (none: 0), compiled once."""
+def _never_held(side: str, size: int) -> Prepared:
+    """A run of the SKU's units no order holds from the pivot (`>=`) or before it (`<`), leaving out the serials
+    of the parameters `not_0`… (`size` of them, none: 0); compiled once per side and size."""
     units = units_view.c
     pivot = bindparam("pivot", type_=Uuid)
     conditions = [
-        units.sku_id == bindparam("sku_id", type_=Uuid),
-        units.retired == false(),
-        units.sold_to.is_(None),
+        _shelf(),
         units.held_open == 0,
         units.held == 0,
         units.unit_id >= pivot if side == ">=" else units.unit_id < pivot,
@@ -633,12 +629,17 @@ def _no_booking_over(open_ended: bool) -> Any:
     )
 
 
+def _shelf() -> Any:
+    """The units of the SKU of the parameter `sku_id` that are neither retired nor sold."""
+    units = units_view.c
+    return and_(units.sku_id == bindparam("sku_id", type_=Uuid), units.retired == false(), units.sold_to.is_(None))
+
+
 def _free_units_queries() -> tuple[Prepared, Prepared, Prepared]:
     units = units_view.c
-    shelf = and_(units.sku_id == bindparam("sku_id", type_=Uuid), units.retired == false(), units.sold_to.is_(None))
     read = select(tracking.c.position).where(tracking.c.name == StockProjection.name).scalar_subquery()
     position = Prepared(select(func.coalesce(read, 0)))
-    held = select(units.serial).where(shelf, units.held > 0).order_by(func.random())
+    held = select(units.serial).where(_shelf(), units.held > 0).order_by(func.random())
     held = held.limit(bindparam("limit", type_=Integer))
     held_open = Prepared(held.where(units.held_open == 0, _no_booking_over(open_ended=True)))
     held_dated = Prepared(held.where(_no_booking_over(open_ended=False)))

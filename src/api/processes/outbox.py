@@ -134,7 +134,6 @@ class MessageSender:
         self.clock: Clock = clock or SystemClock()
         self.retry_after, self.max_backoff, self.max_attempts = retry_after, max_backoff, max_attempts
         self.stale_after = stale_after
-        self._topics = list(self.topics)
         self._lock = threading.Lock()
         self._background = Background("outbox", self.dispatch, interval)
         self.failure_listeners: list[Callable[[], None]] = []
@@ -158,7 +157,7 @@ class MessageSender:
         while True:
             position = int(self.store.setting(POSITION) or 0)
             page = self.app.recorder.select_notifications(
-                position, page_size, topics=self._topics, inclusive_of_start=False
+                position, page_size, topics=self.topics, inclusive_of_start=False
             )
             if not page:
                 return added

@@ -6,8 +6,9 @@ try comes from the stock index (a read model) when there is one; the index may l
 so every unit it offers is checked on its aggregate before it is booked, and a refusal for want of
 stock is given only on an index that has read the whole log, or after every unit was checked.
 
-Units this process booked itself, while the index has not read that far, are tried last (the index still shows
-them free): only the order of the tries, never whether a unit is free, comes from memory."""
+Units this process booked itself, while the index has not read that far, are passed over (the index still shows
+them free), and units an earlier offer held that no order here took are tried first: only the order of the tries,
+never whether a unit is free, comes from memory."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ class StockCommands(Commands):
         return {}
 
     @functools.cached_property
-    def _booked_here_lock(self) -> threading.Lock:
+    def _memory_lock(self) -> threading.Lock:
+        """Guards what the threads of this process share of the stock: the bookings it made, the spare offers."""
         return threading.Lock()
 
     @functools.cached_property
@@ -70,7 +72,7 @@ class StockCommands(Commands):
         recordings = super().save(*objs, **kwargs)
         units = {obj.id: obj for obj in objs if isinstance(obj, StockUnit)}
         if units:
-            with self._booked_here_lock:
+            with self._memory_lock:
                 for recording in recordings:
                     if type(recording.domain_event) is StockUnit.Booked:
                         unit = units[recording.domain_event.originator_id]
@@ -81,7 +83,7 @@ class StockCommands(Commands):
 
     def _not_yet_indexed(self, sku_id: UUID, position: int) -> dict[str, int]:
         """The SKU's units this process booked after the index's position (forgetting those it has read)."""
-        with self._booked_here_lock:
+        with self._memory_lock:
             booked = self._booked_here.get(sku_id)
             if booked is None:
                 return {}
@@ -91,7 +93,7 @@ class StockCommands(Commands):
 
     def _take_spare(self, sku_id: UUID) -> str | None:
         """The newest unit kept from an earlier offer, for this order alone (None if none is recent enough)."""
-        with self._booked_here_lock:
+        with self._memory_lock:
             kept = self._spares.get(sku_id)
             recent = time.monotonic() - SPARE_SECONDS
             while kept:
@@ -101,14 +103,14 @@ class StockCommands(Commands):
             return None
 
     def _keep_spares(self, sku_id: UUID, serials: Sequence[str]) -> None:
-        with self._booked_here_lock:
+        with self._memory_lock:
             kept = self._spares.setdefault(sku_id, [])
             now = time.monotonic()
             kept.extend((now, serial) for serial in serials)
             del kept[:-SPARES]
 
     def _forget_booked(self, sku_id: UUID, serial: str) -> None:
-        with self._booked_here_lock:
+        with self._memory_lock:
             self._booked_here.get(sku_id, {}).pop(serial, None)
 
     def _likely_taken_last(self, sku_id: UUID, serials: Iterable[str]) -> list[str]:
