@@ -83,7 +83,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "customer.idstatus.rejected": ("实名未通过", "Rejected"),
     "customer.erase_title": ("删除个人信息", "Erase personal data"),
     "customer.erase_hint": (
-        "依《个人信息保护法》删除：手机号、姓名、身份证号、收货地址和客服会话将显示为 erased，不可恢复；"
+        "依《个人信息保护法》删除：手机号、姓名、身份证号、收货地址和客服会话将显示为“已删除”，不可恢复；"
         "订单、付款和所有金额保留。仍有未结束订单时不能删除。",
         "Under PIPL: phone, name, ID number, delivery addresses and conversations will read “erased”, for good; "
         "orders, payments and every figure stay. Not while an order is still open.",
