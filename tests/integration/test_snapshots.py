@@ -1,5 +1,6 @@
 """Aggregates load from snapshots: loaded from its latest snapshot, an aggregate equals the same aggregate
-replayed from its first event, whatever history it went through, on memory and SQLite."""
+replayed from its first event, whatever history it went through, on memory and SQLite. A snapshot is taken of
+the aggregate the command just saved, as it holds it, without loading it again."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def replayed(app: LeaseApplication, aggregate_id: UUID) -> Any:
     return reduce(lambda aggregate, event: event.mutate(aggregate), app.events.get(aggregate_id), None)
 
 
+def from_latest_snapshot(app: LeaseApplication, aggregate_id: UUID) -> Any:
+    """The aggregate loaded as a cold process loads it: its latest snapshot, then the events after it (not the
+    copy the application keeps in memory)."""
+    assert app.snapshots is not None
+    (snapshot,) = app.snapshots.get(aggregate_id, desc=True, limit=1)
+    later = app.events.get(aggregate_id, gt=snapshot.originator_version)
+    return reduce(lambda aggregate, event: event.mutate(aggregate), later, snapshot.mutate(None))
+
+
 def check_snapshots_equal_replays(database_url: str, history_steps: list[tuple[str, int, int]]) -> None:
     clock = SettableClock(START)
     app = SnapshotEveryFewEvents(persistence_env(database_url), clock=clock)
@@ -43,6 +53,8 @@ def check_snapshots_equal_replays(database_url: str, history_steps: list[tuple[s
         assert snapshotted, "no aggregate was snapshotted: the check would prove nothing"
         for aggregate_id in sorted(ids, key=str):
             assert state_of(app.repository.get(aggregate_id)) == state_of(replayed(app, aggregate_id))
+        for aggregate_id in snapshotted:
+            assert state_of(from_latest_snapshot(app, aggregate_id)) == state_of(replayed(app, aggregate_id))
     finally:
         close(app)
 
@@ -61,6 +73,27 @@ def test_the_same_on_sqlite(
     tmp_path_factory: pytest.TempPathFactory, history_steps: list[tuple[str, int, int]]
 ) -> None:
     check_snapshots_equal_replays(f"sqlite:///{tmp_path_factory.mktemp('snapshots')}/leasecore.db", history_steps)
+
+
+def test_a_snapshot_is_taken_of_the_aggregate_as_saved_without_loading_it_again() -> None:
+    clock = SettableClock(START)
+    app = SnapshotEveryFewEvents(persistence_env("memory:"), clock=clock)
+    loads: list[tuple[UUID, int | None]] = []
+
+    def loaded(aggregate_id: UUID, version: int | None = None, **_: Any) -> None:
+        loads.append((aggregate_id, version))
+
+    try:
+        world = build_world(app, clock)
+        app.take_snapshot = loaded  # type: ignore[method-assign]
+        customer_id = world.customer()  # registered, verified, evaluated: its third event is due a snapshot
+        assert app.snapshots is not None
+        (snapshot,) = app.snapshots.get(customer_id)
+        assert snapshot.originator_version == 3
+        assert state_of(snapshot.mutate(None)) == state_of(replayed(app, customer_id))
+        assert (customer_id, 3) not in loads
+    finally:
+        close(app)
 
 
 values = st.recursive(

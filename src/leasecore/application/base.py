@@ -596,6 +596,24 @@ class Commands(Application[UUID]):
                 self._configuration = None
         return recordings
 
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot, every so many events, the aggregate just saved as the command holds it. The library
+        instead loads it again from its previous snapshot and the events since, which for a customer with
+        thousands of orders decoded them all once more. An aggregate saved with more events past the one due
+        is loaded at that event's version, as the library does."""
+        if not self.snapshots:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if aggregate is None or interval is None or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version:
+                snapshot_class = getattr(type(aggregate), "Snapshot", self.snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, event.originator_version)
+
     def saved_events(self) -> Sequence[Any]:
         """The events of this thread's latest save (a command's answer from what it just wrote)."""
         events: Sequence[Any] = getattr(self._saved, "events", ())

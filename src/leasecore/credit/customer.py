@@ -98,9 +98,10 @@ class Customer(CopiedBySharing, Aggregate):
         self._evaluated(evaluation, timestamp=now)
 
     def open_order(self, order_id: UUID, now: datetime) -> None:
-        """The customer's orders, so their history can be scored without a read model."""
-        if order_id not in self.orders:
-            self._order_opened(order_id, timestamp=now)
+        """The customer's orders, so their history can be scored without a read model. Only a new order opens
+        one: the order's lease is created in the same save, which a second save of that id cannot pass, so
+        the list is not searched (that search grew with the customer's orders, on every order)."""
+        self._order_opened(order_id, timestamp=now)
 
     class IdentityVerified(Aggregate.Event):
         name: str
