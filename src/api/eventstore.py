@@ -7,7 +7,9 @@ statement building for one indexed read; and it saves through the ORM's unit of 
 atomic on its own, so outside a transaction these recorders run it on a connection in autocommit mode, as one
 plain string per shape of query: one round trip, no ORM; inside a transaction (a save that reads what it
 checks) they read through that transaction. A save inserts its rows in one statement returning their
-positions, still under the library's table lock (PostgreSQL) or write lock (SQLite).
+positions, still under the library's table lock (PostgreSQL) or write lock (SQLite), in a transaction run on a
+driver connection (`Writing`) rather than an ORM session: the session's begin, commit and close were a third of a
+SQLite save's CPU, and on PostgreSQL the driver's own `BEGIN` was a round trip of its own.
 
 Select it with `PERSISTENCE_MODULE=api.eventstore:EventStore` (what `api.bootstrap.persistence_env` sets).
 """
@@ -16,9 +18,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar, Token
+from threading import Semaphore
+from types import TracebackType
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy.exc
+from eventsourcing import persistence
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore, transactions
@@ -26,7 +33,6 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyAggregateRecorder, SQLAlchemyApplicationRecorder
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 NEWER_CHUNK = 200
 """Aggregates checked a statement by `select_newer`."""
@@ -54,6 +60,9 @@ class Reads:
         return UUID(bytes=bytes(stored)) if isinstance(stored, bytes | memoryview) else UUID(stored)
 
     def rows(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        writing = _writing.get()
+        if writing is not None:
+            return writing.rows(sql, parameters)
         transaction = transactions.get(None)
         if transaction is not None:
             return executed(transaction.session.connection(), sql, parameters)
@@ -73,19 +82,109 @@ class Reads:
 
 
 def executed(connection: Connection, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
-    """The rows of one statement run on the driver's cursor of a connection in a transaction. `exec_driver_sql`
-    built a result object and read the cursor's description for every insert (a tenth of a SQLite save); a
-    driver's error is raised as SQLAlchemy raises it (`IntegrityError` for a version taken meanwhile, which the
-    library turns into its own and the command runs again)."""
-    dbapi = connection.dialect.loaded_dbapi
-    cursor = connection.connection.cursor()
+    """The rows of one statement run on the driver's cursor of a connection in a transaction."""
+    return _executed(connection.connection, connection.dialect.loaded_dbapi, sql, parameters)
+
+
+def _executed(
+    driver: Any, dbapi: Any, sql: str, parameters: tuple[object, ...], *, fetch: bool = True
+) -> list[tuple[Any, ...]]:
+    """The rows of one statement run on a driver connection's cursor. `exec_driver_sql` built a result object and
+    read the cursor's description for every insert (a tenth of a SQLite save); a driver's error is raised as
+    SQLAlchemy raises it (`IntegrityError` for a version taken meanwhile, which `Writing` turns into the
+    library's own, and the command runs again)."""
+    cursor = driver.cursor()
     try:
         cursor.execute(sql, parameters)
-        return list(cursor.fetchall())
+        return list(cursor.fetchall()) if fetch else []
     except dbapi.Error as error:
         raise DBAPIError.instance(sql, parameters, error, dbapi.Error) from error
     finally:
         cursor.close()
+
+
+_writing: ContextVar[Writing | None] = ContextVar("writing", default=None)
+
+_RAISED_AS = (
+    (sqlalchemy.exc.InterfaceError, persistence.InterfaceError),
+    (sqlalchemy.exc.DataError, persistence.DataError),
+    (sqlalchemy.exc.OperationalError, persistence.OperationalError),
+    (sqlalchemy.exc.IntegrityError, persistence.IntegrityError),
+    (sqlalchemy.exc.InternalError, persistence.InternalError),
+    (sqlalchemy.exc.ProgrammingError, persistence.ProgrammingError),
+    (sqlalchemy.exc.NotSupportedError, persistence.NotSupportedError),
+    (sqlalchemy.exc.DatabaseError, persistence.DatabaseError),
+    (sqlalchemy.exc.SQLAlchemyError, persistence.PersistenceError),
+)
+"""SQLAlchemy's errors as the library's transactions raise them (a conflict is `persistence.IntegrityError`)."""
+
+
+def _raised_as(error: BaseException) -> BaseException:
+    for theirs, ours in _RAISED_AS:
+        if isinstance(error, theirs):
+            return ours(error)
+    return error
+
+
+class Writing:
+    """A save's transaction on a driver connection from the autocommit pool, begun by its first statement and
+    ended with `COMMIT` (or `ROLLBACK` if the body raised). On PostgreSQL `BEGIN` goes in the first statement's
+    own round trip; on SQLite it is `BEGIN IMMEDIATE`, the write lock taken at once. Within the process, saves
+    take the library's write lock as its transactions do. Nested uses (the application's checks around the
+    recorder's insert) share the outer transaction. Errors are raised as the library's transactions raise them."""
+
+    def __init__(self, reads: Reads, lock: Semaphore | None) -> None:
+        self.reads, self.lock = reads, lock
+        self.depth, self.begun = 0, False
+        self.driver: Any = None
+        self.token: Token[Writing | None] | None = None
+
+    def __enter__(self) -> Writing:
+        if self.depth == 0:
+            if self.lock is not None:
+                self.lock.acquire()
+            try:
+                self.driver = self.reads.engine.raw_connection()
+            except BaseException as error:
+                if self.lock is not None:
+                    self.lock.release()
+                raise _raised_as(error) from error
+            self.token = _writing.set(self)
+        self.depth += 1
+        return self
+
+    def rows(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        dbapi = self.reads.engine.dialect.loaded_dbapi
+        if not self.begun:
+            self.begun = True
+            if self.reads.sqlite:
+                _executed(self.driver, dbapi, "BEGIN IMMEDIATE", (), fetch=False)
+            else:
+                sql = f"BEGIN; {sql}"
+        return _executed(self.driver, dbapi, sql, parameters)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.depth -= 1
+        if self.depth:
+            return
+        assert self.token is not None
+        try:
+            if self.begun:
+                self.begun = False
+                end = "ROLLBACK" if error else "COMMIT"
+                _executed(self.driver, self.reads.engine.dialect.loaded_dbapi, end, (), fetch=False)
+        except sqlalchemy.exc.SQLAlchemyError as failed:
+            if error is None:
+                raise _raised_as(failed) from failed
+        finally:
+            _writing.reset(self.token)
+            self.driver.close()
+            if self.lock is not None:
+                self.lock.release()
+        if isinstance(error, sqlalchemy.exc.SQLAlchemyError):
+            raise _raised_as(error) from error
 
 
 def _bytes(state: bytes | memoryview) -> bytes:
@@ -206,8 +305,22 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
     """The events and their notification log: reads as above; a save inserts its rows in one statement that
     returns their positions, without the ORM's unit of work."""
 
+    def transaction(self, commit: bool = True) -> Any:
+        """A save's transaction (`Writing`), or the one this context has open."""
+        open_ = _writing.get()
+        if open_ is not None:
+            return open_
+        datastore = self.datastore
+        if not datastore._tried_init_sqlite_wal_mode:
+            datastore.init_sqlite_wal_mode()
+        return Writing(self.reads, datastore.access_lock or (datastore.write_lock if commit else None))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with self.transaction(commit=True) as writing:
+            return self._insert_stored_events(writing, stored_events, **kwargs)
+
     def _insert_stored_events(
-        self, session: Session, stored_events: Sequence[StoredEvent], *, checks: Any = None, **_: Any
+        self, session: Any, stored_events: Sequence[StoredEvent], *, checks: Any = None, **_: Any
     ) -> list[int]:
         """The rows in one `INSERT … RETURNING` written as a plain string (no statement to compile). On
         PostgreSQL the table lock and the NOTIFY (sent at commit) go in the same round trip, and so do the save's
@@ -228,7 +341,7 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
             for value in (self.reads.parameter(event.originator_id), event.originator_version, event.topic, event.state)
         )
         if self.reads.sqlite:
-            return self._positions(stored_events, executed(session.connection(), insert, parameters))
+            return self._positions(stored_events, session.rows(insert, parameters))
         sql, kinds = insert, False
         if checks is not None and (checks.since is not None or checks.versions):
             sql, kinds = f"WITH saved AS ({insert}) SELECT 0, id, originator_id, originator_version FROM saved", True
@@ -246,7 +359,7 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
                     value for i, version in checks.versions.items() for value in (self.reads.parameter(i), version)
                 )
         lock = f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}"
-        rows = executed(session.connection(), f"{lock}; {sql}", parameters)
+        rows = session.rows(f"{lock}; {sql}", parameters)
         if not kinds:
             return self._positions(stored_events, rows)
         originator = self.reads.originator_id
