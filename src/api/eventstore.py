@@ -258,6 +258,39 @@ class LeanReads(SQLAlchemyAggregateRecorder):
                 events.append(stored)
         return snapshot, events
 
+    def select_many_with_snapshots(
+        self, originator_ids: Sequence[UUID], snapshots: LeanReads
+    ) -> dict[UUID, tuple[StoredEvent | None, list[StoredEvent]]]:
+        """For each of these aggregates that has events, its latest snapshot, if any, and its events after it: one
+        statement for them all (`NEWER_CHUNK` at most a statement)."""
+        mark = self.reads.mark
+        snapshots_of: dict[UUID, StoredEvent] = {}
+        events_of: dict[UUID, list[StoredEvent]] = {}
+        for start in range(0, len(originator_ids), NEWER_CHUNK):
+            chunk = originator_ids[start : start + NEWER_CHUNK]
+            ids = ", ".join(mark for _ in chunk)
+            sql = (
+                f"WITH latest AS (SELECT originator_id, MAX(originator_version) AS version FROM {snapshots.table}"
+                f" WHERE originator_id IN ({ids}) GROUP BY originator_id)"
+                f" SELECT 0, s.originator_id, s.originator_version, s.topic, s.state FROM {snapshots.table} s"
+                " JOIN latest ON s.originator_id = latest.originator_id AND s.originator_version = latest.version"
+                f" UNION ALL SELECT 1, e.originator_id, e.originator_version, e.topic, e.state FROM {self.table} e"
+                " LEFT JOIN latest ON e.originator_id = latest.originator_id"
+                f" WHERE e.originator_id IN ({ids}) AND e.originator_version > COALESCE(latest.version, 0)"
+                " ORDER BY 2, 1, 3"
+            )
+            parameters = tuple(self.reads.parameter(i) for i in chunk) * 2
+            for kind, stored_id, version, topic, state in self.reads.rows(sql, parameters):
+                originator_id = self.reads.originator_id(stored_id)
+                stored = StoredEvent(
+                    originator_id=originator_id, originator_version=version, topic=topic, state=_bytes(state)
+                )
+                if kind == 0:
+                    snapshots_of[originator_id] = stored
+                else:
+                    events_of.setdefault(originator_id, []).append(stored)
+        return {i: (snapshots_of.get(i), events_of.get(i, [])) for i in {*snapshots_of, *events_of}}
+
     def select_changes(
         self, after: int, topics: Sequence[str], limit: int, versions: Mapping[UUID, int]
     ) -> tuple[list[tuple[int, UUID]], list[UUID]]:

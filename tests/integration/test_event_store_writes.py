@@ -1,7 +1,7 @@
 """A save's transaction on a driver connection (`api.eventstore.Writing`), on SQLite and PostgreSQL: what a save
 wrote is committed with it or not at all, a version taken meanwhile is the library's `IntegrityError` (so the
 command runs again) and leaves nothing of the save, and the application's checks around the insert share its
-transaction."""
+transaction. Aggregates loaded many at once load as each alone does."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from eventsourcing.persistence import StoredEvent
 from api.bootstrap import persistence_env
 from api.eventstore import ApplicationRecorder
 from leasecore.application import LeaseApplication
-from tests.support import close
+from leasecore.clock import SettableClock
+from leasecore.values import DepositMode
+from tests.integration.test_snapshots import SnapshotEveryFewEvents
+from tests.support import START, build_world, close
 
 
 def stored(originator_id: UUID, version: int) -> StoredEvent:
@@ -62,6 +65,28 @@ class WritingBehaviour:
         assert versions(recorder, originator_id) == []
         recorder.insert_events([stored(originator_id, 1)])
         assert versions(recorder, originator_id) == [1]
+
+
+    def test_aggregates_loaded_many_at_once_load_their_latest_snapshots_and_the_events_after(
+        self, database_url: str
+    ) -> None:
+        clock = SettableClock(START)
+        app = SnapshotEveryFewEvents(persistence_env(database_url), clock=clock)
+        try:
+            world = build_world(app, clock, units=6)
+            customer = world.customer()
+            for _ in range(3):
+                app.cancel(app.place_order(customer, world.request(mode=DepositMode.FULL)), "changed my mind")
+            recorder, snapshots = app.recorder, app.snapshots
+            assert isinstance(recorder, ApplicationRecorder) and snapshots is not None
+            ids = [*sorted({n.originator_id for n in recorder.select_notifications(1, 1000)}, key=str), uuid4()]
+            alone = {i: recorder.select_with_snapshot(i, snapshots.recorder) for i in ids}
+            assert any(snapshot is not None for snapshot, _ in alone.values())
+            assert recorder.select_many_with_snapshots(ids, snapshots.recorder) == {
+                i: loaded for i, loaded in alone.items() if loaded != (None, [])
+            }
+        finally:
+            close(app)
 
 
 class TestOnSQLite(WritingBehaviour):

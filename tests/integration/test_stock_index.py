@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.bootstrap import Platform, bootstrap
-from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer
+from leasecore.catalog import LongTermOffer, ProductDetails, Protection, ShortTermOffer, StockUnit
 from leasecore.clock import SettableClock
 from leasecore.errors import Unavailable
 from leasecore.values import DepositMode, LongTerm, ShortTerm
@@ -229,3 +229,34 @@ def test_orders_try_the_units_an_earlier_offer_held_before_asking_the_index_agai
         order = app.place_order(customer, world.request(mode=DepositMode.FULL))
         assert app.units_held(order)[0] not in {taken_elsewhere, *held}
         assert len(asked) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_units_an_offer_holds_are_loaded_in_one_query_not_one_per_order(
+    backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index offers seventeen units; the order books one and the next orders book the others it kept, all
+    loaded by the one query that followed the offer, and each booked as loaded (none was taken meanwhile)."""
+    with stocked(request.getfixturevalue(f"{backend}_url"), units=40) as (running, world, serials, customer):
+        app = running.app
+        recorder: Any = app.recorder
+        one_by_one: list[UUID] = []
+        at_once: list[list[UUID]] = []
+        load_one, load_many = recorder.select_with_snapshot, recorder.select_many_with_snapshots
+
+        def one(aggregate_id: UUID, snapshots: Any) -> Any:
+            one_by_one.append(aggregate_id)
+            return load_one(aggregate_id, snapshots)
+
+        def many(aggregate_ids: list[UUID], snapshots: Any) -> Any:
+            at_once.append(list(aggregate_ids))
+            return load_many(aggregate_ids, snapshots)
+
+        monkeypatch.setattr(recorder, "select_with_snapshot", one)
+        monkeypatch.setattr(recorder, "select_many_with_snapshots", many)
+        held = [app.units_held(app.place_order(customer, world.request(mode=DepositMode.FULL)))[0] for _ in range(10)]
+        units = {StockUnit.create_id(world.sku_id, serial): serial for serial in serials}
+        assert [len(loaded) for loaded in at_once] == [17]
+        assert set(held) <= {units[unit_id] for unit_id in at_once[0]}
+        assert not set(one_by_one) & units.keys()
+        assert app.stale_reads == 0

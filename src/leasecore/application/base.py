@@ -23,6 +23,7 @@ from eventsourcing.application import (
     ProcessingEvent,
     ProjectorFunction,
     Repository,
+    project_aggregate,
 )
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording
@@ -193,6 +194,33 @@ class _Repository(Repository[UUID]):
             raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
         return aggregate
 
+    def keep_loaded(self, aggregate_ids: Sequence[UUID]) -> None:
+        """Load those of these aggregates that are not kept in memory, in one query where the store can ask for
+        many at once, and keep them (as if each had been loaded alone: a command uses a kept aggregate without a
+        query, and its save checks that it has not changed since, else the command runs again on fresh loads)."""
+        cache, snapshot_store = self.cache, self.snapshot_store
+        select = getattr(self.event_store.recorder, "select_many_with_snapshots", None)
+        if cache is None or snapshot_store is None or select is None:
+            return
+        missing = []
+        for aggregate_id in aggregate_ids:
+            try:
+                cache.get(aggregate_id)
+            except KeyError:
+                missing.append(aggregate_id)
+        if not missing:
+            return
+        to_domain_event = self.event_store.mapper.to_domain_event
+        for aggregate_id, (snapshot, events) in select(missing, snapshot_store.recorder).items():
+            stored = ([snapshot] if snapshot is not None else []) + events
+            aggregate = project_aggregate(None, (to_domain_event(event) for event in stored))
+            if aggregate is None:
+                continue
+            try:
+                cache.get(aggregate_id)  # another thread kept it meanwhile: its copy may be newer
+            except KeyError:
+                cache.put(aggregate_id, aggregate)
+
 
 class Commands(Application[UUID]):
     """Loading, configuration and the steps shared by the platform's commands."""
@@ -270,7 +298,9 @@ class Commands(Application[UUID]):
             raise Refused(f"no {name} provider is configured")
         return port
 
-    def construct_repository(self) -> Repository[UUID]:
+    repository: _Repository
+
+    def construct_repository(self) -> _Repository:
         repository = super().construct_repository()
         ours = _Repository(
             event_store=repository.event_store,

@@ -209,6 +209,7 @@ class StockCommands(Commands):
                     asked.update(offered.serials)
                     passed_over += (serial for serial in offered.serials if serial in pending)
                     untried = [serial for serial in offered.serials if serial not in pending]
+                    self._load_units(sku_id, untried)
                     while untried:
                         if (unit := self._free_unit(sku_id, untried.pop(0), start, end)) is not None:
                             yield unit
@@ -232,6 +233,12 @@ class StockCommands(Commands):
         finally:
             if untried:
                 self._keep_spares(sku_id, untried)
+
+    def _load_units(self, sku_id: UUID, serials: Sequence[str]) -> None:
+        """The units an offer holds, loaded at once (one query, not one per unit as each is tried, here or as a
+        spare by a later order), and kept in memory like any aggregate loaded: a command books a kept unit without
+        asking the store again, and its save checks that the unit has not changed since."""
+        self.repository.keep_loaded([StockUnit.create_id(sku_id, serial) for serial in serials])
 
     def _free_unit(self, sku_id: UUID, serial: str, start: date, end: date | None) -> StockUnit | None:
         unit = self._unit_or_none(sku_id, serial)
