@@ -181,7 +181,8 @@ class StockCommands(Commands):
         here that it did not take (asking the index for every order cost more than the order's own checks), then
         those the index offers (in a random order, so concurrent orders for one SKU take different units; more while
         those offered were taken meanwhile), then, unless the index had offered all it had and read the whole log,
-        every other unit of the register. What the index offered and this order did not try is kept for the next.
+        every other unit of the register, loaded `CANDIDATES` at a time. What the index offered and this order did
+        not try is kept for the next.
 
         Units this process booked after the index's position are passed over: the index still offers them as free,
         and on a SKU close to selling out they could fill every offer, each loaded only to be found taken. Once an
@@ -227,9 +228,14 @@ class StockCommands(Commands):
                     leaving_out = leaving_out or bool(passed_over)
                     pending = known
             register = self.inventory(sku_id, to_change=False).serials
-            for serial in self._likely_taken_last(sku_id, random.sample(register, len(register))):
-                if serial not in asked and (unit := self._free_unit(sku_id, serial, start, end)) is not None:
-                    yield unit
+            shuffled = self._likely_taken_last(sku_id, random.sample(register, len(register)))
+            tries = [serial for serial in shuffled if serial not in asked]
+            for first in range(0, len(tries), CANDIDATES):
+                chunk = tries[first : first + CANDIDATES]
+                self._load_units(sku_id, chunk)
+                for serial in chunk:
+                    if (unit := self._free_unit(sku_id, serial, start, end)) is not None:
+                        yield unit
         finally:
             if untried:
                 self._keep_spares(sku_id, untried)
