@@ -4,10 +4,13 @@ the rows one transaction reads and writes back as idempotent upserts."""
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from uuid import UUID
 
@@ -17,6 +20,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from leasecore.lease.ledger import Ledger
 from leasecore.topics import stored_topics
+from projections.store import LOADING_TABLES
 
 Event: TypeAlias = Any
 Row: TypeAlias = dict[str, Any]
@@ -366,6 +370,7 @@ class _TableSQL:
         changes = ", ".join(f"{self._quoted[n]} = excluded.{self._quoted[n]}" for n in self.names if n not in key)
         action = f"DO UPDATE SET {changes}" if changes else "DO NOTHING"
         self._insert = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES "
+        self._insert_from = f"INSERT INTO {preparer.format_table(table)} ({columns}) SELECT {columns} FROM"
         self._row = f"({', '.join(self._mark for _ in self.names)})"
         self._on_conflict = f" ON CONFLICT ({conflict}) {action}"
         self._rows_per_statement = min(CHUNK, MAX_PARAMETERS // len(self.names)) if self.is_postgres else 1
@@ -402,20 +407,35 @@ class _TableSQL:
             cursor.close()
 
     def upsert(self, connection: Connection, rows: Sequence[Row]) -> None:
-        """Insert the rows, or update them where their primary key is already there."""
+        """Insert the rows, or update them where their primary key is already there. On PostgreSQL the rows are
+        copied into a temporary table of the same columns and upserted from it in one statement: the driver quoting
+        every value of a page of rows into one statement was a sixth of the service's CPU under load, and writing
+        them in `COPY`'s text format costs it a third of that."""
         values = self._bound(rows)
         cursor = _cursor(connection)
         try:
             if not self.is_postgres:
                 cursor.executemany(self._upsert, values)
                 return
-            per = self._rows_per_statement
-            for start in range(0, len(values), per):
-                page = values[start : start + per]
-                statement = self._full_upsert if len(page) == per else self._upsert_of(len(page))
-                cursor.execute(statement, [value for found in page for value in found])
+            if len(values) < COPIED_FROM:
+                cursor.execute(self._upsert_of(len(values)), [value for found in values for value in found])
+                return
+            loading = self._loading_table(connection, cursor)
+            cursor.copy_expert(f"COPY {loading} FROM STDIN", io.StringIO(_copy_text(values)))
+            cursor.execute(f"{self._insert_from} {loading}{self._on_conflict}; DELETE FROM {loading}")
         finally:
             cursor.close()
+
+    def _loading_table(self, connection: Connection, cursor: Any) -> str:
+        """The temporary table of this table's columns that this connection's rows are copied into, emptied at
+        every commit (created the first time the connection needs it, and again after a rollback: see
+        `store.LOADING_TABLES`)."""
+        name = f"load_{self.table.name}"
+        created: set[str] = connection.connection.info.setdefault(LOADING_TABLES, set())
+        if name not in created:
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} (LIKE {self._table}) ON COMMIT DELETE ROWS")
+            created.add(name)
+        return name
 
     def insert(self, connection: Connection, rows: Sequence[Row]) -> None:
         """Insert the rows (none of whose keys the table holds): a rebuild's writes into its empty tables."""
@@ -484,6 +504,32 @@ class _TableSQL:
         )
         self._readers = readers
         return readers
+
+
+COPIED_FROM = 8
+"""Rows an upsert on PostgreSQL copies in (below, one statement quoting each value costs less)."""
+
+
+def _copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
+    """Rows of bound values in `COPY`'s text format: tab-separated, `\\N` for NULL, a backslash before any
+    backslash, tab, newline or carriage return in a text."""
+    return "".join(["\t".join([_copied(value) for value in row]) + "\n" for row in rows])
+
+
+def _copied(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    if isinstance(value, int | Decimal | UUID | date):  # a datetime is a date: ISO with its offset
+        return str(value)
+    raise TypeError(f"no COPY text for {type(value).__name__} {value!r}")
 
 
 def _cursor(connection: Connection) -> Any:

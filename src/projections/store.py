@@ -61,6 +61,7 @@ class ViewStore:
             return cls(engine)
         if database_url.startswith("postgresql"):
             engine = create_engine(database_url, executemany_mode="values_plus_batch")
+            _forget_loading_tables_on_rollback(engine)
             reader = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
             return cls(engine, reader=reader)
         raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///path or postgresql+psycopg2://…")
@@ -140,6 +141,20 @@ def _pragma(connection: Connection, pragma: str) -> Any:
         return found[0] if found else None
     finally:
         cursor.close()
+
+
+LOADING_TABLES = "leasecore_loading_tables"
+"""Where a PostgreSQL connection's `info` names the temporary tables it created to copy rows into
+(`projection._TableSQL.upsert`)."""
+
+
+def _forget_loading_tables_on_rollback(engine: Engine) -> None:
+    """A temporary table lasts as long as its connection once the transaction that created it commits; a rollback
+    may have taken it back, so after one the connection creates its loading tables again (if they do not exist)."""
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(connection: Connection) -> None:
+        connection.connection.info.pop(LOADING_TABLES, None)
 
 
 def _begin_explicitly(engine: Engine) -> None:
