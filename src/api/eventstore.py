@@ -338,8 +338,8 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
     """The events and their notification log: reads as above; a save inserts its rows in one statement that
     returns their positions, without the ORM's unit of work."""
 
-    def transaction(self, commit: bool = True) -> Any:
-        """A save's transaction (`Writing`), or the one this context has open."""
+    def transaction(self, commit: bool = True) -> Writing:  # type: ignore[override]
+        """A save's transaction, or the one this context has open (the library's is an ORM session's)."""
         open_ = _writing.get()
         if open_ is not None:
             return open_
@@ -352,8 +352,8 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
         with self.transaction(commit=True) as writing:
             return self._insert_stored_events(writing, stored_events, **kwargs)
 
-    def _insert_stored_events(
-        self, session: Any, stored_events: Sequence[StoredEvent], *, checks: Any = None, **_: Any
+    def _insert_stored_events(  # type: ignore[override]
+        self, writing: Writing, stored_events: Sequence[StoredEvent], *, checks: Any = None, **_: Any
     ) -> list[int]:
         """The rows in one `INSERT … RETURNING` written as a plain string (no statement to compile). On
         PostgreSQL the table lock and the NOTIFY (sent at commit) go in the same round trip, and so do the save's
@@ -374,7 +374,7 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
             for value in (self.reads.parameter(event.originator_id), event.originator_version, event.topic, event.state)
         )
         if self.reads.sqlite:
-            return self._positions(stored_events, session.rows(insert, parameters))
+            return self._positions(stored_events, writing.rows(insert, parameters))
         sql, kinds = insert, False
         if checks is not None and (checks.since is not None or checks.versions):
             sql, kinds = f"WITH saved AS ({insert}) SELECT 0, id, originator_id, originator_version FROM saved", True
@@ -392,7 +392,7 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
                     value for i, version in checks.versions.items() for value in (self.reads.parameter(i), version)
                 )
         lock = f"LOCK TABLE {self.table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}"
-        rows = session.rows(f"{lock}; {sql}", parameters)
+        rows = writing.rows(f"{lock}; {sql}", parameters)
         if not kinds:
             return self._positions(stored_events, rows)
         originator = self.reads.originator_id
