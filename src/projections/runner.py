@@ -350,17 +350,19 @@ class ProjectionRunner:
                 self._follow()
                 return
             except Exception as error:
-                self.restarts += 1
                 log.warning("projection runner restarts from its stored positions after: %s", error, exc_info=True)
                 if self._locks is not None:
                     self._locks.close()
+                self.restarts += 1  # counted once the lost connection is let go
                 pause = 0.1 if time.monotonic() - started > 60 else min(pause * 2, 5.0)
                 self._stopping.wait(pause)
 
     def _follow(self) -> None:
         while not self._stopping.is_set():
             with self._processing:
-                self._run(self._owned(self.names), self.head(), None)
+                owned = self._owned(self.names)
+                if owned:  # a standby, while another process runs them all, reads nothing more
+                    self._run(owned, self.head(), None)
             with self._progress:
                 self._progress.notify_all()
             if self._stopping.is_set():
@@ -625,6 +627,12 @@ def lock_key(*parts: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+TRY_LOCKS = "SELECT key FROM unnest(%s::bigint[]) AS key WHERE pg_try_advisory_lock(key)"
+LOCK_RETRY = 1.0
+"""Seconds between a runner's tries for the locks of projections another process runs (how soon it takes over
+from a process that stopped)."""
+
+
 class _AdvisoryLocks:
     """One connection holding a session advisory lock per projection it runs, and LISTENing on
     the event store's channel; closing it (or losing it) releases every lock at once."""
@@ -632,17 +640,23 @@ class _AdvisoryLocks:
     def __init__(self, views: ViewStore, channel: str) -> None:
         self.views, self.channel = views, channel
         self.held: set[str] = set()
+        self._next_try = 0.0
         self._proxied: Any = None
         self._schema = ""
 
     def acquire(self, names: Sequence[str]) -> set[str]:
-        connection = self._connection()
-        with connection.cursor() as cursor:
-            for name in names:
-                if name not in self.held:
-                    cursor.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(self._schema, name),))
-                    if cursor.fetchone()[0]:
-                        self.held.add(name)
+        """Those of these projections whose locks this connection holds, trying the others in one statement, at
+        most once a `LOCK_RETRY` seconds: while another process runs them, a standby asking on every batch of
+        the log cost a query a projection each time."""
+        missing = [name for name in names if name not in self.held]
+        now = time.monotonic()
+        if missing and now >= self._next_try:
+            self._next_try = now + LOCK_RETRY
+            connection = self._connection()
+            keys = {lock_key(self._schema, name): name for name in missing}
+            with connection.cursor() as cursor:
+                cursor.execute(TRY_LOCKS, (list(keys),))
+                self.held.update(keys[key] for (key,) in cursor.fetchall())
         return self.held & set(names)
 
     def wait(self, timeout: float, interrupt: int) -> None:
@@ -658,6 +672,7 @@ class _AdvisoryLocks:
 
     def close(self) -> None:
         self.held.clear()
+        self._next_try = 0.0
         proxied, self._proxied = self._proxied, None
         if proxied is not None:
             try:
