@@ -3,6 +3,7 @@ PostgreSQL one runner per projection across processes, woken by NOTIFY."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -283,6 +284,51 @@ class TestOnPostgres(SharedStoreBehaviour):
             assert second.read_your_writes(timeout=5.0)
             assert projections.orders.orders(second.views, customer_id=customer).total == 2
             assert _advisory_locks(platform, second) == ALL
+        finally:
+            first.close()
+            second.close()
+
+    def test_a_standby_asks_for_the_locks_at_most_once_a_second_and_reads_nothing_else(
+        self, platform: Platform, world: World
+    ) -> None:
+        """While another process runs every read model, each event wakes the standby's follower; it tries the
+        locks in one statement a second at most, and reads neither the log's head nor the positions."""
+        url = str(platform.views.engine.url.render_as_string(hide_password=False))
+        first = platform_for(url, follow=True, poll_interval=0.1)
+        _eventually(lambda: first.runner.owned() == set(first.runner.names))
+        second = platform_for(url, follow=True, poll_interval=0.1)
+        try:
+            locks = second.runner._locks
+            assert locks is not None
+            _eventually(lambda: locks._next_try > 0)  # its first try found every lock taken
+            tries: list[float] = []
+            reads: list[str] = []
+            acquire, head, positions = locks.acquire, second.runner.head, second.runner.positions
+
+            def tried(names: Any) -> set[str]:
+                before = locks._next_try
+                held = acquire(names)
+                if locks._next_try != before:
+                    tries.append(time.monotonic())
+                return held
+
+            def read(what: str, how: Any) -> Any:
+                reads.append(what)
+                return how()
+
+            locks.acquire = tried  # type: ignore[method-assign]
+            second.runner.head = lambda: read("head", head)  # type: ignore[method-assign]
+            second.runner.positions = lambda: read("positions", positions)  # type: ignore[method-assign]
+            started = time.monotonic()
+            for n in itertools.count():
+                if time.monotonic() - started > 2.5:
+                    break
+                platform.app.register_customer(f"1380000{n:04d}")
+                time.sleep(0.05)
+            assert second.runner.owned() == set()
+            assert 2 <= len(tries) <= 4, tries
+            assert all(later - earlier >= 0.99 for earlier, later in itertools.pairwise(tries))
+            assert reads == []
         finally:
             first.close()
             second.close()
