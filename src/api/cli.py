@@ -451,7 +451,7 @@ def _restore(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.http.app import create_app, serving_options
+    from api.http.app import create_app, serve_workers, serving_options
     from api.logs import log_format, logging_config
 
     base = f"http://{_url_host(args.host)}:{args.port}"
@@ -489,7 +489,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     service.close()
     os.environ.update(LEASECORE_DATABASE_URL=settings.database_url, LEASECORE_PUBLIC_URL=base)
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.http.app:service_app",
         factory=True,
         workers=args.workers,
@@ -500,6 +500,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         **serving_options(settings),
     )
+    serve_workers(config)
     return 0
 
 
