@@ -343,7 +343,6 @@ def as_read(table: Table, row: Row) -> Row:
 _DIALECT = sqlite.dialect()
 
 
-
 class _TableSQL:
     """One table's reads by key and its upsert, compiled once per dialect and run on the driver's cursor with
     the columns' own types binding and reading the values (as `prepared.Prepared` does for queries)."""
@@ -354,6 +353,8 @@ class _TableSQL:
         self.table, self.dialect = table, dialect
         self.names = tuple(column.name for column in table.columns)
         self._binders = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns)
+        self._keeping_none = {bind for bind in self._binders if bind is not None and bind(None) is None}
+        """The binders that give None for None (most): a column of them is bound with `map`, None values and all."""
         self._readers: tuple[Processor, ...] | None = None
         preparer = dialect.identifier_preparer
         self._quoted = {name: preparer.quote(name) for name in self.names}
@@ -451,7 +452,9 @@ class _TableSQL:
         columns: list[list[Any]] = []
         for name, bind in zip(self.names, self._binders, strict=True):
             column = [row[name] for row in rows]
-            if bind is not None:
+            if bind in self._keeping_none:
+                column = list(map(bind, column))
+            elif bind is not None:
                 column = [value if value is None else bind(value) for value in column]
             columns.append(column)
         return list(zip(*columns, strict=True))
