@@ -139,9 +139,12 @@ class InstallmentsProjection(Projection):
                 if n < same and shown[n] is balance:
                     after.append(current[n])  # the row put beside this very balance: it shows it
                     continue
-                if before is None:
-                    before = {row["seq"]: row for row in current}
-                row = before.get(balance.seq)
+                if n < same and shown[n].seq == balance.seq:
+                    row: Row | None = current[n]  # the row put beside this installment's last balance
+                else:
+                    if before is None:
+                        before = {row["seq"]: row for row in current}
+                    row = before.get(balance.seq)
                 if row is not None and order.shows(row, balance):
                     after.append(row)
                 else:
