@@ -76,6 +76,7 @@ class CollectionTasksProjection(Projection):
     name = "collection_tasks"
     version = 2
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (collection_tasks_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:

@@ -127,6 +127,7 @@ class FinanceProjection(Projection):
     name = "finance"
     version = 2
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (finance_view, finance_orders_view, finance_deposits_view)
 
     def __init__(self, timezone: str = "Asia/Shanghai") -> None:

@@ -91,6 +91,7 @@ class InstallmentsProjection(Projection):
 
     name = "installments"
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (installments_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:

@@ -184,6 +184,7 @@ class OrdersProjection(Projection):
     name = "orders"
     version = 8
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (orders_view, order_deposits_view, order_serials_view, order_counts_view)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:

@@ -46,6 +46,10 @@ class Projection:
     needs_ledgers: ClassVar[bool] = False
     """Its handlers read the rent ledger after a lease event (`Batch.ledger`): the runner then folds every
     lease event in order, whatever topics the projection handles."""
+    assessments_overtaken: ClassVar[bool] = False
+    """What its handlers do for a lease's daily assessment (`Lease.OverdueAssessed`) the lease's next event does again
+    when that is the daily assessment of a later day (`projections.ledgers.overtaken`): a rebuild may then leave the
+    earlier one out, with its ledger."""
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[Table, ...]]
     _handlers: ClassVar[dict[type, str]] = {}
