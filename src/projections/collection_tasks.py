@@ -27,12 +27,13 @@ from sqlalchemy import (
     select,
 )
 
-from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus, status_after
-from leasecore.lease.ledger import InstallmentStatus
+from leasecore.lease import Lease, LeaseStatus, status_after
+from leasecore.lease.ledger import Balance, InstallmentStatus
 from leasecore.values import ERASED, ZERO
 from leasecore.values import money as rounded
 from projections.adjustments import LEDGER_CHANGES
-from projections.orders import STATUS_EVENTS
+from projections.ledgers import overdue
+from projections.orders import PAYING, STATUS_EVENTS
 from projections.prepared import Prepared
 from projections.projection import (
     Batch,
@@ -75,6 +76,7 @@ class CollectionTasksProjection(Projection):
     name = "collection_tasks"
     version = 2
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (collection_tasks_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
@@ -121,23 +123,48 @@ class CollectionTasksProjection(Projection):
         if isinstance(event, LEDGER_CHANGES):
             ledger = batch.ledger(event)
             balances = ledger.balances
-            row["days_overdue"], row["overdue_from"] = ledger.days_overdue, ledger.overdue_from
+            row["days_overdue"], row["overdue_from"] = overdue(ledger)
             rows = batch.rows(collection_tasks_view, "order_id")
             noted = rows.notes.get(order_id)
             if noted is None or noted[0] is not row or noted[1] is not balances:
-                overdue = fees = ZERO
-                for balance in balances:
-                    if balance.status is InstallmentStatus.OVERDUE:
-                        overdue += balance.owed
-                    fees += balance.late_fee - balance.fee_paid
-                row["overdue_amount"], row["late_fees"] = rounded(overdue), rounded(fees)
-                rows.notes[order_id] = (row, balances)
+                sums = _sums(balances) if noted is None or noted[0] is not row else _sums_since(balances, *noted[1:])
+                row["overdue_amount"], row["late_fees"] = rounded(sums[0]), rounded(sums[1])
+                rows.notes[order_id] = (row, balances, *sums)
         if isinstance(event, Lease.CollectionStageChanged):
             if event.stage != row["stage"]:
                 row["stage_since"] = event.timestamp if event.stage else None
             row["stage"], row["days_overdue"] = event.stage, event.days_overdue
-        if LeaseStatus(row["order_status"]) not in RENT_PAYABLE:
+        if row["order_status"] not in PAYING:
             row["overdue_from"] = None
+
+
+def _sums(balances: Sequence[Balance]) -> tuple[Decimal, Decimal]:
+    """What is owed on the overdue installments, and the late fees charged and unpaid (before rounding)."""
+    overdue = fees = ZERO
+    for balance in balances:
+        if balance.status is InstallmentStatus.OVERDUE:
+            overdue += balance.owed
+        fees += balance.late_fee - balance.fee_paid
+    return overdue, fees
+
+
+def _sums_since(
+    balances: Sequence[Balance], before: Sequence[Balance], overdue: Decimal, fees: Decimal
+) -> tuple[Decimal, Decimal]:
+    """`_sums(balances)` from `_sums(before)`: what changed taken out and put in, for the balances that are not the
+    very ones they were (a daily assessment changes one or two of a dozen). Amounts of money add and subtract
+    exactly (two decimal places, far inside the context's 28 digits), so the sums are those summed afresh."""
+    if len(balances) != len(before):
+        return _sums(balances)
+    for now, then in zip(balances, before, strict=True):
+        if now is then:
+            continue
+        if then.status is InstallmentStatus.OVERDUE:
+            overdue -= then.owed
+        if now.status is InstallmentStatus.OVERDUE:
+            overdue += now.owed
+        fees += (now.late_fee - now.fee_paid) - (then.late_fee - then.fee_paid)
+    return overdue, fees
 
 
 # Queries.

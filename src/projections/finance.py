@@ -127,6 +127,7 @@ class FinanceProjection(Projection):
     name = "finance"
     version = 2
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (finance_view, finance_orders_view, finance_deposits_view)
 
     def __init__(self, timezone: str = "Asia/Shanghai") -> None:
@@ -184,9 +185,9 @@ class FinanceProjection(Projection):
             rows = batch.rows(finance_orders_view, "order_id")
             shown = (order, ledger.balances, ledger.credit, ledger.goodwill)
             noted = rows.notes.get(order_id)
-            if noted is None or any(now is not then for now, then in zip(shown, noted, strict=True)):
+            if noted is None or not _collected_as(shown, noted):
                 day.update(_ledger_change(order, ledger))
-                rows.notes[order_id] = shown
+            rows.notes[order_id] = shown
         for name, amount in _movements(event).items():
             day[name] = day.get(name, ZERO) + amount
             if name == "credit":
@@ -239,6 +240,29 @@ class FinanceProjection(Projection):
             self.book(batch, event, {"freezes_taken": event.amount})
         else:
             self.book(batch, event, {"deposits_unfrozen": event.amount})
+
+
+def _collected_as(shown: tuple[Any, ...], noted: tuple[Any, ...]) -> bool:
+    """The ledger in `shown` changes nothing `_ledger_change` books on the order row the noted ledger was booked on:
+    the same row, credit and goodwill (the very objects), and balances that are the very ones or paid and waived the
+    same amounts (what `_ledger_change` sums; a daily assessment changes only fees accrued and days overdue)."""
+    order, balances, credit, goodwill = shown
+    if order is not noted[0] or credit is not noted[2] or goodwill is not noted[3]:
+        return False
+    before = noted[1]
+    if balances is before:
+        return True
+    if len(balances) != len(before):
+        return False
+    for now, then in zip(balances, before, strict=True):
+        if now is not then and (
+            now.rent_paid != then.rent_paid
+            or now.fee_paid != then.fee_paid
+            or now.protection_paid != then.protection_paid
+            or now.fee_waived != then.fee_waived
+        ):
+            return False
+    return True
 
 
 def _ledger_change(order: Row, ledger: Ledger) -> dict[str, Decimal]:

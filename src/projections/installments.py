@@ -47,7 +47,6 @@ from projections.projection import (
     Projection,
     Row,
     as_read,
-    blank,
     build,
     check_page,
     on,
@@ -92,6 +91,7 @@ class InstallmentsProjection(Projection):
 
     name = "installments"
     needs_ledgers = True
+    assessments_overtaken = True
     tables = (installments_view,)
 
     def prefetch(self, batch: Batch, events: Sequence[Event]) -> None:
@@ -109,44 +109,61 @@ class InstallmentsProjection(Projection):
     @on(*STATUS_EVENTS, Lease.CollectionStageChanged, Lease.InstallmentPaid, Lease.OverdueAssessed)
     @on(Lease.RenewalAgreed, Lease.BalancePaid, *ADJUSTMENT_EVENTS)
     def changed(self, batch: Batch, event: Event) -> None:
+        order_id, version = event.originator_id, event.originator_version
         rows = batch.rows(installments_view, "order_id")
-        current = rows.get(event.originator_id)
-        if not current or event.originator_version <= max(row["order_version"] for row in current):
+        current = rows.get(order_id)
+        if not current:
+            return
+        noted = rows.notes.get(order_id)
+        if noted is not None and noted[0] is not current:
+            noted = None
+        seen = noted[2] if noted is not None else max(row["order_version"] for row in current)
+        if version <= seen:
             return
         first = current[0]
         status = status_after(event)
         order = _Order(
-            event.originator_id,
+            order_id,
             first["customer_id"],
             status.value in PAYABLE if status else first["payable"],
             event.stage if isinstance(event, Lease.CollectionStageChanged) else first["collection_stage"],
         )
-        version = event.originator_version
-        after = []
-        noted = rows.notes.get(event.originator_id)
-        shown = noted[1] if noted is not None and noted[0] is current else ()
+        shown = noted[1] if noted is not None else ()
         if shown and (first["payable"] != order.payable or first["collection_stage"] != order.stage):
             shown = ()
+        after: list[Row] = []
         if isinstance(event, LEDGER_CHANGES):
             balances = batch.ledger(event).balances
             before: dict[int, Row] | None = None
+            same = len(shown)
             for n, balance in enumerate(balances):
-                if n < len(shown) and shown[n] is balance:
+                if n < same and shown[n] is balance:
                     after.append(current[n])  # the row put beside this very balance: it shows it
                     continue
-                if before is None:
-                    before = {row["seq"]: row for row in current}
-                row = before.get(balance.seq)
+                if n < same and shown[n].seq == balance.seq:
+                    row: Row | None = current[n]  # the row put beside this installment's last balance
+                else:
+                    if before is None:
+                        before = {row["seq"]: row for row in current}
+                    row = before.get(balance.seq)
                 if row is not None and order.shows(row, balance):
                     after.append(row)
                 else:
                     after.append(order.row(balance, version))  # a column `shows` compares differs: a new row
+                    seen = version
             shown = balances
+            if seen != version and len(after) != len(current):
+                seen = max((row["order_version"] for row in after), default=0)  # rows of installments gone
         else:
-            after = [row if order.stamped(row) else order.restamp(row, version) for row in current]
-        rows.put(event.originator_id, after)
+            for row in current:
+                if order.stamped(row):
+                    after.append(row)
+                else:
+                    after.append(order.restamp(row, version))
+                    seen = version
+        rows.put(order_id, after)
         if shown:
-            rows.notes[event.originator_id] = (after, shown)
+            rows.notes[order_id] = (after, shown, seen)
 
 
 class _Order:
@@ -156,30 +173,31 @@ class _Order:
         self.order_id, self.customer_id, self.payable, self.stage = order_id, customer_id, payable, stage
 
     def row(self, balance: Balance, version: int) -> Row:
-        return blank(
-            installments_view,
-            order_id=self.order_id,
-            seq=balance.seq,
-            order_version=version,
-            customer_id=self.customer_id,
-            due_date=balance.due_date,
-            rent=balance.rent,
-            protection=balance.protection,
-            amount=balance.amount,
-            rent_paid=balance.rent_paid,
-            protection_paid=balance.protection_paid,
-            late_fee=balance.late_fee,
-            fee_paid=balance.fee_paid,
-            paid=balance.paid,
-            owed=balance.owed,
-            days_overdue=balance.days_overdue,
-            status=balance.status.value,
-            fee_waived=balance.fee_waived,
-            credited=balance.credited,
-            payable=self.payable,
-            collectible=self.payable and balance.owed > ZERO,
-            collection_stage=self.stage,
-        )
+        """The row showing this balance (every column of the table, as `blank` would fill them; a test checks it)."""
+        owed = balance.owed
+        return {
+            "order_id": self.order_id,
+            "seq": balance.seq,
+            "order_version": version,
+            "customer_id": self.customer_id,
+            "due_date": balance.due_date,
+            "rent": balance.rent,
+            "protection": balance.protection,
+            "amount": balance.amount,
+            "rent_paid": balance.rent_paid,
+            "protection_paid": balance.protection_paid,
+            "late_fee": balance.late_fee,
+            "fee_paid": balance.fee_paid,
+            "paid": balance.paid,
+            "owed": owed,
+            "days_overdue": balance.days_overdue,
+            "status": balance.status.value,
+            "fee_waived": balance.fee_waived,
+            "credited": balance.credited,
+            "payable": self.payable,
+            "collectible": self.payable and owed > ZERO,
+            "collection_stage": self.stage,
+        }
 
     def shows(self, row: Row, balance: Balance) -> bool:
         """The row already shows this balance of this order (its other columns follow from these)."""

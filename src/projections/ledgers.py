@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,7 @@ from eventsourcing.application import Application
 from leasecore.lease.lease import Lease
 from leasecore.lease.ledger import Ledger, assessed_later
 from leasecore.topics import stored_topics
+from leasecore.values import ZERO
 from projections.projection import Event
 
 LEASE_EVENTS: tuple[type, ...] = (
@@ -49,15 +50,22 @@ class LeaseLedgers:
         self._lock = threading.Lock()
         self.loads = 0
         """Leases loaded from the event store because they were not followed up to the event (a measure)."""
+        self.deferred = 0
+        """Daily assessments left unassessed, overtaken by the lease's next (a measure)."""
 
-    def after(self, events: Iterable[Event]) -> dict[tuple[UUID, int], Ledger]:
-        """The ledger after each lease event among `events`, by (order id, version)."""
+    def after(self, events: Iterable[Event], overtaken: Collection[int] = ()) -> dict[tuple[UUID, int], Ledger]:
+        """The ledger after each lease event among `events`, by (order id, version).
+
+        A daily assessment in `overtaken` (by `id`: see `overtaken`) is left unassessed when its lease's ledger can be
+        continued from before it: it then has no ledger here, and the caller must not apply it. The next assessment
+        continues from the ledger before it, as `assessed_later` continues from any earlier day."""
         ledgers: dict[tuple[UUID, int], Ledger] = {}
         with self._lock:
             for event in events:
                 if _is_lease_event(type(event)):
-                    lease = self._fold(event)
-                    ledgers[(lease.id, lease.version)] = lease.ledger
+                    lease = self._fold(event, bool(overtaken) and id(event) in overtaken)
+                    if lease is not None:
+                        ledgers[(lease.id, lease.version)] = lease.ledger
         return ledgers
 
     def __len__(self) -> int:
@@ -68,24 +76,73 @@ class LeaseLedgers:
         with self._lock:
             self._leases.clear()
 
-    def _fold(self, event: Event) -> Lease:
+    def _fold(self, event: Event, defer: bool = False) -> Lease | None:
+        """The lease after `event`; None if `defer` and its ledger was left as it stood before the event."""
         lease = self._leases.pop(event.originator_id, None)
+        deferred = False
         if event.originator_version == 1:
             lease = event.mutate(None)
         elif lease is not None and lease.version == event.originator_version - 1:
-            lease = event.mutate(lease)
+            continuing = vars(lease).get("ledger_on")
+            if defer and isinstance(continuing, _Continuing):
+                continuing.defer = True
+                try:
+                    lease = event.mutate(lease)
+                finally:
+                    deferred, continuing.defer, continuing.deferred = continuing.deferred, False, False
+            else:
+                lease = event.mutate(lease)
         elif lease is not None and lease.version == event.originator_version:
             pass  # the same batch read again (a retried transaction)
         else:
             self.loads += 1
             lease = self.app.repository.get(event.originator_id, version=event.originator_version)
         assert isinstance(lease, Lease)
+        self.deferred += deferred
         if "ledger_on" not in vars(lease):
             lease.ledger_on = _Continuing(lease)  # type: ignore[method-assign]
         self._leases[event.originator_id] = lease
         while len(self._leases) > self.kept:
             self._leases.popitem(last=False)
-        return lease
+        return None if deferred else lease
+
+
+def overtaken(events: Sequence[Event]) -> set[int]:
+    """The daily assessments among `events` (by `id`) that the same lease's very next event, also among them, overtakes:
+    the daily assessment of a later day. With no fact between them an assessment only accrues fees and counts days
+    overdue on to its day (the domain records one only when a balance changes), so every balance the earlier one
+    changed the later one changes again (an installment overdue on the first day is one more day overdue on the
+    second) and nothing is paid or waived: a read model whose every row the next assessment rewrites may leave the
+    earlier one out (`Projection.assessments_overtaken`), its installments then stamped with the later version as
+    they would have been anyway."""
+    found: set[int] = set()
+    following: dict[UUID, Event] = {}
+    for event in reversed(events):
+        if type(event) is not Lease.OverdueAssessed:
+            continue
+        later = following.get(event.originator_id)
+        following[event.originator_id] = event
+        if later is not None and later.originator_version == event.originator_version + 1 and later.as_of > event.as_of:
+            found.add(id(event))
+    return found
+
+
+def overdue(ledger: Ledger) -> tuple[int, date | None]:
+    """The ledger's `days_overdue` and `overdue_from`, both found in one pass over its balances and kept on it as its
+    cached properties keep them (the orders and collection tasks read models ask both of every ledger they show)."""
+    kept = vars(ledger)
+    if "days_overdue" in kept and "overdue_from" in kept:
+        return kept["days_overdue"], kept["overdue_from"]
+    days: int | None = None
+    since: date | None = None
+    for balance in ledger.balances:
+        if balance.owed > ZERO:
+            if days is None or balance.days_overdue > days:
+                days = balance.days_overdue
+            if balance.overdue_from and (since is None or balance.overdue_from < since):
+                since = balance.overdue_from
+    kept["days_overdue"], kept["overdue_from"] = days or 0, since
+    return days or 0, since
 
 
 def _is_lease_event(cls: type) -> bool:
@@ -109,6 +166,10 @@ class _Continuing:
         self.lease = lease
         self.assessed: tuple[Any, ...] = ()
         self.ledger: Ledger | None = None
+        self.defer = False
+        """Set for one call (`LeaseLedgers._fold`): leave the ledger as it stands if nothing was recorded since it was
+        assessed and `day` is not before its day; `deferred` then says so."""
+        self.deferred = False
 
     def __call__(self, day: date, *more: Any) -> Ledger:
         lease = self.lease
@@ -118,6 +179,16 @@ class _Continuing:
         ledger = None
         if self.ledger is not None:
             known_schedule, known_receipts, known_adjustments, known_terms = self.assessed
+            if (
+                self.defer
+                and day >= self.ledger.as_of
+                and schedule is known_schedule
+                and terms is known_terms
+                and receipts is known_receipts
+                and adjustments is known_adjustments
+            ):
+                self.deferred = True
+                return self.ledger
             if (
                 schedule is known_schedule
                 and terms is known_terms

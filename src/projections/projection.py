@@ -50,6 +50,10 @@ class Projection:
     needs_ledgers: ClassVar[bool] = False
     """Its handlers read the rent ledger after a lease event (`Batch.ledger`): the runner then folds every
     lease event in order, whatever topics the projection handles."""
+    assessments_overtaken: ClassVar[bool] = False
+    """What its handlers do for a lease's daily assessment (`Lease.OverdueAssessed`) the lease's next event does again
+    when that is the daily assessment of a later day (`projections.ledgers.overtaken`): a rebuild may then leave the
+    earlier one out, with its ledger."""
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[Table, ...]]
     _handlers: ClassVar[dict[type, str]] = {}
@@ -347,7 +351,6 @@ def as_read(table: Table, row: Row) -> Row:
 _DIALECT = sqlite.dialect()
 
 
-
 class _TableSQL:
     """One table's reads by key and its upsert, compiled once per dialect and run on the driver's cursor with
     the columns' own types binding and reading the values (as `prepared.Prepared` does for queries)."""
@@ -358,6 +361,8 @@ class _TableSQL:
         self.table, self.dialect = table, dialect
         self.names = tuple(column.name for column in table.columns)
         self._binders = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns)
+        self._keeping_none = {bind for bind in self._binders if bind is not None and bind(None) is None}
+        """The binders that give None for None (most): a column of them is bound with `map`, None values and all."""
         self._readers: tuple[Processor, ...] | None = None
         preparer = dialect.identifier_preparer
         self._quoted = {name: preparer.quote(name) for name in self.names}
@@ -471,7 +476,9 @@ class _TableSQL:
         columns: list[list[Any]] = []
         for name, bind in zip(self.names, self._binders, strict=True):
             column = [row[name] for row in rows]
-            if bind is not None:
+            if bind in self._keeping_none:
+                column = list(map(bind, column))
+            elif bind is not None:
                 column = [value if value is None else bind(value) for value in column]
             columns.append(column)
         return list(zip(*columns, strict=True))

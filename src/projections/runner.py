@@ -32,7 +32,8 @@ from eventsourcing.persistence import Notification
 from sqlalchemy import BigInteger, Column, Connection, String, Table, TextClause, bindparam, inspect, text, update
 from sqlalchemy import select as select_rows
 
-from projections.ledgers import KEPT, LEASE_TOPICS, LeaseLedgers
+from leasecore.lease.lease import Lease
+from projections.ledgers import KEPT, LEASE_TOPICS, LeaseLedgers, overtaken
 from projections.projection import Batch, Event, Held, Projection
 from projections.store import Instant, ViewStore, metadata
 
@@ -469,6 +470,10 @@ class ProjectionRunner:
         dispatches = [projection.dispatch() for projection in group]
         folding = any(projection.needs_ledgers for projection in group)
         wanted = sorted(set().union(*topics, LEASE_TOPICS if folding else ()))
+        overtaking = folding and all(
+            projection.assessments_overtaken or Lease.OverdueAssessed not in dispatch
+            for projection, dispatch in zip(group, dispatches, strict=True)
+        )
         routes: dict[tuple[str, type], list[tuple[int, Handler]]] = {}
         tables: dict[str, Held] = {}
         size = self.batch_size if chunk is None else min(self.batch_size, chunk)
@@ -480,10 +485,13 @@ class ProjectionRunner:
             )
             end = page[-1].id if len(page) == size else head
             events: list[Event] = [decode(n) for n in page]
-            ledgers = self.ledgers.after(events) if folding else None
+            left = overtaken(events) if overtaking else set()
+            ledgers = self.ledgers.after(events, left) if folding else {}
             batch = Batch(None, ledgers, held=tables, reads=self.views.read)
             calls: list[list[tuple[Handler, Event]]] = [[] for _ in group]
             for notification, event in zip(page, events, strict=True):
+                if left and id(event) in left and (event.originator_id, event.originator_version) not in ledgers:
+                    continue  # overtaken by the lease's next assessment, and left unassessed
                 kind = (notification.topic, type(event))
                 route = routes.get(kind)
                 if route is None:

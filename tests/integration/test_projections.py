@@ -820,3 +820,55 @@ def test_a_rebuild_equals_the_incremental_tables_over_many_histories(
     data: st.DataObject, history_steps: list[tuple[str, int, int]]
 ) -> None:
     check_rebuilds_equal_incremental(data, history_steps)
+
+
+OVERDUE_ACTIONS = ("days", "days", "days", "daily", "daily", "daily", "daily", "pay", "waive", "goodwill")
+
+
+def check_a_rebuild_leaving_out_overtaken_assessments(steps: list[tuple[str, int, int]], batch_size: int) -> int:
+    """Two leases in rent, thirty days on, then `steps` (a day or three apart): a rebuild's tables are the incremental
+    ones, row for row (versions included), at `batch_size` and at 600; how many assessments it left out."""
+    clock = SettableClock(START)
+    platform = bootstrap("memory:", clock=clock)
+    try:
+        world = build_world(platform.app, clock, units=8)
+        history = History.start(world, platform.runner.catch_up)
+        history.run("order", 1, 4)
+        for pick in range(len(history.orders)):
+            history.run("advance", pick, 7)  # on to rent (a step at a time, at most eight)
+        history.run("days", 0, 35)
+        for action, pick, amount in steps:
+            history.run(action, pick, amount % 3 if action == "days" else amount)
+        runner = platform.runner
+        runner.catch_up()
+        incremental = snapshot(platform.views)
+        runner.batch_size = batch_size
+        before = runner.ledgers.deferred
+        runner.rebuild()
+        assert snapshot(platform.views) == incremental
+        runner.batch_size = 600
+        runner.rebuild()
+        assert snapshot(platform.views) == incremental
+        return runner.ledgers.deferred - before
+    finally:
+        platform.close()
+
+
+def test_a_rebuild_leaves_out_daily_assessments_the_next_overtakes_and_its_tables_are_the_incremental_ones() -> None:
+    daily = [("daily", 0, 0), ("days", 0, 0)]
+    steps = [*daily * 3, ("daily", 0, 0), ("pay", 0, 150), *daily * 2, ("days", 0, 2), ("waive", 1, 40), *daily * 3]
+    assert check_a_rebuild_leaving_out_overtaken_assessments(steps, 600) > 0
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    history_steps=st.lists(
+        st.tuples(st.sampled_from(OVERDUE_ACTIONS), st.integers(0, 23), st.integers(0, 10**6)), min_size=12, max_size=40
+    ),
+    batch_size=st.integers(2, 600),
+)
+def test_a_rebuild_leaving_out_overtaken_assessments_equals_the_incremental_tables_over_many_histories(
+    history_steps: list[tuple[str, int, int]], batch_size: int
+) -> None:
+    check_a_rebuild_leaving_out_overtaken_assessments(history_steps, batch_size)
