@@ -32,7 +32,6 @@ from leasecore.lease.ledger import Balance, InstallmentStatus
 from leasecore.values import ERASED, ZERO
 from leasecore.values import money as rounded
 from projections.adjustments import LEDGER_CHANGES
-from projections.ledgers import overdue
 from projections.orders import PAYING, STATUS_EVENTS
 from projections.prepared import Prepared
 from projections.projection import (
@@ -123,7 +122,7 @@ class CollectionTasksProjection(Projection):
         if isinstance(event, LEDGER_CHANGES):
             ledger = batch.ledger(event)
             balances = ledger.balances
-            row["days_overdue"], row["overdue_from"] = overdue(ledger)
+            row["days_overdue"], row["overdue_from"] = ledger.days_overdue, ledger.overdue_from
             rows = batch.rows(collection_tasks_view, "order_id")
             noted = rows.notes.get(order_id)
             if noted is None or noted[0] is not row or noted[1] is not balances:

@@ -26,7 +26,6 @@ from eventsourcing.application import Application
 from leasecore.lease.lease import Lease
 from leasecore.lease.ledger import Ledger, assessed_later
 from leasecore.topics import stored_topics
-from leasecore.values import ZERO
 from projections.projection import Event
 
 LEASE_EVENTS: tuple[type, ...] = (
@@ -125,24 +124,6 @@ def overtaken(events: Sequence[Event]) -> set[int]:
         if later is not None and later.originator_version == event.originator_version + 1 and later.as_of > event.as_of:
             found.add(id(event))
     return found
-
-
-def overdue(ledger: Ledger) -> tuple[int, date | None]:
-    """The ledger's `days_overdue` and `overdue_from`, both found in one pass over its balances and kept on it as its
-    cached properties keep them (the orders and collection tasks read models ask both of every ledger they show)."""
-    kept = vars(ledger)
-    if "days_overdue" in kept and "overdue_from" in kept:
-        return kept["days_overdue"], kept["overdue_from"]
-    days: int | None = None
-    since: date | None = None
-    for balance in ledger.balances:
-        if balance.owed > ZERO:
-            if days is None or balance.days_overdue > days:
-                days = balance.days_overdue
-            if balance.overdue_from and (since is None or balance.overdue_from < since):
-                since = balance.overdue_from
-    kept["days_overdue"], kept["overdue_from"] = days or 0, since
-    return days or 0, since
 
 
 def _is_lease_event(cls: type) -> bool:

@@ -37,7 +37,6 @@ from leasecore.lease.ledger import Ledger, days_overdue_on
 from leasecore.money.deposit import Deposit
 from leasecore.values import ERASED, ZERO, DepositMode, ShortTerm, add_months
 from projections.customers import customers_view
-from projections.ledgers import overdue
 from projections.prepared import Prepared
 from projections.projection import (
     Batch,
@@ -268,9 +267,9 @@ class OrdersProjection(Projection):
             _count(batch, status.value, +1)
             row["status"] = status.value
         if isinstance(event, LEDGER_EVENTS):
-            row["days_overdue"], row["overdue_from"] = overdue(batch.ledger(event))
-        if _applies(type(event)):
-            _apply(row, event)
+            ledger = batch.ledger(event)
+            row["days_overdue"], row["overdue_from"] = ledger.days_overdue, ledger.overdue_from
+        _apply(row, event)
         if row["status"] not in PAYING:
             row["overdue_from"] = None
         if isinstance(event, Lease.Shipped):
@@ -420,38 +419,8 @@ def _apply(row: Row, event: Event) -> None:
         row["settled_at"], row["credit_refunded"] = event.timestamp, event.refund
 
 
-APPLIED: tuple[type, ...] = (
-    Lease.Cancelled,
-    Lease.ReviewRejected,
-    Lease.ReviewQueued,
-    Lease.ReviewApproved,
-    Lease.ContractSigned,
-    Lease.SigningStarted,
-    Lease.SigningAbandoned,
-    Lease.Shipped,
-    Lease.Delivered,
-    Lease.RenewalAgreed,
-    Lease.ReturnRequested,
-    Lease.SwappedOut,
-    Lease.CollectionStageChanged,
-    Lease.InspectionCompleted,
-    Lease.BalancePaid,
-    Lease.BoughtOut,
-    Lease.Settled,
-)
-"""The events `_apply` looks at: for the others (the daily assessment, a payment: most of the log) it changes
-nothing, and is not called."""
 PAYING = frozenset(status.value for status in RENT_PAYABLE)
-
-
-def _applies(cls: type) -> bool:
-    found = _APPLIES.get(cls)
-    if found is None:
-        found = _APPLIES[cls] = issubclass(cls, APPLIED)
-    return found
-
-
-_APPLIES: dict[type, bool] = {}
+"""The statuses whose rent is payable, as the rows store them."""
 
 
 def _long_term_end(row: Row) -> date | None:

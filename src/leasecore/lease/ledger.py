@@ -194,15 +194,26 @@ class Ledger:
     def is_overdue(self) -> bool:
         return any(b.status is InstallmentStatus.OVERDUE for b in self.balances)
 
-    @cached_property
+    @property
     def days_overdue(self) -> int:
-        return max((b.days_overdue for b in self.balances if b.owed > ZERO), default=0)
+        return self._overdue[0]
 
-    @cached_property
+    @property
     def overdue_from(self) -> date | None:
         """The first day the oldest unpaid installment is overdue: with no payment meanwhile, the ledger is
         `days_overdue_on(overdue_from, day)` days overdue on any later day, whether or not it was assessed then."""
-        return min((b.overdue_from for b in self.balances if b.owed > ZERO and b.overdue_from), default=None)
+        return self._overdue[1]
+
+    @cached_property
+    def _overdue(self) -> tuple[int, date | None]:
+        """`days_overdue` and `overdue_from`, found in one pass over the unpaid balances (read models show both)."""
+        days, since = 0, None
+        for balance in self.balances:
+            if balance.owed > ZERO:
+                days = max(days, balance.days_overdue)
+                if balance.overdue_from and (since is None or balance.overdue_from < since):
+                    since = balance.overdue_from
+        return days, since
 
     def owed_by(self, day: date) -> Decimal:
         """What is owed on installments due on or before `day`."""
@@ -375,9 +386,8 @@ def assessed_later(
 def _with_balances_of(ledger: Ledger, as_of: date, credit: Decimal, goodwill: Collected) -> Ledger:
     """A ledger of the very balances of `ledger` (the same tuple), with what follows from them alone kept."""
     later = Ledger(as_of=as_of, balances=ledger.balances, credit=credit, goodwill=goodwill)
-    for derived in ("days_overdue", "overdue_from"):
-        if derived in ledger.__dict__:
-            later.__dict__[derived] = ledger.__dict__[derived]
+    if "_overdue" in ledger.__dict__:
+        later.__dict__["_overdue"] = ledger.__dict__["_overdue"]
     return later
 
 
