@@ -67,6 +67,7 @@ from api.personal_keys import SqlKeys
 from api.processes.auto_debit import AutoDebitCharger
 from api.processes.freezes import FreezeDispatcher
 from api.processes.janitor import PaymentJanitor
+from api.processes.memory import MemoryTrimmer
 from api.processes.outbox import MessageSender
 from api.processes.parcels import QUERY_AFTER, ParcelWatcher
 from api.processes.reconciliation import Reconciler
@@ -410,6 +411,8 @@ class Service:
     """Sends the takes from deposit freezes and the unfreezes to the providers (押金预授权)."""
     metrics: Metrics = field(default_factory=Metrics)
     """What `GET /metrics` shows: this service's own registry."""
+    trimmer: MemoryTrimmer = field(default_factory=MemoryTrimmer)
+    """Hands the memory this process freed back to the operating system, once a minute."""
 
     @property
     def app(self) -> LeaseApplication:
@@ -452,7 +455,8 @@ class Service:
 
     def start(self) -> None:
         """Follow the event log, send refunds and text messages, run the daily job when its time comes, and ask
-        providers about payments left pending, in the background (a long-running server)."""
+        providers about payments left pending, in the background (a long-running server), handing the memory it
+        frees back to the operating system as it goes."""
         self.platform.runner.start()
         self.refunds.start()
         if self.freezes is not None:
@@ -463,12 +467,14 @@ class Service:
         if self.reconciler is not None:
             self.reconciler.start()
         self.parcels.start()
+        self.trimmer.start()
 
     def close(self, within: float = 4.0) -> None:
         """Stop the background work, all of it at once, waiting at most `within` seconds for a step under way to
         finish, then close the stores (work still busy after that is left, stores open, to end with the process)."""
         deadline = time.monotonic() + within
         stops = [self.parcels.stop, self.janitor.stop, self.scheduler.stop, self.messages.stop, self.refunds.stop]
+        stops.append(self.trimmer.stop)
         if self.reconciler is not None:
             stops.append(self.reconciler.stop)
         if self.freezes is not None:
