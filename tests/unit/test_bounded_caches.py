@@ -8,14 +8,17 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal as D
 from typing import Any
+from uuid import uuid5
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.bootstrap import AGGREGATE_CACHE, Settings, application, build_service
+from leasecore import values
 from leasecore.application import LeaseApplication
 from leasecore.lease import Lease
+from leasecore.values import DERIVED_IDS, NAMESPACE, derived_id
 from projections.ledgers import KEPT, LeaseLedgers
 from tests.unit.test_lease import T0, leasing
 
@@ -93,3 +96,31 @@ def test_the_service_s_aggregate_cache_keeps_at_most_its_bound_and_loads_what_it
             assert len(cache.cache) <= 3
     finally:
         service.close()
+
+
+@settings(max_examples=200)
+@given(
+    kind=st.sampled_from(["unit", "inventory", "credit"]),
+    parts=st.lists(
+        st.one_of(
+            st.uuids(),
+            st.text(max_size=12),
+            st.integers(),
+            st.booleans(),
+            st.decimals(allow_nan=False, allow_infinity=False),
+        ),
+        max_size=3,
+    ),
+)
+def test_derived_ids_kept_worked_out_are_those_derived_afresh_and_the_bound_holds(
+    kind: str, parts: list[object]
+) -> None:
+    assert derived_id(kind, *parts) == uuid5(NAMESPACE, "/".join([kind, *map(str, parts)]))
+    assert values._derived.cache_info().maxsize == DERIVED_IDS
+    assert values._derived.cache_info().currsize <= DERIVED_IDS
+
+
+def test_parts_equal_but_printed_differently_derive_ids_of_their_own() -> None:
+    assert derived_id("unit", 1) != derived_id("unit", True)
+    assert derived_id("unit", D("1.0")) != derived_id("unit", D("1.00"))
+    assert derived_id("unit", 1) == derived_id("unit", "1")  # the text is the key, as it always was
