@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from uuid import UUID
@@ -519,8 +519,35 @@ COPIED_FROM = 8
 
 def _copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
     """Rows of bound values in `COPY`'s text format: tab-separated, `\\N` for NULL, a backslash before any
-    backslash, tab, newline or carriage return in a text."""
-    return "".join(["\t".join([_copied(value) for value in row]) + "\n" for row in rows])
+    backslash, tab, newline or carriage return in a text. Each value is written by its type's entry in
+    `_COPIED_AS` (formatting them was a quarter of the read models' runner's time under load, and the `isinstance`
+    tests of `_copied` a third of that); rows holding a value of another type (a subclass) go through `_copied`."""
+    copied = _COPIED_AS
+    try:
+        return "".join(["\t".join([copied[type(value)](value) for value in row]) + "\n" for row in rows])
+    except KeyError:
+        return "".join(["\t".join([_copied(value) for value in row]) + "\n" for row in rows])
+
+
+_ESCAPED = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copied_text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPED)
+    return value
+
+
+_COPIED_AS: dict[type, Callable[[Any], str]] = {
+    type(None): lambda value: "\\N",
+    bool: lambda value: "t" if value else "f",
+    str: _copied_text,
+    int: str,
+    Decimal: str,
+    UUID: str,
+    date: str,
+    datetime: str,
+}
 
 
 def _copied(value: Any) -> str:
@@ -531,9 +558,7 @@ def _copied(value: Any) -> str:
     if value is False:
         return "f"
     if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-        return value
+        return _copied_text(value)
     if isinstance(value, int | Decimal | UUID | date):  # a datetime is a date: ISO with its offset
         return str(value)
     raise TypeError(f"no COPY text for {type(value).__name__} {value!r}")
