@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from projections.projection import _copied, _copy_text
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     SMS = "sms"
     AGENCY = "agency\tdesk"
 
