@@ -409,6 +409,16 @@ class ApplicationRecorder(LeanReads, SQLAlchemyApplicationRecorder):
         rows = self.reads.rows(f"SELECT MAX(id) FROM {self.table}", ())
         return rows[0][0] if rows else None
 
+    def select_originators(self, after: int, limit: int) -> list[tuple[int, UUID, int]]:
+        """The position, originator and version of the first `limit` events after position `after` (no states)."""
+        mark = self.reads.mark
+        sql = f"SELECT id, originator_id, originator_version FROM {self.table} WHERE id > {mark}"
+        sql += f" ORDER BY id LIMIT {mark}"
+        return [
+            (position, self.reads.originator_id(stored), version)
+            for position, stored, version in self.reads.rows(sql, (after, limit))
+        ]
+
     def select_notifications(
         self,
         start: int | None,

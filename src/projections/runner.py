@@ -360,6 +360,8 @@ class ProjectionRunner:
 
     def _follow(self) -> None:
         while not self._stopping.is_set():
+            if self._locks is not None:  # other processes save to this store: forget what they changed
+                getattr(self.app, "forget_changed_elsewhere", lambda: 0)()
             with self._processing:
                 owned = self._owned(self.names)
                 if owned:  # a standby, while another process runs them all, reads nothing more
