@@ -187,6 +187,7 @@ def test_a_customer_sees_why_no_deposit_would_be_waived(browser: Browser, shop: 
         json={k: v for k, v in shop.api.order_body(shop.skus[PHONE_X]).items() if k != "address"},
     )
     assert (Decimal(quote["waiver"]), quote["waiver_reason"]) == (Decimal("0.00"), "the credit line has 0.00 available")
+    assert quote["waiver_limit"] == {"rule": "credit_line", "score": None, "minimum": None, "amount": "0.00"}
     context = phone_context(browser)
     page = context.new_page()
     log_in_at(page, shop, "/me/credit", who.phone)

@@ -94,6 +94,9 @@ def test_a_verified_customer_is_quoted_the_apis_waiver_and_the_quote_follows_the
     assert shown(page, "waiver") == f"免押 {money(Decimal(api['waiver']))}"
     assert shown(page, "deposit_due") == money(Decimal(api["deposit_due"]))
     assert shown(page, "due_now") == money(Decimal(api["due_now"]))
+    assert api["waiver_limit"] == {"rule": "per_unit_cap", "score": None, "minimum": None, "amount": "5000.00"}
+    why = page.get_by_test_id("waiver-reason")  # the API's code and figures, in the page's words
+    expect(why).to_have_text(f"为什么没有全免：每件最多免押 {money(Decimal('5000.00'))}")
 
     page.get_by_label("6 个月").check()  # the quote follows without a reload, and the address keeps the choice
     six = shop.api.post("/v1/quotes", who=who, json=quote_body(shop, PHONE_X, 6))

@@ -46,6 +46,7 @@ class MainFlow:
             D("710.00"),
         )
         assert quote["waiver_reason"] == "the waiver is capped at 2500.00 a unit"
+        assert quote["waiver_limit"] == {"rule": "per_unit_cap", "score": None, "minimum": None, "amount": "2500.00"}
         assert [(i["seq"], i["due_date"], i["total"]) for i in quote["installments"][:3]] == [
             (1, "2026-01-31", "210.00"),
             (2, "2026-02-28", "210.00"),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leasecore.credit.policy import CreditLevels, WaiverPolicy
+from leasecore.credit.policy import CreditLevels, Holdback, WaiverLimit, WaiverPolicy
 from leasecore.errors import InvalidDocument
 from leasecore.lease.billing import BillingPolicy, CollectionAction
 from tests.support import BILLING, CREDIT_LEVELS, WAIVER_POLICY
@@ -93,30 +93,38 @@ def test_the_waiver_is_the_least_of_deposit_band_caps_and_available_quota():
 
 def test_a_waiver_short_of_the_deposit_says_which_rule_or_limit_held_it_back():
     policy = WaiverPolicy.from_document(WAIVER_POLICY)  # 600–699: 1000.00; 700+: all; caps 8000 / 2500 a unit
+    cases = [
+        ((None, "3000.00", 1, "10000.00"), "0", WaiverLimit(Holdback.NO_SCORE)),
+        ((599, "3000.00", 1, "10000.00"), "0", WaiverLimit(Holdback.UNDER_MINIMUM, 599, 600)),
+        ((650, "3000.00", 1, "10000.00"), "1000.00", WaiverLimit(Holdback.BAND, 650, amount=D("1000.00"))),
+        ((720, "3000.00", 1, "10000.00"), "2500.00", WaiverLimit(Holdback.PER_UNIT_CAP, amount=D("2500.00"))),
+        ((720, "9000.00", 4, "10000.00"), "8000.00", WaiverLimit(Holdback.PER_ORDER_CAP, amount=D("8000.00"))),
+        ((720, "3000.00", 2, "1200.00"), "1200.00", WaiverLimit(Holdback.CREDIT_LINE, amount=D("1200.00"))),
+        ((720, "3000.00", 2, "-5.00"), "0.00", WaiverLimit(Holdback.CREDIT_LINE, amount=D("0.00"))),
+        ((720, "3000.00", 2, "10000.00"), "3000.00", None),
+    ]
+    for (score, deposit, quantity, available), waiver, limit in cases:
+        assert policy.decide(score, D(deposit), quantity, D(available)) == (D(waiver), limit)
 
-    assert policy.decide(None, D("3000.00"), 1, D("10000.00")) == (
-        D("0"),
+
+def test_a_waivers_limit_reads_as_the_platforms_sentence():
+    assert [
+        str(WaiverLimit(Holdback.NO_SCORE)),
+        str(WaiverLimit(Holdback.UNDER_MINIMUM, 599, 600)),
+        str(WaiverLimit(Holdback.NO_BAND, 980)),
+        str(WaiverLimit(Holdback.BAND, 650, amount=D("1000.00"))),
+        str(WaiverLimit(Holdback.PER_ORDER_CAP, amount=D("8000.00"))),
+        str(WaiverLimit(Holdback.PER_UNIT_CAP, amount=D("2500.00"))),
+        str(WaiverLimit(Holdback.CREDIT_LINE, amount=D("0.00"))),
+    ] == [
         "no credit score evaluated yet: verify your identity, then evaluate your credit",
-    )
-    assert policy.decide(599, D("3000.00"), 1, D("10000.00")) == (
-        D("0"),
         "score 599 is under the minimum 600 for a waiver",
-    )
-    assert policy.decide(650, D("3000.00"), 1, D("10000.00")) == (
-        D("1000.00"),
+        "no waiver band covers score 980",
         "the band of score 650 waives at most 1000.00",
-    )
-    assert policy.decide(720, D("3000.00"), 1, D("10000.00")) == (
-        D("2500.00"),
-        "the waiver is capped at 2500.00 a unit",
-    )
-    assert policy.decide(720, D("9000.00"), 4, D("10000.00")) == (
-        D("8000.00"),
         "the waiver is capped at 8000.00 an order",
-    )
-    assert policy.decide(720, D("3000.00"), 2, D("1200.00")) == (D("1200.00"), "the credit line has 1200.00 available")
-    assert policy.decide(720, D("3000.00"), 2, D("0.00")) == (D("0.00"), "the credit line has 0.00 available")
-    assert policy.decide(720, D("3000.00"), 2, D("10000.00")) == (D("3000.00"), None)
+        "the waiver is capped at 2500.00 a unit",
+        "the credit line has 0.00 available",
+    ]
 
 
 @given(
@@ -131,7 +139,10 @@ def test_the_waiver_never_exceeds_any_term_of_the_min(score, deposit, quantity, 
 
     assert D("0") <= waiver <= min(deposit, policy.per_order_cap, policy.per_unit_cap * quantity, available)
     assert deposit - waiver >= 0
-    assert (policy.decide(score, deposit, quantity, available)[1] is None) == (waiver == deposit)
+    limit = policy.decide(score, deposit, quantity, available)[1]
+    assert (limit is None) == (waiver == deposit)
+    if limit is not None and limit.amount is not None:  # the figure it names is the one that held the waiver
+        assert limit.amount * (quantity if limit.rule is Holdback.PER_UNIT_CAP else 1) == waiver
 
 
 def test_collection_stages_are_reached_by_days_overdue():

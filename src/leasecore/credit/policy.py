@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from itertools import pairwise
 from typing import Any
 
@@ -22,6 +23,47 @@ from leasecore.documents import (
 from leasecore.values import ZERO, money
 
 DEFAULT_SCORE_RANGE = (350, 950)
+
+
+class Holdback(Enum):
+    """The rule or limit that held a waiver below the deposit; its value is the code the API gives."""
+
+    NO_SCORE = "no_score"
+    UNDER_MINIMUM = "under_minimum"
+    NO_BAND = "no_band"
+    BAND = "band"
+    PER_ORDER_CAP = "per_order_cap"
+    PER_UNIT_CAP = "per_unit_cap"
+    CREDIT_LINE = "credit_line"
+
+
+@dataclass(frozen=True)
+class WaiverLimit:
+    """Why a waiver is less than the deposit: the rule or limit that held it back, with its figures, so that a
+    screen can say it in the customer's language; `str()` is the platform's sentence (docs/review-rules.md)."""
+
+    rule: Holdback
+    score: int | None = None
+    minimum: int | None = None
+    amount: Decimal | None = None
+    """The band's most, the cap (a unit's or an order's) or what the credit line has available."""
+
+    def __str__(self) -> str:
+        match self.rule:
+            case Holdback.NO_SCORE:
+                return "no credit score evaluated yet: verify your identity, then evaluate your credit"
+            case Holdback.UNDER_MINIMUM:
+                return f"score {self.score} is under the minimum {self.minimum} for a waiver"
+            case Holdback.NO_BAND:
+                return f"no waiver band covers score {self.score}"
+            case Holdback.BAND:
+                return f"the band of score {self.score} waives at most {self.amount}"
+            case Holdback.PER_ORDER_CAP:
+                return f"the waiver is capped at {self.amount} an order"
+            case Holdback.PER_UNIT_CAP:
+                return f"the waiver is capped at {self.amount} a unit"
+            case Holdback.CREDIT_LINE:
+                return f"the credit line has {self.amount} available"
 
 
 @dataclass(frozen=True)
@@ -187,24 +229,25 @@ class WaiverPolicy:
 
     def decide(
         self, score: int | None, deposit: Decimal, quantity: int, available: Decimal
-    ) -> tuple[Decimal, str | None]:
+    ) -> tuple[Decimal, WaiverLimit | None]:
         """The waiver and, when it is less than the deposit, why: the rule or the limit that held it back."""
         if deposit <= ZERO:
             return ZERO, None
         if score is None:
-            return ZERO, "no credit score evaluated yet: verify your identity, then evaluate your credit"
+            return ZERO, WaiverLimit(Holdback.NO_SCORE)
         if score < self.min_score:
-            return ZERO, f"score {score} is under the minimum {self.min_score} for a waiver"
+            return ZERO, WaiverLimit(Holdback.UNDER_MINIMUM, score, self.min_score)
         band = next((item for item in self.bands if item.band.contains(score)), None)
         if band is None:
-            return ZERO, f"no waiver band covers score {score}"
+            return ZERO, WaiverLimit(Holdback.NO_BAND, score)
+        most = band.waiver_of(deposit)
         limits = (
-            (band.waiver_of(deposit), f"the band of score {score} waives at most {band.waiver_of(deposit)}"),
-            (self.per_order_cap, f"the waiver is capped at {self.per_order_cap} an order"),
-            (money(self.per_unit_cap * quantity), f"the waiver is capped at {self.per_unit_cap} a unit"),
-            (available, f"the credit line has {money(max(ZERO, available))} available"),
+            (most, WaiverLimit(Holdback.BAND, score, amount=most)),
+            (self.per_order_cap, WaiverLimit(Holdback.PER_ORDER_CAP, amount=self.per_order_cap)),
+            (money(self.per_unit_cap * quantity), WaiverLimit(Holdback.PER_UNIT_CAP, amount=self.per_unit_cap)),
+            (available, WaiverLimit(Holdback.CREDIT_LINE, amount=money(max(ZERO, available)))),
         )
-        waiver = money(max(ZERO, min(deposit, *(limit for limit, _ in limits))))
+        waiver = money(max(ZERO, min(deposit, *(bound for bound, _ in limits))))
         if waiver >= deposit:
             return waiver, None
-        return waiver, next(reason for limit, reason in limits if money(max(ZERO, limit)) == waiver)
+        return waiver, next(limit for bound, limit in limits if money(max(ZERO, bound)) == waiver)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from leasecore.catalog import Product, Sku
-from leasecore.credit.policy import WaiverPolicy
+from leasecore.credit.policy import WaiverLimit, WaiverPolicy
 from leasecore.errors import InvalidInput
 from leasecore.lease.billing import BillingPolicy
 from leasecore.lease.lease import LeaseTerms
@@ -39,10 +39,15 @@ class Quote:
     deposit: Decimal
     waiver: Decimal
     installments: tuple[Installment, ...]
-    waiver_reason: str | None = None
+    waiver_limit: WaiverLimit | None = None
     """Why the waiver is less than the deposit when one was asked for; None when it is what was asked."""
     preauth: bool = False
     """The deposit not waived is frozen with the payment provider (押金预授权), not paid at checkout."""
+
+    @property
+    def waiver_reason(self) -> str | None:
+        """The waiver's limit in the platform's words (docs/review-rules.md)."""
+        return None if self.waiver_limit is None else str(self.waiver_limit)
 
     @property
     def deposit_due(self) -> Decimal:
@@ -92,9 +97,9 @@ def make_quote(
     protected = protection.mandatory or request.protection
     rates, buyout_price = _rates(sku, plan, protected, protection.monthly, protection.daily)
     deposit = money(sku.deposit * request.quantity)
-    waiver, waiver_reason = ZERO, None
+    waiver, waiver_limit = ZERO, None
     if request.deposit_mode.waives:
-        waiver, waiver_reason = waiver_policy.decide(score, deposit, request.quantity, available_quota)
+        waiver, waiver_limit = waiver_policy.decide(score, deposit, request.quantity, available_quota)
     start = today if isinstance(plan, LongTerm) else plan.start
     terms = LeaseTerms(
         plan=plan,
@@ -110,7 +115,7 @@ def make_quote(
     )
     installments = schedule_for(plan, start, rates, request.quantity)
     preauth = request.deposit_mode is DepositMode.PREAUTH
-    return Quote(terms, deposit, waiver, installments, waiver_reason, preauth)
+    return Quote(terms, deposit, waiver, installments, waiver_limit, preauth)
 
 
 def _rates(sku: Sku, plan: Plan, protected: bool, monthly: Decimal, daily: Decimal) -> tuple[Rates, Decimal]:

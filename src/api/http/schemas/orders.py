@@ -24,6 +24,7 @@ from api.http.schemas.common import (
     not_before,
     rules,
 )
+from leasecore.credit.policy import Holdback
 from leasecore.lease import LeaseStatus
 
 
@@ -83,6 +84,17 @@ class InstallmentQuote(Answer):
     total: Money = Field(validation_alias="amount")
 
 
+class WaiverLimitOut(Answer):
+    """Why the waiver is less than the deposit, as a code and its figures, for an app to say in its own words."""
+
+    rule: Holdback = Field(description="The rule or limit that held the waiver back (docs/review-rules.md)")
+    score: int | None = Field(None, description="The customer's score, for `under_minimum`, `no_band` and `band`")
+    minimum: int | None = Field(None, description="The policy's minimum score, for `under_minimum`")
+    amount: Money | None = Field(
+        None, description="The band's most, the cap (`per_unit_cap` is a unit's) or what the credit line has available"
+    )
+
+
 class QuoteOut(Answer):
     deposit: Money
     waiver: Money
@@ -94,6 +106,8 @@ class QuoteOut(Answer):
     installments: list[InstallmentQuote]
     to_freeze: Money = Field(default=Decimal("0.00"))
     """`preauth`: what the provider is asked to freeze (the deposit the waiver leaves), paid by nobody at checkout."""
+    waiver_limit: WaiverLimitOut | None = None
+    """`waiver_reason` as a code and its figures (null with it)."""
 
 
 class AddressIn(Body):

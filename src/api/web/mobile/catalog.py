@@ -72,6 +72,22 @@ WORDS = {
     "m.quote.installments": ("{count} 期，每期 {amount}", "{count} installments of {amount}"),
     "m.quote.visitor": ("登录并完成认证后可享信用免押", "Log in and verify to have the deposit waived on credit"),
     "m.quote.why": ("为什么没有全免：", "Why not all of it: "),
+    "m.quote.limit.no_score": (
+        "还没有信用分，请先完成实名认证，再评估信用",
+        "no credit score yet: verify your identity, then evaluate your credit",
+    ),
+    "m.quote.limit.under_minimum": (
+        "信用分 {score} 低于免押最低分 {minimum}",
+        "a score of {score} is under the {minimum} a waiver needs",
+    ),
+    "m.quote.limit.no_band": ("信用分 {score} 不在任何免押档位内", "no waiver band covers a score of {score}"),
+    "m.quote.limit.band": (
+        "信用分 {score} 所在档位最多免押 {amount}",
+        "a score of {score} has at most {amount} waived",
+    ),
+    "m.quote.limit.per_order_cap": ("每单最多免押 {amount}", "at most {amount} is waived an order"),
+    "m.quote.limit.per_unit_cap": ("每件最多免押 {amount}", "at most {amount} is waived a unit"),
+    "m.quote.limit.credit_line": ("您的免押额度还可用 {amount}", "your credit line has {amount} available"),
     "m.quote.unavailable": ("无法报价", "No quote"),
     "m.quote.blocked": (
         "您有逾期未付的账单，还清后才能免押",

@@ -258,8 +258,13 @@ def why_no_waiver(
         return [*reasons, page.t("m.credit.why.no_quota", level=level)]
     if line is not None and line.available <= ZERO:
         return [*reasons, page.t("m.credit.why.used_up", quota=money(quota))]
-    _, reason = policy.decide(score, deposit, 1, line.available if line else ZERO)
-    return reasons if reasons or reason is None else [reason]
+    _, limit = policy.decide(score, deposit, 1, line.available if line else ZERO)
+    if reasons or limit is None:
+        return reasons
+    words = page.t(
+        f"m.quote.limit.{limit.rule.value}", score=limit.score, minimum=limit.minimum, amount=money(limit.amount)
+    )
+    return [words[:1].upper() + words[1:]]
 
 
 def _waiver(
