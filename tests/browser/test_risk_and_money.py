@@ -116,7 +116,8 @@ def test_a_reviewer_rejects_approves_from_the_keyboard_and_approves_in_bulk(
     expect(first.locator('[data-col="customer"]')).to_have_text(f"王芳 · {world.wang.phone}")
     expect(first.locator('[data-col="score"]')).to_contain_text("550")
     expect(first.locator('[data-col="identity"]')).to_have_text("已认证")
-    assert queue[0]["reasons"] and first.locator('[data-col="reasons"] li').all_inner_texts() == queue[0]["reasons"]
+    assert queue[0]["reasons"] == ["score 550 is under the minimum 600"]  # the API's words; the page's Chinese
+    assert first.locator('[data-col="reasons"] li').all_inner_texts() == ["信用分 550 低于最低分 600"]
     expect(first.locator('[data-col="deposit"]')).to_have_text(money(Decimal(queue[0]["deposit"])))
     expect(first.locator('[data-col="waiver"]')).to_have_text(money(Decimal(queue[0]["waiver"])))
     expect(first.locator('[data-col="history"]')).to_contain_text("共 2 笔")

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web import i18n
 from api.web.formatting import billing_zone, day, local_time, money, number
+from leasecore.lease.review import ReviewReason
 from leasecore.values import ERASED
 
 if TYPE_CHECKING:
@@ -64,6 +65,15 @@ def _shown(context: Context, value: Any) -> Any:
     return value
 
 
+@pass_context
+def _review_reason(context: Context, text: str) -> str:
+    """A reason automated review gave, in the page's language; words a person wrote (a reviewer's), as written."""
+    found = ReviewReason.parse(text)
+    if found is None or not callable(words := context.get("t")):
+        return text
+    return str(words(f"review_reason.{found.rule.value}", score=found.score, minimum=found.minimum))
+
+
 def environment() -> Environment:
     """Templates escape every value unless it is marked safe; an undefined name is an error, not an empty string."""
     env = Environment(
@@ -75,7 +85,7 @@ def environment() -> Environment:
         auto_reload=False,  # templates ship with the code: a restart picks up a change, as it does for the code
         finalize=_shown,
     )
-    env.filters.update(money=money, number=number, day=day)
+    env.filters.update(money=money, number=number, day=day, review_reason=_review_reason)
     return env
 
 

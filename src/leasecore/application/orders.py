@@ -23,6 +23,7 @@ from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue
 from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import AUTOMATIC, Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest, Quote, make_quote
+from leasecore.lease.review import PASSED, automated_review
 from leasecore.money.deposit import Deposit
 from leasecore.ports import ESignature, SignedContract, SigningOutcome, SigningSession, TrackingStatus
 from leasecore.values import ZERO, DepositMode
@@ -146,20 +147,16 @@ class OrderCommands(StockCommands):
     def _review(self, lease: Lease, now: datetime) -> None:
         """Automated review (自动化审批): identity verified, score at the minimum, nothing overdue."""
         customer = self.customer(lease.customer_id)
-        reasons = []
-        if not customer.is_verified:
-            reasons.append("identity is not verified")
-        minimum = self.waiver_policy().min_score
-        if customer.score is None:
-            reasons.append("no credit score evaluated")
-        elif customer.score < minimum:
-            reasons.append(f"score {customer.score} is under the minimum {minimum}")
-        if self._credit_line_or_new(lease.customer_id, now).is_blocked:
-            reasons.append("another order is overdue")
+        reasons = automated_review(
+            customer.is_verified,
+            customer.score,
+            self.waiver_policy().min_score,
+            self._credit_line_or_new(lease.customer_id, now).is_blocked,
+        )
         if reasons:
-            lease.queue_for_review(tuple(reasons), now)
+            lease.queue_for_review(tuple(str(reason) for reason in reasons), now)
         else:
-            lease.approve(AUTOMATIC, "identity verified, score meets the minimum, nothing overdue", now)
+            lease.approve(AUTOMATIC, str(PASSED), now)
 
     @command
     def approve(self, order_id: UUID, reviewer: str, reason: str = "") -> None:
