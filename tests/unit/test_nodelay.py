@@ -23,11 +23,12 @@ def test_a_connection_accepted_from_a_workers_socket_has_nagle_off() -> None:
     listening.listen()
     client = socket.create_connection(listening.getsockname())
     accepted, _ = listening.accept()
+    loop = asyncio.new_event_loop()  # its own: what an earlier test left as the thread's loop may be closed or unset
     try:
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
         config = Config(app=mock.Mock())
         config.load()
-        protocol = NoDelayH11(config=config, server_state=ServerState(), app_state={})
+        protocol = NoDelayH11(config=config, server_state=ServerState(), app_state={}, _loop=loop)
         transport = mock.Mock(spec=asyncio.Transport)
         transport.get_extra_info.side_effect = lambda name, default=None: {
             "socket": accepted,
@@ -37,6 +38,7 @@ def test_a_connection_accepted_from_a_workers_socket_has_nagle_off() -> None:
         protocol.connection_made(transport)
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
+        loop.close()
         for sock in (accepted, client, listening):
             sock.close()
 
