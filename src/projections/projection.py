@@ -70,7 +70,7 @@ class Projection:
     @property
     def topics(self) -> tuple[str, ...]:
         """The topics of the events it handles, including those they were stored under before a move."""
-        return tuple(sorted(topic for event_class in self._handlers for topic in stored_topics(event_class)))
+        return _topics_of(type(self))
 
     def process(self, batch: Batch, event: Event) -> None:
         handler = self._handlers.get(type(event))
@@ -93,6 +93,17 @@ class Projection:
             for index in sorted(table.indexes, key=lambda index: str(index.name)):
                 digest.update(str(CreateIndex(index).compile(dialect=sqlite.dialect())).encode())
         return digest.hexdigest()[:32]
+
+
+def _topics_of(kind: type[Projection]) -> tuple[str, ...]:
+    """A projection class's topics, worked out once: the runner asks for them on every batch."""
+    found = _TOPICS.get(kind)
+    if found is None:
+        found = _TOPICS[kind] = tuple(sorted(topic for handled in kind._handlers for topic in stored_topics(handled)))
+    return found
+
+
+_TOPICS: dict[type, tuple[str, ...]] = {}
 
 
 def is_new(row: Row | None, event: Event, column: str = "version") -> bool:

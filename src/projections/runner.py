@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -101,6 +101,12 @@ GATHER = 0.05
 """Seconds the follower waits for more events once woken, unless a reader waits (see `ProjectionRunner._gather`)."""
 
 
+class _Reading(NamedTuple):
+    topics: dict[str, frozenset[str]]
+    wanted: list[str]
+    folding: bool
+
+
 class _Moved(Exception):
     """Another runner moved the position since this batch started: read it again."""
 
@@ -153,6 +159,11 @@ class ProjectionRunner:
         self.ledgers = LeaseLedgers(app, ledger_cache)
         self.rebuild_kept = REBUILD_KEPT_ROWS
         self._applied: dict[str, int] = dict.fromkeys(self.projections, 0)
+        self._stored: dict[str, int] = {}
+        """Each projection's stored position as this runner last read or moved it: the follower starts each run
+        from here instead of asking (a position another process moved meanwhile shows at the batch's `_move`)."""
+        self._reading: dict[tuple[str, ...], _Reading] = {}
+        """What a batch of a group of projections reads, worked out once per group (see `_reading_for`)."""
         self.listeners: list[Listener] = []
         """Told after each batch this runner applies that holds events of their topics (processes that react to new
         read-model rows or events); see `listen`."""
@@ -195,6 +206,7 @@ class ProjectionRunner:
         with self.views.read() as connection:
             stored = dict(connection.execute(select_rows(tracking.c.name, tracking.c.position)).tuples().all())
         found = {name: int(stored.get(name, 0)) for name in self.projections}
+        self._stored.update(found)
         self._learn(found)
         return found
 
@@ -365,7 +377,7 @@ class ProjectionRunner:
             with self._processing:
                 owned = self._owned(self.names)
                 if owned:  # a standby, while another process runs them all, reads nothing more
-                    self._run(owned, self.head(), None)
+                    self._run(owned, self.head(), None, remembered=True)
             with self._progress:
                 self._progress.notify_all()
             if self._stopping.is_set():
@@ -391,9 +403,20 @@ class ProjectionRunner:
 
     # One batch at a time.
 
-    def _run(self, names: Sequence[str], head: int, progress: Progress | None, deadline: float | None = None) -> int:
+    def _run(
+        self,
+        names: Sequence[str],
+        head: int,
+        progress: Progress | None,
+        deadline: float | None = None,
+        *,
+        remembered: bool = False,
+    ) -> int:
+        """Apply what is behind `head` to these projections, a batch at a time; from the positions last read or
+        moved when `remembered` (the follower: nobody else runs them while it holds their locks), else as stored."""
         applied = 0
-        positions = self.positions()
+        known = remembered and all(name in self._stored for name in names)
+        positions = {name: self._stored[name] for name in names} if known else self.positions()
         while names and (deadline is None or time.monotonic() < deadline):
             behind = [name for name in names if positions[name] < head]
             if not behind:
@@ -406,6 +429,7 @@ class ProjectionRunner:
                 positions = self.positions()
                 continue
             positions.update((projection.name, end) for projection in group)  # as moved (checked by `_move`)
+            self._stored.update((projection.name, end) for projection in group)
             applied += count
             self._tell(seen)
             if progress is not None:
@@ -417,6 +441,7 @@ class ProjectionRunner:
         each chunk a rebuild writes). The batches read the listeners' topics beside the read models', so a topic
         no read model follows still wakes its listener."""
         self.listeners.append(Listener(wake, None if topics is None else frozenset(topics)))
+        self._reading.clear()
 
     def _tell(self, seen: Collection[str] | None) -> None:
         """Wake the listeners for the topics of a batch just applied (None: all of them)."""
@@ -427,10 +452,7 @@ class ProjectionRunner:
     def _advance(self, group: Sequence[Projection], position: int, head: int) -> tuple[int, set[str], int]:
         """Apply the next batch of events to the group; how many it read, their topics, and the position the group
         moved to."""
-        topics = {projection.name: set(projection.topics) for projection in group}
-        folding = any(projection.needs_ledgers for projection in group)
-        heard = (listener.topics for listener in self.listeners if listener.topics is not None)
-        wanted = sorted(set().union(*topics.values(), *heard, LEASE_TOPICS if folding else ()))
+        topics, wanted, folding = self._reading_for(group)
         page = self.app.recorder.select_notifications(
             position, self.batch_size, stop=head, topics=wanted, inclusive_of_start=False
         )
@@ -448,6 +470,19 @@ class ProjectionRunner:
             batch.flush()
         self._learn({projection.name: end for projection in group})
         return len(page), {notification.topic for notification in page}, end
+
+    def _reading_for(self, group: Sequence[Projection]) -> _Reading:
+        """Each projection's topics, the topics a batch reads (the listeners' too, and the lease's when a projection
+        folds ledgers) and whether it folds them: the same for every batch of the group until a listener is added."""
+        key = tuple(projection.name for projection in group)
+        found = self._reading.get(key)
+        if found is None:
+            topics = {projection.name: frozenset(projection.topics) for projection in group}
+            folding = any(projection.needs_ledgers for projection in group)
+            heard = (listener.topics for listener in self.listeners if listener.topics is not None)
+            wanted = sorted(set().union(*topics.values(), *heard, LEASE_TOPICS if folding else ()))
+            found = self._reading[key] = _Reading(topics, wanted, folding)
+        return found
 
     def _decoded(self, page: Sequence[Notification]) -> list[tuple[str, Event]]:
         """The page's events: those this process saved lately as it saved them, the others decoded."""

@@ -220,6 +220,31 @@ class SharedStoreBehaviour(RunnerBehaviour):
         assert errors == []
         assert snapshot(platform.views) == expected
 
+    def test_a_follower_whose_projections_another_runner_moved_applies_each_event_once(
+        self, platform: Platform, world: World, database_url: str
+    ) -> None:
+        """The follower starts each run from the positions it last read or moved, without asking. Where another
+        runner moved them meanwhile (SQLite has no locks; on PostgreSQL the other waits for the follower), the
+        batch's move finds that, and the follower reads the stored positions again instead of applying twice."""
+        runner = platform.runner
+        seed(world, 2)
+        runner.start()
+        assert platform.read_your_writes(timeout=10.0)
+        other = platform_for(database_url)
+        try:
+            seed(world, 3)
+            other.runner.catch_up()
+            seed(world, 2)
+            assert platform.read_your_writes(timeout=10.0)
+        finally:
+            other.close()
+        runner.stop()
+        followed = snapshot(platform.views)
+        assert {status.lag for status in runner.status()} == {0}
+        runner.reset()
+        runner.catch_up()
+        assert snapshot(platform.views) == followed
+
     def test_a_rebuild_another_runner_moves_ahead_of_reads_back_what_it_kept(
         self, platform: Platform, world: World, database_url: str
     ) -> None:
