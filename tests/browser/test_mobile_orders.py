@@ -301,7 +301,9 @@ def test_cancelling_asks_once_more_and_says_what_is_refunded(browser: Browser, s
     page.get_by_role("button", name="确认取消").tap()
     page.wait_for_url(f"**/m/orders/{order_id}?done=order_cancelled")
     expect(page.get_by_test_id("status")).to_have_text("已取消")
-    assert shop.api.order(who, order_id)["status"] == "cancelled"
+    answer = shop.api.order(who, order_id)
+    assert (answer["status"], answer["reason"]) == ("cancelled", "cancelled by the customer")
+    expect(page.get_by_test_id("review")).to_contain_text("原因：客户取消")  # the platform's words, in Chinese
     page.context.close()
 
 

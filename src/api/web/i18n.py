@@ -176,17 +176,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "order.contract_document": ("签署文件", "Signed document"),
     "order.contract_sha256": ("文件 SHA-256", "Document SHA-256"),
     "order.review_reasons": ("审核说明", "Review"),
-    "review_reason.passed": (
+    "reason.passed": (
         "实名已认证，信用分达标，无逾期",
         "identity verified, score meets the minimum, nothing overdue",
     ),
-    "review_reason.unverified": ("未完成实名认证", "identity is not verified"),
-    "review_reason.unscored": ("尚未评估信用分", "no credit score evaluated"),
-    "review_reason.under_minimum": (
+    "reason.unverified": ("未完成实名认证", "identity is not verified"),
+    "reason.unscored": ("尚未评估信用分", "no credit score evaluated"),
+    "reason.under_minimum": (
         "信用分 {score} 低于最低分 {minimum}",
         "score {score} is under the minimum {minimum}",
     ),
-    "review_reason.overdue": ("另有订单逾期未付", "another order is overdue"),
+    "reason.overdue": ("另有订单逾期未付", "another order is overdue"),
+    "reason.by_customer": ("客户取消", "cancelled by the customer"),
+    "reason.unpaid": ("{minutes} 分钟内未支付，订单自动取消", "unpaid after {minutes} minutes"),
     "order.reason": ("原因", "Reason"),
     "order.placed": ("下单时间", "Placed"),
     "order.channel": ("渠道", "Channel"),

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web import i18n
 from api.web.formatting import billing_zone, day, local_time, money, number
-from leasecore.lease.review import ReviewReason
+from leasecore.lease.reasons import Reason
 from leasecore.values import ERASED
 
 if TYPE_CHECKING:
@@ -66,12 +66,13 @@ def _shown(context: Context, value: Any) -> Any:
 
 
 @pass_context
-def _review_reason(context: Context, text: str) -> str:
-    """A reason automated review gave, in the page's language; words a person wrote (a reviewer's), as written."""
-    found = ReviewReason.parse(text)
+def _reason(context: Context, text: str) -> str:
+    """One of the platform's reasons (automated review's, an order it cancelled), in the page's language; words a
+    person wrote (a reviewer's, a customer's), as written."""
+    found = Reason.parse(text)
     if found is None or not callable(words := context.get("t")):
         return text
-    return str(words(f"review_reason.{found.rule.value}", score=found.score, minimum=found.minimum))
+    return str(words(f"reason.{found.code.value}", score=found.score, minimum=found.minimum, minutes=found.minutes))
 
 
 def environment() -> Environment:
@@ -85,7 +86,7 @@ def environment() -> Environment:
         auto_reload=False,  # templates ship with the code: a restart picks up a change, as it does for the code
         finalize=_shown,
     )
-    env.filters.update(money=money, number=number, day=day, review_reason=_review_reason)
+    env.filters.update(money=money, number=number, day=day, reason=_reason)
     return env
 
 

@@ -11,6 +11,7 @@ from leasecore.application.base import command
 from leasecore.application.stock import StockCommands
 from leasecore.lease.billing import BillingPolicy, CollectionStage
 from leasecore.lease.lease import RENT_PAYABLE, Lease, LeaseStatus
+from leasecore.lease.reasons import unpaid
 from leasecore.lease.reminders import Notice, Reminder, collection_notice, due_notices
 from leasecore.topics import stored_topics
 
@@ -50,7 +51,7 @@ class DailyJob(StockCommands):
         now = self.clock.now()
         if lease.status is LeaseStatus.PENDING_PAYMENT:
             if now - lease.placed_at >= timedelta(minutes=billing.unpaid_timeout_minutes):
-                lease.cancel(f"unpaid after {billing.unpaid_timeout_minutes} minutes", now)
+                lease.cancel(str(unpaid(billing.unpaid_timeout_minutes)), now)
                 self.save(lease, *self._release_everything(lease, "unpaid timeout", now))
                 report.cancelled.append(order_id)
             return

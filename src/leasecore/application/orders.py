@@ -23,7 +23,7 @@ from leasecore.errors import InvalidInput, InvalidState, NotFound, Overdue
 from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import AUTOMATIC, Lease, LeaseStatus
 from leasecore.lease.quote import OrderRequest, Quote, make_quote
-from leasecore.lease.review import PASSED, automated_review
+from leasecore.lease.reasons import BY_CUSTOMER, PASSED, automated_review
 from leasecore.money.deposit import Deposit
 from leasecore.ports import ESignature, SignedContract, SigningOutcome, SigningSession, TrackingStatus
 from leasecore.values import ZERO, DepositMode
@@ -173,7 +173,7 @@ class OrderCommands(StockCommands):
         self.save(lease, *self._release_everything(lease, "rejected", now))
 
     @command
-    def cancel(self, order_id: UUID, reason: str = "cancelled by the customer") -> None:
+    def cancel(self, order_id: UUID, reason: str = str(BY_CUSTOMER)) -> None:
         """Cancelling before shipping refunds what was paid and releases everything."""
         lease = self.lease(order_id)
         now = self.clock.now()

@@ -14,6 +14,7 @@ from api.http import answers
 from api.http.endpoint import CUSTOMER, Answered, Call, Endpoints, require
 from api.http.schemas import orders as schemas
 from leasecore.lease.quote import OrderRequest
+from leasecore.lease.reasons import BY_CUSTOMER
 from leasecore.ports import SigningSession
 from leasecore.values import Address, DepositMode, LongTerm, Plan, ShortTerm
 
@@ -114,7 +115,7 @@ def cancel(call: Call[schemas.Cancel, None]) -> schemas.OrderOut:
     without waiting for the read models (as placing an order is)."""
     answers.own(call.app, call.id, call.customer_id)
     before = call.app.saved_position()
-    call.app.cancel(call.id, call.body.reason or "cancelled by the customer")
+    call.app.cancel(call.id, call.body.reason or str(BY_CUSTOMER))
     return as_saved(call, call.id, before)
 
 

@@ -26,6 +26,7 @@ from api.http.schemas.common import (
 )
 from leasecore.credit.policy import Holdback
 from leasecore.lease import LeaseStatus
+from leasecore.lease.reasons import BY_CUSTOMER
 
 
 class LongPlan(Body):
@@ -252,7 +253,7 @@ class OrdersQuery(Query):
 class Cancel(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "found a cheaper plan"}]})
 
-    reason: Annotated[str, StringConstraints(max_length=200, pattern=NOTES_PATTERN)] = "cancelled by the customer"
+    reason: Annotated[str, StringConstraints(max_length=200, pattern=NOTES_PATTERN)] = str(BY_CUSTOMER)
 
 
 class EndOfTerm(Body):

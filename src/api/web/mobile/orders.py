@@ -28,6 +28,7 @@ from leasecore.errors import LeaseError
 from leasecore.lease import RENT_PAYABLE, Lease, LeaseStatus
 from leasecore.lease.contract import contract_text
 from leasecore.lease.lease import CANCELLABLE, STATUS_AFTER
+from leasecore.lease.reasons import BY_CUSTOMER
 from leasecore.ports import SigningSession, TrackingStatus
 from leasecore.values import ZERO, total
 from projections.catalog import ProductView
@@ -310,7 +311,7 @@ def cancel(page: MobilePage) -> Response:
             "mobile/cancel.html", 422, order=view, paid=_paid(view), reason=reason, errors=invalid.errors
         )
     if LeaseStatus(view.status) is not LeaseStatus.CANCELLED:
-        page.app.cancel(view.id, body.reason or "cancelled by the customer")
+        page.app.cancel(view.id, body.reason or str(BY_CUSTOMER))
         page.service.written()
     return page.redirect(f"/orders/{view.id}", done="order_cancelled")
 
