@@ -229,6 +229,9 @@ def bootstrap(
             personal_data=personal_data(url),
         )
         app.recorder.max_notification_id()
+        writes = getattr(getattr(app.recorder, "datastore", None), "write_lock", None)
+        if writes is not None and views.dialect == "sqlite":  # one SQLite file: its writers queue in the process
+            views.share_writes(writes)
         runner = ProjectionRunner(
             app,
             views,
