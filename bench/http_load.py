@@ -8,11 +8,15 @@ verified), then at 1, 4 and 16 concurrent clients drives, in the same run:
     from them by the read models' own handlers, without waiting for the read models), and
   * `GET /v1/health` (a trivial JSON answer: the floor the framework, uvicorn and the client cost),
 
-printing requests/s, p50 and p99 latency of each, and the ratio of order to health throughput.
+printing requests/s, p50 and p99 latency of each, and the ratio of order to health throughput. With
+`--rounds R` each level measures health then orders R times over and pools them (requests over seconds, every
+latency): on a shared machine whose speed drifts, interleaved rounds see the same drift, where one round each
+of health and orders could be a tenth apart for nothing the code did. Each round's ratio goes to stderr.
 Usage:
 
     .venv/bin/python bench/http_load.py                          # SQLite, then PostgreSQL if reachable
     .venv/bin/python bench/http_load.py --backends sqlite --orders 100
+    .venv/bin/python bench/http_load.py --backends postgres --rounds 5
     .venv/bin/python bench/http_load.py --postgres-url postgresql+psycopg2://postgres@127.0.0.1:5432/test
 
 PostgreSQL runs in a fresh schema, dropped afterwards; SQLite in a temporary file.
@@ -64,6 +68,7 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
     parser.add_argument("--orders", type=int, default=160, help="orders placed at each level (default 160)")
     parser.add_argument("--health", type=int, default=2000, help="health requests at each level (default 2000)")
+    parser.add_argument("--rounds", type=int, default=1, help="health-then-orders rounds at each level (default 1)")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument(
         "--workers",
@@ -81,7 +86,7 @@ def main() -> int:
                     print(f"{backend}: skipped (unreachable)", file=sys.stderr)
                     continue
                 label = backend if workers == 1 else f"{backend}×{workers}"
-                results[label] = run(url, args.orders, args.health, workers)
+                results[label] = run(url, args.orders, args.health, workers, args.rounds)
     print()
     print(
         f"{'backend':<11} {'clients':>7} {'route':<12} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
@@ -99,8 +104,9 @@ def main() -> int:
     return 0
 
 
-def run(url: str, orders: int, health: int, workers: int = 1) -> list[tuple[Measured, Measured]]:
-    """One server (of `workers` processes) on one database: set up, then every level, health first."""
+def run(url: str, orders: int, health: int, workers: int = 1, rounds: int = 1) -> list[tuple[Measured, Measured]]:
+    """One server (of `workers` processes) on one database: set up, then every level, health first, `rounds`
+    times over."""
     leasecore = [sys.executable, "-m", "api.cli"]
     subprocess.run([*leasecore, "demo", "--database-url", url], check=True, capture_output=True)
     port = free_port()
@@ -114,17 +120,21 @@ def run(url: str, orders: int, health: int, workers: int = 1) -> list[tuple[Meas
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, server)
-        setup = Setup.make(base, total_orders=orders * len(LEVELS), customers=max(LEVELS) * 2)
+        setup = Setup.make(base, total_orders=orders * len(LEVELS) * rounds, customers=max(LEVELS) * 2)
         print(f"{url.split('?')[0]}: set up {SKUS} SKUs and {len(setup.customers)} customers", file=sys.stderr)
         rows = []
         for clients in LEVELS:
-            measured_health = drive(base, "health", clients, health, lambda client, n: client.get("/v1/health"))
-            measured_order = drive(base, "place-order", clients, orders, setup.place_order)
-            print(
-                f"  {clients:>2} clients: health {measured_health.rate:7.1f}/s, orders {measured_order.rate:6.1f}/s",
-                file=sys.stderr,
-            )
-            rows.append((measured_order, measured_health))
+            healths, orders_measured = [], []
+            for _ in range(rounds):
+                healths.append(drive(base, "health", clients, health, lambda client, n: client.get("/v1/health")))
+                orders_measured.append(drive(base, "place-order", clients, orders, setup.place_order))
+                last_health, last_orders = healths[-1].rate, orders_measured[-1].rate
+                print(
+                    f"  {clients:>2} clients: health {last_health:7.1f}/s, orders {last_orders:6.1f}/s"
+                    f" ({last_orders / last_health:.3f})",
+                    file=sys.stderr,
+                )
+            rows.append((pooled(orders_measured), pooled(healths)))
         return rows
     finally:
         server.terminate()
@@ -132,6 +142,19 @@ def run(url: str, orders: int, health: int, workers: int = 1) -> list[tuple[Meas
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def pooled(rounds: list[Measured]) -> Measured:
+    """Rounds of one route at one level as one measurement: their requests over their seconds, every latency."""
+    first = rounds[0]
+    return Measured(
+        first.route,
+        first.clients,
+        sum(item.requests for item in rounds),
+        sum(item.seconds for item in rounds),
+        [latency for item in rounds for latency in item.latencies],
+        sum(item.errors for item in rounds),
+    )
 
 
 def free_port() -> int:
