@@ -200,7 +200,11 @@ def test_the_order_page_tells_the_orders_story_with_its_installments_and_payment
         "已发货",
         "客户确认收货，租期开始",
     ]
+    approved = page.get_by_test_id("timeline").locator("li").nth(2)  # automated review's words, in Chinese
+    expect(approved).to_contain_text("审核人：系统自动审核")
+    expect(approved).to_contain_text("理由：实名已认证，信用分达标，无逾期")
     answer = console.api.get(f"/v1/admin/orders/{world.leasing}", who=console.api.staff(Role.FINANCE))
+    assert answer["review_reasons"] == ["identity verified, score meets the minimum, nothing overdue"]
     assert answer["contract_document_id"] and len(answer["contract_sha256"]) == 64
     expect(page.get_by_text(answer["contract_document_id"], exact=True)).to_be_visible()
     expect(page.get_by_text(answer["contract_sha256"], exact=True)).to_be_visible()

@@ -188,6 +188,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "reason.overdue": ("另有订单逾期未付", "another order is overdue"),
     "reason.by_customer": ("客户取消", "cancelled by the customer"),
+    "reviewer.automatic": ("系统自动审核", "automatic"),
     "reason.unpaid": ("{minutes} 分钟内未支付，订单自动取消", "unpaid after {minutes} minutes"),
     "order.reason": ("原因", "Reason"),
     "order.placed": ("下单时间", "Placed"),

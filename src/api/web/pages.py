@@ -4,7 +4,7 @@ Content-Security-Policy without inline scripts), form bodies, and safe redirects
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from email.message import Message as MimeHeaders
@@ -65,14 +65,20 @@ def _shown(context: Context, value: Any) -> Any:
     return value
 
 
+def reason_in_words(words: Callable[..., str], text: str) -> str:
+    """One of the platform's reasons (automated review's, an order it cancelled) in the words `words` gives (a page's
+    `t`); words a person wrote (a reviewer's, a customer's), as written."""
+    found = Reason.parse(text)
+    if found is None:
+        return text
+    return words(f"reason.{found.code.value}", score=found.score, minimum=found.minimum, minutes=found.minutes)
+
+
 @pass_context
 def _reason(context: Context, text: str) -> str:
-    """One of the platform's reasons (automated review's, an order it cancelled), in the page's language; words a
-    person wrote (a reviewer's, a customer's), as written."""
-    found = Reason.parse(text)
-    if found is None or not callable(words := context.get("t")):
-        return text
-    return str(words(f"reason.{found.code.value}", score=found.score, minimum=found.minimum, minutes=found.minutes))
+    """`reason_in_words` in the page's language, as a filter: `{{ order.reason | reason }}`."""
+    words = context.get("t")
+    return reason_in_words(words, text) if callable(words) else text
 
 
 def environment() -> Environment:

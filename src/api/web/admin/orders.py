@@ -31,9 +31,10 @@ from api.web.admin import shipping
 from api.web.admin.console import Page, Pages, Screen
 from api.web.formatting import billing_zone, money
 from api.web.i18n import known
+from api.web.pages import reason_in_words
 from leasecore.audit import RecordedEvent, history
 from leasecore.errors import InvalidInput
-from leasecore.lease import RENT_PAYABLE, LeaseStatus
+from leasecore.lease import AUTOMATIC, RENT_PAYABLE, LeaseStatus
 from leasecore.lease.billing import CollectionAction
 from projections.customers import CustomerView
 from projections.orders import SORTS, Cursor, OrderFilter, OrderRow, OrderView, SettlementView
@@ -589,7 +590,11 @@ def _shown(page: Page, key: str, value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return "；".join(str(item) for item in value)
+        return "；".join(reason_in_words(page.t, str(item)) if key == "reasons" else str(item) for item in value)
+    if key == "reason":
+        return reason_in_words(page.t, str(value))
+    if key == "reviewer" and value == AUTOMATIC:
+        return page.t("reviewer.automatic")
     if key == "stage" and known(f"stage.{value}"):
         return page.t(f"stage.{value}")
     if key == "channel" and known(f"channel.{value}"):
