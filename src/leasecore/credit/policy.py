@@ -49,21 +49,19 @@ class WaiverLimit:
     """The band's most, the cap (a unit's or an order's) or what the credit line has available."""
 
     def __str__(self) -> str:
-        match self.rule:
-            case Holdback.NO_SCORE:
-                return "no credit score evaluated yet: verify your identity, then evaluate your credit"
-            case Holdback.UNDER_MINIMUM:
-                return f"score {self.score} is under the minimum {self.minimum} for a waiver"
-            case Holdback.NO_BAND:
-                return f"no waiver band covers score {self.score}"
-            case Holdback.BAND:
-                return f"the band of score {self.score} waives at most {self.amount}"
-            case Holdback.PER_ORDER_CAP:
-                return f"the waiver is capped at {self.amount} an order"
-            case Holdback.PER_UNIT_CAP:
-                return f"the waiver is capped at {self.amount} a unit"
-            case Holdback.CREDIT_LINE:
-                return f"the credit line has {self.amount} available"
+        return HOLDBACK_SENTENCES[self.rule].format(score=self.score, minimum=self.minimum, amount=self.amount)
+
+
+HOLDBACK_SENTENCES = {
+    Holdback.NO_SCORE: "no credit score evaluated yet: verify your identity, then evaluate your credit",
+    Holdback.UNDER_MINIMUM: "score {score} is under the minimum {minimum} for a waiver",
+    Holdback.NO_BAND: "no waiver band covers score {score}",
+    Holdback.BAND: "the band of score {score} waives at most {amount}",
+    Holdback.PER_ORDER_CAP: "the waiver is capped at {amount} an order",
+    Holdback.PER_UNIT_CAP: "the waiver is capped at {amount} a unit",
+    Holdback.CREDIT_LINE: "the credit line has {amount} available",
+}
+"""The platform's words for each limit (the API's `waiver_reason`), `{name}` a figure."""
 
 
 @dataclass(frozen=True)
