@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web import i18n
 from api.web.formatting import billing_zone, day, local_time, money, number
+from leasecore.credit.policy import WaiverLimit
 from leasecore.lease.reasons import Reason
 from leasecore.values import ERASED
 
@@ -74,6 +75,18 @@ def reason_in_words(words: Callable[..., str], text: str) -> str:
     return words(f"reason.{found.code.value}", score=found.score, minimum=found.minimum, minutes=found.minutes)
 
 
+def limit_in_words(words: Callable[..., str], limit: WaiverLimit) -> str:
+    """Why a quote waives less than the deposit (the policy's limit and its figures) in the words `words` gives."""
+    amount = money(limit.amount)
+    return words(f"m.quote.limit.{limit.rule.value}", score=limit.score, minimum=limit.minimum, amount=amount)
+
+
+@pass_context
+def _waiver_limit(context: Context, limit: WaiverLimit) -> str:
+    """`limit_in_words` in the page's language, as a filter: `{{ quote.waiver_limit | waiver_limit }}`."""
+    return limit_in_words(context["t"], limit)
+
+
 @pass_context
 def _reason(context: Context, text: str) -> str:
     """`reason_in_words` in the page's language, as a filter: `{{ order.reason | reason }}`."""
@@ -92,7 +105,7 @@ def environment() -> Environment:
         auto_reload=False,  # templates ship with the code: a restart picks up a change, as it does for the code
         finalize=_shown,
     )
-    env.filters.update(money=money, number=number, day=day, reason=_reason)
+    env.filters.update(money=money, number=number, day=day, reason=_reason, waiver_limit=_waiver_limit)
     return env
 
 

@@ -22,7 +22,7 @@ from api.web import i18n
 from api.web.admin.shipping import MAX_PHOTO, PHOTO_TYPES, photo_type
 from api.web.formatting import money, percent
 from api.web.mobile.frame import FormInvalid, MobilePage, Pages
-from api.web.pages import safe_next, uploads
+from api.web.pages import limit_in_words, safe_next, uploads
 from leasecore.credit.customer import Customer
 from leasecore.credit.policy import WaiverPolicy
 from leasecore.errors import InvalidInput
@@ -261,9 +261,7 @@ def why_no_waiver(
     _, limit = policy.decide(score, deposit, 1, line.available if line else ZERO)
     if reasons or limit is None:
         return reasons
-    words = page.t(
-        f"m.quote.limit.{limit.rule.value}", score=limit.score, minimum=limit.minimum, amount=money(limit.amount)
-    )
+    words = limit_in_words(page.t, limit)
     return [words[:1].upper() + words[1:]]
 
 
